@@ -1,0 +1,540 @@
+//! The shared channel: a ring of slots and the bounded MPSC queue algorithm.
+//!
+//! Every handle ([`Sender`](crate::Sender), [`Receiver`](crate::Receiver),
+//! [`Manager`](crate::Manager)) holds an [`Arc`] of one [`Channel`]. This
+//! module owns all of its lock-free logic; the handles only call into it.
+//!
+//! # Algorithm
+//!
+//! A bounded array queue after Dmitry Vyukov's "bounded MPMC queue"
+//! (<https://www.1024cores.net/home/lock-free-algorithms/queues/bounded-mpmc-queue>),
+//! specialised to one consumer, with a skipped state for unused
+//! [`Permit`](crate::Permit)s.
+//!
+//! Messages get *positions* `0, 1, 2, ...` (an `u64`, which does not wrap in
+//! practice: 2⁶² messages). Position `p` lives in slot `p % capacity`. Each
+//! slot has a `stamp = p << 2 | state`:
+//!
+//! | state          | meaning                                                       |
+//! |----------------|---------------------------------------------------------------|
+//! | `WRITABLE` (0) | free for position `p` (or claimed for `p`, value not yet written) |
+//! | `FILLED` (1)   | holds the message of position `p`                              |
+//! | `SKIPPED` (2)  | position `p` was claimed by a permit dropped unused            |
+//!
+//! Slot `i` starts `WRITABLE` at position `i`.
+//!
+//! * `tail` (senders) is the next position to claim, shifted left one bit;
+//!   bit 0 marks the channel disconnected. A sender reads `tail = p`, checks
+//!   that slot `p % capacity` is `WRITABLE` at `p`, and claims `p` with a CAS
+//!   `tail: p → p + 1`. It then writes the value and *publishes* the stamp
+//!   `FILLED` at `p`. If the stamp still holds an older position the inbox is
+//!   full; a newer one means `tail` moved on, so the sender retries.
+//! * `head` (the one consumer) is the next position to receive. If slot
+//!   `head % capacity` is `FILLED` at `head` the consumer takes the value; if
+//!   `SKIPPED` it passes over it; either way it *frees* the slot to
+//!   `WRITABLE` at `head + capacity` and moves on. `WRITABLE` at `head` means
+//!   empty (or a claim in progress: messages are received in position order,
+//!   so an unused permit holds up the messages after it).
+//!
+//! Only the consumer writes `head`, only CAS-es write `tail`, and a slot's
+//! value is touched only by the sender that claimed its position (before
+//! publishing) and by the consumer (after seeing the publish), so the value
+//! cell never races. The publish is `Release` and the consumer's check
+//! `Acquire`; the free is `Release` and the claimer's check `Acquire`.
+//!
+//! Positions claimed by one sender increase, so its messages arrive in the
+//! order it sent them.
+//!
+//! # Waking the receiver
+//!
+//! After publishing (or skipping) a sender calls [`AtomicWaker::wake`], one
+//! `fetch_or`. A waiting receiver arms the waker and then re-checks the front
+//! slot; see [`crate::waker`] for why the two cannot miss each other. The last
+//! sender to go away does the same after decrementing the sender count, and a
+//! receiver that sees the queue empty and no senders re-checks the front slot
+//! (its `Acquire` load of the count synchronises with the last sender's
+//! decrement, so a message published just before that is seen).
+//!
+//! # Waking waiting senders (backpressure)
+//!
+//! A sender that finds the inbox full registers in [`WaitList`]
+//! `send_waiters` (storing the list length, under its lock) and then tries to
+//! claim again; it only sleeps if that second attempt finds a slot full by a
+//! read-modify-write on its stamp (`fetch_add(0)`), not a plain load. The
+//! consumer frees a slot with a read-modify-write (`swap`) and then reads the
+//! waiter count without locking. This is the store-buffering (Dekker) pattern,
+//! and it is safe without `SeqCst`:
+//!
+//! * every write to a stamp after the slot is first shared is a
+//!   read-modify-write, so the stamp's modification order is one release
+//!   sequence after another;
+//! * if the sender's RMW comes before the consumer's free in that order, the
+//!   free reads a value in the release sequence headed by the sender's RMW,
+//!   so the RMW synchronises-with the free; the registration, sequenced
+//!   before the RMW, then happens-before the consumer's read of the count,
+//!   which sees it and wakes a waiter;
+//! * otherwise the sender's RMW reads the free (or later) and it does not
+//!   sleep.
+//!
+//! This is why publishing is a `swap`, not the plain `Release` store of
+//! Vyukov's queue: a plain store of `FILLED` between the waiter's RMW (which
+//! read `WRITABLE` at the previous lap, a claim in progress) and the
+//! consumer's free would end the release sequence, and the consumer could
+//! read a stale waiter count: a lost wake-up that loom finds.
+//!
+//! Each freed slot wakes one waiter. A woken waiter either claims a slot,
+//! finds the inbox full again with the RMW (someone else took the slot, and
+//! it waits again), or, if its future is dropped before that, passes the
+//! wake-up on to the next waiter.
+//!
+//! # Disconnecting
+//!
+//! When the last consumer-side handle (receiver or manager) goes, it calls
+//! [`Channel::disconnect`]: it marks `tail` (no claim succeeds after that),
+//! wakes every waiting sender and joiner and drops the queued messages. A
+//! message whose claim came before the mark but whose publish comes after the
+//! drain stays in its slot; [`Channel`]'s `Drop` drops every `FILLED` slot
+//! when the last handle goes.
+
+use std::fmt;
+use std::mem::MaybeUninit;
+use std::ops::Deref;
+use std::ptr;
+
+use crate::error::RecvError;
+use crate::id::InboxId;
+use crate::loom::{AtomicU8, AtomicU64, Ordering, UnsafeCell};
+use crate::state::{CONSUMERS, State};
+use crate::wait_list::WaitList;
+use crate::waker::AtomicWaker;
+
+/// Slot state: free for (or claimed for) the stamp's position.
+const WRITABLE: u64 = 0;
+/// Slot state: holds the message of the stamp's position.
+const FILLED: u64 = 1;
+/// Slot state: the stamp's position was given up by a dropped permit.
+const SKIPPED: u64 = 2;
+/// Mask of the state in a stamp.
+const STATE_MASK: u64 = 0b11;
+/// Bit of `tail` marking the channel disconnected.
+const DISCONNECTED: u64 = 1;
+
+/// `stamp` of position `pos` in `state`.
+const fn stamp(pos: u64, state: u64) -> u64 {
+    (pos << 2) | state
+}
+
+/// Position of `stamp`.
+const fn stamp_pos(stamp: u64) -> u64 {
+    stamp >> 2
+}
+
+/// Why a sender could not claim a position.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum ClaimError {
+    /// Every slot holds a message (or a claim).
+    Full,
+    /// The consumer side is gone.
+    Disconnected,
+}
+
+/// Aligns `T` to its own cache line(s), against false sharing.
+#[repr(align(128))]
+struct CachePadded<T>(T);
+
+impl<T> Deref for CachePadded<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// One slot of the ring.
+struct Slot<M> {
+    stamp: AtomicU64,
+    value: UnsafeCell<MaybeUninit<M>>,
+}
+
+impl<M> Slot<M> {
+    /// Moves the value out of the slot.
+    ///
+    /// # Safety
+    ///
+    /// The value must be initialised, the caller must own the cell (see the
+    /// module docs) and must make sure it is not read again (by changing the
+    /// stamp).
+    unsafe fn read(&self) -> M {
+        self.value.with(|cell| {
+            // SAFETY: `with` gives a valid, aligned pointer, and the caller
+            // owns the cell, so nobody writes it meanwhile.
+            let cell = unsafe { &*cell };
+            // SAFETY: initialised, per the caller.
+            unsafe { cell.assume_init_read() }
+        })
+    }
+
+    /// A reference to the value in the slot.
+    ///
+    /// # Safety
+    ///
+    /// The value must be initialised and the caller must own the cell for as
+    /// long as the reference lives.
+    unsafe fn get(&self) -> &M {
+        self.value.with(|cell| {
+            // SAFETY: `with` gives a valid, aligned pointer into `self`, and
+            // the caller owns the cell while the reference lives.
+            let cell = unsafe { &*cell };
+            // SAFETY: initialised, per the caller.
+            unsafe { cell.assume_init_ref() }
+        })
+    }
+}
+
+/// The state shared by all handles of one inbox; see the [module docs](self).
+pub(crate) struct Channel<M> {
+    /// Next position to claim `<< 1`, bit 0: [`DISCONNECTED`]. Written by
+    /// senders (CAS) and the disconnecting handle.
+    tail: CachePadded<AtomicU64>,
+    /// Next position to receive. Written only by the consumer: the receiver,
+    /// or the last consumer-side handle while disconnecting. Senders read it
+    /// for [`Channel::len`].
+    head: CachePadded<AtomicU64>,
+    slots: Box<[Slot<M>]>,
+    /// Which handles exist, see [`crate::state`].
+    pub(crate) state: State,
+    /// Set by the manager, read by joiners.
+    exit_status: AtomicU8,
+    /// The receiver waiting for a message.
+    recv_waker: AtomicWaker,
+    /// Senders waiting for a free slot.
+    send_waiters: WaitList,
+    /// Tasks waiting for the consumer side to go.
+    join_waiters: WaitList,
+}
+
+// SAFETY: messages move between threads (so `M: Send`), and are only
+// accessed by one thread at a time: the protocol in the module docs hands
+// each value cell from its claimer to the consumer. `&Channel` never gives
+// out `&M` to more than the consumer, so `M: Sync` is not needed.
+unsafe impl<M: Send> Send for Channel<M> {}
+// SAFETY: see `Send` above; all shared mutation goes through atomics, the
+// wait lists' mutexes, or value cells owned as described.
+unsafe impl<M: Send> Sync for Channel<M> {}
+
+impl<M> Channel<M> {
+    /// A new channel with `capacity` slots, one sender, a receiver and, if
+    /// `manager`, a manager. `capacity` must be valid (checked by callers).
+    pub(crate) fn new(capacity: usize, manager: bool) -> Channel<M> {
+        debug_assert!((crate::MIN_CAPACITY..=crate::MAX_CAPACITY).contains(&capacity));
+        let slots = (0..capacity as u64)
+            .map(|pos| Slot {
+                stamp: AtomicU64::new(stamp(pos, WRITABLE)),
+                value: UnsafeCell::new(MaybeUninit::uninit()),
+            })
+            .collect();
+        Channel {
+            tail: CachePadded(AtomicU64::new(0)),
+            head: CachePadded(AtomicU64::new(0)),
+            slots,
+            state: State::new(manager),
+            exit_status: AtomicU8::new(0),
+            recv_waker: AtomicWaker::new(),
+            send_waiters: WaitList::new(),
+            join_waiters: WaitList::new(),
+        }
+    }
+
+    /// Identity of this channel.
+    pub(crate) fn id(&self) -> InboxId {
+        InboxId::new(ptr::from_ref(self).cast::<()>())
+    }
+
+    /// Number of slots.
+    pub(crate) fn capacity(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Approximate number of messages (claimed positions) in the queue.
+    pub(crate) fn len(&self) -> usize {
+        let head = self.head.load(Ordering::Relaxed);
+        let tail = self.tail.load(Ordering::Relaxed) >> 1;
+        let len = tail.saturating_sub(head);
+        // Cannot truncate: clamped to `capacity`, an `usize`.
+        #[allow(clippy::cast_possible_truncation)]
+        let len = len.min(self.capacity() as u64) as usize;
+        len
+    }
+
+    fn slot(&self, pos: u64) -> &Slot<M> {
+        // Cannot truncate: the remainder is below `capacity`, an `usize`.
+        #[allow(clippy::cast_possible_truncation)]
+        let index = (pos % self.slots.len() as u64) as usize;
+        &self.slots[index]
+    }
+
+    /// Whether `tail` is marked disconnected.
+    pub(crate) fn is_disconnected(&self) -> bool {
+        self.tail.load(Ordering::Acquire) & DISCONNECTED != 0
+    }
+
+    /// Exit status set by the manager (0 if never set).
+    pub(crate) fn exit_status(&self) -> u8 {
+        self.exit_status.load(Ordering::Relaxed)
+    }
+
+    /// Sets the exit status read by joiners.
+    pub(crate) fn set_exit_status(&self, status: u8) {
+        self.exit_status.store(status, Ordering::Relaxed);
+    }
+
+    /// Tasks waiting for a free slot.
+    pub(crate) fn send_waiters(&self) -> &WaitList {
+        &self.send_waiters
+    }
+
+    /// Tasks waiting for the consumer side to go.
+    pub(crate) fn join_waiters(&self) -> &WaitList {
+        &self.join_waiters
+    }
+
+    /// Claims the next position for the caller to fill with
+    /// [`Channel::write`] or give up with [`Channel::skip`].
+    ///
+    /// Never waits. `Full` is only returned after a read-modify-write on the
+    /// stamp of the slot found full (see "Waking waiting senders" in the
+    /// module docs); at that moment the inbox was full.
+    pub(crate) fn try_claim(&self) -> Result<u64, ClaimError> {
+        let mut tail = self.tail.load(Ordering::Relaxed);
+        loop {
+            if tail & DISCONNECTED != 0 {
+                return Err(ClaimError::Disconnected);
+            }
+            let pos = tail >> 1;
+            let slot = self.slot(pos);
+            let mut current = slot.stamp.load(Ordering::Acquire);
+            if stamp_pos(current) < pos {
+                // Looks full; confirm with an RMW, which reads the latest
+                // stamp (and orders a preceding wait-list registration).
+                current = slot.stamp.fetch_add(0, Ordering::AcqRel);
+                if stamp_pos(current) < pos {
+                    // The slot still holds an earlier lap and `tail` was at
+                    // least `pos` (it only grows): full right now.
+                    return Err(ClaimError::Full);
+                }
+            }
+            if current == stamp(pos, WRITABLE) {
+                // `Relaxed` is enough: the `Acquire` load (or RMW) of the
+                // stamp ordered us after the consumer's free of this slot.
+                match self.tail.compare_exchange_weak(
+                    tail,
+                    tail + 2,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => return Ok(pos),
+                    Err(actual) => tail = actual,
+                }
+            } else {
+                // Another sender claimed `pos` already: `tail` moved on.
+                tail = self.tail.load(Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Writes `msg` at position `pos`, publishes it and wakes the receiver.
+    ///
+    /// # Safety
+    ///
+    /// `pos` must come from [`Channel::try_claim`] on this channel and must
+    /// not have been written or skipped yet.
+    pub(crate) unsafe fn write(&self, pos: u64, msg: M) {
+        let slot = self.slot(pos);
+        slot.value.with_mut(|cell| {
+            // SAFETY: the caller claimed `pos`; until we publish, nobody else
+            // accesses this cell (see the module docs).
+            unsafe { (*cell).write(msg) };
+        });
+        // A swap, not a store: see "Waking waiting senders".
+        let old = slot.stamp.swap(stamp(pos, FILLED), Ordering::AcqRel);
+        debug_assert_eq!(old, stamp(pos, WRITABLE));
+        self.recv_waker.wake();
+    }
+
+    /// Marks position `pos` skipped (its permit was dropped) and wakes the
+    /// receiver, which may be waiting for this position.
+    ///
+    /// # Safety
+    ///
+    /// Same as [`Channel::write`].
+    pub(crate) unsafe fn skip(&self, pos: u64) {
+        let slot = self.slot(pos);
+        let old = slot.stamp.swap(stamp(pos, SKIPPED), Ordering::AcqRel);
+        debug_assert_eq!(old, stamp(pos, WRITABLE));
+        self.recv_waker.wake();
+    }
+
+    /// Position of the first message, passing over (and freeing) skipped
+    /// slots.
+    ///
+    /// # Safety
+    ///
+    /// Only the consumer may call this (the receiver, through `&mut self`).
+    unsafe fn front(&self) -> Result<u64, RecvError> {
+        let mut head = self.head.load(Ordering::Relaxed);
+        loop {
+            let slot = self.slot(head);
+            let current = slot.stamp.load(Ordering::Acquire);
+            if current == stamp(head, FILLED) {
+                return Ok(head);
+            } else if current == stamp(head, SKIPPED) {
+                self.free(slot, head);
+                head += 1;
+                continue;
+            }
+            debug_assert_eq!(current, stamp(head, WRITABLE));
+            if self.state.load().senders() != 0 {
+                return Err(RecvError::Empty);
+            }
+            // No sender left: the last one may have published just before
+            // leaving. Our `Acquire` load of the count synchronised with its
+            // decrement, so this load sees that publish.
+            if slot.stamp.load(Ordering::Acquire) == stamp(head, WRITABLE) {
+                return Err(RecvError::Disconnected);
+            }
+        }
+    }
+
+    /// Frees `slot` of position `head` for the next lap and moves `head`.
+    fn free(&self, slot: &Slot<M>, head: u64) {
+        let cap = self.slots.len() as u64;
+        // An RMW: see "Waking waiting senders".
+        let _ = slot
+            .stamp
+            .swap(stamp(head + cap, WRITABLE), Ordering::AcqRel);
+        self.head.store(head + 1, Ordering::Relaxed);
+        if self.send_waiters.has_waiters() {
+            self.send_waiters.wake_one();
+        }
+    }
+
+    /// Takes the first message.
+    ///
+    /// # Safety
+    ///
+    /// Only the consumer may call this.
+    pub(crate) unsafe fn try_recv(&self) -> Result<M, RecvError> {
+        // SAFETY: the caller is the consumer.
+        let head = unsafe { self.front() }?;
+        let slot = self.slot(head);
+        // SAFETY: the slot is `FILLED` at `head` (we read the publish with
+        // `Acquire`), so it holds an initialised value that only the consumer
+        // may touch; `free` below makes sure we read it once.
+        let msg = unsafe { slot.read() };
+        self.free(slot, head);
+        Ok(msg)
+    }
+
+    /// The first message, left in the queue.
+    ///
+    /// # Safety
+    ///
+    /// Only the consumer may call this, and it must not take or drop
+    /// messages while the returned reference lives.
+    pub(crate) unsafe fn peek(&self) -> Result<&M, RecvError> {
+        // SAFETY: the caller is the consumer.
+        let head = unsafe { self.front() }?;
+        // SAFETY: as in `try_recv`, the value is initialised and only the
+        // consumer accesses it; the caller keeps it in place while the
+        // reference lives.
+        Ok(unsafe { self.slot(head).get() })
+    }
+
+    /// Arms the receiver waker. See [`AtomicWaker::register`].
+    pub(crate) fn register_receiver(&self, waker: &std::task::Waker) -> bool {
+        self.recv_waker.register(waker)
+    }
+
+    /// Removes one sender; the last one wakes the receiver, so it sees the
+    /// channel disconnected.
+    pub(crate) fn drop_sender(&self) {
+        if self.state.remove_sender().senders() == 1 {
+            self.recv_waker.wake();
+        }
+    }
+
+    /// Removes the receiver's or the manager's bit (`bit`); if that was the
+    /// last consumer-side handle, disconnects the channel.
+    pub(crate) fn drop_consumer(&self, bit: usize) {
+        let old = self.state.clear(bit);
+        debug_assert!(old.has_receiver() || old.has_manager());
+        if old.bits() & CONSUMERS & !bit == 0 {
+            // SAFETY: we cleared the last consumer bit, so no receiver exists
+            // or can be made (only the manager makes one, and it is gone).
+            unsafe { self.disconnect() };
+        }
+    }
+
+    /// Disconnects: no claim succeeds after this, waiters are woken and queued
+    /// messages dropped.
+    ///
+    /// # Safety
+    ///
+    /// The caller must be the last consumer-side handle (it is the consumer
+    /// now, and nobody else can become one).
+    unsafe fn disconnect(&self) {
+        let tail = self.tail.fetch_or(DISCONNECTED, Ordering::AcqRel) >> 1;
+        // Wake before dropping messages: a panicking `Drop` of a message must
+        // not leave anybody waiting.
+        self.send_waiters.wake_all();
+        self.join_waiters.wake_all();
+
+        let head = self.head.load(Ordering::Relaxed);
+        let mut first_unread = None;
+        for pos in head..tail {
+            let slot = self.slot(pos);
+            if slot.stamp.load(Ordering::Acquire) != stamp(pos, FILLED) {
+                // Skipped, or claimed but not published yet: `Drop` of the
+                // channel deals with the latter.
+                if first_unread.is_none() {
+                    first_unread = Some(pos);
+                }
+                continue;
+            }
+            // SAFETY: `FILLED` at `pos`: initialised, and we are the
+            // consumer. Marking the slot skipped below means nothing reads it
+            // again.
+            let msg = unsafe { slot.read() };
+            let _ = slot.stamp.swap(stamp(pos, SKIPPED), Ordering::AcqRel);
+            drop(msg);
+        }
+        self.head
+            .store(first_unread.unwrap_or(tail), Ordering::Relaxed);
+    }
+}
+
+impl<M> Drop for Channel<M> {
+    fn drop(&mut self) {
+        for slot in &*self.slots {
+            // Exclusive access: the last handle's `Arc` drop synchronised with
+            // all other handles' drops.
+            if slot.stamp.load(Ordering::Relaxed) & STATE_MASK == FILLED {
+                // SAFETY: `FILLED` means initialised and not yet taken
+                // (taking a value always changes the stamp), and we have
+                // exclusive access.
+                drop(unsafe { slot.read() });
+            }
+        }
+    }
+}
+
+impl<M> fmt::Debug for Channel<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Channel")
+            .field("id", &self.id())
+            .field("capacity", &self.capacity())
+            .field("len", &self.len())
+            .field("state", &self.state)
+            .field("disconnected", &self.is_disconnected())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,149 @@
+//! Bounded multi-producer, single-consumer inbox (and a oneshot channel) for
+//! the kiln actor framework.
+//!
+//! # About
+//!
+//! Every kiln actor reads its messages from an *inbox*: a bounded queue with
+//! many [`Sender`]s (the actor's references) and one [`Receiver`] (the actor).
+//! A [`Manager`] (held by the actor's supervisor) keeps the inbox, and the
+//! messages in it, across restarts of the actor. The [`oneshot`] channel
+//! carries RPC replies.
+//!
+//! The inbox is lock-free on its hot path: sending is a CAS plus two
+//! read-modify-writes, receiving a load and one read-modify-write, with no
+//! allocation and no lock. It is checked with [loom] models
+//! (`tests/loom.rs`), a property test against a `VecDeque` model and stress
+//! tests; the algorithm and its memory-ordering arguments are described in
+//! the internal modules `channel`, `waker` and `wait_list`.
+//!
+//! # Getting started
+//!
+//! [`new`] makes an inbox with a capacity, returning its first sender and its
+//! receiver:
+//!
+//! ```
+//! use kiln_inbox::{RecvError, SendError};
+//!
+//! let (sender, mut receiver) = kiln_inbox::new::<String>(2);
+//! sender.try_send("one".to_owned()).unwrap();
+//! sender.try_send("two".to_owned()).unwrap();
+//!
+//! // The inbox is full: the message is given back.
+//! let err = sender.try_send("three".to_owned()).unwrap_err();
+//! assert!(err.is_full());
+//! assert_eq!(err.into_inner(), "three");
+//!
+//! assert_eq!(receiver.try_recv().as_deref(), Ok("one"));
+//! assert_eq!(receiver.try_recv().as_deref(), Ok("two"));
+//! assert_eq!(receiver.try_recv(), Err(RecvError::Empty));
+//!
+//! // No sender left: disconnected.
+//! drop(sender);
+//! assert_eq!(receiver.try_recv(), Err(RecvError::Disconnected));
+//! # let _: Option<SendError<()>> = None;
+//! ```
+//!
+//! # Waiting
+//!
+//! [`Sender::send`] returns a future that waits while the inbox is full
+//! (backpressure); [`Receiver::recv`] one that waits for a message. Any
+//! executor can drive them; here a tiny one:
+//!
+//! ```
+//! # use std::future::Future;
+//! # use std::pin::pin;
+//! # use std::task::{Context, Poll, Waker};
+//! # fn block_on<F: Future>(future: F) -> F::Output {
+//! #     let mut future = pin!(future);
+//! #     let mut cx = Context::from_waker(Waker::noop());
+//! #     loop {
+//! #         if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+//! #             return output;
+//! #         }
+//! #         std::thread::yield_now();
+//! #     }
+//! # }
+//! let (sender, mut receiver) = kiln_inbox::new(1);
+//! let producer = std::thread::spawn(move || {
+//!     for n in 0..100 {
+//!         block_on(sender.send(n)).unwrap();
+//!     }
+//! });
+//! for n in 0..100 {
+//!     assert_eq!(block_on(receiver.recv()), Some(n));
+//! }
+//! producer.join().unwrap();
+//! // The sender is gone.
+//! assert_eq!(block_on(receiver.recv()), None);
+//! ```
+//!
+//! # Permits
+//!
+//! [`Sender::try_reserve`] and [`Sender::reserve`] claim a slot first and
+//! send into it later, infallibly, with [`Permit::send`]. A permit dropped
+//! unused gives its slot back.
+//!
+//! ```
+//! let (sender, mut receiver) = kiln_inbox::new(1);
+//! let permit = sender.try_reserve().unwrap();
+//! assert!(sender.try_send(1).unwrap_err().is_full());
+//! permit.send(2);
+//! assert_eq!(receiver.try_recv(), Ok(2));
+//! ```
+//!
+//! # Restarts: the manager
+//!
+//! [`Manager::new`] makes an inbox with a manager. Dropping the receiver then
+//! keeps the inbox connected and its messages queued, and
+//! [`Manager::new_receiver`] hands them to the restarted actor. Once both the
+//! receiver and the manager are gone the inbox is disconnected: queued
+//! messages are dropped, sends fail with [`SendError::Disconnected`] and
+//! [`Sender::join`] completes with the status set by
+//! [`Manager::set_exit_status`].
+//!
+//! ```
+//! use kiln_inbox::Manager;
+//!
+//! let (mut manager, sender, receiver) = Manager::new(8);
+//! sender.try_send("kept").unwrap();
+//! drop(receiver); // The actor stopped...
+//! assert!(sender.is_connected());
+//! let mut receiver = manager.new_receiver().unwrap(); // ...and restarted.
+//! assert_eq!(receiver.try_recv(), Ok("kept"));
+//!
+//! manager.set_exit_status(3);
+//! drop(manager);
+//! drop(receiver);
+//! assert!(!sender.is_connected());
+//! assert!(sender.try_send("lost").unwrap_err().is_disconnected());
+//! ```
+//!
+//! [loom]: https://docs.rs/loom
+
+mod channel;
+mod error;
+mod id;
+mod inbox;
+mod join;
+mod loom;
+mod manager;
+pub mod oneshot;
+mod permit;
+mod receiver;
+mod sender;
+mod state;
+mod wait_list;
+mod waker;
+
+#[cfg(test)]
+mod tests;
+
+pub use error::{Disconnected, RecvError, ReserveError, SendError};
+pub use id::InboxId;
+pub(crate) use inbox::new_channel;
+pub use inbox::{DEFAULT_CAPACITY, MAX_CAPACITY, MIN_CAPACITY, new};
+pub use join::Join;
+pub use manager::Manager;
+pub use permit::Permit;
+pub use receiver::{Receiver, RecvValue};
+pub use sender::{Reserve, SendValue, Sender};

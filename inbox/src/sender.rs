@@ -1,0 +1,290 @@
+//! [`Sender`]: the cloneable sending side of an inbox, and its waiting
+//! futures [`SendValue`] and [`Reserve`].
+//!
+//! The non-waiting operations call straight into [`Channel`]; the futures add
+//! backpressure by registering in the channel's send wait list (see "Waking
+//! waiting senders" in [`crate::channel`] for why no wake-up is lost).
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use crate::channel::{Channel, ClaimError};
+use crate::error::{Disconnected, ReserveError, SendError};
+use crate::id::InboxId;
+use crate::join::Join;
+use crate::loom::Arc;
+use crate::permit::Permit;
+use crate::wait_list::WaitId;
+
+/// Sending side of an inbox.
+///
+/// Cheap to clone; all clones send to the same inbox. Made by [`new`](crate::new),
+/// [`Receiver::new_sender`](crate::Receiver::new_sender) or
+/// [`Manager::new_sender`](crate::Manager::new_sender).
+///
+/// Messages from one sender are received in the order they were sent.
+pub struct Sender<M> {
+    pub(crate) channel: Arc<Channel<M>>,
+}
+
+impl<M> Sender<M> {
+    pub(crate) fn from_channel(channel: Arc<Channel<M>>) -> Sender<M> {
+        channel.state.add_sender();
+        Sender { channel }
+    }
+
+    /// Sends `msg` if there is room, without waiting.
+    ///
+    /// # Errors
+    ///
+    /// Gives `msg` back in [`SendError::Full`] if the inbox is full, or in
+    /// [`SendError::Disconnected`] if the receiver and the manager are gone.
+    pub fn try_send(&self, msg: M) -> Result<(), SendError<M>> {
+        match self.channel.try_claim() {
+            Ok(pos) => {
+                // SAFETY: we just claimed `pos`.
+                unsafe { self.channel.write(pos, msg) };
+                Ok(())
+            }
+            Err(ClaimError::Full) => Err(SendError::Full(msg)),
+            Err(ClaimError::Disconnected) => Err(SendError::Disconnected(msg)),
+        }
+    }
+
+    /// Claims a slot for a message sent later with [`Permit::send`], without
+    /// waiting.
+    ///
+    /// # Errors
+    ///
+    /// [`ReserveError::Full`] if the inbox is full,
+    /// [`ReserveError::Disconnected`] if the receiver and the manager are
+    /// gone.
+    pub fn try_reserve(&self) -> Result<Permit<'_, M>, ReserveError> {
+        match self.channel.try_claim() {
+            // SAFETY: we just claimed `pos`.
+            Ok(pos) => Ok(unsafe { Permit::new(self, pos) }),
+            Err(ClaimError::Full) => Err(ReserveError::Full),
+            Err(ClaimError::Disconnected) => Err(ReserveError::Disconnected),
+        }
+    }
+
+    /// Sends `msg`, waiting while the inbox is full.
+    ///
+    /// The returned future resolves to `Err(SendError::Disconnected(msg))` if
+    /// the receiver and the manager are gone (never to `Full`). Dropping it
+    /// before it completes drops `msg`.
+    pub fn send(&self, msg: M) -> SendValue<'_, M> {
+        SendValue {
+            sender: self,
+            msg: Some(msg),
+            wait: None,
+        }
+    }
+
+    /// Claims a slot, waiting while the inbox is full.
+    pub fn reserve(&self) -> Reserve<'_, M> {
+        Reserve {
+            sender: self,
+            wait: None,
+        }
+    }
+
+    /// Waits until the receiver and the manager are both gone (the actor has
+    /// stopped for good) and returns the exit status set with
+    /// [`Manager::set_exit_status`](crate::Manager::set_exit_status), or `0`.
+    pub fn join(&self) -> Join<'_, M> {
+        Join::new(&self.channel)
+    }
+
+    /// Whether the receiver or the manager still exists, so that messages
+    /// may still be received.
+    pub fn is_connected(&self) -> bool {
+        self.channel.state.load().has_consumer()
+    }
+
+    /// Whether the inbox has a [`Manager`](crate::Manager).
+    pub fn has_manager(&self) -> bool {
+        self.channel.state.load().has_manager()
+    }
+
+    /// Whether `self` and `other` send to the same inbox.
+    pub fn same_channel(&self, other: &Sender<M>) -> bool {
+        Arc::ptr_eq(&self.channel, &other.channel)
+    }
+
+    /// Identity of the inbox, comparable across message types.
+    pub fn id(&self) -> InboxId {
+        self.channel.id()
+    }
+
+    /// Number of messages the inbox holds at most.
+    pub fn capacity(&self) -> usize {
+        self.channel.capacity()
+    }
+
+    /// Approximate number of queued messages (including claimed permits).
+    pub fn len(&self) -> usize {
+        self.channel.len()
+    }
+
+    /// Whether the inbox is (approximately) empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Claims a position, registering in the send wait list while full. The
+    /// waiting part of [`SendValue`] and [`Reserve`].
+    fn poll_claim(
+        &self,
+        wait: &mut Option<WaitId>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<u64, Disconnected>> {
+        let waiters = self.channel.send_waiters();
+        let mut registered = false;
+        loop {
+            let result = match self.channel.try_claim() {
+                Ok(pos) => Ok(pos),
+                Err(ClaimError::Disconnected) => Err(Disconnected),
+                Err(ClaimError::Full) if registered => return Poll::Pending,
+                Err(ClaimError::Full) => {
+                    // Register, then try again: the second attempt only
+                    // reports full after an RMW on the full slot's stamp,
+                    // which the receiver's free cannot miss.
+                    *wait = Some(waiters.register(*wait, cx.waker()).0);
+                    registered = true;
+                    continue;
+                }
+            };
+            if let Some(id) = wait.take() {
+                // If the entry is gone we were woken; we used (or, when
+                // disconnected, do not need) that wake-up.
+                let _ = waiters.remove(id);
+            }
+            return Poll::Ready(result);
+        }
+    }
+}
+
+/// Gives up registration `wait` of a dropped future; a wake-up it already got
+/// is passed on to another waiting sender.
+fn cancel_wait<M>(channel: &Channel<M>, wait: Option<WaitId>) {
+    if let Some(id) = wait {
+        let waiters = channel.send_waiters();
+        if !waiters.remove(id) {
+            waiters.wake_one();
+        }
+    }
+}
+
+impl<M> Clone for Sender<M> {
+    fn clone(&self) -> Sender<M> {
+        Sender::from_channel(self.channel.clone())
+    }
+}
+
+impl<M> Drop for Sender<M> {
+    fn drop(&mut self) {
+        self.channel.drop_sender();
+    }
+}
+
+impl<M> fmt::Debug for Sender<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sender")
+            .field("id", &self.id())
+            .field("capacity", &self.capacity())
+            .field("len", &self.len())
+            .field("connected", &self.is_connected())
+            .finish()
+    }
+}
+
+/// Future of [`Sender::send`]: sends a message, waiting while the inbox is
+/// full.
+#[must_use = "futures do nothing unless polled"]
+pub struct SendValue<'s, M> {
+    sender: &'s Sender<M>,
+    msg: Option<M>,
+    wait: Option<WaitId>,
+}
+
+impl<M> Future for SendValue<'_, M> {
+    type Output = Result<(), SendError<M>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let sender = this.sender;
+        let result = match sender.poll_claim(&mut this.wait, cx) {
+            Poll::Ready(result) => result,
+            Poll::Pending => return Poll::Pending,
+        };
+        let msg = this.msg.take().expect("SendValue polled after completion");
+        Poll::Ready(match result {
+            Ok(pos) => {
+                // SAFETY: `poll_claim` just claimed `pos`.
+                unsafe { sender.channel.write(pos, msg) };
+                Ok(())
+            }
+            Err(Disconnected) => Err(SendError::Disconnected(msg)),
+        })
+    }
+}
+
+// No structural pinning: the message is only moved out, never pinned.
+impl<M> Unpin for SendValue<'_, M> {}
+
+impl<M> Drop for SendValue<'_, M> {
+    fn drop(&mut self) {
+        cancel_wait(&self.sender.channel, self.wait.take());
+    }
+}
+
+impl<M> fmt::Debug for SendValue<'_, M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SendValue")
+            .field("sender", &self.sender)
+            .field("done", &self.msg.is_none())
+            .field("waiting", &self.wait.is_some())
+            .finish()
+    }
+}
+
+/// Future of [`Sender::reserve`]: claims a slot, waiting while the inbox is
+/// full.
+#[must_use = "futures do nothing unless polled"]
+pub struct Reserve<'s, M> {
+    sender: &'s Sender<M>,
+    wait: Option<WaitId>,
+}
+
+impl<'s, M> Future for Reserve<'s, M> {
+    type Output = Result<Permit<'s, M>, Disconnected>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let sender = this.sender;
+        match sender.poll_claim(&mut this.wait, cx) {
+            // SAFETY: `poll_claim` just claimed `pos`.
+            Poll::Ready(Ok(pos)) => Poll::Ready(Ok(unsafe { Permit::new(sender, pos) })),
+            Poll::Ready(Err(err)) => Poll::Ready(Err(err)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<M> Drop for Reserve<'_, M> {
+    fn drop(&mut self) {
+        cancel_wait(&self.sender.channel, self.wait.take());
+    }
+}
+
+impl<M> fmt::Debug for Reserve<'_, M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reserve")
+            .field("sender", &self.sender)
+            .field("waiting", &self.wait.is_some())
+            .finish()
+    }
+}

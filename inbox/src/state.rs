@@ -1,0 +1,145 @@
+//! The inbox's handle state word: who still holds the channel.
+//!
+//! One [`AtomicUsize`] per channel records which handles exist:
+//!
+//! ```text
+//!  usize bits:  [ senders (bits 2..) | MANAGER_ALIVE (bit 1) | RECEIVER_ALIVE (bit 0) ]
+//! ```
+//!
+//! * `senders` counts [`Sender`](crate::Sender)s. Every clone adds
+//!   [`SENDER_ONE`], every drop subtracts it. It is what a
+//!   [`Receiver`](crate::Receiver) calls "connected": a
+//!   [`Manager`](crate::Manager) is not a sender.
+//! * `RECEIVER_ALIVE` is set while a [`Receiver`](crate::Receiver) exists.
+//!   Only the receiver clears it (when dropped) and only the manager sets it
+//!   again ([`Manager::new_receiver`](crate::Manager::new_receiver)), so there
+//!   is never more than one receiver.
+//! * `MANAGER_ALIVE` is set while the [`Manager`](crate::Manager) exists; it
+//!   is cleared once, by the manager's drop.
+//!
+//! The receiver and the manager are the *consumer side*: while either lives
+//! the channel is connected for the senders (a restarted actor gets the same
+//! inbox). The one of the two whose drop clears the last consumer bit (seen
+//! atomically in the value its `fetch_and` returns) *disconnects* the channel:
+//! see [`Channel::disconnect`](crate::channel::Channel::disconnect).
+//!
+//! All read-modify-writes use `AcqRel` so that a handle's earlier work (for
+//! example taking messages, or [`Manager::set_exit_status`]) is visible to
+//! whoever observes its bit cleared. The memory itself is reference counted
+//! separately by an [`Arc`](crate::loom::Arc); this word only drives the
+//! channel's behaviour.
+//!
+//! [`Manager::set_exit_status`]: crate::Manager::set_exit_status
+
+use std::fmt;
+
+use crate::loom::{AtomicUsize, Ordering};
+
+/// Bit set while a receiver exists.
+pub(crate) const RECEIVER_ALIVE: usize = 0b01;
+/// Bit set while the manager exists.
+pub(crate) const MANAGER_ALIVE: usize = 0b10;
+/// Both consumer-side bits.
+pub(crate) const CONSUMERS: usize = RECEIVER_ALIVE | MANAGER_ALIVE;
+/// One sender in the count.
+pub(crate) const SENDER_ONE: usize = 0b100;
+/// Above this many senders a clone aborts the process (like `Arc` does on
+/// overflow); unreachable without leaking senders in a loop.
+const MAX_SENDERS: usize = usize::MAX / SENDER_ONE / 2;
+
+/// The handle state word, see the [module docs](self).
+pub(crate) struct State(AtomicUsize);
+
+/// A snapshot of a [`State`].
+#[derive(Copy, Clone, PartialEq, Eq)]
+pub(crate) struct Snapshot(usize);
+
+impl State {
+    /// State of a new channel: one sender, a receiver and, if `manager`, a
+    /// manager.
+    pub(crate) fn new(manager: bool) -> State {
+        let consumers = if manager { CONSUMERS } else { RECEIVER_ALIVE };
+        State(AtomicUsize::new(SENDER_ONE | consumers))
+    }
+
+    /// Current state.
+    pub(crate) fn load(&self) -> Snapshot {
+        Snapshot(self.0.load(Ordering::Acquire))
+    }
+
+    /// Adds a sender.
+    pub(crate) fn add_sender(&self) {
+        // Relaxed is enough: the new sender is made from an existing handle,
+        // which keeps the channel alive (the same argument as `Arc::clone`).
+        let old = self.0.fetch_add(SENDER_ONE, Ordering::Relaxed);
+        if old / SENDER_ONE > MAX_SENDERS {
+            std::process::abort();
+        }
+    }
+
+    /// Removes a sender; returns the state before.
+    pub(crate) fn remove_sender(&self) -> Snapshot {
+        Snapshot(self.0.fetch_sub(SENDER_ONE, Ordering::AcqRel))
+    }
+
+    /// Clears `bit` (`RECEIVER_ALIVE` or `MANAGER_ALIVE`); returns the state
+    /// before.
+    pub(crate) fn clear(&self, bit: usize) -> Snapshot {
+        Snapshot(self.0.fetch_and(!bit, Ordering::AcqRel))
+    }
+
+    /// Sets `RECEIVER_ALIVE` if it is clear (only the manager calls this, so
+    /// nothing else can set it meanwhile); returns `true` if it did.
+    pub(crate) fn try_add_receiver(&self) -> bool {
+        if self.load().has_receiver() {
+            return false;
+        }
+        let old = Snapshot(self.0.fetch_or(RECEIVER_ALIVE, Ordering::AcqRel));
+        debug_assert!(!old.has_receiver());
+        true
+    }
+}
+
+impl Snapshot {
+    /// The raw bits.
+    pub(crate) const fn bits(self) -> usize {
+        self.0
+    }
+
+    /// Number of senders.
+    pub(crate) const fn senders(self) -> usize {
+        self.0 / SENDER_ONE
+    }
+
+    /// Whether a receiver exists.
+    pub(crate) const fn has_receiver(self) -> bool {
+        self.0 & RECEIVER_ALIVE != 0
+    }
+
+    /// Whether the manager exists.
+    pub(crate) const fn has_manager(self) -> bool {
+        self.0 & MANAGER_ALIVE != 0
+    }
+
+    /// Whether the receiver or the manager exists: the channel is connected
+    /// for the senders.
+    pub(crate) const fn has_consumer(self) -> bool {
+        self.0 & CONSUMERS != 0
+    }
+}
+
+impl fmt::Debug for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.load().fmt(f)
+    }
+}
+
+impl fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("State")
+            .field("senders", &self.senders())
+            .field("receiver", &self.has_receiver())
+            .field("manager", &self.has_manager())
+            .finish()
+    }
+}

@@ -1,0 +1,163 @@
+//! [`AtomicWaker`]: one task waits, any number of threads wake it.
+//!
+//! The receiver of the inbox and of the oneshot channel park their task here;
+//! senders call [`AtomicWaker::wake`] after publishing. It differs from the
+//! well-known `futures::task::AtomicWaker` in one way that matters for the
+//! send hot path: when nobody waits, `wake` is a *single* read-modify-write
+//! (`fetch_or`), not two.
+//!
+//! # State
+//!
+//! ```text
+//!  u8 bits:  [ NOTIFIED (bit 1) | WAITING (bit 0) ]
+//! ```
+//!
+//! * `WAITING`: the registrar stored a waker in the cell and wants a wake-up.
+//!   Only the registrar sets it (with a CAS from `0`).
+//! * `NOTIFIED`: some `wake` happened since the registrar last cleared it.
+//!   Every `wake` sets it; only the registrar clears it.
+//!
+//! Who owns the waker cell:
+//!
+//! | state                | owner of the cell                                              |
+//! |----------------------|----------------------------------------------------------------|
+//! | `0` or `NOTIFIED`    | the registrar (nobody else touches the cell)                   |
+//! | `WAITING`            | nobody: the registrar may take it back with a CAS to `0`, a waker may take it by being the `fetch_or` that sets `NOTIFIED` |
+//! | `WAITING\|NOTIFIED`  | the one waker whose `fetch_or` saw exactly `WAITING`; it takes the waker and hands the cell back by clearing `WAITING` |
+//!
+//! # Why no wake-up is lost
+//!
+//! A waker first publishes its news (a `Release` store or RMW elsewhere) and
+//! then does its `fetch_or(NOTIFIED, AcqRel)`. The registrar first *arms*
+//! (its CAS `0 → WAITING`, `AcqRel`) and then re-checks for news. All writes
+//! to the state are read-modify-writes, so they are totally ordered:
+//!
+//! * If the waker's `fetch_or` comes after the arming CAS, it sees `WAITING`
+//!   (or `WAITING|NOTIFIED`, in which case another waker is already waking
+//!   the same registration) and wakes the stored waker.
+//! * If it comes before, then the arming CAS could only succeed (it expects
+//!   `0`) because the registrar cleared `NOTIFIED` after it, with an
+//!   acquiring CAS that reads the waker's write or a later RMW of its release
+//!   sequence. So the news happens-before the registrar's re-check, which sees
+//!   it.
+//!
+//! If [`register`](AtomicWaker::register) finds `WAITING|NOTIFIED` a waker is
+//! busy waking the *previous* registration: it returns `false` and the caller
+//! must re-check and, if still waiting, wake its own task (a rare, harmless
+//! extra poll).
+
+use std::fmt;
+use std::task::Waker;
+
+use crate::loom::{AtomicU8, Ordering, UnsafeCell};
+
+/// A waker is stored and wants to be woken.
+const WAITING: u8 = 0b01;
+/// A wake-up happened since the registrar last looked.
+const NOTIFIED: u8 = 0b10;
+
+/// One registered waker, woken by any thread. See the [module docs](self).
+pub(crate) struct AtomicWaker {
+    state: AtomicU8,
+    waker: UnsafeCell<Option<Waker>>,
+}
+
+impl AtomicWaker {
+    /// No waker registered.
+    pub(crate) fn new() -> AtomicWaker {
+        AtomicWaker {
+            state: AtomicU8::new(0),
+            waker: UnsafeCell::new(None),
+        }
+    }
+
+    /// Registers `waker` to be woken by the next [`wake`](Self::wake).
+    ///
+    /// The caller must re-check its condition afterwards. Returns `false` if
+    /// a wake-up of an earlier registration is in progress and `waker` was not
+    /// stored; if the re-check still says "wait", the caller must then wake
+    /// `waker` itself.
+    ///
+    /// Only one thread may call this at a time: the single consumer (which
+    /// calls it through `&mut self`).
+    pub(crate) fn register(&self, waker: &Waker) -> bool {
+        let mut state = self.state.load(Ordering::Acquire);
+        loop {
+            match state {
+                0 => {
+                    self.store(waker);
+                    match self.state.compare_exchange(
+                        0,
+                        WAITING,
+                        Ordering::AcqRel,
+                        Ordering::Acquire,
+                    ) {
+                        Ok(_) => return true,
+                        Err(actual) => state = actual,
+                    }
+                }
+                // Take the cell back (`WAITING`) or consume the notification
+                // (`NOTIFIED`), then store and arm.
+                WAITING | NOTIFIED => {
+                    match self
+                        .state
+                        .compare_exchange(state, 0, Ordering::AcqRel, Ordering::Acquire)
+                    {
+                        Ok(_) => state = 0,
+                        Err(actual) => state = actual,
+                    }
+                }
+                _ => return false,
+            }
+        }
+    }
+
+    /// Stores `waker` in the cell, keeping the old one if it wakes the same
+    /// task. Only while the registrar owns the cell (state `0`).
+    fn store(&self, waker: &Waker) {
+        self.waker.with_mut(|cell| {
+            // SAFETY: the state is `0`, so the registrar (us) owns the cell:
+            // see the ownership table in the module docs. Every hand-back to
+            // us was a release RMW on the state that our acquiring load or
+            // CAS read, so earlier accesses by wakers happen-before this one.
+            let cell = unsafe { &mut *cell };
+            match cell {
+                Some(old) if old.will_wake(waker) => {}
+                _ => *cell = Some(waker.clone()),
+            }
+        });
+    }
+
+    /// Wakes the registered waker, if any; a single RMW when nobody waits.
+    ///
+    /// Call this after publishing whatever the registrar waits for.
+    pub(crate) fn wake(&self) {
+        let old = self.state.fetch_or(NOTIFIED, Ordering::AcqRel);
+        if old != WAITING {
+            // Nobody waiting, or another waker is already waking them.
+            return;
+        }
+        let waker = self.waker.with_mut(|cell| {
+            // SAFETY: our `fetch_or` turned `WAITING` into
+            // `WAITING|NOTIFIED`, making us the owner of the cell until we
+            // clear `WAITING` below. The registrar's arming CAS released the
+            // stored waker and our acquiring `fetch_or` read it.
+            unsafe { (*cell).take() }
+        });
+        // Hand the cell back to the registrar.
+        self.state.fetch_and(!WAITING, Ordering::AcqRel);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
+
+impl fmt::Debug for AtomicWaker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.state.load(Ordering::Relaxed);
+        f.debug_struct("AtomicWaker")
+            .field("waiting", &(state & WAITING != 0))
+            .field("notified", &(state & NOTIFIED != 0))
+            .finish()
+    }
+}

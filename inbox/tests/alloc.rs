@@ -1,0 +1,78 @@
+//! The hot paths do not allocate: sending and receiving, waiting and waking,
+//! and reusing a oneshot channel.
+//!
+//! A counting global allocator counts this thread's allocations only (the
+//! test harness allocates on other threads).
+
+mod util;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::task::Poll;
+
+use kiln_inbox::oneshot;
+use util::{CountWaker, poll_once};
+
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+// SAFETY: forwards to `System`, only counting.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+        // SAFETY: the caller upholds `alloc`'s contract.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: the caller upholds `dealloc`'s contract.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations() -> usize {
+    ALLOCATIONS.with(Cell::get)
+}
+
+#[test]
+fn send_and_receive_do_not_allocate() {
+    let (sender, mut receiver) = kiln_inbox::new::<u64>(8);
+    let (_count, waker) = CountWaker::new();
+    let before = allocations();
+    for n in 0..10_000 {
+        sender.try_send(n).unwrap();
+        sender.try_reserve().unwrap().send(n);
+        drop(sender.try_reserve().unwrap());
+        assert_eq!(receiver.try_recv(), Ok(n));
+        assert_eq!(receiver.peek(), Ok(&n));
+        assert_eq!(receiver.try_recv(), Ok(n));
+        // Waiting receiver, woken by a send.
+        let mut recv = receiver.recv();
+        assert_eq!(poll_once(&mut recv, &waker), Poll::Pending);
+        sender.try_send(n).unwrap();
+        assert_eq!(poll_once(&mut recv, &waker), Poll::Ready(Some(n)));
+    }
+    assert_eq!(allocations(), before);
+}
+
+#[test]
+fn oneshot_reuse_does_not_allocate() {
+    let (sender, mut receiver) = oneshot::new::<u64>();
+    drop(sender);
+    let (_count, waker) = CountWaker::new();
+    let before = allocations();
+    for n in 0..10_000 {
+        let sender = receiver.try_reset().unwrap();
+        let mut recv = receiver.recv();
+        assert_eq!(poll_once(&mut recv, &waker), Poll::Pending);
+        sender.try_send(n).unwrap();
+        assert_eq!(poll_once(&mut recv, &waker), Poll::Ready(Some(n)));
+    }
+    assert_eq!(allocations(), before, "try_reset reuses the allocation");
+}

@@ -1,0 +1,324 @@
+//! loom models of the inbox and the oneshot channel: every interleaving (and
+//! every stale read the memory model allows) of small scenarios.
+//!
+//! Run with
+//! `RUSTFLAGS="--cfg loom" cargo test -p kiln-inbox --release --test loom --target-dir target/loom`.
+//! A lost wake-up shows up as loom reporting a deadlock (every thread
+//! blocked in `block_on`), a data race or use-after-free as a loom panic, a
+//! leak as loom's leak check, and a message dropped twice or never as a
+//! failed drop count.
+
+#![cfg(loom)]
+
+mod util;
+
+use std::sync::atomic::AtomicUsize;
+use std::task::{Context, Poll, Waker};
+
+use kiln_inbox::{Manager, RecvError, SendError, oneshot};
+use loom::future::block_on;
+use loom::thread;
+use util::{DropCounter, drops};
+
+/// Runs `f` under loom, bounding preemptions to `preemptions` (`None`:
+/// exhaustive).
+fn model(preemptions: Option<usize>, f: impl Fn() + Send + Sync + 'static) {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = preemptions;
+    builder.check(f);
+}
+
+/// Receives until disconnected.
+fn recv_all<M>(receiver: &mut kiln_inbox::Receiver<M>) -> Vec<M> {
+    let mut received = Vec::new();
+    while let Some(msg) = block_on(receiver.recv()) {
+        received.push(msg);
+    }
+    received
+}
+
+/// One producer sends two messages with the `send` future (waiting when
+/// full), the consumer receives with the `recv` future until disconnected.
+fn one_producer(capacity: usize) {
+    model(None, move || {
+        let (sender, mut receiver) = kiln_inbox::new::<u32>(capacity);
+        let producer = thread::spawn(move || {
+            block_on(sender.send(1)).unwrap();
+            block_on(sender.send(2)).unwrap();
+        });
+        assert_eq!(recv_all(&mut receiver), [1, 2]);
+        producer.join().unwrap();
+    });
+}
+
+#[test]
+fn one_producer_capacity_1() {
+    one_producer(1);
+}
+
+#[test]
+fn one_producer_capacity_2() {
+    one_producer(2);
+}
+
+#[test]
+fn one_producer_capacity_3() {
+    one_producer(3);
+}
+
+/// Two producers, one message each.
+fn two_producers(capacity: usize, preemptions: Option<usize>) {
+    model(preemptions, move || {
+        let (sender, mut receiver) = kiln_inbox::new::<u32>(capacity);
+        let producers: Vec<_> = [1, 2]
+            .into_iter()
+            .map(|n| {
+                let sender = sender.clone();
+                thread::spawn(move || block_on(sender.send(n)).unwrap())
+            })
+            .collect();
+        drop(sender);
+        let mut received = recv_all(&mut receiver);
+        received.sort_unstable();
+        assert_eq!(received, [1, 2]);
+        for producer in producers {
+            producer.join().unwrap();
+        }
+    });
+}
+
+#[test]
+fn two_producers_capacity_1() {
+    two_producers(1, Some(3));
+}
+
+#[test]
+fn two_producers_capacity_2() {
+    two_producers(2, Some(3));
+}
+
+#[test]
+fn two_producers_capacity_3() {
+    two_producers(3, Some(3));
+}
+
+/// The waiting sender blocks on a slot whose claim is still in progress (a
+/// permit not yet used): the publish and the receiver's free must not lose
+/// its wake-up. This is the case that needs the publish to be an RMW.
+#[test]
+fn waiting_on_a_claim_in_progress() {
+    model(Some(3), || {
+        let (sender, mut receiver) = kiln_inbox::new::<u32>(1);
+        let waiter = sender.clone();
+        let claimer = thread::spawn(move || {
+            if let Ok(permit) = sender.try_reserve() {
+                permit.send(1);
+            } else {
+                block_on(sender.send(1)).unwrap();
+            }
+        });
+        let waiting = thread::spawn(move || block_on(waiter.send(2)).unwrap());
+        let mut received = recv_all(&mut receiver);
+        received.sort_unstable();
+        assert_eq!(received, [1, 2]);
+        claimer.join().unwrap();
+        waiting.join().unwrap();
+    });
+}
+
+/// A permit dropped unused wakes the receiver and returns the capacity to a
+/// waiting sender.
+#[test]
+fn dropped_permit() {
+    model(None, || {
+        let (sender, mut receiver) = kiln_inbox::new::<u32>(1);
+        let producer = thread::spawn(move || {
+            drop(block_on(sender.reserve()).unwrap());
+            block_on(sender.send(1)).unwrap();
+        });
+        assert_eq!(recv_all(&mut receiver), [1]);
+        producer.join().unwrap();
+    });
+}
+
+/// A sender woken for a free slot whose future is then dropped passes the
+/// wake-up on to the other waiting sender.
+#[test]
+fn dropped_woken_sender_passes_wake_up_on() {
+    model(Some(3), || {
+        let (sender, mut receiver) = kiln_inbox::new::<u32>(1);
+        sender.try_send(0).unwrap();
+        let quitter = sender.clone();
+        let quitter = thread::spawn(move || {
+            let mut send = quitter.send(1);
+            let mut cx = Context::from_waker(Waker::noop());
+            // Registers (or sends, if there is room already), then gives up.
+            let sent = std::pin::Pin::new(&mut send).poll(&mut cx).is_ready();
+            drop(send);
+            sent
+        });
+        let waiter = thread::spawn(move || block_on(sender.send(2)).unwrap());
+        let mut received = recv_all(&mut receiver);
+        let quitter_sent = quitter.join().unwrap();
+        waiter.join().unwrap();
+        received.sort_unstable();
+        assert_eq!(received, if quitter_sent { vec![0, 1, 2] } else { vec![0, 2] });
+    });
+}
+
+/// A sender waiting on a full inbox is woken with an error when the consumer
+/// side goes away.
+#[test]
+fn waiting_sender_sees_disconnect() {
+    model(None, || {
+        let (sender, receiver) = kiln_inbox::new::<u32>(1);
+        sender.try_send(0).unwrap();
+        let producer = thread::spawn(move || block_on(sender.send(1)));
+        drop(receiver);
+        assert!(matches!(producer.join().unwrap(), Err(SendError::Disconnected(1))));
+    });
+}
+
+/// The last sender sends and leaves while the receiver waits: it gets the
+/// message, then `None`.
+#[test]
+fn last_sender_sends_then_leaves() {
+    model(None, || {
+        let (sender, mut receiver) = kiln_inbox::new::<u32>(2);
+        let producer = thread::spawn(move || sender.try_send(1).unwrap());
+        assert_eq!(recv_all(&mut receiver), [1]);
+        producer.join().unwrap();
+        assert_eq!(receiver.try_recv(), Err(RecvError::Disconnected));
+    });
+}
+
+/// The receiver and the manager go away on two threads while a sender
+/// sends: every message is dropped exactly once and the channel is freed
+/// (loom checks for leaks).
+#[test]
+fn disconnect_races_sends() {
+    model(Some(3), || {
+        let counter = DropCounter::counter();
+        let (manager, sender, mut receiver) = Manager::new(2);
+        sender.try_send(DropCounter::new(&counter, 0)).unwrap();
+        let producer = {
+            let counter = counter.clone();
+            thread::spawn(move || {
+                let _ = sender.try_send(DropCounter::new(&counter, 1));
+                let _ = sender.try_send(DropCounter::new(&counter, 2));
+            })
+        };
+        let consumer = thread::spawn(move || {
+            let _ = receiver.try_recv();
+            drop(receiver);
+        });
+        drop(manager);
+        consumer.join().unwrap();
+        producer.join().unwrap();
+        assert_eq!(drops(&counter), 3);
+    });
+}
+
+/// A joiner completes, with the exit status, once the receiver and the
+/// manager are both gone, whichever goes last.
+#[test]
+fn join() {
+    model(None, || {
+        let (manager, sender, receiver) = Manager::<u32>::new(1);
+        let joiner = thread::spawn(move || block_on(sender.join()));
+        let consumer = thread::spawn(move || drop(receiver));
+        manager.set_exit_status(5);
+        drop(manager);
+        consumer.join().unwrap();
+        assert_eq!(joiner.join().unwrap(), 5);
+    });
+}
+
+/// The actor restarts (a new receiver from the manager) while a sender
+/// waits for room: nothing is lost.
+#[test]
+fn restart_while_sending() {
+    model(Some(3), || {
+        let (mut manager, sender, receiver) = Manager::<u32>::new(1);
+        let producer = thread::spawn(move || {
+            block_on(sender.send(1)).unwrap();
+            block_on(sender.send(2)).unwrap();
+        });
+        let mut receiver = receiver;
+        assert_eq!(block_on(receiver.recv()), Some(1));
+        drop(receiver);
+        let mut receiver = manager.new_receiver().unwrap();
+        assert_eq!(recv_all(&mut receiver), [2]);
+        producer.join().unwrap();
+    });
+}
+
+#[test]
+fn oneshot_send_recv() {
+    model(None, || {
+        let (sender, mut receiver) = oneshot::new::<u32>();
+        let producer = thread::spawn(move || sender.try_send(1).unwrap());
+        assert_eq!(block_on(receiver.recv()), Some(1));
+        producer.join().unwrap();
+    });
+}
+
+#[test]
+fn oneshot_sender_dropped() {
+    model(None, || {
+        let (sender, mut receiver) = oneshot::new::<u32>();
+        let producer = thread::spawn(move || drop(sender));
+        assert_eq!(block_on(receiver.recv()), None);
+        producer.join().unwrap();
+    });
+}
+
+/// The receiver goes away while the value is sent: dropped exactly once,
+/// either by the sender (it got it back) or with the allocation.
+#[test]
+fn oneshot_receiver_dropped() {
+    model(None, || {
+        let counter = DropCounter::counter();
+        let (sender, receiver) = oneshot::new();
+        let producer = {
+            let counter = counter.clone();
+            thread::spawn(move || sender.try_send(DropCounter::new(&counter, 1)).is_ok())
+        };
+        drop(receiver);
+        let _sent = producer.join().unwrap();
+        assert_eq!(drops(&counter), 1);
+    });
+}
+
+/// Two rounds on one allocation; the reset races the old sender's wake-up.
+#[test]
+fn oneshot_reset() {
+    model(None, || {
+        let counter = DropCounter::counter();
+        let (sender, mut receiver) = oneshot::new();
+        let first = {
+            let counter = counter.clone();
+            thread::spawn(move || sender.try_send(DropCounter::new(&counter, 1)).unwrap())
+        };
+        // Reset as soon as the sender is gone, taken or not.
+        let sender = loop {
+            if let Some(sender) = receiver.try_reset() {
+                break sender;
+            }
+            thread::yield_now();
+        };
+        let second = {
+            let counter = counter.clone();
+            thread::spawn(move || sender.try_send(DropCounter::new(&counter, 2)).unwrap())
+        };
+        assert_eq!(block_on(receiver.recv()).map(|m| m.value), Some(2));
+        first.join().unwrap();
+        second.join().unwrap();
+        drop(receiver);
+        assert_eq!(drops(&counter), 2);
+    });
+}
+
+/// Keeps `AtomicUsize` used when only some models use drop counts.
+#[allow(dead_code)]
+fn _unused(_: AtomicUsize) {}

@@ -1,0 +1,158 @@
+//! The [`Context`] an actor receives its messages through.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{self, Poll};
+
+use futures_core::Stream;
+use kiln_inbox::Receiver;
+
+use crate::actor_ref::ActorRef;
+
+pub use kiln_inbox::RecvError;
+
+/// The context of a running actor: its inbox and its access to the runtime.
+///
+/// `M` is the type of message the actor receives; `RT` is what the runtime
+/// gives the actor access to (`()` when it runs as a plain future, see
+/// [`ActorFuture`](crate::future::ActorFuture); `kiln-rt` gives `ThreadLocal`
+/// or `ThreadSafe`, through which the actor can spawn actors and use timers).
+///
+/// A new context is created each time the actor is (re)started; messages left
+/// in the inbox when an actor fails are delivered to its restarted instance.
+pub struct Context<M, RT = ()> {
+    inbox: Receiver<M>,
+    rt: RT,
+}
+
+impl<M, RT> Context<M, RT> {
+    /// Creates a context from the actor's inbox and its runtime access.
+    ///
+    /// This is for runtimes: actors get their context from the runtime that
+    /// starts them.
+    pub const fn new(inbox: Receiver<M>, rt: RT) -> Context<M, RT> {
+        Context { inbox, rt }
+    }
+
+    /// Takes the next message without waiting.
+    ///
+    /// Fails with [`RecvError::Empty`] when no message is queued, and with
+    /// [`RecvError::Disconnected`] when the inbox is empty and every
+    /// [`ActorRef`] to this actor is gone (no message can arrive any more).
+    pub fn try_receive_next(&mut self) -> Result<M, RecvError> {
+        self.inbox.try_recv()
+    }
+
+    /// Waits for the next message.
+    ///
+    /// The future fails with [`NoMessages`] once the inbox is empty and every
+    /// [`ActorRef`] to this actor is gone: the usual signal for an actor to
+    /// stop.
+    ///
+    /// ```
+    /// # use kiln::actor;
+    /// async fn counter(mut ctx: actor::Context<u64>) {
+    ///     let mut total = 0;
+    ///     while let Ok(n) = ctx.receive_next().await {
+    ///         total += n;
+    ///     }
+    ///     println!("total: {total}");
+    /// }
+    /// # fn is_actor<NA: kiln::NewActor>(_: NA) {}
+    /// # is_actor(kiln::actor_fn(counter));
+    /// ```
+    pub fn receive_next(&mut self) -> ReceiveMessage<'_, M> {
+        ReceiveMessage { inbox: &mut self.inbox }
+    }
+
+    /// Returns the messages as a [`Stream`] that ends when
+    /// [`receive_next`](Context::receive_next) would fail with [`NoMessages`].
+    pub fn receive_messages(&mut self) -> ReceiveMessages<'_, M> {
+        ReceiveMessages { inbox: &mut self.inbox }
+    }
+
+    /// Returns a reference to this actor, to hand to other actors.
+    ///
+    /// Note that an actor holding a reference to itself keeps its inbox
+    /// connected, so [`receive_next`](Context::receive_next) will not report
+    /// [`NoMessages`] while that reference lives.
+    pub fn actor_ref(&self) -> ActorRef<M> {
+        ActorRef::from(self.inbox.new_sender())
+    }
+
+    /// Returns the runtime access, mutably.
+    pub fn runtime(&mut self) -> &mut RT {
+        &mut self.rt
+    }
+
+    /// Returns the runtime access.
+    pub const fn runtime_ref(&self) -> &RT {
+        &self.rt
+    }
+}
+
+impl<M, RT: fmt::Debug> fmt::Debug for Context<M, RT> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Context")
+            .field("inbox", &self.inbox.id())
+            .field("rt", &self.rt)
+            .finish()
+    }
+}
+
+/// The error of [`Context::receive_next`]: the inbox is empty and no
+/// [`ActorRef`] to the actor is left, so no message will ever arrive.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct NoMessages;
+
+impl fmt::Display for NoMessages {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("no more messages: the inbox is empty and every reference to the actor is gone")
+    }
+}
+
+impl std::error::Error for NoMessages {}
+
+/// The future returned by [`Context::receive_next`].
+#[must_use = "futures do nothing unless polled"]
+pub struct ReceiveMessage<'ctx, M> {
+    inbox: &'ctx mut Receiver<M>,
+}
+
+impl<M> Future for ReceiveMessage<'_, M> {
+    type Output = Result<M, NoMessages>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut task::Context<'_>) -> Poll<Self::Output> {
+        self.get_mut()
+            .inbox
+            .poll_recv(cx)
+            .map(|msg| msg.ok_or(NoMessages))
+    }
+}
+
+impl<M> fmt::Debug for ReceiveMessage<'_, M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ReceiveMessage")
+    }
+}
+
+/// The [`Stream`] returned by [`Context::receive_messages`].
+#[must_use = "streams do nothing unless polled"]
+pub struct ReceiveMessages<'ctx, M> {
+    inbox: &'ctx mut Receiver<M>,
+}
+
+impl<M> Stream for ReceiveMessages<'_, M> {
+    type Item = M;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut task::Context<'_>) -> Poll<Option<M>> {
+        self.get_mut().inbox.poll_recv(cx)
+    }
+}
+
+impl<M> fmt::Debug for ReceiveMessages<'_, M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ReceiveMessages")
+    }
+}

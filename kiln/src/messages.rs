@@ -1,0 +1,87 @@
+//! Common message types, and [`from_message!`](crate::from_message) for
+//! actors whose message is an enum.
+//!
+//! The types carry no data; they exist so that actors agree on their meaning
+//! and can convert them into their own message enums:
+//!
+//! | type | meaning |
+//! |---|---|
+//! | [`Start`] | start the work the actor is there for |
+//! | [`Ack`] | acknowledge something |
+//! | [`Done`] | the work is done |
+//! | [`Cancel`] | stop the current work |
+//! | [`Terminate`] | stop the actor, e.g. on a process signal |
+//!
+//! # `from_message!`
+//!
+//! Writes the `From` implementations that let an
+//! [`ActorRef`](crate::actor_ref::ActorRef) of an enum accept each variant's
+//! payload. A variant written `Variant(Request) -> Response` holds an
+//! [`RpcMessage<Request, Response>`](crate::actor_ref::rpc::RpcMessage), so
+//! [`ActorRef::rpc`](crate::actor_ref::ActorRef::rpc) can call it.
+//!
+//! ```
+//! use kiln::actor_ref::rpc::RpcMessage;
+//! use kiln::from_message;
+//!
+//! enum Message {
+//!     /// Add to the total.
+//!     Add(u64),
+//!     /// Get the total.
+//!     Get(RpcMessage<(), u64>),
+//! }
+//!
+//! from_message!(Message::Add(u64), Message::Get(()) -> u64);
+//!
+//! let msg: Message = 1.into();
+//! assert!(matches!(msg, Message::Add(1)));
+//! ```
+
+/// Start the work the actor is there for.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Start;
+
+/// Acknowledge something.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Ack;
+
+/// The work is done.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Done;
+
+/// Stop the current work.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Cancel;
+
+/// Stop the actor, e.g. because the process is asked to stop.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Terminate;
+
+/// Implements `From` for an enum's variants, see the
+/// [`messages`](crate::messages) module.
+///
+/// Each item is `Enum::Variant(Type)` (implements `From<Type> for Enum`) or
+/// `Enum::Variant(Request) -> Response` (implements
+/// `From<RpcMessage<Request, Response>> for Enum`).
+#[macro_export]
+macro_rules! from_message {
+    ($( $enum: ident :: $variant: ident ( $ty: ty ) $( -> $response: ty )? ),+ $(,)?) => {
+        $(
+            $crate::from_message!(@impl $enum :: $variant ( $ty ) $( -> $response )?);
+        )+
+    };
+    (@impl $enum: ident :: $variant: ident ( $ty: ty )) => {
+        impl ::std::convert::From<$ty> for $enum {
+            fn from(msg: $ty) -> $enum {
+                $enum::$variant(msg)
+            }
+        }
+    };
+    (@impl $enum: ident :: $variant: ident ( $request: ty ) -> $response: ty) => {
+        impl ::std::convert::From<$crate::actor_ref::rpc::RpcMessage<$request, $response>> for $enum {
+            fn from(msg: $crate::actor_ref::rpc::RpcMessage<$request, $response>) -> $enum {
+                $enum::$variant(msg)
+            }
+        }
+    };
+}

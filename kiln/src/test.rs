@@ -1,0 +1,131 @@
+//! Helpers for testing actors (the `test` feature).
+//!
+//! - [`init_actor`] creates an actor and a reference to it without running
+//!   it; [`poll_actor`] polls it once and [`run_actor`] runs it to completion
+//!   on the current thread.
+//! - [`poll_future`] and [`block_on`] do the same for any future.
+//! - [`size_of_actor`] tells how much memory an actor takes.
+//! - [`set_message_loss`] makes [`ActorRef`] drop a percentage of messages,
+//!   to test how actors cope with lost messages.
+//!
+//! ```
+//! use std::task::Poll;
+//! use kiln::{actor, actor_fn, test};
+//!
+//! async fn count(mut ctx: actor::Context<u32>) -> Result<(), String> {
+//!     let mut total = 0;
+//!     while let Ok(n) = ctx.receive_next().await {
+//!         total += n;
+//!     }
+//!     if total == 3 { Ok(()) } else { Err(format!("total is {total}")) }
+//! }
+//!
+//! let (actor, actor_ref) = test::init_actor(actor_fn(count), ()).unwrap();
+//! let mut actor = Box::pin(actor);
+//! actor_ref.try_send(1u32).unwrap();
+//! // The actor handles the message and waits for the next one.
+//! assert!(test::poll_actor(actor.as_mut()).is_pending());
+//! actor_ref.try_send(2u32).unwrap();
+//! drop(actor_ref);
+//! assert_eq!(test::run_actor(actor), Ok(()));
+//! ```
+
+use std::future::Future;
+use std::pin::{Pin, pin};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::task::{self, Poll, Waker};
+
+use crate::actor::{Actor, Context, NewActor};
+use crate::actor_ref::ActorRef;
+use crate::future::InboxSize;
+
+pub use crate::sync::block_on;
+
+/// Creates the actor with a fresh inbox of the default size, returning it
+/// (not running) and a reference to it.
+pub fn init_actor<NA>(
+    new_actor: NA,
+    arg: NA::Argument,
+) -> Result<(NA::Actor, ActorRef<NA::Message>), NA::Error>
+where
+    NA: NewActor<RuntimeAccess = ()>,
+{
+    init_actor_with_inbox_size(new_actor, arg, InboxSize::DEFAULT)
+}
+
+/// [`init_actor`] with an inbox of `inbox_size`.
+pub fn init_actor_with_inbox_size<NA>(
+    mut new_actor: NA,
+    arg: NA::Argument,
+    inbox_size: InboxSize,
+) -> Result<(NA::Actor, ActorRef<NA::Message>), NA::Error>
+where
+    NA: NewActor<RuntimeAccess = ()>,
+{
+    let (sender, receiver) = kiln_inbox::new(inbox_size.get());
+    let actor = new_actor.new(Context::new(receiver, ()), arg)?;
+    Ok((actor, ActorRef::from(sender)))
+}
+
+/// Polls `actor` once with a waker that does nothing.
+pub fn poll_actor<A: Actor + ?Sized>(actor: Pin<&mut A>) -> Poll<Result<(), A::Error>> {
+    actor.try_poll(&mut task::Context::from_waker(Waker::noop()))
+}
+
+/// Polls `future` once with a waker that does nothing.
+pub fn poll_future<F: Future + ?Sized>(future: Pin<&mut F>) -> Poll<F::Output> {
+    future.poll(&mut task::Context::from_waker(Waker::noop()))
+}
+
+/// Runs `actor` to completion on the current thread (without a
+/// supervisor), returning its result.
+pub fn run_actor<A: Actor>(actor: A) -> Result<(), A::Error> {
+    let mut actor = pin!(actor);
+    block_on(std::future::poll_fn(|cx| actor.as_mut().try_poll(cx)))
+}
+
+/// The size in bytes of the actor `NA` creates, before it first runs. Its
+/// inbox and whatever it allocates come on top.
+pub const fn size_of_actor<NA: NewActor>() -> usize {
+    size_of::<NA::Actor>()
+}
+
+/// [`size_of_actor`] for a value, so the type need not be named:
+/// `size_of_actor_val(&actor_fn(my_actor))`.
+pub const fn size_of_actor_val<NA: NewActor>(_: &NA) -> usize {
+    size_of_actor::<NA>()
+}
+
+/// Percentage of messages to lose, 0 to 100.
+static MESSAGE_LOSS: AtomicU8 = AtomicU8::new(0);
+
+/// Makes every [`ActorRef`] in the process lose `percent` of the messages
+/// sent with `try_send`, `send` or `rpc` (chosen at random): the send
+/// reports success but the message is dropped. `0` (the default) turns it
+/// off; values over 100 are taken as 100.
+pub fn set_message_loss(percent: u8) {
+    MESSAGE_LOSS.store(percent.min(100), Ordering::Relaxed);
+}
+
+/// Whether to lose the message being sent, see [`set_message_loss`].
+pub(crate) fn lose_message() -> bool {
+    let percent = MESSAGE_LOSS.load(Ordering::Relaxed);
+    percent != 0 && random_percent() < percent
+}
+
+/// A pseudo-random number in `0..100` (xorshift64*, seeded per thread).
+fn random_percent() -> u8 {
+    use std::cell::Cell;
+    use std::hash::{BuildHasher, RandomState};
+    thread_local! {
+        static STATE: Cell<u64> = Cell::new(RandomState::new().hash_one(std::thread::current().id()) | 1);
+    }
+    STATE.with(|state| {
+        let mut x = state.get();
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        state.set(x);
+        (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 32) as u8 % 100
+    })
+}
