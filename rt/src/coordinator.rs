@@ -1,0 +1,151 @@
+//! The coordinator: what `Runtime::start` runs on the calling thread.
+//!
+//! It owns an io_uring of its own, on which it reads process signals (a
+//! `signalfd`, through a10) and relays them to the registered actors, and it
+//! waits for the worker and synchronous actor threads to finish, which tell
+//! it so through a channel and a wake-up of its ring. `start` returns once
+//! every thread has finished, or with the first error.
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::mpsc;
+use std::task::{self, Poll, Waker};
+use std::thread;
+use std::time::Duration;
+
+use a10::Ring;
+use a10::process::Signals;
+use kiln::ActorRef;
+use kiln::actor_ref::SendError;
+use log::{debug, info, warn};
+
+use crate::error::Error;
+use crate::internals::RuntimeInternals;
+use crate::signal::Signal;
+use crate::worker::ThreadExit;
+
+/// How often to retry delivering a signal to a full inbox.
+const SIGNAL_RETRY: Duration = Duration::from_millis(1);
+
+pub(crate) struct Coordinator {
+    ring: Ring,
+    signals: Signals,
+    exits: mpsc::Receiver<ThreadExit>,
+    /// Handed to synchronous actor threads.
+    exits_sender: mpsc::Sender<ThreadExit>,
+    workers: Vec<thread::JoinHandle<()>>,
+    sync_threads: Vec<thread::JoinHandle<()>>,
+}
+
+impl Coordinator {
+    pub(crate) fn new(
+        ring: Ring,
+        signals: Signals,
+        exits: mpsc::Receiver<ThreadExit>,
+        exits_sender: mpsc::Sender<ThreadExit>,
+        workers: Vec<thread::JoinHandle<()>>,
+    ) -> Coordinator {
+        Coordinator {
+            ring,
+            signals,
+            exits,
+            exits_sender,
+            workers,
+            sync_threads: Vec::new(),
+        }
+    }
+
+    /// What a synchronous actor thread needs to report its exit.
+    pub(crate) fn exit_reporter(&self) -> (mpsc::Sender<ThreadExit>, a10::SubmissionQueue) {
+        (self.exits_sender.clone(), self.ring.sq())
+    }
+
+    pub(crate) fn add_sync_thread(&mut self, handle: thread::JoinHandle<()>) {
+        self.sync_threads.push(handle);
+    }
+
+    /// Runs until every worker and synchronous actor thread has finished.
+    pub(crate) fn run(mut self, internals: &RuntimeInternals) -> Result<(), Error> {
+        let mut workers_left = self.workers.len();
+        let mut sync_left = self.sync_threads.len();
+        // Signals that found a full inbox, to retry.
+        let mut undelivered: Vec<(ActorRef<Signal>, Signal)> = Vec::new();
+        let mut receive = pin!(self.signals.receive());
+        let mut cx = task::Context::from_waker(Waker::noop());
+        loop {
+            while let Ok(exit) = self.exits.try_recv() {
+                match exit {
+                    ThreadExit::Worker(index, result) => {
+                        workers_left -= 1;
+                        debug!("worker {index} finished");
+                        result?;
+                    }
+                    ThreadExit::SyncActor => sync_left -= 1,
+                }
+            }
+            if workers_left == 0 && sync_left == 0 {
+                break;
+            }
+
+            // The signal future is polled every turn; the ring wakes us when
+            // a signal arrives (its waker needs to do nothing).
+            if let Poll::Ready(result) = receive.as_mut().poll(&mut cx) {
+                let info = result.map_err(Error::coordinator)?;
+                receive.set(self.signals.receive());
+                if let Some(signal) = Signal::from_a10(info.signal()) {
+                    relay(internals, signal, &mut undelivered)?;
+                }
+                continue;
+            }
+            undelivered.retain(|(actor_ref, signal)| match actor_ref.try_send(*signal) {
+                Ok(()) => false,
+                Err(SendError::Full(_)) => true,
+                Err(_) => false,
+            });
+
+            let timeout = (!undelivered.is_empty()).then_some(SIGNAL_RETRY);
+            match self.ring.poll(timeout) {
+                Ok(()) => {}
+                Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(err) => return Err(Error::coordinator(err)),
+            }
+        }
+        for handle in self.workers.drain(..).chain(self.sync_threads.drain(..)) {
+            // The threads have reported their exit; this only waits for
+            // them to return.
+            let _ = handle.join();
+        }
+        Ok(())
+    }
+}
+
+/// Sends `signal` to every registered actor. An exit signal that no actor
+/// accepts (none registered, or all reject it) is an error: it stops the
+/// runtime.
+fn relay(
+    internals: &RuntimeInternals,
+    signal: Signal,
+    undelivered: &mut Vec<(ActorRef<Signal>, Signal)>,
+) -> Result<(), Error> {
+    let receivers = internals.signal_receivers();
+    debug!("relaying {signal} to {} actor(s)", receivers.len());
+    let mut accepted = 0;
+    for actor_ref in receivers {
+        match actor_ref.try_send(signal) {
+            Ok(()) => accepted += 1,
+            Err(SendError::Full(signal)) => {
+                accepted += 1;
+                undelivered.push((actor_ref, signal));
+            }
+            Err(_) => {}
+        }
+    }
+    if accepted == 0 {
+        if signal.should_exit() {
+            info!("received {signal} and no actor receives it: stopping the runtime");
+            return Err(Error::exit_signal(signal));
+        }
+        warn!("received {signal}, but no actor receives it; ignoring it");
+    }
+    Ok(())
+}

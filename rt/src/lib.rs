@@ -1,0 +1,88 @@
+//! kiln-rt is the runtime of the [kiln] actor framework: one worker thread
+//! per core, each with its own io_uring ring and scheduler, running
+//! thread-local, thread-safe and synchronous actors.
+//!
+//! # About
+//!
+//! The runtime is event-driven: nothing runs until an event (a message,
+//! completed I/O, a timer) wakes it, and a worker with nothing to do sleeps
+//! in the kernel. It is share-nothing where it can be: thread-local actors
+//! run on one worker with no locks or atomics in the scheduler's path, and a
+//! message between two actors on one worker never touches io_uring.
+//!
+//! # Getting started
+//!
+//! ```no_run
+//! use std::convert::Infallible;
+//! use kiln::{actor, actor_fn};
+//! use kiln::supervisor::NoSupervisor;
+//! use kiln_rt::{ActorOptions, Runtime, RuntimeRef, ThreadLocal};
+//!
+//! async fn greeter(mut ctx: actor::Context<&'static str, ThreadLocal>) {
+//!     while let Ok(name) = ctx.receive_next().await {
+//!         println!("Hello, {name}!");
+//!     }
+//! }
+//!
+//! fn main() -> Result<(), kiln_rt::Error> {
+//!     let mut runtime = Runtime::setup().use_all_cores().build()?;
+//!     runtime.run_on_workers(|mut rt: RuntimeRef| -> Result<(), Infallible> {
+//!         let greeter = rt.spawn_local(NoSupervisor, actor_fn(greeter), (), ActorOptions::default());
+//!         greeter.try_send("World").unwrap();
+//!         Ok(())
+//!     })?;
+//!     runtime.start()
+//! }
+//! ```
+//!
+//! # Three kinds of actors
+//!
+//! - **Thread-local** actors ([`RuntimeRef::spawn_local`], context
+//!   `actor::Context<M, ThreadLocal>`) stay on the worker that spawned them.
+//!   They need not be `Send` and are the cheapest kind: use them by default,
+//!   e.g. one per connection, spread over the workers.
+//! - **Thread-safe** actors ([`Runtime::spawn`], context
+//!   `actor::Context<M, ThreadSafe>`) are `Send` and run on whichever worker
+//!   is free: use them for work that must not wait for one busy worker.
+//! - **Synchronous** actors ([`Runtime::spawn_sync_actor`], context
+//!   `kiln::sync::Context<M, Sync>`) get a thread of their own and may block:
+//!   use them for blocking libraries, CPU-heavy work or files without
+//!   io_uring.
+//!
+//! Any [`ActorRef`](kiln::ActorRef) can send to any kind of actor from any
+//! thread.
+//!
+//! # Modules
+//!
+//! - [`timer`]: [`Timer`](timer::Timer), [`Deadline`](timer::Deadline),
+//!   [`Interval`](timer::Interval).
+//! - [`Signal`]: process signals as messages (`receive_signals`).
+//! - [`access`]: the runtime access types actors' contexts carry.
+//! - [`spawn`]: options for spawning.
+//!
+//! [kiln]: kiln
+
+pub mod access;
+mod coordinator;
+mod error;
+mod internals;
+mod local;
+mod process;
+mod runtime;
+mod scheduler;
+mod setup;
+mod signal;
+pub mod spawn;
+mod timers;
+mod wake;
+mod worker;
+
+#[doc(no_inline)]
+pub use access::{Access, Sync, ThreadLocal, ThreadSafe};
+pub use error::Error;
+pub use local::RuntimeRef;
+pub use runtime::Runtime;
+pub use setup::{MAX_THREADS, Setup};
+pub use signal::Signal;
+#[doc(no_inline)]
+pub use spawn::{ActorOptions, FutureOptions, Priority, SyncActorOptions};

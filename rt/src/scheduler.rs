@@ -1,0 +1,224 @@
+//! The schedulers: which ready process a worker runs next.
+//!
+//! Each worker has a [`RunQueue`] for its thread-local processes (in its
+//! `LocalInternals`, no locks, no atomics), and all workers share one for
+//! thread-safe processes (in `RuntimeInternals`, behind a mutex). Both use
+//! the same algorithm:
+//!
+//! # Algorithm: virtual run time, as in Linux's CFS
+//!
+//! Every process has a *virtual run time*: the time it has run, in
+//! nanoseconds, scaled by its [`Priority`] (a `HIGH` priority process is
+//! charged half its real run time, a `LOW` one 1.5 times). The ready process
+//! with the smallest virtual run time runs next (a binary heap keyed on it),
+//! so a process that runs longer runs less often, and processes that run
+//! little (an actor handling one message and waiting) are picked first.
+//!
+//! - A **new process** starts at the queue's *minimum virtual run time* (the
+//!   virtual run time of the last process picked, which only grows): it runs
+//!   soon, but cannot starve the processes already there by starting at
+//!   zero, nor be starved by them.
+//! - A process **waking up** after sleeping keeps its virtual run time, but
+//!   no less than the minimum minus [`SLEEPER_CREDIT`]: it may run before
+//!   busy processes, but a long sleep earns no unbounded credit.
+//! - A process cannot be preempted in the middle of a poll (it is a future),
+//!   but one that never waits (always ready) goes back into the heap after
+//!   each poll with its grown virtual run time, so every other ready process
+//!   runs before it runs again; and a worker runs processes for at most a
+//!   time slice before it checks timers, I/O and other threads' wake-ups.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::pin::Pin;
+use std::time::Duration;
+
+use crate::spawn::Priority;
+use crate::wake::ProcessId;
+
+/// The most virtual run time a waking process can gain on the minimum.
+pub(crate) const SLEEPER_CREDIT: Duration = Duration::from_millis(2);
+
+/// Ready processes ordered by virtual run time, and the processes themselves
+/// in a slab indexed by [`ProcessId::index`].
+pub(crate) struct RunQueue<P: ?Sized> {
+    slots: Vec<Slot<P>>,
+    /// Indices of empty slots.
+    free: Vec<u32>,
+    /// `(virtual run time, index)` of ready processes; a process is in here
+    /// at most once, exactly when its state is [`State::Ready`].
+    ready: BinaryHeap<Reverse<(u64, u32)>>,
+    /// The virtual run time of the last process picked; never decreases.
+    min_vruntime: u64,
+    /// Number of processes (in any state).
+    len: usize,
+}
+
+struct Slot<P: ?Sized> {
+    generation: u16,
+    state: State,
+    vruntime: u64,
+    priority: Priority,
+    /// `None` while empty or running.
+    process: Option<Pin<Box<P>>>,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum State {
+    Empty,
+    /// Waiting to be woken.
+    Idle,
+    /// In the ready heap.
+    Ready,
+    /// Taken out to run; `woken` if it was woken meanwhile.
+    Running { woken: bool },
+}
+
+/// A process taken out of the [`RunQueue`] to run; give it back with
+/// [`RunQueue::finish`].
+pub(crate) struct Running<P: ?Sized> {
+    pub(crate) pid: ProcessId,
+    pub(crate) process: Pin<Box<P>>,
+}
+
+impl<P: ?Sized> RunQueue<P> {
+    pub(crate) const fn new() -> RunQueue<P> {
+        RunQueue {
+            slots: Vec::new(),
+            free: Vec::new(),
+            ready: BinaryHeap::new(),
+            min_vruntime: 0,
+            len: 0,
+        }
+    }
+
+    /// Adds a process, ready to run.
+    pub(crate) fn add(&mut self, process: Pin<Box<P>>, priority: Priority) -> ProcessId {
+        let vruntime = self.min_vruntime;
+        let index = match self.free.pop() {
+            Some(index) => index,
+            None => {
+                let index = u32::try_from(self.slots.len()).expect("more than 2^32 processes");
+                self.slots.push(Slot {
+                    generation: 0,
+                    state: State::Empty,
+                    vruntime: 0,
+                    priority,
+                    process: None,
+                });
+                index
+            }
+        };
+        let slot = &mut self.slots[index as usize];
+        slot.state = State::Ready;
+        slot.vruntime = vruntime;
+        slot.priority = priority;
+        slot.process = Some(process);
+        self.ready.push(Reverse((vruntime, index)));
+        self.len += 1;
+        ProcessId {
+            index,
+            generation: slot.generation,
+        }
+    }
+
+    /// Marks `pid` ready; stale ids and ready processes are ignored.
+    pub(crate) fn wake(&mut self, pid: ProcessId) {
+        let Some(slot) = self.slots.get_mut(pid.index as usize) else {
+            return;
+        };
+        if slot.generation != pid.generation {
+            return;
+        }
+        match slot.state {
+            State::Idle => {
+                let floor = self
+                    .min_vruntime
+                    .saturating_sub(SLEEPER_CREDIT.as_nanos() as u64);
+                slot.vruntime = slot.vruntime.max(floor);
+                slot.state = State::Ready;
+                self.ready.push(Reverse((slot.vruntime, pid.index)));
+            }
+            State::Running { .. } => slot.state = State::Running { woken: true },
+            State::Ready | State::Empty => {}
+        }
+    }
+
+    /// Marks every process ready (after wake-ups were lost to an overflow).
+    pub(crate) fn wake_all(&mut self) {
+        for index in 0..self.slots.len() {
+            let generation = self.slots[index].generation;
+            self.wake(ProcessId {
+                index: index as u32,
+                generation,
+            });
+        }
+    }
+
+    /// Takes the ready process with the smallest virtual run time out to run.
+    pub(crate) fn next(&mut self) -> Option<Running<P>> {
+        let Reverse((vruntime, index)) = self.ready.pop()?;
+        self.min_vruntime = self.min_vruntime.max(vruntime);
+        let slot = &mut self.slots[index as usize];
+        debug_assert_eq!(slot.state, State::Ready);
+        slot.state = State::Running { woken: false };
+        let process = slot.process.take().expect("ready process missing");
+        Some(Running {
+            pid: ProcessId {
+                index,
+                generation: slot.generation,
+            },
+            process,
+        })
+    }
+
+    /// Gives back a process that ran for `ran`. If it is `done` it is
+    /// removed and returned (to be dropped outside any lock).
+    pub(crate) fn finish(
+        &mut self,
+        running: Running<P>,
+        ran: Duration,
+        done: bool,
+    ) -> Option<Pin<Box<P>>> {
+        let index = running.pid.index;
+        let slot = &mut self.slots[index as usize];
+        if done {
+            slot.state = State::Empty;
+            slot.generation = slot.generation.wrapping_add(1);
+            self.free.push(index);
+            self.len -= 1;
+            return Some(running.process);
+        }
+        let charged = slot.priority.scale(ran.as_nanos() as u64);
+        slot.vruntime = slot.vruntime.saturating_add(charged);
+        slot.process = Some(running.process);
+        if let State::Running { woken: true } = slot.state {
+            slot.state = State::Ready;
+            self.ready.push(Reverse((slot.vruntime, index)));
+        } else {
+            slot.state = State::Idle;
+        }
+        None
+    }
+
+    /// Returns `true` if a process is ready to run.
+    pub(crate) fn has_ready(&self) -> bool {
+        !self.ready.is_empty()
+    }
+
+    /// The number of processes, running or not.
+    pub(crate) const fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Removes every process, returning them (to be dropped by the caller).
+    pub(crate) fn drain(&mut self) -> Vec<Pin<Box<P>>> {
+        self.ready.clear();
+        self.free.clear();
+        self.len = 0;
+        let processes = self.slots.drain(..).filter_map(|slot| slot.process).collect();
+        processes
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,138 @@
+//! [`Setup`]: configures and builds a [`Runtime`].
+
+use std::num::NonZeroUsize;
+use std::sync::{Arc, mpsc};
+use std::thread;
+
+use a10::Ring;
+use a10::process::Signals;
+use log::debug;
+
+use crate::coordinator::Coordinator;
+use crate::error::Error;
+use crate::internals::RuntimeInternals;
+use crate::runtime::Runtime;
+use crate::signal::Signal;
+use crate::worker::WorkerSetup;
+
+/// The most workers one runtime may have.
+pub const MAX_THREADS: usize = 512;
+
+/// Configures a [`Runtime`]; created by [`Runtime::setup`].
+///
+/// ```no_run
+/// use kiln_rt::Runtime;
+///
+/// let runtime = Runtime::setup()
+///     .with_name("my-service")
+///     .use_all_cores()
+///     .auto_cpu_affinity()
+///     .build()?;
+/// # drop(runtime);
+/// # Ok::<(), kiln_rt::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+#[must_use = "the setup does nothing until `build` is called"]
+pub struct Setup {
+    name: Option<String>,
+    threads: usize,
+    auto_cpu_affinity: bool,
+}
+
+impl Setup {
+    pub(crate) const fn new() -> Setup {
+        Setup {
+            name: None,
+            threads: 1,
+            auto_cpu_affinity: false,
+        }
+    }
+
+    /// Sets the runtime's name, used in thread names and logs. The default is
+    /// the program's name.
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Sets the number of worker threads (default 1; 1 to [`MAX_THREADS`]).
+    pub const fn num_threads(mut self, n: usize) -> Self {
+        self.threads = n;
+        self
+    }
+
+    /// One worker thread per CPU core.
+    pub fn use_all_cores(mut self) -> Self {
+        self.threads = thread::available_parallelism().map_or(1, NonZeroUsize::get);
+        self
+    }
+
+    /// Pins worker *i* to CPU *i* (modulo the number of CPUs).
+    pub const fn auto_cpu_affinity(mut self) -> Self {
+        self.auto_cpu_affinity = true;
+        self
+    }
+
+    /// The number of worker threads.
+    pub const fn get_threads(&self) -> usize {
+        self.threads
+    }
+
+    /// Builds the runtime: sets up signal handling, one io_uring per worker
+    /// and starts the worker threads.
+    ///
+    /// Fails with an error that names the cause if io_uring cannot be used
+    /// (an old kernel, a seccomp profile, the memlock limit), or if the
+    /// number of threads is 0 or more than [`MAX_THREADS`].
+    pub fn build(self) -> Result<Runtime, Error> {
+        if self.threads == 0 {
+            return Err(Error::invalid_setup("the number of worker threads must be at least 1"));
+        }
+        if self.threads > MAX_THREADS {
+            return Err(Error::invalid_setup("the number of worker threads must be at most 512"));
+        }
+        let name = self.name.unwrap_or_else(default_name);
+        debug!("building runtime '{name}' with {} workers", self.threads);
+
+        let ring = Ring::new().map_err(Error::io_uring)?;
+        // Before any thread starts, so every runtime thread inherits the
+        // blocked signals and none is lost (see `signal`).
+        let signals = Signals::from_signals(ring.sq(), Signal::ALL.map(Signal::to_a10))
+            .map_err(|err| Error::setup("can't set up signal handling", err))?;
+
+        let internals = RuntimeInternals::new(name).ok_or_else(Error::too_many_workers)?;
+        let workers = (0..self.threads)
+            .map(|index| Ok(WorkerSetup::new(index, Ring::new().map_err(Error::io_uring)?)))
+            .collect::<Result<Vec<_>, Error>>()?;
+        internals.set_workers(workers.iter().map(WorkerSetup::handle).collect());
+
+        let cpus = thread::available_parallelism().map_or(1, NonZeroUsize::get);
+        let (exits_sender, exits) = mpsc::channel();
+        let mut threads = Vec::with_capacity(workers.len());
+        for (index, worker) in workers.into_iter().enumerate() {
+            let cpu = self.auto_cpu_affinity.then_some(index % cpus);
+            match worker.start(Arc::clone(&internals), cpu, exits_sender.clone(), ring.sq()) {
+                Ok(handle) => threads.push(handle),
+                Err(err) => {
+                    // Let the workers that did start stop.
+                    internals.start();
+                    return Err(Error::setup("can't start a worker thread", err));
+                }
+            }
+        }
+        let coordinator = Coordinator::new(ring, signals, exits, exits_sender, threads);
+        Ok(Runtime::from_parts(internals, coordinator))
+    }
+}
+
+/// The program's name, or "kiln".
+fn default_name() -> String {
+    std::env::args_os()
+        .next()
+        .and_then(|arg| {
+            std::path::Path::new(&arg)
+                .file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+        })
+        .unwrap_or_else(|| "kiln".to_owned())
+}

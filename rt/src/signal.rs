@@ -1,0 +1,109 @@
+//! Process signals, relayed to actors as messages.
+//!
+//! The runtime handles SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR1 and SIGUSR2
+//! itself: they are blocked in every runtime thread (set up before any worker
+//! starts, so none is lost at start-up) and read by the coordinator through a
+//! `signalfd` on its io_uring. Each signal goes, as a [`Signal`] message, to
+//! every actor registered with `receive_signals`, exactly once; a signal that
+//! finds an inbox full is kept and delivered once there is room.
+//!
+//! An exit signal (interrupt, terminate, quit) with no actor registered stops
+//! the runtime: [`Runtime::start`](crate::Runtime::start) returns an error
+//! that names the signal.
+
+use std::fmt;
+
+/// A process signal, as delivered to actors.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Signal {
+    /// SIGINT: interrupt, e.g. Ctrl-C in a terminal.
+    Interrupt,
+    /// SIGTERM: please terminate, e.g. from `kill` or a service manager.
+    Terminate,
+    /// SIGQUIT: quit, e.g. Ctrl-\ in a terminal.
+    Quit,
+    /// SIGHUP: hang up; often used to reload configuration.
+    Hangup,
+    /// SIGUSR1: user-defined.
+    User1,
+    /// SIGUSR2: user-defined.
+    User2,
+}
+
+impl Signal {
+    /// Every signal the runtime handles.
+    pub const ALL: [Signal; 6] = [
+        Signal::Interrupt,
+        Signal::Terminate,
+        Signal::Quit,
+        Signal::Hangup,
+        Signal::User1,
+        Signal::User2,
+    ];
+
+    /// Returns `true` for the signals that ask a process to stop:
+    /// interrupt, terminate and quit.
+    pub const fn should_exit(self) -> bool {
+        matches!(self, Signal::Interrupt | Signal::Terminate | Signal::Quit)
+    }
+
+    /// The signal's number (`libc::SIGINT`, ...).
+    pub const fn as_raw(self) -> libc::c_int {
+        match self {
+            Signal::Interrupt => libc::SIGINT,
+            Signal::Terminate => libc::SIGTERM,
+            Signal::Quit => libc::SIGQUIT,
+            Signal::Hangup => libc::SIGHUP,
+            Signal::User1 => libc::SIGUSR1,
+            Signal::User2 => libc::SIGUSR2,
+        }
+    }
+
+    /// The signal with number `raw`, if the runtime handles it.
+    pub fn from_raw(raw: libc::c_int) -> Option<Signal> {
+        Signal::ALL.into_iter().find(|signal| signal.as_raw() == raw)
+    }
+
+    pub(crate) fn to_a10(self) -> a10::process::Signal {
+        match self {
+            Signal::Interrupt => a10::process::Signal::INTERRUPT,
+            Signal::Terminate => a10::process::Signal::TERMINATION,
+            Signal::Quit => a10::process::Signal::QUIT,
+            Signal::Hangup => a10::process::Signal::HUP,
+            Signal::User1 => a10::process::Signal::USER1,
+            Signal::User2 => a10::process::Signal::USER2,
+        }
+    }
+
+    pub(crate) fn from_a10(signal: a10::process::Signal) -> Option<Signal> {
+        Signal::ALL.into_iter().find(|s| s.to_a10() == signal)
+    }
+}
+
+impl fmt::Display for Signal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Signal::Interrupt => "interrupt (SIGINT)",
+            Signal::Terminate => "terminate (SIGTERM)",
+            Signal::Quit => "quit (SIGQUIT)",
+            Signal::Hangup => "hangup (SIGHUP)",
+            Signal::User1 => "user-defined 1 (SIGUSR1)",
+            Signal::User2 => "user-defined 2 (SIGUSR2)",
+        })
+    }
+}
+
+/// An exit signal converts into kiln's [`Terminate`](kiln::messages::Terminate)
+/// message; other signals are given back.
+impl TryFrom<Signal> for kiln::messages::Terminate {
+    type Error = Signal;
+
+    fn try_from(signal: Signal) -> Result<Self, Signal> {
+        if signal.should_exit() {
+            Ok(kiln::messages::Terminate)
+        } else {
+            Err(signal)
+        }
+    }
+}

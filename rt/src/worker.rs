@@ -1,0 +1,474 @@
+//! A worker: one thread with its own io_uring ring, scheduler and timers,
+//! running thread-local processes and taking thread-safe ones from the shared
+//! scheduler.
+//!
+//! # The loop
+//!
+//! Each turn a worker
+//! 1. runs control messages (functions from `Runtime::run_on_workers`);
+//! 2. collects wake-ups: from this thread (the thread-local list in
+//!    [`wake`](crate::wake)), from other threads (a bounded queue; if it
+//!    overflows, a flag makes the worker mark every process ready, so no
+//!    wake-up is lost), and from expired timers;
+//! 3. runs ready thread-local processes for at most [`TIME_SLICE`] (or
+//!    [`MAX_LOCAL_RUNS`] runs), then up to [`MAX_SHARED_RUNS`] thread-safe
+//!    ones;
+//! 4. stops once the runtime has started and there is nothing left to run
+//!    (no process, no synchronous actor that could spawn one);
+//! 5. with nothing ready, **sleeps** in the kernel (`Ring::poll`) until I/O
+//!    completes, the next timer expires, or another thread wakes it.
+//!
+//! A worker with ready work never makes a waiting kernel call, and a message
+//! sent between actors on one worker never touches io_uring: wake-ups on the
+//! same thread are a push onto a thread-local list.
+//!
+//! # Waking a sleeping worker
+//!
+//! Other threads wake a worker through its [`WorkerHandle`]: they publish
+//! the wake-up (queue, shared scheduler, control channel), then read the
+//! worker's `sleeping` flag with a read-modify-write, and only if it is set
+//! ask a10 to interrupt the ring's poll. The worker sets `sleeping` with a
+//! read-modify-write *before* its last check for work. RMWs on one location
+//! are totally ordered, so either the worker sees the work, or the waker sees
+//! the flag; and a10 remembers a wake that comes before the poll starts. A
+//! busy worker is never interrupted.
+
+use std::cell::RefCell;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
+use std::task;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use a10::{Ring, SubmissionQueue};
+use kiln::supervisor::panic_message;
+use kiln_inbox::{Receiver, Sender};
+use log::{debug, error, trace};
+
+use crate::error::Error;
+use crate::internals::RuntimeInternals;
+use crate::local::{LocalInternals, RuntimeRef};
+use crate::process::{drop_process, run_process};
+use crate::scheduler::RunQueue;
+use crate::timers::TimingWheel;
+use crate::wake::{self, ProcessId, WakeTarget, WakerId};
+
+/// The longest a worker runs thread-local processes before it looks at
+/// timers, other threads' wake-ups and thread-safe processes.
+pub(crate) const TIME_SLICE: Duration = Duration::from_millis(2);
+/// The most thread-local process runs in one turn.
+pub(crate) const MAX_LOCAL_RUNS: usize = 256;
+/// The most thread-safe process runs in one turn.
+pub(crate) const MAX_SHARED_RUNS: usize = 16;
+/// Capacity of the queue of wake-ups from other threads.
+const REMOTE_WAKE_CAPACITY: usize = 1024;
+
+/// A function to run on the worker, with where to send its result.
+pub(crate) type RunFn = Box<dyn FnOnce(RuntimeRef) -> Result<(), String> + Send>;
+
+/// Messages to a worker.
+pub(crate) enum Control {
+    /// Run a function (from `Runtime::run_on_workers`) and reply.
+    Run(RunFn, mpsc::Sender<Result<(), String>>),
+}
+
+/// How other threads reach a worker.
+pub(crate) struct WorkerHandle {
+    index: usize,
+    sq: SubmissionQueue,
+    /// Set while the worker is (about to be) blocked in the kernel.
+    sleeping: AtomicBool,
+    /// Process ids woken by other threads.
+    remote: Sender<ProcessId>,
+    /// Set when `remote` was full: the worker wakes every process.
+    overflow: AtomicBool,
+    control: mpsc::Sender<Control>,
+}
+
+impl WorkerHandle {
+    /// Interrupts the worker's sleep if it sleeps; returns whether it did.
+    pub(crate) fn wake_if_sleeping(&self) -> bool {
+        // A read-modify-write, not a load: see the module documentation.
+        if self.sleeping.fetch_or(false, Ordering::AcqRel) {
+            trace!("waking worker {}", self.index);
+            self.sq.wake();
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Wakes the worker (if it sleeps), e.g. to look at the start flag.
+    pub(crate) fn wake(&self) {
+        let _ = self.wake_if_sleeping();
+    }
+
+    /// Sends a control message and wakes the worker. Fails if the worker has
+    /// stopped.
+    pub(crate) fn send_control(&self, control: Control) -> Result<(), ()> {
+        self.control.send(control).map_err(|_| ())?;
+        self.wake();
+        Ok(())
+    }
+}
+
+impl WakeTarget for WorkerHandle {
+    fn wake(&self, pid: ProcessId) {
+        if self.remote.try_send(pid).is_err() {
+            self.overflow.store(true, Ordering::Release);
+        }
+        let _ = self.wake_if_sleeping();
+    }
+}
+
+/// Why a worker or synchronous actor thread ended, sent to the coordinator.
+pub(crate) enum ThreadExit {
+    Worker(usize, Result<(), Error>),
+    SyncActor,
+}
+
+/// Sends the thread's exit to the coordinator when dropped, also when the
+/// thread panics.
+pub(crate) struct ExitGuard {
+    exit: Option<ThreadExit>,
+    sender: mpsc::Sender<ThreadExit>,
+    coordinator: SubmissionQueue,
+}
+
+impl ExitGuard {
+    pub(crate) const fn new(
+        exit: ThreadExit,
+        sender: mpsc::Sender<ThreadExit>,
+        coordinator: SubmissionQueue,
+    ) -> ExitGuard {
+        ExitGuard {
+            exit: Some(exit),
+            sender,
+            coordinator,
+        }
+    }
+
+    pub(crate) fn set(&mut self, exit: ThreadExit) {
+        self.exit = Some(exit);
+    }
+}
+
+impl Drop for ExitGuard {
+    fn drop(&mut self) {
+        if let Some(exit) = self.exit.take() {
+            let _ = self.sender.send(exit);
+            self.coordinator.wake();
+        }
+    }
+}
+
+/// A worker before its thread starts: created on the thread that builds the
+/// runtime, so io_uring errors surface in `Setup::build`.
+pub(crate) struct WorkerSetup {
+    index: usize,
+    ring: Ring,
+    handle: Arc<WorkerHandle>,
+    remote: Receiver<ProcessId>,
+    control: mpsc::Receiver<Control>,
+}
+
+impl WorkerSetup {
+    pub(crate) fn new(index: usize, ring: Ring) -> WorkerSetup {
+        let (remote_sender, remote) = kiln_inbox::new(REMOTE_WAKE_CAPACITY);
+        let (control_sender, control) = mpsc::channel();
+        let handle = Arc::new(WorkerHandle {
+            index,
+            sq: ring.sq(),
+            sleeping: AtomicBool::new(false),
+            remote: remote_sender,
+            overflow: AtomicBool::new(false),
+            control: control_sender,
+        });
+        WorkerSetup {
+            index,
+            ring,
+            handle,
+            remote,
+            control,
+        }
+    }
+
+    pub(crate) fn handle(&self) -> Arc<WorkerHandle> {
+        self.handle.clone()
+    }
+
+    /// Starts the worker's thread.
+    pub(crate) fn start(
+        self,
+        internals: Arc<RuntimeInternals>,
+        cpu: Option<usize>,
+        exits: mpsc::Sender<ThreadExit>,
+        coordinator: SubmissionQueue,
+    ) -> std::io::Result<thread::JoinHandle<()>> {
+        let index = self.index;
+        let name = format!("{}:worker:{index}", internals.name);
+        thread::Builder::new().name(name).spawn(move || {
+            let mut guard = ExitGuard::new(
+                ThreadExit::Worker(index, Err(Error::worker_panic(index, "unknown".into()))),
+                exits,
+                coordinator,
+            );
+            if let Some(cpu) = cpu {
+                set_cpu_affinity(cpu);
+            }
+            let result = match catch_unwind(AssertUnwindSafe(|| self.run(internals))) {
+                Ok(result) => result,
+                Err(panic) => Err(Error::worker_panic(index, panic_message(&*panic).to_owned())),
+            };
+            guard.set(ThreadExit::Worker(index, result));
+        })
+    }
+
+    fn run(self, shared: Arc<RuntimeInternals>) -> Result<(), Error> {
+        let Some(waker_id) = wake::register(self.handle.clone()) else {
+            return Err(Error::too_many_workers());
+        };
+        let local = LocalInternals {
+            index: self.index,
+            waker_id,
+            scheduler: RefCell::new(RunQueue::new()),
+            timers: RefCell::new(TimingWheel::new(Instant::now())),
+            shared: shared.clone(),
+        };
+        let mut worker = Worker {
+            index: self.index,
+            ring: self.ring,
+            handle: self.handle,
+            rt: RuntimeRef::new(local),
+            shared,
+            remote: self.remote,
+            control: self.control,
+            woken: Vec::new(),
+        };
+        wake::set_current(waker_id);
+        let result = worker.run_loop();
+        worker.shutdown();
+        wake::set_current(WakerId::MAX);
+        wake::unregister(waker_id);
+        result
+    }
+}
+
+/// Pins the current thread to `cpu`; logs (and carries on) on failure.
+fn set_cpu_affinity(cpu: usize) {
+    // SAFETY: `cpu_set_t` is plain data for which all zeroes is valid.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `CPU_SET` writes one bit in `set`, which we own; `cpu` is
+    // checked against the set's size.
+    if cpu < 8 * size_of::<libc::cpu_set_t>() {
+        unsafe { libc::CPU_SET(cpu, &mut set) };
+    }
+    // SAFETY: `set` is a valid CPU set of the size passed; 0 means this
+    // thread.
+    let res = unsafe { libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &raw const set) };
+    if res == -1 {
+        log::warn!(
+            "can't pin worker thread to CPU {cpu}: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+}
+
+/// A running worker.
+struct Worker {
+    index: usize,
+    ring: Ring,
+    handle: Arc<WorkerHandle>,
+    rt: RuntimeRef,
+    shared: Arc<RuntimeInternals>,
+    remote: Receiver<ProcessId>,
+    control: mpsc::Receiver<Control>,
+    /// Scratch space for woken process ids.
+    woken: Vec<ProcessId>,
+}
+
+impl Worker {
+    fn run_loop(&mut self) -> Result<(), Error> {
+        debug!("worker {} started", self.index);
+        loop {
+            self.handle_control();
+            self.collect_wakes();
+            let now = Instant::now();
+            self.expire_timers(now);
+            let ran_local = self.run_local(now);
+            let ran_shared = self.run_shared();
+            if self.should_stop() {
+                debug!("worker {} stopping: nothing left to run", self.index);
+                return Ok(());
+            }
+            if ran_local == 0 && ran_shared == 0 {
+                self.sleep()?;
+            }
+        }
+    }
+
+    /// Runs control messages; returns how many.
+    fn handle_control(&mut self) -> usize {
+        let mut handled = 0;
+        while let Ok(control) = self.control.try_recv() {
+            handled += 1;
+            match control {
+                Control::Run(f, reply) => {
+                    let rt = self.rt.clone();
+                    let result = match catch_unwind(AssertUnwindSafe(move || f(rt))) {
+                        Ok(result) => result,
+                        Err(panic) => Err(format!("panicked: {}", panic_message(&*panic))),
+                    };
+                    let _ = reply.send(result);
+                }
+            }
+        }
+        handled
+    }
+
+    /// Moves wake-ups from this thread and other threads into the scheduler.
+    fn collect_wakes(&mut self) {
+        wake::take_woken(&mut self.woken);
+        while let Ok(pid) = self.remote.try_recv() {
+            self.woken.push(pid);
+        }
+        let mut scheduler = self.rt.internals().scheduler.borrow_mut();
+        if self.handle.overflow.swap(false, Ordering::AcqRel) {
+            debug!("worker {}: wake-up queue overflowed, waking all processes", self.index);
+            scheduler.wake_all();
+        }
+        for pid in self.woken.drain(..) {
+            scheduler.wake(pid);
+        }
+    }
+
+    fn expire_timers(&mut self, now: Instant) {
+        self.rt.internals().timers.borrow_mut().expire(now);
+        if let Ok(mut timers) = self.shared.timers_try_lock() {
+            timers.expire(now);
+        }
+        // Timer wakers of this worker's processes pushed onto the
+        // thread-local list.
+        self.collect_wakes();
+    }
+
+    /// Runs ready thread-local processes for at most a time slice; returns
+    /// how many ran.
+    fn run_local(&mut self, mut start: Instant) -> usize {
+        let deadline = start + TIME_SLICE;
+        let mut runs = 0;
+        while runs < MAX_LOCAL_RUNS {
+            let Some(mut running) = self.rt.internals().scheduler.borrow_mut().next() else {
+                break;
+            };
+            let waker = wake::new_waker(self.rt.internals().waker_id, running.pid);
+            let done = run_process(running.process.as_mut(), &mut task::Context::from_waker(&waker));
+            let end = Instant::now();
+            let finished = self.rt.internals().scheduler.borrow_mut().finish(
+                running,
+                end - start,
+                done,
+            );
+            if let Some(process) = finished {
+                drop_process(process);
+            }
+            start = end;
+            runs += 1;
+            wake::take_woken(&mut self.woken);
+            if !self.woken.is_empty() {
+                let mut scheduler = self.rt.internals().scheduler.borrow_mut();
+                for pid in self.woken.drain(..) {
+                    scheduler.wake(pid);
+                }
+            }
+            if end >= deadline {
+                break;
+            }
+        }
+        runs
+    }
+
+    /// Runs a few ready thread-safe processes; returns how many ran.
+    fn run_shared(&mut self) -> usize {
+        let waker_id = self.shared.waker_id();
+        let mut runs = 0;
+        while runs < MAX_SHARED_RUNS {
+            let Some(mut running) = self.shared.scheduler().next() else {
+                break;
+            };
+            let start = Instant::now();
+            let waker = wake::new_waker(waker_id, running.pid);
+            let done = run_process(running.process.as_mut(), &mut task::Context::from_waker(&waker));
+            let finished = self.shared.scheduler().finish(running, start.elapsed(), done);
+            if let Some(process) = finished {
+                drop_process(process);
+            }
+            runs += 1;
+        }
+        if runs != 0 {
+            // Thread-safe processes may have woken thread-local ones.
+            self.collect_wakes();
+        }
+        runs
+    }
+
+    fn should_stop(&self) -> bool {
+        self.shared.is_started()
+            && self.rt.internals().scheduler.borrow().len() == 0
+            && self.shared.scheduler().len() == 0
+            && self.shared.sync_actors() == 0
+    }
+
+    /// Returns `true` if there is work to do right now.
+    fn has_work(&mut self) -> bool {
+        wake::has_woken()
+            || self.remote.peek().is_ok()
+            || self.handle.overflow.load(Ordering::Acquire)
+            || self.rt.internals().scheduler.borrow().has_ready()
+            || self.shared.scheduler().has_ready()
+            || self.should_stop()
+    }
+
+    /// Blocks until I/O completes, the next timer expires, or another thread
+    /// wakes this worker.
+    fn sleep(&mut self) -> Result<(), Error> {
+        self.handle.sleeping.swap(true, Ordering::AcqRel);
+        // Control messages and wake-ups that came in before the flag was set.
+        if self.handle_control() != 0 || self.has_work() {
+            self.handle.sleeping.store(false, Ordering::Release);
+            return Ok(());
+        }
+        let timeout = self.next_timeout();
+        trace!("worker {} sleeping (timeout {timeout:?})", self.index);
+        let result = self.ring.poll(timeout);
+        self.handle.sleeping.store(false, Ordering::Release);
+        match result {
+            Ok(()) => Ok(()),
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => Ok(()),
+            Err(err) => {
+                error!("worker {} failed to poll its ring: {err}", self.index);
+                Err(Error::worker(self.index, err))
+            }
+        }
+    }
+
+    /// How long to sleep at most: until the first timer, local or shared.
+    fn next_timeout(&self) -> Option<Duration> {
+        let local = self.rt.internals().timers.borrow().next_deadline();
+        let shared = self.shared.timers().next_deadline();
+        let next = match (local, shared) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }?;
+        Some(next.saturating_duration_since(Instant::now()))
+    }
+
+    /// Drops what is left (normally nothing) on this worker.
+    fn shutdown(&mut self) {
+        let processes = self.rt.internals().scheduler.borrow_mut().drain();
+        for process in processes {
+            drop_process(process);
+        }
+    }
+}
