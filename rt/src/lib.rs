@@ -73,6 +73,8 @@ mod scheduler;
 mod setup;
 mod signal;
 pub mod spawn;
+#[cfg(feature = "test")]
+pub mod test;
 mod timers;
 mod wake;
 mod worker;

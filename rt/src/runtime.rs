@@ -58,6 +58,11 @@ impl Runtime {
         }
     }
 
+    #[cfg(feature = "test")]
+    pub(crate) const fn internals(&self) -> &Arc<RuntimeInternals> {
+        &self.internals
+    }
+
     fn coordinator(&mut self) -> &mut Coordinator {
         self.coordinator.as_mut().expect("runtime already started")
     }

@@ -300,6 +300,8 @@ impl Worker {
             let ran_shared = self.run_shared();
             if self.should_stop() {
                 debug!("worker {} stopping: nothing left to run", self.index);
+                // Sleeping workers may be waiting for the same condition.
+                self.shared.wake_all_workers();
                 return Ok(());
             }
             if ran_local == 0 && ran_shared == 0 {

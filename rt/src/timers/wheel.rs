@@ -20,8 +20,10 @@
 //!   slab and is linked into one intrusive doubly linked list (a slot), so removing it is an unlink
 //!   and a push onto the slab's free list;
 //! * [`next_deadline`](TimingWheel::next_deadline) is O(levels): a `trailing_zeros` per level;
-//! * [`expire`](TimingWheel::expire) does O(1) work per timer woken, plus at most one move per
-//!   level for each timer as it cascades down (five moves at most, fewer for short timers);
+//! * [`expire`](TimingWheel::expire) does O(1) work per timer woken, plus a sort of the timers
+//!   due in that call (to wake them in deadline order), plus at most one move per level for each
+//!   timer as it cascades down (four at most; a timer already due when its slot comes up is
+//!   taken straight from there);
 //! * a pending timer costs one slab entry (see *Memory* below) and nothing else.
 //!
 //! # Levels and resolution
@@ -80,7 +82,8 @@
 //!
 //! # Re-entrancy
 //!
-//! `expire` wakes wakers (and `remove` drops one) while it holds `&mut self`. A waker whose `wake`
+//! `expire` wakes wakers (after taking them all out of the wheel, which is consistent by then), and
+//! `remove` drops one, while holding `&mut self`. A waker whose `wake`
 //! or `drop` reaches this wheel again (say through a `RefCell` the caller still borrows) would
 //! find it borrowed; the runtime's wakers only queue a task, so that cannot happen.
 
@@ -110,6 +113,8 @@ const MAX_TICK: u64 = u64::MAX >> 1;
 
 /// Above this many slab entries, an empty wheel hands its slab back to the allocator.
 pub(crate) const RELEASE_ENTRIES: usize = 4096;
+/// `expire` keeps its buffer of due wakers for the next call up to this capacity.
+const KEEP_DUE: usize = 256;
 
 /// Identifies one pending timer in the [`TimingWheel`] that returned it.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
@@ -156,6 +161,8 @@ pub(crate) struct TimingWheel {
     heads: [u32; LISTS],
     /// For a non-empty list: at most the earliest deadline in it (see the module docs).
     minima: [Instant; LISTS],
+    /// Buffer for `expire`: the due timers, woken in deadline order once all are collected.
+    due: Vec<(Instant, Waker)>,
 }
 
 impl TimingWheel {
@@ -171,6 +178,7 @@ impl TimingWheel {
             occupied: [0; LEVELS],
             heads: [NIL; LISTS],
             minima: [now; LISTS],
+            due: Vec::new(),
         }
     }
 
@@ -233,27 +241,23 @@ impl TimingWheel {
     /// Wakes (and removes) every timer whose deadline <= now; returns how many. Never wakes a
     /// timer early.
     ///
-    /// Within one call wakers are woken in order of their deadline's millisecond (timers of the
-    /// same millisecond in any order); across calls in deadline order, as no timer is woken
-    /// before its deadline and every due one is.
+    /// The due timers are woken in deadline order, after the wheel has taken them all out.
     pub(crate) fn expire(&mut self, now: Instant) -> usize {
         let now_tick = self.tick(now).max(self.elapsed);
-        let mut woken = 0;
+        let mut due = std::mem::take(&mut self.due);
         loop {
             if let Some((level, slot, start)) = self.next_slot().filter(|s| s.2 <= now_tick) {
                 // Lower levels are empty (`next_slot` looks at them first), so moving `elapsed`
                 // to the slot's start keeps every remaining entry at or after it.
                 self.elapsed = start;
-                let list = level * SLOTS + slot;
-                let mut index = self.take_list(list);
+                let mut index = self.take_list(level * SLOTS + slot);
                 while index != NIL {
                     let entry = &self.entries[index as usize];
-                    let next = entry.next;
-                    if level == 0 && entry.deadline <= now {
+                    let (next, deadline) = (entry.next, entry.deadline);
+                    if deadline <= now {
                         if let Some(waker) = self.free_entry(index) {
-                            waker.wake();
+                            due.push((deadline, waker));
                         }
-                        woken += 1;
                     } else {
                         // Level 0: not due yet, so still in the current millisecond (an earlier
                         // slot ends before `now`). Higher levels: files it lower down.
@@ -266,7 +270,8 @@ impl TimingWheel {
                     // What is left in the current millisecond is not due yet.
                     break;
                 }
-            } else if self.heads[OVERFLOW] != NIL && now_tick >> WHEEL_BITS > self.elapsed >> WHEEL_BITS
+            } else if self.heads[OVERFLOW] != NIL
+                && now_tick >> WHEEL_BITS > self.elapsed >> WHEEL_BITS
             {
                 // Every level is empty: all of them lie in `elapsed`'s block, which ends before
                 // `now_tick`. Jump to the block of the earliest overflowing deadline (or of
@@ -288,6 +293,15 @@ impl TimingWheel {
         }
         self.elapsed = now_tick;
         self.release_if_empty();
+
+        let woken = due.len();
+        due.sort_unstable_by_key(|&(deadline, _)| deadline);
+        for (_, waker) in due.drain(..) {
+            waker.wake();
+        }
+        if due.capacity() <= KEEP_DUE {
+            self.due = due;
+        }
         woken
     }
 
@@ -318,7 +332,9 @@ impl TimingWheel {
     /// Bytes this wheel holds: itself and its slab (not what the wakers point to).
     #[cfg(test)]
     pub(crate) fn memory_bytes(&self) -> usize {
-        size_of::<TimingWheel>() + self.entries.capacity() * size_of::<Entry>()
+        size_of::<TimingWheel>()
+            + self.entries.capacity() * size_of::<Entry>()
+            + self.due.capacity() * size_of::<(Instant, Waker)>()
     }
 
     /// The tick `time` falls in; times before `origin` are tick zero.

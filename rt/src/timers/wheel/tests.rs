@@ -77,7 +77,11 @@ fn us(micros: u64) -> Duration {
 /// The level (or `LEVELS` for overflow) a pending timer is filed at.
 fn level_of(wheel: &TimingWheel, token: TimerToken) -> usize {
     let list = usize::from(wheel.entries[token.index as usize].list);
-    if list == OVERFLOW { LEVELS } else { list / SLOTS }
+    if list == OVERFLOW {
+        LEVELS
+    } else {
+        list / SLOTS
+    }
 }
 
 #[test]
@@ -85,7 +89,9 @@ fn never_early_and_every_timer_fires() {
     let base = Instant::now();
     let mut wheel = TimingWheel::new(base);
     let log = Arc::new(Log::default());
-    let offsets = [0, 1, 300, 999, 1_000, 1_001, 1_200, 1_500, 5_300, 5_700, 63_999, 64_000, 70_123];
+    let offsets = [
+        0, 1, 300, 999, 1_000, 1_001, 1_200, 1_500, 5_300, 5_700, 63_999, 64_000, 70_123,
+    ];
     let mut deadlines = HashMap::new();
     for (id, &offset) in (0..).zip(offsets.iter().rev()) {
         let deadline = base + us(offset);
@@ -101,9 +107,12 @@ fn never_early_and_every_timer_fires() {
             let deadline = deadlines.remove(id).expect("woken twice");
             assert!(deadline <= now, "timer {id} woken early");
         }
-        // Wake order within one call follows the deadline's millisecond.
-        let millis: Vec<u128> = ids.iter().map(|id| (base + us(offsets[offsets.len() - 1 - *id as usize])).duration_since(base).as_millis()).collect();
-        assert!(millis.is_sorted(), "{millis:?}");
+        // Within one call, wakers are woken in deadline order.
+        let order: Vec<u64> = ids
+            .iter()
+            .map(|id| offsets[offsets.len() - 1 - *id as usize])
+            .collect();
+        assert!(order.is_sorted(), "{order:?}");
         // Every due timer was woken.
         assert!(deadlines.values().all(|&deadline| deadline > now));
         now += us(250);
@@ -114,16 +123,36 @@ fn never_early_and_every_timer_fires() {
 }
 
 #[test]
-fn one_expire_wakes_in_millisecond_order() {
+fn one_expire_wakes_in_deadline_order() {
     let base = Instant::now();
     let mut wheel = TimingWheel::new(base);
     let log = Arc::new(Log::default());
-    // Added latest first, across levels 0, 1 and 2.
-    for id in (0..50).rev() {
-        let _ = wheel.add(base + ms(id * id * 7 + 1), log.waker(id));
+    let mut rng = Rng(7);
+    // Random deadlines over 20 s (levels 0 to 2), many sharing a millisecond.
+    let deadlines: Vec<Instant> = (0..2_000)
+        .map(|_| base + us(rng.below(20) * 1_000_000 + rng.below(1_000)))
+        .collect();
+    for (id, &deadline) in (0..).zip(&deadlines) {
+        let _ = wheel.add(deadline, log.waker(id));
     }
-    assert_eq!(wheel.expire(base + ms(20_000)), 50);
-    assert_eq!(log.take(), (0..50).collect::<Vec<_>>());
+    assert_eq!(
+        wheel.expire(base + ms(10_000)),
+        deadlines
+            .iter()
+            .filter(|&&d| d <= base + ms(10_000))
+            .count()
+    );
+    assert_eq!(
+        wheel.expire(base + ms(20_000)),
+        deadlines.iter().filter(|&&d| d > base + ms(10_000)).count()
+    );
+    let woken: Vec<Instant> = log
+        .take()
+        .into_iter()
+        .map(|id| deadlines[id as usize])
+        .collect();
+    assert_eq!(woken.len(), deadlines.len());
+    assert!(woken.is_sorted());
 }
 
 #[test]
@@ -163,7 +192,9 @@ fn remove_keeps_the_other_timers_of_a_slot() {
     let base = Instant::now();
     let mut wheel = TimingWheel::new(base);
     let log = Arc::new(Log::default());
-    let tokens: Vec<_> = (0..5).map(|id| wheel.add(base + ms(7), log.waker(id))).collect();
+    let tokens: Vec<_> = (0..5)
+        .map(|id| wheel.add(base + ms(7), log.waker(id)))
+        .collect();
     // Head, middle and tail of the slot's list.
     assert!(wheel.remove(tokens[4]));
     assert!(wheel.remove(tokens[2]));
@@ -187,7 +218,13 @@ fn update_waker_replaces_the_waker() {
     assert_eq!(wheel.expire(base + ms(5)), 1);
     assert_eq!(log.take(), [1]);
     assert!(!wheel.update_waker(token, &new), "updated after firing");
-    assert!(!wheel.update_waker(TimerToken { index: 99, generation: 0 }, &new));
+    assert!(!wheel.update_waker(
+        TimerToken {
+            index: 99,
+            generation: 0
+        },
+        &new
+    ));
 }
 
 #[test]
@@ -262,7 +299,11 @@ fn deadlines_span_every_level_and_the_overflow() {
     for (id, &(millis, _)) in (0..).zip(&cases) {
         let deadline = base + ms(millis) + us(321);
         assert_eq!(wheel.next_deadline(), Some(deadline), "{millis} ms");
-        assert_eq!(wheel.expire(deadline - Duration::from_nanos(1)), 0, "{millis} ms");
+        assert_eq!(
+            wheel.expire(deadline - Duration::from_nanos(1)),
+            0,
+            "{millis} ms"
+        );
         assert_eq!(wheel.expire(deadline), 1, "{millis} ms");
         assert_eq!(log.take(), [id]);
     }
@@ -335,7 +376,9 @@ fn empty_wheel_releases_its_slab_and_old_tokens_stay_stale() {
     assert_eq!(wheel.expire(base + ms(100)), tokens.len());
     assert_eq!(wheel.memory_bytes(), empty);
     // New timers reuse indexes, never generations.
-    let fresh: Vec<_> = (0..10).map(|_| wheel.add(base + ms(200), waker.clone())).collect();
+    let fresh: Vec<_> = (0..10)
+        .map(|_| wheel.add(base + ms(200), waker.clone()))
+        .collect();
     for token in &tokens[..10] {
         assert!(!fresh.contains(token));
         assert!(!wheel.remove(*token));
@@ -378,7 +421,15 @@ fn run_model(seed: u64, steps: usize) {
     for step in 0..steps {
         match rng.below(100) {
             0..45 => {
-                let scale = [1, 1_000, 64_000, 4_096_000, 300_000_000, 20_000_000_000, 100_000_000_000][rng.below(7) as usize];
+                let scale = [
+                    1,
+                    1_000,
+                    64_000,
+                    4_096_000,
+                    300_000_000,
+                    20_000_000_000,
+                    100_000_000_000,
+                ][rng.below(7) as usize];
                 let ahead = Duration::from_micros(rng.below(scale));
                 let deadline = if rng.below(20) == 0 {
                     now.checked_sub(ahead).unwrap_or(base)
@@ -402,7 +453,10 @@ fn run_model(seed: u64, steps: usize) {
             65..70 if !stale.is_empty() => {
                 let token = stale[rng.below(stale.len() as u64) as usize];
                 assert!(!wheel.remove(token), "step {step}");
-                assert!(!wheel.update_waker(token, &log.waker(u64::MAX)), "step {step}");
+                assert!(
+                    !wheel.update_waker(token, &log.waker(u64::MAX)),
+                    "step {step}"
+                );
             }
             70..75 if !model.is_empty() => {
                 let nth = rng.below(model.len() as u64) as usize;
@@ -410,7 +464,8 @@ fn run_model(seed: u64, steps: usize) {
                 assert!(wheel.update_waker(token, &log.waker(id)), "step {step}");
             }
             _ => {
-                let scale = [1, 1_000, 50_000, 5_000_000, 600_000_000, 30_000_000_000][rng.below(6) as usize];
+                let scale = [1, 1_000, 50_000, 5_000_000, 600_000_000, 30_000_000_000]
+                    [rng.below(6) as usize];
                 let step_by = Duration::from_micros(rng.below(scale));
                 if rng.below(10) == 0 {
                     now = now.checked_sub(step_by).unwrap_or(base).max(base);
@@ -420,7 +475,10 @@ fn run_model(seed: u64, steps: usize) {
                 let woken = wheel.expire(now);
                 let ids = log.take();
                 assert_eq!(woken, ids.len(), "step {step}");
-                let due: Vec<(Instant, u64)> = model.range(..=(now, u64::MAX)).map(|(&key, _)| key).collect();
+                let due: Vec<(Instant, u64)> = model
+                    .range(..=(now, u64::MAX))
+                    .map(|(&key, _)| key)
+                    .collect();
                 assert_eq!(ids.len(), due.len(), "step {step}");
                 for id in ids {
                     let deadline = by_id.remove(&id).expect("woken twice or cancelled");
@@ -470,10 +528,15 @@ fn million_timers() {
     let mut wheel = TimingWheel::new(base);
     let count = Arc::new(Count(AtomicUsize::new(0)));
     let waker = Waker::from(Arc::clone(&count));
-    let deadlines: Vec<Instant> = (0..N).map(|_| base + Duration::from_micros(rng.below(3_600_000_000))).collect();
+    let deadlines: Vec<Instant> = (0..N)
+        .map(|_| base + Duration::from_micros(rng.below(3_600_000_000)))
+        .collect();
 
     let start = Instant::now();
-    let tokens: Vec<TimerToken> = deadlines.iter().map(|&deadline| wheel.add(deadline, waker.clone())).collect();
+    let tokens: Vec<TimerToken> = deadlines
+        .iter()
+        .map(|&deadline| wheel.add(deadline, waker.clone()))
+        .collect();
     let add = start.elapsed();
     assert_eq!(wheel.len(), N);
     let bytes = wheel.memory_bytes();

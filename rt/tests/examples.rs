@@ -1,0 +1,112 @@
+//! Runs every example and checks what it prints against
+//! `examples/README.md`; the signal example is stopped with a real SIGINT.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+/// The path of example `name`, built by `cargo test` next to this test
+/// binary (or with `cargo build --example` if missing).
+fn example(name: &str) -> PathBuf {
+    let mut path = std::env::current_exe().expect("no test binary path");
+    path.pop();
+    if path.ends_with("deps") {
+        path.pop();
+    }
+    let binary = path.join("examples").join(name);
+    if !binary.exists() {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "-p", "kiln-rt", "--example", name])
+            .status()
+            .expect("can't run cargo");
+        assert!(status.success(), "building example {name} failed");
+    }
+    binary
+}
+
+/// Runs example `name` and returns its standard output.
+fn run_example(name: &str) -> String {
+    let output = Command::new(example(name))
+        .output()
+        .unwrap_or_else(|err| panic!("can't run example {name}: {err}"));
+    let stdout = String::from_utf8(output.stdout).expect("output is not UTF-8");
+    assert!(
+        output.status.success(),
+        "example {name} failed: {}\nstdout:\n{stdout}\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+#[test]
+fn example_1_hello_world() {
+    assert_eq!(run_example("rt_1_hello_world"), "Hello, World!\n");
+}
+
+#[test]
+fn example_2_spawning_actors() {
+    assert_eq!(
+        run_example("rt_2_spawning_actors"),
+        "the synchronous actor gives a name\n\
+         the thread-safe actor greets World\n\
+         the thread-local actor got: Hello, World!\n"
+    );
+}
+
+#[test]
+fn example_3_rpc() {
+    assert_eq!(
+        run_example("rt_3_rpc"),
+        "set apples to 3 (previously None)\n\
+         set apples to 5 (previously Some(3))\n\
+         apples: Some(5)\n\
+         pears: None\n"
+    );
+}
+
+#[test]
+fn example_4_process_signals() {
+    let mut child = Command::new(example("rt_4_process_signals"))
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("can't run example");
+    let mut stdout = BufReader::new(child.stdout.take().expect("no stdout"));
+    let mut first = String::new();
+    stdout.read_line(&mut first).expect("can't read output");
+    assert_eq!(first, "running; press Ctrl-C to stop\n");
+    // The actor registered for signals before printing.
+    let pid = libc::pid_t::try_from(child.id()).expect("pid out of range");
+    // SAFETY: sending a signal to our own child process.
+    let res = unsafe { libc::kill(pid, libc::SIGINT) };
+    assert_eq!(res, 0, "can't send SIGINT");
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).expect("can't read output");
+    let status = child.wait().expect("can't wait for example");
+    assert!(status.success(), "example failed: {status}");
+    assert_eq!(rest, "got the interrupt (SIGINT) signal, shutting down\nstopped\n");
+}
+
+#[test]
+fn example_6_restart_supervisor() {
+    assert_eq!(
+        run_example("rt_6_restart_supervisor"),
+        "parser started\n\
+         parsed 1\n\
+         [WARN] actor 'parser' failed, restarting it (1 of 2 restarts within 1s left): \
+         can't parse 'two': invalid digit found in string\n\
+         parser started\n\
+         parsed 3\n\
+         parsed 4\n"
+    );
+}
+
+#[test]
+fn example_7_runtime_setup() {
+    assert_eq!(
+        run_example("rt_7_runtime_setup"),
+        "worker 0 runs on thread 'setup-example:worker:0'\n\
+         worker 1 runs on thread 'setup-example:worker:1'\n\
+         runtime stopped\n"
+    );
+}
