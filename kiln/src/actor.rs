@@ -59,10 +59,7 @@ pub trait Actor {
     ///
     /// Returns `Poll::Ready(Ok(()))` when the actor is done,
     /// `Poll::Ready(Err(..))` when it failed, `Poll::Pending` while it waits.
-    fn try_poll(
-        self: Pin<&mut Self>,
-        cx: &mut task::Context<'_>,
-    ) -> Poll<Result<(), Self::Error>>;
+    fn try_poll(self: Pin<&mut Self>, cx: &mut task::Context<'_>) -> Poll<Result<(), Self::Error>>;
 }
 
 impl<Fut> Actor for Fut
@@ -72,10 +69,7 @@ where
 {
     type Error = <Fut::Output as ActorResult>::Error;
 
-    fn try_poll(
-        self: Pin<&mut Self>,
-        cx: &mut task::Context<'_>,
-    ) -> Poll<Result<(), Self::Error>> {
+    fn try_poll(self: Pin<&mut Self>, cx: &mut task::Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.poll(cx).map(ActorResult::into_result)
     }
 }

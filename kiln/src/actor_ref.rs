@@ -263,7 +263,10 @@ pub struct SendValue<'r, M> {
 enum SendState<'r, M> {
     Direct(kiln_inbox::SendValue<'r, M>),
     Mapped(BoxFuture<'r, Result<(), SendError<M>>>),
-    #[cfg_attr(not(feature = "test"), allow(dead_code, reason = "used by message loss"))]
+    #[cfg_attr(
+        not(feature = "test"),
+        allow(dead_code, reason = "used by message loss")
+    )]
     Done(Option<Result<(), SendError<M>>>),
 }
 

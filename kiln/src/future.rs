@@ -112,7 +112,11 @@ where
         match self.as_mut().create(arg) {
             Ok(()) => true,
             Err(err) => {
-                let decision = self.as_mut().project().supervisor.decide_on_restart_error(err);
+                let decision = self
+                    .as_mut()
+                    .project()
+                    .supervisor
+                    .decide_on_restart_error(err);
                 let SupervisorStrategy::Restart(arg) = decision else {
                     self.stop(ActorExit::Failed);
                     return false;
@@ -167,7 +171,10 @@ fn drop_actor<A>(mut slot: Pin<&mut ActorSlot<A>>) {
         return;
     }
     if let Err(panic) = catch_unwind(AssertUnwindSafe(|| slot.set(ActorSlot::Empty))) {
-        error!("actor panicked while being dropped: {}", panic_message(&*panic));
+        error!(
+            "actor panicked while being dropped: {}",
+            panic_message(&*panic)
+        );
         slot.set(ActorSlot::Empty);
     }
 }

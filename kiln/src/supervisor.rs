@@ -152,12 +152,18 @@ where
     }
 
     fn decide_on_restart_error(&mut self, error: NA::Error) -> SupervisorStrategy<NA::Argument> {
-        warn!("actor '{}' failed to restart, stopping it: {error}", NA::name());
+        warn!(
+            "actor '{}' failed to restart, stopping it: {error}",
+            NA::name()
+        );
         SupervisorStrategy::Stop
     }
 
     fn second_restart_error(&mut self, error: NA::Error) {
-        warn!("actor '{}' failed to restart a second time, stopping it: {error}", NA::name());
+        warn!(
+            "actor '{}' failed to restart a second time, stopping it: {error}",
+            NA::name()
+        );
     }
 }
 
@@ -167,7 +173,10 @@ where
     A::Error: fmt::Display,
 {
     fn decide(&mut self, error: A::Error) -> SupervisorStrategy<A::Argument> {
-        warn!("synchronous actor '{}' failed, stopping it: {error}", A::name());
+        warn!(
+            "synchronous actor '{}' failed, stopping it: {error}",
+            A::name()
+        );
         SupervisorStrategy::Stop
     }
 }
@@ -185,12 +194,18 @@ where
     }
 
     fn decide_on_restart_error(&mut self, error: NA::Error) -> SupervisorStrategy<NA::Argument> {
-        warn!("actor '{}' failed to restart, stopping it: {error}", NA::name());
+        warn!(
+            "actor '{}' failed to restart, stopping it: {error}",
+            NA::name()
+        );
         SupervisorStrategy::Stop
     }
 
     fn second_restart_error(&mut self, error: NA::Error) {
-        warn!("actor '{}' failed to restart a second time, stopping it: {error}", NA::name());
+        warn!(
+            "actor '{}' failed to restart a second time, stopping it: {error}",
+            NA::name()
+        );
     }
 }
 

@@ -12,7 +12,12 @@ use kiln_rt::{ActorOptions, Runtime, RuntimeRef, ThreadLocal};
 fn main() -> Result<(), kiln_rt::Error> {
     let mut runtime = Runtime::setup().build()?;
     runtime.run_on_workers(|mut rt: RuntimeRef| -> Result<(), Infallible> {
-        let greeter = rt.spawn_local(NoSupervisor, actor_fn(greeter), "Hello", ActorOptions::default());
+        let greeter = rt.spawn_local(
+            NoSupervisor,
+            actor_fn(greeter),
+            "Hello",
+            ActorOptions::default(),
+        );
         greeter.try_send("World").expect("can't send message");
         // The reference is dropped here, so once the greeter has handled the
         // message it stops, and with it the runtime.

@@ -29,13 +29,23 @@ fn main() -> Result<(), kiln_rt::Error> {
     )?;
 
     // A thread-safe actor: any worker may run it.
-    let greeter = runtime.spawn(NoSupervisor, actor_fn(greeter), name_giver, ActorOptions::default());
+    let greeter = runtime.spawn(
+        NoSupervisor,
+        actor_fn(greeter),
+        name_giver,
+        ActorOptions::default(),
+    );
 
     // A thread-local actor on the first worker.
     runtime.run_on_workers(move |mut rt: RuntimeRef| -> Result<(), Infallible> {
         if rt.worker_index() == 0 {
             let greeter = greeter.clone();
-            rt.spawn_local(NoSupervisor, actor_fn(asker), greeter, ActorOptions::default());
+            rt.spawn_local(
+                NoSupervisor,
+                actor_fn(asker),
+                greeter,
+                ActorOptions::default(),
+            );
         }
         Ok(())
     })?;

@@ -25,17 +25,26 @@ async fn store(mut ctx: actor::Context<Message, ThreadLocal>) {
     let mut values = HashMap::new();
     while let Ok(msg) = ctx.receive_next().await {
         match msg {
-            Message::Set(RpcMessage { request: (key, value), response }) => {
+            Message::Set(RpcMessage {
+                request: (key, value),
+                response,
+            }) => {
                 let _ = response.respond(values.insert(key, value));
             }
-            Message::Get(RpcMessage { request: key, response }) => {
+            Message::Get(RpcMessage {
+                request: key,
+                response,
+            }) => {
                 let _ = response.respond(values.get(&key).copied());
             }
         }
     }
 }
 
-async fn client(_: actor::Context<(), ThreadLocal>, store: ActorRef<Message>) -> Result<(), kiln::actor_ref::RpcError> {
+async fn client(
+    _: actor::Context<(), ThreadLocal>,
+    store: ActorRef<Message>,
+) -> Result<(), kiln::actor_ref::RpcError> {
     let previous = store.rpc(("apples".to_owned(), 3)).await?;
     println!("set apples to 3 (previously {previous:?})");
     let previous = store.rpc(("apples".to_owned(), 5)).await?;

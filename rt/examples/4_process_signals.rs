@@ -23,7 +23,11 @@ impl TryFrom<Signal> for Message {
     type Error = Signal;
 
     fn try_from(signal: Signal) -> Result<Message, Signal> {
-        if signal.should_exit() { Ok(Message::Signal(signal)) } else { Err(signal) }
+        if signal.should_exit() {
+            Ok(Message::Signal(signal))
+        } else {
+            Err(signal)
+        }
     }
 }
 

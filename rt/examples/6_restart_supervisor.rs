@@ -15,7 +15,9 @@ restart_supervisor!(ParserSupervisor, (), 2, Duration::from_secs(1));
 async fn parser(mut ctx: actor::Context<&'static str, ThreadLocal>) -> Result<(), String> {
     println!("parser started");
     while let Ok(text) = ctx.receive_next().await {
-        let n: u64 = text.parse().map_err(|err| format!("can't parse '{text}': {err}"))?;
+        let n: u64 = text
+            .parse()
+            .map_err(|err| format!("can't parse '{text}': {err}"))?;
         println!("parsed {n}");
     }
     Ok(())

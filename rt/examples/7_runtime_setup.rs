@@ -21,10 +21,20 @@ fn main() -> Result<(), kiln_rt::Error> {
         .auto_cpu_affinity()
         .build()?;
 
-    let collector = runtime.spawn(NoSupervisor, actor_fn(collector), WORKERS, ActorOptions::default());
+    let collector = runtime.spawn(
+        NoSupervisor,
+        actor_fn(collector),
+        WORKERS,
+        ActorOptions::default(),
+    );
     runtime.run_on_workers(move |mut rt: RuntimeRef| -> Result<(), Infallible> {
         let index = rt.worker_index();
-        rt.spawn_local(NoSupervisor, actor_fn(reporter), (index, collector), ActorOptions::default());
+        rt.spawn_local(
+            NoSupervisor,
+            actor_fn(reporter),
+            (index, collector),
+            ActorOptions::default(),
+        );
         Ok(())
     })?;
     runtime.start()?;
@@ -36,7 +46,9 @@ fn main() -> Result<(), kiln_rt::Error> {
 async fn reporter(_: actor::Context<(), ThreadLocal>, index: usize, collector: ActorRef<String>) {
     let thread = std::thread::current();
     let name = thread.name().unwrap_or("?");
-    let _ = collector.send(format!("worker {index} runs on thread '{name}'")).await;
+    let _ = collector
+        .send(format!("worker {index} runs on thread '{name}'"))
+        .await;
 }
 
 /// Prints the reports, sorted, once it has one per worker.

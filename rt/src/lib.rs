@@ -75,6 +75,7 @@ mod signal;
 pub mod spawn;
 #[cfg(feature = "test")]
 pub mod test;
+pub mod timer;
 mod timers;
 mod wake;
 mod worker;

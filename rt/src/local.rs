@@ -181,7 +181,10 @@ impl PrivateAccess for RuntimeRef {
     }
 
     fn update_timer(&self, token: TimerToken, waker: &Waker) {
-        self.internals.timers.borrow_mut().update_waker(token, waker);
+        self.internals
+            .timers
+            .borrow_mut()
+            .update_waker(token, waker);
     }
 
     fn remove_timer(&self, token: TimerToken) {

@@ -98,6 +98,9 @@ pub(crate) fn run_process<P: Process + ?Sized>(
 pub(crate) fn drop_process<P: ?Sized + Process>(process: Pin<Box<P>>) {
     let name = process.name();
     if let Err(panic) = catch_unwind(AssertUnwindSafe(move || drop(process))) {
-        error!("'{name}' panicked while being dropped: {}", panic_message(&*panic));
+        error!(
+            "'{name}' panicked while being dropped: {}",
+            panic_message(&*panic)
+        );
     }
 }

@@ -21,8 +21,8 @@ use crate::local::RuntimeRef;
 use crate::setup::Setup;
 use crate::signal::Signal;
 use crate::spawn::{ActorOptions, FutureOptions, SyncActorOptions};
-use crate::worker::{Control, ExitGuard, RunFn, ThreadExit};
 use crate::wake;
+use crate::worker::{Control, ExitGuard, RunFn, ThreadExit};
 
 /// The runtime: worker threads running actors, and the coordinator that
 /// relays process signals and waits for them to finish.
@@ -81,7 +81,10 @@ impl Runtime {
         for worker in self.internals.worker_handles() {
             let f = f.clone();
             let run: RunFn = Box::new(move |rt| f(rt).map_err(|err| err.to_string()));
-            if worker.send_control(Control::Run(run, reply.clone())).is_ok() {
+            if worker
+                .send_control(Control::Run(run, reply.clone()))
+                .is_ok()
+            {
                 sent += 1;
             }
         }

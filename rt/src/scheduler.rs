@@ -70,7 +70,9 @@ enum State {
     /// In the ready heap.
     Ready,
     /// Taken out to run; `woken` if it was woken meanwhile.
-    Running { woken: bool },
+    Running {
+        woken: bool,
+    },
 }
 
 /// A process taken out of the [`RunQueue`] to run; give it back with
@@ -215,8 +217,10 @@ impl<P: ?Sized> RunQueue<P> {
         self.ready.clear();
         self.free.clear();
         self.len = 0;
-        let processes = self.slots.drain(..).filter_map(|slot| slot.process).collect();
-        processes
+        self.slots
+            .drain(..)
+            .filter_map(|slot| slot.process)
+            .collect()
     }
 }
 

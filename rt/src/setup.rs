@@ -86,10 +86,14 @@ impl Setup {
     /// number of threads is 0 or more than [`MAX_THREADS`].
     pub fn build(self) -> Result<Runtime, Error> {
         if self.threads == 0 {
-            return Err(Error::invalid_setup("the number of worker threads must be at least 1"));
+            return Err(Error::invalid_setup(
+                "the number of worker threads must be at least 1",
+            ));
         }
         if self.threads > MAX_THREADS {
-            return Err(Error::invalid_setup("the number of worker threads must be at most 512"));
+            return Err(Error::invalid_setup(
+                "the number of worker threads must be at most 512",
+            ));
         }
         let name = self.name.unwrap_or_else(default_name);
         debug!("building runtime '{name}' with {} workers", self.threads);
@@ -102,7 +106,12 @@ impl Setup {
 
         let internals = RuntimeInternals::new(name).ok_or_else(Error::too_many_workers)?;
         let workers = (0..self.threads)
-            .map(|index| Ok(WorkerSetup::new(index, Ring::new().map_err(Error::io_uring)?)))
+            .map(|index| {
+                Ok(WorkerSetup::new(
+                    index,
+                    Ring::new().map_err(Error::io_uring)?,
+                ))
+            })
             .collect::<Result<Vec<_>, Error>>()?;
         internals.set_workers(workers.iter().map(WorkerSetup::handle).collect());
 

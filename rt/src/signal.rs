@@ -62,7 +62,9 @@ impl Signal {
 
     /// The signal with number `raw`, if the runtime handles it.
     pub fn from_raw(raw: libc::c_int) -> Option<Signal> {
-        Signal::ALL.into_iter().find(|signal| signal.as_raw() == raw)
+        Signal::ALL
+            .into_iter()
+            .find(|signal| signal.as_raw() == raw)
     }
 
     pub(crate) fn to_a10(self) -> a10::process::Signal {

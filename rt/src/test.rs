@@ -38,10 +38,10 @@ use std::task::{self, Poll};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use kiln::ActorRef;
 use kiln::actor::{Actor, NewActor};
 use kiln::actor_ref::ActorExit;
 use kiln::supervisor::{Supervisor, SupervisorStrategy, panic_message};
-use kiln::ActorRef;
 
 use crate::internals::{self, RuntimeInternals, lock};
 use crate::worker::{Control, RunFn};
@@ -89,7 +89,9 @@ where
     worker
         .send_control(Control::Run(run, reply))
         .expect("the test runtime stopped");
-    receiver.recv().expect("the function panicked on the test worker")
+    receiver
+        .recv()
+        .expect("the function panicked on the test worker")
 }
 
 /// Spawns a thread-local actor on the test runtime; fails if creating it
@@ -243,14 +245,21 @@ where
     }
 
     fn second_restart_error(&mut self, error: NA::Error) {
-        lock(&FAILURES).push(format!("actor '{}' failed to restart again: {error}", NA::name()));
+        lock(&FAILURES).push(format!(
+            "actor '{}' failed to restart again: {error}",
+            NA::name()
+        ));
     }
 
     fn decide_on_panic(
         &mut self,
         panic: Box<dyn std::any::Any + Send + 'static>,
     ) -> SupervisorStrategy<NA::Argument> {
-        lock(&FAILURES).push(format!("actor '{}' panicked: {}", NA::name(), panic_message(&*panic)));
+        lock(&FAILURES).push(format!(
+            "actor '{}' panicked: {}",
+            NA::name(),
+            panic_message(&*panic)
+        ));
         SupervisorStrategy::Stop
     }
 }

@@ -150,7 +150,11 @@ mod tests {
 
     #[test]
     fn packing_round_trips() {
-        for (id, index, generation) in [(0, 0, 0), (7, 123_456, 9), (u16::MAX - 1, u32::MAX, u16::MAX)] {
+        for (id, index, generation) in [
+            (0, 0, 0),
+            (7, 123_456, 9),
+            (u16::MAX - 1, u32::MAX, u16::MAX),
+        ] {
             let pid = ProcessId { index, generation };
             assert_eq!(unpack(pack(id, pid)), (id, pid));
         }

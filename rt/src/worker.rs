@@ -219,7 +219,10 @@ impl WorkerSetup {
             }
             let result = match catch_unwind(AssertUnwindSafe(|| self.run(internals))) {
                 Ok(result) => result,
-                Err(panic) => Err(Error::worker_panic(index, panic_message(&*panic).to_owned())),
+                Err(panic) => Err(Error::worker_panic(
+                    index,
+                    panic_message(&*panic).to_owned(),
+                )),
             };
             guard.set(ThreadExit::Worker(index, result));
         })
@@ -259,9 +262,9 @@ impl WorkerSetup {
 fn set_cpu_affinity(cpu: usize) {
     // SAFETY: `cpu_set_t` is plain data for which all zeroes is valid.
     let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    // SAFETY: `CPU_SET` writes one bit in `set`, which we own; `cpu` is
-    // checked against the set's size.
     if cpu < 8 * size_of::<libc::cpu_set_t>() {
+        // SAFETY: `CPU_SET` writes one bit in `set`, which we own; `cpu` is
+        // within the set's size (checked above).
         unsafe { libc::CPU_SET(cpu, &mut set) };
     }
     // SAFETY: `set` is a valid CPU set of the size passed; 0 means this
@@ -337,7 +340,10 @@ impl Worker {
         }
         let mut scheduler = self.rt.internals().scheduler.borrow_mut();
         if self.handle.overflow.swap(false, Ordering::AcqRel) {
-            debug!("worker {}: wake-up queue overflowed, waking all processes", self.index);
+            debug!(
+                "worker {}: wake-up queue overflowed, waking all processes",
+                self.index
+            );
             scheduler.wake_all();
         }
         for pid in self.woken.drain(..) {
@@ -365,13 +371,17 @@ impl Worker {
                 break;
             };
             let waker = wake::new_waker(self.rt.internals().waker_id, running.pid);
-            let done = run_process(running.process.as_mut(), &mut task::Context::from_waker(&waker));
-            let end = Instant::now();
-            let finished = self.rt.internals().scheduler.borrow_mut().finish(
-                running,
-                end - start,
-                done,
+            let done = run_process(
+                running.process.as_mut(),
+                &mut task::Context::from_waker(&waker),
             );
+            let end = Instant::now();
+            let finished =
+                self.rt
+                    .internals()
+                    .scheduler
+                    .borrow_mut()
+                    .finish(running, end - start, done);
             if let Some(process) = finished {
                 drop_process(process);
             }
@@ -401,8 +411,14 @@ impl Worker {
             };
             let start = Instant::now();
             let waker = wake::new_waker(waker_id, running.pid);
-            let done = run_process(running.process.as_mut(), &mut task::Context::from_waker(&waker));
-            let finished = self.shared.scheduler().finish(running, start.elapsed(), done);
+            let done = run_process(
+                running.process.as_mut(),
+                &mut task::Context::from_waker(&waker),
+            );
+            let finished = self
+                .shared
+                .scheduler()
+                .finish(running, start.elapsed(), done);
             if let Some(process) = finished {
                 drop_process(process);
             }

@@ -84,7 +84,22 @@ fn example_4_process_signals() {
     stdout.read_to_string(&mut rest).expect("can't read output");
     let status = child.wait().expect("can't wait for example");
     assert!(status.success(), "example failed: {status}");
-    assert_eq!(rest, "got the interrupt (SIGINT) signal, shutting down\nstopped\n");
+    assert_eq!(
+        rest,
+        "got the interrupt (SIGINT) signal, shutting down\nstopped\n"
+    );
+}
+
+#[test]
+fn example_5_timers() {
+    assert_eq!(
+        run_example("rt_5_timers"),
+        "timer fired after at least 20 ms: true\n\
+         deadline: Err(DeadlinePassed)\n\
+         tick 1\n\
+         tick 2\n\
+         tick 3\n"
+    );
 }
 
 #[test]

@@ -63,13 +63,17 @@ impl<M, RT> Context<M, RT> {
     /// # is_actor(kiln::actor_fn(counter));
     /// ```
     pub fn receive_next(&mut self) -> ReceiveMessage<'_, M> {
-        ReceiveMessage { inbox: &mut self.inbox }
+        ReceiveMessage {
+            inbox: &mut self.inbox,
+        }
     }
 
     /// Returns the messages as a [`Stream`] that ends when
     /// [`receive_next`](Context::receive_next) would fail with [`NoMessages`].
     pub fn receive_messages(&mut self) -> ReceiveMessages<'_, M> {
-        ReceiveMessages { inbox: &mut self.inbox }
+        ReceiveMessages {
+            inbox: &mut self.inbox,
+        }
     }
 
     /// Returns a reference to this actor, to hand to other actors.

@@ -26,6 +26,7 @@ pub trait NewActor {
     type RuntimeAccess;
 
     /// Creates the actor with its context and argument.
+    #[allow(clippy::wrong_self_convention, reason = "Heph's name; `self` is the factory")]
     fn new(
         &mut self,
         ctx: Context<Self::Message, Self::RuntimeAccess>,
@@ -101,6 +102,8 @@ impl<NA: Clone, F: Clone, Arg> Clone for ArgMap<NA, F, Arg> {
 
 impl<NA: NewActor, F, Arg> fmt::Debug for ArgMap<NA, F, Arg> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ArgMap").field("actor", &NA::name()).finish()
+        f.debug_struct("ArgMap")
+            .field("actor", &NA::name())
+            .finish()
     }
 }

@@ -324,8 +324,16 @@ mod tests {
         // Three failures within a second: the third stops the actor.
         let later = start + Duration::from_secs(1000);
         assert!(intensity.try_restart_at(later).is_some());
-        assert!(intensity.try_restart_at(later + Duration::from_millis(100)).is_some());
-        assert!(intensity.try_restart_at(later + Duration::from_millis(200)).is_none());
+        assert!(
+            intensity
+                .try_restart_at(later + Duration::from_millis(100))
+                .is_some()
+        );
+        assert!(
+            intensity
+                .try_restart_at(later + Duration::from_millis(200))
+                .is_none()
+        );
     }
 
     #[test]

@@ -45,8 +45,7 @@ impl<M, RT> Context<M, RT> {
     /// [`ActorRef`] to this actor is gone.
     pub fn receive_next(&mut self) -> Result<M, NoMessages> {
         let inbox = &mut self.inbox;
-        block_on_with(&self.waker, std::future::poll_fn(|cx| inbox.poll_recv(cx)))
-            .ok_or(NoMessages)
+        block_on_with(&self.waker, std::future::poll_fn(|cx| inbox.poll_recv(cx))).ok_or(NoMessages)
     }
 
     /// Runs `future` to completion, blocking the thread while it waits; e.g.

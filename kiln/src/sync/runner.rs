@@ -131,7 +131,11 @@ impl<RT> SyncActorRunnerBuilder<RT> {
     }
 
     /// Creates the runner and a reference to the actor.
-    pub fn build<S, A>(self, supervisor: S, actor: A) -> (SyncActorRunner<S, A>, ActorRef<A::Message>)
+    pub fn build<S, A>(
+        self,
+        supervisor: S,
+        actor: A,
+    ) -> (SyncActorRunner<S, A>, ActorRef<A::Message>)
     where
         S: SyncSupervisor<A>,
         A: SyncActor<RuntimeAccess = RT>,

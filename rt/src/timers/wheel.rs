@@ -44,8 +44,9 @@
 //! *L* is due before every entry at level *L* + 1, and the first occupied slot of the lowest
 //! non-empty level holds the earliest deadline. When `elapsed` reaches the start of a slot at
 //! level 1 or above, its entries are filed again, which puts them at a lower level (a cascade).
-//! Deadlines that differ from `elapsed` above bit 30 (more than ~12.4 days ahead) wait in an
-//! overflow list, which is filed again each time `elapsed` enters a new 2<sup>30</sup> ms block.
+//! A deadline in a later 2<sup>30</sup> ms (~12.4 day) block than `elapsed` waits in an overflow
+//! list, which is filed again whenever `elapsed` enters a new block. That is any deadline more
+//! than ~12.4 days ahead, and a nearer one only when the current block is about to end.
 //!
 //! The millisecond only decides where an entry is kept. Each entry stores its exact `Instant`, and
 //! `expire` compares it with `now` exactly: a timer never fires early, not even within its
@@ -70,8 +71,9 @@
 //! links (2 × `u32`), the generation (`u32`) and the list number (`u16`). The slab grows by
 //! doubling, so a pending timer costs between 48 and 96 bytes of slab, 50 at one million timers
 //! (measured by `million_timers` in `wheel/tests.rs`). Fixed cost: 321 list heads and minima,
-//! about 6.5 KiB per worker. The slab is kept for reuse while timers are pending, and handed back
-//! to the allocator once the wheel is empty (if it grew past [`RELEASE_ENTRIES`]).
+//! about 6.4 KiB per worker, plus `expire`'s buffer of due wakers (kept up to 256 entries). The
+//! slab is kept for reuse while timers are pending, and handed back to the allocator once the
+//! wheel is empty (if it grew past [`RELEASE_ENTRIES`] entries).
 //!
 //! # Tokens
 //!
@@ -82,10 +84,10 @@
 //!
 //! # Re-entrancy
 //!
-//! `expire` wakes wakers (after taking them all out of the wheel, which is consistent by then), and
-//! `remove` drops one, while holding `&mut self`. A waker whose `wake`
-//! or `drop` reaches this wheel again (say through a `RefCell` the caller still borrows) would
-//! find it borrowed; the runtime's wakers only queue a task, so that cannot happen.
+//! `expire` wakes wakers (after taking all due ones out, so the wheel is consistent by then) and
+//! `remove` drops one while holding `&mut self`. A waker whose `wake` or `drop` reached this wheel
+//! again (say through a `RefCell` the caller still borrows) would find it borrowed; the runtime's
+//! wakers only queue a task, so that cannot happen.
 
 use std::fmt;
 use std::task::Waker;
@@ -112,7 +114,7 @@ const NIL: u32 = u32::MAX;
 const MAX_TICK: u64 = u64::MAX >> 1;
 
 /// Above this many slab entries, an empty wheel hands its slab back to the allocator.
-pub(crate) const RELEASE_ENTRIES: usize = 4096;
+const RELEASE_ENTRIES: usize = 4096;
 /// `expire` keeps its buffer of due wakers for the next call up to this capacity.
 const KEEP_DUE: usize = 256;
 
@@ -365,7 +367,7 @@ impl TimingWheel {
     /// The list an entry due at tick `when` belongs in, given the current `elapsed`.
     fn list_for(&self, when: u64) -> usize {
         // The highest bit in which `when` differs from `elapsed` picks the level; or'ing in the
-        // slot mask puts ticks in `elapsed`'s own millisecond block at level 0.
+        // slot mask puts the ticks of `elapsed`'s own 64-tick run at level 0.
         let differs = (self.elapsed ^ when) | (SLOTS as u64 - 1);
         if differs >> WHEEL_BITS != 0 {
             return OVERFLOW;
@@ -443,7 +445,7 @@ impl TimingWheel {
 
     /// Hands a large slab back to the allocator once no timer is pending.
     fn release_if_empty(&mut self) {
-        if self.len != 0 || self.entries.len() <= RELEASE_ENTRIES {
+        if !self.is_empty() || self.entries.len() <= RELEASE_ENTRIES {
             return;
         }
         // Entries pushed later start above every generation a token may still hold.
@@ -457,7 +459,7 @@ impl TimingWheel {
 impl fmt::Debug for TimingWheel {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TimingWheel")
-            .field("len", &self.len)
+            .field("len", &self.len())
             .field("origin", &self.origin)
             .field("elapsed_ms", &self.elapsed)
             .field("next_deadline", &self.next_deadline())

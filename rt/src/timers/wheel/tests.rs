@@ -327,6 +327,24 @@ fn overflow_timers_fire_after_a_long_jump() {
 }
 
 #[test]
+fn near_deadline_across_a_block_boundary() {
+    let base = Instant::now();
+    let mut wheel = TimingWheel::new(base);
+    let log = Arc::new(Log::default());
+    let block_end = base + ms(1 << 30);
+    assert_eq!(wheel.expire(block_end - ms(1)), 0);
+    // Two milliseconds ahead, but in the next block: kept in the overflow list.
+    let token = wheel.add(block_end + ms(1), log.waker(0));
+    assert_eq!(level_of(&wheel, token), LEVELS);
+    assert_eq!(wheel.next_deadline(), Some(block_end + ms(1)));
+    assert_eq!(wheel.expire(block_end), 0);
+    assert_eq!(level_of(&wheel, token), 0);
+    assert_eq!(wheel.next_deadline(), Some(block_end + ms(1)));
+    assert_eq!(wheel.expire(block_end + ms(1)), 1);
+    assert_eq!(log.take(), [0]);
+}
+
+#[test]
 fn past_deadlines_fire_on_the_next_expire() {
     let base = Instant::now();
     let mut wheel = TimingWheel::new(base + ms(1_000));

@@ -1,0 +1,90 @@
+//! Measurements: samples, their median, minimum and maximum, printed as JSON
+//! lines and as a table with each system's ratio to kiln.
+
+use std::fs;
+
+/// The samples of one metric of one workload and system.
+pub(crate) struct Measurement {
+    workload: &'static str,
+    system: String,
+    metric: &'static str,
+    samples: Vec<f64>,
+}
+
+impl Measurement {
+    pub(crate) fn new(
+        workload: &'static str,
+        system: &str,
+        metric: &'static str,
+        mut samples: Vec<f64>,
+    ) -> Measurement {
+        samples.sort_by(f64::total_cmp);
+        Measurement {
+            workload,
+            system: system.to_owned(),
+            metric,
+            samples,
+        }
+    }
+
+    pub(crate) fn median(&self) -> f64 {
+        let n = self.samples.len();
+        if n % 2 == 1 {
+            self.samples[n / 2]
+        } else {
+            (self.samples[n / 2 - 1] + self.samples[n / 2]) / 2.0
+        }
+    }
+
+    pub(crate) fn json(&self) -> String {
+        format!(
+            r#"{{"workload":"{}","system":"{}","metric":"{}","value":{:.1},"runs":{},"min":{:.1},"max":{:.1}}}"#,
+            self.workload,
+            self.system,
+            self.metric,
+            self.median(),
+            self.samples.len(),
+            self.samples.first().copied().unwrap_or(f64::NAN),
+            self.samples.last().copied().unwrap_or(f64::NAN),
+        )
+    }
+}
+
+/// Prints each metric's medians with their ratio to kiln's.
+pub(crate) fn print_table(results: &[Measurement]) {
+    println!(
+        "\n{:<6} {:<20} {:<8} {:>14} {:>10}",
+        "load", "metric", "system", "median", "vs kiln"
+    );
+    for result in results {
+        let kiln = results
+            .iter()
+            .find(|r| {
+                r.workload == result.workload && r.metric == result.metric && r.system == "kiln"
+            })
+            .map(Measurement::median);
+        let ratio = kiln.map_or(String::from("-"), |kiln| {
+            format!("{:.2}x", result.median() / kiln)
+        });
+        println!(
+            "{:<6} {:<20} {:<8} {:>14.1} {:>10}",
+            result.workload,
+            result.metric,
+            result.system,
+            result.median(),
+            ratio
+        );
+    }
+}
+
+/// The resident set size of this process in bytes (from /proc/self/statm).
+pub(crate) fn resident_bytes() -> Result<f64, String> {
+    let statm = fs::read_to_string("/proc/self/statm").map_err(|err| err.to_string())?;
+    let pages: f64 = statm
+        .split_whitespace()
+        .nth(1)
+        .ok_or("malformed /proc/self/statm")?
+        .parse()
+        .map_err(|err: std::num::ParseFloatError| err.to_string())?;
+    Ok(pages * 4096.0)
+}

@@ -1,0 +1,384 @@
+//! Fairness of the scheduler on one worker: a busy actor that is always ready does not starve a
+//! ping-pong pair, newly spawned processes, or thread-safe ones; a new busy actor does not starve
+//! an old one; and priorities weigh run time as documented.
+//!
+//! The tests in this file take turns (a lock), so that they do not compete for the CPU with each
+//! other: the busy actors spin, and the scheduler charges processes the wall-clock time they run.
+
+use std::convert::Infallible;
+use std::future::poll_fn;
+use std::hint::spin_loop;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, mpsc};
+use std::task::Poll;
+use std::time::{Duration, Instant};
+
+use kiln::supervisor::NoSupervisor;
+use kiln::{ActorRef, actor, actor_fn};
+use kiln_rt::{
+    ActorOptions, FutureOptions, Priority, Runtime, RuntimeRef, ThreadLocal, ThreadSafe,
+};
+
+/// The safety net for waits that should end much sooner, and the bound on the ping-pong game.
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a busy actor works before it yields.
+const WORK: Duration = Duration::from_micros(50);
+
+/// Makes the tests of this file run one at a time.
+fn one_at_a_time() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Returns `Pending` once, waking itself: the actor stays ready, but others get a turn.
+async fn yield_now() {
+    let mut yielded = false;
+    poll_fn(|cx| {
+        if yielded {
+            Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    })
+    .await;
+}
+
+/// Works (spins) for `duration`.
+fn work(duration: Duration) {
+    let end = Instant::now() + duration;
+    while Instant::now() < end {
+        spin_loop();
+    }
+}
+
+/// A busy actor's controls: stop it, and count its runs.
+#[derive(Clone, Default)]
+struct Busy {
+    stop: Arc<AtomicBool>,
+    runs: Arc<AtomicUsize>,
+}
+
+impl Busy {
+    fn runs(&self) -> usize {
+        self.runs.load(Ordering::Acquire)
+    }
+
+    fn stop(&self) {
+        self.stop.store(true, Ordering::Release);
+    }
+}
+
+/// Works, yields, works, ... until stopped; always ready to run.
+async fn busy(_: actor::Context<(), ThreadLocal>, busy: Busy) {
+    while !busy.stop.load(Ordering::Acquire) {
+        work(WORK);
+        busy.runs.fetch_add(1, Ordering::AcqRel);
+        yield_now().await;
+    }
+}
+
+/// Builds a one-worker runtime and spawns `busy` actors on it.
+fn runtime_with_busy_actor(busy_actor: &Busy) -> Runtime {
+    let mut runtime = Runtime::setup().build().unwrap();
+    let busy_actor = busy_actor.clone();
+    runtime
+        .run_on_workers(move |mut rt: RuntimeRef| -> Result<(), Infallible> {
+            let options = ActorOptions::default();
+            let _ = rt.spawn_local(NoSupervisor, actor_fn(busy), busy_actor.clone(), options);
+            Ok(())
+        })
+        .unwrap();
+    runtime
+}
+
+/// Waits (at most [`TIMEOUT`]) until the busy actor has run `runs` times.
+#[track_caller]
+fn wait_for_runs(busy: &Busy, runs: usize) {
+    let deadline = Instant::now() + TIMEOUT;
+    while busy.runs() < runs {
+        assert!(
+            Instant::now() < deadline,
+            "the busy actor did not run {runs} times"
+        );
+        std::thread::yield_now();
+    }
+}
+
+/// The messages of [`player`].
+enum Ball {
+    /// The other player, and whether to serve.
+    Opponent(ActorRef<Ball>, bool),
+    /// The ball, hit for the `n`th time.
+    Hit(u32),
+}
+
+/// What the serving [`player`] reports when the game is over.
+#[derive(Debug)]
+struct Game {
+    took: Duration,
+    busy_runs: usize,
+}
+
+/// Plays ping-pong until the ball has been hit `hits` times; the server reports how long it took
+/// and how often the busy actor ran meanwhile.
+async fn player(
+    mut ctx: actor::Context<Ball, ThreadLocal>,
+    hits: u32,
+    busy: Busy,
+    report: mpsc::Sender<Game>,
+) {
+    let Ok(Ball::Opponent(opponent, serve)) = ctx.receive_next().await else {
+        panic!("expected the opponent first");
+    };
+    let start = Instant::now();
+    let busy_runs = busy.runs();
+    if serve {
+        opponent.try_send(Ball::Hit(1)).unwrap();
+    }
+    loop {
+        let Ok(Ball::Hit(n)) = ctx.receive_next().await else {
+            panic!("expected the ball");
+        };
+        let _ = opponent.try_send(Ball::Hit(n + 1));
+        if n + 1 >= hits {
+            break;
+        }
+    }
+    if serve {
+        let game = Game {
+            took: start.elapsed(),
+            busy_runs: busy.runs() - busy_runs,
+        };
+        report.send(game).unwrap();
+    }
+}
+
+#[test]
+fn ping_pong_pair_makes_progress_next_to_a_busy_actor() {
+    const ROUND_TRIPS: u32 = 2_000;
+    let _turn = one_at_a_time();
+    let busy_actor = Busy::default();
+    let mut runtime = runtime_with_busy_actor(&busy_actor);
+    // Let the busy actor get going first.
+    wait_for_runs(&busy_actor, 100);
+
+    let (report, games) = mpsc::channel();
+    let busy_controls = busy_actor.clone();
+    runtime
+        .run_on_workers(move |mut rt: RuntimeRef| -> Result<(), Infallible> {
+            let arg = (2 * ROUND_TRIPS, busy_controls.clone(), report.clone());
+            let options = ActorOptions::default();
+            let server = rt.spawn_local(NoSupervisor, actor_fn(player), arg.clone(), options);
+            let receiver = rt.spawn_local(NoSupervisor, actor_fn(player), arg, options);
+            receiver
+                .try_send(Ball::Opponent(server.clone(), false))
+                .unwrap();
+            server.try_send(Ball::Opponent(receiver, true)).unwrap();
+            Ok(())
+        })
+        .unwrap();
+    let game = games.recv_timeout(TIMEOUT);
+    busy_actor.stop();
+    let game = game.expect("the ping-pong pair did not finish in time");
+    // The busy actor kept running during the game: the pair was not merely run first.
+    assert!(game.busy_runs >= 10, "the busy actor hardly ran: {game:?}");
+    assert!(game.took < TIMEOUT, "{game:?}");
+    runtime.start().unwrap();
+}
+
+/// Reports its name once it runs.
+async fn reporter(
+    _: actor::Context<(), ThreadLocal>,
+    report: mpsc::Sender<&'static str>,
+    name: &'static str,
+) {
+    report.send(name).unwrap();
+}
+
+/// [`reporter`] as a thread-safe actor.
+async fn shared_reporter(
+    _: actor::Context<(), ThreadSafe>,
+    report: mpsc::Sender<&'static str>,
+    name: &'static str,
+) {
+    report.send(name).unwrap();
+}
+
+/// A busy actor that spawns a [`reporter`] itself after its 100th run.
+async fn busy_spawner(
+    mut ctx: actor::Context<(), ThreadLocal>,
+    busy: Busy,
+    report: mpsc::Sender<&'static str>,
+) {
+    while !busy.stop.load(Ordering::Acquire) {
+        work(WORK);
+        if busy.runs.fetch_add(1, Ordering::AcqRel) + 1 == 100 {
+            let arg = (report.clone(), "spawned by the busy actor");
+            let _ = ctx.runtime().spawn_local(
+                NoSupervisor,
+                actor_fn(reporter),
+                arg,
+                ActorOptions::default(),
+            );
+        }
+        yield_now().await;
+    }
+}
+
+#[test]
+fn new_processes_run_while_a_busy_actor_keeps_being_ready() {
+    let _turn = one_at_a_time();
+    let mut runtime = Runtime::setup().build().unwrap();
+    let busy_actor = Busy::default();
+    let (report, reports) = mpsc::channel();
+    let arg = (busy_actor.clone(), report.clone());
+    runtime
+        .run_on_workers(move |mut rt: RuntimeRef| -> Result<(), Infallible> {
+            let _ = rt.spawn_local(
+                NoSupervisor,
+                actor_fn(busy_spawner),
+                arg.clone(),
+                ActorOptions::default(),
+            );
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(
+        reports.recv_timeout(TIMEOUT),
+        Ok("spawned by the busy actor")
+    );
+
+    let runs_before = busy_actor.runs();
+    let local_report = report.clone();
+    runtime
+        .run_on_workers(move |mut rt: RuntimeRef| -> Result<(), Infallible> {
+            let arg = (local_report.clone(), "spawned by run_on_workers");
+            let _ = rt.spawn_local(
+                NoSupervisor,
+                actor_fn(reporter),
+                arg,
+                ActorOptions::default(),
+            );
+            let report = local_report.clone();
+            rt.spawn_local_future(
+                async move { report.send("local future").unwrap() },
+                FutureOptions::default(),
+            );
+            Ok(())
+        })
+        .unwrap();
+    let arg = (report.clone(), "thread-safe actor");
+    let _ = runtime.spawn(
+        NoSupervisor,
+        actor_fn(shared_reporter),
+        arg,
+        ActorOptions::default(),
+    );
+    runtime.spawn_future(
+        async move { report.send("Send future").unwrap() },
+        FutureOptions::default(),
+    );
+
+    let mut ran: Vec<&str> = (0..4)
+        .map(|_| reports.recv_timeout(TIMEOUT))
+        .collect::<Result<_, _>>()
+        .expect("a new process did not run");
+    ran.sort_unstable();
+    assert_eq!(
+        ran,
+        [
+            "Send future",
+            "local future",
+            "spawned by run_on_workers",
+            "thread-safe actor"
+        ]
+    );
+    // The busy actor was ready (and running) all along.
+    assert!(busy_actor.runs() > runs_before);
+    busy_actor.stop();
+    runtime.start().unwrap();
+}
+
+/// A busy actor started next to `old`: reports how often `old` ran during its first 200 runs.
+async fn newcomer(_: actor::Context<(), ThreadLocal>, old: Busy, report: mpsc::Sender<usize>) {
+    let old_runs = old.runs();
+    for _ in 0..200 {
+        work(WORK);
+        yield_now().await;
+    }
+    report.send(old.runs() - old_runs).unwrap();
+}
+
+#[test]
+fn a_new_busy_actor_does_not_starve_an_old_one() {
+    let _turn = one_at_a_time();
+    let old = Busy::default();
+    let mut runtime = runtime_with_busy_actor(&old);
+    // The old actor has built up run time that a new one does not have.
+    wait_for_runs(&old, 500);
+    let (report, reports) = mpsc::channel();
+    let arg = (old.clone(), report);
+    runtime
+        .run_on_workers(move |mut rt: RuntimeRef| -> Result<(), Infallible> {
+            let _ = rt.spawn_local(
+                NoSupervisor,
+                actor_fn(newcomer),
+                arg.clone(),
+                ActorOptions::default(),
+            );
+            Ok(())
+        })
+        .unwrap();
+    let old_runs = reports.recv_timeout(TIMEOUT);
+    old.stop();
+    let old_runs = old_runs.expect("the new actor did not finish");
+    // They take turns: about 200; far fewer would mean the new one ran first for a long time.
+    assert!(
+        old_runs >= 100,
+        "the old actor ran only {old_runs} times during 200 runs of the new one"
+    );
+    runtime.start().unwrap();
+}
+
+/// A busy actor that stops once `total` reaches `limit`.
+async fn counted_busy(
+    _: actor::Context<(), ThreadLocal>,
+    runs: Arc<AtomicUsize>,
+    total: Arc<AtomicUsize>,
+    limit: usize,
+) {
+    while total.fetch_add(1, Ordering::AcqRel) < limit {
+        work(WORK);
+        runs.fetch_add(1, Ordering::AcqRel);
+        yield_now().await;
+    }
+}
+
+#[test]
+fn high_priority_runs_more_often_than_low_priority() {
+    const TOTAL_RUNS: usize = 4_000;
+    let _turn = one_at_a_time();
+    let mut runtime = Runtime::setup().build().unwrap();
+    let high = Arc::new(AtomicUsize::new(0));
+    let low = Arc::new(AtomicUsize::new(0));
+    let total = Arc::new(AtomicUsize::new(0));
+    let (high_runs, low_runs) = (high.clone(), low.clone());
+    runtime
+        .run_on_workers(move |mut rt: RuntimeRef| -> Result<(), Infallible> {
+            for (runs, priority) in [(&high_runs, Priority::HIGH), (&low_runs, Priority::LOW)] {
+                let arg = (runs.clone(), total.clone(), TOTAL_RUNS);
+                let options = ActorOptions::default().with_priority(priority);
+                let _ = rt.spawn_local(NoSupervisor, actor_fn(counted_busy), arg, options);
+            }
+            Ok(())
+        })
+        .unwrap();
+    runtime.start().unwrap();
+    let (high, low) = (high.load(Ordering::Acquire), low.load(Ordering::Acquire));
+    assert_eq!(high + low, TOTAL_RUNS);
+    // A HIGH run is charged half its time and a LOW one 1.5 times: 3 to 1 expected.
+    assert!(high * 2 > low * 3, "HIGH ran {high} times, LOW {low} times");
+}
