@@ -49,7 +49,9 @@ fn main() {
         Message::Fail("third failure"),
         Message::Print("never printed"),
     ] {
-        actor_ref.try_send(msg).unwrap_or_else(|_| panic!("can't send message"));
+        actor_ref
+            .try_send(msg)
+            .unwrap_or_else(|_| panic!("can't send message"));
     }
 
     kiln::sync::block_on(future);

@@ -161,6 +161,15 @@ where
         drop_actor(this.actor);
         if let Some(inbox) = this.inbox.take() {
             inbox.set_exit_status(exit.to_status());
+            // Dropping the manager drops the messages still queued; one of
+            // them may panic in its `Drop`.
+            if let Err(panic) = catch_unwind(AssertUnwindSafe(move || drop(inbox))) {
+                error!(
+                    "a message left in the inbox of actor '{}' panicked while being dropped: {}",
+                    NA::name(),
+                    panic_message(&*panic)
+                );
+            }
         }
     }
 }

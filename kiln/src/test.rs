@@ -126,6 +126,6 @@ fn random_percent() -> u8 {
         x ^= x << 25;
         x ^= x >> 27;
         state.set(x);
-        (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 32) as u8 % 100
+        ((x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 32) % 100) as u8
     })
 }

@@ -35,7 +35,10 @@ fn run_example(name: &str) -> String {
 
 #[test]
 fn example_1_hello_world() {
-    assert_eq!(run_example("1_hello_world"), "Hello, World!\nHello, kiln!\n");
+    assert_eq!(
+        run_example("1_hello_world"),
+        "Hello, World!\nHello, kiln!\n"
+    );
 }
 
 #[test]

@@ -26,7 +26,10 @@ pub trait NewActor {
     type RuntimeAccess;
 
     /// Creates the actor with its context and argument.
-    #[allow(clippy::wrong_self_convention, reason = "Heph's name; `self` is the factory")]
+    #[allow(
+        clippy::wrong_self_convention,
+        reason = "Heph's name; `self` is the factory"
+    )]
     fn new(
         &mut self,
         ctx: Context<Self::Message, Self::RuntimeAccess>,

@@ -130,7 +130,14 @@ impl<M> ActorGroup<M> {
     pub fn send_to_one<Msg: Into<M>>(&self, msg: Msg) -> SendToOne<'_, M> {
         let state = match self.try_send_to_one(msg) {
             Err(SendError::Full(msg)) => {
-                let actor_ref = &self.actors[self.next_index()];
+                // Wait for the round-robin pick, or the first member after
+                // it that has not stopped: some member was full, not gone.
+                let start = self.next_index();
+                let len = self.actors.len();
+                let actor_ref = (0..len)
+                    .map(|i| &self.actors[(start + i) % len])
+                    .find(|actor_ref| actor_ref.is_connected())
+                    .unwrap_or(&self.actors[start]);
                 SendToOneState::Waiting(actor_ref.send(msg))
             }
             result => SendToOneState::Done(Some(result)),
