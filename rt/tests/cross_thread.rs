@@ -1,13 +1,18 @@
 //! Messages sent from other threads: from plain OS threads and from a synchronous actor they wake
 //! thread-local, thread-safe and synchronous actors; many messages from two threads arrive exactly
-//! once and in each sender's order; and thread-local actors on two workers play ping-pong.
+//! once and in each sender's order; more wake-ups than the wake-up queue holds are not lost;
+//! thread-local actors on two workers play ping-pong; a thread-safe actor runs on a free worker
+//! while another is stuck; and RPCs from every kind of actor to a thread-safe one all complete.
 
 use std::convert::Infallible;
-use std::sync::mpsc;
+use std::hint::spin_loop;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use kiln::actor_fn;
+use kiln::actor_ref::rpc::RpcMessage;
 use kiln::future::InboxSize;
 use kiln::supervisor::NoSupervisor;
 use kiln::{ActorRef, actor, sync};
@@ -341,4 +346,198 @@ fn ping_pong_between_two_workers() {
             },
         ]
     );
+}
+
+/// Blocks its worker (it never yields) until `release` is set, then stops.
+async fn blocker(
+    _: actor::Context<(), ThreadLocal>,
+    release: Arc<AtomicBool>,
+    blocked: mpsc::Sender<()>,
+) {
+    blocked.send(()).unwrap();
+    let deadline = Instant::now() + TIMEOUT;
+    while !release.load(Ordering::Acquire) {
+        assert!(Instant::now() < deadline, "never released");
+        spin_loop();
+    }
+}
+
+/// Waits for one message, then counts itself and reports when it is the last of `total`.
+async fn woken_once(
+    mut ctx: actor::Context<(), ThreadLocal>,
+    woken: Arc<AtomicUsize>,
+    total: usize,
+    report: mpsc::Sender<()>,
+) {
+    ctx.receive_next().await.expect("inbox disconnected early");
+    if woken.fetch_add(1, Ordering::AcqRel) + 1 == total {
+        report.send(()).unwrap();
+    }
+}
+
+/// More wake-ups from another thread than the worker's wake-up queue holds (1024), while the
+/// worker is busy and can't take them: none may be lost.
+#[test]
+fn wake_ups_beyond_the_wake_queue_capacity_are_not_lost() {
+    const ACTORS: usize = 5_000;
+    let mut runtime = Runtime::setup().build().unwrap();
+    let woken = Arc::new(AtomicUsize::new(0));
+    let release = Arc::new(AtomicBool::new(false));
+    let (report, all_woken) = mpsc::channel();
+    let (blocked, worker_blocked) = mpsc::channel();
+    let (refs, actor_refs) = mpsc::channel();
+    let arg = (woken.clone(), ACTORS, report);
+    let blocker_arg = (release.clone(), blocked);
+    runtime
+        .run_on_workers(move |mut rt: RuntimeRef| -> Result<(), Infallible> {
+            let options = ActorOptions::default();
+            for _ in 0..ACTORS {
+                let actor_ref =
+                    rt.spawn_local(NoSupervisor, actor_fn(woken_once), arg.clone(), options);
+                refs.send(actor_ref).unwrap();
+            }
+            // Spawned last, so it runs after the others are waiting for their message.
+            let _ = rt.spawn_local(
+                NoSupervisor,
+                actor_fn(blocker),
+                blocker_arg.clone(),
+                options,
+            );
+            Ok(())
+        })
+        .unwrap();
+    let actor_refs: Vec<ActorRef<()>> = actor_refs.try_iter().collect();
+    worker_blocked
+        .recv_timeout(TIMEOUT)
+        .expect("the blocker did not run");
+    // Every actor is waiting and the worker is stuck in the blocker: all these wake-ups queue up.
+    for actor_ref in &actor_refs {
+        actor_ref.try_send(()).unwrap();
+    }
+    release.store(true, Ordering::Release);
+    all_woken.recv_timeout(TIMEOUT).unwrap_or_else(|_| {
+        panic!(
+            "only {} of {ACTORS} actors were woken",
+            woken.load(Ordering::Acquire)
+        )
+    });
+    drop(actor_refs);
+    runtime.start().expect("the runtime failed");
+}
+
+/// Releases the blocker; being thread-safe it may run on any worker.
+async fn releaser(_: actor::Context<(), ThreadSafe>, release: Arc<AtomicBool>) {
+    release.store(true, Ordering::Release);
+}
+
+/// A thread-safe actor runs on another worker while one worker is stuck in a thread-local actor.
+#[test]
+fn a_thread_safe_actor_runs_on_a_free_worker() {
+    let mut runtime = Runtime::setup().num_threads(2).build().unwrap();
+    let release = Arc::new(AtomicBool::new(false));
+    let (blocked, worker_blocked) = mpsc::channel();
+    let blocker_arg = (release.clone(), blocked);
+    runtime
+        .run_on_workers(move |mut rt: RuntimeRef| -> Result<(), Infallible> {
+            if rt.worker_index() == 0 {
+                let options = ActorOptions::default();
+                let _ = rt.spawn_local(
+                    NoSupervisor,
+                    actor_fn(blocker),
+                    blocker_arg.clone(),
+                    options,
+                );
+            }
+            Ok(())
+        })
+        .unwrap();
+    worker_blocked
+        .recv_timeout(TIMEOUT)
+        .expect("the blocker did not run");
+    // Worker 0 is stuck until the releaser runs: only worker 1 can run it.
+    let _ = runtime.spawn(
+        NoSupervisor,
+        actor_fn(releaser),
+        release,
+        ActorOptions::default(),
+    );
+    runtime
+        .start()
+        .expect("the runtime failed (or the blocker was never released)");
+}
+
+/// Answers each request with the request plus one, until every reference is gone.
+async fn incrementer(mut ctx: actor::Context<RpcMessage<u64, u64>, ThreadSafe>) {
+    while let Ok(RpcMessage { request, response }) = ctx.receive_next().await {
+        response
+            .respond(request + 1)
+            .expect("the caller stopped waiting");
+    }
+}
+
+/// Calls `server` `calls` times, checking each answer, and reports how many were right.
+async fn local_client(
+    _: actor::Context<(), ThreadLocal>,
+    server: ActorRef<RpcMessage<u64, u64>>,
+    calls: u64,
+    report: mpsc::Sender<u64>,
+) {
+    let mut right = 0;
+    for n in 0..calls {
+        if server.rpc(n).await == Ok(n + 1) {
+            right += 1;
+        }
+    }
+    report.send(right).unwrap();
+}
+
+/// [`local_client`] as a synchronous actor.
+fn sync_client(
+    mut ctx: sync::Context<(), kiln_rt::Sync>,
+    server: ActorRef<RpcMessage<u64, u64>>,
+    calls: u64,
+    report: mpsc::Sender<u64>,
+) {
+    let mut right = 0;
+    for n in 0..calls {
+        if ctx.block_on(server.rpc(n)) == Ok(n + 1) {
+            right += 1;
+        }
+    }
+    report.send(right).unwrap();
+}
+
+/// A thread-safe actor with a tiny inbox serves RPCs from thread-local actors on both workers
+/// and from a synchronous actor at once: its wake-ups come from every thread, and its responses
+/// wake actors on every thread.
+#[test]
+fn rpc_from_every_kind_of_actor_to_a_thread_safe_actor() {
+    const CALLS: u64 = 5_000;
+    const LOCAL_CLIENTS_PER_WORKER: usize = 2;
+    let mut runtime = Runtime::setup().num_threads(2).build().unwrap();
+    let options = ActorOptions::default().with_inbox_size(InboxSize::fixed(2));
+    let server = runtime.spawn(NoSupervisor, actor_fn(incrementer), (), options);
+    let (report, reports) = mpsc::channel();
+    let arg = (server.clone(), CALLS, report.clone());
+    runtime
+        .run_on_workers(move |mut rt: RuntimeRef| -> Result<(), Infallible> {
+            for _ in 0..LOCAL_CLIENTS_PER_WORKER {
+                let options = ActorOptions::default();
+                let _ = rt.spawn_local(NoSupervisor, actor_fn(local_client), arg.clone(), options);
+            }
+            Ok(())
+        })
+        .unwrap();
+    let arg = (server, CALLS, report);
+    let _ = runtime
+        .spawn_sync_actor(
+            NoSupervisor,
+            actor_fn(sync_client),
+            arg,
+            SyncActorOptions::default(),
+        )
+        .unwrap();
+    runtime.start().expect("the runtime failed");
+    let right: Vec<u64> = reports.try_iter().collect();
+    assert_eq!(right, vec![CALLS; 2 * LOCAL_CLIENTS_PER_WORKER + 1]);
 }
