@@ -46,6 +46,9 @@ pub(crate) struct RuntimeInternals {
     /// Number of synchronous actor threads running; workers keep running
     /// while any is (it may spawn thread-safe actors or use timers).
     sync_actors: AtomicUsize,
+    /// Number of workers not yet stopped; the last to stop unregisters the
+    /// shared waker (which holds a reference to these internals).
+    running_workers: AtomicUsize,
 }
 
 /// Locks `mutex`, ignoring poisoning: every critical section here leaves the
@@ -66,6 +69,7 @@ impl RuntimeInternals {
             signal_receivers: Mutex::new(Vec::new()),
             started: AtomicBool::new(false),
             sync_actors: AtomicUsize::new(0),
+            running_workers: AtomicUsize::new(0),
         });
         let id = wake::register(internals.clone())?;
         let _ = internals.waker_id.set(id);
@@ -73,7 +77,24 @@ impl RuntimeInternals {
     }
 
     pub(crate) fn set_workers(&self, workers: Vec<Arc<WorkerHandle>>) {
+        self.running_workers.store(workers.len(), Ordering::Release);
         let _ = self.workers.set(workers);
+    }
+
+    /// A worker stopped. The last one unregisters the shared scheduler's
+    /// waker: nothing can run thread-safe processes any more, and the
+    /// registry's reference to these internals must go so they are freed.
+    pub(crate) fn worker_stopped(&self) {
+        if self.running_workers.fetch_sub(1, Ordering::AcqRel) == 1 {
+            wake::unregister(self.waker_id());
+        }
+    }
+
+    /// Drops the references to the actors registered for signals, so they
+    /// can stop (after the coordinator stopped relaying).
+    pub(crate) fn clear_signal_receivers(&self) {
+        let receivers = std::mem::take(&mut *lock(&self.signal_receivers));
+        drop(receivers);
     }
 
     /// The handles of the workers.

@@ -21,7 +21,6 @@ use crate::local::RuntimeRef;
 use crate::setup::Setup;
 use crate::signal::Signal;
 use crate::spawn::{ActorOptions, FutureOptions, SyncActorOptions};
-use crate::wake;
 use crate::worker::{Control, ExitGuard, RunFn, ThreadExit};
 
 /// The runtime: worker threads running actors, and the coordinator that
@@ -204,11 +203,9 @@ impl Runtime {
         debug!("starting runtime '{}'", self.internals.name);
         self.internals.start();
         let result = coordinator.run(&self.internals);
-        if result.is_ok() {
-            // Every worker has stopped: nothing can run thread-safe
-            // processes any more.
-            wake::unregister(self.internals.waker_id());
-        }
+        // No more signals will be relayed: let the actors waiting for them
+        // stop (after an error the workers may still be running).
+        self.internals.clear_signal_receivers();
         result
     }
 }

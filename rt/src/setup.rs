@@ -81,6 +81,11 @@ impl Setup {
     /// Builds the runtime: sets up signal handling, one io_uring per worker
     /// and starts the worker threads.
     ///
+    /// Call it on the main thread before starting other threads: process
+    /// signals are blocked in the calling thread and the threads it starts
+    /// from then on (so that the runtime receives them), and a thread that
+    /// does not block them gets the signal's default action instead.
+    ///
     /// Fails with an error that names the cause if io_uring cannot be used
     /// (an old kernel, a seccomp profile, the memlock limit), or if the
     /// number of threads is 0 or more than [`MAX_THREADS`].

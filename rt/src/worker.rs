@@ -254,6 +254,7 @@ impl WorkerSetup {
         worker.shutdown();
         wake::set_current(WakerId::MAX);
         wake::unregister(waker_id);
+        worker.shared.worker_stopped();
         result
     }
 }
