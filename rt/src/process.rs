@@ -20,8 +20,9 @@ use pin_project_lite::pin_project;
 
 /// A process a scheduler can run.
 pub(crate) trait Process {
-    /// A readable name, for logs.
-    fn name(&self) -> &'static str;
+    /// Returns a function giving a readable name, for logs. A function, as
+    /// computing the name is not free and it is needed only on errors.
+    fn name(&self) -> fn() -> &'static str;
 
     /// Runs the process until it waits (`Pending`) or is done (`Ready`).
     fn run(self: Pin<&mut Self>, cx: &mut task::Context<'_>) -> Poll<()>;
@@ -33,8 +34,8 @@ where
     NA: NewActor<RuntimeAccess = RT>,
     RT: Clone,
 {
-    fn name(&self) -> &'static str {
-        NA::name()
+    fn name(&self) -> fn() -> &'static str {
+        NA::name
     }
 
     fn run(self: Pin<&mut Self>, cx: &mut task::Context<'_>) -> Poll<()> {
@@ -57,13 +58,18 @@ impl<Fut> FutureProcess<Fut> {
 }
 
 impl<Fut: Future<Output = ()>> Process for FutureProcess<Fut> {
-    fn name(&self) -> &'static str {
-        kiln_short_name(type_name::<Fut>())
+    fn name(&self) -> fn() -> &'static str {
+        future_name::<Fut>
     }
 
     fn run(self: Pin<&mut Self>, cx: &mut task::Context<'_>) -> Poll<()> {
         self.project().future.poll(cx)
     }
+}
+
+/// The name of a future of type `Fut`.
+fn future_name<Fut>() -> &'static str {
+    kiln_short_name(type_name::<Fut>())
 }
 
 /// The last path segment of a type name, without generics or closure
@@ -80,14 +86,15 @@ fn kiln_short_name(full: &'static str) -> &'static str {
 /// Runs `process`, catching a panic. Returns `true` when the process is done
 /// (completed, or panicked: a panicking process is logged and stopped).
 pub(crate) fn run_process<P: Process + ?Sized>(
-    process: Pin<&mut P>,
+    mut process: Pin<&mut P>,
     cx: &mut task::Context<'_>,
 ) -> bool {
-    let name = process.name();
-    match catch_unwind(AssertUnwindSafe(|| process.run(cx))) {
+    match catch_unwind(AssertUnwindSafe(|| process.as_mut().run(cx))) {
         Ok(Poll::Ready(())) => true,
         Ok(Poll::Pending) => false,
         Err(panic) => {
+            // The name is looked up only here: it is not free.
+            let name = process.name()();
             error!("'{name}' panicked, stopping it: {}", panic_message(&*panic));
             true
         }
@@ -99,7 +106,8 @@ pub(crate) fn drop_process<P: ?Sized + Process>(process: Pin<Box<P>>) {
     let name = process.name();
     if let Err(panic) = catch_unwind(AssertUnwindSafe(move || drop(process))) {
         error!(
-            "'{name}' panicked while being dropped: {}",
+            "'{}' panicked while being dropped: {}",
+            name(),
             panic_message(&*panic)
         );
     }
