@@ -1,8 +1,9 @@
 //! The shared channel: a ring of slots and the bounded MPSC queue algorithm.
 //!
 //! Every handle ([`Sender`](crate::Sender), [`Receiver`](crate::Receiver),
-//! [`Manager`](crate::Manager)) holds an [`Arc`] of one [`Channel`]. This
-//! module owns all of its lock-free logic; the handles only call into it.
+//! [`Manager`](crate::Manager)) holds an [`Arc`](crate::loom::Arc) of one
+//! [`Channel`]. This module owns all of its lock-free logic; the handles only
+//! call into it.
 //!
 //! # Algorithm
 //!
@@ -39,8 +40,9 @@
 //! Only the consumer writes `head`, only CAS-es write `tail`, and a slot's
 //! value is touched only by the sender that claimed its position (before
 //! publishing) and by the consumer (after seeing the publish), so the value
-//! cell never races. The publish is `Release` and the consumer's check
-//! `Acquire`; the free is `Release` and the claimer's check `Acquire`.
+//! cell never races. The publish is a `Release` store and the consumer's
+//! check `Acquire`; the free is an `AcqRel` swap (see below) and the
+//! claimer's check `Acquire`.
 //!
 //! Positions claimed by one sender increase, so its messages arrive in the
 //! order it sent them.
@@ -59,42 +61,61 @@
 //!
 //! A sender that finds the inbox full registers in [`WaitList`]
 //! `send_waiters` (storing the list length, under its lock) and then tries to
-//! claim again; it only sleeps if that second attempt finds a slot full by a
-//! read-modify-write on its stamp (`fetch_add(0)`), not a plain load. The
-//! consumer frees a slot with a read-modify-write (`swap`) and then reads the
-//! waiter count without locking. This is the store-buffering (Dekker) pattern,
-//! and it is safe without `SeqCst`:
+//! claim again before it sleeps. The consumer frees a slot with a
+//! read-modify-write (`swap`, *F*) and then reads the waiter count without
+//! locking. This is the store-buffering (Dekker) pattern; it is made safe
+//! without `SeqCst` (which loom does not model as stronger than `AcqRel`)
+//! as follows. The second attempt finds the slot full at an earlier lap `q`
+//! in one of two ways:
 //!
-//! * every write to a stamp after the slot is first shared is a
-//!   read-modify-write, so the stamp's modification order is one release
-//!   sequence after another;
-//! * if the sender's RMW comes before the consumer's free in that order, the
-//!   free reads a value in the release sequence headed by the sender's RMW,
-//!   so the RMW synchronises-with the free; the registration, sequenced
-//!   before the RMW, then happens-before the consumer's read of the count,
-//!   which sees it and wakes a waiter;
-//! * otherwise the sender's RMW reads the free (or later) and it does not
-//!   sleep.
+//! * **Published** (`FILLED` or `SKIPPED` at `q`). The sender confirms with a
+//!   read-modify-write on the stamp, a CAS from the value it saw to the same
+//!   value (*R*; if it fails, the slot changed and the sender looks again).
+//!   Every write to the stamp after the publish up to and including *F* is a
+//!   read-modify-write (other waiters' *R*, the free itself). So if *R*
+//!   comes first, *F* reads a value in the release sequence headed by *R*:
+//!   *R* synchronises-with *F*, the registration (sequenced before *R*)
+//!   happens-before the consumer's read of the count, which sees it and wakes
+//!   a waiter. If *F* comes first, *R* fails and the sender claims the slot.
+//! * **Behind a claim** (`WRITABLE` at `q`: a claim not yet published). The
+//!   publish is a plain `Release` store *P*, which would end the release
+//!   sequence between an RMW of the sender and *F*; so here the sender sets
+//!   the spare bit `CLAIM_WAITERS` of the receiver's [`AtomicWaker`] (an RMW,
+//!   *W*) and then loads the stamp again (*L*) before it sleeps. The
+//!   publisher does its `fetch_or` *N* on that word right after *P*, as it
+//!   does anyway to wake the receiver. If *N* came before *W* in that word's
+//!   modification order (all its writes are RMWs), *N* would
+//!   synchronise-with *W*, so *P* would happen-before *L*, which would then
+//!   not read the older `WRITABLE`. So *W* comes before *N*: *N* sees the
+//!   bit, clears it and wakes **all** waiting senders, which claim again.
+//!   (If another publisher cleared the bit in between, it synchronised with
+//!   *W*, saw the registration and woke the sender.) No RMW touches the
+//!   stamp in this case: it would race the plain store *P*, which is fine in
+//!   C++ but which loom 0.7 models wrongly (it lets the store slip between
+//!   the RMW's read and write: tokio-rs/loom#254, a false "lost message").
 //!
-//! This is why publishing is a `swap`, not the plain `Release` store of
-//! Vyukov's queue: a plain store of `FILLED` between the waiter's RMW (which
-//! read `WRITABLE` at the previous lap, a claim in progress) and the
-//! consumer's free would end the release sequence, and the consumer could
-//! read a stale waiter count: a lost wake-up that loom finds.
+//! loom finds the lost wake-up if either half is left out (a deadlock in
+//! `two_waiting_producers_capacity_1` or `waiting_on_a_claim_in_progress` of
+//! `tests/loom.rs`). A send thus stays one CAS, one plain store and one RMW
+//! (`fetch_or`) when nobody waits, like Vyukov's queue plus the waker:
+//! publishing with a `swap` instead (the obvious fix, no flag needed)
+//! measured 2.5 times slower with the producer and consumer on two cores.
 //!
 //! Each freed slot wakes one waiter. A woken waiter either claims a slot,
-//! finds the inbox full again with the RMW (someone else took the slot, and
-//! it waits again), or, if its future is dropped before that, passes the
-//! wake-up on to the next waiter.
+//! finds the inbox full again (someone else took the slot, and it waits
+//! again), or, if its future is dropped first or it got a slot without the
+//! wake-up, passes the wake-up on to the next waiter.
 //!
 //! # Disconnecting
 //!
 //! When the last consumer-side handle (receiver or manager) goes, it calls
 //! [`Channel::disconnect`]: it marks `tail` (no claim succeeds after that),
-//! wakes every waiting sender and joiner and drops the queued messages. A
-//! message whose claim came before the mark but whose publish comes after the
-//! drain stays in its slot; [`Channel`]'s `Drop` drops every `FILLED` slot
-//! when the last handle goes.
+//! wakes every waiting sender and joiner and drops the queued messages: every
+//! `FILLED` position between `head` and `tail`, each marked `SKIPPED` before
+//! its message is dropped. A claim made before the mark but published after
+//! the drain (a permit used late) stays in its slot; [`Channel`]'s `Drop`
+//! drops every `FILLED` slot when the last handle goes. So every message is
+//! dropped exactly once: by the receiver's owner, the drain, or the `Drop`.
 
 use std::fmt;
 use std::mem::MaybeUninit;
@@ -133,10 +154,19 @@ const fn stamp_pos(stamp: u64) -> u64 {
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub(crate) enum ClaimError {
     /// Every slot holds a message (or a claim).
-    Full,
+    Full {
+        /// The slot found full holds a claim whose message is not published
+        /// yet (see "Waking waiting senders" in the module docs).
+        behind_claim: bool,
+    },
     /// The consumer side is gone.
     Disconnected,
 }
+
+/// Spare bit of the receiver's [`AtomicWaker`]: a waiting sender found the
+/// inbox full behind a claim not yet published. The next publisher wakes all
+/// waiting senders.
+const CLAIM_WAITERS: u8 = 0b100 & crate::waker::SPARE;
 
 /// Aligns `T` to its own cache line(s), against false sharing.
 #[repr(align(128))]
@@ -204,8 +234,9 @@ pub(crate) struct Channel<M> {
     pub(crate) state: State,
     /// Set by the manager, read by joiners.
     exit_status: AtomicU8,
-    /// The receiver waiting for a message.
-    recv_waker: AtomicWaker,
+    /// The receiver waiting for a message. Every send writes it, so it gets
+    /// its own cache line, away from what the receiver reads per message.
+    recv_waker: CachePadded<AtomicWaker>,
     /// Senders waiting for a free slot.
     send_waiters: WaitList,
     /// Tasks waiting for the consumer side to go.
@@ -238,7 +269,7 @@ impl<M> Channel<M> {
             slots,
             state: State::new(manager),
             exit_status: AtomicU8::new(0),
-            recv_waker: AtomicWaker::new(),
+            recv_waker: CachePadded(AtomicWaker::new()),
             send_waiters: WaitList::new(),
             join_waiters: WaitList::new(),
         }
@@ -258,18 +289,22 @@ impl<M> Channel<M> {
     pub(crate) fn len(&self) -> usize {
         let head = self.head.load(Ordering::Relaxed);
         let tail = self.tail.load(Ordering::Relaxed) >> 1;
-        let len = tail.saturating_sub(head);
         // Cannot truncate: clamped to `capacity`, an `usize`.
-        #[allow(clippy::cast_possible_truncation)]
-        let len = len.min(self.capacity() as u64) as usize;
-        len
+        tail.saturating_sub(head).min(self.capacity() as u64) as usize
     }
 
+    /// The slot of position `pos`.
     fn slot(&self, pos: u64) -> &Slot<M> {
-        // Cannot truncate: the remainder is below `capacity`, an `usize`.
-        #[allow(clippy::cast_possible_truncation)]
-        let index = (pos % self.slots.len() as u64) as usize;
-        &self.slots[index]
+        let capacity = self.slots.len() as u64;
+        // A mask for the usual power-of-two capacities (predictable branch,
+        // no division on the hot path).
+        let index = if capacity.is_power_of_two() {
+            pos & (capacity - 1)
+        } else {
+            pos % capacity
+        };
+        // Cannot truncate: `index < capacity`, an `usize`.
+        &self.slots[index as usize]
     }
 
     /// Whether `tail` is marked disconnected.
@@ -300,9 +335,9 @@ impl<M> Channel<M> {
     /// Claims the next position for the caller to fill with
     /// [`Channel::write`] or give up with [`Channel::skip`].
     ///
-    /// Never waits. `Full` is only returned after a read-modify-write on the
-    /// stamp of the slot found full (see "Waking waiting senders" in the
-    /// module docs); at that moment the inbox was full.
+    /// Never waits. A `Full` found on a published slot is confirmed by a
+    /// read-modify-write on its stamp, a `Full` behind a claim by a plain
+    /// load (see "Waking waiting senders" in the module docs).
     pub(crate) fn try_claim(&self) -> Result<u64, ClaimError> {
         let mut tail = self.tail.load(Ordering::Relaxed);
         loop {
@@ -311,20 +346,10 @@ impl<M> Channel<M> {
             }
             let pos = tail >> 1;
             let slot = self.slot(pos);
-            let mut current = slot.stamp.load(Ordering::Acquire);
-            if stamp_pos(current) < pos {
-                // Looks full; confirm with an RMW, which reads the latest
-                // stamp (and orders a preceding wait-list registration).
-                current = slot.stamp.fetch_add(0, Ordering::AcqRel);
-                if stamp_pos(current) < pos {
-                    // The slot still holds an earlier lap and `tail` was at
-                    // least `pos` (it only grows): full right now.
-                    return Err(ClaimError::Full);
-                }
-            }
+            let current = slot.stamp.load(Ordering::Acquire);
             if current == stamp(pos, WRITABLE) {
-                // `Relaxed` is enough: the `Acquire` load (or RMW) of the
-                // stamp ordered us after the consumer's free of this slot.
+                // `Relaxed` is enough: the `Acquire` load of the stamp
+                // ordered us after the consumer's free of this slot.
                 match self.tail.compare_exchange_weak(
                     tail,
                     tail + 2,
@@ -334,9 +359,33 @@ impl<M> Channel<M> {
                     Ok(_) => return Ok(pos),
                     Err(actual) => tail = actual,
                 }
-            } else {
+                continue;
+            }
+            if stamp_pos(current) >= pos {
                 // Another sender claimed `pos` already: `tail` moved on.
                 tail = self.tail.load(Ordering::Relaxed);
+                continue;
+            }
+            // The slot still holds an earlier lap: full.
+            if current & STATE_MASK == WRITABLE {
+                // Behind a claim not yet published. No RMW here: it would
+                // race the publisher's plain store (which C++ allows, but
+                // loom 0.7 models wrongly, tokio-rs/loom#254).
+                return Err(ClaimError::Full { behind_claim: true });
+            }
+            // Published: confirm with an RMW that writes nothing new. It
+            // orders a preceding wait-list registration before the
+            // consumer's free, and fails if the slot changed meanwhile.
+            match slot
+                .stamp
+                .compare_exchange(current, current, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => {
+                    return Err(ClaimError::Full {
+                        behind_claim: false,
+                    });
+                }
+                Err(_) => tail = self.tail.load(Ordering::Relaxed),
             }
         }
     }
@@ -354,10 +403,8 @@ impl<M> Channel<M> {
             // accesses this cell (see the module docs).
             unsafe { (*cell).write(msg) };
         });
-        // A swap, not a store: see "Waking waiting senders".
-        let old = slot.stamp.swap(stamp(pos, FILLED), Ordering::AcqRel);
-        debug_assert_eq!(old, stamp(pos, WRITABLE));
-        self.recv_waker.wake();
+        slot.stamp.store(stamp(pos, FILLED), Ordering::Release);
+        self.wake_receiver();
     }
 
     /// Marks position `pos` skipped (its permit was dropped) and wakes the
@@ -368,9 +415,25 @@ impl<M> Channel<M> {
     /// Same as [`Channel::write`].
     pub(crate) unsafe fn skip(&self, pos: u64) {
         let slot = self.slot(pos);
-        let old = slot.stamp.swap(stamp(pos, SKIPPED), Ordering::AcqRel);
-        debug_assert_eq!(old, stamp(pos, WRITABLE));
-        self.recv_waker.wake();
+        slot.stamp.store(stamp(pos, SKIPPED), Ordering::Release);
+        self.wake_receiver();
+    }
+
+    /// Wakes the receiver after a publish (or skip, or the last sender
+    /// leaving), and the senders waiting behind a claim, if flagged.
+    fn wake_receiver(&self) {
+        if self.recv_waker.wake() & CLAIM_WAITERS != 0
+            && self.recv_waker.clear_spare(CLAIM_WAITERS) & CLAIM_WAITERS != 0
+        {
+            self.send_waiters.wake_all();
+        }
+    }
+
+    /// Flags that a registered sender found the inbox full behind a claim
+    /// (`ClaimError::Full { behind_claim: true }`). The sender must claim
+    /// again after this before it sleeps.
+    pub(crate) fn flag_claim_waiter(&self) {
+        self.recv_waker.set_spare(CLAIM_WAITERS);
     }
 
     /// Position of the first message, passing over (and freeing) skipped
@@ -458,7 +521,7 @@ impl<M> Channel<M> {
     /// channel disconnected.
     pub(crate) fn drop_sender(&self) {
         if self.state.remove_sender().senders() == 1 {
-            self.recv_waker.wake();
+            self.wake_receiver();
         }
     }
 

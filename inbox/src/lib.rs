@@ -9,12 +9,13 @@
 //! messages in it, across restarts of the actor. The [`oneshot`] channel
 //! carries RPC replies.
 //!
-//! The inbox is lock-free on its hot path: sending is a CAS plus two
-//! read-modify-writes, receiving a load and one read-modify-write, with no
-//! allocation and no lock. It is checked with [loom] models
-//! (`tests/loom.rs`), a property test against a `VecDeque` model and stress
-//! tests; the algorithm and its memory-ordering arguments are described in
-//! the internal modules `channel`, `waker` and `wait_list`.
+//! The inbox is a lock-free ring of slots (after Dmitry Vyukov's bounded
+//! queue). Sending is a CAS, a store and one read-modify-write (waking the
+//! receiver), receiving a load and one read-modify-write, with no
+//! allocation, no lock and no system call.
+//! It is checked with [loom] models (`tests/loom.rs`), a property test
+//! against a `VecDeque` model, drop counting and multi-threaded stress
+//! tests.
 //!
 //! # Getting started
 //!
@@ -117,6 +118,30 @@
 //! assert!(!sender.is_connected());
 //! assert!(sender.try_send("lost").unwrap_err().is_disconnected());
 //! ```
+//!
+//! # Guarantees
+//!
+//! * **Bounded.** An inbox holds at most its capacity
+//!   ([`MIN_CAPACITY`]`..=`[`MAX_CAPACITY`]) of messages; its memory is
+//!   allocated once, by [`new`] or [`Manager::new`], and is proportional to
+//!   the capacity. Sending and receiving never allocate.
+//! * **Order.** Messages from one sender are received in the order they were
+//!   sent. Messages are received in the order their slots were claimed, so a
+//!   [`Permit`] holds up the messages claimed after it until it is used or
+//!   dropped: keep permits short-lived.
+//! * **Backpressure.** [`Sender::send`] and [`Sender::reserve`] wait while the
+//!   inbox is full. Each freed slot wakes one waiting sender (the longest
+//!   waiting); a waiting future dropped after it was woken passes the
+//!   wake-up on. A sender that does not wait ([`Sender::try_send`]) may
+//!   still take a free slot first.
+//! * **Exactly once.** Every message is received or dropped exactly once:
+//!   rejected messages are given back in the error, queued messages are
+//!   dropped when the inbox disconnects, and a message sent into a permit
+//!   claimed before the disconnect is dropped with the inbox's memory.
+//! * **No lost wake-ups.** Without `SeqCst`: the arguments are in the
+//!   (private) modules `channel` and `waker`, and `tests/loom.rs` checks them
+//!   with [loom]; run it with
+//!   `RUSTFLAGS="--cfg loom" cargo test -p kiln-inbox --release --test loom --target-dir target/loom`.
 //!
 //! [loom]: https://docs.rs/loom
 

@@ -8,7 +8,7 @@
 //! # State
 //!
 //! One [`Arc`] holds the value cell, a state byte and the receiver's
-//! [`AtomicWaker`]:
+//! waker (the same `AtomicWaker` the inbox uses):
 //!
 //! ```text
 //!  u8 bits:  [ RECEIVER_ALIVE (bit 2) | SENDER_ALIVE (bit 1) | VALUE (bit 0) ]

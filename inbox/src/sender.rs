@@ -48,7 +48,7 @@ impl<M> Sender<M> {
                 unsafe { self.channel.write(pos, msg) };
                 Ok(())
             }
-            Err(ClaimError::Full) => Err(SendError::Full(msg)),
+            Err(ClaimError::Full { .. }) => Err(SendError::Full(msg)),
             Err(ClaimError::Disconnected) => Err(SendError::Disconnected(msg)),
         }
     }
@@ -65,7 +65,7 @@ impl<M> Sender<M> {
         match self.channel.try_claim() {
             // SAFETY: we just claimed `pos`.
             Ok(pos) => Ok(unsafe { Permit::new(self, pos) }),
-            Err(ClaimError::Full) => Err(ReserveError::Full),
+            Err(ClaimError::Full { .. }) => Err(ReserveError::Full),
             Err(ClaimError::Disconnected) => Err(ReserveError::Disconnected),
         }
     }
@@ -142,26 +142,36 @@ impl<M> Sender<M> {
         cx: &mut Context<'_>,
     ) -> Poll<Result<u64, Disconnected>> {
         let waiters = self.channel.send_waiters();
-        let mut registered = false;
+        if let Some(id) = wait.take() {
+            // Woken (the entry is gone: this poll uses that wake-up) or
+            // polled spuriously: either way start afresh.
+            let _ = waiters.remove(id);
+        }
+        let mut flagged = false;
         loop {
             let result = match self.channel.try_claim() {
                 Ok(pos) => Ok(pos),
                 Err(ClaimError::Disconnected) => Err(Disconnected),
-                Err(ClaimError::Full) if registered => return Poll::Pending,
-                Err(ClaimError::Full) => {
-                    // Register, then try again: the second attempt only
-                    // reports full after an RMW on the full slot's stamp,
-                    // which the receiver's free cannot miss.
-                    *wait = Some(waiters.register(*wait, cx.waker()).0);
-                    registered = true;
+                Err(ClaimError::Full { .. }) if wait.is_none() => {
+                    // Register, then try again: see "Waking waiting senders"
+                    // in `crate::channel` for why the receiver's free cannot
+                    // miss us after that.
+                    *wait = Some(waiters.register(None, cx.waker()).0);
                     continue;
                 }
+                Err(ClaimError::Full { behind_claim: true }) if !flagged => {
+                    // Full behind a claim not yet published: ask its
+                    // publisher to wake us, then try again.
+                    self.channel.flag_claim_waiter();
+                    flagged = true;
+                    continue;
+                }
+                Err(ClaimError::Full { .. }) => return Poll::Pending,
             };
-            if let Some(id) = wait.take() {
-                // If the entry is gone we were woken; we used (or, when
-                // disconnected, do not need) that wake-up.
-                let _ = waiters.remove(id);
-            }
+            // Registered in this poll but not needed after all: a wake-up
+            // that reached the registration meanwhile belongs to another
+            // waiter.
+            cancel_wait(&self.channel, wait.take());
             return Poll::Ready(result);
         }
     }
@@ -216,11 +226,15 @@ impl<M> Future for SendValue<'_, M> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let sender = this.sender;
+        // Checked before claiming: a claimed position must be used.
+        assert!(this.msg.is_some(), "SendValue polled after completion");
         let result = match sender.poll_claim(&mut this.wait, cx) {
             Poll::Ready(result) => result,
             Poll::Pending => return Poll::Pending,
         };
-        let msg = this.msg.take().expect("SendValue polled after completion");
+        let Some(msg) = this.msg.take() else {
+            unreachable!("checked above")
+        };
         Poll::Ready(match result {
             Ok(pos) => {
                 // SAFETY: `poll_claim` just claimed `pos`.

@@ -2,44 +2,49 @@
 //!
 //! The receiver of the inbox and of the oneshot channel park their task here;
 //! senders call [`AtomicWaker::wake`] after publishing. It differs from the
-//! well-known `futures::task::AtomicWaker` in one way that matters for the
+//! well-known `futures::task::AtomicWaker` in two ways that matter for the
 //! send hot path: when nobody waits, `wake` is a *single* read-modify-write
-//! (`fetch_or`), not two.
+//! (`fetch_or`), not two; and the state byte has *spare bits* that the owner
+//! may use for its own flags, which every `wake` returns for free (the inbox
+//! uses one, see "Waking waiting senders" in [`crate::channel`]).
 //!
 //! # State
 //!
 //! ```text
-//!  u8 bits:  [ NOTIFIED (bit 1) | WAITING (bit 0) ]
+//!  u8 bits:  [ spare (bits 2..8) | NOTIFIED (bit 1) | WAITING (bit 0) ]
 //! ```
 //!
 //! * `WAITING`: the registrar stored a waker in the cell and wants a wake-up.
-//!   Only the registrar sets it (with a CAS from `0`).
+//!   Only the registrar sets it (with a CAS from "neither bit set").
 //! * `NOTIFIED`: some `wake` happened since the registrar last cleared it.
 //!   Every `wake` sets it; only the registrar clears it.
+//! * spare bits: set and cleared only through [`AtomicWaker::set_spare`] and
+//!   [`AtomicWaker::clear_spare`]; every other operation keeps them.
 //!
-//! Who owns the waker cell:
+//! Who owns the waker cell (spare bits do not matter):
 //!
-//! | state                | owner of the cell                                              |
-//! |----------------------|----------------------------------------------------------------|
-//! | `0` or `NOTIFIED`    | the registrar (nobody else touches the cell)                   |
-//! | `WAITING`            | nobody: the registrar may take it back with a CAS to `0`, a waker may take it by being the `fetch_or` that sets `NOTIFIED` |
-//! | `WAITING\|NOTIFIED`  | the one waker whose `fetch_or` saw exactly `WAITING`; it takes the waker and hands the cell back by clearing `WAITING` |
+//! | `WAITING`, `NOTIFIED` | owner of the cell                                              |
+//! |-----------------------|----------------------------------------------------------------|
+//! | `0, 0` or `0, 1`      | the registrar (nobody else touches the cell)                   |
+//! | `1, 0`                | nobody: the registrar may take it back with a CAS clearing `WAITING`, a waker may take it by being the `fetch_or` that sets `NOTIFIED` |
+//! | `1, 1`                | the one waker whose `fetch_or` set `NOTIFIED` next to `WAITING`; it takes the waker and hands the cell back by clearing `WAITING` |
 //!
 //! # Why no wake-up is lost
 //!
 //! A waker first publishes its news (a `Release` store or RMW elsewhere) and
 //! then does its `fetch_or(NOTIFIED, AcqRel)`. The registrar first *arms*
-//! (its CAS `0 → WAITING`, `AcqRel`) and then re-checks for news. All writes
-//! to the state are read-modify-writes, so they are totally ordered:
+//! (its CAS setting `WAITING` where neither bit is set, `AcqRel`) and then
+//! re-checks for news. All writes to the state are read-modify-writes, so
+//! they are totally ordered:
 //!
 //! * If the waker's `fetch_or` comes after the arming CAS, it sees `WAITING`
-//!   (or `WAITING|NOTIFIED`, in which case another waker is already waking
-//!   the same registration) and wakes the stored waker.
+//!   (and either `NOTIFIED` clear, so it wakes the stored waker, or set, in
+//!   which case another waker is already waking the same registration).
 //! * If it comes before, then the arming CAS could only succeed (it expects
-//!   `0`) because the registrar cleared `NOTIFIED` after it, with an
-//!   acquiring CAS that reads the waker's write or a later RMW of its release
-//!   sequence. So the news happens-before the registrar's re-check, which sees
-//!   it.
+//!   `NOTIFIED` clear) because the registrar cleared `NOTIFIED` after it,
+//!   with an acquiring CAS that reads the waker's write or a later RMW of its
+//!   release sequence. So the news happens-before the registrar's re-check,
+//!   which sees it.
 //!
 //! If [`register`](AtomicWaker::register) finds `WAITING|NOTIFIED` a waker is
 //! busy waking the *previous* registration: it returns `false` and the caller
@@ -49,12 +54,16 @@
 use std::fmt;
 use std::task::Waker;
 
-use crate::loom::{AtomicU8, Ordering, UnsafeCell};
+use crate::loom::{AtomicU8, Ordering, UnsafeCell, spin_loop};
 
 /// A waker is stored and wants to be woken.
 const WAITING: u8 = 0b01;
 /// A wake-up happened since the registrar last looked.
 const NOTIFIED: u8 = 0b10;
+/// The bits of the waker protocol; the others are spare.
+const PROTOCOL: u8 = WAITING | NOTIFIED;
+/// Bits the owner of an [`AtomicWaker`] may use.
+pub(crate) const SPARE: u8 = !PROTOCOL;
 
 /// One registered waker, woken by any thread. See the [module docs](self).
 pub(crate) struct AtomicWaker {
@@ -63,7 +72,7 @@ pub(crate) struct AtomicWaker {
 }
 
 impl AtomicWaker {
-    /// No waker registered.
+    /// No waker registered, spare bits clear.
     pub(crate) fn new() -> AtomicWaker {
         AtomicWaker {
             state: AtomicU8::new(0),
@@ -83,42 +92,43 @@ impl AtomicWaker {
     pub(crate) fn register(&self, waker: &Waker) -> bool {
         let mut state = self.state.load(Ordering::Acquire);
         loop {
-            match state {
+            let spare = state & SPARE;
+            let next = match state & PROTOCOL {
                 0 => {
                     self.store(waker);
-                    match self.state.compare_exchange(
-                        0,
-                        WAITING,
-                        Ordering::AcqRel,
-                        Ordering::Acquire,
-                    ) {
-                        Ok(_) => return true,
-                        Err(actual) => state = actual,
-                    }
+                    // Arm.
+                    spare | WAITING
                 }
                 // Take the cell back (`WAITING`) or consume the notification
                 // (`NOTIFIED`), then store and arm.
-                WAITING | NOTIFIED => {
-                    match self
-                        .state
-                        .compare_exchange(state, 0, Ordering::AcqRel, Ordering::Acquire)
-                    {
-                        Ok(_) => state = 0,
-                        Err(actual) => state = actual,
-                    }
+                WAITING | NOTIFIED => spare,
+                _ => {
+                    // A waker is busy with the previous registration; the
+                    // caller will poll again at once: let it finish first
+                    // (loom needs this hint to schedule the waker).
+                    spin_loop();
+                    return false;
                 }
-                _ => return false,
+            };
+            match self
+                .state
+                .compare_exchange(state, next, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) if next & WAITING != 0 => return true,
+                Ok(_) => state = next,
+                // A wake-up or a spare bit changed meanwhile.
+                Err(actual) => state = actual,
             }
         }
     }
 
     /// Stores `waker` in the cell, keeping the old one if it wakes the same
-    /// task. Only while the registrar owns the cell (state `0`).
+    /// task. Only while the registrar owns the cell (`WAITING` clear).
     fn store(&self, waker: &Waker) {
         self.waker.with_mut(|cell| {
-            // SAFETY: the state is `0`, so the registrar (us) owns the cell:
-            // see the ownership table in the module docs. Every hand-back to
-            // us was a release RMW on the state that our acquiring load or
+            // SAFETY: `WAITING` is clear, so the registrar (us) owns the
+            // cell: see the ownership table in the module docs. Every hand-back
+            // to us was a release RMW on the state that our acquiring load or
             // CAS read, so earlier accesses by wakers happen-before this one.
             let cell = unsafe { &mut *cell };
             match cell {
@@ -129,26 +139,40 @@ impl AtomicWaker {
     }
 
     /// Wakes the registered waker, if any; a single RMW when nobody waits.
+    /// Returns the state before, so the caller can read its spare bits.
     ///
     /// Call this after publishing whatever the registrar waits for.
-    pub(crate) fn wake(&self) {
+    pub(crate) fn wake(&self) -> u8 {
         let old = self.state.fetch_or(NOTIFIED, Ordering::AcqRel);
-        if old != WAITING {
+        if old & PROTOCOL != WAITING {
             // Nobody waiting, or another waker is already waking them.
-            return;
+            return old;
         }
         let waker = self.waker.with_mut(|cell| {
-            // SAFETY: our `fetch_or` turned `WAITING` into
-            // `WAITING|NOTIFIED`, making us the owner of the cell until we
-            // clear `WAITING` below. The registrar's arming CAS released the
-            // stored waker and our acquiring `fetch_or` read it.
+            // SAFETY: our `fetch_or` set `NOTIFIED` next to `WAITING`, making
+            // us the owner of the cell until we clear `WAITING` below. The
+            // registrar's arming CAS released the stored waker and our
+            // acquiring `fetch_or` read it.
             unsafe { (*cell).take() }
         });
         // Hand the cell back to the registrar.
-        self.state.fetch_and(!WAITING, Ordering::AcqRel);
+        let _ = self.state.fetch_and(!WAITING, Ordering::AcqRel);
         if let Some(waker) = waker {
             waker.wake();
         }
+        old
+    }
+
+    /// Sets `bits` (some of [`SPARE`]), an RMW ordered with all the others.
+    pub(crate) fn set_spare(&self, bits: u8) {
+        debug_assert_eq!(bits & PROTOCOL, 0);
+        let _ = self.state.fetch_or(bits, Ordering::AcqRel);
+    }
+
+    /// Clears `bits` (some of [`SPARE`]); returns the state before.
+    pub(crate) fn clear_spare(&self, bits: u8) -> u8 {
+        debug_assert_eq!(bits & PROTOCOL, 0);
+        self.state.fetch_and(!bits, Ordering::AcqRel)
     }
 }
 
@@ -158,6 +182,7 @@ impl fmt::Debug for AtomicWaker {
         f.debug_struct("AtomicWaker")
             .field("waiting", &(state & WAITING != 0))
             .field("notified", &(state & NOTIFIED != 0))
+            .field("spare", &(state & SPARE))
             .finish()
     }
 }

@@ -9,7 +9,7 @@ use std::task::Poll;
 
 use kiln_inbox::{
     DEFAULT_CAPACITY, Disconnected, InboxId, Join, MAX_CAPACITY, MIN_CAPACITY, Manager, Permit,
-    RecvError, RecvValue, Reserve, ReserveError, Receiver, SendError, SendValue, Sender, oneshot,
+    Receiver, RecvError, RecvValue, Reserve, ReserveError, SendError, SendValue, Sender, oneshot,
 };
 use util::{CountWaker, block_on, poll_once};
 
@@ -18,7 +18,10 @@ struct Opaque(u32);
 
 #[test]
 fn constants() {
-    assert_eq!((MIN_CAPACITY, MAX_CAPACITY, DEFAULT_CAPACITY), (1, 65_536, 8));
+    assert_eq!(
+        (MIN_CAPACITY, MAX_CAPACITY, DEFAULT_CAPACITY),
+        (1, 65_536, 8)
+    );
 }
 
 /// Fills the inbox, checks it is full, empties it, three laps round.
@@ -34,7 +37,10 @@ fn fill_and_drain(capacity: usize) {
         }
         assert_eq!(sender.len(), capacity);
         assert!(!sender.is_empty());
-        assert!(matches!(sender.try_send(usize::MAX), Err(SendError::Full(usize::MAX))));
+        assert!(matches!(
+            sender.try_send(usize::MAX),
+            Err(SendError::Full(usize::MAX))
+        ));
         assert_eq!(sender.try_reserve().unwrap_err(), ReserveError::Full);
         for n in 0..capacity {
             assert_eq!(receiver.try_recv(), Ok(base + n));
@@ -132,9 +138,15 @@ fn disconnected_inbox_gives_message_back() {
     let err = sender.try_send(Opaque(7)).unwrap_err();
     assert!(err.is_disconnected() && !err.is_full());
     assert_eq!(format!("{err:?}"), "Disconnected(..)");
-    assert_eq!(err.to_string(), "actor has stopped: its inbox is disconnected");
+    assert_eq!(
+        err.to_string(),
+        "actor has stopped: its inbox is disconnected"
+    );
     assert_eq!(err.into_inner().0, 7);
-    assert_eq!(sender.try_reserve().unwrap_err(), ReserveError::Disconnected);
+    assert_eq!(
+        sender.try_reserve().unwrap_err(),
+        ReserveError::Disconnected
+    );
 }
 
 #[test]
@@ -150,9 +162,15 @@ fn error_types() {
         ReserveError::Disconnected.to_string(),
         "actor has stopped: its inbox is disconnected"
     );
-    assert_eq!(Disconnected.to_string(), "actor has stopped: its inbox is disconnected");
+    assert_eq!(
+        Disconnected.to_string(),
+        "actor has stopped: its inbox is disconnected"
+    );
     assert_eq!(RecvError::Empty.to_string(), "inbox is empty");
-    assert_eq!(RecvError::Disconnected.to_string(), "inbox is empty and every sender is gone");
+    assert_eq!(
+        RecvError::Disconnected.to_string(),
+        "inbox is empty and every sender is gone"
+    );
     assert_eq!(oneshot::RecvError::NoValue.to_string(), "no value sent yet");
     assert_eq!(
         oneshot::RecvError::Disconnected.to_string(),
@@ -232,7 +250,7 @@ fn dropped_permit_is_skipped_and_returns_capacity() {
     sender.try_send(2).unwrap();
     assert!(sender.try_send(3).unwrap_err().is_full());
     drop(permit);
-    assert_eq!(receiver.peek().map(|n| *n), Ok(2));
+    assert_eq!(receiver.peek().copied(), Ok(2));
     assert_eq!(receiver.try_recv(), Ok(2));
     assert_eq!(receiver.try_recv(), Err(RecvError::Empty));
     // Both slots are free again.
@@ -376,6 +394,23 @@ fn send_future_waits_while_full() {
 }
 
 #[test]
+fn send_future_polled_after_completion_panics_without_claiming() {
+    let (sender, mut receiver) = kiln_inbox::new(2);
+    let (_count, waker) = CountWaker::new();
+    let mut send = sender.send(1);
+    assert!(matches!(poll_once(&mut send, &waker), Poll::Ready(Ok(()))));
+    let again = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _ = poll_once(&mut send, &waker);
+    }));
+    assert!(again.is_err());
+    drop(send);
+    // No position was claimed (and left unused) by the second poll.
+    sender.try_send(2).unwrap();
+    assert_eq!(receiver.try_recv(), Ok(1));
+    assert_eq!(receiver.try_recv(), Ok(2));
+}
+
+#[test]
 fn send_future_errors_on_disconnect() {
     let (sender, receiver) = kiln_inbox::new(1);
     sender.try_send(Opaque(1)).unwrap();
@@ -388,7 +423,10 @@ fn send_future_errors_on_disconnect() {
         Poll::Ready(Err(SendError::Disconnected(msg))) => assert_eq!(msg.0, 2),
         _ => panic!("expected a disconnected error"),
     }
-    assert!(matches!(block_on(sender.send(Opaque(3))), Err(SendError::Disconnected(_))));
+    assert!(matches!(
+        block_on(sender.send(Opaque(3))),
+        Err(SendError::Disconnected(_))
+    ));
 }
 
 #[test]
@@ -424,7 +462,10 @@ fn reserve_future_errors_on_disconnect() {
     assert!(poll_once(&mut reserve, &waker).is_pending());
     drop(manager);
     assert_eq!(count.count(), 1);
-    assert!(matches!(poll_once(&mut reserve, &waker), Poll::Ready(Err(Disconnected))));
+    assert!(matches!(
+        poll_once(&mut reserve, &waker),
+        Poll::Ready(Err(Disconnected))
+    ));
 }
 
 #[test]

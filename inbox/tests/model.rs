@@ -199,7 +199,10 @@ impl Test {
                 let mut future = sender.send(msg);
                 let result = poll_once(&mut future, &waker);
                 if self.disconnected {
-                    assert!(matches!(result, Poll::Ready(Err(SendError::Disconnected(_)))));
+                    assert!(matches!(
+                        result,
+                        Poll::Ready(Err(SendError::Disconnected(_)))
+                    ));
                 } else if self.is_full() {
                     assert!(result.is_pending());
                 } else {
@@ -324,7 +327,11 @@ impl Test {
         // Messages not in the model's queue were dropped (the model clears
         // its queue on disconnect, when the real inbox drains).
         if !self.disconnected {
-            let queued = self.queue.iter().filter(|e| matches!(e, Entry::Msg(_))).count();
+            let queued = self
+                .queue
+                .iter()
+                .filter(|e| matches!(e, Entry::Msg(_)))
+                .count();
             assert_eq!(drops(&self.drops), self.made - queued);
         }
     }

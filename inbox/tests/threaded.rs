@@ -27,7 +27,10 @@ impl Checker {
     }
 
     fn check(&mut self, (producer, seq): Msg) {
-        assert_eq!(seq, self.next[producer], "message of producer {producer} out of order");
+        assert_eq!(
+            seq, self.next[producer],
+            "message of producer {producer} out of order"
+        );
         self.next[producer] += 1;
     }
 
