@@ -4,7 +4,7 @@
 //!
 //! An actor is an `async fn` that owns its state and receives typed messages
 //! from its inbox. Actors talk only by sending messages, through
-//! [`ActorRef`]s. When an actor fails or panics its [supervisor](supervisor)
+//! [`ActorRef`]s. When an actor fails or panics its [`supervisor`]
 //! decides whether to restart it; a restarted actor keeps its inbox, so
 //! queued messages are not lost.
 //!
