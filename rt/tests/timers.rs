@@ -1,0 +1,233 @@
+//! Timers on the runtime: `Timer`, `Deadline` and `Interval` in
+//! thread-local, thread-safe and synchronous actors. Timers never fire
+//! early, and on an idle worker they fire soon after their deadline.
+
+use std::convert::Infallible;
+use std::future::pending;
+use std::io;
+use std::pin::pin;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use futures_core::Stream;
+use kiln::supervisor::NoSupervisor;
+use kiln::{actor, actor_fn, sync};
+use kiln_rt::timer::{Deadline, DeadlinePassed, Interval, Timer};
+use kiln_rt::{ActorOptions, Runtime, RuntimeRef, SyncActorOptions, ThreadLocal, ThreadSafe};
+
+/// How late a timer may fire on an idle worker in this test. The target is
+/// about a millisecond; the bound is generous for a loaded CI machine.
+const SLACK: Duration = Duration::from_millis(100);
+
+/// Runs `f` on a one-worker runtime until everything it spawned finished.
+fn run(f: impl FnOnce(RuntimeRef) + Send + Clone + 'static) {
+    let mut runtime = Runtime::new().expect("can't build runtime");
+    runtime
+        .run_on_workers(move |rt: RuntimeRef| -> Result<(), Infallible> {
+            f(rt);
+            Ok(())
+        })
+        .expect("run_on_workers failed");
+    runtime.start().expect("runtime failed");
+}
+
+async fn sleeper(
+    ctx: actor::Context<(), ThreadLocal>,
+    wait: Duration,
+    report: mpsc::Sender<Duration>,
+) {
+    let start = Instant::now();
+    Timer::after(ctx.runtime_ref().clone(), wait).await;
+    report.send(start.elapsed()).unwrap();
+}
+
+#[test]
+fn thread_local_timer_is_never_early_and_fires_soon_after_its_deadline() {
+    let (sender, receiver) = mpsc::channel();
+    run(move |mut rt| {
+        for ms in [1, 10, 50] {
+            rt.spawn_local(
+                NoSupervisor,
+                actor_fn(sleeper),
+                (Duration::from_millis(ms), sender.clone()),
+                ActorOptions::default(),
+            );
+        }
+    });
+    let mut waited: Vec<Duration> = receiver.try_iter().collect();
+    waited.sort();
+    assert_eq!(waited.len(), 3);
+    for (waited, ms) in waited.into_iter().zip([1, 10, 50]) {
+        let wait = Duration::from_millis(ms);
+        eprintln!("a {ms} ms timer fired after {waited:?}");
+        assert!(
+            waited >= wait,
+            "a {ms} ms timer fired early, after {waited:?}"
+        );
+        assert!(
+            waited < wait + SLACK,
+            "a {ms} ms timer fired late, after {waited:?}"
+        );
+    }
+}
+
+#[test]
+fn thousands_of_timers_fire_in_one_actor_never_early() {
+    async fn many(ctx: actor::Context<(), ThreadLocal>, report: mpsc::Sender<usize>) {
+        let rt = ctx.runtime_ref().clone();
+        let start = Instant::now();
+        let mut early = 0;
+        for i in 0..2_000u64 {
+            let deadline = start + Duration::from_micros(i * 10);
+            Timer::at(rt.clone(), deadline).await;
+            if Instant::now() < deadline {
+                early += 1;
+            }
+        }
+        report.send(early).unwrap();
+    }
+    let (sender, receiver) = mpsc::channel();
+    run(move |mut rt| {
+        rt.spawn_local(
+            NoSupervisor,
+            actor_fn(many),
+            sender.clone(),
+            ActorOptions::default(),
+        );
+    });
+    assert_eq!(receiver.try_recv(), Ok(0), "timers fired early");
+}
+
+#[test]
+fn dropped_timer_does_not_keep_the_runtime_running() {
+    async fn drops(ctx: actor::Context<(), ThreadLocal>) {
+        // A timer an hour out, polled once (so it is registered) and
+        // dropped: the runtime must still stop at once.
+        let mut timer = pin!(Timer::after(
+            ctx.runtime_ref().clone(),
+            Duration::from_secs(3600)
+        ));
+        let polled = std::future::poll_fn(|cx| {
+            let _ = std::future::Future::poll(timer.as_mut(), cx);
+            std::task::Poll::Ready(())
+        });
+        polled.await;
+    }
+    let start = Instant::now();
+    run(move |mut rt| {
+        rt.spawn_local(NoSupervisor, actor_fn(drops), (), ActorOptions::default());
+    });
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        start.elapsed()
+    );
+}
+
+#[test]
+fn deadline_passes_results_through_and_times_out() {
+    async fn deadlines(ctx: actor::Context<(), ThreadLocal>, report: mpsc::Sender<String>) {
+        let rt = ctx.runtime_ref().clone();
+        let quick = async { Ok::<_, io::Error>(42) };
+        let result = Deadline::after(rt.clone(), Duration::from_secs(10), quick).await;
+        report.send(format!("{result:?}")).unwrap();
+
+        let start = Instant::now();
+        let never = async { pending::<Result<u8, io::Error>>().await };
+        let err = Deadline::after(rt, Duration::from_millis(20), never)
+            .await
+            .unwrap_err();
+        assert!(start.elapsed() >= Duration::from_millis(20));
+        report.send(format!("{:?}", err.kind())).unwrap();
+    }
+    let (sender, receiver) = mpsc::channel();
+    run(move |mut rt| {
+        rt.spawn_local(
+            NoSupervisor,
+            actor_fn(deadlines),
+            sender.clone(),
+            ActorOptions::default(),
+        );
+    });
+    let results: Vec<String> = receiver.try_iter().collect();
+    assert_eq!(results, ["Ok(42)", "TimedOut"]);
+    assert_eq!(
+        io::Error::from(DeadlinePassed).kind(),
+        io::ErrorKind::TimedOut
+    );
+}
+
+#[test]
+fn interval_ticks_on_its_schedule() {
+    async fn ticker(ctx: actor::Context<(), ThreadLocal>, report: mpsc::Sender<Duration>) {
+        let start = Instant::now();
+        let mut interval = pin!(Interval::every(
+            ctx.runtime_ref().clone(),
+            Duration::from_millis(10)
+        ));
+        for _ in 0..5 {
+            std::future::poll_fn(|cx| interval.as_mut().poll_next(cx)).await;
+            report.send(start.elapsed()).unwrap();
+        }
+    }
+    let (sender, receiver) = mpsc::channel();
+    run(move |mut rt| {
+        rt.spawn_local(
+            NoSupervisor,
+            actor_fn(ticker),
+            sender.clone(),
+            ActorOptions::default(),
+        );
+    });
+    let ticks: Vec<Duration> = receiver.try_iter().collect();
+    assert_eq!(ticks.len(), 5);
+    for (n, tick) in ticks.iter().enumerate() {
+        let due = Duration::from_millis(10 * (n as u64 + 1));
+        assert!(*tick >= due, "tick {n} early: {tick:?}");
+    }
+}
+
+#[test]
+fn thread_safe_and_sync_actors_use_the_shared_timers() {
+    async fn thread_safe(ctx: actor::Context<(), ThreadSafe>, report: mpsc::Sender<Duration>) {
+        let start = Instant::now();
+        Timer::after(ctx.runtime_ref().clone(), Duration::from_millis(20)).await;
+        report.send(start.elapsed()).unwrap();
+    }
+    fn blocking(mut ctx: sync::Context<(), kiln_rt::Sync>, report: mpsc::Sender<Duration>) {
+        let start = Instant::now();
+        let rt = ctx.runtime_ref().clone();
+        // Every worker sleeps without a timeout when this timer is added:
+        // adding it must wake one to expire it.
+        ctx.block_on(Timer::after(rt, Duration::from_millis(30)));
+        report.send(start.elapsed()).unwrap();
+    }
+    let (sender, receiver) = mpsc::channel();
+    let mut runtime = Runtime::setup().num_threads(2).build().unwrap();
+    runtime.spawn(
+        NoSupervisor,
+        actor_fn(thread_safe),
+        sender.clone(),
+        ActorOptions::default(),
+    );
+    runtime
+        .spawn_sync_actor(
+            NoSupervisor,
+            actor_fn(blocking),
+            sender,
+            SyncActorOptions::default(),
+        )
+        .unwrap();
+    runtime.start().unwrap();
+    let mut waited: Vec<Duration> = receiver.try_iter().collect();
+    waited.sort();
+    assert_eq!(waited.len(), 2);
+    assert!(
+        waited[0] >= Duration::from_millis(20) && waited[0] < Duration::from_millis(20) + SLACK,
+        "{waited:?}"
+    );
+    assert!(
+        waited[1] >= Duration::from_millis(30) && waited[1] < Duration::from_millis(30) + SLACK,
+        "{waited:?}"
+    );
+}
