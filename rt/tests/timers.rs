@@ -108,7 +108,7 @@ fn dropped_timer_does_not_keep_the_runtime_running() {
             Duration::from_secs(3600)
         ));
         let polled = std::future::poll_fn(|cx| {
-            let _ = std::future::Future::poll(timer.as_mut(), cx);
+            let _ = Future::poll(timer.as_mut(), cx);
             std::task::Poll::Ready(())
         });
         polled.await;
