@@ -1,90 +1,18 @@
 //! `restart_supervisor!`: its four forms, the restart intensity (at most N
 //! restarts within a sliding window), and what supervisors log.
 
-use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, Once, PoisonError};
+use std::sync::{Mutex, Once};
 use std::time::{Duration, Instant};
 
 use kiln::actor::{self, NoMessages};
 use kiln::actor_ref::ActorExit;
 use kiln::supervisor::{RestartIntensity, StopSupervisor, SupervisorStrategy};
 use kiln::sync::block_on;
-use kiln::{ActorFuture, ActorRef, actor_fn, restart_supervisor};
+use kiln::{ActorFuture, actor_fn, restart_supervisor};
 
-/// Locks `mutex`, ignoring poisoning (a panicking actor may poison it; the
-/// data is still fine for these tests).
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// What the test actors are told to do.
-#[derive(Debug)]
-enum Cmd {
-    /// Record the number.
-    Record(u32),
-    /// Return an error.
-    Fail,
-    /// Panic.
-    Panic,
-    /// Return `Ok(())`.
-    Stop,
-}
-
-/// Shared record of what the test actors did, given to them as argument.
-#[derive(Clone, Default)]
-struct Probe {
-    starts: Arc<AtomicUsize>,
-    events: Arc<Mutex<Vec<String>>>,
-}
-
-impl Probe {
-    /// Records a start; returns the instance number, from 1.
-    fn start(&self) -> usize {
-        self.starts.fetch_add(1, Ordering::SeqCst) + 1
-    }
-
-    fn starts(&self) -> usize {
-        self.starts.load(Ordering::SeqCst)
-    }
-
-    fn record(&self, event: String) {
-        lock(&self.events).push(event);
-    }
-
-    fn events(&self) -> Vec<String> {
-        lock(&self.events).clone()
-    }
-}
-
-/// Records `"instance: n"` for `Record(n)`, and fails, panics or stops as told.
-async fn worker(mut ctx: actor::Context<Cmd>, probe: Probe) -> Result<(), String> {
-    let instance = probe.start();
-    while let Ok(cmd) = ctx.receive_next().await {
-        match cmd {
-            Cmd::Record(n) => probe.record(format!("{instance}: {n}")),
-            Cmd::Fail => return Err(format!("instance {instance} failed")),
-            Cmd::Panic => panic!("instance {instance} panicked"),
-            Cmd::Stop => return Ok(()),
-        }
-    }
-    Ok(())
-}
-
-/// Sends every command in `cmds`.
-fn send_all(actor_ref: &ActorRef<Cmd>, cmds: impl IntoIterator<Item = Cmd>) {
-    for cmd in cmds {
-        actor_ref
-            .try_send(cmd)
-            .unwrap_or_else(|err| panic!("can't send: {err}"));
-    }
-}
-
-/// Runs `future` to completion and returns how `actor_ref`'s actor ended.
-fn run_to_exit<F: Future<Output = ()>, M>(future: F, actor_ref: &ActorRef<M>) -> ActorExit {
-    block_on(future);
-    block_on(actor_ref.join())
-}
+mod util;
+use util::{Cmd, Probe, lock, run_to_exit, send_all, worker};
 
 restart_supervisor!(CloneSupervisor, Probe);
 
