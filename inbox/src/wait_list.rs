@@ -13,6 +13,10 @@
 //! read cannot lose a wake-up is argued where it is read, in
 //! [`crate::channel`].
 //!
+//! The list itself is allocated when the first task waits: every actor's
+//! inbox has two wait lists and most never hold a waiter, so an empty list
+//! is a mutex around `None` (16 bytes instead of 48).
+//!
 //! Each registration gets an id, unique in its list. A future keeps its id
 //! while registered, so that it can update its waker, learn whether it was
 //! woken (its entry is gone) and remove itself when dropped.
@@ -30,7 +34,8 @@ pub(crate) type WaitId = u64;
 pub(crate) struct WaitList {
     /// Number of entries in `inner.waiters`, stored under the lock.
     len: AtomicUsize,
-    inner: Mutex<Inner>,
+    /// `None` until the first registration.
+    inner: Mutex<Option<Box<Inner>>>,
 }
 
 struct Inner {
@@ -43,10 +48,7 @@ impl WaitList {
     pub(crate) fn new() -> WaitList {
         WaitList {
             len: AtomicUsize::new(0),
-            inner: Mutex::new(Inner {
-                next_id: 0,
-                waiters: VecDeque::new(),
-            }),
+            inner: Mutex::new(None),
         }
     }
 
@@ -61,7 +63,13 @@ impl WaitList {
     /// Returns `(id, true)` if `id` was still registered, `(new_id, false)` if
     /// it was not (it was woken or is `None`) and a new entry was added.
     pub(crate) fn register(&self, id: Option<WaitId>, waker: &Waker) -> (WaitId, bool) {
-        let mut inner = lock(&self.inner);
+        let mut guard = lock(&self.inner);
+        let inner = guard.get_or_insert_with(|| {
+            Box::new(Inner {
+                next_id: 0,
+                waiters: VecDeque::new(),
+            })
+        });
         if let Some(id) = id {
             if let Some((_, old)) = inner.waiters.iter_mut().find(|(i, _)| *i == id) {
                 if !old.will_wake(waker) {
@@ -80,7 +88,10 @@ impl WaitList {
     /// Removes registration `id`; returns `false` if it was already removed
     /// by a wake-up.
     pub(crate) fn remove(&self, id: WaitId) -> bool {
-        let mut inner = lock(&self.inner);
+        let mut guard = lock(&self.inner);
+        let Some(inner) = guard.as_mut() else {
+            return false;
+        };
         let Some(index) = inner.waiters.iter().position(|(i, _)| *i == id) else {
             return false;
         };
@@ -92,7 +103,10 @@ impl WaitList {
     /// Wakes (and removes) the longest waiting task, if any.
     pub(crate) fn wake_one(&self) {
         let waker = {
-            let mut inner = lock(&self.inner);
+            let mut guard = lock(&self.inner);
+            let Some(inner) = guard.as_mut() else {
+                return;
+            };
             let waker = inner.waiters.pop_front();
             self.len.store(inner.waiters.len(), Ordering::Release);
             waker
@@ -105,9 +119,12 @@ impl WaitList {
     /// Wakes (and removes) every waiting task.
     pub(crate) fn wake_all(&self) {
         let waiters = {
-            let mut inner = lock(&self.inner);
+            let mut guard = lock(&self.inner);
             self.len.store(0, Ordering::Release);
-            std::mem::take(&mut inner.waiters)
+            guard
+                .as_mut()
+                .map(|inner| std::mem::take(&mut inner.waiters))
+                .unwrap_or_default()
         };
         for (_, waker) in waiters {
             waker.wake();
