@@ -10,8 +10,8 @@
 //!    [`wake`](crate::wake)), from other threads (a bounded queue; if it
 //!    overflows, a flag makes the worker mark every process ready, so no
 //!    wake-up is lost), and from expired timers;
-//! 3. runs ready thread-local processes for at most [`TIME_SLICE`] (or
-//!    [`MAX_LOCAL_RUNS`] runs), then up to [`MAX_SHARED_RUNS`] thread-safe
+//! 3. runs ready thread-local processes for at most a time slice (or a
+//!    number of runs), then a few thread-safe (see [`Tuning`])
 //!    ones;
 //! 4. stops once the runtime has started and there is nothing left to run
 //!    (no process, no synchronous actor that could spawn one);
@@ -54,15 +54,28 @@ use crate::scheduler::RunQueue;
 use crate::timers::TimingWheel;
 use crate::wake::{self, ProcessId, WakeTarget, WakerId};
 
-/// The longest a worker runs thread-local processes before it looks at
-/// timers, other threads' wake-ups and thread-safe processes.
-pub(crate) const TIME_SLICE: Duration = Duration::from_millis(2);
-/// The most thread-local process runs in one turn.
-pub(crate) const MAX_LOCAL_RUNS: usize = 256;
-/// The most thread-safe process runs in one turn.
-pub(crate) const MAX_SHARED_RUNS: usize = 16;
-/// Capacity of the queue of wake-ups from other threads.
-const REMOTE_WAKE_CAPACITY: usize = 1024;
+/// The worker settings a user can tune, see `Setup`.
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct Tuning {
+    /// The longest a worker runs thread-local processes before it looks at
+    /// timers, other threads' wake-ups and thread-safe processes.
+    pub(crate) time_slice: Duration,
+    /// The most thread-local process runs in one turn.
+    pub(crate) max_local_runs: usize,
+    /// The most thread-safe process runs in one turn.
+    pub(crate) max_shared_runs: usize,
+    /// Capacity of the queue of wake-ups from other threads.
+    pub(crate) wake_queue_capacity: usize,
+}
+
+impl Tuning {
+    pub(crate) const DEFAULT: Tuning = Tuning {
+        time_slice: Duration::from_millis(2),
+        max_local_runs: 256,
+        max_shared_runs: 16,
+        wake_queue_capacity: 1024,
+    };
+}
 
 /// A function to run on the worker, with where to send its result.
 pub(crate) type RunFn = Box<dyn FnOnce(RuntimeRef) -> Result<(), String> + Send>;
@@ -171,11 +184,12 @@ pub(crate) struct WorkerSetup {
     handle: Arc<WorkerHandle>,
     remote: Receiver<ProcessId>,
     control: mpsc::Receiver<Control>,
+    tuning: Tuning,
 }
 
 impl WorkerSetup {
-    pub(crate) fn new(index: usize, ring: Ring) -> WorkerSetup {
-        let (remote_sender, remote) = kiln_inbox::new(REMOTE_WAKE_CAPACITY);
+    pub(crate) fn new(index: usize, ring: Ring, tuning: Tuning) -> WorkerSetup {
+        let (remote_sender, remote) = kiln_inbox::new(tuning.wake_queue_capacity);
         let (control_sender, control) = mpsc::channel();
         let handle = Arc::new(WorkerHandle {
             index,
@@ -191,6 +205,7 @@ impl WorkerSetup {
             handle,
             remote,
             control,
+            tuning,
         }
     }
 
@@ -248,6 +263,7 @@ impl WorkerSetup {
             remote: self.remote,
             control: self.control,
             woken: Vec::new(),
+            tuning: self.tuning,
         };
         wake::set_current(waker_id);
         let result = worker.run_loop();
@@ -290,6 +306,7 @@ struct Worker {
     control: mpsc::Receiver<Control>,
     /// Scratch space for woken process ids.
     woken: Vec<ProcessId>,
+    tuning: Tuning,
 }
 
 impl Worker {
@@ -365,9 +382,9 @@ impl Worker {
     /// Runs ready thread-local processes for at most a time slice; returns
     /// how many ran.
     fn run_local(&mut self, mut start: Instant) -> usize {
-        let deadline = start + TIME_SLICE;
+        let deadline = start + self.tuning.time_slice;
         let mut runs = 0;
-        while runs < MAX_LOCAL_RUNS {
+        while runs < self.tuning.max_local_runs {
             let Some(mut running) = self.rt.internals().scheduler.borrow_mut().next() else {
                 break;
             };
@@ -406,7 +423,7 @@ impl Worker {
     fn run_shared(&mut self) -> usize {
         let waker_id = self.shared.waker_id();
         let mut runs = 0;
-        while runs < MAX_SHARED_RUNS {
+        while runs < self.tuning.max_shared_runs {
             let Some(mut running) = self.shared.scheduler().next() else {
                 break;
             };
