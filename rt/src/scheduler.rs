@@ -202,6 +202,15 @@ impl<P: ?Sized> RunQueue<P> {
         None
     }
 
+    /// Gives back the memory of the ready heap after a burst (say a million
+    /// processes spawned at once), once none is ready. Cheap to call often.
+    pub(crate) fn shrink_if_idle(&mut self) {
+        const KEEP: usize = 256;
+        if self.ready.is_empty() && self.ready.capacity() > 16 * KEEP {
+            self.ready.shrink_to(KEEP);
+        }
+    }
+
     /// Returns `true` if a process is ready to run.
     pub(crate) fn has_ready(&self) -> bool {
         !self.ready.is_empty()

@@ -475,6 +475,7 @@ impl Worker {
             self.handle.sleeping.store(false, Ordering::Release);
             return Ok(());
         }
+        self.rt.internals().scheduler.borrow_mut().shrink_if_idle();
         let timeout = self.next_timeout();
         trace!("worker {} sleeping (timeout {timeout:?})", self.index);
         let result = self.ring.poll(timeout);

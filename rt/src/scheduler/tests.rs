@@ -122,3 +122,19 @@ fn wake_while_running_requeues_and_stale_ids_are_ignored() {
     queue.wake(new);
     assert!(queue.has_ready());
 }
+
+#[test]
+fn ready_heap_gives_back_memory_once_idle() {
+    let mut queue = Queue::new();
+    for n in 0..10_000 {
+        add(&mut queue, n, Priority::NORMAL);
+    }
+    while let Some(running) = queue.next() {
+        queue.finish(running, Duration::ZERO, false);
+    }
+    assert!(queue.ready.capacity() >= 10_000);
+    queue.shrink_if_idle();
+    assert!(queue.ready.capacity() < 1_000, "{}", queue.ready.capacity());
+    // Processes are still there and can be woken.
+    assert_eq!(queue.len(), 10_000);
+}
