@@ -5,7 +5,7 @@ use std::future::Future;
 use std::pin::{Pin, pin};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
-use std::task::{self, Poll, Wake, Waker};
+use std::task::{self, Poll, Waker};
 use std::thread;
 
 use kiln::actor::{self, NoMessages};
@@ -16,36 +16,8 @@ use kiln::supervisor::{NoSupervisor, StopSupervisor, SupervisorStrategy};
 use kiln::sync::block_on;
 use kiln::{ActorFuture, ActorRef, actor_fn};
 
-/// Counts its wake-ups.
-#[derive(Default)]
-struct CountingWaker(AtomicUsize);
-
-impl CountingWaker {
-    fn new() -> (Arc<CountingWaker>, Waker) {
-        let counter = Arc::new(CountingWaker::default());
-        let waker = Waker::from(Arc::clone(&counter));
-        (counter, waker)
-    }
-
-    fn count(&self) -> usize {
-        self.0.load(Ordering::SeqCst)
-    }
-}
-
-impl Wake for CountingWaker {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-/// Polls `future` once with a waker that does nothing.
-fn poll_once<F: Future + ?Sized>(future: Pin<&mut F>) -> Poll<F::Output> {
-    future.poll(&mut task::Context::from_waker(Waker::noop()))
-}
+mod util;
+use util::{CountingWaker, poll_once};
 
 /// Polls `future` once with `waker`.
 fn poll_with<F: Future + ?Sized>(future: Pin<&mut F>, waker: &Waker) -> Poll<F::Output> {

@@ -8,7 +8,7 @@ use std::future::Future;
 use std::pin::{Pin, pin};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{self, Poll, Wake, Waker};
+use std::task::{self, Poll};
 use std::time::Duration;
 
 use kiln::actor::{self, NoMessages};
@@ -20,38 +20,7 @@ use kiln::sync::block_on;
 use kiln::{ActorFuture, NewActor, actor_fn, restart_supervisor};
 
 mod util;
-use util::{Cmd, Probe, lock, run_to_exit, send_all, worker};
-
-/// Counts its wake-ups.
-#[derive(Default)]
-struct CountingWaker(AtomicUsize);
-
-impl CountingWaker {
-    fn new() -> (Arc<CountingWaker>, Waker) {
-        let counter = Arc::new(CountingWaker::default());
-        let waker = Waker::from(Arc::clone(&counter));
-        (counter, waker)
-    }
-
-    fn count(&self) -> usize {
-        self.0.load(Ordering::SeqCst)
-    }
-}
-
-impl Wake for CountingWaker {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-/// Polls `future` once with a waker that does nothing.
-fn poll_once<F: Future + ?Sized>(future: Pin<&mut F>) -> Poll<F::Output> {
-    future.poll(&mut task::Context::from_waker(Waker::noop()))
-}
+use util::{Cmd, CountingWaker, Probe, lock, poll_once, run_to_exit, send_all, worker};
 
 #[test]
 fn restarted_actor_receives_the_queued_messages_in_order() {
