@@ -39,7 +39,7 @@ mod new_actor;
 
 pub use actor_fn::{ActorFn, actor_fn};
 pub use context::{Context, NoMessages, ReceiveMessage, ReceiveMessages, RecvError};
-pub(crate) use name::name_of;
+pub use name::name_of;
 pub use new_actor::{ArgMap, NewActor};
 
 /// A running actor.

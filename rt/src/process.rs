@@ -6,13 +6,12 @@
 //! panic that escapes an `ActorFuture` comes from its supervisor) and around
 //! dropping a process, so no user panic takes down a worker.
 
-use std::any::type_name;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::task::{self, Poll};
 
-use kiln::actor::NewActor;
+use kiln::actor::{NewActor, name_of};
 use kiln::future::ActorFuture;
 use kiln::supervisor::{Supervisor, panic_message};
 use log::error;
@@ -59,28 +58,12 @@ impl<Fut> FutureProcess<Fut> {
 
 impl<Fut: Future<Output = ()>> Process for FutureProcess<Fut> {
     fn name(&self) -> fn() -> &'static str {
-        future_name::<Fut>
+        name_of::<Fut>
     }
 
     fn run(self: Pin<&mut Self>, cx: &mut task::Context<'_>) -> Poll<()> {
         self.project().future.poll(cx)
     }
-}
-
-/// The name of a future of type `Fut`.
-fn future_name<Fut>() -> &'static str {
-    kiln_short_name(type_name::<Fut>())
-}
-
-/// The last path segment of a type name, without generics or closure
-/// segments (`app::main::{{closure}}` gives `main`).
-fn kiln_short_name(full: &'static str) -> &'static str {
-    let mut name = full;
-    while let Some(stripped) = name.strip_suffix("::{{closure}}") {
-        name = stripped;
-    }
-    let name = name.split('<').next().unwrap_or(name);
-    name.rsplit("::").next().unwrap_or(name)
 }
 
 /// Runs `process`, catching a panic. Returns `true` when the process is done

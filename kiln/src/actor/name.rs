@@ -8,8 +8,12 @@ use std::any::type_name;
 ///
 /// `my_app::actors::greeter::{{closure}}` (the future of an `async fn`) gives
 /// `greeter`; `my_app::Store<u64>` gives `Store`; a closure defined in
-/// `main` gives `main`.
-pub(crate) fn name_of<T: ?Sized>() -> &'static str {
+/// `main` gives `main`. Runtimes use it to name the futures they run.
+///
+/// ```
+/// assert_eq!(kiln::actor::name_of::<Vec<u8>>(), "Vec");
+/// ```
+pub fn name_of<T: ?Sized>() -> &'static str {
     shorten(type_name::<T>())
 }
 
