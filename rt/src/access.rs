@@ -1,13 +1,14 @@
 //! Runtime access: what an actor's [`Context`](kiln::actor::Context) carries,
 //! and through which it reaches the runtime.
 //!
-//! | type | for | spawns | timers |
+//! | type | for | spawns | timers and I/O |
 //! |---|---|---|---|
-//! | [`ThreadLocal`] | thread-local actors | thread-local and thread-safe actors, futures | its worker's |
-//! | [`ThreadSafe`] | thread-safe actors | thread-safe actors, `Send` futures | the runtime's shared timers |
-//! | [`Sync`] | synchronous actors | thread-safe actors, `Send` futures | the runtime's shared timers |
+//! | [`ThreadLocal`] | thread-local actors | thread-local and thread-safe actors, futures | its worker's timers and ring |
+//! | [`ThreadSafe`] | thread-safe actors | thread-safe actors, `Send` futures | the runtime's shared timers and ring |
+//! | [`Sync`] | synchronous actors | thread-safe actors, `Send` futures | the runtime's shared timers and ring |
 //!
-//! All implement [`Access`], which the [`timer`](crate::timer) types take.
+//! All implement [`Access`], which the [`timer`](crate::timer) types and the
+//! I/O types ([`net`](crate::net), [`fs`](crate::fs), ...) take.
 
 use std::convert::Infallible;
 use std::fmt;
@@ -22,6 +23,7 @@ use kiln::actor::NewActor;
 use kiln::supervisor::Supervisor;
 
 use crate::internals::RuntimeInternals;
+use crate::io::IoRing;
 use crate::local::RuntimeRef;
 use crate::signal::Signal;
 use crate::spawn::{ActorOptions, FutureOptions};
@@ -38,6 +40,7 @@ mod private {
     use std::task::Waker;
     use std::time::Instant;
 
+    use crate::io::IoRing;
     use crate::timers::TimerToken;
 
     /// The methods behind [`Access`](super::Access). In a private module, so
@@ -50,6 +53,9 @@ mod private {
         fn update_timer(&self, token: TimerToken, waker: &Waker);
         /// Removes (cancels) a timer.
         fn remove_timer(&self, token: TimerToken);
+        /// The ring for I/O: the worker's for thread-local access, the
+        /// runtime's shared ring otherwise.
+        fn io_ring(&self) -> IoRing;
     }
 }
 
@@ -100,6 +106,10 @@ impl PrivateAccess for ThreadLocal {
 
     fn remove_timer(&self, token: TimerToken) {
         self.rt.remove_timer(token);
+    }
+
+    fn io_ring(&self) -> IoRing {
+        self.rt.io_ring()
     }
 }
 
@@ -176,6 +186,10 @@ macro_rules! shared_access {
 
             fn remove_timer(&self, token: TimerToken) {
                 self.internals.timers().remove(token);
+            }
+
+            fn io_ring(&self) -> IoRing {
+                self.internals.shared_ring.clone()
             }
         }
 

@@ -16,8 +16,9 @@ use std::time::Instant;
 use kiln::ActorRef;
 use log::trace;
 
-use crate::process::Process;
+use crate::io::IoRing;
 use crate::scheduler::RunQueue;
+use crate::scheduler::process::Process;
 use crate::signal::Signal;
 use crate::timers::{TimerToken, TimingWheel};
 use crate::wake::{self, ProcessId, WakeTarget, WakerId};
@@ -30,6 +31,9 @@ pub(crate) type SharedProcess = dyn Process + Send;
 pub(crate) struct RuntimeInternals {
     /// The name of the runtime, for thread names and logs.
     pub(crate) name: String,
+    /// The ring of thread-safe and synchronous actors' I/O, polled by the
+    /// coordinator.
+    pub(crate) shared_ring: IoRing,
     /// Thread-safe processes.
     scheduler: Mutex<RunQueue<SharedProcess>>,
     /// Timers of thread-safe and synchronous actors.
@@ -59,9 +63,10 @@ pub(crate) fn lock<T: ?Sized>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl RuntimeInternals {
     /// Creates the internals and registers the shared scheduler's waker.
-    pub(crate) fn new(name: String) -> Option<Arc<RuntimeInternals>> {
+    pub(crate) fn new(name: String, shared_ring: IoRing) -> Option<Arc<RuntimeInternals>> {
         let internals = Arc::new(RuntimeInternals {
             name,
+            shared_ring,
             scheduler: Mutex::new(RunQueue::new()),
             timers: Mutex::new(TimingWheel::new(Instant::now())),
             waker_id: OnceLock::new(),
@@ -243,6 +248,6 @@ pub(crate) fn spawn_future<Fut>(
 ) where
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let process = crate::process::FutureProcess::new(future);
+    let process = crate::scheduler::process::FutureProcess::new(future);
     internals.add_process(Box::pin(process), options.priority());
 }

@@ -16,8 +16,9 @@ use kiln::supervisor::Supervisor;
 
 use crate::access::{Access, PrivateAccess, ThreadLocal};
 use crate::internals::{self, RuntimeInternals};
-use crate::process::{FutureProcess, Process};
+use crate::io::IoRing;
 use crate::scheduler::RunQueue;
+use crate::scheduler::process::{FutureProcess, Process};
 use crate::signal::Signal;
 use crate::spawn::{ActorOptions, FutureOptions};
 use crate::timers::{TimerToken, TimingWheel};
@@ -45,6 +46,8 @@ pub(crate) struct LocalInternals {
     /// Timers of thread-local actors.
     pub(crate) timers: RefCell<TimingWheel>,
     pub(crate) shared: Arc<RuntimeInternals>,
+    /// The worker's ring, for thread-local I/O.
+    pub(crate) ring: IoRing,
 }
 
 impl RuntimeRef {
@@ -189,6 +192,10 @@ impl PrivateAccess for RuntimeRef {
 
     fn remove_timer(&self, token: TimerToken) {
         self.internals.timers.borrow_mut().remove(token);
+    }
+
+    fn io_ring(&self) -> IoRing {
+        self.internals.ring.clone()
     }
 }
 

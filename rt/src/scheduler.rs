@@ -233,5 +233,6 @@ impl<P: ?Sized> RunQueue<P> {
     }
 }
 
+pub(crate) mod process;
 #[cfg(test)]
 mod tests;

@@ -12,6 +12,7 @@ use log::debug;
 use crate::coordinator::Coordinator;
 use crate::error::Error;
 use crate::internals::RuntimeInternals;
+use crate::io::IoRing;
 use crate::runtime::Runtime;
 use crate::signal::Signal;
 use crate::worker::{Tuning, WorkerSetup};
@@ -101,6 +102,16 @@ impl Setup {
         self
     }
 
+    /// Sets how often a busy worker with I/O pending polls its ring for
+    /// completions (default 250 µs). Shorter gives I/O lower latency on a
+    /// worker kept busy by CPU-bound actors; each poll that finds nothing
+    /// costs a system call of about 15 µs. An idle worker always waits for
+    /// I/O in the kernel, whatever this is.
+    pub const fn with_io_poll_interval(mut self, interval: Duration) -> Self {
+        self.tuning.io_poll_interval = interval;
+        self
+    }
+
     /// The number of worker threads.
     pub const fn get_threads(&self) -> usize {
         self.threads
@@ -148,7 +159,8 @@ impl Setup {
         let signals = Signals::from_signals(ring.sq(), Signal::ALL.map(Signal::to_a10))
             .map_err(|err| Error::setup("can't set up signal handling", err))?;
 
-        let internals = RuntimeInternals::new(name).ok_or_else(Error::too_many_workers)?;
+        let internals = RuntimeInternals::new(name, IoRing::shared(ring.sq()))
+            .ok_or_else(Error::too_many_workers)?;
         let workers = (0..self.threads)
             .map(|index| {
                 Ok(WorkerSetup::new(

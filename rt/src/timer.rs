@@ -451,6 +451,10 @@ mod tests {
         fn remove_timer(&self, token: TimerToken) {
             let _ = self.0.borrow_mut().remove(token);
         }
+
+        fn io_ring(&self) -> crate::io::IoRing {
+            unreachable!("timer tests do no I/O")
+        }
     }
 
     impl Access for TestRt {}

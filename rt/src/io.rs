@@ -1,0 +1,44 @@
+//! I/O for actors: buffers, and the plumbing every I/O type of kiln-rt
+//! shares.
+//!
+//! # Buffers are passed by value
+//!
+//! io_uring operations run in the kernel while the actor waits; the kernel
+//! reads or writes the buffer until the operation completes. So a buffer is
+//! given to the operation by value and handed back with its result:
+//!
+//! ```ignore
+//! let buf = stream.recv(Vec::with_capacity(4096)).await?;
+//! let buf = stream.send_all(buf).await?;
+//! ```
+//!
+//! Dropping an operation's future before it completes (e.g. under a
+//! [`Deadline`](crate::timer::Deadline)) is safe and leaks nothing: the
+//! operation is cancelled and the buffer is freed once the kernel is done
+//! with it.
+//!
+//! Receiving fills the spare capacity of a [`BufMut`]: a `Vec<u8>` (its
+//! length grows by the bytes received), or a [`LimitedBuf`] to read at most
+//! some bytes. Sending takes a [`Buf`]: `Vec<u8>`, `String`, `Box<[u8]>`,
+//! `Box<str>`, `Arc<[u8]>`, `&'static [u8]`, `&'static str`, or a
+//! [`StaticBuf`]. Vectored operations take arrays (or tuples) of buffers
+//! ([`BufSlice`], [`BufMutSlice`]).
+//!
+//! These traits are a10's, the I/O library kiln-rt runs on; they are re-exported
+//! here so that users need not depend on a10.
+//!
+//! # Which ring
+//!
+//! An I/O type (a socket, a file, a pipe) is bound to the ring of the
+//! runtime access it was created with: thread-local actors use their
+//! worker's ring, thread-safe and synchronous actors the runtime's shared
+//! ring. See the module docs of [`net`](crate::net).
+
+mod op;
+mod stdio;
+
+pub(crate) use op::{IoRing, MultishotGuard, pending_on_this_thread};
+pub use stdio::{Stderr, Stdin, Stdout, stderr, stdin, stdout};
+
+#[doc(no_inline)]
+pub use a10::io::{Buf, BufMut, BufMutSlice, BufSlice, LimitedBuf, StaticBuf};

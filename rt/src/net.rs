@@ -1,0 +1,61 @@
+//! Networking for actors: TCP, UDP and Unix sockets on io_uring, and
+//! [`Server`], the actor-per-connection TCP server.
+//!
+//! # Sockets belong to a ring
+//!
+//! A socket is created with a runtime access (`ctx.runtime()` or a
+//! [`RuntimeRef`](crate::RuntimeRef)) and is bound to its ring for life: a
+//! thread-local actor's socket uses its worker's ring, a thread-safe or
+//! synchronous actor's socket the runtime's shared ring. A socket accepted by
+//! a listener uses the listener's ring. Sockets are `Send`, but a socket
+//! moved to another worker still has its I/O completed by the first one, so
+//! create sockets where they are used.
+//!
+//! # Buffers
+//!
+//! Operations take their buffer by value and hand it back with the result,
+//! see [`io`](crate::io). Dropping an operation's future (e.g. when a
+//! [`Deadline`](crate::timer::Deadline) passes) cancels it; the socket can
+//! be used again right away.
+//!
+//! # Creating sockets
+//!
+//! Creating, binding and configuring a socket are quick system calls that
+//! never wait, so they are plain functions (`TcpListener::bind`,
+//! `UdpSocket::bind`); operations that wait for the network (`connect`,
+//! `accept`, `recv`, `send`) are `async`.
+
+mod server;
+pub mod tcp;
+
+pub use server::{Server, ServerError, ServerMessage, ServerSetup};
+#[doc(no_inline)]
+pub use tcp::{TcpListener, TcpStream};
+
+use std::io;
+use std::net::SocketAddr;
+
+/// Converts a socket2 address of an IP socket into a std one.
+pub(crate) fn ip_addr(address: &socket2::SockAddr) -> io::Result<SocketAddr> {
+    address.as_socket().ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            "socket address is not an IPv4 or IPv6 address",
+        )
+    })
+}
+
+/// Runs `f` with a socket2 view of `fd`, for options and addresses (plain
+/// system calls that never wait).
+pub(crate) fn with_socket<T>(
+    fd: &a10::AsyncFd,
+    f: impl FnOnce(socket2::SockRef<'_>) -> io::Result<T>,
+) -> io::Result<T> {
+    let fd = fd.as_fd().ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::Unsupported,
+            "socket is a direct descriptor without a file descriptor",
+        )
+    })?;
+    f(socket2::SockRef::from(&fd))
+}

@@ -1,0 +1,516 @@
+//! [`Server`]: a TCP server that runs every connection as an actor.
+//!
+//! # Design
+//!
+//! In the Nginx way, every worker runs a server actor with a listener of its
+//! own, all bound to one port with `SO_REUSEPORT`, and the kernel spreads
+//! the connections over them: no lock, no hand-off between threads. Each
+//! accepted connection becomes a new actor (thread-local next to its
+//! server, or thread-safe for a thread-safe server) that gets the stream and
+//! the peer's address as its argument.
+//!
+//! [`Server::new`] binds once to resolve the address (port 0 becomes a free
+//! port, the same for every worker) and keeps that socket, bound but not
+//! listening, to reserve the port for as long as the setup lives: no other
+//! process can take the port while servers restart.
+//!
+//! # Stopping
+//!
+//! A server stops when it receives a [`ServerMessage`] (from
+//! [`Terminate`] or an exit [`Signal`]), and when every reference to it is
+//! gone. The connection actors it started are not stopped: they finish on
+//! their own, and the runtime waits for them.
+//!
+//! # Errors
+//!
+//! An accept error (e.g. too many open files) ends the server actor with a
+//! [`ServerError`] and goes to its supervisor. A restarted server keeps its
+//! listener (no connection is refused in between) and waits before
+//! accepting again, twice as long after each failure in a row (10 ms up to
+//! 1 s), so a lasting error costs a few wake-ups a second, not a spinning
+//! CPU; once descriptors are free again the server serves as before. A
+//! connection actor that fails to start is logged and its connection closed;
+//! the server carries on.
+
+use std::convert::Infallible;
+use std::error::Error as StdError;
+use std::fmt;
+use std::future::{Future, poll_fn};
+use std::io;
+use std::marker::PhantomData;
+use std::net::SocketAddr;
+use std::ops::Deref;
+use std::pin::{Pin, pin};
+use std::sync::{Arc, Mutex};
+use std::task::Poll;
+use std::time::Duration;
+
+use kiln::actor::{Context, NewActor};
+use kiln::messages::Terminate;
+use kiln::supervisor::Supervisor;
+use log::{debug, warn};
+use socket2::{Domain, Protocol, Socket, Type};
+
+use crate::access::{Access, ThreadLocal, ThreadSafe};
+use crate::internals::lock;
+use crate::io::IoRing;
+use crate::net::tcp::{TcpListener, TcpStream};
+use crate::signal::Signal;
+use crate::spawn::ActorOptions;
+use crate::timer::Timer;
+
+/// The first wait of a restarted server; doubled after each failure in a row.
+const FIRST_BACKOFF: Duration = Duration::from_millis(10);
+/// The longest wait of a restarted server.
+const MAX_BACKOFF: Duration = Duration::from_secs(1);
+
+/// A TCP server that spawns an actor per connection: create one with
+/// [`Server::new`] and spawn the [`ServerSetup`] it returns.
+///
+/// ```no_run
+/// use std::convert::Infallible;
+/// use std::io;
+/// use std::net::SocketAddr;
+/// use kiln::actor::{self, actor_fn};
+/// use kiln::supervisor::SupervisorStrategy;
+/// use kiln_rt::net::{Server, ServerError, TcpStream};
+/// use kiln_rt::{ActorOptions, Runtime, RuntimeRef, ThreadLocal};
+///
+/// async fn echo(_: actor::Context<Infallible, ThreadLocal>, stream: TcpStream, _: SocketAddr) -> io::Result<()> {
+///     let mut buf = Vec::with_capacity(4096);
+///     loop {
+///         buf.clear();
+///         buf = stream.recv(buf).await?;
+///         if buf.is_empty() {
+///             return Ok(());
+///         }
+///         buf = stream.send_all(buf).await?;
+///     }
+/// }
+///
+/// fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     let mut runtime = Runtime::setup().use_all_cores().build()?;
+///     let stop_connection = |_: io::Error| SupervisorStrategy::Stop;
+///     let server = Server::new("127.0.0.1:7000".parse()?, stop_connection, actor_fn(echo), ActorOptions::default())?;
+///     runtime.run_on_workers(move |mut rt: RuntimeRef| -> Result<(), Infallible> {
+///         let restart = |_: ServerError| SupervisorStrategy::Restart(());
+///         let server_ref = rt.spawn_local(restart, server, (), ActorOptions::default());
+///         rt.receive_signals(server_ref.try_map());
+///         Ok(())
+///     })?;
+///     runtime.start()?;
+///     Ok(())
+/// }
+/// ```
+#[derive(Debug)]
+pub struct Server(Infallible);
+
+impl Server {
+    #[allow(
+        clippy::new_ret_no_self,
+        reason = "Heph's name: `Server` only names the constructor of a `ServerSetup`"
+    )]
+    /// Prepares a server on `address` that starts an actor with `new_actor`
+    /// and `supervisor` for each connection. The connection actors' kind
+    /// (thread-local or thread-safe) is the server's.
+    ///
+    /// Binds a socket to resolve and reserve the address: fails if the
+    /// address is in use by another program or not ours to bind.
+    pub fn new<S, NA>(
+        address: SocketAddr,
+        supervisor: S,
+        new_actor: NA,
+        options: ActorOptions,
+    ) -> io::Result<ServerSetup<S, NA, NA::RuntimeAccess>>
+    where
+        NA: NewActor<Argument = (TcpStream, SocketAddr)>,
+    {
+        let socket = Socket::new(
+            Domain::for_address(address),
+            Type::STREAM,
+            Some(Protocol::TCP),
+        )?;
+        socket.set_reuse_address(true)?;
+        socket.set_reuse_port(true)?;
+        socket.bind(&address.into()).map_err(|err| {
+            io::Error::new(
+                err.kind(),
+                format!("can't bind a server to {address}: {err}"),
+            )
+        })?;
+        let address = crate::net::ip_addr(&socket.local_addr()?)?;
+        Ok(ServerSetup {
+            reservation: Arc::new(Reservation {
+                address,
+                _socket: socket,
+            }),
+            supervisor,
+            new_actor,
+            options,
+            state: Arc::new(Mutex::new(State::default())),
+            _access: PhantomData,
+        })
+    }
+}
+
+/// The socket that reserves a server's port.
+#[derive(Debug)]
+struct Reservation {
+    address: SocketAddr,
+    _socket: Socket,
+}
+
+/// What one server actor keeps across its restarts.
+#[derive(Debug, Default)]
+struct State {
+    /// The listener, handed back by a failed server for its successor.
+    listener: Option<TcpListener>,
+    /// Failures since the last accepted connection.
+    failures: u32,
+}
+
+impl State {
+    fn backoff(&self) -> Duration {
+        match self.failures {
+            0 => Duration::ZERO,
+            n => FIRST_BACKOFF
+                .saturating_mul(1 << (n - 1).min(16))
+                .min(MAX_BACKOFF),
+        }
+    }
+}
+
+/// The [`NewActor`] of a server, from [`Server::new`]. Spawn it once per
+/// worker (a thread-local server, in `run_on_workers`) or once as a
+/// thread-safe actor. Cloning it makes another server on the same port.
+pub struct ServerSetup<S, NA, RT> {
+    reservation: Arc<Reservation>,
+    supervisor: S,
+    new_actor: NA,
+    options: ActorOptions,
+    /// Per server actor: not shared by clones.
+    state: Arc<Mutex<State>>,
+    _access: PhantomData<fn() -> RT>,
+}
+
+impl<S, NA, RT> ServerSetup<S, NA, RT> {
+    /// The address the servers listen on (with the port resolved).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.reservation.address
+    }
+}
+
+impl<S: Clone, NA: Clone, RT> Clone for ServerSetup<S, NA, RT> {
+    fn clone(&self) -> Self {
+        ServerSetup {
+            reservation: self.reservation.clone(),
+            supervisor: self.supervisor.clone(),
+            new_actor: self.new_actor.clone(),
+            options: self.options,
+            state: Arc::new(Mutex::new(State::default())),
+            _access: PhantomData,
+        }
+    }
+}
+
+impl<S, NA, RT> fmt::Debug for ServerSetup<S, NA, RT>
+where
+    NA: NewActor,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerSetup")
+            .field("address", &self.reservation.address)
+            .field("actor", &NA::name())
+            .finish()
+    }
+}
+
+/// A thread-local server actor.
+type LocalServer = Pin<Box<dyn Future<Output = Result<(), ServerError>>>>;
+/// A thread-safe server actor.
+type SharedServer = Pin<Box<dyn Future<Output = Result<(), ServerError>> + Send>>;
+
+impl<S, NA> NewActor for ServerSetup<S, NA, ThreadLocal>
+where
+    S: Supervisor<NA> + Clone + 'static,
+    NA: NewActor<Argument = (TcpStream, SocketAddr), RuntimeAccess = ThreadLocal> + Clone + 'static,
+    NA::Error: fmt::Display,
+    NA::Message: 'static,
+{
+    type Message = ServerMessage;
+    type Argument = ();
+    type Actor = LocalServer;
+    type Error = Infallible;
+    type RuntimeAccess = ThreadLocal;
+
+    fn new(
+        &mut self,
+        ctx: Context<ServerMessage, ThreadLocal>,
+        (): (),
+    ) -> Result<LocalServer, Infallible> {
+        let setup = self.share_state();
+        Ok(Box::pin(serve(
+            ctx,
+            setup,
+            |rt, supervisor, new_actor, arg, options| {
+                rt.try_spawn_local(supervisor, new_actor, arg, options)
+                    .map(drop)
+            },
+        )))
+    }
+
+    fn name() -> &'static str {
+        "kiln_rt::net::Server"
+    }
+}
+
+impl<S, NA> NewActor for ServerSetup<S, NA, ThreadSafe>
+where
+    S: Supervisor<NA> + Clone + Send + Sync + 'static,
+    NA: NewActor<Argument = (TcpStream, SocketAddr), RuntimeAccess = ThreadSafe>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    NA::Actor: Send + 'static,
+    NA::Error: fmt::Display + Send,
+    NA::Message: Send + 'static,
+{
+    type Message = ServerMessage;
+    type Argument = ();
+    type Actor = SharedServer;
+    type Error = Infallible;
+    type RuntimeAccess = ThreadSafe;
+
+    fn new(
+        &mut self,
+        ctx: Context<ServerMessage, ThreadSafe>,
+        (): (),
+    ) -> Result<SharedServer, Infallible> {
+        let setup = self.share_state();
+        Ok(Box::pin(serve(
+            ctx,
+            setup,
+            |rt, supervisor, new_actor, arg, options| {
+                rt.try_spawn(supervisor, new_actor, arg, options).map(drop)
+            },
+        )))
+    }
+
+    fn name() -> &'static str {
+        "kiln_rt::net::Server"
+    }
+}
+
+impl<S: Clone, NA: Clone, RT> ServerSetup<S, NA, RT> {
+    /// A copy for one run of the server actor that shares this setup's state
+    /// (unlike `clone`).
+    fn share_state(&self) -> ServerSetup<S, NA, RT> {
+        ServerSetup {
+            state: self.state.clone(),
+            ..self.clone()
+        }
+    }
+}
+
+/// What woke the server.
+enum Event {
+    Stop,
+    Accepted(io::Result<(TcpStream, SocketAddr)>),
+}
+
+/// The server actor: accepts connections and starts an actor for each,
+/// until told to stop.
+async fn serve<S, NA, RT, F>(
+    mut ctx: Context<ServerMessage, RT>,
+    setup: ServerSetup<S, NA, RT>,
+    mut spawn: F,
+) -> Result<(), ServerError>
+where
+    RT: Access + Clone,
+    S: Clone,
+    NA: NewActor + Clone,
+    NA::Error: fmt::Display,
+    F: FnMut(&mut RT, S, NA, (TcpStream, SocketAddr), ActorOptions) -> Result<(), NA::Error>,
+{
+    let address = setup.local_addr();
+    let backoff = lock(&setup.state).backoff();
+    if !backoff.is_zero() {
+        debug!("server on {address}: waiting {backoff:?} after a failure");
+        let mut timer = pin!(Timer::after(ctx.runtime_ref().clone(), backoff));
+        let stop = poll_fn(|cx| {
+            if pin!(ctx.receive_next()).poll(cx).is_ready() {
+                return Poll::Ready(true);
+            }
+            timer.as_mut().poll(cx).map(|_| false)
+        })
+        .await;
+        if stop {
+            return Ok(());
+        }
+    }
+
+    let listener = ListenerGuard::take(&setup.state, ctx.runtime_ref().io_ring(), address)
+        .map_err(|err| ServerError::new(address, ErrorKind::Bind, err))?;
+    debug!("server listening on {address}");
+    let mut accept = pin!(listener.accept());
+    loop {
+        let event = poll_fn(|cx| {
+            // Messages first: a stop is not delayed by a stream of
+            // connections.
+            if pin!(ctx.receive_next()).poll(cx).is_ready() {
+                return Poll::Ready(Event::Stop);
+            }
+            accept.as_mut().poll(cx).map(Event::Accepted)
+        })
+        .await;
+        match event {
+            Event::Stop => {
+                debug!("server on {address} stopping");
+                return Ok(());
+            }
+            Event::Accepted(Ok((stream, peer))) => {
+                accept.set(listener.accept());
+                lock(&setup.state).failures = 0;
+                let arg = (stream, peer);
+                let supervisor = setup.supervisor.clone();
+                let new_actor = setup.new_actor.clone();
+                if let Err(err) = spawn(ctx.runtime(), supervisor, new_actor, arg, setup.options) {
+                    warn!(
+                        "server on {address}: can't start {} for the connection from {peer}: {err}",
+                        NA::name()
+                    );
+                }
+            }
+            Event::Accepted(Err(err)) => {
+                lock(&setup.state).failures += 1;
+                return Err(ServerError::new(address, ErrorKind::Accept, err));
+            }
+        }
+    }
+}
+
+/// The server's listener; gives it back to the state when the server
+/// actor ends, for a restarted server to use.
+struct ListenerGuard<'s> {
+    listener: Option<TcpListener>,
+    state: &'s Mutex<State>,
+}
+
+impl<'s> ListenerGuard<'s> {
+    fn take(state: &'s Mutex<State>, ring: IoRing, address: SocketAddr) -> io::Result<Self> {
+        let listener = match lock(state).listener.take() {
+            Some(listener) => listener,
+            None => TcpListener::bind_on(ring, address, true)?,
+        };
+        Ok(ListenerGuard {
+            listener: Some(listener),
+            state,
+        })
+    }
+}
+
+impl Deref for ListenerGuard<'_> {
+    type Target = TcpListener;
+
+    fn deref(&self) -> &TcpListener {
+        self.listener.as_ref().expect("listener taken")
+    }
+}
+
+impl Drop for ListenerGuard<'_> {
+    fn drop(&mut self) {
+        lock(self.state).listener = self.listener.take();
+    }
+}
+
+/// The message a server receives: stop accepting connections. Made from
+/// [`Terminate`] and from exit signals, so that
+/// `rt.receive_signals(server_ref.try_map())` stops it on Ctrl-C.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct ServerMessage {
+    _private: (),
+}
+
+impl From<Terminate> for ServerMessage {
+    fn from(_: Terminate) -> ServerMessage {
+        ServerMessage { _private: () }
+    }
+}
+
+impl TryFrom<Signal> for ServerMessage {
+    type Error = Signal;
+
+    /// Exit signals (interrupt, terminate, quit) stop the server; others
+    /// are given back.
+    fn try_from(signal: Signal) -> Result<ServerMessage, Signal> {
+        if signal.should_exit() {
+            Ok(ServerMessage { _private: () })
+        } else {
+            Err(signal)
+        }
+    }
+}
+
+/// Why a server actor stopped with an error: it could not bind its
+/// listener, or accepting a connection failed. It goes to the server's
+/// supervisor, which may restart it (see the [module docs](self)).
+#[derive(Debug)]
+pub struct ServerError {
+    address: SocketAddr,
+    kind: ErrorKind,
+    source: io::Error,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum ErrorKind {
+    Bind,
+    Accept,
+}
+
+impl ServerError {
+    const fn new(address: SocketAddr, kind: ErrorKind, source: io::Error) -> ServerError {
+        ServerError {
+            address,
+            kind,
+            source,
+        }
+    }
+
+    /// The underlying I/O error.
+    pub const fn io_error(&self) -> &io::Error {
+        &self.source
+    }
+
+    /// Whether accepting a connection failed (rather than binding).
+    pub fn is_accept(&self) -> bool {
+        self.kind == ErrorKind::Accept
+    }
+
+    /// The address of the server.
+    pub const fn address(&self) -> SocketAddr {
+        self.address
+    }
+}
+
+impl fmt::Display for ServerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match self.kind {
+            ErrorKind::Bind => "can't bind its listener",
+            ErrorKind::Accept => "can't accept a connection",
+        };
+        write!(f, "server on {}: {what}: {}", self.address, self.source)
+    }
+}
+
+impl StdError for ServerError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        Some(&self.source)
+    }
+}
+
+impl From<ServerError> for io::Error {
+    fn from(err: ServerError) -> io::Error {
+        io::Error::new(err.source.kind(), err)
+    }
+}

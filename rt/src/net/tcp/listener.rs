@@ -1,0 +1,178 @@
+//! [`TcpListener`]: a listening TCP socket, and [`Incoming`], the stream of
+//! connections it accepts.
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{self, Poll};
+
+use a10::AsyncFd;
+use futures_core::Stream;
+use pin_project_lite::pin_project;
+use socket2::{Domain, Protocol, Socket, Type};
+
+use crate::access::Access;
+use crate::io::{IoRing, MultishotGuard};
+use crate::net::tcp::TcpStream;
+use crate::net::{ip_addr, with_socket};
+
+/// The backlog of pending connections a listener asks the kernel for (the
+/// kernel caps it at `net.core.somaxconn`).
+const BACKLOG: i32 = 1024;
+
+/// A TCP socket listening for connections.
+///
+/// ```no_run
+/// # use std::io;
+/// # use kiln::actor;
+/// # use kiln_rt::ThreadLocal;
+/// use kiln_rt::net::TcpListener;
+///
+/// async fn acceptor(ctx: actor::Context<(), ThreadLocal>) -> io::Result<()> {
+///     let listener = TcpListener::bind(ctx.runtime_ref(), "127.0.0.1:0".parse().unwrap())?;
+///     println!("listening on {}", listener.local_addr()?);
+///     let (stream, peer) = listener.accept().await?;
+///     stream.send_all(format!("hello {peer}\n")).await?;
+///     Ok(())
+/// }
+/// ```
+pub struct TcpListener {
+    fd: AsyncFd,
+    ring: IoRing,
+}
+
+impl TcpListener {
+    /// Creates a socket bound to `address` and listening on it (with
+    /// `SO_REUSEADDR`, as servers want). Port 0 picks a free port, see
+    /// [`local_addr`](TcpListener::local_addr).
+    ///
+    /// A refused bind (address in use, no permission) keeps its
+    /// [`io::ErrorKind`] and names the address.
+    pub fn bind<RT: Access + ?Sized>(rt: &RT, address: SocketAddr) -> io::Result<TcpListener> {
+        TcpListener::bind_on(rt.io_ring(), address, false)
+    }
+
+    /// Like `bind`, optionally with `SO_REUSEPORT`: several listeners (one
+    /// per worker) on one port, between which the kernel spreads connections.
+    pub(crate) fn bind_on(
+        ring: IoRing,
+        address: SocketAddr,
+        reuse_port: bool,
+    ) -> io::Result<TcpListener> {
+        let socket = Socket::new(
+            Domain::for_address(address),
+            Type::STREAM,
+            Some(Protocol::TCP),
+        )?;
+        socket.set_reuse_address(true)?;
+        if reuse_port {
+            socket.set_reuse_port(true)?;
+        }
+        socket.bind(&address.into()).map_err(|err| {
+            io::Error::new(
+                err.kind(),
+                format!("can't bind a TCP listener to {address}: {err}"),
+            )
+        })?;
+        socket.listen(BACKLOG)?;
+        Ok(TcpListener {
+            fd: AsyncFd::new(socket.into(), ring.sq()),
+            ring,
+        })
+    }
+
+    /// The address the listener is bound to, with the port the kernel
+    /// picked if bound to port 0.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        with_socket(&self.fd, |socket| ip_addr(&socket.local_addr()?))
+    }
+
+    /// Waits for a connection; returns it and the peer's address. The
+    /// stream uses the listener's ring.
+    pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        let (fd, address) = self.ring.op(self.fd.accept::<SocketAddr>()).await?;
+        Ok((TcpStream::from_fd(fd, self.ring.clone()), address))
+    }
+
+    /// A stream of accepted connections, using a multishot accept where the
+    /// kernel has it (one operation for many connections). An error (e.g.
+    /// too many open files) ends the underlying operation; the next poll
+    /// starts a new one.
+    pub fn incoming(&self) -> Incoming<'_> {
+        Incoming {
+            listener: self,
+            accept: self.fd.multishot_accept(),
+            guard: MultishotGuard::new(self.ring.clone()),
+        }
+    }
+
+    /// Sets the IP time-to-live of connections accepted from now on.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        with_socket(&self.fd, |socket| socket.set_ttl_v4(ttl))
+    }
+
+    /// The IP time-to-live.
+    pub fn ttl(&self) -> io::Result<u32> {
+        with_socket(&self.fd, |socket| socket.ttl_v4())
+    }
+
+    /// Takes the pending socket error (`SO_ERROR`), if any.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        with_socket(&self.fd, |socket| socket.take_error())
+    }
+}
+
+impl fmt::Debug for TcpListener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TcpListener")
+            .field("fd", &self.fd)
+            .field("address", &self.local_addr().ok())
+            .finish()
+    }
+}
+
+pin_project! {
+    /// The connections a [`TcpListener`] accepts, see
+    /// [`TcpListener::incoming`]. A [`Stream`] that never ends on its own.
+    #[must_use = "streams do nothing unless polled"]
+    pub struct Incoming<'l> {
+        listener: &'l TcpListener,
+        #[pin]
+        accept: a10::net::MultishotAccept<'l>,
+        guard: MultishotGuard,
+    }
+}
+
+impl Stream for Incoming<'_> {
+    type Item = io::Result<TcpStream>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut task::Context<'_>) -> Poll<Option<Self::Item>> {
+        let mut this = self.project();
+        loop {
+            let poll = this.accept.as_mut().poll_next(cx);
+            this.guard.polled(&poll);
+            return match poll {
+                Poll::Ready(Some(Ok(fd))) => {
+                    let ring = this.listener.ring.clone();
+                    Poll::Ready(Some(Ok(TcpStream::from_fd(fd, ring))))
+                }
+                Poll::Ready(Some(Err(err))) => Poll::Ready(Some(Err(err))),
+                // The kernel ended the multishot operation: start another.
+                Poll::Ready(None) => {
+                    this.accept.set(this.listener.fd.multishot_accept());
+                    continue;
+                }
+                Poll::Pending => Poll::Pending,
+            };
+        }
+    }
+}
+
+impl fmt::Debug for Incoming<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Incoming")
+            .field("listener", self.listener)
+            .finish()
+    }
+}
