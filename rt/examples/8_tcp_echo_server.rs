@@ -74,12 +74,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
     println!("listening on {}", server.local_addr());
 
-    runtime.run_on_workers(move |mut rt: RuntimeRef| -> Result<(), Infallible> {
-        let server_ref = rt.spawn_local(server_supervisor, server, (), ActorOptions::default());
+    runtime.run_on_workers(move |mut rt: RuntimeRef| -> io::Result<()> {
+        // Binds this worker's listener.
+        let server_ref =
+            rt.try_spawn_local(server_supervisor, server, (), ActorOptions::default())?;
         // Ctrl-C (and SIGTERM, SIGQUIT) stop the server.
         rt.receive_signals(server_ref.try_map());
         Ok(())
     })?;
+    // Every worker's listener is bound now: clients can connect.
+    println!("listening on {address}");
     runtime.start()?;
     println!("stopped");
     Ok(())

@@ -5,10 +5,16 @@
 //! waits for the worker and synchronous actor threads to finish, which tell
 //! it so through a channel and a wake-up of its ring. `start` returns once
 //! every thread has finished, or with the first error.
+//!
+//! Its ring is also the runtime's *shared ring*: the I/O of thread-safe and
+//! synchronous actors. Other threads queue operations on it and wake the
+//! coordinator, whose next poll submits them (a ring is only entered by the
+//! thread that polls it, see [`ring_waker`](crate::ring_waker)); completions
+//! wake the actors on whichever worker is free.
 
 use std::future::Future;
 use std::pin::pin;
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::task::{self, Poll, Waker};
 use std::thread;
 use std::time::Duration;
@@ -21,6 +27,7 @@ use log::{debug, info, warn};
 
 use crate::error::Error;
 use crate::internals::RuntimeInternals;
+use crate::ring_waker::RingWaker;
 use crate::signal::Signal;
 use crate::worker::ThreadExit;
 
@@ -29,6 +36,9 @@ const SIGNAL_RETRY: Duration = Duration::from_millis(1);
 
 pub(crate) struct Coordinator {
     ring: Ring,
+    /// Wakes the coordinator: threads that exit, and thread-safe I/O queued
+    /// on the ring (the shared ring) that only the coordinator submits.
+    waker: Arc<RingWaker>,
     signals: Signals,
     exits: mpsc::Receiver<ThreadExit>,
     /// Handed to synchronous actor threads.
@@ -40,6 +50,7 @@ pub(crate) struct Coordinator {
 impl Coordinator {
     pub(crate) fn new(
         ring: Ring,
+        waker: Arc<RingWaker>,
         signals: Signals,
         exits: mpsc::Receiver<ThreadExit>,
         exits_sender: mpsc::Sender<ThreadExit>,
@@ -47,6 +58,7 @@ impl Coordinator {
     ) -> Coordinator {
         Coordinator {
             ring,
+            waker,
             signals,
             exits,
             exits_sender,
@@ -56,8 +68,8 @@ impl Coordinator {
     }
 
     /// What a synchronous actor thread needs to report its exit.
-    pub(crate) fn exit_reporter(&self) -> (mpsc::Sender<ThreadExit>, a10::SubmissionQueue) {
-        (self.exits_sender.clone(), self.ring.sq())
+    pub(crate) fn exit_reporter(&self) -> (mpsc::Sender<ThreadExit>, Arc<RingWaker>) {
+        (self.exits_sender.clone(), self.waker.clone())
     }
 
     pub(crate) fn add_sync_thread(&mut self, handle: thread::JoinHandle<()>) {
@@ -72,7 +84,14 @@ impl Coordinator {
         let mut undelivered: Vec<(ActorRef<Signal>, Signal)> = Vec::new();
         let mut receive = pin!(self.signals.receive());
         let mut cx = task::Context::from_waker(Waker::noop());
+        let listener = self
+            .waker
+            .listener(self.ring.sq())
+            .map_err(Error::coordinator)?;
+        let mut wake = listener.read();
         loop {
+            // Before the last check for work, see `ring_waker`.
+            self.waker.reset();
             while let Ok(exit) = self.exits.try_recv() {
                 match exit {
                     ThreadExit::Worker(index, result) => {
@@ -104,6 +123,9 @@ impl Coordinator {
             });
 
             let timeout = (!undelivered.is_empty()).then_some(SIGNAL_RETRY);
+            if wake.arm().map_err(Error::coordinator)? {
+                continue; // Woken since the last poll: look again.
+            }
             match self.ring.poll(timeout) {
                 Ok(()) => {}
                 Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}

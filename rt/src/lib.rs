@@ -65,15 +65,20 @@
 pub mod access;
 mod coordinator;
 mod error;
+pub mod fs;
 mod internals;
 pub mod io;
 mod local;
 pub mod net;
+pub mod pipe;
+pub mod process;
+mod ring_waker;
 mod runtime;
 mod scheduler;
 mod setup;
 mod signal;
 pub mod spawn;
+pub mod systemd;
 #[cfg(feature = "test")]
 pub mod test;
 pub mod timer;

@@ -13,6 +13,7 @@ use crate::coordinator::Coordinator;
 use crate::error::Error;
 use crate::internals::RuntimeInternals;
 use crate::io::IoRing;
+use crate::ring_waker::RingWaker;
 use crate::runtime::Runtime;
 use crate::signal::Signal;
 use crate::worker::{Tuning, WorkerSetup};
@@ -159,15 +160,15 @@ impl Setup {
         let signals = Signals::from_signals(ring.sq(), Signal::ALL.map(Signal::to_a10))
             .map_err(|err| Error::setup("can't set up signal handling", err))?;
 
-        let internals = RuntimeInternals::new(name, IoRing::shared(ring.sq()))
-            .ok_or_else(Error::too_many_workers)?;
+        let coordinator_waker =
+            Arc::new(RingWaker::new().map_err(|err| Error::setup("can't create an eventfd", err))?);
+        let shared_ring = IoRing::shared(ring.sq(), coordinator_waker.clone());
+        let internals =
+            RuntimeInternals::new(name, shared_ring).ok_or_else(Error::too_many_workers)?;
         let workers = (0..self.threads)
             .map(|index| {
-                Ok(WorkerSetup::new(
-                    index,
-                    Ring::new().map_err(Error::io_uring)?,
-                    self.tuning,
-                ))
+                WorkerSetup::new(index, Ring::new().map_err(Error::io_uring)?, self.tuning)
+                    .map_err(|err| Error::setup("can't create an eventfd", err))
             })
             .collect::<Result<Vec<_>, Error>>()?;
         internals.set_workers(workers.iter().map(WorkerSetup::handle).collect());
@@ -177,7 +178,12 @@ impl Setup {
         let mut threads = Vec::with_capacity(workers.len());
         for (index, worker) in workers.into_iter().enumerate() {
             let cpu = self.auto_cpu_affinity.then_some(index % cpus);
-            match worker.start(Arc::clone(&internals), cpu, exits_sender.clone(), ring.sq()) {
+            match worker.start(
+                Arc::clone(&internals),
+                cpu,
+                exits_sender.clone(),
+                coordinator_waker.clone(),
+            ) {
                 Ok(handle) => threads.push(handle),
                 Err(err) => {
                     // Let the workers that did start stop.
@@ -186,7 +192,14 @@ impl Setup {
                 }
             }
         }
-        let coordinator = Coordinator::new(ring, signals, exits, exits_sender, threads);
+        let coordinator = Coordinator::new(
+            ring,
+            coordinator_waker,
+            signals,
+            exits,
+            exits_sender,
+            threads,
+        );
         Ok(Runtime::from_parts(internals, coordinator))
     }
 }

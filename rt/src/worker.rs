@@ -36,7 +36,9 @@
 //! read-modify-write *before* its last check for work. RMWs on one location
 //! are totally ordered, so either the worker sees the work, or the waker sees
 //! the flag; and a10 remembers a wake that comes before the poll starts. A
-//! busy worker is never interrupted.
+//! busy worker is never interrupted. The interruption is a write to an
+//! eventfd the ring reads (see [`ring_waker`](crate::ring_waker)): only the
+//! worker itself enters its ring.
 
 use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -46,7 +48,7 @@ use std::task;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use a10::{Ring, SubmissionQueue};
+use a10::Ring;
 use kiln::supervisor::panic_message;
 use kiln_inbox::{Receiver, Sender};
 use log::{debug, error, trace};
@@ -55,6 +57,7 @@ use crate::error::Error;
 use crate::internals::RuntimeInternals;
 use crate::io::{self, IoRing};
 use crate::local::{LocalInternals, RuntimeRef};
+use crate::ring_waker::{RingWaker, WakeRead};
 use crate::scheduler::RunQueue;
 use crate::scheduler::process::{drop_process, run_process};
 use crate::timers::TimingWheel;
@@ -98,7 +101,8 @@ pub(crate) enum Control {
 /// How other threads reach a worker.
 pub(crate) struct WorkerHandle {
     index: usize,
-    sq: SubmissionQueue,
+    /// Wakes the worker from its ring's poll.
+    waker: RingWaker,
     /// Set while the worker is (about to be) blocked in the kernel.
     sleeping: AtomicBool,
     /// Process ids woken by other threads.
@@ -114,7 +118,7 @@ impl WorkerHandle {
         // A read-modify-write, not a load: see the module documentation.
         if self.sleeping.fetch_or(false, Ordering::AcqRel) {
             trace!("waking worker {}", self.index);
-            self.sq.wake();
+            self.waker.wake();
             true
         } else {
             false
@@ -155,14 +159,14 @@ pub(crate) enum ThreadExit {
 pub(crate) struct ExitGuard {
     exit: Option<ThreadExit>,
     sender: mpsc::Sender<ThreadExit>,
-    coordinator: SubmissionQueue,
+    coordinator: Arc<RingWaker>,
 }
 
 impl ExitGuard {
     pub(crate) const fn new(
         exit: ThreadExit,
         sender: mpsc::Sender<ThreadExit>,
-        coordinator: SubmissionQueue,
+        coordinator: Arc<RingWaker>,
     ) -> ExitGuard {
         ExitGuard {
             exit: Some(exit),
@@ -197,25 +201,25 @@ pub(crate) struct WorkerSetup {
 }
 
 impl WorkerSetup {
-    pub(crate) fn new(index: usize, ring: Ring, tuning: Tuning) -> WorkerSetup {
+    pub(crate) fn new(index: usize, ring: Ring, tuning: Tuning) -> std::io::Result<WorkerSetup> {
         let (remote_sender, remote) = kiln_inbox::new(tuning.wake_queue_capacity);
         let (control_sender, control) = mpsc::channel();
         let handle = Arc::new(WorkerHandle {
             index,
-            sq: ring.sq(),
+            waker: RingWaker::new()?,
             sleeping: AtomicBool::new(false),
             remote: remote_sender,
             overflow: AtomicBool::new(false),
             control: control_sender,
         });
-        WorkerSetup {
+        Ok(WorkerSetup {
             index,
             ring,
             handle,
             remote,
             control,
             tuning,
-        }
+        })
     }
 
     pub(crate) fn handle(&self) -> Arc<WorkerHandle> {
@@ -228,7 +232,7 @@ impl WorkerSetup {
         internals: Arc<RuntimeInternals>,
         cpu: Option<usize>,
         exits: mpsc::Sender<ThreadExit>,
-        coordinator: SubmissionQueue,
+        coordinator: Arc<RingWaker>,
     ) -> std::io::Result<thread::JoinHandle<()>> {
         let index = self.index;
         let name = format!("{}:worker:{index}", internals.name);
@@ -277,7 +281,10 @@ impl WorkerSetup {
             last_ring_poll: Instant::now(),
         };
         wake::set_current(waker_id);
-        let result = worker.run_loop();
+        let result = match worker.handle.waker.listener(worker.ring.sq()) {
+            Ok(listener) => worker.run_loop(&mut listener.read()),
+            Err(err) => Err(Error::worker(worker.index, err)),
+        };
         worker.shutdown();
         wake::set_current(WakerId::MAX);
         wake::unregister(waker_id);
@@ -323,7 +330,7 @@ struct Worker {
 }
 
 impl Worker {
-    fn run_loop(&mut self) -> Result<(), Error> {
+    fn run_loop(&mut self, wake: &mut WakeRead<'_>) -> Result<(), Error> {
         debug!("worker {} started", self.index);
         loop {
             self.handle_control();
@@ -339,7 +346,7 @@ impl Worker {
                 return Ok(());
             }
             if ran_local == 0 && ran_shared == 0 {
-                self.sleep()?;
+                self.sleep(wake)?;
             } else {
                 self.poll_ring_if_due()?;
             }
@@ -483,12 +490,24 @@ impl Worker {
 
     /// Blocks until I/O completes, the next timer expires, or another thread
     /// wakes this worker.
-    fn sleep(&mut self) -> Result<(), Error> {
+    fn sleep(&mut self, wake: &mut WakeRead<'_>) -> Result<(), Error> {
         self.handle.sleeping.swap(true, Ordering::AcqRel);
+        // Before the last check for work, see `ring_waker`.
+        self.handle.waker.reset();
         // Control messages and wake-ups that came in before the flag was set.
         if self.handle_control() != 0 || self.has_work() {
             self.handle.sleeping.store(false, Ordering::Release);
             return Ok(());
+        }
+        // A read of the wake-up eventfd must be pending while we sleep.
+        match wake.arm() {
+            Ok(false) => {}
+            Ok(true) => {
+                // Woken since the last sleep: look for work again.
+                self.handle.sleeping.store(false, Ordering::Release);
+                return Ok(());
+            }
+            Err(err) => return Err(Error::worker(self.index, err)),
         }
         self.rt.internals().scheduler.borrow_mut().shrink_if_idle();
         let timeout = self.next_timeout();
@@ -502,7 +521,8 @@ impl Worker {
     /// and has not polled for `io_poll_interval` (see
     /// [`io`](crate::io::IoRing) for why not more often).
     fn poll_ring_if_due(&mut self) -> Result<(), Error> {
-        if io::pending_on_this_thread() == 0 {
+        // The cheap check first: this runs after every turn of the loop.
+        if !io::io_work_on_this_thread() {
             return Ok(());
         }
         if self.last_ring_poll.elapsed() < self.tuning.io_poll_interval {
@@ -514,6 +534,7 @@ impl Worker {
 
     /// Processes completed I/O, waiting at most `timeout` for some.
     fn poll_ring(&mut self, timeout: Option<Duration>) -> Result<(), Error> {
+        io::polling_ring_on_this_thread();
         let result = self.ring.poll(timeout);
         self.last_ring_poll = Instant::now();
         match result {

@@ -125,3 +125,85 @@ fn example_7_runtime_setup() {
          runtime stopped\n"
     );
 }
+
+/// Starts example `name` with `args` and stdout piped; returns it with its stdout reader, after
+/// reading the first line, `listening on <address>`, and the address.
+fn start_server_example(
+    name: &str,
+    args: &[&str],
+) -> (
+    std::process::Child,
+    BufReader<std::process::ChildStdout>,
+    std::net::SocketAddr,
+) {
+    let mut child = Command::new(example(name))
+        .args(args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("can't run example");
+    let mut stdout = BufReader::new(child.stdout.take().expect("no stdout"));
+    let mut first = String::new();
+    stdout.read_line(&mut first).expect("can't read output");
+    let address = first
+        .strip_prefix("listening on ")
+        .and_then(|address| address.trim().parse().ok())
+        .unwrap_or_else(|| panic!("unexpected first line: {first:?}"));
+    (child, stdout, address)
+}
+
+/// Sends `signal` to `child`.
+fn signal(child: &std::process::Child, signal: libc::c_int) {
+    let pid = libc::pid_t::try_from(child.id()).expect("pid out of range");
+    // SAFETY: sending a signal to our own child process.
+    let res = unsafe { libc::kill(pid, signal) };
+    assert_eq!(res, 0, "can't send the signal");
+}
+
+#[test]
+fn example_8_tcp_echo_server() {
+    use std::io::Write;
+    use std::net::TcpStream;
+    use std::time::Duration;
+
+    let (mut child, mut stdout, address) =
+        start_server_example("rt_8_tcp_echo_server", &["127.0.0.1:0", "10"]);
+    let clients: Vec<_> = (0..100)
+        .map(|i| {
+            std::thread::spawn(move || {
+                let mut stream = TcpStream::connect(address).expect("can't connect");
+                stream
+                    .set_read_timeout(Some(Duration::from_secs(10)))
+                    .unwrap();
+                let message = format!("hello from client {i}\n").repeat(50);
+                stream.write_all(message.as_bytes()).unwrap();
+                let mut echo = vec![0; message.len()];
+                stream.read_exact(&mut echo).expect("no echo");
+                assert_eq!(echo, message.as_bytes());
+            })
+        })
+        .collect();
+    for client in clients {
+        client.join().expect("client failed");
+    }
+
+    // Stopping with a connection open: the server stops accepting, the
+    // connection is served until the client closes it.
+    let mut open = TcpStream::connect(address).unwrap();
+    open.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    open.write_all(b"one").unwrap();
+    let mut buf = [0; 3];
+    open.read_exact(&mut buf).unwrap();
+    signal(&child, libc::SIGTERM);
+    std::thread::sleep(Duration::from_millis(100));
+    open.write_all(b"two").unwrap();
+    open.read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b"two");
+    drop(open);
+
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).expect("can't read output");
+    let status = child.wait().expect("can't wait for example");
+    assert!(status.success(), "example failed: {status}");
+    assert_eq!(rest, "stopped\n");
+}

@@ -8,43 +8,52 @@
 //!   it sleeps (blocking until I/O completes, a timer expires or another
 //!   thread wakes it). A worker with ready work must not make a waiting
 //!   kernel call, yet it must not starve I/O either: while busy it polls its
-//!   ring only if an operation of this thread is pending, and then at most
-//!   once per `Tuning::io_poll_interval`. The pending count is what [`Op`]
+//!   ring only if an operation of this thread is pending (or a close or
+//!   cancellation was queued), and then at most once per
+//!   `Tuning::io_poll_interval`. The pending count is what [`Op`]
 //!   keeps, in a thread-local counter: incremented when an operation first
 //!   returns `Pending`, decremented when it completes or is dropped.
 //! - The **shared ring** of the runtime, for thread-safe and synchronous
 //!   actors: the coordinator thread polls it, and completions wake the
 //!   processes on whichever worker is free. An operation queued on it is
-//!   only seen by the kernel when the ring is entered, so [`Op`] *kicks* the
-//!   ring after the operation is queued: a10 interrupts the coordinator's
-//!   poll (if it is polling), which submits the queue.
+//!   only seen by the kernel when the ring is entered, and only the
+//!   coordinator enters it (see [`ring_waker`](crate::ring_waker) for why),
+//!   so [`Op`] *kicks* the coordinator after the operation is queued; its
+//!   next poll submits the queue.
 
 use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{self, Poll};
 
+use std::sync::Arc;
+
 use a10::SubmissionQueue;
 use pin_project_lite::pin_project;
+
+use crate::ring_waker::RingWaker;
 
 /// The ring an I/O source submits its operations to.
 #[derive(Clone, Debug)]
 pub(crate) struct IoRing {
     sq: SubmissionQueue,
-    /// The runtime's shared ring (polled by the coordinator) rather than a
-    /// worker's own.
-    shared: bool,
+    /// For the runtime's shared ring (polled by the coordinator): wakes the
+    /// coordinator to submit queued operations. `None` for a worker's ring.
+    kick: Option<Arc<RingWaker>>,
 }
 
 impl IoRing {
     /// A worker's ring.
     pub(crate) const fn worker(sq: SubmissionQueue) -> IoRing {
-        IoRing { sq, shared: false }
+        IoRing { sq, kick: None }
     }
 
-    /// The runtime's shared ring.
-    pub(crate) const fn shared(sq: SubmissionQueue) -> IoRing {
-        IoRing { sq, shared: true }
+    /// The runtime's shared ring, polled by the thread `kick` wakes.
+    pub(crate) const fn shared(sq: SubmissionQueue, kick: Arc<RingWaker>) -> IoRing {
+        IoRing {
+            sq,
+            kick: Some(kick),
+        }
     }
 
     /// The submission queue, to create a10 types on this ring.
@@ -63,20 +72,49 @@ impl IoRing {
 
     /// Called after an operation was (possibly) queued on this ring.
     fn queued(&self) {
-        if self.shared {
-            // Interrupts the coordinator's poll, which makes it submit the
-            // queued operation; does nothing if it is not polling (it will
-            // enter the kernel, and so submit, on its next poll).
-            self.sq.wake();
-        } else {
-            PENDING.with(|pending| pending.set(pending.get() + 1));
+        match &self.kick {
+            // The coordinator's next poll submits the operation.
+            Some(kick) => kick.wake(),
+            None => PENDING.with(|pending| pending.set(pending.get() + 1)),
+        }
+    }
+
+    /// Called when an operation that was queued is polled again while
+    /// pending: a multi-step operation (`send_all`, `recv_n`) may have
+    /// queued its next step.
+    fn requeued(&self) {
+        if let Some(kick) = &self.kick {
+            kick.wake();
         }
     }
 
     /// Called once an operation that was `queued` completed or was dropped.
     fn done(&self) {
-        if !self.shared {
+        if self.kick.is_none() {
             PENDING.with(|pending| pending.set(pending.get().saturating_sub(1)));
+        }
+    }
+
+    /// Called when an operation is dropped before it completed: a10 queues
+    /// its cancellation.
+    fn cancelled(&self) {
+        match &self.kick {
+            Some(kick) => kick.wake(),
+            None => UNSUBMITTED.with(|unsubmitted| unsubmitted.set(true)),
+        }
+    }
+}
+
+/// Dropping an I/O type (a socket, a file) queues its asynchronous close
+/// (a10 does that), and dropping a pending operation queues its
+/// cancellation: the ring must be entered for them to happen. For the
+/// shared ring that means waking the coordinator; a worker notes it, so that
+/// a busy worker polls its ring even if no operation is pending.
+impl Drop for IoRing {
+    fn drop(&mut self) {
+        match &self.kick {
+            Some(kick) => kick.wake(),
+            None => UNSUBMITTED.with(|unsubmitted| unsubmitted.set(true)),
         }
     }
 }
@@ -84,12 +122,20 @@ impl IoRing {
 thread_local! {
     /// Number of operations on a worker's ring waiting on this thread.
     static PENDING: Cell<usize> = const { Cell::new(0) };
+    /// Set when a close or cancellation was queued on a worker's ring from
+    /// this thread, see `Drop for IoRing`.
+    static UNSUBMITTED: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Number of operations on a worker ring pending on this thread: while it is
-/// zero a busy worker never polls its ring.
-pub(crate) fn pending_on_this_thread() -> usize {
-    PENDING.with(Cell::get)
+/// Whether a busy worker has a reason to poll its ring: an operation of this
+/// thread is pending, or a close or cancellation is queued.
+pub(crate) fn io_work_on_this_thread() -> bool {
+    PENDING.with(Cell::get) != 0 || UNSUBMITTED.with(Cell::get)
+}
+
+/// The worker is about to poll (and so submit) its ring.
+pub(crate) fn polling_ring_on_this_thread() {
+    UNSUBMITTED.with(|unsubmitted| unsubmitted.set(false));
 }
 
 pin_project! {
@@ -107,6 +153,7 @@ pin_project! {
         fn drop(this: Pin<&mut Self>) {
             if this.pending {
                 this.ring.done();
+                this.ring.cancelled();
             }
         }
     }
@@ -127,11 +174,7 @@ impl<F: Future> Future for Op<'_, F> {
             }
             Poll::Pending => {
                 if *this.pending {
-                    if this.ring.shared {
-                        // Polled again while waiting (e.g. the actor woke for
-                        // a message); the operation may have been requeued.
-                        this.ring.sq.wake();
-                    }
+                    this.ring.requeued();
                 } else {
                     *this.pending = true;
                     this.ring.queued();
@@ -165,7 +208,7 @@ impl MultishotGuard {
                 self.pending = true;
                 self.ring.queued();
             }
-            Poll::Pending if self.ring.shared => self.ring.sq.wake(),
+            Poll::Pending => self.ring.requeued(),
             Poll::Ready(None) if self.pending => {
                 self.pending = false;
                 self.ring.done();
@@ -179,6 +222,7 @@ impl Drop for MultishotGuard {
     fn drop(&mut self) {
         if self.pending {
             self.ring.done();
+            self.ring.cancelled();
         }
     }
 }

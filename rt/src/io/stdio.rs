@@ -60,7 +60,8 @@ pub fn stderr<RT: Access + ?Sized>(rt: &RT) -> Stderr {
 
 impl Stdin {
     /// Reads into the spare capacity of `buf`; returns it with the bytes
-    /// read added (none at the end of input).
+    /// read added (none at the end of input, or if `buf` has no spare
+    /// capacity).
     pub async fn read<B: BufMut>(&self, buf: B) -> io::Result<B> {
         self.ring.op(self.fd.read(buf)).await
     }
@@ -81,8 +82,13 @@ macro_rules! writer {
                 self.ring.op(self.fd.write(buf).extract()).await
             }
 
-            /// Writes all of `buf`; returns it.
+            /// Writes all of `buf`; returns it. Writing an empty buffer
+            /// succeeds at once, as with std.
             pub async fn write_all<B: Buf>(&self, buf: B) -> io::Result<B> {
+                if buf.is_empty() {
+                    // a10 would fail with `WriteZero`.
+                    return Ok(buf);
+                }
                 self.ring.op(self.fd.write_all(buf).extract()).await
             }
         }

@@ -1,36 +1,6 @@
 //! [`Server`]: a TCP server that runs every connection as an actor.
 //!
-//! # Design
-//!
-//! In the Nginx way, every worker runs a server actor with a listener of its
-//! own, all bound to one port with `SO_REUSEPORT`, and the kernel spreads
-//! the connections over them: no lock, no hand-off between threads. Each
-//! accepted connection becomes a new actor (thread-local next to its
-//! server, or thread-safe for a thread-safe server) that gets the stream and
-//! the peer's address as its argument.
-//!
-//! [`Server::new`] binds once to resolve the address (port 0 becomes a free
-//! port, the same for every worker) and keeps that socket, bound but not
-//! listening, to reserve the port for as long as the setup lives: no other
-//! process can take the port while servers restart.
-//!
-//! # Stopping
-//!
-//! A server stops when it receives a [`ServerMessage`] (from
-//! [`Terminate`] or an exit [`Signal`]), and when every reference to it is
-//! gone. The connection actors it started are not stopped: they finish on
-//! their own, and the runtime waits for them.
-//!
-//! # Errors
-//!
-//! An accept error (e.g. too many open files) ends the server actor with a
-//! [`ServerError`] and goes to its supervisor. A restarted server keeps its
-//! listener (no connection is refused in between) and waits before
-//! accepting again, twice as long after each failure in a row (10 ms up to
-//! 1 s), so a lasting error costs a few wake-ups a second, not a spinning
-//! CPU; once descriptors are free again the server serves as before. A
-//! connection actor that fails to start is logged and its connection closed;
-//! the server carries on.
+//! See [`Server`] for the design, stopping and errors.
 
 use std::convert::Infallible;
 use std::error::Error as StdError;
@@ -51,7 +21,7 @@ use kiln::supervisor::Supervisor;
 use log::{debug, warn};
 use socket2::{Domain, Protocol, Socket, Type};
 
-use crate::access::{Access, ThreadLocal, ThreadSafe};
+use crate::access::{Access, PrivateAccess, ThreadLocal, ThreadSafe};
 use crate::internals::lock;
 use crate::io::IoRing;
 use crate::net::tcp::{TcpListener, TcpStream};
@@ -66,6 +36,43 @@ const MAX_BACKOFF: Duration = Duration::from_secs(1);
 
 /// A TCP server that spawns an actor per connection: create one with
 /// [`Server::new`] and spawn the [`ServerSetup`] it returns.
+///
+/// # Design
+///
+/// In the Nginx way, every worker runs a server actor with a listener of its
+/// own, all bound to one port with `SO_REUSEPORT`, and the kernel spreads
+/// the connections over them: no lock, no hand-off between threads. Each
+/// accepted connection becomes a new actor (thread-local next to its
+/// server, or thread-safe for a thread-safe server) that gets the stream and
+/// the peer's address as its argument.
+///
+/// [`Server::new`] binds once to resolve the address (port 0 becomes a free
+/// port, the same for every worker) and keeps that socket, bound but not
+/// listening, to reserve the port for as long as the setup lives: no other
+/// process can take the port while servers restart.
+///
+/// # Stopping
+///
+/// A server stops when it receives a [`ServerMessage`] (from
+/// [`Terminate`] or an exit [`Signal`]), and when every reference to it is
+/// gone. The connection actors it started are not stopped: they finish on
+/// their own, and the runtime waits for them.
+///
+/// # Errors
+///
+/// Spawning a server binds its listener, so the spawn fails (use
+/// `try_spawn_local` / `try_spawn`) if the address can't be bound; once
+/// spawned, the server accepts connections right away. An accept error
+/// (e.g. too many open files) ends the server actor with a [`ServerError`]
+/// and goes to its supervisor. A restarted server keeps its
+/// listener (no connection is refused in between) and waits before
+/// accepting again, twice as long after each failure in a row (10 ms up to
+/// 1 s), so a lasting error costs a few wake-ups a second, not a spinning
+/// CPU; once descriptors are free again the server serves as before. A
+/// connection actor that fails to start is logged and its connection closed;
+/// the server carries on.
+///
+/// # Example
 ///
 /// ```no_run
 /// use std::convert::Infallible;
@@ -92,9 +99,9 @@ const MAX_BACKOFF: Duration = Duration::from_secs(1);
 ///     let mut runtime = Runtime::setup().use_all_cores().build()?;
 ///     let stop_connection = |_: io::Error| SupervisorStrategy::Stop;
 ///     let server = Server::new("127.0.0.1:7000".parse()?, stop_connection, actor_fn(echo), ActorOptions::default())?;
-///     runtime.run_on_workers(move |mut rt: RuntimeRef| -> Result<(), Infallible> {
+///     runtime.run_on_workers(move |mut rt: RuntimeRef| -> io::Result<()> {
 ///         let restart = |_: ServerError| SupervisorStrategy::Restart(());
-///         let server_ref = rt.spawn_local(restart, server, (), ActorOptions::default());
+///         let server_ref = rt.try_spawn_local(restart, server, (), ActorOptions::default())?;
 ///         rt.receive_signals(server_ref.try_map());
 ///         Ok(())
 ///     })?;
@@ -240,19 +247,17 @@ where
     type Message = ServerMessage;
     type Argument = ();
     type Actor = LocalServer;
-    type Error = Infallible;
+    type Error = io::Error;
     type RuntimeAccess = ThreadLocal;
 
-    fn new(
-        &mut self,
-        ctx: Context<ServerMessage, ThreadLocal>,
-        (): (),
-    ) -> Result<LocalServer, Infallible> {
+    fn new(&mut self, ctx: Context<ServerMessage, ThreadLocal>, (): ()) -> io::Result<LocalServer> {
+        let listener = ListenerGuard::take(self, ctx.runtime_ref().io_ring())?;
         let setup = self.share_state();
         Ok(Box::pin(serve(
             ctx,
             setup,
-            |rt, supervisor, new_actor, arg, options| {
+            listener,
+            |rt: &mut ThreadLocal, supervisor, new_actor, arg, options| {
                 rt.try_spawn_local(supervisor, new_actor, arg, options)
                     .map(drop)
             },
@@ -279,19 +284,17 @@ where
     type Message = ServerMessage;
     type Argument = ();
     type Actor = SharedServer;
-    type Error = Infallible;
+    type Error = io::Error;
     type RuntimeAccess = ThreadSafe;
 
-    fn new(
-        &mut self,
-        ctx: Context<ServerMessage, ThreadSafe>,
-        (): (),
-    ) -> Result<SharedServer, Infallible> {
+    fn new(&mut self, ctx: Context<ServerMessage, ThreadSafe>, (): ()) -> io::Result<SharedServer> {
+        let listener = ListenerGuard::take(self, ctx.runtime_ref().io_ring())?;
         let setup = self.share_state();
         Ok(Box::pin(serve(
             ctx,
             setup,
-            |rt, supervisor, new_actor, arg, options| {
+            listener,
+            |rt: &mut ThreadSafe, supervisor, new_actor, arg, options| {
                 rt.try_spawn(supervisor, new_actor, arg, options).map(drop)
             },
         )))
@@ -324,6 +327,7 @@ enum Event {
 async fn serve<S, NA, RT, F>(
     mut ctx: Context<ServerMessage, RT>,
     setup: ServerSetup<S, NA, RT>,
+    listener: ListenerGuard,
     mut spawn: F,
 ) -> Result<(), ServerError>
 where
@@ -350,8 +354,6 @@ where
         }
     }
 
-    let listener = ListenerGuard::take(&setup.state, ctx.runtime_ref().io_ring(), address)
-        .map_err(|err| ServerError::new(address, ErrorKind::Bind, err))?;
     debug!("server listening on {address}");
     let mut accept = pin!(listener.accept());
     loop {
@@ -384,7 +386,7 @@ where
             }
             Event::Accepted(Err(err)) => {
                 lock(&setup.state).failures += 1;
-                return Err(ServerError::new(address, ErrorKind::Accept, err));
+                return Err(ServerError::new(address, err));
             }
         }
     }
@@ -392,25 +394,27 @@ where
 
 /// The server's listener; gives it back to the state when the server
 /// actor ends, for a restarted server to use.
-struct ListenerGuard<'s> {
+struct ListenerGuard {
     listener: Option<TcpListener>,
-    state: &'s Mutex<State>,
+    state: Arc<Mutex<State>>,
 }
 
-impl<'s> ListenerGuard<'s> {
-    fn take(state: &'s Mutex<State>, ring: IoRing, address: SocketAddr) -> io::Result<Self> {
-        let listener = match lock(state).listener.take() {
+impl ListenerGuard {
+    /// Takes the listener a failed server left, or binds a new one.
+    fn take<S, NA, RT>(setup: &ServerSetup<S, NA, RT>, ring: IoRing) -> io::Result<ListenerGuard> {
+        let left = lock(&setup.state).listener.take();
+        let listener = match left {
             Some(listener) => listener,
-            None => TcpListener::bind_on(ring, address, true)?,
+            None => TcpListener::bind_on(ring, setup.local_addr(), true)?,
         };
         Ok(ListenerGuard {
             listener: Some(listener),
-            state,
+            state: setup.state.clone(),
         })
     }
 }
 
-impl Deref for ListenerGuard<'_> {
+impl Deref for ListenerGuard {
     type Target = TcpListener;
 
     fn deref(&self) -> &TcpListener {
@@ -418,9 +422,9 @@ impl Deref for ListenerGuard<'_> {
     }
 }
 
-impl Drop for ListenerGuard<'_> {
+impl Drop for ListenerGuard {
     fn drop(&mut self) {
-        lock(self.state).listener = self.listener.take();
+        lock(&self.state).listener = self.listener.take();
     }
 }
 
@@ -452,39 +456,24 @@ impl TryFrom<Signal> for ServerMessage {
     }
 }
 
-/// Why a server actor stopped with an error: it could not bind its
-/// listener, or accepting a connection failed. It goes to the server's
-/// supervisor, which may restart it (see the [module docs](self)).
+/// Why a server actor stopped with an error: accepting a connection failed
+/// (e.g. too many open files). It goes to the server's supervisor, which may
+/// restart it; a restarted server backs off before accepting again (see
+/// [`Server`]).
 #[derive(Debug)]
 pub struct ServerError {
     address: SocketAddr,
-    kind: ErrorKind,
     source: io::Error,
 }
 
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-enum ErrorKind {
-    Bind,
-    Accept,
-}
-
 impl ServerError {
-    const fn new(address: SocketAddr, kind: ErrorKind, source: io::Error) -> ServerError {
-        ServerError {
-            address,
-            kind,
-            source,
-        }
+    const fn new(address: SocketAddr, source: io::Error) -> ServerError {
+        ServerError { address, source }
     }
 
     /// The underlying I/O error.
     pub const fn io_error(&self) -> &io::Error {
         &self.source
-    }
-
-    /// Whether accepting a connection failed (rather than binding).
-    pub fn is_accept(&self) -> bool {
-        self.kind == ErrorKind::Accept
     }
 
     /// The address of the server.
@@ -495,11 +484,11 @@ impl ServerError {
 
 impl fmt::Display for ServerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let what = match self.kind {
-            ErrorKind::Bind => "can't bind its listener",
-            ErrorKind::Accept => "can't accept a connection",
-        };
-        write!(f, "server on {}: {what}: {}", self.address, self.source)
+        write!(
+            f,
+            "server on {}: can't accept a connection: {}",
+            self.address, self.source
+        )
     }
 }
 

@@ -109,6 +109,9 @@ impl TcpStream {
 
     /// Sends all of `buf`; returns it.
     pub async fn send_all<B: Buf>(&self, buf: B) -> io::Result<B> {
+        if buf.is_empty() {
+            return Ok(buf); // a10 would fail with `WriteZero`.
+        }
         self.ring.op(self.fd.send_all(buf).extract()).await
     }
 
@@ -126,6 +129,9 @@ impl TcpStream {
         &self,
         bufs: B,
     ) -> io::Result<B> {
+        if bufs.total_len() == 0 {
+            return Ok(bufs); // a10 would fail with `WriteZero`.
+        }
         self.ring
             .op(self.fd.send_all_vectored(bufs).extract())
             .await
@@ -136,6 +142,9 @@ impl TcpStream {
     /// early at the end of the file; returns how many bytes were sent.
     pub async fn send_file<F: AsFd>(&self, file: &F, offset: u64, length: u64) -> io::Result<u64> {
         let [read_end, write_end] = a10::pipe::sync_pipe()?;
+        // Dropped after the pipe's ends (locals drop in reverse order):
+        // dropping the ring submits the closes their drops queue.
+        let _close_pipe = self.ring.clone();
         let read_end = AsyncFd::new(read_end, self.ring.sq());
         let write_end = AsyncFd::new(write_end, self.ring.sq());
         let socket = self.borrowed_fd()?;

@@ -1,0 +1,365 @@
+//! Child processes driven by actors: a child's output and error read
+//! through pipe receivers and its exit code from `process::wait`, a child's
+//! input written through a pipe sender (`wc -c`, and a mebibyte through
+//! `cat` with a writer and a reader actor), exit by a signal, waiting that
+//! does not block the worker, cancelled waits, and waits on the shared ring.
+
+use std::convert::Infallible;
+use std::io;
+use std::os::unix::process::ExitStatusExt;
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+use kiln::actor;
+use kiln::actor_fn;
+use kiln::supervisor::NoSupervisor;
+use kiln_rt::pipe::{Receiver, Sender};
+use kiln_rt::timer::{Deadline, Timer};
+use kiln_rt::{ActorOptions, Runtime, RuntimeRef, ThreadLocal, ThreadSafe, process};
+
+/// Time an actor of these tests may take before it fails with `TimedOut`.
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Returns an error with the message unless `cond` holds.
+macro_rules! ensure {
+    ($cond: expr, $($arg: tt)+) => {
+        if !$cond {
+            return Err(io::Error::other(format!($($arg)+)));
+        }
+    };
+}
+
+type Report = mpsc::Sender<(&'static str, io::Result<()>)>;
+
+/// Checks that exactly the actors `want` reported, all successes.
+#[track_caller]
+fn check_reports(receiver: &mpsc::Receiver<(&'static str, io::Result<()>)>, want: &[&str]) {
+    let mut reports: Vec<_> = receiver.try_iter().collect();
+    reports.sort_by_key(|(name, _)| *name);
+    let names: Vec<_> = reports.iter().map(|(name, _)| *name).collect();
+    assert_eq!(names, want, "not every actor reported (did one panic?)");
+    for (name, result) in reports {
+        if let Err(err) = result {
+            panic!("the {name} failed: {err}");
+        }
+    }
+}
+
+/// Runs `f` on the one worker of a new runtime, until everything it spawned
+/// finished.
+fn run_on_one_worker(f: impl FnOnce(&mut RuntimeRef) + Send + 'static) {
+    let f = Arc::new(Mutex::new(Some(f)));
+    let mut runtime = Runtime::setup()
+        .num_threads(1)
+        .build()
+        .expect("can't build runtime");
+    runtime
+        .run_on_workers(move |mut rt: RuntimeRef| -> Result<(), Infallible> {
+            let f = f.lock().unwrap().take().expect("one worker only");
+            f(&mut rt);
+            Ok(())
+        })
+        .expect("run_on_workers failed");
+    runtime.start().expect("runtime failed");
+}
+
+/// Spawns one thread-local actor running `f` and checks it succeeded.
+#[track_caller]
+fn run_one<F>(f: fn(actor::Context<(), ThreadLocal>, Report) -> F)
+where
+    F: Future<Output = ()> + 'static,
+{
+    let (report, reports) = mpsc::channel();
+    run_on_one_worker(move |rt| {
+        rt.spawn_local(NoSupervisor, actor_fn(f), report, ActorOptions::default());
+    });
+    check_reports(&reports, &["actor"]);
+}
+
+/// Reads `receiver` to the end of its stream.
+async fn read_to_end(receiver: &Receiver) -> io::Result<Vec<u8>> {
+    let mut all = Vec::new();
+    loop {
+        // Reading into a full buffer would read nothing, like the end.
+        all.reserve(4096);
+        let len = all.len();
+        all = receiver.read(all).await?;
+        if all.len() == len {
+            return Ok(all);
+        }
+    }
+}
+
+/// Fails unless `status` is an exit with `code`.
+fn check_exit(status: ExitStatus, code: i32) -> io::Result<()> {
+    ensure!(
+        status.code() == Some(code) && status.signal().is_none(),
+        "child ended with {status}, not exit code {code}"
+    );
+    ensure!(status.success() == (code == 0), "success() of {status}");
+    Ok(())
+}
+
+#[test]
+fn child_output_and_error_read_by_an_actor_and_its_exit_code() {
+    async fn actor(ctx: actor::Context<(), ThreadLocal>, report: Report) {
+        let rt = ctx.runtime_ref().clone();
+        let run = async {
+            let mut child = Command::new("sh")
+                .args(["-c", "echo hello; echo err >&2; exit 3"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()?;
+            let stdout = Receiver::from_child_stdout(&rt, child.stdout.take().unwrap());
+            let stderr = Receiver::from_child_stderr(&rt, child.stderr.take().unwrap());
+            let out = read_to_end(&stdout).await?;
+            ensure!(
+                out == b"hello\n",
+                "stdout: {:?}",
+                String::from_utf8_lossy(&out)
+            );
+            let err = read_to_end(&stderr).await?;
+            ensure!(
+                err == b"err\n",
+                "stderr: {:?}",
+                String::from_utf8_lossy(&err)
+            );
+            check_exit(process::wait(&rt, &child).await?, 3)
+        };
+        let _ = report.send(("actor", Deadline::after(rt.clone(), TIMEOUT, run).await));
+    }
+    run_one(actor);
+}
+
+#[test]
+fn child_input_written_by_an_actor() {
+    async fn actor(ctx: actor::Context<(), ThreadLocal>, report: Report) {
+        let rt = ctx.runtime_ref().clone();
+        let run = async {
+            let mut child = Command::new("wc")
+                .arg("-c")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .spawn()?;
+            let stdin = Sender::from_child_stdin(&rt, child.stdin.take().unwrap());
+            let stdout = Receiver::from_child_stdout(&rt, child.stdout.take().unwrap());
+            // Less than a pipe holds: no need to read while writing.
+            stdin.write_all(vec![b'x'; 50_000]).await?;
+            stdin.write_all("12345").await?;
+            drop(stdin); // The end of wc's input: wc answers only then.
+            let out = read_to_end(&stdout).await?;
+            let out = String::from_utf8_lossy(&out);
+            ensure!(out.trim() == "50005", "wc -c says {out:?}");
+            check_exit(process::wait(&rt, &child).await?, 0)
+        };
+        let _ = report.send(("actor", Deadline::after(rt.clone(), TIMEOUT, run).await));
+    }
+    run_one(actor);
+}
+
+/// Byte `i` of the stream sent through `cat`.
+fn byte(i: usize) -> u8 {
+    (i % 251) as u8
+}
+
+const CAT_LEN: usize = 1024 * 1024;
+
+/// A mebibyte through `cat`: more than its two pipes hold, so the writer
+/// and the reader must run at once (two actors on one worker).
+#[test]
+fn a_mebibyte_through_cat_with_a_writer_and_a_reader_actor() {
+    async fn writer(ctx: actor::Context<(), ThreadLocal>, stdin: Sender, report: Report) {
+        let run = async {
+            for at in (0..CAT_LEN).step_by(8192) {
+                let buf: Vec<u8> = (at..(at + 8192).min(CAT_LEN)).map(byte).collect();
+                stdin.write_all(buf).await?;
+            }
+            drop(stdin);
+            Ok(())
+        };
+        let rt = ctx.runtime_ref().clone();
+        let _ = report.send(("writer", Deadline::after(rt, TIMEOUT, run).await));
+    }
+    async fn reader(
+        ctx: actor::Context<(), ThreadLocal>,
+        (stdout, child): (Receiver, std::process::Child),
+        report: Report,
+    ) {
+        let rt = ctx.runtime_ref().clone();
+        let run = async {
+            let mut at = 0;
+            let mut buf = Vec::with_capacity(16 * 1024);
+            loop {
+                buf.clear();
+                buf = stdout.read(buf).await?;
+                if buf.is_empty() {
+                    break;
+                }
+                for (i, &b) in buf.iter().enumerate() {
+                    ensure!(b == byte(at + i), "byte {} is {b}", at + i);
+                }
+                at += buf.len();
+            }
+            ensure!(at == CAT_LEN, "cat gave {at} bytes, not {CAT_LEN}");
+            check_exit(process::wait(&rt, &child).await?, 0)
+        };
+        let _ = report.send(("reader", Deadline::after(rt.clone(), TIMEOUT, run).await));
+    }
+    let (report, reports) = mpsc::channel();
+    run_on_one_worker(move |rt| {
+        let mut child = Command::new("cat")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("can't run cat");
+        let stdin = Sender::from_child_stdin(rt, child.stdin.take().unwrap());
+        let stdout = Receiver::from_child_stdout(rt, child.stdout.take().unwrap());
+        let options = ActorOptions::default();
+        rt.spawn_local(
+            NoSupervisor,
+            actor_fn(writer),
+            (stdin, report.clone()),
+            options,
+        );
+        let arg = ((stdout, child), report);
+        rt.spawn_local(NoSupervisor, actor_fn(reader), arg, ActorOptions::default());
+    });
+    check_reports(&reports, &["reader", "writer"]);
+}
+
+#[test]
+fn a_child_killed_by_a_signal() {
+    async fn actor(ctx: actor::Context<(), ThreadLocal>, report: Report) {
+        let rt = ctx.runtime_ref().clone();
+        let run = async {
+            let mut child = Command::new("sleep").arg("60").spawn()?;
+            child.kill()?; // SIGKILL, without waiting.
+            let status = process::wait(&rt, &child).await?;
+            ensure!(
+                status.signal() == Some(libc::SIGKILL) && status.code().is_none(),
+                "child ended with {status}, not SIGKILL"
+            );
+            ensure!(!status.success(), "a killed child succeeded");
+            // Reaped: waiting again fails, naming the process.
+            let err = process::wait(&rt, &child).await.unwrap_err();
+            let pid = child.id().to_string();
+            ensure!(
+                err.to_string().contains(&pid),
+                "error without the pid: {err}"
+            );
+            Ok(())
+        };
+        let _ = report.send(("actor", Deadline::after(rt.clone(), TIMEOUT, run).await));
+    }
+    run_one(actor);
+}
+
+/// While one actor waits a second for a child, another on the same (only)
+/// worker keeps running: the wait does not block the worker. (Were it
+/// blocked, the ticker would tick at most once before the wait ended.)
+#[test]
+fn waiting_for_a_child_does_not_block_the_worker() {
+    async fn waiter(ctx: actor::Context<(), ThreadLocal>, done: Arc<AtomicBool>, report: Report) {
+        let rt = ctx.runtime_ref().clone();
+        let run = async {
+            let child = Command::new("sleep").arg("1").spawn()?;
+            let start = Instant::now();
+            check_exit(process::wait(&rt, &child).await?, 0)?;
+            let waited = start.elapsed();
+            ensure!(
+                waited >= Duration::from_millis(900),
+                "waited only {waited:?}"
+            );
+            Ok(())
+        };
+        let result = Deadline::after(rt.clone(), TIMEOUT, run).await;
+        done.store(true, Ordering::SeqCst);
+        let _ = report.send(("waiter", result));
+    }
+    async fn ticker(ctx: actor::Context<(), ThreadLocal>, done: Arc<AtomicBool>, report: Report) {
+        let start = Instant::now();
+        let mut ticks = 0;
+        while !done.load(Ordering::SeqCst) && start.elapsed() < TIMEOUT {
+            Timer::after(ctx.runtime_ref().clone(), Duration::from_millis(10)).await;
+            ticks += 1;
+        }
+        let result = if ticks >= 3 {
+            Ok(())
+        } else {
+            Err(io::Error::other(format!(
+                "only {ticks} ticks while waiting"
+            )))
+        };
+        let _ = report.send(("ticker", result));
+    }
+    let (report, reports) = mpsc::channel();
+    run_on_one_worker(move |rt| {
+        let done = Arc::new(AtomicBool::new(false));
+        let arg = (done.clone(), report.clone());
+        rt.spawn_local(NoSupervisor, actor_fn(waiter), arg, ActorOptions::default());
+        let arg = (done, report);
+        rt.spawn_local(NoSupervisor, actor_fn(ticker), arg, ActorOptions::default());
+    });
+    check_reports(&reports, &["ticker", "waiter"]);
+}
+
+/// A wait dropped by a deadline cancels it; the child can be waited for
+/// again.
+#[test]
+fn a_cancelled_wait_can_be_waited_again() {
+    async fn actor(ctx: actor::Context<(), ThreadLocal>, report: Report) {
+        let rt = ctx.runtime_ref().clone();
+        let run = async {
+            let mut child = Command::new("sleep").arg("60").spawn()?;
+            let short = Duration::from_millis(50);
+            let err = Deadline::after(rt.clone(), short, process::wait(&rt, &child))
+                .await
+                .unwrap_err();
+            ensure!(err.kind() == io::ErrorKind::TimedOut, "first wait: {err}");
+            child.kill()?;
+            let status = process::wait(&rt, &child).await?;
+            ensure!(
+                status.signal() == Some(libc::SIGKILL),
+                "child ended with {status}"
+            );
+            Ok(())
+        };
+        let _ = report.send(("actor", Deadline::after(rt.clone(), TIMEOUT, run).await));
+    }
+    run_one(actor);
+}
+
+/// Thread-safe actors wait on the runtime's shared ring.
+#[test]
+fn thread_safe_actors_wait_for_children() {
+    async fn actor(ctx: actor::Context<(), ThreadSafe>, code: i32, report: Report) {
+        let rt = ctx.runtime_ref().clone();
+        let run = async {
+            let mut child = Command::new("sh")
+                .args(["-c", &format!("echo {code}; exit {code}")])
+                .stdout(Stdio::piped())
+                .spawn()?;
+            let stdout = Receiver::from_child_stdout(&rt, child.stdout.take().unwrap());
+            let out = read_to_end(&stdout).await?;
+            let out = String::from_utf8_lossy(&out);
+            ensure!(out.trim() == code.to_string(), "stdout: {out:?}");
+            check_exit(process::wait(&rt, &child).await?, code)
+        };
+        let name = ["child 0", "child 1", "child 2", "child 3"][code as usize];
+        let _ = report.send((name, Deadline::after(rt.clone(), TIMEOUT, run).await));
+    }
+    let (report, reports) = mpsc::channel();
+    let mut runtime = Runtime::setup()
+        .num_threads(2)
+        .build()
+        .expect("can't build runtime");
+    for code in 0..4 {
+        let arg = (code, report.clone());
+        runtime.spawn(NoSupervisor, actor_fn(actor), arg, ActorOptions::default());
+    }
+    drop(report);
+    runtime.start().expect("runtime failed");
+    check_reports(&reports, &["child 0", "child 1", "child 2", "child 3"]);
+}

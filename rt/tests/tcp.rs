@@ -1,0 +1,424 @@
+//! TCP: echo round trips through `net::Server` with hundreds of concurrent clients on two
+//! workers (every byte checked, connections spread over both workers), a thread-safe server,
+//! a kiln client exercising the stream's operations, dropping pending `recv` and `accept`
+//! futures and reusing the socket, clean stops with connections open, and errors that name
+//! the address.
+
+use std::convert::Infallible;
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener as StdListener, TcpStream as StdStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::thread;
+use std::time::Duration;
+
+use kiln::ActorRef;
+use kiln::actor::{self, NewActor};
+use kiln::actor_fn;
+use kiln::messages::Terminate;
+use kiln::supervisor::SupervisorStrategy;
+use kiln_rt::net::{Server, ServerError, ServerMessage, TcpListener, TcpStream};
+use kiln_rt::timer::Deadline;
+use kiln_rt::{ActorOptions, Runtime, RuntimeRef, ThreadLocal, ThreadSafe};
+
+/// The safety net for waits that should end much sooner.
+const TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Bytes each client sends (in four writes) and expects back.
+const MESSAGE: usize = 8 * 1024;
+
+/// Echoes until the peer closes its side; counts the connection on `per_worker`.
+async fn echo(
+    ctx: actor::Context<Infallible, ThreadLocal>,
+    stream: TcpStream,
+    _: SocketAddr,
+    per_worker: Arc<[AtomicUsize; 2]>,
+) -> io::Result<()> {
+    per_worker[ctx.runtime_ref().worker_index()].fetch_add(1, Ordering::Relaxed);
+    echo_loop(&stream).await
+}
+
+async fn echo_loop(stream: &TcpStream) -> io::Result<()> {
+    let mut buf = Vec::with_capacity(4096);
+    loop {
+        buf.clear();
+        buf = stream.recv(buf).await?;
+        if buf.is_empty() {
+            return Ok(());
+        }
+        buf = stream.send_all(buf).await?;
+    }
+}
+
+/// [`echo`] as a thread-safe actor.
+async fn shared_echo(
+    _: actor::Context<Infallible, ThreadSafe>,
+    stream: TcpStream,
+    _: SocketAddr,
+) -> io::Result<()> {
+    echo_loop(&stream).await
+}
+
+fn fail_connection(err: io::Error) -> SupervisorStrategy<(TcpStream, SocketAddr)> {
+    panic!("connection actor failed: {err}");
+}
+
+fn fail_server(err: ServerError) -> SupervisorStrategy<()> {
+    panic!("server failed: {err}");
+}
+
+/// A client: sends `MESSAGE` patterned bytes in four writes, reads them back, closes.
+fn echo_client(address: SocketAddr, seed: usize) {
+    let mut stream = StdStream::connect(address).expect("can't connect");
+    stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+    let sent: Vec<u8> = (0..MESSAGE).map(|i| ((i * 7 + seed) % 251) as u8).collect();
+    for part in sent.chunks(MESSAGE / 4) {
+        stream.write_all(part).expect("can't send");
+    }
+    let mut received = vec![0; MESSAGE];
+    stream
+        .read_exact(&mut received)
+        .expect("can't receive the echo");
+    assert!(received == sent, "client {seed}: echo differs");
+    stream.shutdown(Shutdown::Write).unwrap();
+    let mut rest = Vec::new();
+    stream
+        .read_to_end(&mut rest)
+        .expect("can't read to the end");
+    assert!(
+        rest.is_empty(),
+        "client {seed}: unexpected bytes after the echo"
+    );
+}
+
+/// Runs `clients` concurrent clients against `address`.
+fn run_clients(address: SocketAddr, clients: usize) {
+    let threads: Vec<_> = (0..clients)
+        .map(|seed| thread::spawn(move || echo_client(address, seed)))
+        .collect();
+    for thread in threads {
+        thread.join().expect("client failed");
+    }
+}
+
+fn terminate_all(servers: &Mutex<Vec<ActorRef<ServerMessage>>>) {
+    for server in servers.lock().unwrap().drain(..) {
+        server.try_send(Terminate).expect("can't stop the server");
+    }
+}
+
+/// Starts `runtime` on a thread; returns what `start` returned through the channel.
+fn start(runtime: Runtime) -> mpsc::Receiver<Result<(), String>> {
+    let (done, result) = mpsc::channel();
+    thread::spawn(move || {
+        let _ = done.send(runtime.start().map_err(|err| err.to_string()));
+    });
+    result
+}
+
+#[test]
+fn echo_with_256_concurrent_clients_on_two_workers() {
+    let mut runtime = Runtime::setup().num_threads(2).build().unwrap();
+    let per_worker = Arc::new([AtomicUsize::new(0), AtomicUsize::new(0)]);
+    let counts = per_worker.clone();
+    let new_actor = actor_fn(echo).map_arg(move |(stream, peer)| (stream, peer, counts.clone()));
+    let server = Server::new(
+        "127.0.0.1:0".parse().unwrap(),
+        fail_connection,
+        new_actor,
+        ActorOptions::default(),
+    )
+    .unwrap();
+    let address = server.local_addr();
+    assert_ne!(address.port(), 0);
+    let servers = Arc::new(Mutex::new(Vec::new()));
+    let refs = servers.clone();
+    runtime
+        .run_on_workers(move |mut rt: RuntimeRef| -> io::Result<()> {
+            let server_ref =
+                rt.try_spawn_local(fail_server, server, (), ActorOptions::default())?;
+            refs.lock().unwrap().push(server_ref);
+            Ok(())
+        })
+        .unwrap();
+    let result = start(runtime);
+
+    run_clients(address, 256);
+    terminate_all(&servers);
+    assert_eq!(result.recv_timeout(TIMEOUT), Ok(Ok(())));
+    let counts = per_worker
+        .each_ref()
+        .map(|count| count.load(Ordering::Relaxed));
+    assert_eq!(
+        counts[0] + counts[1],
+        256,
+        "connections per worker: {counts:?}"
+    );
+    // SO_REUSEPORT spreads connections by a hash of their addresses: all 256 on one worker
+    // would have a chance of 2^-255.
+    assert!(
+        counts[0] > 0 && counts[1] > 0,
+        "connections not spread: {counts:?}"
+    );
+}
+
+#[test]
+fn thread_safe_server_echoes() {
+    let runtime = Runtime::setup().num_threads(2).build().unwrap();
+    let server = Server::new(
+        "127.0.0.1:0".parse().unwrap(),
+        fail_connection,
+        actor_fn(shared_echo),
+        ActorOptions::default(),
+    )
+    .unwrap();
+    let address = server.local_addr();
+    let mut runtime = runtime;
+    let server_ref = runtime
+        .try_spawn(fail_server, server, (), ActorOptions::default())
+        .unwrap();
+    let result = start(runtime);
+
+    run_clients(address, 64);
+    server_ref.try_send(Terminate).unwrap();
+    assert_eq!(result.recv_timeout(TIMEOUT), Ok(Ok(())));
+}
+
+#[test]
+fn stopped_server_closes_its_listener_and_leaves_connections_open() {
+    let mut runtime = Runtime::setup().num_threads(1).build().unwrap();
+    let server = Server::new(
+        "127.0.0.1:0".parse().unwrap(),
+        fail_connection,
+        actor_fn(shared_echo_local),
+        ActorOptions::default(),
+    )
+    .unwrap();
+    let address = server.local_addr();
+    let (refs_sender, refs) = mpsc::channel();
+    runtime
+        .run_on_workers(move |mut rt: RuntimeRef| -> io::Result<()> {
+            refs_sender
+                .send(rt.try_spawn_local(fail_server, server, (), ActorOptions::default())?)
+                .unwrap();
+            Ok(())
+        })
+        .unwrap();
+    let server_ref = refs.recv().unwrap();
+    let result = start(runtime);
+
+    let mut open = StdStream::connect(address).unwrap();
+    open.set_read_timeout(Some(TIMEOUT)).unwrap();
+    open.write_all(b"before").unwrap();
+    let mut buf = [0; 6];
+    open.read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b"before");
+
+    server_ref.try_send(Terminate).unwrap();
+    // The listener closes once the server stopped; until then a connect may still succeed.
+    let mut refused = false;
+    for _ in 0..200 {
+        match StdStream::connect(address) {
+            Err(err) if err.kind() == io::ErrorKind::ConnectionRefused => {
+                refused = true;
+                break;
+            }
+            _ => thread::sleep(Duration::from_millis(10)),
+        }
+    }
+    assert!(refused, "the stopped server still accepts connections");
+    // The open connection is served until the client closes it.
+    open.write_all(b"after!").unwrap();
+    open.read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b"after!");
+    assert!(
+        result.recv_timeout(Duration::from_millis(100)).is_err(),
+        "the runtime stopped with a connection open"
+    );
+    drop(open);
+    assert_eq!(result.recv_timeout(TIMEOUT), Ok(Ok(())));
+}
+
+async fn shared_echo_local(
+    _: actor::Context<Infallible, ThreadLocal>,
+    stream: TcpStream,
+    _: SocketAddr,
+) -> io::Result<()> {
+    echo_loop(&stream).await
+}
+
+/// Runs `f` as a thread-local actor on a fresh one-worker runtime, to completion.
+fn run_actor<F, Fut>(f: F)
+where
+    F: FnOnce(ThreadLocal) -> Fut + Send + Clone + 'static,
+    Fut: Future<Output = io::Result<()>> + 'static,
+{
+    let mut runtime = Runtime::setup().num_threads(1).build().unwrap();
+    let failed = Arc::new(Mutex::new(None));
+    let failures = failed.clone();
+    runtime
+        .run_on_workers(move |mut rt: RuntimeRef| -> Result<(), Infallible> {
+            let actor = move |ctx: actor::Context<Infallible, ThreadLocal>| {
+                let f = f.clone();
+                async move { f(ctx.runtime_ref().clone()).await }
+            };
+            let supervisor = move |err: io::Error| {
+                *failures.lock().unwrap() = Some(err.to_string());
+                SupervisorStrategy::Stop
+            };
+            rt.spawn_local(supervisor, actor_fn(actor), (), ActorOptions::default());
+            Ok(())
+        })
+        .unwrap();
+    let result = start(runtime);
+    assert_eq!(result.recv_timeout(TIMEOUT), Ok(Ok(())));
+    if let Some(err) = failed.lock().unwrap().take() {
+        panic!("actor failed: {err}");
+    }
+}
+
+#[test]
+fn client_stream_operations() {
+    let listener = StdListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    let peer = thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+        let mut buf = [0; 11];
+        stream.read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"hello world");
+        let mut buf = [0; 9];
+        stream.read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"vectored!");
+        stream.write_all(b"peeked and received").unwrap();
+        // The client shuts down its writing half: we see the end.
+        let mut rest = Vec::new();
+        stream.read_to_end(&mut rest).unwrap();
+        assert!(rest.is_empty());
+    });
+    run_actor(move |rt| async move {
+        let stream = TcpStream::connect(&rt, address).await?;
+        assert_eq!(stream.peer_addr()?, address);
+        assert_eq!(stream.local_addr()?.ip(), address.ip());
+        stream.set_nodelay(true)?;
+        assert!(stream.nodelay()?);
+        stream.set_keepalive(Some(Duration::from_secs(30)))?;
+        assert!(stream.keepalive()?);
+        stream.set_keepalive(None)?;
+        assert!(!stream.keepalive()?);
+
+        let (buf, n) = stream.send("hello world").await?;
+        let rest = &buf.as_bytes()[n..];
+        if !rest.is_empty() {
+            stream.send_all(rest.to_vec()).await?;
+        }
+        stream.send_all_vectored(["vec", "tored!"]).await?;
+
+        let peeked = stream.peek(Vec::with_capacity(6)).await?;
+        assert_eq!(peeked, b"peeked");
+        let received = stream.recv_n(Vec::with_capacity(64), 19).await?;
+        assert_eq!(&received[..19], b"peeked and received");
+        stream.shutdown(Shutdown::Write).await?;
+        // The peer closes too: the next receive gets nothing.
+        let end = stream.recv(Vec::with_capacity(8)).await?;
+        assert!(end.is_empty());
+        Ok(())
+    });
+    peer.join().unwrap();
+}
+
+#[test]
+fn dropped_recv_and_accept_leave_sockets_usable() {
+    run_actor(move |rt| async move {
+        let listener = TcpListener::bind(&rt, "127.0.0.1:0".parse().unwrap())?;
+        let address = listener.local_addr()?;
+        // No one connects: the accept is dropped when the deadline passes.
+        let err = Deadline::after(rt.clone(), Duration::from_millis(20), listener.accept())
+            .await
+            .expect_err("accepted a connection from no one");
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+
+        let peer = thread::spawn(move || {
+            let mut stream = StdStream::connect(address).unwrap();
+            stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+            // Silent at first, so the first receive times out.
+            thread::sleep(Duration::from_millis(100));
+            stream.write_all(b"late").unwrap();
+            let mut buf = [0; 4];
+            stream.read_exact(&mut buf).unwrap();
+            assert_eq!(&buf, b"back");
+        });
+        let (stream, _) = listener.accept().await?;
+        let err = Deadline::after(
+            rt.clone(),
+            Duration::from_millis(20),
+            stream.recv(Vec::with_capacity(8)),
+        )
+        .await
+        .expect_err("received from a silent peer");
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        let buf = stream.recv_n(Vec::with_capacity(8), 4).await?;
+        assert_eq!(buf, b"late");
+        stream.send_all("back").await?;
+        peer.join().expect("peer failed");
+        Ok(())
+    });
+}
+
+#[test]
+fn errors_name_the_address() {
+    let taken = StdListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap();
+
+    let err = Server::new(
+        address,
+        fail_connection,
+        actor_fn(shared_echo_local),
+        ActorOptions::default(),
+    )
+    .expect_err("bound a server to a port in use");
+    assert_eq!(err.kind(), io::ErrorKind::AddrInUse);
+    assert!(err.to_string().contains(&address.to_string()), "{err}");
+
+    run_actor(move |rt| async move {
+        let err = TcpListener::bind(&rt, address).expect_err("bound a port in use");
+        assert_eq!(err.kind(), io::ErrorKind::AddrInUse);
+        assert!(err.to_string().contains(&address.to_string()), "{err}");
+
+        // Nothing listens on a port we bound and closed.
+        let closed = TcpListener::bind(&rt, "127.0.0.1:0".parse().unwrap())?;
+        let closed_address = closed.local_addr()?;
+        drop(closed);
+        let err = TcpStream::connect(&rt, closed_address)
+            .await
+            .expect_err("connected to a closed port");
+        assert_eq!(err.kind(), io::ErrorKind::ConnectionRefused);
+        assert!(
+            err.to_string().contains(&closed_address.to_string()),
+            "{err}"
+        );
+        Ok(())
+    });
+    drop(taken);
+}
+
+#[test]
+fn server_stops_when_every_reference_is_gone() {
+    let mut runtime = Runtime::setup().num_threads(1).build().unwrap();
+    let server = Server::new(
+        "127.0.0.1:0".parse().unwrap(),
+        fail_connection,
+        actor_fn(shared_echo_local),
+        ActorOptions::default(),
+    )
+    .unwrap();
+    runtime
+        .run_on_workers(move |mut rt: RuntimeRef| -> io::Result<()> {
+            // The reference is dropped right away.
+            let _ = rt.try_spawn_local(fail_server, server, (), ActorOptions::default())?;
+            Ok(())
+        })
+        .unwrap();
+    let result = start(runtime);
+    assert_eq!(result.recv_timeout(TIMEOUT), Ok(Ok(())));
+}
