@@ -1,25 +1,41 @@
-//! kiln's benchmarks: workloads run for kiln and its peers side by side, in
-//! one process run, printing one JSON line per measurement.
+//! kiln's benchmarks: workloads run for kiln and its peers (tokio, actix,
+//! kameo, ractor) side by side, in one process run, printing one JSON line
+//! per measurement and a table of medians with their ratio to kiln.
 //!
 //! ```text
-//! cargo run --release -p kiln-bench -- [--quick] [--only W1,W5] [--systems kiln,tokio]
+//! cargo run --release -p kiln-bench -- [--quick] [--only W1,W3] [--systems kiln,tokio]
 //! ```
 //!
-//! Each workload checks its own result (a lost message fails the run).
-//! Memory per actor is measured in a fresh child process per system (this
-//! binary re-run with `--child`).
+//! | workload | what | module |
+//! |---|---|---|
+//! | W1a, W1b, W1c | ping-pong: one thread, two threads, two-worker runtime | [`w1_ping_pong`] |
+//! | W2 | RPC, one caller and one server; p50 and p99 per call | [`w2_rpc`] |
+//! | W3 | fan-in: 4 senders to one receiver | [`w3_fan_in`] |
+//! | W4 | fan-out: one driver round robin to 100 actors | [`w4_fan_out`] |
+//! | W5 | 1,000,000 idle actors: ns per spawn, resident bytes per actor | [`w5_spawn`] |
+//!
+//! Each workload checks its own result (a lost, duplicated or reordered
+//! message fails the run with a message saying what went wrong). Each
+//! measurement is repeated 5 times (3 with `--quick`, which also makes the
+//! workloads smaller). Memory per actor is measured in a fresh child process
+//! per run and system (this binary re-run with `--child`).
 
 use std::env;
 use std::process::{Command, ExitCode};
 
 mod measure;
+mod peer;
 mod w1_ping_pong;
+mod w2_rpc;
+mod w3_fan_in;
+mod w4_fan_out;
 mod w5_spawn;
 
 use measure::Measurement;
+use w1_ping_pong::Flavour;
 
 /// The systems measured.
-const SYSTEMS: [&str; 2] = ["kiln", "tokio"];
+const SYSTEMS: [&str; 5] = ["kiln", "tokio", "actix", "kameo", "ractor"];
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
@@ -37,52 +53,104 @@ fn main() -> ExitCode {
     };
 
     let mut results = Vec::new();
-    if wants("W1") {
-        let round_trips = if quick { 20_000 } else { 1_000_000 };
-        for system in &systems {
-            let samples = (0..runs)
-                .map(|_| w1_ping_pong::run(system, round_trips))
-                .collect::<Result<Vec<_>, _>>();
-            match samples {
-                Ok(samples) => results.push(Measurement::new(
-                    "W1a",
-                    system,
-                    "ns_per_round_trip",
-                    samples,
-                )),
-                Err(err) => {
-                    eprintln!("W1a {system}: {err}");
-                    return ExitCode::FAILURE;
+    let outcome = (|| {
+        if wants("W1") {
+            let round_trips = if quick { 20_000 } else { 1_000_000 };
+            for flavour in Flavour::ALL {
+                for system in systems.iter().filter(|s| flavour.applies_to(s)) {
+                    let samples = repeat(runs, flavour.workload(), system, || {
+                        w1_ping_pong::run(system, flavour, round_trips)
+                    })?;
+                    record(
+                        &mut results,
+                        Measurement::new(flavour.workload(), system, "ns_per_round_trip", samples),
+                    );
                 }
             }
         }
-    }
-    if wants("W5") {
-        let actors = if quick { 20_000 } else { 1_000_000 };
-        for system in &systems {
-            let mut ns = Vec::new();
-            let mut bytes = Vec::new();
-            for _ in 0..runs {
-                match spawn_child(&["W5", system, &actors.to_string()]) {
-                    Ok((n, b)) => {
-                        ns.push(n);
-                        bytes.push(b);
-                    }
-                    Err(err) => {
-                        eprintln!("W5 {system}: {err}");
-                        return ExitCode::FAILURE;
-                    }
-                }
+        if wants("W2") {
+            let calls = if quick { 5_000 } else { 200_000 };
+            for system in &systems {
+                let samples = repeat(runs, "W2", system, || w2_rpc::run(system, calls))?;
+                let (p50, p99) = samples.into_iter().unzip();
+                record(
+                    &mut results,
+                    Measurement::new("W2", system, "ns_per_call_p50", p50),
+                );
+                record(
+                    &mut results,
+                    Measurement::new("W2", system, "ns_per_call_p99", p99),
+                );
             }
-            results.push(Measurement::new("W5", system, "ns_per_spawn", ns));
-            results.push(Measurement::new("W5", system, "bytes_per_actor", bytes));
         }
+        if wants("W3") {
+            let messages = if quick { 200_000 } else { 10_000_000 };
+            for system in &systems {
+                let samples = repeat(runs, "W3", system, || w3_fan_in::run(system, messages))?;
+                record(
+                    &mut results,
+                    Measurement::new("W3", system, "msgs_per_sec", samples),
+                );
+            }
+        }
+        if wants("W4") {
+            let messages = if quick { 20_000 } else { 1_000_000 };
+            for system in &systems {
+                let samples = repeat(runs, "W4", system, || w4_fan_out::run(system, messages))?;
+                record(
+                    &mut results,
+                    Measurement::new("W4", system, "ns_per_msg", samples),
+                );
+            }
+        }
+        if wants("W5") {
+            let actors = if quick { 20_000 } else { 1_000_000 };
+            for system in &systems {
+                let samples = repeat(runs, "W5", system, || {
+                    spawn_child(&["W5", system, &actors.to_string()])
+                })?;
+                let (ns, bytes) = samples.into_iter().unzip();
+                record(
+                    &mut results,
+                    Measurement::new("W5", system, "ns_per_spawn", ns),
+                );
+                record(
+                    &mut results,
+                    Measurement::new("W5", system, "bytes_per_actor", bytes),
+                );
+            }
+        }
+        Ok::<(), String>(())
+    })();
+    if let Err(err) = outcome {
+        eprintln!("{err}");
+        return ExitCode::FAILURE;
     }
     for result in &results {
         println!("{}", result.json());
     }
     measure::print_table(&results);
     ExitCode::SUCCESS
+}
+
+/// Runs `f` `runs` times, failing with the first error, prefixed by the
+/// workload and system.
+fn repeat<T>(
+    runs: usize,
+    workload: &str,
+    system: &str,
+    mut f: impl FnMut() -> Result<T, String>,
+) -> Result<Vec<T>, String> {
+    (0..runs)
+        .map(|_| f().map_err(|err| format!("{workload} {system}: {err}")))
+        .collect()
+}
+
+/// Adds `measurement` to `results`, telling the progress on standard error
+/// (standard output holds only the JSON lines and the table).
+fn record(results: &mut Vec<Measurement>, measurement: Measurement) {
+    eprintln!("{}", measurement.json());
+    results.push(measurement);
 }
 
 /// The comma-separated values after `flag`.
