@@ -72,7 +72,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         new_actor,
         ActorOptions::default(),
     )?;
-    println!("listening on {}", server.local_addr());
+    let address = server.local_addr();
 
     runtime.run_on_workers(move |mut rt: RuntimeRef| -> io::Result<()> {
         // Binds this worker's listener.

@@ -54,6 +54,14 @@
 //!
 //! # Modules
 //!
+//! - [`net`]: TCP, UDP and Unix sockets, and [`Server`](net::Server), the
+//!   actor-per-connection TCP server.
+//! - [`io`]: buffers (passed by value to the kernel and back) and the
+//!   standard streams; [`fs`]: files; [`pipe`]: pipes and a child's
+//!   standard streams; [`process`]: waiting for a child process.
+//! - [`systemd`]: telling systemd the service is ready or stopping
+//!   ([`Notify`](systemd::Notify)) and feeding its watchdog
+//!   ([`watchdog`](systemd::watchdog)).
 //! - [`timer`]: [`Timer`](timer::Timer), [`Deadline`](timer::Deadline),
 //!   [`Interval`](timer::Interval).
 //! - [`Signal`]: process signals as messages (`receive_signals`).
