@@ -1,9 +1,10 @@
 //! The shared channel: a ring of slots and the bounded MPSC queue algorithm.
 //!
 //! Every handle ([`Sender`](crate::Sender), [`Receiver`](crate::Receiver),
-//! [`Manager`](crate::Manager)) holds an [`Arc`](crate::loom::Arc) of one
-//! [`Channel`]. This module owns all of its lock-free logic; the handles only
-//! call into it.
+//! [`Manager`](crate::Manager)) holds a [`Channel`]: a counted reference to
+//! one allocation holding the channel's [`Header`] followed by its slots (a
+//! [`ThinArc`]). This module owns all of its lock-free logic; the handles
+//! only call into it.
 //!
 //! # Algorithm
 //!
@@ -59,8 +60,8 @@
 //!
 //! # Waking waiting senders (backpressure)
 //!
-//! A sender that finds the inbox full registers in [`WaitList`]
-//! `send_waiters` (storing the list length, under its lock) and then tries to
+//! A sender that finds the inbox full registers in the senders'
+//! [`WaitList`] (storing the list length, under its lock) and then tries to
 //! claim again before it sleeps. The consumer frees a slot with a
 //! read-modify-write (`swap`, *F*) and then reads the waiter count without
 //! locking. This is the store-buffering (Dekker) pattern; it is made safe
@@ -113,19 +114,31 @@
 //! wakes every waiting sender and joiner and drops the queued messages: every
 //! `FILLED` position between `head` and `tail`, each marked `SKIPPED` before
 //! its message is dropped. A claim made before the mark but published after
-//! the drain (a permit used late) stays in its slot; [`Channel`]'s `Drop`
-//! drops every `FILLED` slot when the last handle goes. So every message is
-//! dropped exactly once: by the receiver's owner, the drain, or the `Drop`.
+//! the drain (a permit used late) stays in its slot; [`Slot`]'s `Drop`
+//! drops a `FILLED` slot's message when the last handle goes. So every
+//! message is dropped exactly once: by the receiver's owner, the drain, or
+//! the `Drop`.
+//!
+//! # Memory
+//!
+//! An inbox is one allocation: a [`ThinArc`] holding its reference count,
+//! its capacity and the [`Header`], followed by the slots, so a slot is found
+//! at the channel's address plus a constant plus the index times the slot
+//! size. Both wait lists share one lock and are allocated only when a task
+//! first waits (see [`crate::wait_list`]). On 64-bit Linux the part before
+//! the slots is 88 bytes, so an inbox of 8 `u64` messages is 216 bytes
+//! (checked by `tests.rs`); it used to be an `Arc` of 136 bytes and a
+//! separate slice of 128.
 
 use std::fmt;
 use std::mem::MaybeUninit;
-use std::ptr;
 
 use crate::error::RecvError;
 use crate::id::InboxId;
 use crate::loom::{AtomicU8, AtomicU64, Ordering, UnsafeCell};
 use crate::state::{CONSUMERS, State};
-use crate::wait_list::WaitList;
+use crate::thin_arc::ThinArc;
+use crate::wait_list::{WaitList, WaitLists};
 use crate::waker::AtomicWaker;
 
 /// Slot state: free for (or claimed for) the stamp's position.
@@ -173,7 +186,24 @@ struct Slot<M> {
     value: UnsafeCell<MaybeUninit<M>>,
 }
 
+// SAFETY: messages move between threads (so `M: Send`), and are only
+// accessed by one thread at a time: the protocol in the module docs hands
+// each value cell from its claimer to the consumer. A shared slot never
+// gives out `&M` to more than the consumer, so `M: Sync` is not needed.
+unsafe impl<M: Send> Send for Slot<M> {}
+// SAFETY: see `Send` above; all shared mutation goes through the atomic
+// stamp or the value cell, owned as described.
+unsafe impl<M: Send> Sync for Slot<M> {}
+
 impl<M> Slot<M> {
+    /// Slot of position `pos` before any message: `WRITABLE` at `pos`.
+    fn new(pos: u64) -> Slot<M> {
+        Slot {
+            stamp: AtomicU64::new(stamp(pos, WRITABLE)),
+            value: UnsafeCell::new(MaybeUninit::uninit()),
+        }
+    }
+
     /// Moves the value out of the slot.
     ///
     /// # Safety
@@ -208,8 +238,25 @@ impl<M> Slot<M> {
     }
 }
 
-/// The state shared by all handles of one inbox; see the [module docs](self).
-pub(crate) struct Channel<M> {
+impl<M> Drop for Slot<M> {
+    fn drop(&mut self) {
+        // Exclusive access: only the last handle drops the slots, and its
+        // count decrement synchronised with all other handles' drops.
+        if self.stamp.load(Ordering::Relaxed) & STATE_MASK == FILLED {
+            // SAFETY: `FILLED` means initialised and not yet taken (taking a
+            // value always changes the stamp), and we have exclusive access.
+            drop(unsafe { self.read() });
+        }
+    }
+}
+
+/// The part of a channel before its slots; see the [module docs](self).
+///
+/// No field is padded to a cache line of its own: every actor has an inbox,
+/// most are used by actors on one worker, and padding tail, head and the
+/// receiver's waker cost about 570 bytes per actor (the allocation is aligned
+/// to 128 bytes) for ~50 ns per message between cores.
+struct Header {
     /// Next position to claim `<< 1`, bit 0: [`DISCONNECTED`]. Written by
     /// senders (CAS) and the disconnecting handle.
     tail: AtomicU64,
@@ -217,77 +264,78 @@ pub(crate) struct Channel<M> {
     /// or the last consumer-side handle while disconnecting. Senders read it
     /// for [`Channel::len`].
     head: AtomicU64,
-    slots: Box<[Slot<M>]>,
     /// Which handles exist, see [`crate::state`].
-    pub(crate) state: State,
+    state: State,
     /// Set by the manager, read by joiners.
     exit_status: AtomicU8,
     /// The receiver waiting for a message.
-    ///
-    /// No field is padded to a cache line of its own: every actor has an
-    /// inbox, most are used by actors on one worker, and padding tail, head
-    /// and this waker cost about 570 bytes per actor (the allocation is
-    /// aligned to 128 bytes) for ~50 ns per message between cores.
     recv_waker: AtomicWaker,
-    /// Senders waiting for a free slot.
-    send_waiters: WaitList,
-    /// Tasks waiting for the consumer side to go.
-    join_waiters: WaitList,
+    /// Senders waiting for a free slot and tasks waiting for the consumer
+    /// side to go.
+    waiters: WaitLists,
 }
 
-// SAFETY: messages move between threads (so `M: Send`), and are only
-// accessed by one thread at a time: the protocol in the module docs hands
-// each value cell from its claimer to the consumer. `&Channel` never gives
-// out `&M` to more than the consumer, so `M: Sync` is not needed.
-unsafe impl<M: Send> Send for Channel<M> {}
-// SAFETY: see `Send` above; all shared mutation goes through atomics, the
-// wait lists' mutexes, or value cells owned as described.
-unsafe impl<M: Send> Sync for Channel<M> {}
+/// A handle's reference to the state shared by all handles of one inbox:
+/// the [`Header`] and `capacity` slots in one allocation. See the
+/// [module docs](self).
+///
+/// Cloning makes another reference to the same channel (it does not touch
+/// the handle [`State`]).
+pub(crate) struct Channel<M> {
+    shared: ThinArc<Header, Slot<M>>,
+}
 
 impl<M> Channel<M> {
     /// A new channel with `capacity` slots, one sender, a receiver and, if
     /// `manager`, a manager. `capacity` must be valid (checked by callers).
     pub(crate) fn new(capacity: usize, manager: bool) -> Channel<M> {
         debug_assert!((crate::MIN_CAPACITY..=crate::MAX_CAPACITY).contains(&capacity));
-        let slots = (0..capacity as u64)
-            .map(|pos| Slot {
-                stamp: AtomicU64::new(stamp(pos, WRITABLE)),
-                value: UnsafeCell::new(MaybeUninit::uninit()),
-            })
-            .collect();
-        Channel {
+        let header = Header {
             tail: AtomicU64::new(0),
             head: AtomicU64::new(0),
-            slots,
             state: State::new(manager),
             exit_status: AtomicU8::new(0),
             recv_waker: AtomicWaker::new(),
-            send_waiters: WaitList::new(),
-            join_waiters: WaitList::new(),
-        }
+            waiters: WaitLists::new(),
+        };
+        // `pos as u64` cannot truncate: `pos < capacity`, at most
+        // `MAX_CAPACITY`.
+        let shared = ThinArc::new(header, capacity, |pos| Slot::new(pos as u64));
+        Channel { shared }
     }
 
     /// Identity of this channel.
     pub(crate) fn id(&self) -> InboxId {
-        InboxId::new(ptr::from_ref(self).cast::<()>())
+        InboxId::new(self.shared.as_ptr())
+    }
+
+    /// Whether `self` and `other` refer to the same channel.
+    pub(crate) fn same(&self, other: &Channel<M>) -> bool {
+        ThinArc::ptr_eq(&self.shared, &other.shared)
+    }
+
+    /// Which handles exist.
+    pub(crate) fn state(&self) -> &State {
+        &self.shared.state
     }
 
     /// Number of slots.
     pub(crate) fn capacity(&self) -> usize {
-        self.slots.len()
+        self.shared.len()
     }
 
     /// Approximate number of messages (claimed positions) in the queue.
     pub(crate) fn len(&self) -> usize {
-        let head = self.head.load(Ordering::Relaxed);
-        let tail = self.tail.load(Ordering::Relaxed) >> 1;
+        let head = self.shared.head.load(Ordering::Relaxed);
+        let tail = self.shared.tail.load(Ordering::Relaxed) >> 1;
         // Cannot truncate: clamped to `capacity`, an `usize`.
         tail.saturating_sub(head).min(self.capacity() as u64) as usize
     }
 
     /// The slot of position `pos`.
     fn slot(&self, pos: u64) -> &Slot<M> {
-        let capacity = self.slots.len() as u64;
+        let slots = self.shared.items();
+        let capacity = slots.len() as u64;
         // A mask for the usual power-of-two capacities (predictable branch,
         // no division on the hot path).
         let index = if capacity.is_power_of_two() {
@@ -296,32 +344,32 @@ impl<M> Channel<M> {
             pos % capacity
         };
         // Cannot truncate: `index < capacity`, an `usize`.
-        &self.slots[index as usize]
+        &slots[index as usize]
     }
 
     /// Whether `tail` is marked disconnected.
     pub(crate) fn is_disconnected(&self) -> bool {
-        self.tail.load(Ordering::Acquire) & DISCONNECTED != 0
+        self.shared.tail.load(Ordering::Acquire) & DISCONNECTED != 0
     }
 
     /// Exit status set by the manager (0 if never set).
     pub(crate) fn exit_status(&self) -> u8 {
-        self.exit_status.load(Ordering::Relaxed)
+        self.shared.exit_status.load(Ordering::Relaxed)
     }
 
     /// Sets the exit status read by joiners.
     pub(crate) fn set_exit_status(&self, status: u8) {
-        self.exit_status.store(status, Ordering::Relaxed);
+        self.shared.exit_status.store(status, Ordering::Relaxed);
     }
 
     /// Tasks waiting for a free slot.
-    pub(crate) fn send_waiters(&self) -> &WaitList {
-        &self.send_waiters
+    pub(crate) fn send_waiters(&self) -> WaitList<'_> {
+        self.shared.waiters.send()
     }
 
     /// Tasks waiting for the consumer side to go.
-    pub(crate) fn join_waiters(&self) -> &WaitList {
-        &self.join_waiters
+    pub(crate) fn join_waiters(&self) -> WaitList<'_> {
+        self.shared.waiters.join()
     }
 
     /// Claims the next position for the caller to fill with
@@ -331,7 +379,7 @@ impl<M> Channel<M> {
     /// read-modify-write on its stamp, a `Full` behind a claim by a plain
     /// load (see "Waking waiting senders" in the module docs).
     pub(crate) fn try_claim(&self) -> Result<u64, ClaimError> {
-        let mut tail = self.tail.load(Ordering::Relaxed);
+        let mut tail = self.shared.tail.load(Ordering::Relaxed);
         loop {
             if tail & DISCONNECTED != 0 {
                 return Err(ClaimError::Disconnected);
@@ -342,7 +390,7 @@ impl<M> Channel<M> {
             if current == stamp(pos, WRITABLE) {
                 // `Relaxed` is enough: the `Acquire` load of the stamp
                 // ordered us after the consumer's free of this slot.
-                match self.tail.compare_exchange_weak(
+                match self.shared.tail.compare_exchange_weak(
                     tail,
                     tail + 2,
                     Ordering::Relaxed,
@@ -355,7 +403,7 @@ impl<M> Channel<M> {
             }
             if stamp_pos(current) >= pos {
                 // Another sender claimed `pos` already: `tail` moved on.
-                tail = self.tail.load(Ordering::Relaxed);
+                tail = self.shared.tail.load(Ordering::Relaxed);
                 continue;
             }
             // The slot still holds an earlier lap: full.
@@ -377,7 +425,7 @@ impl<M> Channel<M> {
                         behind_claim: false,
                     });
                 }
-                Err(_) => tail = self.tail.load(Ordering::Relaxed),
+                Err(_) => tail = self.shared.tail.load(Ordering::Relaxed),
             }
         }
     }
@@ -414,10 +462,10 @@ impl<M> Channel<M> {
     /// Wakes the receiver after a publish (or skip, or the last sender
     /// leaving), and the senders waiting behind a claim, if flagged.
     fn wake_receiver(&self) {
-        if self.recv_waker.wake() & CLAIM_WAITERS != 0
-            && self.recv_waker.clear_spare(CLAIM_WAITERS) & CLAIM_WAITERS != 0
+        if self.shared.recv_waker.wake() & CLAIM_WAITERS != 0
+            && self.shared.recv_waker.clear_spare(CLAIM_WAITERS) & CLAIM_WAITERS != 0
         {
-            self.send_waiters.wake_all();
+            self.send_waiters().wake_all();
         }
     }
 
@@ -425,7 +473,7 @@ impl<M> Channel<M> {
     /// (`ClaimError::Full { behind_claim: true }`). The sender must claim
     /// again after this before it sleeps.
     pub(crate) fn flag_claim_waiter(&self) {
-        self.recv_waker.set_spare(CLAIM_WAITERS);
+        self.shared.recv_waker.set_spare(CLAIM_WAITERS);
     }
 
     /// Position of the first message, passing over (and freeing) skipped
@@ -435,7 +483,7 @@ impl<M> Channel<M> {
     ///
     /// Only the consumer may call this (the receiver, through `&mut self`).
     unsafe fn front(&self) -> Result<u64, RecvError> {
-        let mut head = self.head.load(Ordering::Relaxed);
+        let mut head = self.shared.head.load(Ordering::Relaxed);
         loop {
             let slot = self.slot(head);
             let current = slot.stamp.load(Ordering::Acquire);
@@ -447,7 +495,7 @@ impl<M> Channel<M> {
                 continue;
             }
             debug_assert_eq!(current, stamp(head, WRITABLE));
-            if self.state.load().senders() != 0 {
+            if self.state().load().senders() != 0 {
                 return Err(RecvError::Empty);
             }
             // No sender left: the last one may have published just before
@@ -461,14 +509,14 @@ impl<M> Channel<M> {
 
     /// Frees `slot` of position `head` for the next lap and moves `head`.
     fn free(&self, slot: &Slot<M>, head: u64) {
-        let cap = self.slots.len() as u64;
+        let cap = self.capacity() as u64;
         // An RMW: see "Waking waiting senders".
         let _ = slot
             .stamp
             .swap(stamp(head + cap, WRITABLE), Ordering::AcqRel);
-        self.head.store(head + 1, Ordering::Relaxed);
-        if self.send_waiters.has_waiters() {
-            self.send_waiters.wake_one();
+        self.shared.head.store(head + 1, Ordering::Relaxed);
+        if self.send_waiters().has_waiters() {
+            self.send_waiters().wake_one();
         }
     }
 
@@ -506,13 +554,13 @@ impl<M> Channel<M> {
 
     /// Arms the receiver waker. See [`AtomicWaker::register`].
     pub(crate) fn register_receiver(&self, waker: &std::task::Waker) -> bool {
-        self.recv_waker.register(waker)
+        self.shared.recv_waker.register(waker)
     }
 
     /// Removes one sender; the last one wakes the receiver, so it sees the
     /// channel disconnected.
     pub(crate) fn drop_sender(&self) {
-        if self.state.remove_sender().senders() == 1 {
+        if self.state().remove_sender().senders() == 1 {
             self.wake_receiver();
         }
     }
@@ -520,7 +568,7 @@ impl<M> Channel<M> {
     /// Removes the receiver's or the manager's bit (`bit`); if that was the
     /// last consumer-side handle, disconnects the channel.
     pub(crate) fn drop_consumer(&self, bit: usize) {
-        let old = self.state.clear(bit);
+        let old = self.state().clear(bit);
         debug_assert!(old.has_receiver() || old.has_manager());
         if old.bits() & CONSUMERS & !bit == 0 {
             // SAFETY: we cleared the last consumer bit, so no receiver exists
@@ -537,13 +585,13 @@ impl<M> Channel<M> {
     /// The caller must be the last consumer-side handle (it is the consumer
     /// now, and nobody else can become one).
     unsafe fn disconnect(&self) {
-        let tail = self.tail.fetch_or(DISCONNECTED, Ordering::AcqRel) >> 1;
+        let tail = self.shared.tail.fetch_or(DISCONNECTED, Ordering::AcqRel) >> 1;
         // Wake before dropping messages: a panicking `Drop` of a message must
         // not leave anybody waiting.
-        self.send_waiters.wake_all();
-        self.join_waiters.wake_all();
+        self.send_waiters().wake_all();
+        self.join_waiters().wake_all();
 
-        let head = self.head.load(Ordering::Relaxed);
+        let head = self.shared.head.load(Ordering::Relaxed);
         let mut first_unread = None;
         for pos in head..tail {
             let slot = self.slot(pos);
@@ -562,22 +610,24 @@ impl<M> Channel<M> {
             let _ = slot.stamp.swap(stamp(pos, SKIPPED), Ordering::AcqRel);
             drop(msg);
         }
-        self.head
+        self.shared
+            .head
             .store(first_unread.unwrap_or(tail), Ordering::Relaxed);
     }
 }
 
-impl<M> Drop for Channel<M> {
-    fn drop(&mut self) {
-        for slot in &*self.slots {
-            // Exclusive access: the last handle's `Arc` drop synchronised with
-            // all other handles' drops.
-            if slot.stamp.load(Ordering::Relaxed) & STATE_MASK == FILLED {
-                // SAFETY: `FILLED` means initialised and not yet taken
-                // (taking a value always changes the stamp), and we have
-                // exclusive access.
-                drop(unsafe { slot.read() });
-            }
+#[cfg(all(test, not(loom)))]
+impl<M> Channel<M> {
+    /// Bytes allocated for a channel of `capacity` slots.
+    pub(crate) fn allocation_size(capacity: usize) -> usize {
+        ThinArc::<Header, Slot<M>>::allocation_size(capacity)
+    }
+}
+
+impl<M> Clone for Channel<M> {
+    fn clone(&self) -> Channel<M> {
+        Channel {
+            shared: self.shared.clone(),
         }
     }
 }
@@ -588,7 +638,7 @@ impl<M> fmt::Debug for Channel<M> {
             .field("id", &self.id())
             .field("capacity", &self.capacity())
             .field("len", &self.len())
-            .field("state", &self.state)
+            .field("state", self.state())
             .field("disconnected", &self.is_disconnected())
             .finish_non_exhaustive()
     }

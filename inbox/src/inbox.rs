@@ -1,7 +1,6 @@
 //! Making an inbox: the capacity limits and [`new`].
 
 use crate::channel::Channel;
-use crate::loom::Arc;
 use crate::receiver::Receiver;
 use crate::sender::Sender;
 
@@ -38,12 +37,12 @@ pub fn new<M>(capacity: usize) -> (Sender<M>, Receiver<M>) {
 pub(crate) fn new_channel<M>(
     capacity: usize,
     manager: bool,
-) -> (Sender<M>, Receiver<M>, Arc<Channel<M>>) {
+) -> (Sender<M>, Receiver<M>, Channel<M>) {
     assert!(
         (MIN_CAPACITY..=MAX_CAPACITY).contains(&capacity),
         "inbox capacity must be in {MIN_CAPACITY}..={MAX_CAPACITY}, got {capacity}"
     );
-    let channel = Arc::new(Channel::new(capacity, manager));
+    let channel = Channel::new(capacity, manager);
     let sender = Sender {
         channel: channel.clone(),
     };

@@ -33,7 +33,7 @@ impl<'s, M> Join<'s, M> {
 
     /// The exit status if the consumer side is gone.
     fn check(&mut self) -> Option<u8> {
-        if self.channel.state.load().has_consumer() {
+        if self.channel.state().load().has_consumer() {
             return None;
         }
         if let Some(id) = self.wait.take() {

@@ -122,9 +122,10 @@
 //! # Guarantees
 //!
 //! * **Bounded.** An inbox holds at most its capacity
-//!   ([`MIN_CAPACITY`]`..=`[`MAX_CAPACITY`]) of messages; its memory is
-//!   allocated once, by [`new`] or [`Manager::new`], and is proportional to
-//!   the capacity. Sending and receiving never allocate.
+//!   ([`MIN_CAPACITY`]`..=`[`MAX_CAPACITY`]) of messages; its memory is one
+//!   allocation made by [`new`] or [`Manager::new`], proportional to the
+//!   capacity. Sending and receiving never allocate (a task waiting on a
+//!   full inbox, or for the actor to stop, may).
 //! * **Order.** Messages from one sender are received in the order they were
 //!   sent. Messages are received in the order their slots were claimed, so a
 //!   [`Permit`] holds up the messages claimed after it until it is used or
@@ -157,6 +158,7 @@ mod permit;
 mod receiver;
 mod sender;
 mod state;
+mod thin_arc;
 mod wait_list;
 mod waker;
 

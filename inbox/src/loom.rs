@@ -1,7 +1,7 @@
 //! Facade over the synchronisation primitives, so [loom] can replace them.
 //!
-//! Every atomic, lock, shared pointer and unsafe cell in this crate comes from
-//! here (the same trick as tokio's `src/loom/`). Normally these are the `std`
+//! Every atomic, lock, shared pointer, unsafe cell and raw allocation in this
+//! crate comes from here (the same trick as tokio's `src/loom/`). Normally these are the `std`
 //! types; when the crate is compiled with `RUSTFLAGS="--cfg loom"` they are
 //! loom's, which lets `tests/loom.rs` explore every interleaving (and every
 //! memory-model-allowed stale read) of the algorithms in [`crate::channel`],
@@ -9,23 +9,29 @@
 //!
 //! loom's `UnsafeCell` only hands out its contents through the closures `with`
 //! and `with_mut` (so it can check for data races); [`UnsafeCell`] gives the
-//! `std` build the same API.
+//! `std` build the same API. loom's [`alloc`] and [`dealloc`] are `std`'s plus
+//! leak tracking, so a [`ThinArc`](crate::thin_arc::ThinArc) never freed is
+//! reported like a leaked `Arc`.
 //!
 //! [loom]: https://docs.rs/loom
 
+#[cfg(loom)]
+pub(crate) use loom::alloc::{alloc, dealloc};
 #[cfg(loom)]
 pub(crate) use loom::cell::UnsafeCell;
 #[cfg(loom)]
 pub(crate) use loom::hint::spin_loop;
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize};
+pub(crate) use loom::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, AtomicUsize};
 #[cfg(loom)]
 pub(crate) use loom::sync::{Arc, Mutex, MutexGuard};
 
 #[cfg(not(loom))]
+pub(crate) use std::alloc::{alloc, dealloc};
+#[cfg(not(loom))]
 pub(crate) use std::hint::spin_loop;
 #[cfg(not(loom))]
-pub(crate) use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize};
+pub(crate) use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, AtomicUsize};
 #[cfg(not(loom))]
 pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
 

@@ -8,14 +8,13 @@ use std::fmt;
 
 use crate::channel::Channel;
 use crate::id::InboxId;
-use crate::loom::Arc;
 use crate::receiver::Receiver;
 use crate::sender::Sender;
 use crate::state::MANAGER_ALIVE;
 
 /// Owner of an inbox that outlives its [`Receiver`]s.
 pub struct Manager<M> {
-    channel: Arc<Channel<M>>,
+    channel: Channel<M>,
 }
 
 impl<M> Manager<M> {
@@ -40,7 +39,7 @@ impl<M> Manager<M> {
     ///
     /// The new receiver receives the messages still queued.
     pub fn new_receiver(&mut self) -> Option<Receiver<M>> {
-        if self.channel.state.try_add_receiver() {
+        if self.channel.state().try_add_receiver() {
             // SAFETY: we just set `RECEIVER_ALIVE`, which was clear: no other
             // receiver exists.
             Some(unsafe { Receiver::from_channel(self.channel.clone()) })

@@ -13,7 +13,6 @@ use std::task::{Context, Poll};
 use crate::channel::Channel;
 use crate::error::RecvError;
 use crate::id::InboxId;
-use crate::loom::Arc;
 use crate::sender::Sender;
 use crate::state::RECEIVER_ALIVE;
 
@@ -25,7 +24,7 @@ use crate::state::RECEIVER_ALIVE;
 /// when there is no manager disconnects the inbox and drops the queued
 /// messages.
 pub struct Receiver<M> {
-    channel: Arc<Channel<M>>,
+    channel: Channel<M>,
 }
 
 impl<M> Receiver<M> {
@@ -33,7 +32,7 @@ impl<M> Receiver<M> {
     ///
     /// The caller must have set `RECEIVER_ALIVE` for this receiver: there may
     /// only be one consumer.
-    pub(crate) unsafe fn from_channel(channel: Arc<Channel<M>>) -> Receiver<M> {
+    pub(crate) unsafe fn from_channel(channel: Channel<M>) -> Receiver<M> {
         Receiver { channel }
     }
 
@@ -97,7 +96,7 @@ impl<M> Receiver<M> {
 
     /// Whether any [`Sender`] is left.
     pub fn is_connected(&self) -> bool {
-        self.channel.state.load().senders() != 0
+        self.channel.state().load().senders() != 0
     }
 
     /// Identity of the inbox, comparable across message types.

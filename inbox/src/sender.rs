@@ -14,7 +14,6 @@ use crate::channel::{Channel, ClaimError};
 use crate::error::{Disconnected, ReserveError, SendError};
 use crate::id::InboxId;
 use crate::join::Join;
-use crate::loom::Arc;
 use crate::permit::Permit;
 use crate::wait_list::WaitId;
 
@@ -26,12 +25,12 @@ use crate::wait_list::WaitId;
 ///
 /// Messages from one sender are received in the order they were sent.
 pub struct Sender<M> {
-    pub(crate) channel: Arc<Channel<M>>,
+    pub(crate) channel: Channel<M>,
 }
 
 impl<M> Sender<M> {
-    pub(crate) fn from_channel(channel: Arc<Channel<M>>) -> Sender<M> {
-        channel.state.add_sender();
+    pub(crate) fn from_channel(channel: Channel<M>) -> Sender<M> {
+        channel.state().add_sender();
         Sender { channel }
     }
 
@@ -101,17 +100,17 @@ impl<M> Sender<M> {
     /// Whether the receiver or the manager still exists, so that messages
     /// may still be received.
     pub fn is_connected(&self) -> bool {
-        self.channel.state.load().has_consumer()
+        self.channel.state().load().has_consumer()
     }
 
     /// Whether the inbox has a [`Manager`](crate::Manager).
     pub fn has_manager(&self) -> bool {
-        self.channel.state.load().has_manager()
+        self.channel.state().load().has_manager()
     }
 
     /// Whether `self` and `other` send to the same inbox.
     pub fn same_channel(&self, other: &Sender<M>) -> bool {
-        Arc::ptr_eq(&self.channel, &other.channel)
+        self.channel.same(&other.channel)
     }
 
     /// Identity of the inbox, comparable across message types.

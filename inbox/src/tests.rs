@@ -1,11 +1,13 @@
-//! Unit tests of the internals: the state word, the waker and the wait list.
+//! Unit tests of the internals: the state word, the waker, the wait lists,
+//! the thin `Arc` and the size of a channel's allocation.
 
 use std::sync::Arc as StdArc;
 use std::sync::atomic::{AtomicUsize as StdAtomicUsize, Ordering as StdOrdering};
 use std::task::{Wake, Waker};
 
 use crate::state::{MANAGER_ALIVE, RECEIVER_ALIVE, State};
-use crate::wait_list::WaitList;
+use crate::thin_arc::ThinArc;
+use crate::wait_list::WaitLists;
 use crate::waker::AtomicWaker;
 
 /// A waker counting its wake-ups.
@@ -78,7 +80,8 @@ fn atomic_waker_replaces_waker() {
 
 #[test]
 fn wait_list_register_remove_wake() {
-    let list = WaitList::new();
+    let lists = WaitLists::new();
+    let list = lists.send();
     let (count, w) = count_waker();
     assert!(!list.has_waiters());
     let (a, existed) = list.register(None, &w);
@@ -100,4 +103,87 @@ fn wait_list_register_remove_wake() {
     list.wake_all();
     assert_eq!(wakes(&count), 3);
     assert!(!list.has_waiters());
+}
+
+#[test]
+fn wait_lists_are_separate() {
+    let lists = WaitLists::new();
+    let (senders, w) = count_waker();
+    let (joiners, j) = count_waker();
+    let (s, _) = lists.send().register(None, &w);
+    let (a, _) = lists.join().register(None, &j);
+    let (b, _) = lists.join().register(None, &j);
+    assert!(s != a && s != b && a != b, "ids are unique in both lists");
+    assert!(lists.send().has_waiters());
+    assert!(!lists.send().remove(a), "a joiner is not a sender");
+    assert!(lists.join().remove(a));
+    lists.join().wake_all();
+    assert_eq!((wakes(&senders), wakes(&joiners)), (0, 1));
+    assert!(
+        lists.send().has_waiters(),
+        "joiners do not count as senders"
+    );
+    lists.join().wake_one();
+    lists.send().wake_all();
+    assert_eq!((wakes(&senders), wakes(&joiners)), (1, 1));
+    assert!(!lists.send().has_waiters());
+}
+
+/// Adds one to a shared count when dropped.
+struct Dropped(StdArc<StdAtomicUsize>);
+
+impl Drop for Dropped {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, StdOrdering::SeqCst);
+    }
+}
+
+/// An item with a larger alignment than the header.
+#[repr(align(64))]
+struct Aligned {
+    index: u8,
+    _dropped: Dropped,
+}
+
+#[test]
+fn thin_arc_shares_and_drops_once() {
+    let drops = StdArc::new(StdAtomicUsize::new(0));
+    let arc = ThinArc::new(Dropped(drops.clone()), 5, |i| Aligned {
+        index: i as u8,
+        _dropped: Dropped(drops.clone()),
+    });
+    let clone = arc.clone();
+    assert!(ThinArc::ptr_eq(&arc, &clone));
+    assert_eq!(clone.len(), 5);
+    let items = clone.items();
+    assert_eq!(
+        items.iter().map(|item| item.index).collect::<Vec<_>>(),
+        [0, 1, 2, 3, 4]
+    );
+    assert!(items.iter().all(|item| (&raw const *item).addr() % 64 == 0));
+    assert_eq!(ThinArc::<Dropped, Aligned>::allocation_size(5), 64 + 5 * 64);
+    drop(arc);
+    assert_eq!(drops.load(StdOrdering::SeqCst), 0);
+    drop(clone);
+    assert_eq!(drops.load(StdOrdering::SeqCst), 6, "the header and 5 items");
+
+    let other = ThinArc::new(Dropped(drops.clone()), 0, |_| -> Aligned { unreachable!() });
+    assert!(other.items().is_empty());
+    drop(other);
+    assert_eq!(drops.load(StdOrdering::SeqCst), 7);
+}
+
+/// The size of an inbox for `u64` messages on the platform the benchmark
+/// figures are measured on (the "Memory" section of `channel.rs`): one
+/// allocation of an 88-byte header (with the thin `Arc`'s count and length)
+/// and 16 bytes a slot. It was a 136-byte `Arc` and a separate slice.
+#[test]
+#[cfg(all(target_os = "linux", target_pointer_width = "64", not(loom)))]
+fn channel_allocation_size() {
+    use crate::channel::Channel;
+
+    assert_eq!(size_of::<WaitLists>(), 24);
+    assert_eq!(size_of::<AtomicWaker>(), 24);
+    assert_eq!(Channel::<u64>::allocation_size(8), 88 + 8 * 16);
+    assert_eq!(Channel::<u64>::allocation_size(1), 88 + 16);
 }

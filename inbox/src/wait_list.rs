@@ -1,25 +1,28 @@
-//! [`WaitList`]: tasks waiting for an event that may come from any thread.
+//! [`WaitLists`]: tasks waiting for an event that may come from any thread.
 //!
-//! The inbox keeps two: senders waiting for a free slot (backpressure of
-//! [`Sender::send`](crate::Sender::send) and
+//! Every inbox has two lists: senders waiting for a free slot (backpressure
+//! of [`Sender::send`](crate::Sender::send) and
 //! [`Sender::reserve`](crate::Sender::reserve)) and tasks waiting for the
-//! consumer side to go away ([`Sender::join`](crate::Sender::join)).
+//! consumer side to go away ([`Sender::join`](crate::Sender::join)). Each is
+//! used through a [`WaitList`] view.
 //!
-//! It is a [`Mutex`] around a FIFO of `(id, waker)` entries plus an atomic
-//! copy of the entry count, [`WaitList::has_waiters`], so the receive hot
-//! path can check for waiters without locking. The count is stored while
-//! holding the lock, so it is exactly the length of the list at each unlock;
-//! readers outside the lock see a value that is at worst stale. Why a stale
-//! read cannot lose a wake-up is argued where it is read, in
-//! [`crate::channel`].
+//! Both lists live behind one [`Mutex`], and are allocated when the first
+//! task waits: every actor's inbox has them and most never hold a waiter, so
+//! the empty pair is an atomic count and a mutex around `None` (24 bytes,
+//! where two separate lists took 48). Waiting senders and joiners share the
+//! lock; nothing holds it while taking it again or while waking a task.
 //!
-//! The list itself is allocated when the first task waits: every actor's
-//! inbox has two wait lists and most never hold a waiter, so an empty list
-//! is a mutex around `None` (16 bytes instead of 48).
+//! The number of waiting senders is copied into an atomic,
+//! [`WaitList::has_waiters`], so the receive hot path can check for waiters
+//! without locking. The copy is stored while holding the lock, so it is
+//! exactly the length of the list at each unlock; readers outside the lock
+//! see a value that is at worst stale. Why a stale read cannot lose a wake-up
+//! is argued where it is read, in [`crate::channel`]. The joiners need no
+//! such copy: they are woken with the lock taken (see [`crate::join`]).
 //!
-//! Each registration gets an id, unique in its list. A future keeps its id
-//! while registered, so that it can update its waker, learn whether it was
-//! woken (its entry is gone) and remove itself when dropped.
+//! Each registration gets an id, unique in its pair of lists. A future keeps
+//! its id while registered, so that it can update its waker, learn whether
+//! it was woken (its entry is gone) and remove itself when dropped.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -27,34 +30,90 @@ use std::task::Waker;
 
 use crate::loom::{AtomicUsize, Mutex, Ordering, lock};
 
-/// Identifies one registration in a [`WaitList`].
+/// Identifies one registration in a [`WaitLists`].
 pub(crate) type WaitId = u64;
 
-/// A list of waiting tasks, see the [module docs](self).
-pub(crate) struct WaitList {
-    /// Number of entries in `inner.waiters`, stored under the lock.
-    len: AtomicUsize,
+/// The two lists of waiting tasks of an inbox, see the [module docs](self).
+pub(crate) struct WaitLists {
+    /// Number of entries in `inner.send`, stored under the lock.
+    send_len: AtomicUsize,
     /// `None` until the first registration.
     inner: Mutex<Option<Box<Inner>>>,
 }
 
 struct Inner {
     next_id: WaitId,
-    waiters: VecDeque<(WaitId, Waker)>,
+    send: VecDeque<(WaitId, Waker)>,
+    join: VecDeque<(WaitId, Waker)>,
 }
 
-impl WaitList {
-    /// An empty list.
-    pub(crate) fn new() -> WaitList {
-        WaitList {
-            len: AtomicUsize::new(0),
+/// Which of the two lists.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Kind {
+    /// Senders waiting for a free slot.
+    Send,
+    /// Tasks waiting for the consumer side to go.
+    Join,
+}
+
+/// One list of a [`WaitLists`].
+#[derive(Copy, Clone)]
+pub(crate) struct WaitList<'l> {
+    lists: &'l WaitLists,
+    kind: Kind,
+}
+
+impl WaitLists {
+    /// Two empty lists.
+    pub(crate) fn new() -> WaitLists {
+        WaitLists {
+            send_len: AtomicUsize::new(0),
             inner: Mutex::new(None),
         }
     }
 
-    /// Whether anybody waits (a possibly stale hint, without locking).
-    pub(crate) fn has_waiters(&self) -> bool {
-        self.len.load(Ordering::Acquire) != 0
+    /// Senders waiting for a free slot.
+    pub(crate) fn send(&self) -> WaitList<'_> {
+        WaitList {
+            lists: self,
+            kind: Kind::Send,
+        }
+    }
+
+    /// Tasks waiting for the consumer side to go.
+    pub(crate) fn join(&self) -> WaitList<'_> {
+        WaitList {
+            lists: self,
+            kind: Kind::Join,
+        }
+    }
+}
+
+impl Inner {
+    /// The list of `kind`.
+    fn list(&mut self, kind: Kind) -> &mut VecDeque<(WaitId, Waker)> {
+        match kind {
+            Kind::Send => &mut self.send,
+            Kind::Join => &mut self.join,
+        }
+    }
+}
+
+impl WaitList<'_> {
+    /// Whether any sender waits (a possibly stale hint, without locking).
+    /// Only for the list of senders.
+    pub(crate) fn has_waiters(self) -> bool {
+        debug_assert_eq!(self.kind, Kind::Send, "only senders are counted");
+        self.lists.send_len.load(Ordering::Acquire) != 0
+    }
+
+    /// Copies the length of the list of senders, under the lock.
+    fn store_len(self, inner: &mut Inner) {
+        if self.kind == Kind::Send {
+            self.lists
+                .send_len
+                .store(inner.send.len(), Ordering::Release);
+        }
     }
 
     /// Registers `waker` (or, if `id` is still registered, updates its waker)
@@ -62,16 +121,17 @@ impl WaitList {
     ///
     /// Returns `(id, true)` if `id` was still registered, `(new_id, false)` if
     /// it was not (it was woken or is `None`) and a new entry was added.
-    pub(crate) fn register(&self, id: Option<WaitId>, waker: &Waker) -> (WaitId, bool) {
-        let mut guard = lock(&self.inner);
+    pub(crate) fn register(self, id: Option<WaitId>, waker: &Waker) -> (WaitId, bool) {
+        let mut guard = lock(&self.lists.inner);
         let inner = guard.get_or_insert_with(|| {
             Box::new(Inner {
                 next_id: 0,
-                waiters: VecDeque::new(),
+                send: VecDeque::new(),
+                join: VecDeque::new(),
             })
         });
         if let Some(id) = id {
-            if let Some((_, old)) = inner.waiters.iter_mut().find(|(i, _)| *i == id) {
+            if let Some((_, old)) = inner.list(self.kind).iter_mut().find(|(i, _)| *i == id) {
                 if !old.will_wake(waker) {
                     old.clone_from(waker);
                 }
@@ -80,35 +140,36 @@ impl WaitList {
         }
         let id = inner.next_id;
         inner.next_id += 1;
-        inner.waiters.push_back((id, waker.clone()));
-        self.len.store(inner.waiters.len(), Ordering::Release);
+        inner.list(self.kind).push_back((id, waker.clone()));
+        self.store_len(inner);
         (id, false)
     }
 
     /// Removes registration `id`; returns `false` if it was already removed
     /// by a wake-up.
-    pub(crate) fn remove(&self, id: WaitId) -> bool {
-        let mut guard = lock(&self.inner);
+    pub(crate) fn remove(self, id: WaitId) -> bool {
+        let mut guard = lock(&self.lists.inner);
         let Some(inner) = guard.as_mut() else {
             return false;
         };
-        let Some(index) = inner.waiters.iter().position(|(i, _)| *i == id) else {
+        let list = inner.list(self.kind);
+        let Some(index) = list.iter().position(|(i, _)| *i == id) else {
             return false;
         };
-        let _ = inner.waiters.remove(index);
-        self.len.store(inner.waiters.len(), Ordering::Release);
+        let _ = list.remove(index);
+        self.store_len(inner);
         true
     }
 
     /// Wakes (and removes) the longest waiting task, if any.
-    pub(crate) fn wake_one(&self) {
+    pub(crate) fn wake_one(self) {
         let waker = {
-            let mut guard = lock(&self.inner);
+            let mut guard = lock(&self.lists.inner);
             let Some(inner) = guard.as_mut() else {
                 return;
             };
-            let waker = inner.waiters.pop_front();
-            self.len.store(inner.waiters.len(), Ordering::Release);
+            let waker = inner.list(self.kind).pop_front();
+            self.store_len(inner);
             waker
         };
         if let Some((_, waker)) = waker {
@@ -117,14 +178,17 @@ impl WaitList {
     }
 
     /// Wakes (and removes) every waiting task.
-    pub(crate) fn wake_all(&self) {
+    pub(crate) fn wake_all(self) {
         let waiters = {
-            let mut guard = lock(&self.inner);
-            self.len.store(0, Ordering::Release);
-            guard
-                .as_mut()
-                .map(|inner| std::mem::take(&mut inner.waiters))
-                .unwrap_or_default()
+            let mut guard = lock(&self.lists.inner);
+            match guard.as_mut() {
+                Some(inner) => {
+                    let waiters = std::mem::take(inner.list(self.kind));
+                    self.store_len(inner);
+                    waiters
+                }
+                None => VecDeque::new(),
+            }
         };
         for (_, waker) in waiters {
             waker.wake();
@@ -132,10 +196,18 @@ impl WaitList {
     }
 }
 
-impl fmt::Debug for WaitList {
+impl fmt::Debug for WaitLists {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WaitLists")
+            .field("send_len", &self.send_len.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for WaitList<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WaitList")
-            .field("len", &self.len.load(Ordering::Relaxed))
+            .field("kind", &self.kind)
             .finish_non_exhaustive()
     }
 }

@@ -71,6 +71,11 @@ pub(crate) struct AtomicWaker {
     waker: UnsafeCell<Option<Waker>>,
 }
 
+// SAFETY: the waker cell is shared, but only its owner (see the ownership
+// table in the module docs) touches it, and ownership moves by release and
+// acquire read-modify-writes on `state`. A `Waker` is `Send` and `Sync`.
+unsafe impl Sync for AtomicWaker {}
+
 impl AtomicWaker {
     /// No waker registered, spare bits clear.
     pub(crate) fn new() -> AtomicWaker {

@@ -1,5 +1,5 @@
 //! The hot paths do not allocate: sending and receiving, waiting and waking,
-//! and reusing a oneshot channel.
+//! and reusing a oneshot channel. Making an inbox allocates once.
 //!
 //! A counting global allocator counts this thread's allocations only (the
 //! test harness allocates on other threads).
@@ -10,7 +10,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::task::Poll;
 
-use kiln_inbox::oneshot;
+use kiln_inbox::{Manager, oneshot};
 use util::{CountWaker, poll_once};
 
 struct Counting;
@@ -75,4 +75,21 @@ fn oneshot_reuse_does_not_allocate() {
         assert_eq!(poll_once(&mut recv, &waker), Poll::Ready(Some(n)));
     }
     assert_eq!(allocations(), before, "try_reset reuses the allocation");
+}
+
+#[test]
+fn new_inbox_allocates_once() {
+    for capacity in [1, 8, 100, kiln_inbox::MAX_CAPACITY] {
+        let before = allocations();
+        let (sender, mut receiver) = kiln_inbox::new::<String>(capacity);
+        let (manager, other_sender, other_receiver) = Manager::<String>::new(capacity);
+        assert_eq!(
+            allocations(),
+            before + 2,
+            "header and slots in one allocation each (capacity {capacity})"
+        );
+        sender.try_send("moved, not copied".to_owned()).unwrap();
+        assert_eq!(receiver.try_recv().unwrap(), "moved, not copied");
+        drop((manager, other_sender, other_receiver));
+    }
 }
