@@ -5,45 +5,17 @@
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Barrier, Mutex, PoisonError, mpsc};
+use std::sync::{Arc, Barrier, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
+mod util;
+
+use util::example;
+
 /// How long a client waits for a reply before the test fails.
 const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The path of example `name`, built (if it is not up to date) in the
-/// target directory and profile of this test binary: `cargo test --test`
-/// builds no examples, and a stale binary would test old code.
-fn example(name: &str) -> PathBuf {
-    static BUILT: Mutex<Vec<String>> = Mutex::new(Vec::new());
-    let mut path = std::env::current_exe().expect("no test binary path");
-    path.pop();
-    if path.ends_with("deps") {
-        path.pop();
-    }
-    let binary = path.join("examples").join(name);
-    let mut built = BUILT.lock().unwrap_or_else(PoisonError::into_inner);
-    if !built.iter().any(|b| b == name) {
-        let profile = path.file_name().expect("no profile directory");
-        let target_dir = path.parent().expect("no target directory");
-        let mut cargo = Command::new(env!("CARGO"));
-        cargo.args(["build", "--quiet", "-p", "kiln-rt", "--example", name]);
-        cargo.arg("--target-dir").arg(target_dir);
-        if profile == "release" {
-            cargo.arg("--release");
-        }
-        if cfg!(feature = "test") {
-            cargo.args(["--features", "test"]);
-        }
-        let status = cargo.status().expect("can't run cargo");
-        assert!(status.success(), "building example {name} failed");
-        built.push(name.to_owned());
-    }
-    binary
-}
 
 /// The example running as a child process; killed if the test fails.
 struct Server {

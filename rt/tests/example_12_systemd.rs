@@ -6,47 +6,16 @@
 use std::io::{self, BufRead, BufReader, Read};
 use std::os::unix::net::UnixDatagram;
 use std::path::PathBuf;
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{ChildStdout, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
+mod util;
+
+use util::{Running, example};
+
 /// How long the example may take to notify, or to stop.
 const TIMEOUT: Duration = Duration::from_secs(20);
-
-/// The path of example `name`, built next to this test binary (in the same
-/// target directory and profile) if it is missing or out of date.
-fn example(name: &str) -> PathBuf {
-    let mut path = std::env::current_exe().expect("no test binary path");
-    path.pop();
-    if path.ends_with("deps") {
-        path.pop();
-    }
-    let binary = path.join("examples").join(name);
-    let release = path.ends_with("release");
-    path.pop();
-    let mut build = Command::new(env!("CARGO"));
-    build
-        .args(["build", "-p", "kiln-rt", "--example", name, "--target-dir"])
-        .arg(&path);
-    if release {
-        build.arg("--release");
-    }
-    let status = build.status().expect("can't run cargo");
-    assert!(status.success(), "building example {name} failed");
-    binary
-}
-
-/// Kills the example if the test fails before it stopped.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-}
 
 impl Running {
     /// Starts the example with `env`, and reads its first line.

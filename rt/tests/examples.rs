@@ -2,27 +2,11 @@
 //! `examples/README.md`; the signal example is stopped with a real SIGINT.
 
 use std::io::{BufRead, BufReader, Read};
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-/// The path of example `name`, built by `cargo test` next to this test
-/// binary (or with `cargo build --example` if missing).
-fn example(name: &str) -> PathBuf {
-    let mut path = std::env::current_exe().expect("no test binary path");
-    path.pop();
-    if path.ends_with("deps") {
-        path.pop();
-    }
-    let binary = path.join("examples").join(name);
-    if !binary.exists() {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "-p", "kiln-rt", "--example", name])
-            .status()
-            .expect("can't run cargo");
-        assert!(status.success(), "building example {name} failed");
-    }
-    binary
-}
+mod util;
+
+use util::example;
 
 /// Runs example `name` and returns its standard output.
 fn run_example(name: &str) -> String {

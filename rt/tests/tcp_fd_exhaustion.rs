@@ -7,34 +7,18 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+mod util;
+
+use util::example;
+
 /// The descriptor limit of the server process: enough for the runtime (rings, eventfds,
 /// signalfd, standard streams, the listeners) and a few connections.
 const LIMIT: libc::rlim_t = 48;
-
-/// The echo server example, built next to this test binary (or with cargo if missing).
-fn example() -> PathBuf {
-    let name = "rt_8_tcp_echo_server";
-    let mut path = std::env::current_exe().expect("no test binary path");
-    path.pop();
-    if path.ends_with("deps") {
-        path.pop();
-    }
-    let binary = path.join("examples").join(name);
-    if !binary.exists() {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "-p", "kiln-rt", "--example", name])
-            .status()
-            .expect("can't run cargo");
-        assert!(status.success(), "building example {name} failed");
-    }
-    binary
-}
 
 /// User plus system CPU time of process `pid`, in clock ticks.
 fn cpu_ticks(pid: u32) -> u64 {
@@ -57,7 +41,7 @@ fn echo_once(address: SocketAddr) -> std::io::Result<()> {
 
 #[test]
 fn accept_errors_do_not_spin_and_the_server_recovers() {
-    let mut command = Command::new(example());
+    let mut command = Command::new(example("rt_8_tcp_echo_server"));
     command
         .args(["127.0.0.1:0", "60"])
         .stdout(Stdio::piped())
