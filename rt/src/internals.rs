@@ -132,6 +132,17 @@ impl RuntimeInternals {
         lock(&self.timers)
     }
 
+    /// Whether a thread-safe process is ready, if the shared scheduler is not
+    /// locked by another thread (then `false`): for spinning workers, which
+    /// must not fight over the lock.
+    pub(crate) fn scheduler_has_ready_hint(&self) -> bool {
+        match self.scheduler.try_lock() {
+            Ok(scheduler) => scheduler.has_ready(),
+            Err(TryLockError::Poisoned(err)) => err.into_inner().has_ready(),
+            Err(TryLockError::WouldBlock) => false,
+        }
+    }
+
     /// Locks the shared timers if no other thread holds them.
     pub(crate) fn timers_try_lock(&self) -> Result<MutexGuard<'_, TimingWheel>, ()> {
         match self.timers.try_lock() {

@@ -113,6 +113,17 @@ impl Setup {
         self
     }
 
+    /// Sets how long a worker that just ran out of work spins, looking for
+    /// more, before it sleeps in the kernel (default 50 µs; zero never
+    /// spins). Spinning saves the system calls of a wake-up when the next
+    /// piece of work (say, the reply to a message sent to another worker)
+    /// comes within that time, at the price of that much CPU time each time
+    /// a worker goes idle. A worker with I/O pending does not spin.
+    pub const fn with_idle_spin(mut self, spin: Duration) -> Self {
+        self.tuning.idle_spin = spin;
+        self
+    }
+
     /// The number of worker threads.
     pub const fn get_threads(&self) -> usize {
         self.threads

@@ -77,6 +77,9 @@ pub(crate) struct Tuning {
     pub(crate) wake_queue_capacity: usize,
     /// How often a busy worker with I/O pending polls its ring.
     pub(crate) io_poll_interval: Duration,
+    /// How long a worker that just ran out of work spins, looking for more,
+    /// before it sleeps in the kernel.
+    pub(crate) idle_spin: Duration,
 }
 
 impl Tuning {
@@ -86,6 +89,7 @@ impl Tuning {
         max_shared_runs: 16,
         wake_queue_capacity: 1024,
         io_poll_interval: Duration::from_micros(250),
+        idle_spin: Duration::from_micros(50),
     };
 }
 
@@ -332,6 +336,7 @@ struct Worker {
 impl Worker {
     fn run_loop(&mut self, wake: &mut WakeRead<'_>) -> Result<(), Error> {
         debug!("worker {} started", self.index);
+        let mut ran_last_turn = false;
         loop {
             self.handle_control();
             self.collect_wakes();
@@ -346,8 +351,12 @@ impl Worker {
                 return Ok(());
             }
             if ran_local == 0 && ran_shared == 0 {
-                self.sleep(wake)?;
+                if !(ran_last_turn && self.spin()) {
+                    self.sleep(wake)?;
+                }
+                ran_last_turn = false;
             } else {
+                ran_last_turn = true;
                 self.poll_ring_if_due()?;
             }
         }
@@ -486,6 +495,39 @@ impl Worker {
             || self.rt.internals().scheduler.borrow().has_ready()
             || self.shared.scheduler().has_ready()
             || self.should_stop()
+    }
+
+    /// Spins for at most `idle_spin`, looking for work from this or other
+    /// threads; returns whether some came. A worker that just ran out of work
+    /// often gets more a few microseconds later (the reply to a message it
+    /// sent); finding it here saves the wake-up system calls on both sides:
+    /// a spinning worker is not `sleeping`, so its wakers do not write its
+    /// eventfd. Not done with I/O of this thread pending: completions are
+    /// only seen by polling the ring.
+    fn spin(&mut self) -> bool {
+        if self.tuning.idle_spin.is_zero() || io::io_work_on_this_thread() {
+            return false;
+        }
+        let start = Instant::now();
+        let mut spins: u32 = 0;
+        loop {
+            if wake::has_woken()
+                || self.remote.peek().is_ok()
+                || self.handle.overflow.load(Ordering::Acquire)
+            {
+                return true;
+            }
+            spins = spins.wrapping_add(1);
+            if spins.is_multiple_of(64) {
+                if self.shared.scheduler_has_ready_hint() {
+                    return true;
+                }
+                if start.elapsed() >= self.tuning.idle_spin {
+                    return false;
+                }
+            }
+            std::hint::spin_loop();
+        }
     }
 
     /// Blocks until I/O completes, the next timer expires, or another thread
