@@ -8,9 +8,8 @@
 //!
 //! Its ring is also the runtime's *shared ring*: the I/O of thread-safe and
 //! synchronous actors. Other threads queue operations on it and wake the
-//! coordinator, whose next poll submits them (a ring is only entered by the
-//! thread that polls it, see [`ring_waker`](crate::ring_waker)); completions
-//! wake the actors on whichever worker is free.
+//! coordinator (see [`ring_waker`](crate::ring_waker)), whose next poll
+//! submits them; completions wake the actors on whichever worker is free.
 
 use std::future::Future;
 use std::pin::pin;
@@ -84,14 +83,7 @@ impl Coordinator {
         let mut undelivered: Vec<(ActorRef<Signal>, Signal)> = Vec::new();
         let mut receive = pin!(self.signals.receive());
         let mut cx = task::Context::from_waker(Waker::noop());
-        let listener = self
-            .waker
-            .listener(self.ring.sq())
-            .map_err(Error::coordinator)?;
-        let mut wake = listener.read();
         loop {
-            // Before the last check for work, see `ring_waker`.
-            self.waker.reset();
             while let Ok(exit) = self.exits.try_recv() {
                 match exit {
                     ThreadExit::Worker(index, result) => {
@@ -123,9 +115,6 @@ impl Coordinator {
             });
 
             let timeout = (!undelivered.is_empty()).then_some(SIGNAL_RETRY);
-            if wake.arm().map_err(Error::coordinator)? {
-                continue; // Woken since the last poll: look again.
-            }
             match self.ring.poll(timeout) {
                 Ok(()) => {}
                 Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}

@@ -27,10 +27,16 @@
 
 mod server;
 pub mod tcp;
+pub mod udp;
+pub mod unix;
 
 pub use server::{Server, ServerError, ServerMessage, ServerSetup};
 #[doc(no_inline)]
 pub use tcp::{TcpListener, TcpStream};
+#[doc(no_inline)]
+pub use udp::UdpSocket;
+#[doc(no_inline)]
+pub use unix::{UnixDatagram, UnixListener, UnixStream};
 
 use std::io;
 use std::net::SocketAddr;

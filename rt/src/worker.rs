@@ -36,9 +36,7 @@
 //! read-modify-write *before* its last check for work. RMWs on one location
 //! are totally ordered, so either the worker sees the work, or the waker sees
 //! the flag; and a10 remembers a wake that comes before the poll starts. A
-//! busy worker is never interrupted. The interruption is a write to an
-//! eventfd the ring reads (see [`ring_waker`](crate::ring_waker)): only the
-//! worker itself enters its ring.
+//! busy worker is never interrupted (see [`ring_waker`](crate::ring_waker)).
 
 use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -57,7 +55,7 @@ use crate::error::Error;
 use crate::internals::RuntimeInternals;
 use crate::io::{self, IoRing};
 use crate::local::{LocalInternals, RuntimeRef};
-use crate::ring_waker::{RingWaker, WakeRead};
+use crate::ring_waker::RingWaker;
 use crate::scheduler::RunQueue;
 use crate::scheduler::process::{drop_process, run_process};
 use crate::timers::TimingWheel;
@@ -205,25 +203,25 @@ pub(crate) struct WorkerSetup {
 }
 
 impl WorkerSetup {
-    pub(crate) fn new(index: usize, ring: Ring, tuning: Tuning) -> std::io::Result<WorkerSetup> {
+    pub(crate) fn new(index: usize, ring: Ring, tuning: Tuning) -> WorkerSetup {
         let (remote_sender, remote) = kiln_inbox::new(tuning.wake_queue_capacity);
         let (control_sender, control) = mpsc::channel();
         let handle = Arc::new(WorkerHandle {
             index,
-            waker: RingWaker::new()?,
+            waker: RingWaker::new(ring.sq()),
             sleeping: AtomicBool::new(false),
             remote: remote_sender,
             overflow: AtomicBool::new(false),
             control: control_sender,
         });
-        Ok(WorkerSetup {
+        WorkerSetup {
             index,
             ring,
             handle,
             remote,
             control,
             tuning,
-        })
+        }
     }
 
     pub(crate) fn handle(&self) -> Arc<WorkerHandle> {
@@ -285,10 +283,7 @@ impl WorkerSetup {
             last_ring_poll: Instant::now(),
         };
         wake::set_current(waker_id);
-        let result = match worker.handle.waker.listener(worker.ring.sq()) {
-            Ok(listener) => worker.run_loop(&mut listener.read()),
-            Err(err) => Err(Error::worker(worker.index, err)),
-        };
+        let result = worker.run_loop();
         worker.shutdown();
         wake::set_current(WakerId::MAX);
         wake::unregister(waker_id);
@@ -334,7 +329,7 @@ struct Worker {
 }
 
 impl Worker {
-    fn run_loop(&mut self, wake: &mut WakeRead<'_>) -> Result<(), Error> {
+    fn run_loop(&mut self) -> Result<(), Error> {
         debug!("worker {} started", self.index);
         let mut ran_last_turn = false;
         loop {
@@ -352,7 +347,7 @@ impl Worker {
             }
             if ran_local == 0 && ran_shared == 0 {
                 if !(ran_last_turn && self.spin()) {
-                    self.sleep(wake)?;
+                    self.sleep()?;
                 }
                 ran_last_turn = false;
             } else {
@@ -532,24 +527,12 @@ impl Worker {
 
     /// Blocks until I/O completes, the next timer expires, or another thread
     /// wakes this worker.
-    fn sleep(&mut self, wake: &mut WakeRead<'_>) -> Result<(), Error> {
+    fn sleep(&mut self) -> Result<(), Error> {
         self.handle.sleeping.swap(true, Ordering::AcqRel);
-        // Before the last check for work, see `ring_waker`.
-        self.handle.waker.reset();
         // Control messages and wake-ups that came in before the flag was set.
         if self.handle_control() != 0 || self.has_work() {
             self.handle.sleeping.store(false, Ordering::Release);
             return Ok(());
-        }
-        // A read of the wake-up eventfd must be pending while we sleep.
-        match wake.arm() {
-            Ok(false) => {}
-            Ok(true) => {
-                // Woken since the last sleep: look for work again.
-                self.handle.sleeping.store(false, Ordering::Release);
-                return Ok(());
-            }
-            Err(err) => return Err(Error::worker(self.index, err)),
         }
         self.rt.internals().scheduler.borrow_mut().shrink_if_idle();
         let timeout = self.next_timeout();

@@ -65,8 +65,10 @@ impl IoRing {
     pub(crate) const fn op<F>(&self, op: F) -> Op<'_, F> {
         Op {
             op,
-            ring: self,
-            pending: false,
+            state: OpState {
+                ring: self,
+                pending: false,
+            },
         }
     }
 
@@ -142,19 +144,26 @@ pin_project! {
     /// An a10 future (`F`) tracked by the runtime, see the module docs.
     #[must_use = "futures do nothing unless polled"]
     pub(crate) struct Op<'r, F> {
+        // Dropped before `state`: dropping a pending a10 operation queues its
+        // cancellation, which `state`'s drop then has the ring submit.
         #[pin]
         op: F,
-        ring: &'r IoRing,
-        // Counted as pending (returned `Pending` at least once, not done).
-        pending: bool,
+        state: OpState<'r>,
     }
+}
 
-    impl<'r, F> PinnedDrop for Op<'r, F> {
-        fn drop(this: Pin<&mut Self>) {
-            if this.pending {
-                this.ring.done();
-                this.ring.cancelled();
-            }
+/// The runtime's side of an [`Op`].
+struct OpState<'r> {
+    ring: &'r IoRing,
+    /// Counted as pending (returned `Pending` at least once, not done).
+    pending: bool,
+}
+
+impl Drop for OpState<'_> {
+    fn drop(&mut self) {
+        if self.pending {
+            self.ring.done();
+            self.ring.cancelled();
         }
     }
 }
@@ -164,20 +173,21 @@ impl<F: Future> Future for Op<'_, F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut task::Context<'_>) -> Poll<F::Output> {
         let this = self.project();
+        let state = this.state;
         match this.op.poll(cx) {
             Poll::Ready(output) => {
-                if *this.pending {
-                    *this.pending = false;
-                    this.ring.done();
+                if state.pending {
+                    state.pending = false;
+                    state.ring.done();
                 }
                 Poll::Ready(output)
             }
             Poll::Pending => {
-                if *this.pending {
-                    this.ring.requeued();
+                if state.pending {
+                    state.ring.requeued();
                 } else {
-                    *this.pending = true;
-                    this.ring.queued();
+                    state.pending = true;
+                    state.ring.queued();
                 }
                 Poll::Pending
             }

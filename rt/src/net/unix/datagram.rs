@@ -1,0 +1,347 @@
+//! [`UnixDatagram`]: a Unix datagram socket.
+//!
+//! Receives go through io_uring; sends are plain non-blocking system calls,
+//! see "Sending to a full queue" on [`UnixDatagram`].
+
+use std::fmt;
+use std::io;
+use std::net::Shutdown;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::net::SocketAddr;
+use std::path::Path;
+use std::ptr;
+use std::time::Duration;
+
+use a10::AsyncFd;
+use a10::net::RecvFlag;
+use socket2::{Domain, SockAddr, Socket, Type};
+
+use crate::access::Access;
+use crate::io::{Buf, BufMut, BufMutSlice, IoRing};
+use crate::net::unix::addr::{UnixAddr, describe, from_sock_addr, to_sock_addr};
+use crate::net::with_socket;
+
+/// The first wait before sending again to a full queue, see the module docs.
+const FIRST_SEND_WAIT: Duration = Duration::from_millis(1);
+/// The longest wait before sending again to a full queue.
+const MAX_SEND_WAIT: Duration = Duration::from_millis(16);
+/// Flags of every send: never wait in the system call, and fail with
+/// `EPIPE` rather than raise `SIGPIPE`.
+const SEND_FLAGS: libc::c_int = libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
+
+/// A Unix datagram socket: bound to a path with [`UnixDatagram::bind`],
+/// unbound ([`UnixDatagram::unbound`], it can send but not be answered
+/// unless connected), or one of a connected [`UnixDatagram::pair`].
+///
+/// Datagrams keep their boundaries: each receive gets one datagram, and the
+/// part of a datagram that does not fit the buffer's spare capacity is
+/// discarded.
+///
+/// # Sending to a full queue
+///
+/// Receives go through io_uring like every other operation, but a datagram
+/// is sent with a plain non-blocking `send(2)`/`sendto(2)`. Through
+/// io_uring, a send that finds the receiver's queue full (it holds
+/// `net.unix.max_dgram_qlen` datagrams, 10 by default) is retried by the
+/// kernel once there is room, but Linux copies a datagram before it looks at
+/// the queue, so the retry sends what is left of the buffer: an empty
+/// datagram, and the send reports 0 bytes (seen on Linux 6.18). So when the
+/// queue is full a send waits on the socket's ring, 1 ms at first and twice
+/// as long each time up to 16 ms, and tries again: no system call waits for
+/// room in another socket's queue without blocking the thread. (There are no
+/// vectored sends: a plain system call needs the buffers as slices, which
+/// a10's `BufSlice` does not give safely.)
+///
+/// ```no_run
+/// # use std::io;
+/// # use kiln::actor;
+/// # use kiln_rt::ThreadLocal;
+/// use kiln_rt::net::unix::UnixDatagram;
+///
+/// async fn echo(ctx: actor::Context<(), ThreadLocal>) -> io::Result<()> {
+///     let socket = UnixDatagram::bind(ctx.runtime_ref(), "/tmp/kiln-echo.sock")?;
+///     loop {
+///         let (buf, peer) = socket.recv_from(Vec::with_capacity(1024)).await?;
+///         socket.send_to_addr(buf, &peer).await?;
+///     }
+/// }
+/// ```
+pub struct UnixDatagram {
+    fd: AsyncFd,
+    ring: IoRing,
+}
+
+impl UnixDatagram {
+    fn from_socket(socket: Socket, ring: IoRing) -> UnixDatagram {
+        UnixDatagram {
+            fd: AsyncFd::new(socket.into(), ring.sq()),
+            ring,
+        }
+    }
+
+    /// Creates a socket bound to `path`.
+    ///
+    /// Fails with [`io::ErrorKind::AddrInUse`] if `path` exists (see the
+    /// [module docs](crate::net::unix)); errors keep their
+    /// [`io::ErrorKind`] and name the path.
+    pub fn bind<RT: Access + ?Sized, P: AsRef<Path>>(rt: &RT, path: P) -> io::Result<UnixDatagram> {
+        let path = path.as_ref();
+        let address = SocketAddr::from_pathname(path).map_err(|err| {
+            io::Error::new(
+                err.kind(),
+                format!(
+                    "can't bind a Unix datagram socket to {}: {err}",
+                    path.display()
+                ),
+            )
+        })?;
+        UnixDatagram::bind_addr(rt, &address)
+    }
+
+    /// Like [`bind`](UnixDatagram::bind), to any address, e.g. an abstract
+    /// name.
+    pub fn bind_addr<RT: Access + ?Sized>(
+        rt: &RT,
+        address: &SocketAddr,
+    ) -> io::Result<UnixDatagram> {
+        let socket = Socket::new(Domain::UNIX, Type::DGRAM, None)?;
+        to_sock_addr(address)
+            .and_then(|sock_addr| socket.bind(&sock_addr))
+            .map_err(|err| {
+                io::Error::new(
+                    err.kind(),
+                    format!(
+                        "can't bind a Unix datagram socket to {}: {err}",
+                        describe(address)
+                    ),
+                )
+            })?;
+        Ok(UnixDatagram::from_socket(socket, rt.io_ring()))
+    }
+
+    /// Creates a socket bound to no address: it can send to bound sockets,
+    /// but its address is unnamed, so no one can answer it. Bind both ends,
+    /// or use [`pair`](UnixDatagram::pair), for two-way traffic.
+    pub fn unbound<RT: Access + ?Sized>(rt: &RT) -> io::Result<UnixDatagram> {
+        let socket = Socket::new(Domain::UNIX, Type::DGRAM, None)?;
+        Ok(UnixDatagram::from_socket(socket, rt.io_ring()))
+    }
+
+    /// A pair of connected, unnamed sockets (`socketpair`), both on the
+    /// ring of `rt`.
+    pub fn pair<RT: Access + ?Sized>(rt: &RT) -> io::Result<(UnixDatagram, UnixDatagram)> {
+        let (one, two) = Socket::pair(Domain::UNIX, Type::DGRAM, None)?;
+        let ring = rt.io_ring();
+        Ok((
+            UnixDatagram::from_socket(one, ring.clone()),
+            UnixDatagram::from_socket(two, ring),
+        ))
+    }
+
+    /// Connects the socket to `path`: [`send`](UnixDatagram::send) sends
+    /// there and only datagrams from there are received.
+    ///
+    /// A plain system call: connecting a datagram socket only records the
+    /// peer, it never waits. Errors keep their [`io::ErrorKind`] and name
+    /// the path.
+    pub fn connect<P: AsRef<Path>>(&self, path: P) -> io::Result<()> {
+        let path = path.as_ref();
+        let address = SocketAddr::from_pathname(path).map_err(|err| {
+            io::Error::new(
+                err.kind(),
+                format!("can't connect to {}: {err}", path.display()),
+            )
+        })?;
+        self.connect_addr(&address)
+    }
+
+    /// Like [`connect`](UnixDatagram::connect), to any address, e.g. an
+    /// abstract name.
+    pub fn connect_addr(&self, address: &SocketAddr) -> io::Result<()> {
+        with_socket(&self.fd, |socket| socket.connect(&to_sock_addr(address)?)).map_err(|err| {
+            io::Error::new(
+                err.kind(),
+                format!("can't connect to {}: {err}", describe(address)),
+            )
+        })
+    }
+
+    /// Sends `buf` as one datagram to `path`; returns it and how many bytes
+    /// were sent. Errors keep their [`io::ErrorKind`] and name the path.
+    pub async fn send_to<B: Buf, P: AsRef<Path>>(&self, buf: B, path: P) -> io::Result<(B, usize)> {
+        let path = path.as_ref();
+        let address = SocketAddr::from_pathname(path).map_err(|err| {
+            io::Error::new(
+                err.kind(),
+                format!("can't send to {}: {err}", path.display()),
+            )
+        })?;
+        self.send_to_addr(buf, &address).await
+    }
+
+    /// Like [`send_to`](UnixDatagram::send_to), to any address, e.g. the
+    /// one [`recv_from`](UnixDatagram::recv_from) returned.
+    pub async fn send_to_addr<B: Buf>(
+        &self,
+        buf: B,
+        address: &SocketAddr,
+    ) -> io::Result<(B, usize)> {
+        let sock_addr = to_sock_addr(address).map_err(|err| send_error(err, address))?;
+        self.send_datagram(buf, Some(&sock_addr))
+            .await
+            .map_err(|err| send_error(err, address))
+    }
+
+    /// Receives one datagram into the spare capacity of `buf`; returns it
+    /// with the bytes added, and the sender's address (unnamed if the
+    /// sender is not bound).
+    pub async fn recv_from<B: BufMut>(&self, buf: B) -> io::Result<(B, SocketAddr)> {
+        let (buf, UnixAddr(address), _) = self.ring.op(self.fd.recv_from(buf)).await?;
+        Ok((buf, address))
+    }
+
+    /// Like `recv_from`, but leaves the datagram in the socket: the next
+    /// receive gets it again.
+    pub async fn peek_from<B: BufMut>(&self, buf: B) -> io::Result<(B, SocketAddr)> {
+        let recv = self.fd.recv_from(buf).flags(RecvFlag::PEEK);
+        let (buf, UnixAddr(address), _) = self.ring.op(recv).await?;
+        Ok((buf, address))
+    }
+
+    /// Receives one datagram into several buffers, filling them in order;
+    /// returns them and the sender's address.
+    pub async fn recv_from_vectored<B: BufMutSlice<N>, const N: usize>(
+        &self,
+        bufs: B,
+    ) -> io::Result<(B, SocketAddr)> {
+        let (bufs, UnixAddr(address), _) = self.ring.op(self.fd.recv_from_vectored(bufs)).await?;
+        Ok((bufs, address))
+    }
+
+    /// Sends `buf` as one datagram to the connected peer; returns it and how
+    /// many bytes were sent.
+    pub async fn send<B: Buf>(&self, buf: B) -> io::Result<(B, usize)> {
+        self.send_datagram(buf, None).await
+    }
+
+    /// Sends `buf` to `address` (or the connected peer), waiting while the
+    /// receiver's queue is full, see the module docs.
+    async fn send_datagram<B: Buf>(
+        &self,
+        buf: B,
+        address: Option<&SockAddr>,
+    ) -> io::Result<(B, usize)> {
+        let mut wait = FIRST_SEND_WAIT;
+        loop {
+            let sent = with_socket(&self.fd, |socket| match address {
+                Some(address) => socket.send_to_with_flags(buf.as_slice(), address, SEND_FLAGS),
+                None => socket.send_with_flags(buf.as_slice(), SEND_FLAGS),
+            });
+            match sent {
+                Ok(n) => return Ok((buf, n)),
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                    self.sleep(wait).await?;
+                    wait = (wait * 2).min(MAX_SEND_WAIT);
+                }
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(err) => return Err(err),
+            }
+        }
+    }
+
+    /// Waits `wait` on the socket's ring: reads a one-shot `timerfd`.
+    async fn sleep(&self, wait: Duration) -> io::Result<()> {
+        // SAFETY: `timerfd_create` takes no pointers; we check the result.
+        let fd = unsafe { libc::timerfd_create(libc::CLOCK_MONOTONIC, libc::TFD_CLOEXEC) };
+        if fd == -1 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `timerfd_create` returned a new descriptor nothing else
+        // owns. It is blocking: io_uring fails a read of a non-blocking one
+        // with `EAGAIN` rather than wait.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        let spec = libc::itimerspec {
+            it_interval: libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            },
+            it_value: libc::timespec {
+                tv_sec: wait.as_secs() as libc::time_t,
+                tv_nsec: libc::c_long::from(wait.subsec_nanos() as i32),
+            },
+        };
+        // SAFETY: `spec` lives across the call, and the old value may be
+        // null.
+        let res = unsafe { libc::timerfd_settime(fd.as_raw_fd(), 0, &spec, ptr::null_mut()) };
+        if res == -1 {
+            return Err(io::Error::last_os_error());
+        }
+        // Like the sockets, `fd` before `ring`: dropping the ring handle after
+        // the descriptor makes sure the ring gets to submit its close.
+        let timer = TimerFd {
+            fd: AsyncFd::new(fd, self.ring.sq()),
+            ring: self.ring.clone(),
+        };
+        timer.ring.op(timer.fd.read(Vec::with_capacity(8))).await?;
+        Ok(())
+    }
+
+    /// Receives one datagram into the spare capacity of `buf`.
+    pub async fn recv<B: BufMut>(&self, buf: B) -> io::Result<B> {
+        self.ring.op(self.fd.recv(buf)).await
+    }
+
+    /// Like `recv`, but leaves the datagram in the socket.
+    pub async fn peek<B: BufMut>(&self, buf: B) -> io::Result<B> {
+        self.ring.op(self.fd.recv(buf).flags(RecvFlag::PEEK)).await
+    }
+
+    /// Receives one datagram into several buffers, filling them in order.
+    pub async fn recv_vectored<B: BufMutSlice<N>, const N: usize>(&self, bufs: B) -> io::Result<B> {
+        let (bufs, _) = self.ring.op(self.fd.recv_vectored(bufs)).await?;
+        Ok(bufs)
+    }
+
+    /// Shuts down the reading, writing or both halves of the socket.
+    pub async fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.ring.op(self.fd.shutdown(how)).await
+    }
+
+    /// The address the socket is bound to (unnamed if unbound).
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        with_socket(&self.fd, |socket| from_sock_addr(&socket.local_addr()?))
+    }
+
+    /// The address of the connected peer.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        with_socket(&self.fd, |socket| from_sock_addr(&socket.peer_addr()?))
+    }
+
+    /// Takes the pending socket error (`SO_ERROR`), if any.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        with_socket(&self.fd, |socket| socket.take_error())
+    }
+}
+
+/// A `timerfd` on a ring, see [`UnixDatagram::sleep`].
+struct TimerFd {
+    fd: AsyncFd,
+    ring: IoRing,
+}
+
+/// Names the destination in a failed send.
+fn send_error(err: io::Error, address: &SocketAddr) -> io::Error {
+    io::Error::new(
+        err.kind(),
+        format!("can't send to {}: {err}", describe(address)),
+    )
+}
+
+impl fmt::Debug for UnixDatagram {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnixDatagram")
+            .field("fd", &self.fd)
+            .field("address", &self.local_addr().ok())
+            .finish()
+    }
+}

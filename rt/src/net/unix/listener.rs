@@ -1,0 +1,168 @@
+//! [`UnixListener`]: a listening Unix stream socket, and [`Incoming`], the
+//! stream of connections it accepts.
+
+use std::fmt;
+use std::io;
+use std::os::unix::net::SocketAddr;
+use std::path::Path;
+use std::pin::Pin;
+use std::task::{self, Poll};
+
+use a10::AsyncFd;
+use futures_core::Stream;
+use pin_project_lite::pin_project;
+use socket2::{Domain, Socket, Type};
+
+use crate::access::Access;
+use crate::io::{IoRing, MultishotGuard};
+use crate::net::unix::UnixStream;
+use crate::net::unix::addr::{UnixAddr, describe, from_sock_addr, to_sock_addr};
+use crate::net::with_socket;
+
+/// The backlog of pending connections a listener asks the kernel for (the
+/// kernel caps it at `net.core.somaxconn`).
+const BACKLOG: i32 = 1024;
+
+/// A Unix stream socket listening for connections.
+///
+/// ```no_run
+/// # use std::io;
+/// # use kiln::actor;
+/// # use kiln_rt::ThreadLocal;
+/// use kiln_rt::net::unix::UnixListener;
+///
+/// async fn acceptor(ctx: actor::Context<(), ThreadLocal>) -> io::Result<()> {
+///     let listener = UnixListener::bind(ctx.runtime_ref(), "/tmp/kiln.sock")?;
+///     let (stream, _peer) = listener.accept().await?;
+///     stream.send_all("hello\n").await?;
+///     Ok(())
+/// }
+/// ```
+pub struct UnixListener {
+    fd: AsyncFd,
+    ring: IoRing,
+}
+
+impl UnixListener {
+    /// Creates a socket bound to `path` and listening on it.
+    ///
+    /// Fails with [`io::ErrorKind::AddrInUse`] if `path` exists (see the
+    /// [module docs](crate::net::unix)); errors keep their
+    /// [`io::ErrorKind`] and name the path.
+    pub fn bind<RT: Access + ?Sized, P: AsRef<Path>>(rt: &RT, path: P) -> io::Result<UnixListener> {
+        let path = path.as_ref();
+        let address = SocketAddr::from_pathname(path).map_err(|err| {
+            io::Error::new(
+                err.kind(),
+                format!("can't bind a Unix listener to {}: {err}", path.display()),
+            )
+        })?;
+        UnixListener::bind_addr(rt, &address)
+    }
+
+    /// Like [`bind`](UnixListener::bind), to any address, e.g. an abstract
+    /// name.
+    pub fn bind_addr<RT: Access + ?Sized>(
+        rt: &RT,
+        address: &SocketAddr,
+    ) -> io::Result<UnixListener> {
+        let socket = Socket::new(Domain::UNIX, Type::STREAM, None)?;
+        to_sock_addr(address)
+            .and_then(|sock_addr| socket.bind(&sock_addr))
+            .and_then(|()| socket.listen(BACKLOG))
+            .map_err(|err| {
+                io::Error::new(
+                    err.kind(),
+                    format!("can't bind a Unix listener to {}: {err}", describe(address)),
+                )
+            })?;
+        let ring = rt.io_ring();
+        Ok(UnixListener {
+            fd: AsyncFd::new(socket.into(), ring.sq()),
+            ring,
+        })
+    }
+
+    /// The address the listener is bound to.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        with_socket(&self.fd, |socket| from_sock_addr(&socket.local_addr()?))
+    }
+
+    /// Waits for a connection; returns it and the peer's address (usually
+    /// unnamed: clients rarely bind). The stream uses the listener's ring.
+    pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
+        let (fd, UnixAddr(address)) = self.ring.op(self.fd.accept::<UnixAddr>()).await?;
+        Ok((UnixStream::from_fd(fd, self.ring.clone()), address))
+    }
+
+    /// A stream of accepted connections, using a multishot accept where the
+    /// kernel has it (one operation for many connections). An error (e.g.
+    /// too many open files) ends the underlying operation; the next poll
+    /// starts a new one.
+    pub fn incoming(&self) -> Incoming<'_> {
+        Incoming {
+            listener: self,
+            accept: self.fd.multishot_accept(),
+            guard: MultishotGuard::new(self.ring.clone()),
+        }
+    }
+
+    /// Takes the pending socket error (`SO_ERROR`), if any.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        with_socket(&self.fd, |socket| socket.take_error())
+    }
+}
+
+impl fmt::Debug for UnixListener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnixListener")
+            .field("fd", &self.fd)
+            .field("address", &self.local_addr().ok())
+            .finish()
+    }
+}
+
+pin_project! {
+    /// The connections a [`UnixListener`] accepts, see
+    /// [`UnixListener::incoming`]. A [`Stream`] that never ends on its own.
+    #[must_use = "streams do nothing unless polled"]
+    pub struct Incoming<'l> {
+        listener: &'l UnixListener,
+        #[pin]
+        accept: a10::net::MultishotAccept<'l>,
+        guard: MultishotGuard,
+    }
+}
+
+impl Stream for Incoming<'_> {
+    type Item = io::Result<UnixStream>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut task::Context<'_>) -> Poll<Option<Self::Item>> {
+        let mut this = self.project();
+        loop {
+            let poll = this.accept.as_mut().poll_next(cx);
+            this.guard.polled(&poll);
+            return match poll {
+                Poll::Ready(Some(Ok(fd))) => {
+                    let ring = this.listener.ring.clone();
+                    Poll::Ready(Some(Ok(UnixStream::from_fd(fd, ring))))
+                }
+                Poll::Ready(Some(Err(err))) => Poll::Ready(Some(Err(err))),
+                // The kernel ended the multishot operation: start another.
+                Poll::Ready(None) => {
+                    this.accept.set(this.listener.fd.multishot_accept());
+                    continue;
+                }
+                Poll::Pending => Poll::Pending,
+            };
+        }
+    }
+}
+
+impl fmt::Debug for Incoming<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Incoming")
+            .field("listener", self.listener)
+            .finish()
+    }
+}
