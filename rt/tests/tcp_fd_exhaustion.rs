@@ -46,19 +46,20 @@ fn accept_errors_do_not_spin_and_the_server_recovers() {
         .args(["127.0.0.1:0", "60"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    // SAFETY: `setrlimit` is async-signal-safe and touches only the child's own limits.
-    unsafe {
-        command.pre_exec(|| {
-            let limit = libc::rlimit {
-                rlim_cur: LIMIT,
-                rlim_max: LIMIT,
-            };
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &raw const limit) == -1 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
+    let limit_descriptors = || {
+        let limit = libc::rlimit {
+            rlim_cur: LIMIT,
+            rlim_max: LIMIT,
+        };
+        // SAFETY: `limit` is a valid `rlimit` that outlives the call.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raw const limit) } == -1 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(())
+    };
+    // SAFETY: the closure only calls `setrlimit`, which is async-signal-safe
+    // and touches only the child's own limits.
+    unsafe { command.pre_exec(limit_descriptors) };
     let mut child = command.spawn().expect("can't start the example");
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut first = String::new();
