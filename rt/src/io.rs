@@ -18,11 +18,12 @@
 //! with it.
 //!
 //! Receiving fills the spare capacity of a [`BufMut`]: a `Vec<u8>` (its
-//! length grows by the bytes received), or a [`LimitedBuf`] to read at most
-//! some bytes. Sending takes a [`Buf`]: `Vec<u8>`, `String`, `Box<[u8]>`,
-//! `Box<str>`, `Arc<[u8]>`, `&'static [u8]`, `&'static str`, or a
-//! [`StaticBuf`]. Vectored operations take arrays (or tuples) of buffers
-//! ([`BufSlice`], [`BufMutSlice`]).
+//! length grows by the bytes received), an [`ArrayBuf`] (a fixed-size
+//! array), or a [`LimitedBuf`] to read at most some bytes. Sending takes a
+//! [`Buf`]: `Vec<u8>`, `String`, `Box<[u8]>`, `Box<str>`, `Arc<[u8]>`,
+//! `&'static [u8]`, `&'static str`, an [`ArrayBuf`], or a [`StaticBuf`].
+//! Vectored operations take arrays (or tuples) of buffers ([`BufSlice`],
+//! [`BufMutSlice`]).
 //!
 //! These traits are a10's, the I/O library kiln-rt runs on; they are re-exported
 //! here so that users need not depend on a10.
@@ -34,10 +35,12 @@
 //! worker's ring, thread-safe and synchronous actors the runtime's shared
 //! ring. See the module docs of [`net`](crate::net).
 
+mod array;
 mod op;
 mod stdio;
 
 pub(crate) use op::{IoRing, MultishotGuard, io_work_on_this_thread, polling_ring_on_this_thread};
+pub use array::ArrayBuf;
 pub use stdio::{Stderr, Stdin, Stdout, stderr, stdin, stdout};
 
 #[doc(no_inline)]

@@ -17,6 +17,7 @@ use kiln::actor::{self, NewActor};
 use kiln::actor_fn;
 use kiln::messages::Terminate;
 use kiln::supervisor::SupervisorStrategy;
+use kiln_rt::io::ArrayBuf;
 use kiln_rt::net::{Server, ServerError, ServerMessage, TcpListener, TcpStream};
 use kiln_rt::timer::Deadline;
 use kiln_rt::{ActorOptions, Runtime, RuntimeRef, ThreadLocal, ThreadSafe};
@@ -322,6 +323,36 @@ fn client_stream_operations() {
         // The peer closes too: the next receive gets nothing.
         let end = stream.recv(Vec::with_capacity(8)).await?;
         assert!(end.is_empty());
+        Ok(())
+    });
+    peer.join().unwrap();
+}
+
+#[test]
+fn buffers_of_every_kind() {
+    let listener = StdListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    let peer = thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+        let expected = b"vec|string|boxed|array|static";
+        let mut got = vec![0; expected.len()];
+        stream.read_exact(&mut got).unwrap();
+        assert_eq!(got, expected);
+        stream.write_all(b"0123456789abcdef").unwrap();
+    });
+    run_actor(move |rt| async move {
+        let stream = TcpStream::connect(&rt, address).await?;
+        stream.send_all(b"vec|".to_vec()).await?;
+        stream.send_all(String::from("string|")).await?;
+        stream.send_all(Box::<[u8]>::from(&b"boxed|"[..])).await?;
+        stream.send_all(ArrayBuf::from(*b"array|")).await?;
+        stream.send_all("static").await?;
+        // A fixed-size array receives up to its size.
+        let buf = stream.recv_n(ArrayBuf::<10>::new(), 10).await?;
+        assert_eq!(buf.as_slice(), b"0123456789");
+        let buf = stream.recv_n(ArrayBuf::<64>::new(), 6).await?;
+        assert_eq!(buf.as_slice(), b"abcdef");
         Ok(())
     });
     peer.join().unwrap();
