@@ -1,0 +1,267 @@
+//! The abused server (the child process of the scenario) and its line
+//! protocol, which the parent also uses to compute the answers it expects.
+//!
+//! # The protocol
+//!
+//! One request per line (`\n`, an optional `\r` before it is dropped), at
+//! most [`MAX_LINE`] bytes; one answer line per request:
+//!
+//! | request | answer |
+//! |---|---|
+//! | `PING` | `PONG` |
+//! | `ECHO <text>` | `<text>` |
+//! | `ADD <a> <b>` (decimal `u64`s) | the sum, or `ERR overflow`, or `ERR ADD needs two numbers` |
+//! | `QUIT` | `BYE`, then the server closes the connection |
+//! | `STATS`, `TRIM`, `HEAPSTART`, `HEAP` | the server's counters, memory trimming and heap accounting, see [`control`] |
+//! | an empty line, not UTF-8, anything else | `ERR empty line`, `ERR not UTF-8`, `ERR unknown command` |
+//! | a line longer than [`MAX_LINE`] | `ERR line too long`, then the server closes the connection |
+//!
+//! # The server
+//!
+//! A `kiln_rt::net::Server` on 127.0.0.1 (a free port) on two workers; each
+//! connection is a thread-local actor ([`connection`]) whose every receive
+//! and send runs under an [`IDLE`] `Deadline`. Failed connections
+//! (timed out, reset) are counted and stopped; a server whose accept fails
+//! (too many open files) says so on stderr and is restarted (it backs off).
+//! The runtime stops it on SIGTERM, and the process then prints its
+//! counters and exits 0.
+
+use std::convert::Infallible;
+use std::io::{self, ErrorKind, Write};
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
+
+use kiln::actor::{self, actor_fn};
+use kiln::supervisor::SupervisorStrategy;
+use kiln_rt::net::{Server, ServerError, TcpStream};
+use kiln_rt::timer::Deadline;
+use kiln_rt::{ActorOptions, Runtime, RuntimeRef, ThreadLocal};
+
+use super::{IDLE, MAX_LINE, SERVER, WORKERS};
+use crate::report::heap;
+
+/// The answer to one line (without its `\n`) into `out`; returns whether
+/// the connection stays open. `control` answers the control commands.
+pub(super) fn respond(line: &[u8], out: &mut Vec<u8>, control: &dyn Fn(&str) -> String) -> bool {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let Ok(text) = std::str::from_utf8(line) else {
+        out.extend_from_slice(b"ERR not UTF-8\n");
+        return true;
+    };
+    let (command, rest) = text.split_once(' ').unwrap_or((text, ""));
+    match command {
+        "PING" if rest.is_empty() => out.extend_from_slice(b"PONG\n"),
+        "ECHO" => {
+            out.extend_from_slice(rest.as_bytes());
+            out.push(b'\n');
+        }
+        "ADD" => {
+            let numbers: Option<Vec<u64>> =
+                rest.split(' ').map(|n| n.parse::<u64>().ok()).collect();
+            match numbers.as_deref() {
+                Some(&[a, b]) => match a.checked_add(b) {
+                    Some(sum) => out.extend_from_slice(format!("{sum}\n").as_bytes()),
+                    None => out.extend_from_slice(b"ERR overflow\n"),
+                },
+                _ => out.extend_from_slice(b"ERR ADD needs two numbers\n"),
+            }
+        }
+        "QUIT" if rest.is_empty() => {
+            out.extend_from_slice(b"BYE\n");
+            return false;
+        }
+        "STATS" | "TRIM" | "HEAPSTART" | "HEAP" if rest.is_empty() => {
+            out.extend_from_slice(control(command).as_bytes());
+            out.push(b'\n');
+        }
+        "" if rest.is_empty() => out.extend_from_slice(b"ERR empty line\n"),
+        _ => out.extend_from_slice(b"ERR unknown command\n"),
+    }
+    true
+}
+
+/// A connection's line state: feeds received bytes, collects answers.
+#[derive(Default)]
+pub(super) struct LineReader {
+    line: Vec<u8>,
+}
+
+impl LineReader {
+    /// Handles `input`; returns `false` once the connection must close
+    /// (after `QUIT`, or a line too long), ignoring the rest.
+    pub(super) fn feed(
+        &mut self,
+        input: &[u8],
+        out: &mut Vec<u8>,
+        control: &dyn Fn(&str) -> String,
+    ) -> bool {
+        for &byte in input {
+            if byte == b'\n' {
+                let open = respond(&self.line, out, control);
+                self.line.clear();
+                if !open {
+                    return false;
+                }
+            } else if self.line.len() == MAX_LINE {
+                out.extend_from_slice(b"ERR line too long\n");
+                return false;
+            } else {
+                self.line.push(byte);
+            }
+        }
+        true
+    }
+}
+
+/// The server's counters, for `STATS` and its exit line.
+static CONNECTIONS: AtomicU64 = AtomicU64::new(0);
+static TIMED_OUT: AtomicU64 = AtomicU64::new(0);
+static FAILED: AtomicU64 = AtomicU64::new(0);
+static LINES_TOO_LONG: AtomicU64 = AtomicU64::new(0);
+static SERVER_RESTARTS: AtomicU64 = AtomicU64::new(0);
+
+/// Heap accounting since `HEAPSTART` (the stress binary's counting
+/// allocator).
+static HEAP: Mutex<Option<heap::Counting>> = Mutex::new(None);
+
+fn server_stats() -> String {
+    format!(
+        "STATS connections {} timed-out {} failed {} too-long {} server-restarts {}",
+        CONNECTIONS.load(Ordering::Relaxed),
+        TIMED_OUT.load(Ordering::Relaxed),
+        FAILED.load(Ordering::Relaxed),
+        LINES_TOO_LONG.load(Ordering::Relaxed),
+        SERVER_RESTARTS.load(Ordering::Relaxed),
+    )
+}
+
+/// The control commands, for the parent's measurements:
+/// - `STATS`: the counters (`STATS connections <n> timed-out <n> ...`);
+/// - `TRIM`: gives the memory glibc's allocator keeps cached back to the
+///   system (`malloc_trim(0)`), so that resident memory shows what is in
+///   use; answers `TRIMMED`;
+/// - `HEAPSTART`: starts counting heap bytes allocated and freed; answers
+///   `HEAP 0`;
+/// - `HEAP`: the heap bytes allocated since `HEAPSTART` and not freed
+///   (`HEAP <n>`, negative if more was freed).
+fn control(command: &str) -> String {
+    match command {
+        "STATS" => server_stats(),
+        "TRIM" => {
+            // SAFETY: `malloc_trim` has no preconditions.
+            unsafe { libc::malloc_trim(0) };
+            "TRIMMED".to_owned()
+        }
+        "HEAPSTART" => {
+            let mut counting = HEAP.lock().unwrap_or_else(PoisonError::into_inner);
+            // The old count (if any) stops before the new one starts.
+            drop(counting.take());
+            *counting = Some(heap::Counting::start());
+            "HEAP 0".to_owned()
+        }
+        "HEAP" => match &*HEAP.lock().unwrap_or_else(PoisonError::into_inner) {
+            Some(counting) => format!("HEAP {}", counting.live_change()),
+            None => "ERR no HEAPSTART".to_owned(),
+        },
+        _ => "ERR unknown command".to_owned(),
+    }
+}
+
+/// The child process: the server, until SIGTERM.
+pub(super) fn child_main() -> ExitCode {
+    match serve() {
+        Ok(()) => {
+            println!("{}", server_stats());
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("{SERVER}: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs the server until SIGTERM, see the module docs.
+fn serve() -> Result<(), String> {
+    let mut runtime = Runtime::setup()
+        .with_name(SERVER)
+        .num_threads(WORKERS)
+        .build()
+        .map_err(|err| format!("can't build the runtime: {err}"))?;
+    let server = Server::new(
+        "127.0.0.1:0".parse().expect("a valid address"),
+        connection_supervisor,
+        actor_fn(connection),
+        ActorOptions::default(),
+    )
+    .map_err(|err| format!("can't create the server: {err}"))?;
+    let address = server.local_addr();
+    runtime
+        .run_on_workers(move |mut rt: RuntimeRef| -> io::Result<()> {
+            let server_ref =
+                rt.try_spawn_local(server_supervisor, server, (), ActorOptions::default())?;
+            rt.receive_signals(server_ref.try_map());
+            Ok(())
+        })
+        .map_err(|err| format!("can't start the servers: {err}"))?;
+    {
+        let mut stdout = io::stdout().lock();
+        let _ = writeln!(stdout, "listening on {address}");
+        let _ = stdout.flush();
+    }
+    runtime
+        .start()
+        .map_err(|err| format!("the runtime failed: {err}"))
+}
+
+/// A connection failed (timed out, reset, ...): counted, and closed.
+fn connection_supervisor(err: io::Error) -> SupervisorStrategy<(TcpStream, SocketAddr)> {
+    if err.kind() == ErrorKind::TimedOut {
+        TIMED_OUT.fetch_add(1, Ordering::Relaxed);
+    } else {
+        FAILED.fetch_add(1, Ordering::Relaxed);
+    }
+    SupervisorStrategy::Stop
+}
+
+/// Accepting failed (too many open files): the server is restarted, and
+/// backs off.
+fn server_supervisor(err: ServerError) -> SupervisorStrategy<()> {
+    SERVER_RESTARTS.fetch_add(1, Ordering::Relaxed);
+    eprintln!("{err}; restarting the server");
+    SupervisorStrategy::Restart(())
+}
+
+/// A connection: answers lines until the client closes, sends `QUIT` or a
+/// line too long, or is idle (not sending, or not reading) for [`IDLE`].
+async fn connection(
+    ctx: actor::Context<Infallible, ThreadLocal>,
+    stream: TcpStream,
+    _peer: SocketAddr,
+) -> io::Result<()> {
+    CONNECTIONS.fetch_add(1, Ordering::Relaxed);
+    let rt = ctx.runtime_ref().clone();
+    let mut reader = LineReader::default();
+    let mut buf = Vec::with_capacity(4096);
+    let mut out = Vec::with_capacity(4096);
+    loop {
+        buf.clear();
+        buf = Deadline::after(rt.clone(), IDLE, stream.recv(buf)).await?;
+        if buf.is_empty() {
+            return Ok(()); // The client closed its side.
+        }
+        let open = reader.feed(&buf, &mut out, &control);
+        if !out.is_empty() {
+            out = Deadline::after(rt.clone(), IDLE, stream.send_all(out)).await?;
+            out.clear();
+        }
+        if !open {
+            if reader.line.len() == MAX_LINE {
+                LINES_TOO_LONG.fetch_add(1, Ordering::Relaxed);
+            }
+            return Ok(());
+        }
+    }
+}
