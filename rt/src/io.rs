@@ -39,8 +39,8 @@ mod array;
 mod op;
 mod stdio;
 
-pub(crate) use op::{IoRing, MultishotGuard, io_work_on_this_thread, polling_ring_on_this_thread};
 pub use array::ArrayBuf;
+pub(crate) use op::{IoRing, MultishotGuard, io_work_on_this_thread, polling_ring_on_this_thread};
 pub use stdio::{Stderr, Stdin, Stdout, stderr, stdin, stdout};
 
 #[doc(no_inline)]
