@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! cargo run --release -p kiln-bench -- [--quick] [--only W1,W3] [--systems kiln,tokio]
+//! cargo run --release -p kiln-bench -- --only W7-64B-256c   # one W7 configuration
 //! ```
 //!
 //! | workload | what | module |
@@ -13,15 +14,18 @@
 //! | W3 | fan-in: 4 senders to one receiver | [`w3_fan_in`] |
 //! | W4 | fan-out: one driver round robin to 100 actors | [`w4_fan_out`] |
 //! | W5 | 1,000,000 idle actors: ns per spawn, resident bytes per actor | [`w5_spawn`] |
+//! | W7 | TCP echo over loopback, an actor per connection, server in a child process: requests per second, server CPU µs per request | [`w7_tcp_echo`] |
 //!
 //! Each workload checks its own result (a lost, duplicated or reordered
 //! message fails the run with a message saying what went wrong). Each
 //! measurement is repeated 5 times (3 with `--quick`, which also makes the
 //! workloads smaller). Memory per actor is measured in a fresh child process
-//! per run and system (this binary re-run with `--child`).
+//! per run and system (this binary re-run with `--child`), and W7's servers
+//! run in one (`--child W7-server <system>`).
 
 use std::env;
 use std::process::{Command, ExitCode};
+use std::time::Duration;
 
 mod measure;
 mod peer;
@@ -30,9 +34,15 @@ mod w2_rpc;
 mod w3_fan_in;
 mod w4_fan_out;
 mod w5_spawn;
+mod w7_tcp_echo;
 
 use measure::Measurement;
 use w1_ping_pong::Flavour;
+
+/// How long each W7 measurement lasts with `--quick`: 36 runs (4
+/// configurations, 3 systems, 3 runs) of this and a tenth more of warm-up
+/// add about 20 s.
+const W7_QUICK_DURATION: Duration = Duration::from_millis(400);
 
 /// The systems measured.
 const SYSTEMS: [&str; 5] = ["kiln", "tokio", "actix", "kameo", "ractor"];
@@ -120,6 +130,34 @@ fn main() -> ExitCode {
                 );
             }
         }
+        // `--only W7` runs every configuration, `--only W7-64B-256c` one.
+        let w7_configs = w7_tcp_echo::CONFIGS
+            .into_iter()
+            .filter(|config| wants("W7") || wants(config.workload));
+        let w7_duration = if quick {
+            W7_QUICK_DURATION
+        } else {
+            Duration::from_secs(10)
+        };
+        for config in w7_configs {
+            let w7_systems = systems
+                .iter()
+                .filter(|s| w7_tcp_echo::SYSTEMS.contains(&s.as_str()));
+            for system in w7_systems {
+                let samples = repeat(runs, config.workload, system, || {
+                    w7_tcp_echo::run(system, config, w7_duration)
+                })?;
+                let (per_sec, cpu) = samples.into_iter().unzip();
+                record(
+                    &mut results,
+                    Measurement::new(config.workload, system, "requests_per_sec", per_sec),
+                );
+                record(
+                    &mut results,
+                    Measurement::new(config.workload, system, "server_cpu_us_per_request", cpu),
+                );
+            }
+        }
         Ok::<(), String>(())
     })();
     if let Err(err) = outcome {
@@ -183,8 +221,19 @@ fn spawn_child(args: &[&str]) -> Result<(f64, f64), String> {
     }
 }
 
-/// The child process side of [`spawn_child`].
+/// The child process side of [`spawn_child`], and W7's servers.
 fn child(args: &[String]) -> ExitCode {
+    if let [workload, system] = args
+        && workload == "W7-server"
+    {
+        return match w7_tcp_echo::serve(system) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("W7 {system} server: {err}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let result = match args {
         [workload, system, n] if workload == "W5" => match n.parse() {
             Ok(n) => w5_spawn::run(system, n),

@@ -53,7 +53,7 @@ impl Measurement {
 /// Prints each metric's medians with their ratio to kiln's.
 pub(crate) fn print_table(results: &[Measurement]) {
     println!(
-        "\n{:<6} {:<20} {:<8} {:>14} {:>10}",
+        "\n{:<12} {:<25} {:<8} {:>14} {:>10}",
         "load", "metric", "system", "median", "vs kiln"
     );
     for result in results {
@@ -67,7 +67,7 @@ pub(crate) fn print_table(results: &[Measurement]) {
             format!("{:.2}x", result.median() / kiln)
         });
         println!(
-            "{:<6} {:<20} {:<8} {:>14.1} {:>10}",
+            "{:<12} {:<25} {:<8} {:>14.1} {:>10}",
             result.workload,
             result.metric,
             result.system,
