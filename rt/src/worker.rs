@@ -144,7 +144,9 @@ impl WorkerHandle {
 impl WakeTarget for WorkerHandle {
     fn wake(&self, pid: ProcessId) {
         if self.remote.try_send(pid).is_err() {
-            self.overflow.store(true, Ordering::Release);
+            // A read-modify-write, so that every overflowing waker's
+            // publication is ordered before the worker's swap that clears it.
+            let _ = self.overflow.fetch_or(true, Ordering::Release);
         }
         let _ = self.wake_if_sleeping();
     }
