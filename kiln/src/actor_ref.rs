@@ -79,9 +79,11 @@ impl<M> ActorRef<M> {
             return Ok(());
         }
         match &self.kind {
-            Kind::Direct(sender) => sender.try_send(msg).map_err(SendError::from),
-            Kind::Mapped(mapped) => mapped::try_send(&**mapped, msg),
+            Kind::Direct(sender) => sender.try_send(msg).map_err(SendError::from)?,
+            Kind::Mapped(mapped) => mapped::try_send(&**mapped, msg)?,
         }
+        crate::metrics::sent();
+        Ok(())
     }
 
     /// Sends a message, waiting while the actor's inbox is full.
@@ -278,11 +280,15 @@ impl<M> Future for SendValue<'_, M> {
     type Output = Result<(), SendError<M>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut task::Context<'_>) -> Poll<Self::Output> {
-        match &mut self.get_mut().state {
+        let poll = match &mut self.get_mut().state {
             SendState::Direct(send) => Pin::new(send).poll(cx).map_err(SendError::from),
             SendState::Mapped(send) => send.as_mut().poll(cx),
-            SendState::Done(result) => Poll::Ready(result.take().unwrap_or(Ok(()))),
+            SendState::Done(result) => return Poll::Ready(result.take().unwrap_or(Ok(()))),
+        };
+        if let Poll::Ready(Ok(())) = &poll {
+            crate::metrics::sent();
         }
+        poll
     }
 }
 

@@ -32,7 +32,7 @@ use std::pin::Pin;
 use std::task::{self, Poll};
 
 use kiln_inbox::Manager;
-use log::error;
+use log::{debug, error};
 use pin_project_lite::pin_project;
 
 use crate::actor::{Actor, Context, NewActor};
@@ -108,7 +108,13 @@ where
                 return false;
             }
         };
-        drop_actor(self.as_mut().project().actor);
+        let what = if exit == ActorExit::Panicked {
+            "panicked"
+        } else {
+            "failed"
+        };
+        debug!("actor '{}' {what}: its supervisor restarts it", NA::name());
+        drop_actor(self.as_mut().project().actor, NA::name());
         match self.as_mut().create(arg) {
             Ok(()) => true,
             Err(err) => {
@@ -157,8 +163,9 @@ where
     /// Stops the actor for good: drops it, records how it ended and
     /// disconnects its inbox, which wakes those joining it.
     fn stop(self: Pin<&mut Self>, exit: ActorExit) {
+        debug!("actor '{}' {exit}", NA::name());
         let this = self.project();
-        drop_actor(this.actor);
+        drop_actor(this.actor, NA::name());
         if let Some(inbox) = this.inbox.take() {
             inbox.set_exit_status(exit.to_status());
             // Dropping the manager drops the messages still queued; one of
@@ -174,14 +181,15 @@ where
     }
 }
 
-/// Drops the actor, catching (and logging) a panic in its `Drop`.
-fn drop_actor<A>(mut slot: Pin<&mut ActorSlot<A>>) {
+/// Drops the actor (named `name`, for the log), catching (and logging) a
+/// panic in its `Drop`.
+fn drop_actor<A>(mut slot: Pin<&mut ActorSlot<A>>, name: &str) {
     if let ActorSlot::Empty = &*slot {
         return;
     }
     if let Err(panic) = catch_unwind(AssertUnwindSafe(|| slot.set(ActorSlot::Empty))) {
         error!(
-            "actor panicked while being dropped: {}",
+            "actor '{name}' panicked while being dropped: {}",
             panic_message(&*panic)
         );
         slot.set(ActorSlot::Empty);

@@ -50,6 +50,8 @@
 //! - [`future`]: [`ActorFuture`] runs an actor on any executor.
 //! - [`sync`]: synchronous actors, which may block and get a thread of their
 //!   own.
+//! - [`metrics`]: per-thread counts of messages sent and received, which
+//!   runtimes report.
 //! - `test` (feature `test`): helpers to test actors.
 //!
 //! # Differences from Heph
@@ -73,6 +75,7 @@ pub mod actor;
 pub mod actor_ref;
 pub mod future;
 pub mod messages;
+pub mod metrics;
 pub mod supervisor;
 pub mod sync;
 #[cfg(feature = "test")]

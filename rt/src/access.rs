@@ -170,6 +170,11 @@ macro_rules! shared_access {
             pub fn receive_signals(&mut self, actor_ref: ActorRef<Signal>) {
                 self.internals.receive_signals(actor_ref);
             }
+
+            /// The metrics of the runtime, see [`metrics`](crate::metrics).
+            pub fn metrics(&self) -> crate::metrics::RuntimeMetrics {
+                crate::metrics::collect(&self.internals)
+            }
         }
 
         impl Access for $name {}

@@ -1,7 +1,8 @@
 //! The coordinator: what `Runtime::start` runs on the calling thread.
 //!
 //! It owns an io_uring of its own, on which it reads process signals (a
-//! `signalfd`, through a10) and relays them to the registered actors, and it
+//! `signalfd`, through a10) and relays them to the registered actors (on
+//! SIGUSR2 it also logs the runtime's metrics), and it
 //! waits for the worker and synchronous actor threads to finish, which tell
 //! it so through a channel and a wake-up of its ring. `start` returns once
 //! every thread has finished, or with the first error.
@@ -77,6 +78,10 @@ impl Coordinator {
 
     /// Runs until every worker and synchronous actor thread has finished.
     pub(crate) fn run(mut self, internals: &RuntimeInternals) -> Result<(), Error> {
+        let _recording = internals.trace.as_ref().map(|file| {
+            crate::trace::start_thread(file, crate::trace::Thread::Coordinator, "coordinator");
+            crate::trace::StopRecording
+        });
         let mut workers_left = self.workers.len();
         let mut sync_left = self.sync_threads.len();
         // Signals that found a full inbox, to retry.
@@ -140,6 +145,11 @@ fn relay(
 ) -> Result<(), Error> {
     let receivers = internals.signal_receivers();
     debug!("relaying {signal} to {} actor(s)", receivers.len());
+    if signal == Signal::User2 {
+        for line in crate::metrics::collect(internals).to_string().lines() {
+            info!(target: "kiln_rt::metrics", "{line}");
+        }
+    }
     let mut accepted = 0;
     for actor_ref in receivers {
         match actor_ref.try_send(signal) {
@@ -151,7 +161,8 @@ fn relay(
             Err(_) => {}
         }
     }
-    if accepted == 0 {
+    crate::trace::signal(signal.as_raw(), accepted);
+    if accepted == 0 && signal != Signal::User2 {
         if signal.should_exit() {
             info!("received {signal} and no actor receives it: stopping the runtime");
             return Err(Error::exit_signal(signal));

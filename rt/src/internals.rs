@@ -17,10 +17,12 @@ use kiln::ActorRef;
 use log::trace;
 
 use crate::io::IoRing;
+use crate::metrics::RuntimeCounters;
 use crate::scheduler::RunQueue;
 use crate::scheduler::process::Process;
 use crate::signal::Signal;
 use crate::timers::{TimerToken, TimingWheel};
+use crate::trace::TraceFile;
 use crate::wake::{self, ProcessId, WakeTarget, WakerId};
 use crate::worker::WorkerHandle;
 
@@ -53,6 +55,10 @@ pub(crate) struct RuntimeInternals {
     /// Number of workers not yet stopped; the last to stop unregisters the
     /// shared waker (which holds a reference to these internals).
     running_workers: AtomicUsize,
+    /// Runtime-wide metrics (see `metrics`).
+    pub(crate) metrics: RuntimeCounters,
+    /// The trace file, if tracing is enabled (see `trace`).
+    pub(crate) trace: Option<Arc<TraceFile>>,
 }
 
 /// Locks `mutex`, ignoring poisoning: every critical section here leaves the
@@ -63,7 +69,11 @@ pub(crate) fn lock<T: ?Sized>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl RuntimeInternals {
     /// Creates the internals and registers the shared scheduler's waker.
-    pub(crate) fn new(name: String, shared_ring: IoRing) -> Option<Arc<RuntimeInternals>> {
+    pub(crate) fn new(
+        name: String,
+        shared_ring: IoRing,
+        trace: Option<Arc<TraceFile>>,
+    ) -> Option<Arc<RuntimeInternals>> {
         let internals = Arc::new(RuntimeInternals {
             name,
             shared_ring,
@@ -75,6 +85,8 @@ impl RuntimeInternals {
             started: AtomicBool::new(false),
             sync_actors: AtomicUsize::new(0),
             running_workers: AtomicUsize::new(0),
+            metrics: RuntimeCounters::new(),
+            trace,
         });
         let id = wake::register(internals.clone())?;
         let _ = internals.waker_id.set(id);
@@ -247,6 +259,7 @@ where
         .with_rt(rt)
         .with_inbox_size(options.inbox_size())
         .try_build(supervisor, new_actor, arg)?;
+    internals.metrics.thread_safe_actor_spawned();
     internals.add_process(Box::pin(future), options.priority());
     Ok(actor_ref)
 }

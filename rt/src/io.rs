@@ -40,7 +40,9 @@ mod op;
 mod stdio;
 
 pub use array::ArrayBuf;
-pub(crate) use op::{IoRing, MultishotGuard, io_work_on_this_thread, polling_ring_on_this_thread};
+pub(crate) use op::{
+    IoRing, MultishotGuard, io_counts, io_work_on_this_thread, polling_ring_on_this_thread,
+};
 pub use stdio::{Stderr, Stdin, Stdout, stderr, stdin, stdout};
 
 #[doc(no_inline)]

@@ -65,6 +65,10 @@
 //! - [`timer`]: [`Timer`](timer::Timer), [`Deadline`](timer::Deadline),
 //!   [`Interval`](timer::Interval).
 //! - [`Signal`]: process signals as messages (`receive_signals`).
+//! - [`metrics`]: what the runtime is doing, per worker and as a whole
+//!   ([`RuntimeMetrics`](metrics::RuntimeMetrics)); SIGUSR2 logs them.
+//! - [`trace`]: a trace of runtime and actor events to look at on a
+//!   timeline ([`Setup::enable_tracing`]).
 //! - [`access`]: the runtime access types actors' contexts carry.
 //! - [`spawn`]: options for spawning.
 //!
@@ -77,6 +81,7 @@ pub mod fs;
 mod internals;
 pub mod io;
 mod local;
+pub mod metrics;
 pub mod net;
 pub mod pipe;
 pub mod process;
@@ -91,6 +96,7 @@ pub mod systemd;
 pub mod test;
 pub mod timer;
 mod timers;
+pub mod trace;
 mod wake;
 mod worker;
 

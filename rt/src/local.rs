@@ -17,6 +17,7 @@ use kiln::supervisor::Supervisor;
 use crate::access::{Access, PrivateAccess, ThreadLocal};
 use crate::internals::{self, RuntimeInternals};
 use crate::io::IoRing;
+use crate::metrics::{LocalCounters, RuntimeMetrics};
 use crate::scheduler::RunQueue;
 use crate::scheduler::process::{FutureProcess, Process};
 use crate::signal::Signal;
@@ -48,6 +49,8 @@ pub(crate) struct LocalInternals {
     pub(crate) shared: Arc<RuntimeInternals>,
     /// The worker's ring, for thread-local I/O.
     pub(crate) ring: IoRing,
+    /// Counters for the metrics.
+    pub(crate) counters: LocalCounters,
 }
 
 impl RuntimeRef {
@@ -89,6 +92,7 @@ impl RuntimeRef {
             .scheduler
             .borrow_mut()
             .add(Box::pin(future), options.priority());
+        self.internals.counters.actor_spawned();
         Ok(actor_ref)
     }
 
@@ -172,6 +176,12 @@ impl RuntimeRef {
     /// [`ActorRef::try_map`] to convert them into the actor's message type.
     pub fn receive_signals(&mut self, actor_ref: ActorRef<Signal>) {
         self.internals.shared.receive_signals(actor_ref);
+    }
+
+    /// The metrics of the whole runtime: every worker's as of the end of its
+    /// last turn (this worker's too), see [`metrics`](crate::metrics).
+    pub fn metrics(&self) -> RuntimeMetrics {
+        crate::metrics::collect(&self.internals.shared)
     }
 }
 

@@ -18,6 +18,7 @@ use crate::coordinator::Coordinator;
 use crate::error::Error;
 use crate::internals::{self, RuntimeInternals};
 use crate::local::RuntimeRef;
+use crate::metrics::RuntimeMetrics;
 use crate::setup::Setup;
 use crate::signal::Signal;
 use crate::spawn::{ActorOptions, FutureOptions, SyncActorOptions};
@@ -170,12 +171,17 @@ impl Runtime {
         let internals = self.internals.clone();
         internals.sync_actor_started();
         let spawned = thread::Builder::new().name(name.clone()).spawn(move || {
+            if let Some(file) = &internals.trace {
+                crate::trace::start_thread(file, crate::trace::Thread::SyncActor, &name);
+                crate::trace::sync_actor(A::name());
+            }
             let _guard = SyncGuard {
                 internals,
                 _exit: ExitGuard::new(ThreadExit::SyncActor, exits, coordinator_sq),
             };
             let exit = runner.run(arg);
             debug!("synchronous actor '{name}' {exit}");
+            crate::trace::finish_thread();
         });
         match spawned {
             Ok(handle) => {
@@ -193,6 +199,14 @@ impl Runtime {
     /// use [`ActorRef::try_map`] to convert them into the actor's messages.
     pub fn receive_signals(&mut self, actor_ref: ActorRef<Signal>) {
         self.internals.receive_signals(actor_ref);
+    }
+
+    /// The metrics of the runtime, see [`metrics`](crate::metrics). Once
+    /// the runtime is started, actors read them with
+    /// [`RuntimeRef::metrics`] (or `metrics` of `ThreadSafe` and `Sync`),
+    /// and SIGUSR2 logs them.
+    pub fn metrics(&self) -> RuntimeMetrics {
+        crate::metrics::collect(&self.internals)
     }
 
     /// Runs until every actor, future and synchronous actor has finished,

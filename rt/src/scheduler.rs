@@ -221,6 +221,11 @@ impl<P: ?Sized> RunQueue<P> {
         self.len
     }
 
+    /// The number of processes ready to run.
+    pub(crate) fn ready_len(&self) -> usize {
+        self.ready.len()
+    }
+
     /// Removes every process, returning them (to be dropped by the caller).
     pub(crate) fn drain(&mut self) -> Vec<Pin<Box<P>>> {
         self.ready.clear();

@@ -1,6 +1,7 @@
 //! [`Setup`]: configures and builds a [`Runtime`].
 
 use std::num::NonZeroUsize;
+use std::path::PathBuf;
 use std::sync::{Arc, mpsc};
 use std::thread;
 use std::time::Duration;
@@ -16,6 +17,7 @@ use crate::io::IoRing;
 use crate::ring_waker::RingWaker;
 use crate::runtime::Runtime;
 use crate::signal::Signal;
+use crate::trace::TraceFile;
 use crate::worker::{Tuning, WorkerSetup};
 
 /// The most workers one runtime may have.
@@ -41,6 +43,7 @@ pub struct Setup {
     threads: usize,
     auto_cpu_affinity: bool,
     tuning: Tuning,
+    trace: Option<PathBuf>,
 }
 
 impl Setup {
@@ -50,6 +53,7 @@ impl Setup {
             threads: 1,
             auto_cpu_affinity: false,
             tuning: Tuning::DEFAULT,
+            trace: None,
         }
     }
 
@@ -124,6 +128,15 @@ impl Setup {
         self
     }
 
+    /// Records a trace of the runtime's events (see [`trace`](crate::trace))
+    /// into the file at `path`, created (or truncated) by `build`. Convert it
+    /// for Perfetto or `chrome://tracing` with the `kiln-trace` tool:
+    /// `cargo run -p kiln-trace -- chrome trace.bin trace.json`.
+    pub fn enable_tracing(mut self, path: impl Into<PathBuf>) -> Self {
+        self.trace = Some(path.into());
+        self
+    }
+
     /// The number of worker threads.
     pub const fn get_threads(&self) -> usize {
         self.threads
@@ -173,8 +186,15 @@ impl Setup {
 
         let coordinator_waker = Arc::new(RingWaker::new(ring.sq()));
         let shared_ring = IoRing::shared(ring.sq(), coordinator_waker.clone());
+        let trace = match &self.trace {
+            Some(path) => Some(
+                TraceFile::create(path)
+                    .map_err(|err| Error::setup("can't create the trace file", err))?,
+            ),
+            None => None,
+        };
         let internals =
-            RuntimeInternals::new(name, shared_ring).ok_or_else(Error::too_many_workers)?;
+            RuntimeInternals::new(name, shared_ring, trace).ok_or_else(Error::too_many_workers)?;
         let workers = (0..self.threads)
             .map(|index| {
                 Ok(WorkerSetup::new(

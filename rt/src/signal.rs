@@ -10,6 +10,9 @@
 //! An exit signal (interrupt, terminate, quit) with no actor registered stops
 //! the runtime: [`Runtime::start`](crate::Runtime::start) returns an error
 //! that names the signal.
+//!
+//! SIGUSR2 also makes the runtime log its [metrics](crate::metrics) (at
+//! `info` level), whether or not an actor receives it.
 
 use std::fmt;
 

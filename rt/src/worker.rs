@@ -55,10 +55,12 @@ use crate::error::Error;
 use crate::internals::RuntimeInternals;
 use crate::io::{self, IoRing};
 use crate::local::{LocalInternals, RuntimeRef};
+use crate::metrics::{LocalCounters, Published, Snapshot, WorkerCounters};
 use crate::ring_waker::RingWaker;
 use crate::scheduler::RunQueue;
 use crate::scheduler::process::{drop_process, run_process};
 use crate::timers::TimingWheel;
+use crate::trace::{RunEnd, Thread};
 use crate::wake::{self, ProcessId, WakeTarget, WakerId};
 
 /// The worker settings a user can tune, see `Setup`.
@@ -112,9 +114,16 @@ pub(crate) struct WorkerHandle {
     /// Set when `remote` was full: the worker wakes every process.
     overflow: AtomicBool,
     control: mpsc::Sender<Control>,
+    /// What the worker publishes for the metrics, once per turn.
+    pub(crate) metrics: Published,
 }
 
 impl WorkerHandle {
+    /// Whether the worker is (about to be) blocked in the kernel.
+    pub(crate) fn is_sleeping(&self) -> bool {
+        self.sleeping.load(Ordering::Relaxed)
+    }
+
     /// Interrupts the worker's sleep if it sleeps; returns whether it did.
     pub(crate) fn wake_if_sleeping(&self) -> bool {
         // A read-modify-write, not a load: see the module documentation.
@@ -215,6 +224,7 @@ impl WorkerSetup {
             remote: remote_sender,
             overflow: AtomicBool::new(false),
             control: control_sender,
+            metrics: Published::new(),
         });
         WorkerSetup {
             index,
@@ -264,6 +274,7 @@ impl WorkerSetup {
         let Some(waker_id) = wake::register(self.handle.clone()) else {
             return Err(Error::too_many_workers());
         };
+        let tracing = shared.trace.is_some();
         let local = LocalInternals {
             index: self.index,
             waker_id,
@@ -271,6 +282,7 @@ impl WorkerSetup {
             timers: RefCell::new(TimingWheel::new(Instant::now())),
             shared: shared.clone(),
             ring: IoRing::worker(self.ring.sq()),
+            counters: LocalCounters::default(),
         };
         let mut worker = Worker {
             index: self.index,
@@ -283,10 +295,19 @@ impl WorkerSetup {
             woken: Vec::new(),
             tuning: self.tuning,
             last_ring_poll: Instant::now(),
+            tracing,
+            counters: WorkerCounters::default(),
         };
         wake::set_current(waker_id);
+        worker.handle.metrics.started();
+        if let Some(file) = &worker.shared.trace {
+            let name = thread::current().name().unwrap_or("worker").to_owned();
+            crate::trace::start_thread(file, Thread::Worker(worker.index), &name);
+        }
         let result = worker.run_loop();
         worker.shutdown();
+        crate::trace::finish_thread();
+        worker.handle.metrics.stopped();
         wake::set_current(WakerId::MAX);
         wake::unregister(waker_id);
         worker.shared.worker_stopped();
@@ -328,6 +349,10 @@ struct Worker {
     tuning: Tuning,
     /// When the ring was last polled.
     last_ring_poll: Instant,
+    /// Whether this thread records a trace (see `trace`).
+    tracing: bool,
+    /// Counters for the metrics, published once per turn.
+    counters: WorkerCounters,
 }
 
 impl Worker {
@@ -341,6 +366,7 @@ impl Worker {
             self.expire_timers(now);
             let ran_local = self.run_local(now);
             let ran_shared = self.run_shared();
+            self.publish(now);
             if self.should_stop() {
                 debug!("worker {} stopping: nothing left to run", self.index);
                 // Sleeping workers may be waiting for the same condition.
@@ -390,6 +416,9 @@ impl Worker {
                 "worker {}: wake-up queue overflowed, waking all processes",
                 self.index
             );
+            if self.tracing {
+                crate::trace::wake_all(Instant::now());
+            }
             scheduler.wake_all();
         }
         for pid in self.woken.drain(..) {
@@ -398,9 +427,14 @@ impl Worker {
     }
 
     fn expire_timers(&mut self, now: Instant) {
-        self.rt.internals().timers.borrow_mut().expire(now);
-        if let Ok(mut timers) = self.shared.timers_try_lock() {
-            timers.expire(now);
+        let local = self.rt.internals().timers.borrow_mut().expire(now);
+        let shared = match self.shared.timers_try_lock() {
+            Ok(mut timers) => timers.expire(now),
+            Err(()) => 0,
+        };
+        self.counters.timers_expired += local as u64;
+        if self.tracing && local + shared != 0 {
+            crate::trace::timers(local, shared, now);
         }
         // Timer wakers of this worker's processes pushed onto the
         // thread-local list.
@@ -410,18 +444,28 @@ impl Worker {
     /// Runs ready thread-local processes for at most a time slice; returns
     /// how many ran.
     fn run_local(&mut self, mut start: Instant) -> usize {
+        let batch_start = start;
         let deadline = start + self.tuning.time_slice;
         let mut runs = 0;
+        let mut ended = RunEnd::RunLimit;
         while runs < self.tuning.max_local_runs {
             let Some(mut running) = self.rt.internals().scheduler.borrow_mut().next() else {
+                ended = RunEnd::NothingReady;
                 break;
             };
-            let waker = wake::new_waker(self.rt.internals().waker_id, running.pid);
+            let waker_id = self.rt.internals().waker_id;
+            let waker = wake::new_waker(waker_id, running.pid);
+            if self.tracing {
+                crate::trace::poll_start(crate::trace::actor_id(waker_id, running.pid));
+            }
             let done = run_process(
                 running.process.as_mut(),
                 &mut task::Context::from_waker(&waker),
             );
             let end = Instant::now();
+            if self.tracing {
+                crate::trace::poll_end(running.process.name(), false, done, start, end);
+            }
             let finished =
                 self.rt
                     .internals()
@@ -429,6 +473,9 @@ impl Worker {
                     .borrow_mut()
                     .finish(running, end - start, done);
             if let Some(process) = finished {
+                if process.is_actor() {
+                    self.rt.internals().counters.actor_stopped();
+                }
                 drop_process(process);
             }
             start = end;
@@ -441,8 +488,13 @@ impl Worker {
                 }
             }
             if end >= deadline {
+                ended = RunEnd::TimeSlice;
                 break;
             }
+        }
+        self.counters.polls += runs as u64;
+        if self.tracing && runs != 0 {
+            crate::trace::run(false, ended, runs, batch_start, start);
         }
         runs
     }
@@ -451,24 +503,40 @@ impl Worker {
     fn run_shared(&mut self) -> usize {
         let waker_id = self.shared.waker_id();
         let mut runs = 0;
+        let mut ended = RunEnd::RunLimit;
+        // First start and last end of the batch, when tracing.
+        let mut batch: Option<(Instant, Instant)> = None;
         while runs < self.tuning.max_shared_runs {
             let Some(mut running) = self.shared.scheduler().next() else {
+                ended = RunEnd::NothingReady;
                 break;
             };
             let start = Instant::now();
             let waker = wake::new_waker(waker_id, running.pid);
+            if self.tracing {
+                crate::trace::poll_start(crate::trace::actor_id(waker_id, running.pid));
+            }
             let done = run_process(
                 running.process.as_mut(),
                 &mut task::Context::from_waker(&waker),
             );
-            let finished = self
-                .shared
-                .scheduler()
-                .finish(running, start.elapsed(), done);
+            let end = Instant::now();
+            if self.tracing {
+                crate::trace::poll_end(running.process.name(), true, done, start, end);
+                batch = Some((batch.map_or(start, |(first, _)| first), end));
+            }
+            let finished = self.shared.scheduler().finish(running, end - start, done);
             if let Some(process) = finished {
+                if process.is_actor() {
+                    self.shared.metrics.thread_safe_actor_stopped();
+                }
                 drop_process(process);
             }
             runs += 1;
+        }
+        self.counters.thread_safe_polls += runs as u64;
+        if let Some((start, end)) = batch {
+            crate::trace::run(true, ended, runs, start, end);
         }
         if runs != 0 {
             // Thread-safe processes may have woken thread-local ones.
@@ -506,6 +574,15 @@ impl Worker {
             return false;
         }
         let start = Instant::now();
+        let found = self.spin_from(start);
+        if self.tracing {
+            crate::trace::spin(found, start, Instant::now());
+        }
+        found
+    }
+
+    /// The loop of `spin`, which started at `start`.
+    fn spin_from(&mut self, start: Instant) -> bool {
         let mut spins: u32 = 0;
         loop {
             if wake::has_woken()
@@ -539,8 +616,15 @@ impl Worker {
         self.rt.internals().scheduler.borrow_mut().shrink_if_idle();
         let timeout = self.next_timeout();
         trace!("worker {} sleeping (timeout {timeout:?})", self.index);
+        let start = self.tracing.then(|| {
+            crate::trace::idle();
+            Instant::now()
+        });
         let result = self.poll_ring(timeout);
         self.handle.sleeping.store(false, Ordering::Release);
+        if let Some(start) = start {
+            crate::trace::sleep(timeout, start, self.last_ring_poll);
+        }
         result
     }
 
@@ -556,7 +640,12 @@ impl Worker {
             return Ok(());
         }
         trace!("worker {} polling its ring while busy", self.index);
-        self.poll_ring(Some(Duration::ZERO))
+        let start = self.tracing.then(Instant::now);
+        let result = self.poll_ring(Some(Duration::ZERO));
+        if let Some(start) = start {
+            crate::trace::ring_poll(start, self.last_ring_poll);
+        }
+        result
     }
 
     /// Processes completed I/O, waiting at most `timeout` for some.
@@ -572,6 +661,25 @@ impl Worker {
                 Err(Error::worker(self.index, err))
             }
         }
+    }
+
+    /// Publishes this worker's metrics at the end of a turn that started at
+    /// `now` (see `metrics`).
+    fn publish(&mut self, now: Instant) {
+        self.counters.turns += 1;
+        let internals = self.rt.internals();
+        let scheduler = internals.scheduler.borrow();
+        let timers = internals.timers.borrow();
+        let snapshot = Snapshot {
+            counters: &self.counters,
+            local: &internals.counters,
+            processes: scheduler.len(),
+            ready: scheduler.ready_len(),
+            timers_pending: timers.len(),
+            next_timer: timers.next_deadline(),
+            now,
+        };
+        self.handle.metrics.publish(&self.shared.metrics, &snapshot);
     }
 
     /// How long to sleep at most: until the first timer, local or shared.

@@ -41,7 +41,9 @@ impl<M, RT> Context<M, RT> {
     /// [`RecvError::Disconnected`] when the inbox is empty and every
     /// [`ActorRef`] to this actor is gone (no message can arrive any more).
     pub fn try_receive_next(&mut self) -> Result<M, RecvError> {
-        self.inbox.try_recv()
+        let msg = self.inbox.try_recv()?;
+        crate::metrics::received();
+        Ok(msg)
     }
 
     /// Waits for the next message.
@@ -128,10 +130,14 @@ impl<M> Future for ReceiveMessage<'_, M> {
     type Output = Result<M, NoMessages>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut task::Context<'_>) -> Poll<Self::Output> {
-        self.get_mut()
-            .inbox
-            .poll_recv(cx)
-            .map(|msg| msg.ok_or(NoMessages))
+        match self.get_mut().inbox.poll_recv(cx) {
+            Poll::Ready(Some(msg)) => {
+                crate::metrics::received();
+                Poll::Ready(Ok(msg))
+            }
+            Poll::Ready(None) => Poll::Ready(Err(NoMessages)),
+            Poll::Pending => Poll::Pending,
+        }
     }
 }
 
@@ -151,7 +157,11 @@ impl<M> Stream for ReceiveMessages<'_, M> {
     type Item = M;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut task::Context<'_>) -> Poll<Option<M>> {
-        self.get_mut().inbox.poll_recv(cx)
+        let poll = self.get_mut().inbox.poll_recv(cx);
+        if let Poll::Ready(Some(_)) = &poll {
+            crate::metrics::received();
+        }
+        poll
     }
 }
 

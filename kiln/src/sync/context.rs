@@ -36,7 +36,9 @@ impl<M, RT> Context<M, RT> {
     /// Takes the next message without waiting; see
     /// [`actor::Context::try_receive_next`](crate::actor::Context::try_receive_next).
     pub fn try_receive_next(&mut self) -> Result<M, RecvError> {
-        self.inbox.try_recv()
+        let msg = self.inbox.try_recv()?;
+        crate::metrics::received();
+        Ok(msg)
     }
 
     /// Blocks until the next message arrives.
@@ -45,7 +47,10 @@ impl<M, RT> Context<M, RT> {
     /// [`ActorRef`] to this actor is gone.
     pub fn receive_next(&mut self) -> Result<M, NoMessages> {
         let inbox = &mut self.inbox;
-        block_on_with(&self.waker, std::future::poll_fn(|cx| inbox.poll_recv(cx))).ok_or(NoMessages)
+        let msg = block_on_with(&self.waker, std::future::poll_fn(|cx| inbox.poll_recv(cx)));
+        let msg = msg.ok_or(NoMessages)?;
+        crate::metrics::received();
+        Ok(msg)
     }
 
     /// Runs `future` to completion, blocking the thread while it waits; e.g.

@@ -74,6 +74,7 @@ impl IoRing {
 
     /// Called after an operation was (possibly) queued on this ring.
     fn queued(&self) {
+        count(&SUBMITTED);
         match &self.kick {
             // The coordinator's next poll submits the operation.
             Some(kick) => kick.wake(),
@@ -100,6 +101,7 @@ impl IoRing {
     /// Called when an operation is dropped before it completed: a10 queues
     /// its cancellation.
     fn cancelled(&self) {
+        count(&CANCELLED);
         match &self.kick {
             Some(kick) => kick.wake(),
             None => UNSUBMITTED.with(|unsubmitted| unsubmitted.set(true)),
@@ -127,6 +129,26 @@ thread_local! {
     /// Set when a close or cancellation was queued on a worker's ring from
     /// this thread, see `Drop for IoRing`.
     static UNSUBMITTED: Cell<bool> = const { Cell::new(false) };
+    /// Operations (of either ring) submitted, completed and cancelled on this
+    /// thread, for the metrics: submitted when they first wait, completed
+    /// when they return a result after that, cancelled when dropped while
+    /// waiting.
+    static SUBMITTED: Cell<u64> = const { Cell::new(0) };
+    static COMPLETED: Cell<u64> = const { Cell::new(0) };
+    static CANCELLED: Cell<u64> = const { Cell::new(0) };
+}
+
+fn count(counter: &'static std::thread::LocalKey<Cell<u64>>) {
+    counter.with(|n| n.set(n.get().wrapping_add(1)));
+}
+
+/// The operations submitted, completed and cancelled on this thread.
+pub(crate) fn io_counts() -> (u64, u64, u64) {
+    (
+        SUBMITTED.with(Cell::get),
+        COMPLETED.with(Cell::get),
+        CANCELLED.with(Cell::get),
+    )
 }
 
 /// Whether a busy worker has a reason to poll its ring: an operation of this
@@ -178,6 +200,7 @@ impl<F: Future> Future for Op<'_, F> {
             Poll::Ready(output) => {
                 if state.pending {
                     state.pending = false;
+                    count(&COMPLETED);
                     state.ring.done();
                 }
                 Poll::Ready(output)
@@ -221,6 +244,7 @@ impl MultishotGuard {
             Poll::Pending => self.ring.requeued(),
             Poll::Ready(None) if self.pending => {
                 self.pending = false;
+                count(&COMPLETED);
                 self.ring.done();
             }
             _ => {}

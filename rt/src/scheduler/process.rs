@@ -23,6 +23,10 @@ pub(crate) trait Process {
     /// computing the name is not free and it is needed only on errors.
     fn name(&self) -> fn() -> &'static str;
 
+    /// Returns `true` for an actor, `false` for a spawned future (for the
+    /// metrics).
+    fn is_actor(&self) -> bool;
+
     /// Runs the process until it waits (`Pending`) or is done (`Ready`).
     fn run(self: Pin<&mut Self>, cx: &mut task::Context<'_>) -> Poll<()>;
 }
@@ -35,6 +39,10 @@ where
 {
     fn name(&self) -> fn() -> &'static str {
         NA::name
+    }
+
+    fn is_actor(&self) -> bool {
+        true
     }
 
     fn run(self: Pin<&mut Self>, cx: &mut task::Context<'_>) -> Poll<()> {
@@ -59,6 +67,10 @@ impl<Fut> FutureProcess<Fut> {
 impl<Fut: Future<Output = ()>> Process for FutureProcess<Fut> {
     fn name(&self) -> fn() -> &'static str {
         name_of::<Fut>
+    }
+
+    fn is_actor(&self) -> bool {
+        false
     }
 
     fn run(self: Pin<&mut Self>, cx: &mut task::Context<'_>) -> Poll<()> {

@@ -1,0 +1,93 @@
+//! Log records about an actor name it: its failures, panics (with their
+//! message), restarts and how it stopped, whichever supervisor it has.
+
+use std::sync::{Mutex, PoisonError};
+
+use kiln::actor::{self, NoMessages};
+use kiln::supervisor::{NoSupervisor, SupervisorStrategy};
+use kiln::{ActorFuture, actor_fn};
+
+/// Captures the log records that name an actor `logs_*`.
+struct CapturingLogger;
+
+static LOGGED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+impl log::Log for CapturingLogger {
+    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+        true
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        let msg = record.args().to_string();
+        if msg.contains("'logs_") {
+            let mut logged = LOGGED.lock().unwrap_or_else(PoisonError::into_inner);
+            logged.push(format!("[{}] {msg}", record.level()));
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+/// The captured messages that name `actor`.
+fn logged(actor: &str) -> Vec<String> {
+    let needle = format!("'{actor}'");
+    let logged = LOGGED.lock().unwrap_or_else(PoisonError::into_inner);
+    logged
+        .iter()
+        .filter(|m| m.contains(&needle))
+        .cloned()
+        .collect()
+}
+
+/// Fails on "fail", panics on "panic", completes on anything else.
+async fn logs_worker(mut ctx: actor::Context<&'static str>) -> Result<(), String> {
+    match ctx.receive_next().await {
+        Ok("fail") => Err("it failed".to_owned()),
+        Ok("panic") => panic!("it panicked"),
+        Ok(_) | Err(NoMessages) => Ok(()),
+    }
+}
+
+/// Never fails; panics on its first message.
+async fn logs_panicker(mut ctx: actor::Context<()>) {
+    if ctx.receive_next().await.is_ok() {
+        panic!("oops");
+    }
+}
+
+#[test]
+fn runtime_messages_about_an_actor_name_it() {
+    log::set_logger(&CapturingLogger).unwrap();
+    log::set_max_level(log::LevelFilter::Debug);
+
+    // A closure supervisor restarts it twice (it logs nothing itself), then
+    // the actor completes.
+    let supervisor = |_: String| SupervisorStrategy::Restart(());
+    let (future, actor_ref) = ActorFuture::new(supervisor, actor_fn(logs_worker), ()).unwrap();
+    for msg in ["fail", "fail", "done"] {
+        actor_ref.try_send(msg).unwrap();
+    }
+    drop(actor_ref);
+    kiln::sync::block_on(future);
+    assert_eq!(
+        logged("logs_worker"),
+        [
+            "[DEBUG] actor 'logs_worker' failed: its supervisor restarts it",
+            "[DEBUG] actor 'logs_worker' failed: its supervisor restarts it",
+            "[DEBUG] actor 'logs_worker' completed",
+        ]
+    );
+
+    // The default on a panic: logged with its message, then stopped.
+    let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(logs_panicker), ()).unwrap();
+    actor_ref.try_send(()).unwrap();
+    drop(actor_ref);
+    kiln::sync::block_on(future);
+    assert_eq!(
+        logged("logs_panicker"),
+        [
+            "[ERROR] actor 'logs_panicker' panicked, stopping it: oops",
+            "[DEBUG] actor 'logs_panicker' stopped after a panic",
+        ]
+    );
+}
