@@ -29,6 +29,10 @@
 //! - **ractor**: `Actor`s, `cast` into ractor's mailboxes, which are all
 //!   unbounded (ractor has no bounded mailbox).
 //!
+//! System `kiln-traced` (not measured unless named in `--systems`) is kiln
+//! with tracing on (`Setup::enable_tracing`, into a temporary file): what
+//! recording a trace costs.
+//!
 //! The peers' pingers learn of the ponger from a first message (`Go`), which
 //! also starts the clock.
 
@@ -78,7 +82,8 @@ impl Flavour {
 /// Runs `round_trips` round trips on `system`; returns ns per round trip.
 pub(crate) fn run(system: &str, flavour: Flavour, round_trips: u64) -> Result<f64, String> {
     match system {
-        "kiln" => kiln(flavour, round_trips),
+        "kiln" => kiln(flavour, round_trips, false),
+        "kiln-traced" => kiln(flavour, round_trips, true),
         "tokio" => tokio(flavour, round_trips),
         "actix" => actix(flavour, round_trips),
         "kameo" => kameo(flavour, round_trips),
@@ -176,13 +181,49 @@ async fn pinger<RT>(
     let _ = result.send(Ok(elapsed.as_nanos() as f64 / round_trips as f64));
 }
 
-fn kiln(flavour: Flavour, round_trips: u64) -> Result<f64, String> {
+/// kiln, with tracing (`Setup::enable_tracing`) into a temporary file if
+/// `traced`: the system `kiln-traced`, which measures what tracing costs.
+fn kiln(flavour: Flavour, round_trips: u64, traced: bool) -> Result<f64, String> {
+    let trace = traced.then(|| TempTrace::new(flavour));
+    let result = kiln_run(flavour, round_trips, trace.as_ref());
+    if let (Some(trace), Ok(_)) = (&trace, &result) {
+        // Tracing that wrote nothing measured nothing.
+        let bytes = std::fs::metadata(&trace.0).map_or(0, |meta| meta.len());
+        if bytes < 16 * round_trips {
+            return Err(format!("the trace holds only {bytes} bytes"));
+        }
+    }
+    result
+}
+
+/// A trace file in the temporary directory, removed when dropped.
+struct TempTrace(std::path::PathBuf);
+
+impl TempTrace {
+    fn new(flavour: Flavour) -> TempTrace {
+        let name = format!(
+            "kiln-bench-{}-{}.trace",
+            flavour.workload(),
+            std::process::id()
+        );
+        TempTrace(std::env::temp_dir().join(name))
+    }
+}
+
+impl Drop for TempTrace {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn kiln_run(flavour: Flavour, round_trips: u64, trace: Option<&TempTrace>) -> Result<f64, String> {
     let (sender, receiver) = mpsc::channel();
     let threads = if flavour == Flavour::OneThread { 1 } else { 2 };
-    let mut runtime = Runtime::setup()
-        .num_threads(threads)
-        .build()
-        .map_err(|err| err.to_string())?;
+    let mut setup = Runtime::setup().num_threads(threads);
+    if let Some(trace) = trace {
+        setup = setup.enable_tracing(&trace.0);
+    }
+    let mut runtime = setup.build().map_err(|err| err.to_string())?;
     match flavour {
         Flavour::OneThread => runtime.run_on_workers(move |mut rt: RuntimeRef| {
             let ponger =
