@@ -5,6 +5,8 @@
 //! ```text
 //! cargo run --release -p kiln-bench -- [--quick] [--only W1,W3] [--systems kiln,tokio]
 //! cargo run --release -p kiln-bench -- --only W7-64B-256c   # one W7 configuration
+//! cargo run --release -p kiln-bench -- --quick > results.txt
+//! cargo run --release -p kiln-bench -- --charts results.txt --out docs/bench
 //! ```
 //!
 //! | workload | what | module |
@@ -14,6 +16,8 @@
 //! | W3 | fan-in: 4 senders to one receiver | [`w3_fan_in`] |
 //! | W4 | fan-out: one driver round robin to 100 actors | [`w4_fan_out`] |
 //! | W5 | 1,000,000 idle actors: ns per spawn, resident bytes per actor | [`w5_spawn`] |
+//! | W6-skynet, W6-skynet-2w | skynet, a tree of 1,111,111 actors ten wide: ms in all, on one thread and on two workers | [`w6_skynet`] |
+//! | W6-ring | thread ring: 1,000 actors pass a token 10,000,000 hops; ns per hop | [`w6_thread_ring`] |
 //! | W7 | TCP echo over loopback, an actor per connection, server in a child process: requests per second, server CPU µs per request | [`w7_tcp_echo`] |
 //!
 //! Each workload checks its own result (a lost, duplicated or reordered
@@ -22,18 +26,27 @@
 //! workloads smaller). Memory per actor is measured in a fresh child process
 //! per run and system (this binary re-run with `--child`), and W7's servers
 //! run in one (`--child W7-server <system>`).
+//!
+//! `--charts FILE --out DIR` reads the JSON lines of a run (the rest of the
+//! file, such as the table, is skipped) and writes an SVG bar chart per
+//! workload and metric into `DIR` (see [`chart`]).
 
 use std::env;
+use std::path::Path;
 use std::process::{Command, ExitCode};
 use std::time::Duration;
 
+mod chart;
 mod measure;
 mod peer;
+mod results;
 mod w1_ping_pong;
 mod w2_rpc;
 mod w3_fan_in;
 mod w4_fan_out;
 mod w5_spawn;
+mod w6_skynet;
+mod w6_thread_ring;
 mod w7_tcp_echo;
 
 use measure::Measurement;
@@ -51,6 +64,21 @@ fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("--child") {
         return child(&args[1..]);
+    }
+    if let Some(input) = value_arg(&args, "--charts") {
+        let out = value_arg(&args, "--out").unwrap_or(".");
+        return match chart::render_file(Path::new(input), Path::new(out)) {
+            Ok(written) => {
+                for path in written {
+                    println!("{}", path.display());
+                }
+                ExitCode::SUCCESS
+            }
+            Err(err) => {
+                eprintln!("--charts {input}: {err}");
+                ExitCode::FAILURE
+            }
+        };
     }
     let quick = args.iter().any(|a| a == "--quick");
     let only = list_arg(&args, "--only");
@@ -130,6 +158,38 @@ fn main() -> ExitCode {
                 );
             }
         }
+        // `--only W6` runs all three, `--only W6-ring` one.
+        for workload in [w6_skynet::ONE_THREAD, w6_skynet::TWO_WORKERS] {
+            if !(wants("W6") || wants(workload)) {
+                continue;
+            }
+            let leaves = if quick { 10_000 } else { 1_000_000 };
+            let two_workers = workload == w6_skynet::TWO_WORKERS;
+            for system in systems
+                .iter()
+                .filter(|s| w6_skynet::applies_to(workload, s))
+            {
+                let samples = repeat(runs, workload, system, || {
+                    w6_skynet::run(system, two_workers, leaves)
+                })?;
+                record(
+                    &mut results,
+                    Measurement::new(workload, system, "ms_total", samples),
+                );
+            }
+        }
+        if wants("W6") || wants(w6_thread_ring::WORKLOAD) {
+            let hops = if quick { 100_000 } else { 10_000_000 };
+            for system in &systems {
+                let samples = repeat(runs, w6_thread_ring::WORKLOAD, system, || {
+                    w6_thread_ring::run(system, hops)
+                })?;
+                record(
+                    &mut results,
+                    Measurement::new(w6_thread_ring::WORKLOAD, system, "ns_per_hop", samples),
+                );
+            }
+        }
         // `--only W7` runs every configuration, `--only W7-64B-256c` one.
         let w7_configs = w7_tcp_echo::CONFIGS
             .into_iter()
@@ -191,10 +251,15 @@ fn record(results: &mut Vec<Measurement>, measurement: Measurement) {
     results.push(measurement);
 }
 
+/// The value after `flag`.
+fn value_arg<'a>(args: &'a [String], flag: &str) -> Option<&'a str> {
+    let index = args.iter().position(|a| a == flag)?;
+    args.get(index + 1).map(String::as_str)
+}
+
 /// The comma-separated values after `flag`.
 fn list_arg(args: &[String], flag: &str) -> Option<Vec<String>> {
-    let index = args.iter().position(|a| a == flag)?;
-    let value = args.get(index + 1)?;
+    let value = value_arg(args, flag)?;
     Some(value.split(',').map(str::to_owned).collect())
 }
 

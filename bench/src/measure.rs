@@ -29,7 +29,9 @@ impl Measurement {
 
     pub(crate) fn median(&self) -> f64 {
         let n = self.samples.len();
-        if n % 2 == 1 {
+        if n == 0 {
+            f64::NAN
+        } else if n % 2 == 1 {
             self.samples[n / 2]
         } else {
             (self.samples[n / 2 - 1] + self.samples[n / 2]) / 2.0
@@ -37,15 +39,23 @@ impl Measurement {
     }
 
     pub(crate) fn json(&self) -> String {
+        /// A figure with one decimal, `null` if there is none (JSON has no
+        /// `NaN`).
+        fn figure(value: Option<f64>) -> String {
+            match value {
+                Some(value) if value.is_finite() => format!("{value:.1}"),
+                _ => "null".to_owned(),
+            }
+        }
         format!(
-            r#"{{"workload":"{}","system":"{}","metric":"{}","value":{:.1},"runs":{},"min":{:.1},"max":{:.1}}}"#,
+            r#"{{"workload":"{}","system":"{}","metric":"{}","value":{},"runs":{},"min":{},"max":{}}}"#,
             self.workload,
             self.system,
             self.metric,
-            self.median(),
+            figure(Some(self.median())),
             self.samples.len(),
-            self.samples.first().copied().unwrap_or(f64::NAN),
-            self.samples.last().copied().unwrap_or(f64::NAN),
+            figure(self.samples.first().copied()),
+            figure(self.samples.last().copied()),
         )
     }
 }
@@ -53,7 +63,7 @@ impl Measurement {
 /// Prints each metric's medians with their ratio to kiln's.
 pub(crate) fn print_table(results: &[Measurement]) {
     println!(
-        "\n{:<12} {:<25} {:<8} {:>14} {:>10}",
+        "\n{:<12} {:<25} {:<12} {:>14} {:>10}",
         "load", "metric", "system", "median", "vs kiln"
     );
     for result in results {
@@ -67,7 +77,7 @@ pub(crate) fn print_table(results: &[Measurement]) {
             format!("{:.2}x", result.median() / kiln)
         });
         println!(
-            "{:<12} {:<25} {:<8} {:>14.1} {:>10}",
+            "{:<12} {:<25} {:<12} {:>14.1} {:>10}",
             result.workload,
             result.metric,
             result.system,
