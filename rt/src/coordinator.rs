@@ -14,7 +14,7 @@
 
 use std::future::Future;
 use std::pin::pin;
-use std::sync::{Arc, mpsc};
+use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::task::{self, Poll, Waker};
 use std::thread;
 use std::time::Duration;
@@ -35,7 +35,10 @@ use crate::worker::ThreadExit;
 const SIGNAL_RETRY: Duration = Duration::from_millis(1);
 
 pub(crate) struct Coordinator {
-    ring: Ring,
+    /// Shared with the threads that queue operations on it: they poll it
+    /// when they need room in its submission queue and the coordinator is
+    /// not polling it (see `io::op`).
+    ring: Arc<Mutex<Ring>>,
     /// Wakes the coordinator: threads that exit, and thread-safe I/O queued
     /// on the ring (the shared ring) that only the coordinator submits.
     waker: Arc<RingWaker>,
@@ -49,7 +52,7 @@ pub(crate) struct Coordinator {
 
 impl Coordinator {
     pub(crate) fn new(
-        ring: Ring,
+        ring: Arc<Mutex<Ring>>,
         waker: Arc<RingWaker>,
         signals: Signals,
         exits: mpsc::Receiver<ThreadExit>,
@@ -120,7 +123,14 @@ impl Coordinator {
             });
 
             let timeout = (!undelivered.is_empty()).then_some(SIGNAL_RETRY);
-            match self.ring.poll(timeout) {
+            // A panic in another thread's poll (a buffer's drop) leaves the
+            // ring usable.
+            let result = self
+                .ring
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .poll(timeout);
+            match result {
                 Ok(()) => {}
                 Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(err) => return Err(Error::coordinator(err)),

@@ -41,7 +41,8 @@ mod stdio;
 
 pub use array::ArrayBuf;
 pub(crate) use op::{
-    IoRing, MultishotGuard, io_counts, io_work_on_this_thread, polling_ring_on_this_thread,
+    IoRing, MultishotGuard, io_counts, io_work_on_this_thread, poll_worker_ring,
+    polling_ring_on_this_thread, set_worker_ring, take_worker_ring,
 };
 pub use stdio::{Stderr, Stdin, Stdout, stderr, stdin, stdout};
 

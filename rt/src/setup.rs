@@ -2,7 +2,7 @@
 
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
-use std::sync::{Arc, mpsc};
+use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
 use std::time::Duration;
 
@@ -185,7 +185,11 @@ impl Setup {
             .map_err(|err| Error::setup("can't set up signal handling", err))?;
 
         let coordinator_waker = Arc::new(RingWaker::new(ring.sq()));
-        let shared_ring = IoRing::shared(ring.sq(), coordinator_waker.clone());
+        let sq = ring.sq();
+        // The coordinator polls the ring; other threads may too, to make room
+        // in its submission queue (see `io::op`).
+        let ring = Arc::new(Mutex::new(ring));
+        let shared_ring = IoRing::shared(sq, coordinator_waker.clone(), Arc::downgrade(&ring));
         let trace = match &self.trace {
             Some(path) => Some(
                 TraceFile::create(path)
@@ -239,9 +243,11 @@ impl Setup {
 
 /// Submission queue entries of each ring. a10's default (32) fills up under
 /// a burst of I/O (a server's worth of receives queued between two polls);
-/// a full queue costs extra kernel entries. 1,024 entries take about 96 KiB
-/// per ring (submissions and twice as many completions).
-const RING_ENTRIES: u32 = 1024;
+/// a full queue costs extra kernel entries, and would make a10 skip
+/// cancellations if operations did not keep room for them (see `io::op`).
+/// 1,024 entries take about 96 KiB per ring (submissions and twice as many
+/// completions).
+pub(crate) const RING_ENTRIES: u32 = 1024;
 
 /// A ring for a worker or the coordinator.
 fn new_ring() -> std::io::Result<Ring> {

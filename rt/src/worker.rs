@@ -284,9 +284,10 @@ impl WorkerSetup {
             ring: IoRing::worker(self.ring.sq()),
             counters: LocalCounters::default(),
         };
+        // Operations on the ring may submit it too (see `io::op`).
+        io::set_worker_ring(self.ring);
         let mut worker = Worker {
             index: self.index,
-            ring: self.ring,
             handle: self.handle,
             rt: RuntimeRef::new(local),
             shared,
@@ -311,6 +312,7 @@ impl WorkerSetup {
         wake::set_current(WakerId::MAX);
         wake::unregister(waker_id);
         worker.shared.worker_stopped();
+        drop(io::take_worker_ring());
         result
     }
 }
@@ -335,10 +337,9 @@ fn set_cpu_affinity(cpu: usize) {
     }
 }
 
-/// A running worker.
+/// A running worker. Its ring is with `io` (see `io::set_worker_ring`).
 struct Worker {
     index: usize,
-    ring: Ring,
     handle: Arc<WorkerHandle>,
     rt: RuntimeRef,
     shared: Arc<RuntimeInternals>,
@@ -651,7 +652,7 @@ impl Worker {
     /// Processes completed I/O, waiting at most `timeout` for some.
     fn poll_ring(&mut self, timeout: Option<Duration>) -> Result<(), Error> {
         io::polling_ring_on_this_thread();
-        let result = self.ring.poll(timeout);
+        let result = io::poll_worker_ring(timeout);
         self.last_ring_poll = Instant::now();
         match result {
             Ok(()) => Ok(()),
