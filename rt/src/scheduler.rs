@@ -15,9 +15,12 @@
 //! little (an actor handling one message and waiting) are picked first.
 //!
 //! - A **new process** starts at the queue's *minimum virtual run time* (the
-//!   virtual run time of the last process picked, which only grows): it runs
-//!   soon, but cannot starve the processes already there by starting at
-//!   zero, nor be starved by them.
+//!   virtual run time of the last process picked, which only grows) plus a
+//!   *start debit*, [`START_DEBIT`] charged at its priority: it is placed as
+//!   if it had already run once for 2 ms. It runs soon (it cannot be
+//!   starved: the minimum passes it once the processes below it ran that
+//!   much), but after the ready processes that ran less, and after those
+//!   that wake up meanwhile (see below for the exact rule).
 //! - A process **waking up** after sleeping keeps its virtual run time, but
 //!   no less than the minimum minus [`SLEEPER_CREDIT`]: it may run before
 //!   busy processes, but a long sleep earns no unbounded credit.
@@ -26,6 +29,47 @@
 //!   each poll with its grown virtual run time, so every other ready process
 //!   runs before it runs again; and a worker runs processes for at most a
 //!   time slice before it checks timers, I/O and other threads' wake-ups.
+//!
+//! # Why new processes start with a debit
+//!
+//! Without it a new process started *at* the minimum, below every process
+//! that had run since (their virtual run time is the minimum they were
+//! picked at plus their run). A burst of spawns (a thousand connections
+//! accepted at once, an actor starting 50,000 children) then put every new
+//! process ahead of any process woken while they were ready, which waited
+//! until each new one had run once: a 1 ms timer fired 116 ms late behind
+//! 50,000 spawns (`rt/tests/scheduler_spawn_burst.rs`). Linux's CFS has the
+//! same two placements and the same answer: a woken task gets *sleeper
+//! credit* (`place_entity`: at least `min_vruntime` minus half the
+//! scheduling latency) and a forked one a *start debit* (the `START_DEBIT`
+//! feature: `min_vruntime` plus the virtual slice it is about to get).
+//!
+//! With the debit the rule is simple to state: a process woken up runs
+//! before every process spawned since it was last picked, however many were
+//! spawned, unless its last poll ran longer than the debit (2 ms, the
+//! default time slice; both charged at the processes' priorities). Its
+//! virtual run time is at most the minimum it was picked at plus its last
+//! run, and the minimum never decreases, so a new process's placement is
+//! above it. A process whose polls are longer than a time slice is already
+//! one that holds its worker; it takes its turn after the burst's
+//! processes, as fairness would give it anyway.
+//!
+//! What the debit costs: a new process now waits behind the processes that
+//! are always ready (busy ones that yield) until each has run 2 ms more,
+//! where it used to run next; the same wait as a woken process whose last
+//! poll ran 2 ms. In return a spawn loop cannot take a worker from the
+//! processes already there (Linux's reason for `START_DEBIT`: fork bombs).
+//! The debit is charged once; afterwards a new process is charged its run
+//! time like any other, so the shares of long-running processes are
+//! unchanged. Spawning stays one O(log n) heap push, with no allocation
+//! beyond the heap's amortized growth.
+//!
+//! Not done: a debit that grows with the number of ready processes (Linux's
+//! virtual slice shrinks as it grows, to keep the scheduling period bounded;
+//! here that would shrink the debit in exactly the burst it is for), or the
+//! lag-based placement of Linux's newer EEVDF scheduler (new tasks at the
+//! *average* virtual run time), which needs the sum of the ready processes'
+//! virtual run times kept up to date on every push and pop.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -37,6 +81,12 @@ use crate::wake::ProcessId;
 
 /// The most virtual run time a waking process can gain on the minimum.
 pub(crate) const SLEEPER_CREDIT: Duration = Duration::from_millis(2);
+
+/// The virtual run time a new process starts above the minimum, as if it had
+/// already run this long (scaled by its priority, like any run). The default
+/// time slice, so that a process whose polls fit in one runs, once woken,
+/// before every process spawned since it last ran (see the module docs).
+pub(crate) const START_DEBIT: Duration = Duration::from_millis(2);
 
 /// Ready processes ordered by virtual run time, and the processes themselves
 /// in a slab indexed by [`ProcessId::index`].
@@ -93,9 +143,10 @@ impl<P: ?Sized> RunQueue<P> {
         }
     }
 
-    /// Adds a process, ready to run.
+    /// Adds a process, ready to run, [`START_DEBIT`] above the minimum.
     pub(crate) fn add(&mut self, process: Pin<Box<P>>, priority: Priority) -> ProcessId {
-        let vruntime = self.min_vruntime;
+        let debit = priority.scale(START_DEBIT.as_nanos() as u64);
+        let vruntime = self.min_vruntime.saturating_add(debit);
         let index = match self.free.pop() {
             Some(index) => index,
             None => {

@@ -219,9 +219,9 @@ fn firing(config: Config) -> Outcome {
         .build()
         .map_err(|err| format!("can't build the runtime: {err}"))?;
     // The deadlines count from an epoch after every timer has been
-    // registered: otherwise timers due early would wait behind the first
-    // polls of the ones spawned with them (a new process runs before one
-    // that has run already), which measures spawning, not timers.
+    // registered: otherwise timers due early would wait behind the polls
+    // that spawn and register the others, which measures spawning, not
+    // timers.
     let epoch = Instant::now() + config.settle;
     let spawn_seen = Arc::clone(&local_seen);
     runtime

@@ -3,12 +3,13 @@
 use std::pin::Pin;
 use std::time::Duration;
 
-use super::RunQueue;
+use super::{RunQueue, START_DEBIT};
 use crate::spawn::Priority;
+use crate::wake::ProcessId;
 
 type Queue = RunQueue<u32>;
 
-fn add(queue: &mut Queue, n: u32, priority: Priority) -> crate::wake::ProcessId {
+fn add(queue: &mut Queue, n: u32, priority: Priority) -> ProcessId {
     queue.add(Box::pin(n), priority)
 }
 
@@ -137,4 +138,133 @@ fn ready_heap_gives_back_memory_once_idle() {
     assert!(queue.ready.capacity() < 1_000, "{}", queue.ready.capacity());
     // Processes are still there and can be woken.
     assert_eq!(queue.len(), 10_000);
+}
+
+/// The virtual run time of `pid`.
+fn vruntime(queue: &Queue, pid: ProcessId) -> u64 {
+    queue.slots[pid.index as usize].vruntime
+}
+
+const DEBIT_NS: u64 = START_DEBIT.as_nanos() as u64;
+
+#[test]
+fn new_process_starts_a_debit_above_the_minimum_scaled_by_its_priority() {
+    let mut queue = Queue::new();
+    let old = add(&mut queue, 1, Priority::NORMAL);
+    for _ in 0..5 {
+        run(&mut queue, 10, false);
+        queue.wake(old);
+    }
+    // `old` started at the debit and was last picked after 40 ms of runs.
+    let min = DEBIT_NS + 40_000_000;
+    assert_eq!(queue.min_vruntime, min);
+    let normal = add(&mut queue, 2, Priority::NORMAL);
+    let high = add(&mut queue, 3, Priority::HIGH);
+    let low = add(&mut queue, 4, Priority::LOW);
+    assert_eq!(vruntime(&queue, normal), min + DEBIT_NS);
+    assert_eq!(vruntime(&queue, high), min + DEBIT_NS / 2);
+    assert_eq!(vruntime(&queue, low), min + DEBIT_NS * 3 / 2);
+}
+
+#[test]
+fn new_process_goes_after_a_woken_one_of_equal_virtual_run_time() {
+    let mut queue = Queue::new();
+    let first = add(&mut queue, 1, Priority::NORMAL);
+    let woken = add(&mut queue, 2, Priority::NORMAL);
+    // `first` stops, freeing the slot with the lower index; `woken` runs
+    // without being charged and waits.
+    assert_eq!(run(&mut queue, 0, true), 1);
+    assert_eq!(run(&mut queue, 0, false), 2);
+    queue.wake(woken);
+    // The new process gets the lower index, which wins ties; with the
+    // minimum as its virtual run time it would tie with `woken`, and run
+    // first.
+    let new = add(&mut queue, 3, Priority::NORMAL);
+    assert_eq!(new.index, first.index);
+    assert!(vruntime(&queue, new) > vruntime(&queue, woken));
+    assert_eq!(run(&mut queue, 0, false), 2);
+    assert_eq!(run(&mut queue, 0, false), 3);
+}
+
+#[test]
+fn woken_process_runs_before_a_burst_of_new_ones() {
+    // The scheduler side of `tests/scheduler_spawn_burst.rs`.
+    let mut queue = Queue::new();
+    let sleeper = add(&mut queue, 0, Priority::NORMAL);
+    let spawner = add(&mut queue, 1, Priority::NORMAL);
+    // The sleeper runs 1 ms and waits on a timer; the spawner spawns 10,000
+    // processes and waits.
+    assert_eq!(run(&mut queue, 1, false), 0);
+    let running = queue.next().unwrap();
+    assert_eq!(*running.process, 1);
+    for n in 2..10_002 {
+        add(&mut queue, n, Priority::NORMAL);
+    }
+    queue.finish(running, Duration::from_millis(30), false);
+    // Two of the new ones ran before the timer fired.
+    assert!(run(&mut queue, 0, true) >= 2);
+    assert!(run(&mut queue, 0, true) >= 2);
+    queue.wake(sleeper);
+    assert_eq!(run(&mut queue, 0, false), 0);
+    // The spawner, charged 30 ms for its run, takes its turn after the rest
+    // of its burst.
+    queue.wake(spawner);
+    for _ in 0..9_998 {
+        assert!(
+            run(&mut queue, 0, true) >= 2,
+            "the spawner ran before its burst"
+        );
+    }
+    assert_eq!(run(&mut queue, 0, false), 1);
+    assert!(!queue.has_ready());
+}
+
+#[test]
+fn process_that_ran_longer_than_the_debit_waits_for_the_burst() {
+    // Fairness for the heavy: a process charged more than the debit in its
+    // last run does not jump ahead of new processes that have not run.
+    let mut queue = Queue::new();
+    let heavy = add(&mut queue, 0, Priority::NORMAL);
+    let running = queue.next().unwrap();
+    for n in 1..=100 {
+        add(&mut queue, n, Priority::NORMAL);
+    }
+    queue.finish(running, START_DEBIT + Duration::from_millis(1), false);
+    queue.wake(heavy);
+    for _ in 0..100 {
+        assert_ne!(run(&mut queue, 0, true), 0);
+    }
+    assert_eq!(run(&mut queue, 0, false), 0);
+}
+
+#[test]
+fn new_process_runs_once_busy_ones_ran_the_debit() {
+    // Not starved: behind processes that are always ready, a new one waits
+    // until each ran its debit, then runs.
+    let mut queue = Queue::new();
+    let busy: Vec<ProcessId> = (0..4)
+        .map(|n| add(&mut queue, n, Priority::NORMAL))
+        .collect();
+    for _ in 0..100 {
+        let n = run(&mut queue, 1, false);
+        queue.wake(busy[n as usize]);
+    }
+    add(&mut queue, 9, Priority::NORMAL);
+    let mut busy_runs = 0;
+    loop {
+        let n = run(&mut queue, 1, false);
+        if n == 9 {
+            break;
+        }
+        queue.wake(busy[n as usize]);
+        busy_runs += 1;
+        assert!(busy_runs <= 100, "the new process did not run");
+    }
+    // Each of the four busy processes ran (about) 2 ms, a run of 1 ms at a
+    // time.
+    let debit_runs = 4 * (START_DEBIT.as_millis() as usize);
+    assert!(
+        (debit_runs - 4..=debit_runs + 4).contains(&busy_runs),
+        "{busy_runs} busy runs before the new process"
+    );
 }
