@@ -75,6 +75,7 @@
 //! [kiln]: kiln
 
 pub mod access;
+mod clock;
 mod coordinator;
 mod error;
 pub mod fs;

@@ -51,6 +51,7 @@ use kiln::supervisor::panic_message;
 use kiln_inbox::{Receiver, Sender};
 use log::{debug, error, trace};
 
+use crate::clock::PollClock;
 use crate::error::Error;
 use crate::internals::RuntimeInternals;
 use crate::io::{self, IoRing};
@@ -296,6 +297,8 @@ impl WorkerSetup {
             woken: Vec::new(),
             tuning: self.tuning,
             last_ring_poll: Instant::now(),
+            clock: PollClock::get(),
+            time_slice: PollClock::get().ticks_in(self.tuning.time_slice),
             tracing,
             counters: WorkerCounters::default(),
         };
@@ -350,6 +353,10 @@ struct Worker {
     tuning: Tuning,
     /// When the ring was last polled.
     last_ring_poll: Instant,
+    /// Times every poll (see `clock`).
+    clock: &'static PollClock,
+    /// `tuning.time_slice` in ticks of `clock`.
+    time_slice: u64,
     /// Whether this thread records a trace (see `trace`).
     tracing: bool,
     /// Counters for the metrics, published once per turn.
@@ -365,7 +372,7 @@ impl Worker {
             self.collect_wakes();
             let now = Instant::now();
             self.expire_timers(now);
-            let ran_local = self.run_local(now);
+            let ran_local = self.run_local();
             let ran_shared = self.run_shared();
             self.publish(now);
             if self.should_stop() {
@@ -444,9 +451,11 @@ impl Worker {
 
     /// Runs ready thread-local processes for at most a time slice; returns
     /// how many ran.
-    fn run_local(&mut self, mut start: Instant) -> usize {
+    fn run_local(&mut self) -> usize {
+        let clock = self.clock;
+        let mut start = clock.now();
         let batch_start = start;
-        let deadline = start + self.tuning.time_slice;
+        let deadline = start.after(self.time_slice);
         let mut runs = 0;
         let mut ended = RunEnd::RunLimit;
         while runs < self.tuning.max_local_runs {
@@ -463,16 +472,18 @@ impl Worker {
                 running.process.as_mut(),
                 &mut task::Context::from_waker(&waker),
             );
-            let end = Instant::now();
+            let end = clock.now();
             if self.tracing {
+                let (start, end) = (clock.instant(start), clock.instant(end));
                 crate::trace::poll_end(running.process.name(), false, done, start, end);
             }
-            let finished =
-                self.rt
-                    .internals()
-                    .scheduler
-                    .borrow_mut()
-                    .finish(running, end - start, done);
+            let ran = Duration::from_nanos(clock.nanos_between(start, end));
+            let finished = self
+                .rt
+                .internals()
+                .scheduler
+                .borrow_mut()
+                .finish(running, ran, done);
             if let Some(process) = finished {
                 if process.is_actor() {
                     self.rt.internals().counters.actor_stopped();
@@ -495,7 +506,8 @@ impl Worker {
         }
         self.counters.polls += runs as u64;
         if self.tracing && runs != 0 {
-            crate::trace::run(false, ended, runs, batch_start, start);
+            let (batch_start, end) = (clock.instant(batch_start), clock.instant(start));
+            crate::trace::run(false, ended, runs, batch_start, end);
         }
         runs
     }
@@ -505,6 +517,7 @@ impl Worker {
         let waker_id = self.shared.waker_id();
         let mut runs = 0;
         let mut ended = RunEnd::RunLimit;
+        let clock = self.clock;
         // First start and last end of the batch, when tracing.
         let mut batch: Option<(Instant, Instant)> = None;
         while runs < self.tuning.max_shared_runs {
@@ -512,7 +525,7 @@ impl Worker {
                 ended = RunEnd::NothingReady;
                 break;
             };
-            let start = Instant::now();
+            let start = clock.now();
             let waker = wake::new_waker(waker_id, running.pid);
             if self.tracing {
                 crate::trace::poll_start(crate::trace::actor_id(waker_id, running.pid));
@@ -521,12 +534,14 @@ impl Worker {
                 running.process.as_mut(),
                 &mut task::Context::from_waker(&waker),
             );
-            let end = Instant::now();
+            let end = clock.now();
             if self.tracing {
+                let (start, end) = (clock.instant(start), clock.instant(end));
                 crate::trace::poll_end(running.process.name(), true, done, start, end);
                 batch = Some((batch.map_or(start, |(first, _)| first), end));
             }
-            let finished = self.shared.scheduler().finish(running, end - start, done);
+            let ran = Duration::from_nanos(clock.nanos_between(start, end));
+            let finished = self.shared.scheduler().finish(running, ran, done);
             if let Some(process) = finished {
                 if process.is_actor() {
                     self.shared.metrics.thread_safe_actor_stopped();
