@@ -218,37 +218,29 @@ trace_through_thread!(
     crate::RuntimeRef
 );
 
-impl<M, RT: Trace> Trace for kiln::actor::Context<M, RT> {
-    fn start_trace(&self) -> Option<EventTiming> {
-        self.runtime_ref().start_trace()
-    }
+/// Implements [`Trace`] for an actor context, through its runtime access.
+macro_rules! trace_through_runtime {
+    ($($context: ident)::+) => {
+        impl<M, RT: Trace> Trace for $($context)::+<M, RT> {
+            fn start_trace(&self) -> Option<EventTiming> {
+                self.runtime_ref().start_trace()
+            }
 
-    fn finish_trace(
-        &self,
-        timing: Option<EventTiming>,
-        description: &str,
-        attributes: &[(&str, &dyn AttributeValue)],
-    ) {
-        self.runtime_ref()
-            .finish_trace(timing, description, attributes);
-    }
+            fn finish_trace(
+                &self,
+                timing: Option<EventTiming>,
+                description: &str,
+                attributes: &[(&str, &dyn AttributeValue)],
+            ) {
+                self.runtime_ref()
+                    .finish_trace(timing, description, attributes);
+            }
+        }
+    };
 }
 
-impl<M, RT: Trace> Trace for kiln::sync::Context<M, RT> {
-    fn start_trace(&self) -> Option<EventTiming> {
-        self.runtime_ref().start_trace()
-    }
-
-    fn finish_trace(
-        &self,
-        timing: Option<EventTiming>,
-        description: &str,
-        attributes: &[(&str, &dyn AttributeValue)],
-    ) {
-        self.runtime_ref()
-            .finish_trace(timing, description, attributes);
-    }
-}
+trace_through_runtime!(kiln::actor::Context);
+trace_through_runtime!(kiln::sync::Context);
 
 fn start_trace() -> Option<EventTiming> {
     if LOG.with(|log| log.borrow().is_some()) {
