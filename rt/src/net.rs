@@ -26,6 +26,7 @@
 //! `accept`, `recv`, `send`) are `async`.
 
 mod server;
+mod stream_ops;
 pub mod tcp;
 pub mod udp;
 pub mod unix;

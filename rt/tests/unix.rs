@@ -743,6 +743,14 @@ fn stream_operations() {
             (&bufs[0][..], &bufs[1][..]),
             (&b"abc"[..], &b"defgh"[..]),
         )?;
+        // Nothing to send is sent at once (a10 alone fails with
+        // `WriteZero`; `UnixStream` once did too, unlike `TcpStream`).
+        a.send_all(Vec::new())
+            .await
+            .map_err(failed("send_all of nothing"))?;
+        a.send_all_vectored([Vec::new(), Vec::new()])
+            .await
+            .map_err(failed("send_all_vectored of nothing"))?;
         a.send_all("ij").await.map_err(failed("send_all"))?;
         let bufs = [Vec::with_capacity(1), Vec::with_capacity(8)];
         let bufs = b

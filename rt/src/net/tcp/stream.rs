@@ -2,16 +2,16 @@
 
 use std::fmt;
 use std::io;
-use std::net::{Shutdown, SocketAddr};
+use std::net::SocketAddr;
 use std::os::fd::AsFd;
 use std::time::Duration;
 
-use a10::net::RecvFlag;
-use a10::{AsyncFd, Extract};
+use a10::AsyncFd;
 use socket2::{Domain, Protocol, Socket, TcpKeepalive, Type};
 
 use crate::access::Access;
-use crate::io::{Buf, BufMut, BufMutSlice, BufSlice, IoRing};
+use crate::io::IoRing;
+use crate::net::stream_ops::stream_operations;
 use crate::net::{ip_addr, with_socket};
 
 /// Bytes moved per splice in [`TcpStream::send_file`]: the default capacity
@@ -69,73 +69,7 @@ impl TcpStream {
         Ok(stream)
     }
 
-    /// Receives into the spare capacity of `buf`; returns it with the
-    /// bytes received added. No bytes added means the peer closed its side.
-    pub async fn recv<B: BufMut>(&self, buf: B) -> io::Result<B> {
-        self.ring.op(self.fd.recv(buf)).await
-    }
-
-    /// Receives at least `n` bytes; fails with
-    /// [`io::ErrorKind::UnexpectedEof`] if the peer closes first.
-    pub async fn recv_n<B: BufMut>(&self, buf: B, n: usize) -> io::Result<B> {
-        self.ring.op(self.fd.recv_n(buf, n)).await
-    }
-
-    /// Like `recv`, but leaves the bytes in the socket: the next receive
-    /// gets them again.
-    pub async fn peek<B: BufMut>(&self, buf: B) -> io::Result<B> {
-        self.ring.op(self.fd.recv(buf).flags(RecvFlag::PEEK)).await
-    }
-
-    /// Receives into several buffers, filling them in order.
-    pub async fn recv_vectored<B: BufMutSlice<N>, const N: usize>(&self, bufs: B) -> io::Result<B> {
-        let (bufs, _) = self.ring.op(self.fd.recv_vectored(bufs)).await?;
-        Ok(bufs)
-    }
-
-    /// Receives at least `n` bytes into several buffers.
-    pub async fn recv_n_vectored<B: BufMutSlice<N>, const N: usize>(
-        &self,
-        bufs: B,
-        n: usize,
-    ) -> io::Result<B> {
-        self.ring.op(self.fd.recv_n_vectored(bufs, n)).await
-    }
-
-    /// Sends some bytes of `buf`; returns it and how many were sent.
-    pub async fn send<B: Buf>(&self, buf: B) -> io::Result<(B, usize)> {
-        self.ring.op(self.fd.send(buf).extract()).await
-    }
-
-    /// Sends all of `buf`; returns it.
-    pub async fn send_all<B: Buf>(&self, buf: B) -> io::Result<B> {
-        if buf.is_empty() {
-            return Ok(buf); // a10 would fail with `WriteZero`.
-        }
-        self.ring.op(self.fd.send_all(buf).extract()).await
-    }
-
-    /// Sends some bytes of several buffers; returns them and how many bytes
-    /// were sent.
-    pub async fn send_vectored<B: BufSlice<N>, const N: usize>(
-        &self,
-        bufs: B,
-    ) -> io::Result<(B, usize)> {
-        self.ring.op(self.fd.send_vectored(bufs).extract()).await
-    }
-
-    /// Sends all bytes of several buffers; returns them.
-    pub async fn send_all_vectored<B: BufSlice<N>, const N: usize>(
-        &self,
-        bufs: B,
-    ) -> io::Result<B> {
-        if bufs.total_len() == 0 {
-            return Ok(bufs); // a10 would fail with `WriteZero`.
-        }
-        self.ring
-            .op(self.fd.send_all_vectored(bufs).extract())
-            .await
-    }
+    stream_operations!();
 
     /// Sends `length` bytes of `file` from `offset` without copying them
     /// through user space (the kernel splices them through a pipe). Stops
@@ -173,11 +107,6 @@ impl TcpStream {
         Ok(sent)
     }
 
-    /// Shuts down the reading, writing or both halves of the connection.
-    pub async fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        self.ring.op(self.fd.shutdown(how)).await
-    }
-
     /// Sets `TCP_NODELAY`: send small writes right away instead of
     /// coalescing them (Nagle's algorithm).
     pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
@@ -211,11 +140,6 @@ impl TcpStream {
     /// The local address of the connection.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         with_socket(&self.fd, |socket| ip_addr(&socket.local_addr()?))
-    }
-
-    /// Takes the pending socket error (`SO_ERROR`), if any.
-    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
-        with_socket(&self.fd, |socket| socket.take_error())
     }
 
     fn borrowed_fd(&self) -> io::Result<std::os::fd::BorrowedFd<'_>> {

@@ -2,16 +2,15 @@
 
 use std::fmt;
 use std::io;
-use std::net::Shutdown;
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
 
-use a10::net::RecvFlag;
-use a10::{AsyncFd, Extract};
+use a10::AsyncFd;
 use socket2::{Domain, Socket, Type};
 
 use crate::access::Access;
-use crate::io::{Buf, BufMut, BufMutSlice, BufSlice, IoRing};
+use crate::io::IoRing;
+use crate::net::stream_ops::stream_operations;
 use crate::net::unix::addr::{UnixAddr, describe, from_sock_addr};
 use crate::net::with_socket;
 
@@ -91,72 +90,7 @@ impl UnixStream {
         Ok((one, two))
     }
 
-    /// Receives into the spare capacity of `buf`; returns it with the
-    /// bytes received added. No bytes added means the peer closed its side.
-    pub async fn recv<B: BufMut>(&self, buf: B) -> io::Result<B> {
-        self.ring.op(self.fd.recv(buf)).await
-    }
-
-    /// Receives at least `n` bytes; fails with
-    /// [`io::ErrorKind::UnexpectedEof`] if the peer closes first.
-    pub async fn recv_n<B: BufMut>(&self, buf: B, n: usize) -> io::Result<B> {
-        self.ring.op(self.fd.recv_n(buf, n)).await
-    }
-
-    /// Like `recv`, but leaves the bytes in the socket: the next receive
-    /// gets them again.
-    pub async fn peek<B: BufMut>(&self, buf: B) -> io::Result<B> {
-        self.ring.op(self.fd.recv(buf).flags(RecvFlag::PEEK)).await
-    }
-
-    /// Receives into several buffers, filling them in order.
-    pub async fn recv_vectored<B: BufMutSlice<N>, const N: usize>(&self, bufs: B) -> io::Result<B> {
-        let (bufs, _) = self.ring.op(self.fd.recv_vectored(bufs)).await?;
-        Ok(bufs)
-    }
-
-    /// Receives at least `n` bytes into several buffers.
-    pub async fn recv_n_vectored<B: BufMutSlice<N>, const N: usize>(
-        &self,
-        bufs: B,
-        n: usize,
-    ) -> io::Result<B> {
-        self.ring.op(self.fd.recv_n_vectored(bufs, n)).await
-    }
-
-    /// Sends some bytes of `buf`; returns it and how many were sent.
-    pub async fn send<B: Buf>(&self, buf: B) -> io::Result<(B, usize)> {
-        self.ring.op(self.fd.send(buf).extract()).await
-    }
-
-    /// Sends all of `buf`; returns it.
-    pub async fn send_all<B: Buf>(&self, buf: B) -> io::Result<B> {
-        self.ring.op(self.fd.send_all(buf).extract()).await
-    }
-
-    /// Sends some bytes of several buffers; returns them and how many bytes
-    /// were sent.
-    pub async fn send_vectored<B: BufSlice<N>, const N: usize>(
-        &self,
-        bufs: B,
-    ) -> io::Result<(B, usize)> {
-        self.ring.op(self.fd.send_vectored(bufs).extract()).await
-    }
-
-    /// Sends all bytes of several buffers; returns them.
-    pub async fn send_all_vectored<B: BufSlice<N>, const N: usize>(
-        &self,
-        bufs: B,
-    ) -> io::Result<B> {
-        self.ring
-            .op(self.fd.send_all_vectored(bufs).extract())
-            .await
-    }
-
-    /// Shuts down the reading, writing or both halves of the connection.
-    pub async fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        self.ring.op(self.fd.shutdown(how)).await
-    }
+    stream_operations!();
 
     /// The address of the peer (a listener's address, or unnamed).
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
@@ -166,11 +100,6 @@ impl UnixStream {
     /// The local address of the connection (usually unnamed for a client).
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         with_socket(&self.fd, |socket| from_sock_addr(&socket.local_addr()?))
-    }
-
-    /// Takes the pending socket error (`SO_ERROR`), if any.
-    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
-        with_socket(&self.fd, |socket| socket.take_error())
     }
 }
 

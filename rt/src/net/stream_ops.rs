@@ -1,0 +1,115 @@
+//! The operations of a connected stream socket, written once for
+//! [`TcpStream`](crate::net::TcpStream) and
+//! [`UnixStream`](crate::net::UnixStream): receiving, sending, shutting
+//! down and the pending error.
+//!
+//! A macro rather than a generic type: each stream stays a plain struct
+//! with its own inherent methods (what users see in the docs and what the
+//! compiler inlines), and the two cannot drift apart, as they once did
+//! (`UnixStream::send_all` of an empty buffer failed with `WriteZero` while
+//! `TcpStream`'s returned at once). A type using it has the fields
+//! `fd: a10::AsyncFd` and `ring: crate::io::IoRing`.
+
+/// Expands, inside an `impl` block, to the operations every connected
+/// stream socket has; see the [module documentation](self).
+macro_rules! stream_operations {
+    () => {
+        /// Receives into the spare capacity of `buf`; returns it with the
+        /// bytes received added. No bytes added means the peer closed its
+        /// side.
+        pub async fn recv<B: $crate::io::BufMut>(&self, buf: B) -> ::std::io::Result<B> {
+            self.ring.op(self.fd.recv(buf)).await
+        }
+
+        /// Receives at least `n` bytes; fails with
+        /// [`io::ErrorKind::UnexpectedEof`](std::io::ErrorKind::UnexpectedEof)
+        /// if the peer closes first.
+        pub async fn recv_n<B: $crate::io::BufMut>(
+            &self,
+            buf: B,
+            n: usize,
+        ) -> ::std::io::Result<B> {
+            self.ring.op(self.fd.recv_n(buf, n)).await
+        }
+
+        /// Like `recv`, but leaves the bytes in the socket: the next receive
+        /// gets them again.
+        pub async fn peek<B: $crate::io::BufMut>(&self, buf: B) -> ::std::io::Result<B> {
+            self.ring
+                .op(self.fd.recv(buf).flags(::a10::net::RecvFlag::PEEK))
+                .await
+        }
+
+        /// Receives into several buffers, filling them in order.
+        pub async fn recv_vectored<B: $crate::io::BufMutSlice<N>, const N: usize>(
+            &self,
+            bufs: B,
+        ) -> ::std::io::Result<B> {
+            let (bufs, _) = self.ring.op(self.fd.recv_vectored(bufs)).await?;
+            Ok(bufs)
+        }
+
+        /// Receives at least `n` bytes into several buffers.
+        pub async fn recv_n_vectored<B: $crate::io::BufMutSlice<N>, const N: usize>(
+            &self,
+            bufs: B,
+            n: usize,
+        ) -> ::std::io::Result<B> {
+            self.ring.op(self.fd.recv_n_vectored(bufs, n)).await
+        }
+
+        /// Sends some bytes of `buf`; returns it and how many were sent.
+        pub async fn send<B: $crate::io::Buf>(&self, buf: B) -> ::std::io::Result<(B, usize)> {
+            self.ring
+                .op(::a10::Extract::extract(self.fd.send(buf)))
+                .await
+        }
+
+        /// Sends all of `buf`; returns it. An empty buffer is sent at once.
+        pub async fn send_all<B: $crate::io::Buf>(&self, buf: B) -> ::std::io::Result<B> {
+            if buf.is_empty() {
+                return Ok(buf); // a10 would fail with `WriteZero`.
+            }
+            self.ring
+                .op(::a10::Extract::extract(self.fd.send_all(buf)))
+                .await
+        }
+
+        /// Sends some bytes of several buffers; returns them and how many
+        /// bytes were sent.
+        pub async fn send_vectored<B: $crate::io::BufSlice<N>, const N: usize>(
+            &self,
+            bufs: B,
+        ) -> ::std::io::Result<(B, usize)> {
+            self.ring
+                .op(::a10::Extract::extract(self.fd.send_vectored(bufs)))
+                .await
+        }
+
+        /// Sends all bytes of several buffers; returns them. Empty buffers
+        /// are sent at once.
+        pub async fn send_all_vectored<B: $crate::io::BufSlice<N>, const N: usize>(
+            &self,
+            bufs: B,
+        ) -> ::std::io::Result<B> {
+            if bufs.total_len() == 0 {
+                return Ok(bufs); // a10 would fail with `WriteZero`.
+            }
+            self.ring
+                .op(::a10::Extract::extract(self.fd.send_all_vectored(bufs)))
+                .await
+        }
+
+        /// Shuts down the reading, writing or both halves of the connection.
+        pub async fn shutdown(&self, how: ::std::net::Shutdown) -> ::std::io::Result<()> {
+            self.ring.op(self.fd.shutdown(how)).await
+        }
+
+        /// Takes the pending socket error (`SO_ERROR`), if any.
+        pub fn take_error(&self) -> ::std::io::Result<Option<::std::io::Error>> {
+            $crate::net::with_socket(&self.fd, |socket| socket.take_error())
+        }
+    };
+}
+
+pub(crate) use stream_operations;
