@@ -25,12 +25,14 @@
 //! `UdpSocket::bind`); operations that wait for the network (`connect`,
 //! `accept`, `recv`, `send`) are `async`.
 
+mod incoming;
 mod server;
 mod stream_ops;
 pub mod tcp;
 pub mod udp;
 pub mod unix;
 
+pub use incoming::Incoming;
 pub use server::{Server, ServerError, ServerMessage, ServerSetup};
 #[doc(no_inline)]
 pub use tcp::{TcpListener, TcpStream};

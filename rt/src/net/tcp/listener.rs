@@ -4,16 +4,13 @@
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
-use std::pin::Pin;
-use std::task::{self, Poll};
 
 use a10::AsyncFd;
-use futures_core::Stream;
-use pin_project_lite::pin_project;
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::access::Access;
-use crate::io::{IoRing, MultishotGuard};
+use crate::io::IoRing;
+use crate::net::incoming;
 use crate::net::tcp::TcpStream;
 use crate::net::{ip_addr, with_socket};
 
@@ -100,11 +97,7 @@ impl TcpListener {
     /// too many open files) ends the underlying operation; the next poll
     /// starts a new one.
     pub fn incoming(&self) -> Incoming<'_> {
-        Incoming {
-            listener: self,
-            accept: self.fd.multishot_accept(),
-            guard: MultishotGuard::new(self.ring.clone()),
-        }
+        Incoming::new(&self.fd, &self.ring, TcpStream::from_fd)
     }
 
     /// Sets the IP time-to-live of connections accepted from now on.
@@ -132,47 +125,5 @@ impl fmt::Debug for TcpListener {
     }
 }
 
-pin_project! {
-    /// The connections a [`TcpListener`] accepts, see
-    /// [`TcpListener::incoming`]. A [`Stream`] that never ends on its own.
-    #[must_use = "streams do nothing unless polled"]
-    pub struct Incoming<'l> {
-        listener: &'l TcpListener,
-        #[pin]
-        accept: a10::net::MultishotAccept<'l>,
-        guard: MultishotGuard,
-    }
-}
-
-impl Stream for Incoming<'_> {
-    type Item = io::Result<TcpStream>;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut task::Context<'_>) -> Poll<Option<Self::Item>> {
-        let mut this = self.project();
-        loop {
-            let poll = this.accept.as_mut().poll_next(cx);
-            this.guard.polled(&poll);
-            return match poll {
-                Poll::Ready(Some(Ok(fd))) => {
-                    let ring = this.listener.ring.clone();
-                    Poll::Ready(Some(Ok(TcpStream::from_fd(fd, ring))))
-                }
-                Poll::Ready(Some(Err(err))) => Poll::Ready(Some(Err(err))),
-                // The kernel ended the multishot operation: start another.
-                Poll::Ready(None) => {
-                    this.accept.set(this.listener.fd.multishot_accept());
-                    continue;
-                }
-                Poll::Pending => Poll::Pending,
-            };
-        }
-    }
-}
-
-impl fmt::Debug for Incoming<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Incoming")
-            .field("listener", self.listener)
-            .finish()
-    }
-}
+/// The connections a [`TcpListener`] accepts, see [`TcpListener::incoming`].
+pub type Incoming<'l> = incoming::Incoming<'l, TcpStream>;

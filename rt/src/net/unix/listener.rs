@@ -5,16 +5,13 @@ use std::fmt;
 use std::io;
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
-use std::pin::Pin;
-use std::task::{self, Poll};
 
 use a10::AsyncFd;
-use futures_core::Stream;
-use pin_project_lite::pin_project;
 use socket2::{Domain, Socket, Type};
 
 use crate::access::Access;
-use crate::io::{IoRing, MultishotGuard};
+use crate::io::IoRing;
+use crate::net::incoming;
 use crate::net::unix::UnixStream;
 use crate::net::unix::addr::{UnixAddr, describe, from_sock_addr, to_sock_addr};
 use crate::net::with_socket;
@@ -100,11 +97,7 @@ impl UnixListener {
     /// too many open files) ends the underlying operation; the next poll
     /// starts a new one.
     pub fn incoming(&self) -> Incoming<'_> {
-        Incoming {
-            listener: self,
-            accept: self.fd.multishot_accept(),
-            guard: MultishotGuard::new(self.ring.clone()),
-        }
+        Incoming::new(&self.fd, &self.ring, UnixStream::from_fd)
     }
 
     /// Takes the pending socket error (`SO_ERROR`), if any.
@@ -122,47 +115,5 @@ impl fmt::Debug for UnixListener {
     }
 }
 
-pin_project! {
-    /// The connections a [`UnixListener`] accepts, see
-    /// [`UnixListener::incoming`]. A [`Stream`] that never ends on its own.
-    #[must_use = "streams do nothing unless polled"]
-    pub struct Incoming<'l> {
-        listener: &'l UnixListener,
-        #[pin]
-        accept: a10::net::MultishotAccept<'l>,
-        guard: MultishotGuard,
-    }
-}
-
-impl Stream for Incoming<'_> {
-    type Item = io::Result<UnixStream>;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut task::Context<'_>) -> Poll<Option<Self::Item>> {
-        let mut this = self.project();
-        loop {
-            let poll = this.accept.as_mut().poll_next(cx);
-            this.guard.polled(&poll);
-            return match poll {
-                Poll::Ready(Some(Ok(fd))) => {
-                    let ring = this.listener.ring.clone();
-                    Poll::Ready(Some(Ok(UnixStream::from_fd(fd, ring))))
-                }
-                Poll::Ready(Some(Err(err))) => Poll::Ready(Some(Err(err))),
-                // The kernel ended the multishot operation: start another.
-                Poll::Ready(None) => {
-                    this.accept.set(this.listener.fd.multishot_accept());
-                    continue;
-                }
-                Poll::Pending => Poll::Pending,
-            };
-        }
-    }
-}
-
-impl fmt::Debug for Incoming<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Incoming")
-            .field("listener", self.listener)
-            .finish()
-    }
-}
+/// The connections a [`UnixListener`] accepts, see [`UnixListener::incoming`].
+pub type Incoming<'l> = incoming::Incoming<'l, UnixStream>;
