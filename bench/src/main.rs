@@ -52,9 +52,9 @@ mod w7_tcp_echo;
 use measure::Measurement;
 use w1_ping_pong::Flavour;
 
-/// How long each W7 measurement lasts with `--quick`: 36 runs (4
-/// configurations, 3 systems, 3 runs) of this and a tenth more of warm-up
-/// add about 20 s.
+/// How long each W7 measurement lasts with `--quick`: 60 runs (4
+/// configurations, 5 systems, 3 runs) of this and a tenth more of warm-up
+/// add about 30 s.
 const W7_QUICK_DURATION: Duration = Duration::from_millis(400);
 
 /// The systems measured.

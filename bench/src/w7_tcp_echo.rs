@@ -34,9 +34,24 @@
 //!   4 KiB of capacity, added with `add_stream`) handled by
 //!   `StreamHandler`, each chunk written back through an `actix::io::Writer`
 //!   on the write half.
-//!
-//! kameo and ractor have no networking of their own (their actors would run
-//! the tokio code above), so W7 leaves them out.
+//! - **kameo**: a `current_thread` runtime, the `TcpListener` in
+//!   `block_on`, and an `Actor` per connection (bounded mailbox of
+//!   [`CAPACITY`]) that splits the stream in `on_start`, keeps the write half
+//!   and attaches the read half with `attach_stream` (the same `FramedRead`
+//!   as actix's); its `Message<StreamMessage<..>>` handler `write_all`s each
+//!   chunk and stops at `Finished`. kameo has no socket support of its own,
+//!   and `attach_stream` (a tokio task that `tell`s the actor each item) is
+//!   what its docs offer for feeding an actor from a stream, like actix's
+//!   `add_stream`; a read loop in `on_start` would keep the actor from ever
+//!   starting, and one in a handler would block its mailbox.
+//! - **ractor**: the same runtime and listener, and an `Actor` per
+//!   connection (`Actor::spawn`, unsupervised) whose state holds the stream
+//!   and a 4 KiB buffer; `pre_start` sends the actor a message to itself and
+//!   each such message `read`s once, `write_all`s what came and sends the
+//!   next. That is ractor's documented way to start work from `pre_start`
+//!   (its crate docs' ping-pong) and how `ractor_cluster`'s own frame reader
+//!   reads a socket; between two echoes, stop signals and other messages
+//!   get their turn.
 
 use std::convert::Infallible;
 use std::fs;
@@ -49,6 +64,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use actix::{Actor as _, ActorContext as _, AsyncContext as _};
+use kameo::actor::Spawn as _;
+use kameo::message::StreamMessage;
 use kiln::actor::{self, actor_fn};
 use kiln::supervisor::SupervisorStrategy;
 use kiln_rt::net::{Server, ServerError};
@@ -57,8 +74,10 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio_util::bytes::BytesMut;
 use tokio_util::codec::{BytesCodec, FramedRead};
 
+use crate::peer::CAPACITY;
+
 /// The systems W7 measures.
-pub(crate) const SYSTEMS: [&str; 3] = ["kiln", "tokio", "actix"];
+pub(crate) const SYSTEMS: [&str; 5] = ["kiln", "tokio", "actix", "kameo", "ractor"];
 
 /// The servers' receive buffer: what kiln's example uses.
 const BUFFER: usize = 4096;
@@ -352,7 +371,9 @@ pub(crate) fn serve(system: &str) -> Result<(), String> {
     match system {
         "kiln" => kiln_server(),
         "tokio" => tokio_server(),
-        _ => actix_server(),
+        "actix" => actix_server(),
+        "kameo" => kameo_server(),
+        _ => ractor_server(),
     }
 }
 
@@ -498,6 +519,156 @@ fn actix_server() -> Result<(), String> {
                     writer: actix::io::Writer::new(write, ctx),
                 }
             });
+        }
+    })
+}
+
+// kameo.
+
+/// A connection's actor: its stream's read half comes in as
+/// `StreamMessage`s; it writes every chunk back on the write half.
+struct KameoEcho {
+    write: tokio::net::tcp::OwnedWriteHalf,
+}
+
+/// What `attach_stream` sends a [`KameoEcho`].
+type KameoChunk = StreamMessage<io::Result<BytesMut>, (), ()>;
+
+impl kameo::Actor for KameoEcho {
+    type Args = tokio::net::TcpStream;
+    type Error = kameo::error::Infallible;
+
+    async fn on_start(
+        stream: tokio::net::TcpStream,
+        actor_ref: kameo::actor::ActorRef<Self>,
+    ) -> Result<Self, kameo::error::Infallible> {
+        let (read, write) = stream.into_split();
+        // The forwarding task ends with the stream or with the actor.
+        drop(actor_ref.attach_stream(
+            FramedRead::with_capacity(read, BytesCodec::new(), BUFFER),
+            (),
+            (),
+        ));
+        Ok(KameoEcho { write })
+    }
+}
+
+impl kameo::message::Message<KameoChunk> for KameoEcho {
+    type Reply = ();
+
+    async fn handle(&mut self, chunk: KameoChunk, ctx: &mut kameo::message::Context<Self, ()>) {
+        let failed = match chunk {
+            StreamMessage::Started(()) => return,
+            StreamMessage::Next(Ok(chunk)) => match self.write.write_all(&chunk).await {
+                Ok(()) => return,
+                Err(err) => Some(err),
+            },
+            StreamMessage::Next(Err(err)) => Some(err),
+            // The client closed the connection.
+            StreamMessage::Finished(()) => None,
+        };
+        if let Some(err) = failed {
+            eprintln!("W7 kameo server: connection failed: {err}");
+        }
+        ctx.stop();
+    }
+}
+
+fn kameo_server() -> Result<(), String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| err.to_string())?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(ANY_PORT)
+            .await
+            .map_err(|err| err.to_string())?;
+        announce(listener.local_addr().map_err(|err| err.to_string())?.port())?;
+        loop {
+            let (stream, _) = listener.accept().await.map_err(|err| err.to_string())?;
+            // The actor runs on when this reference drops: the forwarding
+            // task holds one until the stream ends.
+            KameoEcho::spawn_with_mailbox(stream, kameo::mailbox::bounded(CAPACITY));
+        }
+    })
+}
+
+// ractor.
+
+/// A connection's actor: reads once and writes back what came per
+/// [`RactorRead`] it sends itself.
+struct RactorEcho;
+
+/// The message a [`RactorEcho`] sends itself: read the next chunk.
+struct RactorRead;
+
+/// A [`RactorEcho`]'s state: its connection and receive buffer.
+struct RactorConnection {
+    stream: tokio::net::TcpStream,
+    buf: Vec<u8>,
+}
+
+impl ractor::Actor for RactorEcho {
+    type Msg = RactorRead;
+    type State = RactorConnection;
+    type Arguments = tokio::net::TcpStream;
+
+    async fn pre_start(
+        &self,
+        myself: ractor::ActorRef<RactorRead>,
+        stream: tokio::net::TcpStream,
+    ) -> Result<RactorConnection, ractor::ActorProcessingErr> {
+        myself.send_message(RactorRead)?;
+        Ok(RactorConnection {
+            stream,
+            buf: vec![0; BUFFER],
+        })
+    }
+
+    async fn handle(
+        &self,
+        myself: ractor::ActorRef<RactorRead>,
+        RactorRead: RactorRead,
+        connection: &mut RactorConnection,
+    ) -> Result<(), ractor::ActorProcessingErr> {
+        let echoed = match connection.stream.read(&mut connection.buf).await {
+            // The client closed the connection.
+            Ok(0) => Ok(false),
+            Ok(n) => connection
+                .stream
+                .write_all(&connection.buf[..n])
+                .await
+                .map(|()| true),
+            Err(err) => Err(err),
+        };
+        match echoed {
+            Ok(true) => myself.send_message(RactorRead)?,
+            Ok(false) => myself.stop(None),
+            Err(err) => {
+                eprintln!("W7 ractor server: connection failed: {err}");
+                myself.stop(None);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn ractor_server() -> Result<(), String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| err.to_string())?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(ANY_PORT)
+            .await
+            .map_err(|err| err.to_string())?;
+        announce(listener.local_addr().map_err(|err| err.to_string())?.port())?;
+        loop {
+            let (stream, _) = listener.accept().await.map_err(|err| err.to_string())?;
+            // The actor runs on when its handles drop.
+            ractor::Actor::spawn(None, RactorEcho, stream)
+                .await
+                .map_err(|err| err.to_string())?;
         }
     })
 }
