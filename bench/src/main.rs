@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo run --release -p kiln-bench -- [--quick] [--only W1,W3] [--systems kiln,tokio]
-//! cargo run --release -p kiln-bench -- --only W7-64B-256c   # one W7 configuration
+//! cargo run --release -p kiln-bench -- --only W1a,W7-64B-256c   # one flavour, one W7 configuration
 //! cargo run --release -p kiln-bench -- --quick > results.txt
 //! cargo run --release -p kiln-bench -- --charts results.txt --out docs/bench
 //! ```
@@ -92,9 +92,12 @@ fn main() -> ExitCode {
 
     let mut results = Vec::new();
     let outcome = (|| {
-        if wants("W1") {
+        if wants("W1") || Flavour::ALL.iter().any(|f| wants(f.workload())) {
             let round_trips = if quick { 20_000 } else { 1_000_000 };
             for flavour in Flavour::ALL {
+                if !(wants("W1") || wants(flavour.workload())) {
+                    continue;
+                }
                 for system in systems.iter().filter(|s| flavour.applies_to(s)) {
                     let samples = repeat(runs, flavour.workload(), system, || {
                         w1_ping_pong::run(system, flavour, round_trips)

@@ -15,7 +15,7 @@
 //! ```
 //!
 //! * `WAITING`: the registrar stored a waker in the cell and wants a wake-up.
-//!   Only the registrar sets it (with a CAS from "neither bit set").
+//!   Only the registrar sets it (with a CAS from a state where it is clear).
 //! * `NOTIFIED`: some `wake` happened since the registrar last cleared it.
 //!   Every `wake` sets it; only the registrar clears it.
 //! * spare bits: set and cleared only through [`AtomicWaker::set_spare`] and
@@ -33,18 +33,22 @@
 //!
 //! A waker first publishes its news (a `Release` store or RMW elsewhere) and
 //! then does its `fetch_or(NOTIFIED, AcqRel)`. The registrar first *arms*
-//! (its CAS setting `WAITING` where neither bit is set, `AcqRel`) and then
+//! (its CAS setting `WAITING` and clearing `NOTIFIED`, `AcqRel`) and then
 //! re-checks for news. All writes to the state are read-modify-writes, so
 //! they are totally ordered:
 //!
 //! * If the waker's `fetch_or` comes after the arming CAS, it sees `WAITING`
 //!   (and either `NOTIFIED` clear, so it wakes the stored waker, or set, in
 //!   which case another waker is already waking the same registration).
-//! * If it comes before, then the arming CAS could only succeed (it expects
-//!   `NOTIFIED` clear) because the registrar cleared `NOTIFIED` after it,
-//!   with an acquiring CAS that reads the waker's write or a later RMW of its
-//!   release sequence. So the news happens-before the registrar's re-check,
-//!   which sees it.
+//! * If it comes before, then the arming CAS (which replaces a state with
+//!   `WAITING` clear, consuming `NOTIFIED` if set) reads the waker's write or
+//!   a later RMW of its release sequence, and it acquires; so does any
+//!   earlier CAS of the registrar that cleared `NOTIFIED`. So the news
+//!   happens-before the registrar's re-check, which sees it.
+//!
+//! Arming from `0, 1` consumes the notification and arms in one CAS: a
+//! registrar woken since its last registration (the usual case for an actor
+//! that waits for every message) pays one read-modify-write, not two.
 //!
 //! If [`register`](AtomicWaker::register) finds `WAITING|NOTIFIED` a waker is
 //! busy waking the *previous* registration: it returns `false` and the caller
@@ -99,14 +103,14 @@ impl AtomicWaker {
         loop {
             let spare = state & SPARE;
             let next = match state & PROTOCOL {
-                0 => {
+                // We own the cell (`WAITING` clear): store, then arm, which
+                // also consumes a notification (`NOTIFIED`) in the same CAS.
+                0 | NOTIFIED => {
                     self.store(waker);
-                    // Arm.
                     spare | WAITING
                 }
-                // Take the cell back (`WAITING`) or consume the notification
-                // (`NOTIFIED`), then store and arm.
-                WAITING | NOTIFIED => spare,
+                // Take the cell back, then store and arm.
+                WAITING => spare,
                 _ => {
                     // A waker is busy with the previous registration; the
                     // caller will poll again at once: let it finish first
