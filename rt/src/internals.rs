@@ -1,8 +1,9 @@
 //! [`RuntimeInternals`]: the state the workers share. Everything else is
 //! per worker.
 //!
-//! Shared are: the scheduler and timers of thread-safe processes, the
-//! handles to wake each worker, the actors that receive process signals,
+//! Shared are: the scheduler of thread-safe processes (one shard per worker,
+//! see [`shards`]), the timers of thread-safe processes, the handles to wake
+//! each worker, the actors that receive process signals,
 //! and the start flag. Workers reach these only for thread-safe work; a
 //! worker running thread-local actors touches none of it.
 
@@ -14,17 +15,18 @@ use std::task::Waker;
 use std::time::Instant;
 
 use kiln::ActorRef;
-use log::trace;
 
 use crate::io::IoRing;
 use crate::metrics::RuntimeCounters;
-use crate::scheduler::RunQueue;
 use crate::scheduler::process::Process;
 use crate::signal::Signal;
 use crate::timers::{TimerToken, TimingWheel};
 use crate::trace::TraceFile;
-use crate::wake::{self, ProcessId, WakeTarget, WakerId};
 use crate::worker::WorkerHandle;
+
+pub(crate) mod shards;
+
+use shards::Shards;
 
 /// A thread-safe process.
 pub(crate) type SharedProcess = dyn Process + Send;
@@ -36,12 +38,10 @@ pub(crate) struct RuntimeInternals {
     /// The ring of thread-safe and synchronous actors' I/O, polled by the
     /// coordinator.
     pub(crate) shared_ring: IoRing,
-    /// Thread-safe processes.
-    scheduler: Mutex<RunQueue<SharedProcess>>,
+    /// Thread-safe processes, one shard per worker.
+    pub(crate) shards: Shards,
     /// Timers of thread-safe and synchronous actors.
     timers: Mutex<TimingWheel>,
-    /// Waker id of the shared scheduler, set right after creation.
-    waker_id: OnceLock<WakerId>,
     /// One handle per worker, set once the workers are started.
     workers: OnceLock<Vec<Arc<WorkerHandle>>>,
     /// Actors that receive process signals.
@@ -53,7 +53,7 @@ pub(crate) struct RuntimeInternals {
     /// while any is (it may spawn thread-safe actors or use timers).
     sync_actors: AtomicUsize,
     /// Number of workers not yet stopped; the last to stop unregisters the
-    /// shared waker (which holds a reference to these internals).
+    /// shards' wakers (which hold a reference to these internals).
     running_workers: AtomicUsize,
     /// Runtime-wide metrics (see `metrics`).
     pub(crate) metrics: RuntimeCounters,
@@ -68,18 +68,19 @@ pub(crate) fn lock<T: ?Sized>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl RuntimeInternals {
-    /// Creates the internals and registers the shared scheduler's waker.
+    /// Creates the internals for `threads` workers and registers the wakers
+    /// of their shards; `None` if the waker registry is full.
     pub(crate) fn new(
         name: String,
+        threads: usize,
         shared_ring: IoRing,
         trace: Option<Arc<TraceFile>>,
     ) -> Option<Arc<RuntimeInternals>> {
         let internals = Arc::new(RuntimeInternals {
             name,
             shared_ring,
-            scheduler: Mutex::new(RunQueue::new()),
+            shards: Shards::new(threads),
             timers: Mutex::new(TimingWheel::new(Instant::now())),
-            waker_id: OnceLock::new(),
             workers: OnceLock::new(),
             signal_receivers: Mutex::new(Vec::new()),
             started: AtomicBool::new(false),
@@ -88,8 +89,7 @@ impl RuntimeInternals {
             metrics: RuntimeCounters::new(),
             trace,
         });
-        let id = wake::register(internals.clone())?;
-        let _ = internals.waker_id.set(id);
+        Shards::register(&internals)?;
         Some(internals)
     }
 
@@ -98,12 +98,12 @@ impl RuntimeInternals {
         let _ = self.workers.set(workers);
     }
 
-    /// A worker stopped. The last one unregisters the shared scheduler's
-    /// waker: nothing can run thread-safe processes any more, and the
+    /// A worker stopped. The last one unregisters the shards' wakers:
+    /// nothing can run thread-safe processes any more, and the
     /// registry's reference to these internals must go so they are freed.
     pub(crate) fn worker_stopped(&self) {
         if self.running_workers.fetch_sub(1, Ordering::AcqRel) == 1 {
-            wake::unregister(self.waker_id());
+            self.shards.unregister();
         }
     }
 
@@ -123,36 +123,17 @@ impl RuntimeInternals {
         self.workers.get().map_or(&[], Vec::as_slice)
     }
 
-    /// The waker id of the shared scheduler.
-    pub(crate) fn waker_id(&self) -> WakerId {
-        *self.waker_id.get().expect("shared waker id not set")
-    }
-
-    /// Adds a thread-safe process and wakes a worker to run it.
+    /// Adds a thread-safe process to the shard of this thread's worker (or
+    /// the next shard, off the workers) and wakes a worker to run it.
     pub(crate) fn add_process(&self, process: Pin<Box<SharedProcess>>, priority: crate::Priority) {
-        lock(&self.scheduler).add(process, priority);
-        self.wake_a_worker();
-    }
-
-    /// Locks the shared scheduler.
-    pub(crate) fn scheduler(&self) -> MutexGuard<'_, RunQueue<SharedProcess>> {
-        lock(&self.scheduler)
+        let shard = self.shards.home(self);
+        self.shards.add(shard, process, priority);
+        self.wake_worker_for(shard);
     }
 
     /// Locks the shared timers.
     pub(crate) fn timers(&self) -> MutexGuard<'_, TimingWheel> {
         lock(&self.timers)
-    }
-
-    /// Whether a thread-safe process is ready, if the shared scheduler is not
-    /// locked by another thread (then `false`): for spinning workers, which
-    /// must not fight over the lock.
-    pub(crate) fn scheduler_has_ready_hint(&self) -> bool {
-        match self.scheduler.try_lock() {
-            Ok(scheduler) => scheduler.has_ready(),
-            Err(TryLockError::Poisoned(err)) => err.into_inner().has_ready(),
-            Err(TryLockError::WouldBlock) => false,
-        }
     }
 
     /// Locks the shared timers if no other thread holds them.
@@ -193,6 +174,23 @@ impl RuntimeInternals {
         token
     }
 
+    /// After a process of `shard` became ready: wakes the shard's worker if
+    /// it sleeps, else another sleeping worker, if any (see [`shards`]).
+    pub(crate) fn wake_worker_for(&self, shard: usize) {
+        let workers = self.workers();
+        if workers
+            .get(shard)
+            .is_some_and(|worker| worker.wake_if_sleeping())
+        {
+            return;
+        }
+        for (index, worker) in workers.iter().enumerate() {
+            if index != shard && worker.wake_if_sleeping() {
+                return;
+            }
+        }
+    }
+
     /// Wakes one sleeping worker, if any sleeps.
     pub(crate) fn wake_a_worker(&self) {
         for worker in self.workers() {
@@ -229,14 +227,6 @@ impl RuntimeInternals {
         let mut receivers = lock(&self.signal_receivers);
         receivers.retain(ActorRef::is_connected);
         receivers.clone()
-    }
-}
-
-impl WakeTarget for RuntimeInternals {
-    fn wake(&self, pid: ProcessId) {
-        trace!("waking thread-safe process {pid:?}");
-        lock(&self.scheduler).wake(pid);
-        self.wake_a_worker();
     }
 }
 

@@ -515,8 +515,8 @@ pub(crate) fn collect(internals: &RuntimeInternals) -> RuntimeMetrics {
         .map(|(index, handle)| handle.metrics.read(index, handle.is_sleeping(), now))
         .collect();
     let (processes, ready) = {
-        let scheduler = internals.scheduler();
-        (scheduler.len() as u64, scheduler.ready_len() as u64)
+        let (processes, ready) = internals.shards.counts();
+        (processes as u64, ready as u64)
     };
     let (shared_timers_pending, shared_next) = {
         let timers = internals.timers();

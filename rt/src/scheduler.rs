@@ -1,9 +1,9 @@
 //! The schedulers: which ready process a worker runs next.
 //!
 //! Each worker has a [`RunQueue`] for its thread-local processes (in its
-//! `LocalInternals`, no locks, no atomics), and all workers share one for
-//! thread-safe processes (in `RuntimeInternals`, behind a mutex). Both use
-//! the same algorithm:
+//! `LocalInternals`, no locks, no atomics), and one behind a mutex for each
+//! shard of thread-safe processes (in `RuntimeInternals`, see
+//! `internals/shards.rs`). All use the same algorithm:
 //!
 //! # Algorithm: virtual run time, as in Linux's CFS
 //!

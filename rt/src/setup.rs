@@ -197,8 +197,8 @@ impl Setup {
             ),
             None => None,
         };
-        let internals =
-            RuntimeInternals::new(name, shared_ring, trace).ok_or_else(Error::too_many_workers)?;
+        let internals = RuntimeInternals::new(name, self.threads, shared_ring, trace)
+            .ok_or_else(Error::too_many_workers)?;
         let workers = (0..self.threads)
             .map(|index| {
                 Ok(WorkerSetup::new(

@@ -1,6 +1,6 @@
 //! A worker: one thread with its own io_uring ring, scheduler and timers,
-//! running thread-local processes and taking thread-safe ones from the shared
-//! scheduler.
+//! running thread-local processes and taking thread-safe ones from its shard
+//! of the shared scheduler, or stealing them from the other shards.
 //!
 //! # The loop
 //!
@@ -12,7 +12,8 @@
 //!    wake-up is lost), and from expired timers;
 //! 3. runs ready thread-local processes for at most a time slice (or a
 //!    number of runs), then a few thread-safe (see [`Tuning`])
-//!    ones;
+//!    ones, from its own shard first (see
+//!    [`shards`](crate::internals::shards));
 //! 4. stops once the runtime has started and there is nothing left to run
 //!    (no process, no synchronous actor that could spawn one);
 //! 5. with nothing ready, **sleeps** in the kernel (`Ring::poll`) until I/O
@@ -30,12 +31,13 @@
 //! # Waking a sleeping worker
 //!
 //! Other threads wake a worker through its [`WorkerHandle`]: they publish
-//! the wake-up (queue, shared scheduler, control channel), then read the
-//! worker's `sleeping` flag with a read-modify-write, and only if it is set
-//! ask a10 to interrupt the ring's poll. The worker sets `sleeping` with a
-//! read-modify-write *before* its last check for work. RMWs on one location
-//! are totally ordered, so either the worker sees the work, or the waker sees
-//! the flag; and a10 remembers a wake that comes before the poll starts. A
+//! the wake-up (queue, a shard of the shared scheduler, control channel),
+//! then read the worker's `sleeping` flag with a read-modify-write, and only
+//! if it is set ask a10 to interrupt the ring's poll. The worker sets
+//! `sleeping` with a read-modify-write *before* its last check for work
+//! (which looks at every shard). RMWs on one location are totally ordered,
+//! so either the worker sees the work, or the waker sees the flag; and a10
+//! remembers a wake that comes before the poll starts. A
 //! busy worker is never interrupted (see [`ring_waker`](crate::ring_waker)).
 
 use std::cell::RefCell;
@@ -54,6 +56,7 @@ use log::{debug, error, trace};
 use crate::clock::PollClock;
 use crate::error::Error;
 use crate::internals::RuntimeInternals;
+use crate::internals::shards::{self, STEAL_EVERY};
 use crate::io::{self, IoRing};
 use crate::local::{LocalInternals, RuntimeRef};
 use crate::metrics::{LocalCounters, Published, Snapshot, WorkerCounters};
@@ -303,6 +306,7 @@ impl WorkerSetup {
             counters: WorkerCounters::default(),
         };
         wake::set_current(waker_id);
+        shards::set_home(&worker.shared, worker.index);
         worker.handle.metrics.started();
         if let Some(file) = &worker.shared.trace {
             let name = thread::current().name().unwrap_or("worker").to_owned();
@@ -313,6 +317,7 @@ impl WorkerSetup {
         crate::trace::finish_thread();
         worker.handle.metrics.stopped();
         wake::set_current(WakerId::MAX);
+        shards::clear_home();
         wake::unregister(waker_id);
         worker.shared.worker_stopped();
         drop(io::take_worker_ring());
@@ -512,36 +517,39 @@ impl Worker {
         runs
     }
 
-    /// Runs a few ready thread-safe processes; returns how many ran.
+    /// Runs a few ready thread-safe processes, from this worker's shard
+    /// first, else stolen from the others (see
+    /// [`shards`](crate::internals::shards)); returns how many ran.
     fn run_shared(&mut self) -> usize {
-        let waker_id = self.shared.waker_id();
+        let shards = &self.shared.shards;
         let mut runs = 0;
         let mut ended = RunEnd::RunLimit;
         let clock = self.clock;
         // First start and last end of the batch, when tracing.
         let mut batch: Option<(Instant, Instant)> = None;
+        let steal_turn = self.counters.turns.is_multiple_of(STEAL_EVERY);
         while runs < self.tuning.max_shared_runs {
-            let Some(mut running) = self.shared.scheduler().next() else {
+            let Some(mut taken) = shards.take(self.index, steal_turn && runs == 0) else {
                 ended = RunEnd::NothingReady;
                 break;
             };
             let start = clock.now();
-            let waker = wake::new_waker(waker_id, running.pid);
+            let waker_id = shards.waker_id(taken.shard);
+            let pid = taken.running.pid;
+            let waker = wake::new_waker(waker_id, pid);
             if self.tracing {
-                crate::trace::poll_start(crate::trace::actor_id(waker_id, running.pid));
+                crate::trace::poll_start(crate::trace::actor_id(waker_id, pid));
             }
-            let done = run_process(
-                running.process.as_mut(),
-                &mut task::Context::from_waker(&waker),
-            );
+            let process = &mut taken.running.process;
+            let done = run_process(process.as_mut(), &mut task::Context::from_waker(&waker));
             let end = clock.now();
             if self.tracing {
                 let (start, end) = (clock.instant(start), clock.instant(end));
-                crate::trace::poll_end(running.process.name(), true, done, start, end);
+                crate::trace::poll_end(process.name(), true, done, start, end);
                 batch = Some((batch.map_or(start, |(first, _)| first), end));
             }
             let ran = Duration::from_nanos(clock.nanos_between(start, end));
-            let finished = self.shared.scheduler().finish(running, ran, done);
+            let finished = shards.finish(taken, ran, done);
             if let Some(process) = finished {
                 if process.is_actor() {
                     self.shared.metrics.thread_safe_actor_stopped();
@@ -564,7 +572,7 @@ impl Worker {
     fn should_stop(&self) -> bool {
         self.shared.is_started()
             && self.rt.internals().scheduler.borrow().len() == 0
-            && self.shared.scheduler().len() == 0
+            && self.shared.shards.is_empty()
             && self.shared.sync_actors() == 0
     }
 
@@ -574,7 +582,7 @@ impl Worker {
             || self.remote.peek().is_ok()
             || self.handle.overflow.load(Ordering::Acquire)
             || self.rt.internals().scheduler.borrow().has_ready()
-            || self.shared.scheduler().has_ready()
+            || self.shared.shards.has_ready()
             || self.should_stop()
     }
 
@@ -609,7 +617,7 @@ impl Worker {
             }
             spins = spins.wrapping_add(1);
             if spins.is_multiple_of(64) {
-                if self.shared.scheduler_has_ready_hint() {
+                if self.shared.shards.has_ready_hint() {
                     return true;
                 }
                 if start.elapsed() >= self.tuning.idle_spin {

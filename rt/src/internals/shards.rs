@@ -1,0 +1,297 @@
+//! The scheduler of thread-safe processes, in one shard per worker.
+//!
+//! Thread-safe processes can run on any worker. They used to sit in one
+//! [`RunQueue`] behind one mutex, which every worker took for every run and
+//! every waker for every wake; with two busy workers that lock was the
+//! runtime's hottest spot. Now each worker has a *shard*: a [`RunQueue`]
+//! behind its own mutex, registered as its own [`WakeTarget`] with its own
+//! waker id.
+//!
+//! - **A process never changes shard.** Its waker names the shard (the
+//!   waker id) and the process in it (the process id), so a waker stays
+//!   valid however the process moves between workers. A process spawned on
+//!   a worker's thread goes into that worker's shard (its children likely
+//!   talk to it, and that worker is running); one spawned from another thread
+//!   (the coordinator, a synchronous actor, any thread with a `Runtime`)
+//!   into the next shard round robin.
+//! - **Workers take from their own shard first**, and from the others
+//!   (*stealing*) when theirs has nothing ready, or for the first run of
+//!   every [`STEAL_EVERY`]th turn, so that the processes of a worker stuck in
+//!   a long poll are not starved by a busy one's own. A stolen process runs
+//!   on the thief and goes back into its own shard afterwards (the
+//!   [`Taken`] remembers the shard). Stealing only *tries* to lock a shard:
+//!   a shard that is locked is being used by its owner (who runs its ready
+//!   processes) or a waker (who wakes a worker for it).
+//! - **Waking a process** of shard *j* marks it ready under shard *j*'s lock,
+//!   then wakes worker *j* if it sleeps, else another sleeping worker (if
+//!   any), so a ready process does not wait for its own worker while another
+//!   sleeps. The lost-wake-up argument of `worker.rs` holds per shard: a
+//!   worker sets its `sleeping` flag with a read-modify-write before it
+//!   checks *every* shard for ready processes, and a waker reads the flags
+//!   with read-modify-writes after it published the process in its shard; if
+//!   the waker finds no worker sleeping, every worker will still look at the
+//!   shard before it sleeps.
+//!
+//! Each shard's queue orders its processes by virtual run time as before
+//! (see `scheduler.rs`); there is no global order across shards, as there
+//! is none across workers' thread-local queues.
+//!
+//! Not done: moving a process to the shard of the worker that keeps
+//! stealing it (its waker would have to stop naming the old shard), and a
+//! lock-free ready flag per shard for spinning workers in place of the
+//! `try_lock` hints (tried: no difference measurable in W1c or W6).
+
+use std::cell::Cell;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, TryLockError};
+use std::time::Duration;
+
+use log::trace;
+
+use super::{RuntimeInternals, SharedProcess, lock};
+use crate::scheduler::{RunQueue, Running};
+use crate::wake::{self, ProcessId, WakeTarget, WakerId};
+
+/// A worker steals for the first run of every `STEAL_EVERY`th turn even when
+/// its own shard has ready processes.
+pub(crate) const STEAL_EVERY: u64 = 8;
+
+/// The shards of one runtime's thread-safe scheduler.
+pub(crate) struct Shards {
+    shards: Box<[Shard]>,
+    /// The shard of the next process spawned off the workers' threads.
+    next: AtomicUsize,
+}
+
+struct Shard {
+    queue: Mutex<RunQueue<SharedProcess>>,
+    /// Set once registered, right after the runtime's internals are made.
+    waker_id: OnceLock<WakerId>,
+}
+
+/// A thread-safe process taken out of its shard to run.
+pub(crate) struct Taken {
+    /// The index of the process's shard, where it goes back.
+    pub(crate) shard: usize,
+    pub(crate) running: Running<SharedProcess>,
+}
+
+thread_local! {
+    /// The runtime (the address of its internals, 0 for none) and shard of
+    /// the worker running on this thread.
+    static HOME: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
+}
+
+/// Makes `shard` of `internals` this thread's shard: processes spawned on
+/// this thread go there.
+pub(crate) fn set_home(internals: &RuntimeInternals, shard: usize) {
+    set_home_of(address(internals), shard);
+}
+
+fn set_home_of(runtime: usize, shard: usize) {
+    HOME.with(|home| home.set((runtime, shard)));
+}
+
+/// This thread is no longer a worker.
+pub(crate) fn clear_home() {
+    HOME.with(|home| home.set((0, 0)));
+}
+
+fn address(internals: &RuntimeInternals) -> usize {
+    std::ptr::from_ref(internals) as usize
+}
+
+/// Wakes the processes of one shard: what a shard's waker id names in the
+/// registry.
+struct ShardWaker {
+    internals: Arc<RuntimeInternals>,
+    shard: usize,
+}
+
+impl WakeTarget for ShardWaker {
+    fn wake(&self, pid: ProcessId) {
+        trace!("waking thread-safe process {pid:?} of shard {}", self.shard);
+        self.internals.shards.wake(self.shard, pid);
+        self.internals.wake_worker_for(self.shard);
+    }
+}
+
+impl Shards {
+    /// `n` empty shards (at least one).
+    pub(crate) fn new(n: usize) -> Shards {
+        Shards {
+            shards: (0..n.max(1))
+                .map(|_| Shard {
+                    queue: Mutex::new(RunQueue::new()),
+                    waker_id: OnceLock::new(),
+                })
+                .collect(),
+            next: AtomicUsize::new(0),
+        }
+    }
+
+    /// Registers every shard of `internals` as a wake target; `None` (and
+    /// nothing registered) if the registry is full.
+    pub(crate) fn register(internals: &Arc<RuntimeInternals>) -> Option<()> {
+        for (index, shard) in internals.shards.shards.iter().enumerate() {
+            let target = Arc::new(ShardWaker {
+                internals: internals.clone(),
+                shard: index,
+            });
+            let Some(id) = wake::register(target) else {
+                internals.shards.unregister();
+                return None;
+            };
+            let _ = shard.waker_id.set(id);
+        }
+        Some(())
+    }
+
+    /// Unregisters every shard: their wakers do nothing from then on, and
+    /// the registry drops its references to the runtime's internals.
+    pub(crate) fn unregister(&self) {
+        for shard in &self.shards {
+            if let Some(id) = shard.waker_id.get() {
+                wake::unregister(*id);
+            }
+        }
+    }
+
+    /// The waker id of `shard`.
+    pub(crate) fn waker_id(&self, shard: usize) -> WakerId {
+        *self.shards[shard]
+            .waker_id
+            .get()
+            .expect("shard waker id not set")
+    }
+
+    /// The shard for a process spawned on this thread of the runtime whose
+    /// internals are `internals`.
+    pub(crate) fn home(&self, internals: &RuntimeInternals) -> usize {
+        self.home_of(address(internals))
+    }
+
+    /// [`Shards::home`] for the runtime at address `runtime`.
+    fn home_of(&self, runtime: usize) -> usize {
+        let (home_runtime, shard) = HOME.with(Cell::get);
+        if home_runtime == runtime && shard < self.shards.len() {
+            shard
+        } else {
+            self.next.fetch_add(1, Ordering::Relaxed) % self.shards.len()
+        }
+    }
+
+    fn queue(&self, shard: usize) -> MutexGuard<'_, RunQueue<SharedProcess>> {
+        lock(&self.shards[shard].queue)
+    }
+
+    /// Adds a process to `shard`, ready to run.
+    pub(crate) fn add(
+        &self,
+        shard: usize,
+        process: Pin<Box<SharedProcess>>,
+        priority: crate::Priority,
+    ) {
+        self.queue(shard).add(process, priority);
+    }
+
+    /// Marks process `pid` of `shard` ready.
+    pub(crate) fn wake(&self, shard: usize, pid: ProcessId) {
+        self.queue(shard).wake(pid);
+    }
+
+    /// Takes a ready process to run on the worker of shard `home`: from
+    /// `home` first (unless `steal_first`), else from the other shards
+    /// whose lock is free.
+    pub(crate) fn take(&self, home: usize, steal_first: bool) -> Option<Taken> {
+        let n = self.shards.len();
+        if let Some(taken) = steal_first.then(|| self.steal(home)).flatten() {
+            return Some(taken);
+        }
+        if let Some(running) = self.queue(home).next() {
+            return Some(Taken {
+                shard: home,
+                running,
+            });
+        }
+        if n == 1 { None } else { self.steal(home) }
+    }
+
+    /// Takes a ready process from a shard other than `home`, trying their
+    /// locks in turn from the next one.
+    fn steal(&self, home: usize) -> Option<Taken> {
+        let n = self.shards.len();
+        for offset in 1..n {
+            let shard = (home + offset) % n;
+            let mut queue = match self.shards[shard].queue.try_lock() {
+                Ok(queue) => queue,
+                Err(TryLockError::Poisoned(err)) => err.into_inner(),
+                Err(TryLockError::WouldBlock) => continue,
+            };
+            if let Some(running) = queue.next() {
+                return Some(Taken { shard, running });
+            }
+        }
+        None
+    }
+
+    /// Gives back a process that ran for `ran` to its shard; returns it if
+    /// it is `done` (to be dropped outside the lock).
+    pub(crate) fn finish(
+        &self,
+        taken: Taken,
+        ran: Duration,
+        done: bool,
+    ) -> Option<Pin<Box<SharedProcess>>> {
+        self.queue(taken.shard).finish(taken.running, ran, done)
+    }
+
+    /// Whether a process is ready in any shard (locking each in turn).
+    pub(crate) fn has_ready(&self) -> bool {
+        (0..self.shards.len()).any(|shard| self.queue(shard).has_ready())
+    }
+
+    /// Whether a process is ready in a shard no other thread has locked:
+    /// for spinning workers, which must not fight over the locks.
+    pub(crate) fn has_ready_hint(&self) -> bool {
+        self.shards
+            .iter()
+            .any(|shard| match shard.queue.try_lock() {
+                Ok(queue) => queue.has_ready(),
+                Err(TryLockError::Poisoned(err)) => err.into_inner().has_ready(),
+                Err(TryLockError::WouldBlock) => false,
+            })
+    }
+
+    /// The number of processes (in any state) and of ready ones, over all
+    /// shards.
+    pub(crate) fn counts(&self) -> (usize, usize) {
+        (0..self.shards.len()).fold((0, 0), |(len, ready), shard| {
+            let queue = self.queue(shard);
+            (len + queue.len(), ready + queue.ready_len())
+        })
+    }
+
+    /// Whether no shard holds a process, at one instant: the shards are
+    /// locked all at once (in index order, the only order in which more than
+    /// one is ever held). Checked one after another, a process spawning into
+    /// a shard already checked and then ending in its own could make every
+    /// shard look empty, and a worker stop while processes remain.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.empty_from(0)
+    }
+
+    /// Whether shards `from..` are empty, holding their locks while checking
+    /// the next.
+    fn empty_from(&self, from: usize) -> bool {
+        if from == self.shards.len() {
+            return true;
+        }
+        let queue = self.queue(from);
+        queue.len() == 0 && self.empty_from(from + 1)
+    }
+}
+
+#[cfg(test)]
+mod tests;
