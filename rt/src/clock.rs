@@ -19,8 +19,12 @@
 //! is `Instant`, counted in nanoseconds from an origin.
 //!
 //! The figures are for scheduling only: the timers, the metrics' times and
-//! the traces' timestamps come from `Instant` (a trace converts a tick with
-//! [`PollClock::instant`]).
+//! the traces' timestamps come from `Instant`. A worker that records a trace
+//! times its polls with [`PollClock::tracing`], which reads `Instant`: a
+//! trace converts each poll's ticks with [`PollClock::instant`], and ticks
+//! converted at a calibrated rate drift from `Instant` (a rate off by 10⁻⁴
+//! is 100 µs after a second), so polls would not enclose the user events
+//! (timed with `Instant`) made inside them.
 
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -52,6 +56,13 @@ impl PollClock {
     pub(crate) fn get() -> &'static PollClock {
         static CLOCK: OnceLock<PollClock> = OnceLock::new();
         CLOCK.get_or_init(PollClock::new)
+    }
+
+    /// The clock of workers that record a trace: `Instant`, so that the
+    /// polls' times convert back exactly (see the module docs).
+    pub(crate) fn tracing() -> &'static PollClock {
+        static CLOCK: OnceLock<PollClock> = OnceLock::new();
+        CLOCK.get_or_init(PollClock::instant_based)
     }
 
     fn new() -> PollClock {
@@ -253,6 +264,26 @@ mod tests {
                 "{nanos} ({clock:?})"
             );
             assert_eq!(clock.ticks_in(Duration::ZERO), 1);
+        }
+    }
+
+    /// Regression test for traces whose polls did not enclose the user
+    /// events made inside them (`rt/tests/trace.rs` failed now and then):
+    /// the tracing clock's ticks convert to exactly the `Instant` they were
+    /// read at, also long after the clock's origin.
+    #[test]
+    fn tracing_clock_converts_back_to_the_instant_it_was_read_at() {
+        let clock = PollClock::tracing();
+        for _ in 0..3 {
+            let before = Instant::now();
+            let tick = clock.now();
+            let after = Instant::now();
+            let at = clock.instant(tick);
+            assert!(
+                before <= at && at <= after,
+                "{before:?} <= {at:?} <= {after:?}"
+            );
+            thread::sleep(Duration::from_millis(5));
         }
     }
 

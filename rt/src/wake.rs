@@ -85,12 +85,17 @@ pub(crate) fn set_current(id: WakerId) {
     CURRENT.with(|current| current.set(id));
 }
 
-/// Takes the processes woken on this thread since the last call, appending
-/// them to `into`.
-pub(crate) fn take_woken(into: &mut Vec<ProcessId>) {
+/// Hands each process woken on this thread since the last call to `wake`
+/// (the worker's scheduler), emptying the list in place: no copy, and the
+/// list keeps its capacity.
+///
+/// `wake` must not wake processes itself (the list is borrowed meanwhile).
+pub(crate) fn drain_woken(mut wake: impl FnMut(ProcessId)) {
     WOKEN.with(|woken| {
         let mut woken = woken.borrow_mut();
-        into.append(&mut woken);
+        for pid in woken.drain(..) {
+            wake(pid);
+        }
     });
 }
 

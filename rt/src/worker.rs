@@ -279,6 +279,11 @@ impl WorkerSetup {
             return Err(Error::too_many_workers());
         };
         let tracing = shared.trace.is_some();
+        let clock = if tracing {
+            PollClock::tracing()
+        } else {
+            PollClock::get()
+        };
         let local = LocalInternals {
             index: self.index,
             waker_id,
@@ -300,8 +305,8 @@ impl WorkerSetup {
             woken: Vec::new(),
             tuning: self.tuning,
             last_ring_poll: Instant::now(),
-            clock: PollClock::get(),
-            time_slice: PollClock::get().ticks_in(self.tuning.time_slice),
+            clock,
+            time_slice: clock.ticks_in(self.tuning.time_slice),
             tracing,
             counters: WorkerCounters::default(),
         };
@@ -353,7 +358,7 @@ struct Worker {
     shared: Arc<RuntimeInternals>,
     remote: Receiver<ProcessId>,
     control: mpsc::Receiver<Control>,
-    /// Scratch space for woken process ids.
+    /// Scratch space for process ids woken by other threads.
     woken: Vec<ProcessId>,
     tuning: Tuning,
     /// When the ring was last polled.
@@ -419,11 +424,11 @@ impl Worker {
 
     /// Moves wake-ups from this thread and other threads into the scheduler.
     fn collect_wakes(&mut self) {
-        wake::take_woken(&mut self.woken);
         while let Ok(pid) = self.remote.try_recv() {
             self.woken.push(pid);
         }
         let mut scheduler = self.rt.internals().scheduler.borrow_mut();
+        wake::drain_woken(|pid| scheduler.wake(pid));
         if self.handle.overflow.swap(false, Ordering::AcqRel) {
             debug!(
                 "worker {}: wake-up queue overflowed, waking all processes",
@@ -483,27 +488,22 @@ impl Worker {
                 crate::trace::poll_end(running.process.name(), false, done, start, end);
             }
             let ran = Duration::from_nanos(clock.nanos_between(start, end));
-            let finished = self
-                .rt
-                .internals()
-                .scheduler
-                .borrow_mut()
-                .finish(running, ran, done);
-            if let Some(process) = finished {
+            let mut scheduler = self.rt.internals().scheduler.borrow_mut();
+            if let Some(process) = scheduler.finish(running, ran, done) {
+                // Dropped without the scheduler borrowed: an actor's `Drop`
+                // may spawn.
+                drop(scheduler);
                 if process.is_actor() {
                     self.rt.internals().counters.actor_stopped();
                 }
                 drop_process(process);
+                scheduler = self.rt.internals().scheduler.borrow_mut();
             }
+            // Processes this poll (or the drop) woke: messages it sent, mostly.
+            wake::drain_woken(|pid| scheduler.wake(pid));
+            drop(scheduler);
             start = end;
             runs += 1;
-            wake::take_woken(&mut self.woken);
-            if !self.woken.is_empty() {
-                let mut scheduler = self.rt.internals().scheduler.borrow_mut();
-                for pid in self.woken.drain(..) {
-                    scheduler.wake(pid);
-                }
-            }
             if end >= deadline {
                 ended = RunEnd::TimeSlice;
                 break;
