@@ -408,18 +408,23 @@ impl Worker {
         let mut handled = 0;
         while let Ok(control) = self.control.try_recv() {
             handled += 1;
-            match control {
-                Control::Run(f, reply) => {
-                    let rt = self.rt.clone();
-                    let result = match catch_unwind(AssertUnwindSafe(move || f(rt))) {
-                        Ok(result) => result,
-                        Err(panic) => Err(format!("panicked: {}", panic_message(&*panic))),
-                    };
-                    let _ = reply.send(result);
-                }
-            }
+            self.run_control(control);
         }
         handled
+    }
+
+    /// Runs one control message.
+    fn run_control(&mut self, control: Control) {
+        match control {
+            Control::Run(f, reply) => {
+                let rt = self.rt.clone();
+                let result = match catch_unwind(AssertUnwindSafe(move || f(rt))) {
+                    Ok(result) => result,
+                    Err(panic) => Err(format!("panicked: {}", panic_message(&*panic))),
+                };
+                let _ = reply.send(result);
+            }
+        }
     }
 
     /// Moves wake-ups from this thread and other threads into the scheduler.
@@ -633,7 +638,17 @@ impl Worker {
     fn sleep(&mut self) -> Result<(), Error> {
         self.handle.sleeping.swap(true, Ordering::AcqRel);
         // Control messages and wake-ups that came in before the flag was set.
-        if self.handle_control() != 0 || self.has_work() {
+        // A control message runs with the flag cleared: it may run for long
+        // (a function from `run_on_workers`), and a waker that takes this
+        // worker for a sleeping one wakes it instead of another worker, so
+        // thread-safe processes it makes ready would wait for it
+        // (rt/tests/thread_safe_shards.rs saw this now and then).
+        if let Ok(control) = self.control.try_recv() {
+            self.handle.sleeping.store(false, Ordering::Release);
+            self.run_control(control);
+            return Ok(());
+        }
+        if self.has_work() {
             self.handle.sleeping.store(false, Ordering::Release);
             return Ok(());
         }
