@@ -444,7 +444,14 @@ fn kiln_server() -> Result<(), String> {
 
 // tokio.
 
-fn tokio_server() -> Result<(), String> {
+/// Serves on a tokio `current_thread` runtime (tokio's own server, and
+/// kameo's and ractor's, which have no networking of their own): binds,
+/// announces the port, and hands every accepted connection to `serve`.
+fn tokio_accept_loop<F, Fut>(mut serve: F) -> Result<(), String>
+where
+    F: FnMut(tokio::net::TcpStream) -> Fut,
+    Fut: Future<Output = Result<(), String>>,
+{
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -456,12 +463,19 @@ fn tokio_server() -> Result<(), String> {
         announce(listener.local_addr().map_err(|err| err.to_string())?.port())?;
         loop {
             let (stream, _) = listener.accept().await.map_err(|err| err.to_string())?;
-            tokio::spawn(async move {
-                if let Err(err) = tokio_echo(stream).await {
-                    eprintln!("W7 tokio server: connection failed: {err}");
-                }
-            });
+            serve(stream).await?;
         }
+    })
+}
+
+fn tokio_server() -> Result<(), String> {
+    tokio_accept_loop(|stream| async move {
+        tokio::spawn(async move {
+            if let Err(err) = tokio_echo(stream).await {
+                eprintln!("W7 tokio server: connection failed: {err}");
+            }
+        });
+        Ok(())
     })
 }
 
@@ -575,21 +589,11 @@ impl kameo::message::Message<KameoChunk> for KameoEcho {
 }
 
 fn kameo_server() -> Result<(), String> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|err| err.to_string())?;
-    runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(ANY_PORT)
-            .await
-            .map_err(|err| err.to_string())?;
-        announce(listener.local_addr().map_err(|err| err.to_string())?.port())?;
-        loop {
-            let (stream, _) = listener.accept().await.map_err(|err| err.to_string())?;
-            // The actor runs on when this reference drops: the forwarding
-            // task holds one until the stream ends.
-            KameoEcho::spawn_with_mailbox(stream, kameo::mailbox::bounded(CAPACITY));
-        }
+    tokio_accept_loop(|stream| async move {
+        // The actor runs on when this reference drops: the forwarding task
+        // holds one until the stream ends.
+        KameoEcho::spawn_with_mailbox(stream, kameo::mailbox::bounded(CAPACITY));
+        Ok(())
     })
 }
 
@@ -654,21 +658,11 @@ impl ractor::Actor for RactorEcho {
 }
 
 fn ractor_server() -> Result<(), String> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|err| err.to_string())?;
-    runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(ANY_PORT)
+    tokio_accept_loop(|stream| async move {
+        // The actor runs on when its handles drop.
+        ractor::Actor::spawn(None, RactorEcho, stream)
             .await
-            .map_err(|err| err.to_string())?;
-        announce(listener.local_addr().map_err(|err| err.to_string())?.port())?;
-        loop {
-            let (stream, _) = listener.accept().await.map_err(|err| err.to_string())?;
-            // The actor runs on when its handles drop.
-            ractor::Actor::spawn(None, RactorEcho, stream)
-                .await
-                .map_err(|err| err.to_string())?;
-        }
+            .map(drop)
+            .map_err(|err| err.to_string())
     })
 }
