@@ -5,8 +5,7 @@
 
 use std::convert::Infallible;
 use std::sync::mpsc;
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use kiln::supervisor::NoSupervisor;
 use kiln::{ActorRef, actor, actor_fn};
@@ -16,6 +15,10 @@ use kiln_rt::{
     ActorOptions, FutureOptions, Runtime, RuntimeRef, Sync, SyncActorOptions, ThreadLocal,
     ThreadSafe,
 };
+
+mod util;
+
+use util::metrics::wait_for;
 
 /// Thread-local receivers spawned.
 const N: usize = 10;
@@ -71,19 +74,6 @@ async fn piper(ctx: actor::Context<Infallible, ThreadLocal>) {
 /// A synchronous actor that waits for one message.
 fn sync_waiter(mut ctx: kiln::sync::Context<(), Sync>) {
     let _ = ctx.receive_next();
-}
-
-/// Reads `runtime.metrics()` until `done` holds for them, for at most ten
-/// seconds; returns the last figures.
-fn wait_for(runtime: &Runtime, done: impl Fn(&RuntimeMetrics) -> bool) -> RuntimeMetrics {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let metrics = runtime.metrics();
-        if done(&metrics) || Instant::now() > deadline {
-            return metrics;
-        }
-        thread::sleep(Duration::from_millis(5));
-    }
 }
 
 #[test]

@@ -13,8 +13,11 @@ use std::time::{Duration, Instant};
 use kiln::actor_ref::rpc::RpcMessage;
 use kiln::supervisor::NoSupervisor;
 use kiln::{ActorRef, actor, actor_fn, sync};
-use kiln_rt::metrics::RuntimeMetrics;
 use kiln_rt::{ActorOptions, Runtime, RuntimeRef, SyncActorOptions, ThreadSafe};
+
+mod util;
+
+use util::metrics::wait_for;
 
 /// The safety net for waits that should end much sooner.
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -275,19 +278,6 @@ fn thread_safe_actors_call_each_other_on_any_number_of_workers() {
 /// Waits for one message.
 async fn idle(mut ctx: actor::Context<(), ThreadSafe>) {
     let _ = ctx.receive_next().await;
-}
-
-/// Reads `runtime.metrics()` until `done` holds for them, for at most ten seconds; returns the
-/// last figures.
-fn wait_for(runtime: &Runtime, done: impl Fn(&RuntimeMetrics) -> bool) -> RuntimeMetrics {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let metrics = runtime.metrics();
-        if done(&metrics) || Instant::now() > deadline {
-            return metrics;
-        }
-        thread::sleep(Duration::from_millis(5));
-    }
 }
 
 /// The metrics count the thread-safe actors of all three shards, idle and then stopped.

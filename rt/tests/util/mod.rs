@@ -1,6 +1,9 @@
-//! Helpers shared by the tests that run the examples as child processes.
+//! Helpers shared by the tests: running the examples as child processes
+//! (here), and waiting for metrics ([`metrics`]).
 
 #![allow(dead_code, reason = "each test binary uses some of these")]
+
+pub(crate) mod metrics;
 
 use std::path::PathBuf;
 use std::process::{Child, Command};
