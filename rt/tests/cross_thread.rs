@@ -18,6 +18,10 @@ use kiln::supervisor::NoSupervisor;
 use kiln::{ActorRef, actor, sync};
 use kiln_rt::{ActorOptions, Runtime, RuntimeRef, SyncActorOptions, ThreadLocal, ThreadSafe};
 
+mod util;
+
+use util::rpc::{client, incrementer};
+
 /// The safety net for waits that should end much sooner.
 const TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -466,32 +470,7 @@ fn a_thread_safe_actor_runs_on_a_free_worker() {
         .expect("the runtime failed (or the blocker was never released)");
 }
 
-/// Answers each request with the request plus one, until every reference is gone.
-async fn incrementer(mut ctx: actor::Context<RpcMessage<u64, u64>, ThreadSafe>) {
-    while let Ok(RpcMessage { request, response }) = ctx.receive_next().await {
-        response
-            .respond(request + 1)
-            .expect("the caller stopped waiting");
-    }
-}
-
-/// Calls `server` `calls` times, checking each answer, and reports how many were right.
-async fn local_client(
-    _: actor::Context<(), ThreadLocal>,
-    server: ActorRef<RpcMessage<u64, u64>>,
-    calls: u64,
-    report: mpsc::Sender<u64>,
-) {
-    let mut right = 0;
-    for n in 0..calls {
-        if server.rpc(n).await == Ok(n + 1) {
-            right += 1;
-        }
-    }
-    report.send(right).unwrap();
-}
-
-/// [`local_client`] as a synchronous actor.
+/// The RPC client (`util::rpc::client`) as a synchronous actor.
 fn sync_client(
     mut ctx: sync::Context<(), kiln_rt::Sync>,
     server: ActorRef<RpcMessage<u64, u64>>,
@@ -523,7 +502,12 @@ fn rpc_from_every_kind_of_actor_to_a_thread_safe_actor() {
         .run_on_workers(move |mut rt: RuntimeRef| -> Result<(), Infallible> {
             for _ in 0..LOCAL_CLIENTS_PER_WORKER {
                 let options = ActorOptions::default();
-                let _ = rt.spawn_local(NoSupervisor, actor_fn(local_client), arg.clone(), options);
+                let _ = rt.spawn_local(
+                    NoSupervisor,
+                    actor_fn(client::<ThreadLocal>),
+                    arg.clone(),
+                    options,
+                );
             }
             Ok(())
         })

@@ -10,7 +10,6 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use kiln::actor_ref::rpc::RpcMessage;
 use kiln::supervisor::NoSupervisor;
 use kiln::{ActorRef, actor, actor_fn, sync};
 use kiln_rt::{ActorOptions, Runtime, RuntimeRef, SyncActorOptions, ThreadSafe};
@@ -18,6 +17,7 @@ use kiln_rt::{ActorOptions, Runtime, RuntimeRef, SyncActorOptions, ThreadSafe};
 mod util;
 
 use util::metrics::wait_for;
+use util::rpc::{client, incrementer};
 
 /// The safety net for waits that should end much sooner.
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -216,31 +216,6 @@ fn wake_ups_from_other_threads_reach_every_shard() {
     }
 }
 
-/// Answers each request with the request plus one, until every reference is gone.
-async fn incrementer(mut ctx: actor::Context<RpcMessage<u64, u64>, ThreadSafe>) {
-    while let Ok(RpcMessage { request, response }) = ctx.receive_next().await {
-        response
-            .respond(request + 1)
-            .expect("the caller stopped waiting");
-    }
-}
-
-/// Calls `server` `calls` times, and reports how many answers were right.
-async fn client(
-    _: actor::Context<(), ThreadSafe>,
-    server: ActorRef<RpcMessage<u64, u64>>,
-    calls: u64,
-    report: mpsc::Sender<u64>,
-) {
-    let mut right = 0;
-    for n in 0..calls {
-        if server.rpc(n).await == Ok(n + 1) {
-            right += 1;
-        }
-    }
-    report.send(right).unwrap();
-}
-
 /// Thread-safe clients (one per worker, from the worker, and two from this thread) call a
 /// thread-safe server: every call is answered, with one, two and three workers.
 #[test]
@@ -259,13 +234,23 @@ fn thread_safe_actors_call_each_other_on_any_number_of_workers() {
             let arg = (server.clone(), CALLS, report.clone());
             runtime
                 .run_on_workers(move |mut rt: RuntimeRef| -> Result<(), Infallible> {
-                    let _ = rt.spawn(NoSupervisor, actor_fn(client), arg, ActorOptions::default());
+                    let _ = rt.spawn(
+                        NoSupervisor,
+                        actor_fn(client::<ThreadSafe>),
+                        arg,
+                        ActorOptions::default(),
+                    );
                     Ok(())
                 })
                 .unwrap();
             for _ in 0..2 {
                 let arg = (server.clone(), CALLS, report.clone());
-                let _ = runtime.spawn(NoSupervisor, actor_fn(client), arg, ActorOptions::default());
+                let _ = runtime.spawn(
+                    NoSupervisor,
+                    actor_fn(client::<ThreadSafe>),
+                    arg,
+                    ActorOptions::default(),
+                );
             }
             drop((server, report));
             runtime.start().unwrap();

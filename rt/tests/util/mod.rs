@@ -1,9 +1,11 @@
 //! Helpers shared by the tests: running the examples as child processes
-//! (here), and waiting for metrics ([`metrics`]).
+//! (here), waiting for metrics ([`metrics`]), and an RPC server and client
+//! ([`rpc`]).
 
 #![allow(dead_code, reason = "each test binary uses some of these")]
 
 pub(crate) mod metrics;
+pub(crate) mod rpc;
 
 use std::path::PathBuf;
 use std::process::{Child, Command};
