@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use kiln::supervisor::NoSupervisor;
 use kiln::{ActorRef, actor, actor_fn, sync};
-use kiln_rt::{ActorOptions, Runtime, RuntimeRef, SyncActorOptions, ThreadSafe};
+use kiln_rt::{ActorOptions, Runtime, RuntimeRef, SyncActorOptions, ThreadLocal, ThreadSafe};
 
 mod util;
 
@@ -124,6 +124,70 @@ fn another_worker_runs_the_shard_of_a_stuck_worker() {
             while_stuck,
             vec!["steal:worker:1".to_owned(); WAITING + FRESH],
             "not all ran on worker 1 while worker 0 was stuck"
+        );
+        runtime.start().unwrap();
+    });
+}
+
+/// Tells that it ran.
+async fn ran_once(_: actor::Context<(), ThreadLocal>, ran: mpsc::Sender<()>) {
+    ran.send(()).unwrap();
+}
+
+/// Regression test: a worker that found a control message (a `run_on_workers` function) on its
+/// way to sleep ran it with its `sleeping` flag set, so wake-ups of its shard's processes went to
+/// it (doing nothing) instead of the sleeping worker 1, and the thread-safe actors the function
+/// spawned waited for it to return. A long idle spin makes that path certain: worker 0 runs an
+/// actor and spins, the function arrives meanwhile (a spinning worker does not look at control
+/// messages), and worker 0 finds it when it goes to sleep.
+#[test]
+fn a_function_found_on_the_way_to_sleep_does_not_hold_up_its_shard() {
+    const FRESH: usize = 4;
+    with_timeout("control on the way to sleep", || {
+        let mut runtime = Runtime::setup()
+            .with_name("nap")
+            .num_threads(2)
+            .with_idle_spin(Duration::from_millis(300))
+            .build()
+            .unwrap();
+        let (ran, runs) = mpsc::channel();
+        runtime
+            .run_on_workers(move |mut rt: RuntimeRef| -> Result<(), Infallible> {
+                if rt.worker_index() == 0 {
+                    let options = ActorOptions::default();
+                    let _ = rt.spawn_local(NoSupervisor, actor_fn(ran_once), ran.clone(), options);
+                }
+                Ok(())
+            })
+            .unwrap();
+        // Worker 0 ran the actor and now spins for 300 ms; worker 1 sleeps.
+        runs.recv_timeout(TIMEOUT).unwrap();
+        let ran_on = Arc::new(Mutex::new(Vec::new()));
+        let (report, reports) = mpsc::channel();
+        let log = ran_on.clone();
+        runtime
+            .run_on_workers(move |mut rt: RuntimeRef| -> Result<(), Infallible> {
+                if rt.worker_index() != 0 {
+                    return Ok(());
+                }
+                for _ in 0..FRESH {
+                    let options = ActorOptions::default();
+                    let _ = rt.spawn(NoSupervisor, actor_fn(fresh), log.clone(), options);
+                }
+                // Held here: only worker 1 can run them, if it is woken.
+                let start = Instant::now();
+                while log.lock().unwrap().len() < FRESH && start.elapsed() < Duration::from_secs(2)
+                {
+                    thread::yield_now();
+                }
+                report.send(log.lock().unwrap().clone()).unwrap();
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(
+            reports.recv().unwrap(),
+            vec!["nap:worker:1".to_owned(); FRESH],
+            "worker 1 was not woken for the actors spawned by worker 0's function"
         );
         runtime.start().unwrap();
     });
