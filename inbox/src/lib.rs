@@ -156,6 +156,7 @@ mod manager;
 pub mod oneshot;
 mod permit;
 mod receiver;
+mod recycle;
 mod sender;
 mod state;
 mod thin_arc;

@@ -1,6 +1,6 @@
 //! Facade over the synchronisation primitives, so [loom] can replace them.
 //!
-//! Every atomic, lock, shared pointer, unsafe cell and raw allocation in this
+//! Every atomic, lock, unsafe cell and raw allocation in this
 //! crate comes from here (the same trick as tokio's `src/loom/`). Normally these are the `std`
 //! types; when the crate is compiled with `RUSTFLAGS="--cfg loom"` they are
 //! loom's, which lets `tests/loom.rs` explore every interleaving (and every
@@ -24,7 +24,7 @@ pub(crate) use loom::hint::spin_loop;
 #[cfg(loom)]
 pub(crate) use loom::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, AtomicUsize};
 #[cfg(loom)]
-pub(crate) use loom::sync::{Arc, Mutex, MutexGuard};
+pub(crate) use loom::sync::{Mutex, MutexGuard};
 
 #[cfg(not(loom))]
 pub(crate) use std::alloc::{alloc, dealloc};
@@ -33,7 +33,7 @@ pub(crate) use std::hint::spin_loop;
 #[cfg(not(loom))]
 pub(crate) use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, AtomicUsize};
 #[cfg(not(loom))]
-pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
+pub(crate) use std::sync::{Mutex, MutexGuard};
 
 pub(crate) use std::sync::atomic::Ordering;
 

@@ -77,6 +77,38 @@ fn oneshot_reuse_does_not_allocate() {
     assert_eq!(allocations(), before, "try_reset reuses the allocation");
 }
 
+/// An RPC makes a new oneshot channel per call; the block of the last one
+/// is reused, also when the handles went away in the other order or more
+/// were in flight at once.
+#[test]
+fn oneshot_new_after_one_is_gone_does_not_allocate() {
+    // Warm up: the first channels of each size come from the allocator.
+    let in_flight: [_; 10] = std::array::from_fn(|_| oneshot::new::<u64>());
+    drop(in_flight);
+    drop(oneshot::new::<[u64; 6]>());
+    let (_count, waker) = CountWaker::new();
+    let before = allocations();
+    for n in 0..10_000 {
+        let (sender, mut receiver) = oneshot::new::<u64>();
+        let mut recv = receiver.recv();
+        assert_eq!(poll_once(&mut recv, &waker), Poll::Pending);
+        sender.try_send(n).unwrap();
+        assert_eq!(poll_once(&mut recv, &waker), Poll::Ready(Some(n)));
+        // Sender first, receiver last; now the other way round.
+        drop(receiver);
+        let (sender, receiver) = oneshot::new::<[u64; 6]>();
+        drop(receiver);
+        assert_eq!(sender.try_send([n; 6]), Err([n; 6]));
+    }
+    // Ten in flight at once.
+    let in_flight: [_; 10] = std::array::from_fn(|_| oneshot::new::<u64>());
+    for (n, (sender, mut receiver)) in (0..).zip(in_flight) {
+        sender.try_send(n).unwrap();
+        assert_eq!(receiver.try_recv(), Ok(n));
+    }
+    assert_eq!(allocations(), before, "oneshot blocks are recycled");
+}
+
 #[test]
 fn new_inbox_allocates_once() {
     for capacity in [1, 8, 100, kiln_inbox::MAX_CAPACITY] {
