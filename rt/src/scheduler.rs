@@ -10,7 +10,8 @@
 //! Every process has a *virtual run time*: the time it has run, in
 //! nanoseconds, scaled by its [`Priority`] (a `HIGH` priority process is
 //! charged half its real run time, a `LOW` one 1.5 times). The ready process
-//! with the smallest virtual run time runs next (a binary heap keyed on it),
+//! with the smallest virtual run time runs next (a binary heap keyed on it,
+//! with a FIFO in front for keys that come in order, see `scheduler/ready.rs`),
 //! so a process that runs longer runs less often, and processes that run
 //! little (an actor handling one message and waiting) are picked first.
 //!
@@ -61,8 +62,9 @@
 //! processes already there (Linux's reason for `START_DEBIT`: fork bombs).
 //! The debit is charged once; afterwards a new process is charged its run
 //! time like any other, so the shares of long-running processes are
-//! unchanged. Spawning stays one O(log n) heap push, with no allocation
-//! beyond the heap's amortized growth.
+//! unchanged. Spawning stays one push, with no allocation beyond the ready
+//! queue's amortized growth; as the minimum never decreases, new processes'
+//! keys come in order and go to the FIFO in front of the heap (O(1)).
 //!
 //! Not done: a debit that grows with the number of ready processes (Linux's
 //! virtual slice shrinks as it grows, to keep the scheduling period bounded;
@@ -71,13 +73,12 @@
 //! *average* virtual run time), which needs the sum of the ready processes'
 //! virtual run times kept up to date on every push and pop.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::pin::Pin;
 use std::time::Duration;
 
 use crate::spawn::Priority;
 use crate::wake::ProcessId;
+use ready::ReadyQueue;
 
 /// The most virtual run time a waking process can gain on the minimum.
 pub(crate) const SLEEPER_CREDIT: Duration = Duration::from_millis(2);
@@ -96,7 +97,7 @@ pub(crate) struct RunQueue<P: ?Sized> {
     free: Vec<u32>,
     /// `(virtual run time, index)` of ready processes; a process is in here
     /// at most once, exactly when its state is [`State::Ready`].
-    ready: BinaryHeap<Reverse<(u64, u32)>>,
+    ready: ReadyQueue,
     /// The virtual run time of the last process picked; never decreases.
     min_vruntime: u64,
     /// Number of processes (in any state).
@@ -117,7 +118,7 @@ enum State {
     Empty,
     /// Waiting to be woken.
     Idle,
-    /// In the ready heap.
+    /// In the ready queue.
     Ready,
     /// Taken out to run; `woken` if it was woken meanwhile.
     Running {
@@ -137,7 +138,7 @@ impl<P: ?Sized> RunQueue<P> {
         RunQueue {
             slots: Vec::new(),
             free: Vec::new(),
-            ready: BinaryHeap::new(),
+            ready: ReadyQueue::new(),
             min_vruntime: 0,
             len: 0,
         }
@@ -166,7 +167,7 @@ impl<P: ?Sized> RunQueue<P> {
         slot.vruntime = vruntime;
         slot.priority = priority;
         slot.process = Some(process);
-        self.ready.push(Reverse((vruntime, index)));
+        self.ready.push((vruntime, index));
         self.len += 1;
         ProcessId {
             index,
@@ -189,7 +190,7 @@ impl<P: ?Sized> RunQueue<P> {
                     .saturating_sub(SLEEPER_CREDIT.as_nanos() as u64);
                 slot.vruntime = slot.vruntime.max(floor);
                 slot.state = State::Ready;
-                self.ready.push(Reverse((slot.vruntime, pid.index)));
+                self.ready.push((slot.vruntime, pid.index));
             }
             State::Running { .. } => slot.state = State::Running { woken: true },
             State::Ready | State::Empty => {}
@@ -209,7 +210,7 @@ impl<P: ?Sized> RunQueue<P> {
 
     /// Takes the ready process with the smallest virtual run time out to run.
     pub(crate) fn next(&mut self) -> Option<Running<P>> {
-        let Reverse((vruntime, index)) = self.ready.pop()?;
+        let (vruntime, index) = self.ready.pop()?;
         self.min_vruntime = self.min_vruntime.max(vruntime);
         let slot = &mut self.slots[index as usize];
         debug_assert_eq!(slot.state, State::Ready);
@@ -246,20 +247,18 @@ impl<P: ?Sized> RunQueue<P> {
         slot.process = Some(running.process);
         if let State::Running { woken: true } = slot.state {
             slot.state = State::Ready;
-            self.ready.push(Reverse((slot.vruntime, index)));
+            self.ready.push((slot.vruntime, index));
         } else {
             slot.state = State::Idle;
         }
         None
     }
 
-    /// Gives back the memory of the ready heap after a burst (say a million
+    /// Gives back the memory of the ready queue after a burst (say a million
     /// processes spawned at once), once none is ready. Cheap to call often.
     pub(crate) fn shrink_if_idle(&mut self) {
         const KEEP: usize = 256;
-        if self.ready.is_empty() && self.ready.capacity() > 16 * KEEP {
-            self.ready.shrink_to(KEEP);
-        }
+        self.ready.shrink_if_empty(KEEP);
     }
 
     /// Returns `true` if a process is ready to run.
@@ -290,5 +289,6 @@ impl<P: ?Sized> RunQueue<P> {
 }
 
 pub(crate) mod process;
+mod ready;
 #[cfg(test)]
 mod tests;

@@ -125,7 +125,7 @@ fn wake_while_running_requeues_and_stale_ids_are_ignored() {
 }
 
 #[test]
-fn ready_heap_gives_back_memory_once_idle() {
+fn ready_queue_gives_back_memory_once_idle() {
     let mut queue = Queue::new();
     for n in 0..10_000 {
         add(&mut queue, n, Priority::NORMAL);
