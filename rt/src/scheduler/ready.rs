@@ -110,11 +110,15 @@ mod tests {
                 let r = next(&mut seed);
                 // Mostly rising keys (spawns), some anywhere (wake-ups);
                 // pops in between.
-                let key = if r % 4 == 0 { r % 1_000 } else { base + r % 8 };
+                let key = if r.is_multiple_of(4) {
+                    r % 1_000
+                } else {
+                    base + r % 8
+                };
                 base = key.max(base);
                 queue.push((key, index));
                 model.push((key, index));
-                if next(&mut seed) % 3 == 0 {
+                if next(&mut seed).is_multiple_of(3) {
                     let popped = queue.pop().unwrap();
                     let min = model.iter().map(|e| e.0).min().unwrap();
                     assert_eq!(popped.0, min, "round {round}");
