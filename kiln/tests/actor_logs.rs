@@ -1,7 +1,9 @@
 //! Log records about an actor name it: its failures, panics (with their
 //! message), restarts and how it stopped, whichever supervisor it has.
 
+use std::pin::Pin;
 use std::sync::{Mutex, PoisonError};
+use std::task::{self, Poll};
 
 use kiln::actor::{self, NoMessages};
 use kiln::supervisor::{NoSupervisor, SupervisorStrategy};
@@ -55,6 +57,27 @@ async fn logs_panicker(mut ctx: actor::Context<()>) {
     }
 }
 
+/// A hand-written actor that is done at once and panics when dropped.
+struct Bomb;
+
+impl Future for Bomb {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, _: &mut task::Context<'_>) -> Poll<()> {
+        Poll::Ready(())
+    }
+}
+
+impl Drop for Bomb {
+    fn drop(&mut self) {
+        panic!("boom");
+    }
+}
+
+fn logs_bomb(_: actor::Context<()>) -> Bomb {
+    Bomb
+}
+
 #[test]
 fn runtime_messages_about_an_actor_name_it() {
     log::set_logger(&CapturingLogger).unwrap();
@@ -88,6 +111,19 @@ fn runtime_messages_about_an_actor_name_it() {
         [
             "[ERROR] actor 'logs_panicker' panicked, stopping it: oops",
             "[DEBUG] actor 'logs_panicker' stopped after a panic",
+        ]
+    );
+
+    // A panic in the actor's `Drop`, as it is stopped: caught and logged
+    // with the actor's name (worked out only then).
+    let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(logs_bomb), ()).unwrap();
+    drop(actor_ref);
+    kiln::sync::block_on(future);
+    assert_eq!(
+        logged("logs_bomb"),
+        [
+            "[DEBUG] actor 'logs_bomb' completed",
+            "[ERROR] actor 'logs_bomb' panicked while being dropped: boom",
         ]
     );
 }
