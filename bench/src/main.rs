@@ -60,10 +60,78 @@ const W7_QUICK_DURATION: Duration = Duration::from_millis(400);
 /// The systems measured.
 const SYSTEMS: [&str; 5] = ["kiln", "tokio", "actix", "kameo", "ractor"];
 
+/// Systems `--systems` also takes: kiln recording a trace (W1 only), to
+/// measure the cost of tracing.
+const EXTRA_SYSTEMS: [&str; 1] = ["kiln-traced"];
+
+const USAGE: &str = "\
+usage: kiln-bench [--quick] [--only WORKLOADS] [--systems SYSTEMS]
+       kiln-bench --charts FILE [--out DIR]
+
+  --quick            smaller workloads, 3 runs each (the whole suite in about 2 minutes)
+  --only WORKLOADS   comma-separated: W1 W1a W1b W1c W2 W3 W4 W5 W6 W6-skynet
+                     W6-skynet-2w W6-ring W7 W7-64B-16c W7-64B-256c W7-1KiB-16c W7-1KiB-256c
+  --systems SYSTEMS  comma-separated: kiln tokio actix kameo ractor (and kiln-traced for W1)
+  --charts FILE      draw SVG charts of the JSON lines in FILE into DIR (default .)
+
+JSON lines go to standard error as measured and to standard output at the end,
+followed by a table of medians and their ratio to kiln.";
+
+/// Every name `--only` takes.
+fn workload_names() -> Vec<&'static str> {
+    let mut names = vec!["W1", "W2", "W3", "W4", "W5", "W6", "W7"];
+    names.extend(Flavour::ALL.map(Flavour::workload));
+    names.extend([
+        w6_skynet::ONE_THREAD,
+        w6_skynet::TWO_WORKERS,
+        w6_thread_ring::WORKLOAD,
+    ]);
+    names.extend(w7_tcp_echo::CONFIGS.map(|config| config.workload));
+    names
+}
+
+/// Checks the command line: every flag known, every flag that takes a value
+/// given one, every workload and system known. A typo must not start a
+/// 40-minute run of something else.
+fn check_args(args: &[String]) -> Result<(), String> {
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        match arg.as_str() {
+            "--quick" => {}
+            "--only" | "--systems" | "--charts" | "--out" => {
+                let Some(value) = iter.next().filter(|v| !v.starts_with("--")) else {
+                    return Err(format!("{arg} needs a value"));
+                };
+                let known: Vec<&str> = match arg.as_str() {
+                    "--only" => workload_names(),
+                    "--systems" => SYSTEMS.into_iter().chain(EXTRA_SYSTEMS).collect(),
+                    _ => continue,
+                };
+                if let Some(unknown) = value.split(',').find(|v| !known.contains(v)) {
+                    return Err(format!(
+                        "{arg}: unknown name '{unknown}'; known: {}",
+                        known.join(", ")
+                    ));
+                }
+            }
+            other => return Err(format!("unknown argument '{other}'")),
+        }
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("--child") {
         return child(&args[1..]);
+    }
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    if let Err(err) = check_args(&args) {
+        eprintln!("kiln-bench: {err}\n\n{USAGE}");
+        return ExitCode::from(2);
     }
     if let Some(input) = value_arg(&args, "--charts") {
         let out = value_arg(&args, "--out").unwrap_or(".");
@@ -318,5 +386,46 @@ fn child(args: &[String]) -> ExitCode {
             eprintln!("{err}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_args;
+
+    fn check(line: &str) -> Result<(), String> {
+        let args: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
+        check_args(&args)
+    }
+
+    #[test]
+    fn known_arguments_pass() {
+        assert_eq!(check(""), Ok(()));
+        assert_eq!(check("--quick --only W1a,W6-ring,W7-1KiB-256c"), Ok(()));
+        assert_eq!(check("--systems kiln,kiln-traced --only W1"), Ok(()));
+        assert_eq!(check("--charts results.txt --out docs/bench"), Ok(()));
+    }
+
+    #[test]
+    fn typos_are_refused_with_what_is_known() {
+        let err = check("--only W8").unwrap_err();
+        assert!(
+            err.starts_with("--only: unknown name 'W8'; known: W1, W2"),
+            "{err}"
+        );
+        let err = check("--systems kiln,toikio").unwrap_err();
+        assert!(
+            err.contains("unknown name 'toikio'") && err.contains("ractor"),
+            "{err}"
+        );
+        assert_eq!(
+            check("--qiuck"),
+            Err("unknown argument '--qiuck'".to_owned())
+        );
+        assert_eq!(check("--only"), Err("--only needs a value".to_owned()));
+        assert_eq!(
+            check("--only --quick"),
+            Err("--only needs a value".to_owned())
+        );
     }
 }
