@@ -23,7 +23,9 @@
 //! Each workload checks its own result (a lost, duplicated or reordered
 //! message fails the run with a message saying what went wrong). Each
 //! measurement is repeated 5 times (3 with `--quick`, which also makes the
-//! workloads smaller). Memory per actor is measured in a fresh child process
+//! workloads smaller), in rounds: every system's first run, then every
+//! system's second, and so on, so that a slow phase of the machine hits all
+//! systems alike. Memory per actor is measured in a fresh child process
 //! per run and system (this binary re-run with `--child`), and W7's servers
 //! run in one (`--child W7-server <system>`).
 //!
@@ -166,10 +168,11 @@ fn main() -> ExitCode {
                 if !(wants("W1") || wants(flavour.workload())) {
                     continue;
                 }
-                for system in systems.iter().filter(|s| flavour.applies_to(s)) {
-                    let samples = repeat(runs, flavour.workload(), system, || {
-                        w1_ping_pong::run(system, flavour, round_trips)
-                    })?;
+                let flavour_systems = systems.iter().filter(|s| flavour.applies_to(s));
+                let measured = interleave(runs, flavour.workload(), flavour_systems, |system| {
+                    w1_ping_pong::run(system, flavour, round_trips)
+                })?;
+                for (system, samples) in measured {
                     record(
                         &mut results,
                         Measurement::new(flavour.workload(), system, "ns_per_round_trip", samples),
@@ -179,8 +182,8 @@ fn main() -> ExitCode {
         }
         if wants("W2") {
             let calls = if quick { 5_000 } else { 200_000 };
-            for system in &systems {
-                let samples = repeat(runs, "W2", system, || w2_rpc::run(system, calls))?;
+            let measured = interleave(runs, "W2", &systems, |system| w2_rpc::run(system, calls))?;
+            for (system, samples) in measured {
                 let (p50, p99) = samples.into_iter().unzip();
                 record(
                     &mut results,
@@ -194,8 +197,10 @@ fn main() -> ExitCode {
         }
         if wants("W3") {
             let messages = if quick { 200_000 } else { 10_000_000 };
-            for system in &systems {
-                let samples = repeat(runs, "W3", system, || w3_fan_in::run(system, messages))?;
+            let measured = interleave(runs, "W3", &systems, |system| {
+                w3_fan_in::run(system, messages)
+            })?;
+            for (system, samples) in measured {
                 record(
                     &mut results,
                     Measurement::new("W3", system, "msgs_per_sec", samples),
@@ -204,8 +209,10 @@ fn main() -> ExitCode {
         }
         if wants("W4") {
             let messages = if quick { 20_000 } else { 1_000_000 };
-            for system in &systems {
-                let samples = repeat(runs, "W4", system, || w4_fan_out::run(system, messages))?;
+            let measured = interleave(runs, "W4", &systems, |system| {
+                w4_fan_out::run(system, messages)
+            })?;
+            for (system, samples) in measured {
                 record(
                     &mut results,
                     Measurement::new("W4", system, "ns_per_msg", samples),
@@ -214,10 +221,10 @@ fn main() -> ExitCode {
         }
         if wants("W5") {
             let actors = if quick { 20_000 } else { 1_000_000 };
-            for system in &systems {
-                let samples = repeat(runs, "W5", system, || {
-                    spawn_child(&["W5", system, &actors.to_string()])
-                })?;
+            let measured = interleave(runs, "W5", &systems, |system| {
+                spawn_child(&["W5", system, &actors.to_string()])
+            })?;
+            for (system, samples) in measured {
                 let (ns, bytes) = samples.into_iter().unzip();
                 record(
                     &mut results,
@@ -236,13 +243,13 @@ fn main() -> ExitCode {
             }
             let leaves = if quick { 10_000 } else { 1_000_000 };
             let two_workers = workload == w6_skynet::TWO_WORKERS;
-            for system in systems
+            let skynet_systems = systems
                 .iter()
-                .filter(|s| w6_skynet::applies_to(workload, s))
-            {
-                let samples = repeat(runs, workload, system, || {
-                    w6_skynet::run(system, two_workers, leaves)
-                })?;
+                .filter(|s| w6_skynet::applies_to(workload, s));
+            let measured = interleave(runs, workload, skynet_systems, |system| {
+                w6_skynet::run(system, two_workers, leaves)
+            })?;
+            for (system, samples) in measured {
                 record(
                     &mut results,
                     Measurement::new(workload, system, "ms_total", samples),
@@ -251,10 +258,10 @@ fn main() -> ExitCode {
         }
         if wants("W6") || wants(w6_thread_ring::WORKLOAD) {
             let hops = if quick { 100_000 } else { 10_000_000 };
-            for system in &systems {
-                let samples = repeat(runs, w6_thread_ring::WORKLOAD, system, || {
-                    w6_thread_ring::run(system, hops)
-                })?;
+            let measured = interleave(runs, w6_thread_ring::WORKLOAD, &systems, |system| {
+                w6_thread_ring::run(system, hops)
+            })?;
+            for (system, samples) in measured {
                 record(
                     &mut results,
                     Measurement::new(w6_thread_ring::WORKLOAD, system, "ns_per_hop", samples),
@@ -274,10 +281,10 @@ fn main() -> ExitCode {
             let w7_systems = systems
                 .iter()
                 .filter(|s| w7_tcp_echo::SYSTEMS.contains(&s.as_str()));
-            for system in w7_systems {
-                let samples = repeat(runs, config.workload, system, || {
-                    w7_tcp_echo::run(system, config, w7_duration)
-                })?;
+            let measured = interleave(runs, config.workload, w7_systems, |system| {
+                w7_tcp_echo::run(system, config, w7_duration)
+            })?;
+            for (system, samples) in measured {
                 let (per_sec, cpu) = samples.into_iter().unzip();
                 record(
                     &mut results,
@@ -302,17 +309,29 @@ fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// Runs `f` `runs` times, failing with the first error, prefixed by the
-/// workload and system.
-fn repeat<T>(
+/// Measures `f` `runs` times for each of `systems`, in rounds: the first
+/// run of every system, then the second of every system, and so on; returns
+/// each system's samples. A slow phase of this shared machine (they last
+/// tens of seconds) then slows one run of every system rather than all runs
+/// of one, so the ratios within a run stay fair. Fails with the first error,
+/// prefixed by the workload and system.
+fn interleave<'s, T>(
     runs: usize,
     workload: &str,
-    system: &str,
-    mut f: impl FnMut() -> Result<T, String>,
-) -> Result<Vec<T>, String> {
-    (0..runs)
-        .map(|_| f().map_err(|err| format!("{workload} {system}: {err}")))
-        .collect()
+    systems: impl IntoIterator<Item = &'s String>,
+    mut f: impl FnMut(&str) -> Result<T, String>,
+) -> Result<Vec<(&'s str, Vec<T>)>, String> {
+    let mut measured: Vec<(&str, Vec<T>)> = systems
+        .into_iter()
+        .map(|system| (system.as_str(), Vec::with_capacity(runs)))
+        .collect();
+    for _ in 0..runs {
+        for (system, samples) in &mut measured {
+            let sample = f(system).map_err(|err| format!("{workload} {system}: {err}"))?;
+            samples.push(sample);
+        }
+    }
+    Ok(measured)
 }
 
 /// Adds `measurement` to `results`, telling the progress on standard error
