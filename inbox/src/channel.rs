@@ -588,8 +588,7 @@ impl<M> Channel<M> {
         let tail = self.shared.tail.fetch_or(DISCONNECTED, Ordering::AcqRel) >> 1;
         // Wake before dropping messages: a panicking `Drop` of a message must
         // not leave anybody waiting.
-        self.send_waiters().wake_all();
-        self.join_waiters().wake_all();
+        self.shared.waiters.wake_everyone();
 
         let head = self.shared.head.load(Ordering::Relaxed);
         let mut first_unread = None;

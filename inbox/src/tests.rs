@@ -129,6 +129,23 @@ fn wait_lists_are_separate() {
     assert!(!lists.send().has_waiters());
 }
 
+#[test]
+fn wake_everyone_wakes_both_lists_once() {
+    let lists = WaitLists::new();
+    // Never waited on: nothing to do, nothing allocated.
+    lists.wake_everyone();
+    let (senders, w) = count_waker();
+    let (joiners, j) = count_waker();
+    let _ = lists.send().register(None, &w);
+    let _ = lists.send().register(None, &w);
+    let _ = lists.join().register(None, &j);
+    lists.wake_everyone();
+    assert_eq!((wakes(&senders), wakes(&joiners)), (2, 1));
+    assert!(!lists.send().has_waiters());
+    lists.wake_everyone();
+    assert_eq!((wakes(&senders), wakes(&joiners)), (2, 1), "woken once");
+}
+
 /// Adds one to a shared count when dropped.
 struct Dropped(StdArc<StdAtomicUsize>);
 
