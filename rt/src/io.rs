@@ -17,6 +17,18 @@
 //! operation is cancelled and the buffer is freed once the kernel is done
 //! with it.
 //!
+//! But a cancellation can lose the race with the operation: the kernel may
+//! have completed it (received the bytes, accepted the connection, written
+//! the data) before it sees the cancellation, and the result then goes
+//! with the dropped future. This is how completion-based I/O works (tokio-uring
+//! and monoio have the same rule), unlike readiness-based I/O, where a
+//! dropped read has read nothing. So do not drop a receive whose bytes you
+//! still want: after a [`Deadline`](crate::timer::Deadline) on a `recv` has
+//! passed, treat the connection's stream as out of step (close it, or
+//! resynchronise at the protocol level), as a timed-out request usually
+//! means anyway. Dropping an `accept` may likewise close a connection just
+//! accepted, which its client sees as a reset.
+//!
 //! Receiving fills the spare capacity of a [`BufMut`]: a `Vec<u8>` (its
 //! length grows by the bytes received), an [`ArrayBuf`] (a fixed-size
 //! array), or a [`LimitedBuf`] to read at most some bytes. Sending takes a

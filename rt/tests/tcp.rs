@@ -19,7 +19,7 @@ use kiln::messages::Terminate;
 use kiln::supervisor::SupervisorStrategy;
 use kiln_rt::io::ArrayBuf;
 use kiln_rt::net::{Server, ServerError, ServerMessage, TcpListener, TcpStream};
-use kiln_rt::timer::Deadline;
+use kiln_rt::timer::{Deadline, Timer};
 use kiln_rt::{ActorOptions, Runtime, RuntimeRef, ThreadLocal, ThreadSafe};
 
 /// The safety net for waits that should end much sooner.
@@ -369,11 +369,17 @@ fn dropped_recv_and_accept_leave_sockets_usable() {
             .expect_err("accepted a connection from no one");
         assert_eq!(err.kind(), io::ErrorKind::TimedOut);
 
+        // The peer writes only once the first receive was dropped and its
+        // cancellation submitted: bytes that arrive before the cancellation
+        // takes effect go with the dropped receive (see `kiln_rt::io`). With
+        // a fixed sleep instead, a worker held up for 80 ms under load lost
+        // "late" that way and the test hung (seen once while clippy built).
+        let (go, go_ahead) = mpsc::channel::<()>();
         let peer = thread::spawn(move || {
             let mut stream = StdStream::connect(address).unwrap();
             stream.set_read_timeout(Some(TIMEOUT)).unwrap();
             // Silent at first, so the first receive times out.
-            thread::sleep(Duration::from_millis(100));
+            go_ahead.recv_timeout(TIMEOUT).unwrap();
             stream.write_all(b"late").unwrap();
             let mut buf = [0; 4];
             stream.read_exact(&mut buf).unwrap();
@@ -388,6 +394,10 @@ fn dropped_recv_and_accept_leave_sockets_usable() {
         .await
         .expect_err("received from a silent peer");
         assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        // Waiting on a timer makes the worker submit its ring, cancellation
+        // included.
+        Timer::after(rt.clone(), Duration::from_millis(10)).await;
+        go.send(()).unwrap();
         let buf = stream.recv_n(Vec::with_capacity(8), 4).await?;
         assert_eq!(buf, b"late");
         stream.send_all("back").await?;

@@ -17,6 +17,11 @@ macro_rules! stream_operations {
         /// Receives into the spare capacity of `buf`; returns it with the
         /// bytes received added. No bytes added means the peer closed its
         /// side.
+        ///
+        /// Dropping the future before it completes cancels the receive,
+        /// but bytes the kernel received just before the cancellation are
+        /// lost with it (see [`io`](crate::io), "Buffers are passed by
+        /// value").
         pub async fn recv<B: $crate::io::BufMut>(&self, buf: B) -> ::std::io::Result<B> {
             self.ring.op(self.fd.recv(buf)).await
         }
