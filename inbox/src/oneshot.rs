@@ -2,7 +2,7 @@
 //! reusable without allocating.
 //!
 //! Used for RPC replies, one channel per call. [`new`] takes one block from
-//! a per-thread cache of freed blocks ([`crate::recycle`]) or, when it has
+//! a per-thread cache of freed blocks (`inbox/src/recycle.rs`) or, when it has
 //! none, from the allocator; the last handle to go gives it back. After an
 //! exchange, [`Receiver::try_reset`] also reuses the *same* block and hands
 //! out a new sender.
