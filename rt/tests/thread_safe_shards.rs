@@ -60,6 +60,17 @@ async fn fresh(_: actor::Context<(), ThreadSafe>, ran_on: Arc<Mutex<Vec<String>>
     ran_on.lock().unwrap().push(thread_name());
 }
 
+/// Keeps the calling worker busy (in a poll or a `run_on_workers` function)
+/// until `log` holds `n` names or `limit` passes, and returns them: only the
+/// other worker can run thread-safe actors meanwhile.
+fn hold_until_logged(log: &Mutex<Vec<String>>, n: usize, limit: Duration) -> Vec<String> {
+    let start = Instant::now();
+    while log.lock().unwrap().len() < n && start.elapsed() < limit {
+        thread::yield_now();
+    }
+    log.lock().unwrap().clone()
+}
+
 /// Worker 0 spawns thread-safe actors (into its shard), then busy-waits in a poll (a function
 /// run on it) while it wakes those actors and spawns more: they must all run meanwhile, on
 /// worker 1.
@@ -109,13 +120,8 @@ fn another_worker_runs_the_shard_of_a_stuck_worker() {
                     let _ = rt.spawn(NoSupervisor, actor_fn(fresh), log.clone(), options);
                 }
                 // Stuck: only worker 1 can run them now.
-                let start = Instant::now();
-                while log.lock().unwrap().len() < WAITING + FRESH
-                    && start.elapsed() < Duration::from_secs(5)
-                {
-                    thread::yield_now();
-                }
-                report.send(log.lock().unwrap().clone()).unwrap();
+                let logged = hold_until_logged(&log, WAITING + FRESH, Duration::from_secs(5));
+                report.send(logged).unwrap();
                 Ok(())
             })
             .unwrap();
@@ -175,12 +181,8 @@ fn a_function_found_on_the_way_to_sleep_does_not_hold_up_its_shard() {
                     let _ = rt.spawn(NoSupervisor, actor_fn(fresh), log.clone(), options);
                 }
                 // Held here: only worker 1 can run them, if it is woken.
-                let start = Instant::now();
-                while log.lock().unwrap().len() < FRESH && start.elapsed() < Duration::from_secs(2)
-                {
-                    thread::yield_now();
-                }
-                report.send(log.lock().unwrap().clone()).unwrap();
+                let logged = hold_until_logged(&log, FRESH, Duration::from_secs(2));
+                report.send(logged).unwrap();
                 Ok(())
             })
             .unwrap();
