@@ -60,6 +60,19 @@ async fn fresh(_: actor::Context<(), ThreadSafe>, ran_on: Arc<Mutex<Vec<String>>
     ran_on.lock().unwrap().push(thread_name());
 }
 
+/// Runs `f` on worker 0 only (as a `run_on_workers` function), so that its
+/// spawns go into worker 0's shard.
+fn on_worker_0(runtime: &mut Runtime, f: impl FnOnce(&mut RuntimeRef) + Send + Clone + 'static) {
+    runtime
+        .run_on_workers(move |mut rt: RuntimeRef| -> Result<(), Infallible> {
+            if rt.worker_index() == 0 {
+                f(&mut rt);
+            }
+            Ok(())
+        })
+        .unwrap();
+}
+
 /// Keeps the calling worker busy (in a poll or a `run_on_workers` function)
 /// until `log` holds `n` names or `limit` passes, and returns them: only the
 /// other worker can run thread-safe actors meanwhile.
@@ -88,43 +101,32 @@ fn another_worker_runs_the_shard_of_a_stuck_worker() {
         let refs = Arc::new(Mutex::new(Vec::new()));
         let (started, starts) = mpsc::channel();
         let (log, spawned) = (ran_on.clone(), refs.clone());
-        runtime
-            .run_on_workers(move |mut rt: RuntimeRef| -> Result<(), Infallible> {
-                if rt.worker_index() == 0 {
-                    for _ in 0..WAITING {
-                        let arg = (started.clone(), log.clone());
-                        let options = ActorOptions::default();
-                        let actor_ref = rt.spawn(NoSupervisor, actor_fn(waiting), arg, options);
-                        spawned.lock().unwrap().push(actor_ref);
-                    }
-                }
-                Ok(())
-            })
-            .unwrap();
+        on_worker_0(&mut runtime, move |rt| {
+            for _ in 0..WAITING {
+                let arg = (started.clone(), log.clone());
+                let options = ActorOptions::default();
+                let actor_ref = rt.spawn(NoSupervisor, actor_fn(waiting), arg, options);
+                spawned.lock().unwrap().push(actor_ref);
+            }
+        });
         // Let them run once and wait for their message.
         for _ in 0..WAITING {
             starts.recv_timeout(TIMEOUT).unwrap();
         }
         let (report, reports) = mpsc::channel();
         let log = ran_on.clone();
-        runtime
-            .run_on_workers(move |mut rt: RuntimeRef| -> Result<(), Infallible> {
-                if rt.worker_index() != 0 {
-                    return Ok(());
-                }
-                for actor_ref in refs.lock().unwrap().drain(..) {
-                    actor_ref.try_send(()).unwrap();
-                }
-                for _ in 0..FRESH {
-                    let options = ActorOptions::default();
-                    let _ = rt.spawn(NoSupervisor, actor_fn(fresh), log.clone(), options);
-                }
-                // Stuck: only worker 1 can run them now.
-                let logged = hold_until_logged(&log, WAITING + FRESH, Duration::from_secs(5));
-                report.send(logged).unwrap();
-                Ok(())
-            })
-            .unwrap();
+        on_worker_0(&mut runtime, move |rt| {
+            for actor_ref in refs.lock().unwrap().drain(..) {
+                actor_ref.try_send(()).unwrap();
+            }
+            for _ in 0..FRESH {
+                let options = ActorOptions::default();
+                let _ = rt.spawn(NoSupervisor, actor_fn(fresh), log.clone(), options);
+            }
+            // Stuck: only worker 1 can run them now.
+            let logged = hold_until_logged(&log, WAITING + FRESH, Duration::from_secs(5));
+            report.send(logged).unwrap();
+        });
         let while_stuck = reports.recv().unwrap();
         assert_eq!(
             while_stuck,
@@ -157,35 +159,24 @@ fn a_function_found_on_the_way_to_sleep_does_not_hold_up_its_shard() {
             .build()
             .unwrap();
         let (ran, runs) = mpsc::channel();
-        runtime
-            .run_on_workers(move |mut rt: RuntimeRef| -> Result<(), Infallible> {
-                if rt.worker_index() == 0 {
-                    let options = ActorOptions::default();
-                    let _ = rt.spawn_local(NoSupervisor, actor_fn(ran_once), ran.clone(), options);
-                }
-                Ok(())
-            })
-            .unwrap();
+        on_worker_0(&mut runtime, move |rt| {
+            let options = ActorOptions::default();
+            let _ = rt.spawn_local(NoSupervisor, actor_fn(ran_once), ran.clone(), options);
+        });
         // Worker 0 ran the actor and now spins for 300 ms; worker 1 sleeps.
         runs.recv_timeout(TIMEOUT).unwrap();
         let ran_on = Arc::new(Mutex::new(Vec::new()));
         let (report, reports) = mpsc::channel();
         let log = ran_on.clone();
-        runtime
-            .run_on_workers(move |mut rt: RuntimeRef| -> Result<(), Infallible> {
-                if rt.worker_index() != 0 {
-                    return Ok(());
-                }
-                for _ in 0..FRESH {
-                    let options = ActorOptions::default();
-                    let _ = rt.spawn(NoSupervisor, actor_fn(fresh), log.clone(), options);
-                }
-                // Held here: only worker 1 can run them, if it is woken.
-                let logged = hold_until_logged(&log, FRESH, Duration::from_secs(2));
-                report.send(logged).unwrap();
-                Ok(())
-            })
-            .unwrap();
+        on_worker_0(&mut runtime, move |rt| {
+            for _ in 0..FRESH {
+                let options = ActorOptions::default();
+                let _ = rt.spawn(NoSupervisor, actor_fn(fresh), log.clone(), options);
+            }
+            // Held here: only worker 1 can run them, if it is woken.
+            let logged = hold_until_logged(&log, FRESH, Duration::from_secs(2));
+            report.send(logged).unwrap();
+        });
         assert_eq!(
             reports.recv().unwrap(),
             vec!["nap:worker:1".to_owned(); FRESH],
