@@ -7,6 +7,11 @@
 //! it so through a channel and a wake-up of its ring. `start` returns once
 //! every thread has finished, or with the first error.
 //!
+//! The first exit signal an actor accepts starts a graceful shutdown; a
+//! second exit signal while the threads are still finishing forces it:
+//! `start` returns at once with an error that says so (see
+//! [`signal`](crate::signal)).
+//!
 //! Its ring is also the runtime's *shared ring*: the I/O of thread-safe and
 //! synchronous actors. Other threads queue operations on it and wake the
 //! coordinator (see [`ring_waker`](crate::ring_waker)), whose next poll
@@ -89,6 +94,8 @@ impl Coordinator {
         let mut sync_left = self.sync_threads.len();
         // Signals that found a full inbox, to retry.
         let mut undelivered: Vec<(ActorRef<Signal>, Signal)> = Vec::new();
+        // The exit signal that started a graceful shutdown, if one did.
+        let mut shutting_down: Option<Signal> = None;
         let mut receive = pin!(self.signals.receive());
         let mut cx = task::Context::from_waker(Waker::noop());
         loop {
@@ -112,7 +119,17 @@ impl Coordinator {
                 let info = result.map_err(Error::coordinator)?;
                 receive.set(self.signals.receive());
                 if let Some(signal) = Signal::from_a10(info.signal()) {
-                    relay(internals, signal, &mut undelivered)?;
+                    if let Some(first) = shutting_down.filter(|_| signal.should_exit()) {
+                        warn!(
+                            "received {signal} while shutting down after {first}: stopping at \
+                             once, without waiting for {workers_left} worker(s) and {sync_left} \
+                             synchronous actor(s) to finish"
+                        );
+                        return Err(Error::forced_exit(signal, first));
+                    }
+                    if relay(internals, signal, &mut undelivered)? && signal.should_exit() {
+                        shutting_down = Some(signal);
+                    }
                 }
                 continue;
             }
@@ -145,14 +162,14 @@ impl Coordinator {
     }
 }
 
-/// Sends `signal` to every registered actor. An exit signal that no actor
-/// accepts (none registered, or all reject it) is an error: it stops the
-/// runtime.
+/// Sends `signal` to every registered actor and returns whether at least
+/// one accepted it. An exit signal that no actor accepts (none registered,
+/// or all reject it) is an error: it stops the runtime.
 fn relay(
     internals: &RuntimeInternals,
     signal: Signal,
     undelivered: &mut Vec<(ActorRef<Signal>, Signal)>,
-) -> Result<(), Error> {
+) -> Result<bool, Error> {
     let receivers = internals.signal_receivers();
     debug!("relaying {signal} to {} actor(s)", receivers.len());
     if signal == Signal::User2 {
@@ -179,5 +196,5 @@ fn relay(
         }
         warn!("received {signal}, but no actor receives it; ignoring it");
     }
-    Ok(())
+    Ok(accepted > 0)
 }

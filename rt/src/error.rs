@@ -32,6 +32,8 @@ enum ErrorKind {
     User(String),
     /// An exit signal arrived and no actor receives signals.
     ExitSignal(Signal),
+    /// A second exit signal (the first) arrived during a graceful shutdown.
+    ForcedExit(Signal, Signal),
     /// Too many workers alive in this process.
     TooManyWorkers,
     /// Bad setup value.
@@ -87,6 +89,12 @@ impl Error {
         }
     }
 
+    pub(crate) const fn forced_exit(signal: Signal, first: Signal) -> Error {
+        Error {
+            kind: ErrorKind::ForcedExit(signal, first),
+        }
+    }
+
     pub(crate) const fn too_many_workers() -> Error {
         Error {
             kind: ErrorKind::TooManyWorkers,
@@ -104,12 +112,26 @@ impl Error {
         matches!(self.kind, ErrorKind::IoUring(_))
     }
 
-    /// The exit signal that stopped the runtime, if that is this error.
+    /// The exit signal that stopped the runtime, if that is this error:
+    /// an exit signal no actor receives, or a second exit signal that forced
+    /// a graceful shutdown to end ([`is_forced_exit`](Error::is_forced_exit)).
     pub fn exit_signal_received(&self) -> Option<Signal> {
         match self.kind {
-            ErrorKind::ExitSignal(signal) => Some(signal),
+            ErrorKind::ExitSignal(signal) | ErrorKind::ForcedExit(signal, _) => Some(signal),
             _ => None,
         }
+    }
+
+    /// Returns `true` if a second exit signal arrived while the runtime shut
+    /// down gracefully after the first, so [`Runtime::start`] returned
+    /// without waiting for its actors.
+    ///
+    /// The worker threads may still be running: returning from `main` ends
+    /// them with the process.
+    ///
+    /// [`Runtime::start`]: crate::Runtime::start
+    pub const fn is_forced_exit(&self) -> bool {
+        matches!(self.kind, ErrorKind::ForcedExit(..))
     }
 }
 
@@ -153,6 +175,12 @@ impl fmt::Display for Error {
                 f,
                 "received the {signal} signal and no actor receives signals \
                  (use `receive_signals` to shut down gracefully)"
+            ),
+            ErrorKind::ForcedExit(signal, first) => write!(
+                f,
+                "received the {signal} signal while shutting down after {first}: stopped at \
+                 once, without waiting for the actors still running (a second exit signal \
+                 forces the shutdown)"
             ),
             ErrorKind::TooManyWorkers => f.write_str(
                 "too many runtime workers in this process (at most 65,534 at a time): drop runtimes that have finished",

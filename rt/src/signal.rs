@@ -11,6 +11,19 @@
 //! the runtime: [`Runtime::start`](crate::Runtime::start) returns an error
 //! that names the signal.
 //!
+//! # A second exit signal forces the shutdown
+//!
+//! The first exit signal that an actor accepts starts a graceful shutdown:
+//! the actors decide how (a server stops accepting and lets its connections
+//! finish), and `start` returns once they have all stopped. A second exit
+//! signal (of any of the three kinds) while that shutdown runs means the
+//! operator will not wait: `start` returns at once with an error for which
+//! [`Error::is_forced_exit`](crate::Error::is_forced_exit) is `true` and whose
+//! message names both signals; returning it from `main` ends the process
+//! (status 1) and the actors still running with it. This is what a double
+//! Ctrl-C does in most servers, and what a service manager's repeated
+//! SIGTERM asks for. The second signal is not relayed to the actors.
+//!
 //! SIGUSR2 also makes the runtime log its [metrics](crate::metrics) (at
 //! `info` level), whether or not an actor receives it.
 

@@ -8,6 +8,9 @@
 //! - A signal that finds an inbox full is delivered once there is room, exactly once.
 //! - SIGTERM with no actor registered stops the runtime with an error naming it.
 //! - SIGQUIT that every registered actor rejects (through `try_map`) does the same.
+//! - A second exit signal during a graceful shutdown forces it: `start` returns at once, with an
+//!   error that says so, whether the actor that got the first signal stopped (and so no actor
+//!   receives signals any more) or still runs.
 //!
 //! Every thread of this process blocks the runtime's signals (they are read through a
 //! `signalfd`): `main` blocks them before it starts any thread, and every thread inherits that.
@@ -51,7 +54,7 @@ fn main() -> ExitCode {
         std::process::exit(2);
     });
 
-    let scenarios: [(&str, fn()); 4] = [
+    let scenarios: [(&str, fn()); 6] = [
         (
             "every_kind_of_actor_gets_each_signal_once",
             every_kind_of_actor_gets_each_signal_once,
@@ -67,6 +70,14 @@ fn main() -> ExitCode {
         (
             "an_exit_signal_all_receivers_reject_is_an_error",
             an_exit_signal_all_receivers_reject_is_an_error,
+        ),
+        (
+            "a_second_exit_signal_forces_the_shutdown_after_the_receiver_stopped",
+            a_second_exit_signal_forces_the_shutdown_after_the_receiver_stopped,
+        ),
+        (
+            "a_second_exit_signal_forces_the_shutdown_while_the_receiver_runs",
+            a_second_exit_signal_forces_the_shutdown_while_the_receiver_runs,
         ),
     ];
     // Like the test harness: the arguments that are not options filter the scenarios by name,
@@ -484,4 +495,92 @@ fn an_exit_signal_all_receivers_reject_is_an_error() {
     });
     assert_eq!(err.exit_signal_received(), Some(Signal::Quit));
     assert!(err.to_string().contains("SIGQUIT"), "{err}");
+}
+
+/// Receives signals, reporting each to `got`; returns after the first exit signal if `stop_on_exit`
+/// (a server that stops accepting), otherwise runs until every reference is gone.
+async fn shutdown_receiver(
+    mut ctx: actor::Context<Signal, ThreadLocal>,
+    stop_on_exit: bool,
+    got: mpsc::Sender<Signal>,
+) {
+    while let Ok(signal) = ctx.receive_next().await {
+        let _ = got.send(signal);
+        if stop_on_exit && signal.should_exit() {
+            return;
+        }
+    }
+}
+
+/// Starts a graceful shutdown with SIGTERM, which the receiver gets while an idle actor (an open
+/// connection, say) keeps the runtime running, then sends `second`: `start` must return with a
+/// forced exit long before the idle actor would stop (it stops only after `TIMEOUT`).
+fn second_exit_signal(stop_on_exit: bool, second: Signal) {
+    let mut runtime = Runtime::setup().build().unwrap();
+    let (refs, spawned) = mpsc::channel();
+    let (got, signals_got) = mpsc::channel();
+    runtime
+        .run_on_workers(move |mut rt: RuntimeRef| -> Result<(), Infallible> {
+            let idle_ref = rt.spawn_local(NoSupervisor, actor_fn(idle), (), ActorOptions::default());
+            let receiver_ref = rt.spawn_local(
+                NoSupervisor,
+                actor_fn(shutdown_receiver),
+                (stop_on_exit, got.clone()),
+                ActorOptions::default(),
+            );
+            refs.send((idle_ref, receiver_ref)).unwrap();
+            Ok(())
+        })
+        .unwrap();
+    let workers = runtime.metrics().workers.len();
+    // The idle actors keep the runtime running until `TIMEOUT` after the second signal.
+    let mut idle_refs: Vec<ActorRef<()>> = Vec::new();
+    for _ in 0..workers {
+        let (idle_ref, receiver_ref) = spawned.recv().unwrap();
+        idle_refs.push(idle_ref);
+        runtime.receive_signals(receiver_ref);
+    }
+    let (stopped, wait_for_stop) = mpsc::channel::<()>();
+    let signaller = thread::spawn(move || {
+        send_signal(Signal::Terminate);
+        for _ in 0..workers {
+            let signal = signals_got.recv_timeout(TIMEOUT).expect("SIGTERM not relayed");
+            assert_eq!(signal, Signal::Terminate);
+        }
+        send_signal(second);
+        let sent = std::time::Instant::now();
+        let _ = wait_for_stop.recv_timeout(TIMEOUT);
+        let waited = sent.elapsed();
+        drop(idle_refs);
+        // The second signal is not relayed to the actors.
+        assert_eq!(signals_got.try_recv().ok(), None, "the second signal was relayed");
+        waited
+    });
+    let result = runtime.start();
+    drop(stopped);
+    let waited = signaller.join().unwrap_or_else(|panic| resume(panic));
+    let err = match result {
+        Ok(()) => panic!("the runtime waited for its actors after a second {second}"),
+        Err(err) => err,
+    };
+    assert!(err.is_forced_exit(), "not a forced exit: {err}");
+    assert_eq!(err.exit_signal_received(), Some(second));
+    let msg = err.to_string();
+    assert!(
+        msg.contains("SIGTERM") && msg.contains(&format!("{second}")) && msg.contains("forces"),
+        "the error does not say what happened: {msg}"
+    );
+    assert!(
+        !msg.contains("receive_signals"),
+        "the error blames a missing `receive_signals`: {msg}"
+    );
+    assert!(waited < TIMEOUT / 2, "the forced exit took {waited:?}");
+}
+
+fn a_second_exit_signal_forces_the_shutdown_after_the_receiver_stopped() {
+    second_exit_signal(true, Signal::Terminate);
+}
+
+fn a_second_exit_signal_forces_the_shutdown_while_the_receiver_runs() {
+    second_exit_signal(false, Signal::Interrupt);
 }
