@@ -521,7 +521,8 @@ fn second_exit_signal(stop_on_exit: bool, second: Signal) {
     let (got, signals_got) = mpsc::channel();
     runtime
         .run_on_workers(move |mut rt: RuntimeRef| -> Result<(), Infallible> {
-            let idle_ref = rt.spawn_local(NoSupervisor, actor_fn(idle), (), ActorOptions::default());
+            let idle_ref =
+                rt.spawn_local(NoSupervisor, actor_fn(idle), (), ActorOptions::default());
             let receiver_ref = rt.spawn_local(
                 NoSupervisor,
                 actor_fn(shutdown_receiver),
@@ -544,7 +545,9 @@ fn second_exit_signal(stop_on_exit: bool, second: Signal) {
     let signaller = thread::spawn(move || {
         send_signal(Signal::Terminate);
         for _ in 0..workers {
-            let signal = signals_got.recv_timeout(TIMEOUT).expect("SIGTERM not relayed");
+            let signal = signals_got
+                .recv_timeout(TIMEOUT)
+                .expect("SIGTERM not relayed");
             assert_eq!(signal, Signal::Terminate);
         }
         send_signal(second);
@@ -553,7 +556,11 @@ fn second_exit_signal(stop_on_exit: bool, second: Signal) {
         let waited = sent.elapsed();
         drop(idle_refs);
         // The second signal is not relayed to the actors.
-        assert_eq!(signals_got.try_recv().ok(), None, "the second signal was relayed");
+        assert_eq!(
+            signals_got.try_recv().ok(),
+            None,
+            "the second signal was relayed"
+        );
         waited
     });
     let result = runtime.start();
