@@ -10,7 +10,7 @@
 //! The first exit signal an actor accepts starts a graceful shutdown; a
 //! second exit signal while the threads are still finishing forces it:
 //! `start` returns at once with an error that says so (see
-//! [`signal`](crate::signal)).
+//! [`Signal`](crate::Signal)).
 //!
 //! Its ring is also the runtime's *shared ring*: the I/O of thread-safe and
 //! synchronous actors. Other threads queue operations on it and wake the

@@ -199,7 +199,7 @@ impl Runtime {
     /// use [`ActorRef::try_map`] to convert them into the actor's messages.
     ///
     /// The first exit signal an actor accepts starts a graceful shutdown; a
-    /// second one forces it (see [`signal`](crate::signal)).
+    /// second one forces it (see [`Signal`](crate::Signal)).
     pub fn receive_signals(&mut self, actor_ref: ActorRef<Signal>) {
         self.internals.receive_signals(actor_ref);
     }
@@ -215,7 +215,7 @@ impl Runtime {
     /// Runs until every actor, future and synchronous actor has finished,
     /// or until the first error (including an exit signal that no actor
     /// receives, and a second exit signal during a graceful shutdown, which
-    /// forces it: see [`signal`](crate::signal)).
+    /// forces it: see [`Signal`](crate::Signal)).
     pub fn start(mut self) -> Result<(), Error> {
         let coordinator = self.coordinator.take().expect("runtime already started");
         debug!("starting runtime '{}'", self.internals.name);

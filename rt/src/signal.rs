@@ -1,35 +1,39 @@
-//! Process signals, relayed to actors as messages.
-//!
-//! The runtime handles SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR1 and SIGUSR2
-//! itself: they are blocked in every runtime thread (set up before any worker
-//! starts, so none is lost at start-up) and read by the coordinator through a
-//! `signalfd` on its io_uring. Each signal goes, as a [`Signal`] message, to
-//! every actor registered with `receive_signals`, exactly once; a signal that
-//! finds an inbox full is kept and delivered once there is room.
-//!
-//! An exit signal (interrupt, terminate, quit) with no actor registered stops
-//! the runtime: [`Runtime::start`](crate::Runtime::start) returns an error
-//! that names the signal.
-//!
-//! # A second exit signal forces the shutdown
-//!
-//! The first exit signal that an actor accepts starts a graceful shutdown:
-//! the actors decide how (a server stops accepting and lets its connections
-//! finish), and `start` returns once they have all stopped. A second exit
-//! signal (of any of the three kinds) while that shutdown runs means the
-//! operator will not wait: `start` returns at once with an error for which
-//! [`Error::is_forced_exit`](crate::Error::is_forced_exit) is `true` and whose
-//! message names both signals; returning it from `main` ends the process
-//! (status 1) and the actors still running with it. This is what a double
-//! Ctrl-C does in most servers, and what a service manager's repeated
-//! SIGTERM asks for. The second signal is not relayed to the actors.
-//!
-//! SIGUSR2 also makes the runtime log its [metrics](crate::metrics) (at
-//! `info` level), whether or not an actor receives it.
+//! [`Signal`]: process signals, relayed to actors as messages; its docs
+//! say how the runtime handles them.
 
 use std::fmt;
 
 /// A process signal, as delivered to actors.
+///
+/// The runtime handles SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR1 and SIGUSR2
+/// itself: they are blocked in every runtime thread (set up by
+/// [`Setup::build`](crate::Setup::build) before any worker starts, so none is
+/// lost at start-up) and read by the coordinator through a `signalfd`. Each
+/// signal goes, as a `Signal` message, to every actor registered with
+/// `receive_signals` ([`Runtime`](crate::Runtime::receive_signals),
+/// [`RuntimeRef`](crate::RuntimeRef::receive_signals), ...), exactly once; a
+/// signal that finds an inbox full is kept and delivered once there is room.
+///
+/// An exit signal (interrupt, terminate, quit) with no actor registered, or
+/// rejected by all of them, stops the runtime:
+/// [`Runtime::start`](crate::Runtime::start) returns an error that names the
+/// signal.
+///
+/// SIGUSR2 also makes the runtime log its [metrics](crate::metrics) (at
+/// `info` level), whether or not an actor receives it.
+///
+/// # A second exit signal forces the shutdown
+///
+/// The first exit signal that an actor accepts starts a graceful shutdown:
+/// the actors decide how (a server stops accepting and lets its connections
+/// finish), and `start` returns once they have all stopped. A second exit
+/// signal (of any of the three kinds) while that shutdown runs means the
+/// operator will not wait: `start` returns at once with an error for which
+/// [`Error::is_forced_exit`](crate::Error::is_forced_exit) is `true` and whose
+/// message names both signals; returning it from `main` ends the process
+/// (status 1) and the actors still running with it. This is what a double
+/// Ctrl-C does in most servers, and what a service manager's repeated
+/// SIGTERM asks for. The second signal is not relayed to the actors.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Signal {
