@@ -22,12 +22,12 @@ use kiln::ActorRef;
 use kiln::actor::NewActor;
 use kiln::supervisor::Supervisor;
 
-use crate::internals::RuntimeInternals;
-use crate::io::IoRing;
-use crate::local::RuntimeRef;
+use crate::runtime::RuntimeRef;
+use crate::runtime::io::IoRing;
+use crate::runtime::shared::RuntimeInternals;
+use crate::runtime::timers::TimerToken;
 use crate::signal::Signal;
 use crate::spawn::{ActorOptions, FutureOptions};
-use crate::timers::TimerToken;
 
 /// Access to the runtime; implemented by [`ThreadLocal`], [`ThreadSafe`],
 /// [`Sync`] and [`RuntimeRef`]. It is sealed: it cannot be implemented
@@ -40,8 +40,8 @@ mod private {
     use std::task::Waker;
     use std::time::Instant;
 
-    use crate::io::IoRing;
-    use crate::timers::TimerToken;
+    use crate::runtime::io::IoRing;
+    use crate::runtime::timers::TimerToken;
 
     /// The methods behind [`Access`](super::Access). In a private module, so
     /// that no one outside the crate can name, implement or call it.
@@ -135,7 +135,13 @@ macro_rules! shared_access {
                 NA::Actor: Send + 'static,
                 NA::Message: Send + 'static,
             {
-                crate::internals::try_spawn(&self.internals, supervisor, new_actor, arg, options)
+                crate::runtime::shared::try_spawn(
+                    &self.internals,
+                    supervisor,
+                    new_actor,
+                    arg,
+                    options,
+                )
             }
 
             /// Spawns a thread-safe actor that cannot fail to be created.
@@ -163,7 +169,7 @@ macro_rules! shared_access {
             where
                 Fut: Future<Output = ()> + Send + 'static,
             {
-                crate::internals::spawn_future(&self.internals, future, options);
+                crate::runtime::shared::spawn_future(&self.internals, future, options);
             }
 
             /// Registers `actor_ref` to receive process signals.

@@ -32,7 +32,8 @@ use std::path::Path;
 use a10::{AsyncFd, Extract};
 
 use crate::access::Access;
-use crate::io::{Buf, BufMut, IoRing};
+use crate::io::{Buf, BufMut};
+use crate::runtime::io::IoRing;
 
 #[doc(no_inline)]
 pub use a10::fs::{FileType, Metadata, Permissions};

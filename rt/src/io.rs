@@ -48,14 +48,9 @@
 //! ring. See the module docs of [`net`](crate::net).
 
 mod array;
-mod op;
 mod stdio;
 
 pub use array::ArrayBuf;
-pub(crate) use op::{
-    IoRing, MultishotGuard, io_counts, io_work_on_this_thread, poll_worker_ring,
-    polling_ring_on_this_thread, set_worker_ring, take_worker_ring,
-};
 pub use stdio::{Stderr, Stdin, Stdout, stderr, stdin, stdout};
 
 #[doc(no_inline)]

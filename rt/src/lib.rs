@@ -75,38 +75,26 @@
 //! [kiln]: kiln
 
 pub mod access;
-mod clock;
-mod coordinator;
 mod error;
 pub mod fs;
-mod internals;
 pub mod io;
-mod local;
 pub mod metrics;
 pub mod net;
 pub mod pipe;
 pub mod process;
-mod ring_waker;
 mod runtime;
-mod scheduler;
-mod setup;
 mod signal;
 pub mod spawn;
 pub mod systemd;
 #[cfg(feature = "test")]
 pub mod test;
 pub mod timer;
-mod timers;
 pub mod trace;
-mod wake;
-mod worker;
 
 #[doc(no_inline)]
 pub use access::{Access, Sync, ThreadLocal, ThreadSafe};
 pub use error::Error;
-pub use local::RuntimeRef;
-pub use runtime::Runtime;
-pub use setup::{MAX_THREADS, Setup};
+pub use runtime::{MAX_THREADS, Runtime, RuntimeRef, Setup};
 pub use signal::Signal;
 #[doc(no_inline)]
 pub use spawn::{ActorOptions, FutureOptions, Priority, SyncActorOptions};

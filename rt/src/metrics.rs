@@ -57,7 +57,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::internals::RuntimeInternals;
+use crate::runtime::shared::RuntimeInternals;
 
 mod prometheus;
 
@@ -435,7 +435,7 @@ impl Published {
     /// turn.
     pub(crate) fn publish(&self, runtime: &RuntimeCounters, s: &Snapshot<'_>) {
         let store = |atomic: &AtomicU64, value: u64| atomic.store(value, Ordering::Relaxed);
-        let (submitted, completed, cancelled) = crate::io::io_counts();
+        let (submitted, completed, cancelled) = crate::runtime::io::io_counts();
         store(&self.actors, s.local.actors.get());
         store(&self.processes, s.processes as u64);
         store(&self.ready, s.ready as u64);

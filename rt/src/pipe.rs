@@ -51,7 +51,8 @@ use std::process::{ChildStderr, ChildStdin, ChildStdout};
 use a10::{AsyncFd, Extract};
 
 use crate::access::Access;
-use crate::io::{Buf, BufMut, IoRing};
+use crate::io::{Buf, BufMut};
+use crate::runtime::io::IoRing;
 
 /// Creates a pipe, both ends on the ring of `rt`.
 ///

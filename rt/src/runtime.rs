@@ -1,5 +1,35 @@
 //! [`Runtime`]: owns the workers, spawns actors, and runs until they are
-//! done.
+//! done; [`RuntimeRef`], a worker's handle; [`Setup`], the builder; and,
+//! below them, the engine users never name.
+//!
+//! # The engine
+//!
+//! | module | what |
+//! |---|---|
+//! | [`setup`] | builds the rings, the shared state and the worker threads |
+//! | [`shared`] | the state the workers share: shards of thread-safe processes, shared timers, worker handles, signal receivers |
+//! | [`worker`] | a worker thread's loop and its per-worker state |
+//! | [`coordinator`] | the thread that runs `start`: signals, the shared ring, thread exits |
+//! | [`scheduler`] | the run queue (virtual run time), processes, and the shards of thread-safe ones |
+//! | [`wake`] | wakers that find their process's worker or shard |
+//! | [`clock`] | the clock that times every poll |
+//! | [`timers`] | the timing wheel behind the [`timer`](crate::timer) futures |
+//! | [`io`] | the I/O driver: rings, operations, wake-ups of a ring's owner |
+
+pub(crate) mod clock;
+pub(crate) mod coordinator;
+pub(crate) mod io;
+mod runtime_ref;
+pub(crate) mod scheduler;
+mod setup;
+pub(crate) mod shared;
+pub(crate) mod timers;
+pub(crate) mod wake;
+pub(crate) mod worker;
+
+pub(crate) use runtime_ref::LocalInternals;
+pub use runtime_ref::RuntimeRef;
+pub use setup::{MAX_THREADS, Setup};
 
 use std::convert::Infallible;
 use std::fmt;
@@ -14,15 +44,13 @@ use kiln::sync::{SyncActor, SyncActorRunnerBuilder};
 use log::debug;
 
 use crate::access::Sync;
-use crate::coordinator::Coordinator;
 use crate::error::Error;
-use crate::internals::{self, RuntimeInternals};
-use crate::local::RuntimeRef;
 use crate::metrics::RuntimeMetrics;
-use crate::setup::Setup;
 use crate::signal::Signal;
 use crate::spawn::{ActorOptions, FutureOptions, SyncActorOptions};
-use crate::worker::{Control, ExitGuard, RunFn, ThreadExit};
+use coordinator::Coordinator;
+use shared::RuntimeInternals;
+use worker::{Control, ExitGuard, RunFn, ThreadExit};
 
 /// The runtime: worker threads running actors, and the coordinator that
 /// relays process signals and waits for them to finish.
@@ -113,7 +141,7 @@ impl Runtime {
         NA::Actor: Send + 'static,
         NA::Message: Send + 'static,
     {
-        internals::try_spawn(&self.internals, supervisor, new_actor, arg, options)
+        shared::try_spawn(&self.internals, supervisor, new_actor, arg, options)
     }
 
     /// Spawns a thread-safe actor that cannot fail to be created.
@@ -141,7 +169,7 @@ impl Runtime {
     where
         Fut: Future<Output = ()> + Send + 'static,
     {
-        internals::spawn_future(&self.internals, future, options);
+        shared::spawn_future(&self.internals, future, options);
     }
 
     /// Spawns a synchronous actor on a thread of its own (named after the

@@ -103,7 +103,7 @@ use log::{debug, warn};
 use socket2::{Domain, SockAddr, Socket, Type};
 
 use crate::access::Access;
-use crate::io::IoRing;
+use crate::runtime::io::IoRing;
 use crate::signal::Signal;
 use crate::timer::Interval;
 

@@ -43,8 +43,8 @@ use kiln::actor::{Actor, NewActor};
 use kiln::actor_ref::ActorExit;
 use kiln::supervisor::{Supervisor, SupervisorStrategy, panic_message};
 
-use crate::internals::{self, RuntimeInternals, lock};
-use crate::worker::{Control, RunFn};
+use crate::runtime::shared::{self, RuntimeInternals, lock};
+use crate::runtime::worker::{Control, RunFn};
 use crate::{ActorOptions, FutureOptions, Runtime, RuntimeRef, ThreadLocal, ThreadSafe};
 
 /// The test runtime: built once, started on a background thread, kept alive
@@ -146,7 +146,7 @@ where
     NA::Actor: Send + 'static,
     NA::Message: Send + 'static,
 {
-    internals::try_spawn(test_runtime(), supervisor, new_actor, arg, options)
+    shared::try_spawn(test_runtime(), supervisor, new_actor, arg, options)
 }
 
 /// Spawns a `Send` future on the test runtime.
@@ -154,7 +154,7 @@ pub fn spawn_future<Fut>(future: Fut, options: FutureOptions)
 where
     Fut: Future<Output = ()> + Send + 'static,
 {
-    internals::spawn_future(test_runtime(), future, options);
+    shared::spawn_future(test_runtime(), future, options);
 }
 
 /// The error of [`join_with_timeout`]: the actor was still running.

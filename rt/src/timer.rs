@@ -87,7 +87,7 @@ use futures_core::stream::Stream;
 use pin_project_lite::pin_project;
 
 use crate::access::Access;
-use crate::timers::TimerToken;
+use crate::runtime::timers::TimerToken;
 
 /// Used when `now + timeout` cannot be represented: about 30 years, "never" in practice.
 const FAR_FUTURE: Duration = Duration::from_secs(30 * 365 * 24 * 60 * 60);
@@ -404,7 +404,7 @@ mod tests {
 
     use super::*;
     use crate::access::PrivateAccess;
-    use crate::timers::TimingWheel;
+    use crate::runtime::timers::TimingWheel;
 
     /// A runtime access over a wheel that the test expires by hand.
     #[derive(Clone)]
@@ -452,7 +452,7 @@ mod tests {
             let _ = self.0.borrow_mut().remove(token);
         }
 
-        fn io_ring(&self) -> crate::io::IoRing {
+        fn io_ring(&self) -> crate::runtime::io::IoRing {
             unreachable!("timer tests do no I/O")
         }
     }

@@ -79,8 +79,8 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::internals::lock;
-use crate::wake::{ProcessId, WakerId};
+use crate::runtime::shared::lock;
+use crate::runtime::wake::{ProcessId, WakerId};
 
 pub mod format;
 mod read;

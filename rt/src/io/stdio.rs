@@ -11,7 +11,8 @@ use std::io;
 use crate::access::Access;
 use a10::Extract;
 
-use crate::io::{Buf, BufMut, IoRing};
+use crate::io::{Buf, BufMut};
+use crate::runtime::io::IoRing;
 
 /// Standard input, see [`stdin`].
 pub struct Stdin {

@@ -12,7 +12,7 @@ use a10::AsyncFd;
 use futures_core::Stream;
 use pin_project_lite::pin_project;
 
-use crate::io::{IoRing, MultishotGuard};
+use crate::runtime::io::{IoRing, MultishotGuard};
 
 pin_project! {
     /// The connections a listener accepts, as streams of type `S`

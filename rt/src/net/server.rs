@@ -22,9 +22,9 @@ use log::{debug, warn};
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::access::{Access, PrivateAccess, ThreadLocal, ThreadSafe};
-use crate::internals::lock;
-use crate::io::IoRing;
 use crate::net::tcp::{TcpListener, TcpStream};
+use crate::runtime::io::IoRing;
+use crate::runtime::shared::lock;
 use crate::signal::Signal;
 use crate::spawn::ActorOptions;
 use crate::timer::Timer;

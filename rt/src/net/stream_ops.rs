@@ -8,7 +8,7 @@
 //! compiler inlines), and the two cannot drift apart, as they once did
 //! (`UnixStream::send_all` of an empty buffer failed with `WriteZero` while
 //! `TcpStream`'s returned at once). A type using it has the fields
-//! `fd: a10::AsyncFd` and `ring: crate::io::IoRing`.
+//! `fd: a10::AsyncFd` and `ring: crate::runtime::io::IoRing`.
 
 /// Expands, inside an `impl` block, to the operations every connected
 /// stream socket has; see the [module documentation](self).

@@ -10,8 +10,9 @@ use a10::{AsyncFd, Extract};
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::access::Access;
-use crate::io::{Buf, BufMut, BufMutSlice, BufSlice, IoRing};
+use crate::io::{Buf, BufMut, BufMutSlice, BufSlice};
 use crate::net::{ip_addr, with_socket};
+use crate::runtime::io::IoRing;
 
 /// A UDP socket.
 ///

@@ -9,10 +9,10 @@ use a10::AsyncFd;
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::access::Access;
-use crate::io::IoRing;
 use crate::net::incoming;
 use crate::net::tcp::TcpStream;
 use crate::net::{ip_addr, with_socket};
+use crate::runtime::io::IoRing;
 
 /// The backlog of pending connections a listener asks the kernel for (the
 /// kernel caps it at `net.core.somaxconn`).

@@ -10,9 +10,9 @@ use a10::AsyncFd;
 use socket2::{Domain, Protocol, Socket, TcpKeepalive, Type};
 
 use crate::access::Access;
-use crate::io::IoRing;
 use crate::net::stream_ops::stream_operations;
 use crate::net::{ip_addr, with_socket};
+use crate::runtime::io::IoRing;
 
 /// Bytes moved per splice in [`TcpStream::send_file`]: the default capacity
 /// of a pipe.

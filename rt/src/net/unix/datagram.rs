@@ -17,9 +17,10 @@ use a10::net::RecvFlag;
 use socket2::{Domain, SockAddr, Socket, Type};
 
 use crate::access::Access;
-use crate::io::{Buf, BufMut, BufMutSlice, IoRing};
+use crate::io::{Buf, BufMut, BufMutSlice};
 use crate::net::unix::addr::{UnixAddr, describe, from_sock_addr, to_sock_addr};
 use crate::net::with_socket;
+use crate::runtime::io::IoRing;
 
 /// The first wait before sending again to a full queue, see the module docs.
 const FIRST_SEND_WAIT: Duration = Duration::from_millis(1);

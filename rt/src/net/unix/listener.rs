@@ -10,11 +10,11 @@ use a10::AsyncFd;
 use socket2::{Domain, Socket, Type};
 
 use crate::access::Access;
-use crate::io::IoRing;
 use crate::net::incoming;
 use crate::net::unix::UnixStream;
 use crate::net::unix::addr::{UnixAddr, describe, from_sock_addr, to_sock_addr};
 use crate::net::with_socket;
+use crate::runtime::io::IoRing;
 
 /// The backlog of pending connections a listener asks the kernel for (the
 /// kernel caps it at `net.core.somaxconn`).

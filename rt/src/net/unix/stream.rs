@@ -9,10 +9,10 @@ use a10::AsyncFd;
 use socket2::{Domain, Socket, Type};
 
 use crate::access::Access;
-use crate::io::IoRing;
 use crate::net::stream_ops::stream_operations;
 use crate::net::unix::addr::{UnixAddr, describe, from_sock_addr};
 use crate::net::with_socket;
+use crate::runtime::io::IoRing;
 
 /// A Unix stream socket connection: from [`UnixStream::connect`] or
 /// [`UnixStream::pair`], or accepted by a

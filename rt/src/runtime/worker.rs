@@ -7,13 +7,13 @@
 //! Each turn a worker
 //! 1. runs control messages (functions from `Runtime::run_on_workers`);
 //! 2. collects wake-ups: from this thread (the thread-local list in
-//!    [`wake`](crate::wake)), from other threads (a bounded queue; if it
+//!    [`wake`](crate::runtime::wake)), from other threads (a bounded queue; if it
 //!    overflows, a flag makes the worker mark every process ready, so no
 //!    wake-up is lost), and from expired timers;
 //! 3. runs ready thread-local processes for at most a time slice (or a
 //!    number of runs), then a few thread-safe (see [`Tuning`])
 //!    ones, from its own shard first (see
-//!    [`shards`](crate::internals::shards));
+//!    [`shards`](crate::runtime::scheduler::shards));
 //! 4. stops once the runtime has started and there is nothing left to run
 //!    (no process, no synchronous actor that could spawn one);
 //! 5. with nothing ready, **sleeps** in the kernel (`Ring::poll`) until I/O
@@ -38,7 +38,7 @@
 //! (which looks at every shard). RMWs on one location are totally ordered,
 //! so either the worker sees the work, or the waker sees the flag; and a10
 //! remembers a wake that comes before the poll starts. A
-//! busy worker is never interrupted (see [`ring_waker`](crate::ring_waker)).
+//! busy worker is never interrupted (see [`ring_waker`](crate::runtime::io::ring_waker)).
 
 use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -53,19 +53,19 @@ use kiln::supervisor::panic_message;
 use kiln_inbox::{Receiver, Sender};
 use log::{debug, error, trace};
 
-use crate::clock::PollClock;
 use crate::error::Error;
-use crate::internals::RuntimeInternals;
-use crate::internals::shards::{self, STEAL_EVERY};
-use crate::io::{self, IoRing};
-use crate::local::{LocalInternals, RuntimeRef};
 use crate::metrics::{LocalCounters, Published, Snapshot, WorkerCounters};
-use crate::ring_waker::RingWaker;
-use crate::scheduler::RunQueue;
-use crate::scheduler::process::{drop_process, run_process};
-use crate::timers::TimingWheel;
+use crate::runtime::clock::PollClock;
+use crate::runtime::io::ring_waker::RingWaker;
+use crate::runtime::io::{self, IoRing};
+use crate::runtime::scheduler::RunQueue;
+use crate::runtime::scheduler::process::{drop_process, run_process};
+use crate::runtime::scheduler::shards::{self, STEAL_EVERY};
+use crate::runtime::shared::RuntimeInternals;
+use crate::runtime::timers::TimingWheel;
+use crate::runtime::wake::{self, ProcessId, WakeTarget, WakerId};
+use crate::runtime::{LocalInternals, RuntimeRef};
 use crate::trace::{RunEnd, Thread};
-use crate::wake::{self, ProcessId, WakeTarget, WakerId};
 
 /// The worker settings a user can tune, see `Setup`.
 #[derive(Copy, Clone, Debug)]
@@ -524,7 +524,7 @@ impl Worker {
 
     /// Runs a few ready thread-safe processes, from this worker's shard
     /// first, else stolen from the others (see
-    /// [`shards`](crate::internals::shards)); returns how many ran.
+    /// [`shards`](crate::runtime::scheduler::shards)); returns how many ran.
     fn run_shared(&mut self) -> usize {
         let shards = &self.shared.shards;
         let mut runs = 0;
@@ -669,7 +669,7 @@ impl Worker {
 
     /// Polls the ring without waiting, if this busy worker has I/O pending
     /// and has not polled for `io_poll_interval` (see
-    /// [`io`](crate::io::IoRing) for why not more often).
+    /// [`io`](crate::runtime::io::IoRing) for why not more often).
     fn poll_ring_if_due(&mut self) -> Result<(), Error> {
         // The cheap check first: this runs after every turn of the loop.
         if !io::io_work_on_this_thread() {

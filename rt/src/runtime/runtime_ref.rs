@@ -15,15 +15,15 @@ use kiln::future::ActorFutureBuilder;
 use kiln::supervisor::Supervisor;
 
 use crate::access::{Access, PrivateAccess, ThreadLocal};
-use crate::internals::{self, RuntimeInternals};
-use crate::io::IoRing;
 use crate::metrics::{LocalCounters, RuntimeMetrics};
-use crate::scheduler::RunQueue;
-use crate::scheduler::process::{FutureProcess, Process};
+use crate::runtime::io::IoRing;
+use crate::runtime::scheduler::RunQueue;
+use crate::runtime::scheduler::process::{FutureProcess, Process};
+use crate::runtime::shared::{self, RuntimeInternals};
+use crate::runtime::timers::{TimerToken, TimingWheel};
+use crate::runtime::wake::WakerId;
 use crate::signal::Signal;
 use crate::spawn::{ActorOptions, FutureOptions};
-use crate::timers::{TimerToken, TimingWheel};
-use crate::wake::WakerId;
 
 /// A handle to the runtime on one worker thread.
 ///
@@ -129,7 +129,7 @@ impl RuntimeRef {
         NA::Actor: Send + 'static,
         NA::Message: Send + 'static,
     {
-        internals::try_spawn(&self.internals.shared, supervisor, new_actor, arg, options)
+        shared::try_spawn(&self.internals.shared, supervisor, new_actor, arg, options)
     }
 
     /// Spawns a thread-safe actor that cannot fail to be created.
@@ -169,7 +169,7 @@ impl RuntimeRef {
     where
         Fut: Future<Output = ()> + Send + 'static,
     {
-        internals::spawn_future(&self.internals.shared, future, options);
+        shared::spawn_future(&self.internals.shared, future, options);
     }
 
     /// Registers `actor_ref` to receive process signals; use

@@ -16,17 +16,15 @@ use std::time::Instant;
 
 use kiln::ActorRef;
 
-use crate::io::IoRing;
 use crate::metrics::RuntimeCounters;
-use crate::scheduler::process::Process;
+use crate::runtime::io::IoRing;
+use crate::runtime::scheduler::process::Process;
+use crate::runtime::timers::{TimerToken, TimingWheel};
+use crate::runtime::worker::WorkerHandle;
 use crate::signal::Signal;
-use crate::timers::{TimerToken, TimingWheel};
 use crate::trace::TraceFile;
-use crate::worker::WorkerHandle;
 
-pub(crate) mod shards;
-
-use shards::Shards;
+use crate::runtime::scheduler::shards::Shards;
 
 /// A thread-safe process.
 pub(crate) type SharedProcess = dyn Process + Send;
@@ -262,6 +260,6 @@ pub(crate) fn spawn_future<Fut>(
 ) where
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let process = crate::scheduler::process::FutureProcess::new(future);
+    let process = crate::runtime::scheduler::process::FutureProcess::new(future);
     internals.add_process(Box::pin(process), options.priority());
 }

@@ -14,7 +14,7 @@
 //!
 //! Its ring is also the runtime's *shared ring*: the I/O of thread-safe and
 //! synchronous actors. Other threads queue operations on it and wake the
-//! coordinator (see [`ring_waker`](crate::ring_waker)), whose next poll
+//! coordinator (see [`ring_waker`](crate::runtime::io::ring_waker)), whose next poll
 //! submits them; completions wake the actors on whichever worker is free.
 
 use std::future::Future;
@@ -31,10 +31,10 @@ use kiln::actor_ref::SendError;
 use log::{debug, info, warn};
 
 use crate::error::Error;
-use crate::internals::RuntimeInternals;
-use crate::ring_waker::RingWaker;
+use crate::runtime::io::ring_waker::RingWaker;
+use crate::runtime::shared::RuntimeInternals;
+use crate::runtime::worker::ThreadExit;
 use crate::signal::Signal;
-use crate::worker::ThreadExit;
 
 /// How often to retry delivering a signal to a full inbox.
 const SIGNAL_RETRY: Duration = Duration::from_millis(1);

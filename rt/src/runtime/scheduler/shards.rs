@@ -49,9 +49,9 @@ use std::time::Duration;
 
 use log::trace;
 
-use super::{RuntimeInternals, SharedProcess, lock};
-use crate::scheduler::{RunQueue, Running};
-use crate::wake::{self, ProcessId, WakeTarget, WakerId};
+use crate::runtime::scheduler::{RunQueue, Running};
+use crate::runtime::shared::{RuntimeInternals, SharedProcess, lock};
+use crate::runtime::wake::{self, ProcessId, WakeTarget, WakerId};
 
 /// A worker steals for the first run of every `STEAL_EVERY`th turn even when
 /// its own shard has ready processes.

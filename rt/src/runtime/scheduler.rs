@@ -76,8 +76,8 @@
 use std::pin::Pin;
 use std::time::Duration;
 
+use crate::runtime::wake::ProcessId;
 use crate::spawn::Priority;
-use crate::wake::ProcessId;
 use ready::ReadyQueue;
 
 /// The most virtual run time a waking process can gain on the minimum.
@@ -290,5 +290,6 @@ impl<P: ?Sized> RunQueue<P> {
 
 pub(crate) mod process;
 mod ready;
+pub(crate) mod shards;
 #[cfg(test)]
 mod tests;

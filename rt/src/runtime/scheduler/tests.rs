@@ -4,8 +4,8 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use super::{RunQueue, START_DEBIT};
+use crate::runtime::wake::ProcessId;
 use crate::spawn::Priority;
-use crate::wake::ProcessId;
 
 type Queue = RunQueue<u32>;
 

@@ -21,7 +21,7 @@
 //!   actors: the coordinator thread polls it, and completions wake the
 //!   processes on whichever worker is free. An operation queued on it is
 //!   only seen by the kernel when the ring is entered, and only the
-//!   coordinator enters it (see [`ring_waker`](crate::ring_waker) for why),
+//!   coordinator enters it (see [`ring_waker`](crate::runtime::io::ring_waker) for why),
 //!   so [`Op`] *kicks* the coordinator after the operation is queued; its
 //!   next poll submits the queue.
 //!
@@ -87,8 +87,8 @@ use a10::{Ring, SubmissionQueue};
 use log::{debug, warn};
 use pin_project_lite::pin_project;
 
-use crate::ring_waker::RingWaker;
-use crate::setup::RING_ENTRIES;
+use crate::runtime::io::ring_waker::RingWaker;
+use crate::runtime::setup::RING_ENTRIES;
 
 /// The ring an I/O source submits its operations to.
 #[derive(Clone, Debug)]

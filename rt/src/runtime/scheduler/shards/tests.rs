@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::{HOME, Shards, SharedProcess, Taken, set_home_of};
 use crate::Priority;
-use crate::scheduler::process::FutureProcess;
+use crate::runtime::scheduler::process::FutureProcess;
 
 fn process() -> Pin<Box<SharedProcess>> {
     Box::pin(FutureProcess::new(pending::<()>()))
@@ -148,7 +148,7 @@ fn a_runtime_puts_processes_in_the_spawning_workers_shard() {
         })
         .unwrap();
     let internals = internals.recv().unwrap();
-    let lens = |internals: &super::RuntimeInternals| {
+    let lens = |internals: &crate::runtime::shared::RuntimeInternals| {
         let shards = &internals.shards;
         (shards.queue(0).len(), shards.queue(1).len())
     };

@@ -10,15 +10,15 @@ use a10::Ring;
 use a10::process::Signals;
 use log::debug;
 
-use crate::coordinator::Coordinator;
 use crate::error::Error;
-use crate::internals::RuntimeInternals;
-use crate::io::IoRing;
-use crate::ring_waker::RingWaker;
 use crate::runtime::Runtime;
+use crate::runtime::coordinator::Coordinator;
+use crate::runtime::io::IoRing;
+use crate::runtime::io::ring_waker::RingWaker;
+use crate::runtime::shared::RuntimeInternals;
+use crate::runtime::worker::{Tuning, WorkerSetup};
 use crate::signal::Signal;
 use crate::trace::TraceFile;
-use crate::worker::{Tuning, WorkerSetup};
 
 /// The most workers one runtime may have.
 pub const MAX_THREADS: usize = 512;
