@@ -1,13 +1,33 @@
 //! Options for spawning actors, synchronous actors and futures.
 
+use std::cmp::Ordering;
+use std::fmt;
+
 use kiln::future::InboxSize;
 
 /// The priority of a process: how the local and shared schedulers weigh the
 /// time it runs (see the `scheduler` module). A process with `HIGH`
 /// priority is charged a third of the time a `LOW` one is for the same run,
 /// so it runs more often when both are ready.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Priority(u8);
+///
+/// Priorities compare by urgency, as in Heph: `HIGH > NORMAL > LOW`, so the
+/// [`max`](Ord::max) of several is the most urgent, and sorting puts `LOW`
+/// first.
+///
+/// ```
+/// use kiln_rt::Priority;
+///
+/// assert!(Priority::HIGH > Priority::NORMAL);
+/// assert!(Priority::NORMAL > Priority::LOW);
+/// let priorities = [Priority::NORMAL, Priority::HIGH, Priority::LOW];
+/// assert_eq!(priorities.iter().max(), Some(&Priority::HIGH));
+/// ```
+#[derive(Copy, Clone, PartialEq, Eq, Hash)]
+pub struct Priority(
+    /// The factor a run time is scaled by, in tenths: the *smaller*, the
+    /// more urgent. Not `Ord`'s order: see the `Ord` impl.
+    u8,
+);
 
 impl Priority {
     /// Low priority: run time counts 1.5 times.
@@ -20,6 +40,34 @@ impl Priority {
     /// Scales a run time (in nanoseconds) by the priority.
     pub(crate) const fn scale(self, nanos: u64) -> u64 {
         nanos.saturating_mul(self.0 as u64) / Priority::NORMAL.0 as u64
+    }
+}
+
+/// By urgency: `HIGH > NORMAL > LOW`.
+// The derived order (of the scale factor) was the reverse (issue 14); the
+// scheduler only uses `Priority::scale`, never this order.
+impl Ord for Priority {
+    fn cmp(&self, other: &Priority) -> Ordering {
+        // A smaller factor is more urgent.
+        other.0.cmp(&self.0)
+    }
+}
+
+impl PartialOrd for Priority {
+    fn partial_cmp(&self, other: &Priority) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl fmt::Debug for Priority {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Priority::LOW => f.write_str("LOW"),
+            Priority::NORMAL => f.write_str("NORMAL"),
+            Priority::HIGH => f.write_str("HIGH"),
+            // The field is private: only the constants exist.
+            Priority(factor) => f.debug_tuple("Priority").field(&factor).finish(),
+        }
     }
 }
 
