@@ -110,14 +110,22 @@
 //! # Disconnecting
 //!
 //! When the last consumer-side handle (receiver or manager) goes, it calls
-//! [`Channel::disconnect`]: it marks `tail` (no claim succeeds after that),
-//! wakes every waiting sender and joiner and drops the queued messages: every
-//! `FILLED` position between `head` and `tail`, each marked `SKIPPED` before
-//! its message is dropped. A claim made before the mark but published after
-//! the drain (a permit used late) stays in its slot; [`Slot`]'s `Drop`
-//! drops a `FILLED` slot's message when the last handle goes. So every
-//! message is dropped exactly once: by the receiver's owner, the drain, or
-//! the `Drop`.
+//! [`Channel::close`]: it marks `tail` (no claim succeeds after that) and
+//! wakes every waiting sender and joiner. It is then the consumer of a
+//! [`Drain`] of the positions between `head` and that `tail`: each `FILLED`
+//! one is marked `SKIPPED` as its message is taken ([`Channel::take_queued`]),
+//! one at a time, so the caller can drop each message under its own guard
+//! ([`Channel::drop_queued`], or a
+//! [`QueuedMessages`](crate::QueuedMessages) handed to the user; see
+//! [`crate::unwind`]). A message whose `Drop` panics has left its slot
+//! already, so nothing drops it again, and the drain goes on with the next
+//! slot. A claim made before the mark but published after the drain looked
+//! at its slot (a permit used late) stays in its slot; [`Slot`]'s `Drop`
+//! drops a `FILLED` slot's message when the last handle goes (each under its
+//! own guard too). So every message is dropped exactly once: by the
+//! receiver's owner, the drain, or the `Drop`. A drain that is never
+//! finished (a leaked [`QueuedMessages`](crate::QueuedMessages)) leaves its
+//! messages `FILLED`, for the `Drop`.
 //!
 //! # Memory
 //!
@@ -138,6 +146,7 @@ use crate::id::InboxId;
 use crate::loom::{AtomicU8, AtomicU64, Ordering, UnsafeCell};
 use crate::state::{CONSUMERS, State};
 use crate::thin_arc::ThinArc;
+use crate::unwind::FirstPanic;
 use crate::wait_list::{WaitList, WaitLists};
 use crate::waker::AtomicWaker;
 
@@ -245,7 +254,11 @@ impl<M> Drop for Slot<M> {
         if self.stamp.load(Ordering::Relaxed) & STATE_MASK == FILLED {
             // SAFETY: `FILLED` means initialised and not yet taken (taking a
             // value always changes the stamp), and we have exclusive access.
-            drop(unsafe { self.read() });
+            let msg = unsafe { self.read() };
+            // The slots are dropped in a loop: see `crate::unwind`.
+            let mut panic = FirstPanic::default();
+            panic.drop_value(msg);
+            panic.resume();
         }
     }
 }
@@ -261,7 +274,7 @@ struct Header {
     /// senders (CAS) and the disconnecting handle.
     tail: AtomicU64,
     /// Next position to receive. Written only by the consumer: the receiver,
-    /// or the last consumer-side handle while disconnecting. Senders read it
+    /// or the holder of the [`Drain`] after disconnecting. Senders read it
     /// for [`Channel::len`].
     head: AtomicU64,
     /// Which handles exist, see [`crate::state`].
@@ -566,52 +579,125 @@ impl<M> Channel<M> {
     }
 
     /// Removes the receiver's or the manager's bit (`bit`); if that was the
-    /// last consumer-side handle, disconnects the channel.
+    /// last consumer-side handle, disconnects the channel and drops the queued
+    /// messages (see [`crate::unwind`] for a panic in their `Drop`).
     pub(crate) fn drop_consumer(&self, bit: usize) {
+        let mut drain = self.release_consumer(bit);
+        // SAFETY: `drain` comes from `release_consumer` on this channel.
+        unsafe { self.drop_queued(&mut drain) };
+    }
+
+    /// Removes the receiver's or the manager's bit (`bit`); if that was the
+    /// last consumer-side handle, disconnects the channel and returns the
+    /// [`Drain`] of its queued messages, otherwise an empty one.
+    pub(crate) fn release_consumer(&self, bit: usize) -> Drain {
         let old = self.state().clear(bit);
         debug_assert!(old.has_receiver() || old.has_manager());
         if old.bits() & CONSUMERS & !bit == 0 {
             // SAFETY: we cleared the last consumer bit, so no receiver exists
             // or can be made (only the manager makes one, and it is gone).
-            unsafe { self.disconnect() };
+            unsafe { self.close() }
+        } else {
+            Drain::EMPTY
         }
     }
 
-    /// Disconnects: no claim succeeds after this, waiters are woken and queued
-    /// messages dropped.
+    /// Disconnects: no claim succeeds after this and waiters are woken.
+    /// Returns the [`Drain`] of the queued messages, which makes its holder
+    /// the consumer.
     ///
     /// # Safety
     ///
     /// The caller must be the last consumer-side handle (it is the consumer
     /// now, and nobody else can become one).
-    unsafe fn disconnect(&self) {
+    unsafe fn close(&self) -> Drain {
         let tail = self.shared.tail.fetch_or(DISCONNECTED, Ordering::AcqRel) >> 1;
-        // Wake before dropping messages: a panicking `Drop` of a message must
-        // not leave anybody waiting.
+        // Wake before the messages are dropped: a panicking `Drop` of a
+        // message, or a drain that is never finished, must not leave anybody
+        // waiting.
         self.shared.waiters.wake_everyone();
-
-        let head = self.shared.head.load(Ordering::Relaxed);
-        let mut first_unread = None;
-        for pos in head..tail {
-            let slot = self.slot(pos);
-            if slot.stamp.load(Ordering::Acquire) != stamp(pos, FILLED) {
-                // Skipped, or claimed but not published yet: `Drop` of the
-                // channel deals with the latter.
-                if first_unread.is_none() {
-                    first_unread = Some(pos);
-                }
-                continue;
-            }
-            // SAFETY: `FILLED` at `pos`: initialised, and we are the
-            // consumer. Marking the slot skipped below means nothing reads it
-            // again.
-            let msg = unsafe { slot.read() };
-            let _ = slot.stamp.swap(stamp(pos, SKIPPED), Ordering::AcqRel);
-            drop(msg);
+        Drain {
+            next: self.shared.head.load(Ordering::Relaxed),
+            end: tail,
+            first_unread: None,
         }
-        self.shared
-            .head
-            .store(first_unread.unwrap_or(tail), Ordering::Relaxed);
+    }
+
+    /// Takes the next queued message of `drain`, passing over positions not
+    /// (or no longer) `FILLED`; `None` once it has looked at them all.
+    ///
+    /// # Safety
+    ///
+    /// `drain` must come from [`Channel::release_consumer`] on this channel
+    /// (its holder is the consumer).
+    pub(crate) unsafe fn take_queued(&self, drain: &mut Drain) -> Option<M> {
+        while drain.next < drain.end {
+            let pos = drain.next;
+            drain.next += 1;
+            let slot = self.slot(pos);
+            let filled = slot.stamp.load(Ordering::Acquire) == stamp(pos, FILLED);
+            if !filled && drain.first_unread.is_none() {
+                // Skipped, or claimed but not published yet: the slot's
+                // `Drop` deals with the latter. `len` counts from here.
+                drain.first_unread = Some(pos);
+            }
+            let head = drain.first_unread.unwrap_or(drain.next);
+            self.shared.head.store(head, Ordering::Relaxed);
+            if filled {
+                // SAFETY: `FILLED` at `pos`: initialised, and we are the
+                // consumer. Marking the slot skipped below means nothing
+                // reads it again.
+                let msg = unsafe { slot.read() };
+                let _ = slot.stamp.swap(stamp(pos, SKIPPED), Ordering::AcqRel);
+                return Some(msg);
+            }
+        }
+        None
+    }
+
+    /// Drops the queued messages left in `drain`, each under its own guard;
+    /// resumes the first panic afterwards (see [`crate::unwind`]).
+    ///
+    /// # Safety
+    ///
+    /// The same as [`Channel::take_queued`].
+    pub(crate) unsafe fn drop_queued(&self, drain: &mut Drain) {
+        let mut panic = FirstPanic::default();
+        // SAFETY: per the caller.
+        while let Some(msg) = unsafe { self.take_queued(drain) } {
+            panic.drop_value(msg);
+        }
+        panic.resume();
+    }
+}
+
+/// The queued positions a disconnected channel's consumer side still has to
+/// take (see "Disconnecting" in the [module docs](self)). Made only by
+/// [`Channel::release_consumer`]: holding a non-empty one makes its holder
+/// the consumer.
+#[derive(Debug)]
+pub(crate) struct Drain {
+    /// Next position to look at.
+    next: u64,
+    /// `tail` when the channel was disconnected: no position from here on
+    /// was claimed.
+    end: u64,
+    /// First position passed over (not `FILLED` when looked at): `head`
+    /// stays there, so [`Channel::len`] still counts a late permit's message.
+    first_unread: Option<u64>,
+}
+
+impl Drain {
+    /// Nothing to take: the consumer side had not gone.
+    const EMPTY: Drain = Drain {
+        next: 0,
+        end: 0,
+        first_unread: None,
+    };
+
+    /// Most messages left to take.
+    pub(crate) fn max_left(&self) -> u64 {
+        self.end - self.next
     }
 }
 

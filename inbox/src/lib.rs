@@ -100,7 +100,9 @@
 //! receiver and the manager are gone the inbox is disconnected: queued
 //! messages are dropped, sends fail with [`SendError::Disconnected`] and
 //! [`Sender::join`] completes with the status set by
-//! [`Manager::set_exit_status`].
+//! [`Manager::set_exit_status`]. [`Manager::close`] (or [`Receiver::close`])
+//! drops the handle but hands the queued messages back, one at a time, for
+//! the caller to drop.
 //!
 //! ```
 //! use kiln_inbox::Manager;
@@ -139,6 +141,13 @@
 //!   rejected messages are given back in the error, queued messages are
 //!   dropped when the inbox disconnects, and a message sent into a permit
 //!   claimed before the disconnect is dropped with the inbox's memory.
+//! * **Panics in `Drop`.** Queued messages are dropped one by one, each under
+//!   its own `catch_unwind`: a message whose `Drop` panics does not keep the
+//!   others from being dropped and, however many panic, the process does not
+//!   abort. The first panic is resumed once all are dropped (unless the
+//!   thread is already unwinding); the others were reported by the panic
+//!   hook. To handle every panic, take the messages with [`Manager::close`]
+//!   or [`Receiver::close`] and drop them yourself.
 //! * **No lost wake-ups.** Without `SeqCst`: the arguments are in the
 //!   (private) modules `channel` and `waker`, and `tests/loom.rs` checks them
 //!   with [loom]; run it with
@@ -155,11 +164,13 @@ mod loom;
 mod manager;
 pub mod oneshot;
 mod permit;
+mod queued;
 mod receiver;
 mod recycle;
 mod sender;
 mod state;
 mod thin_arc;
+mod unwind;
 mod wait_list;
 mod waker;
 
@@ -173,5 +184,6 @@ pub use inbox::{DEFAULT_CAPACITY, MAX_CAPACITY, MIN_CAPACITY, new};
 pub use join::Join;
 pub use manager::Manager;
 pub use permit::Permit;
+pub use queued::QueuedMessages;
 pub use receiver::{Receiver, RecvValue};
 pub use sender::{Reserve, SendValue, Sender};

@@ -8,6 +8,7 @@ use std::fmt;
 
 use crate::channel::Channel;
 use crate::id::InboxId;
+use crate::queued::{QueuedMessages, into_channel};
 use crate::receiver::Receiver;
 use crate::sender::Sender;
 use crate::state::MANAGER_ALIVE;
@@ -57,6 +58,36 @@ impl<M> Manager<M> {
     /// Identity of the inbox, comparable across message types.
     pub fn id(&self) -> InboxId {
         self.channel.id()
+    }
+
+    /// Drops the manager, handing back the messages still queued.
+    ///
+    /// If no receiver exists, this disconnects the inbox, as dropping the
+    /// manager would, but the queued messages are returned instead of
+    /// dropped, so the caller can deal with a panic in each one's `Drop`
+    /// (kiln logs each, naming the actor). If a receiver exists, the inbox
+    /// stays connected, its messages stay queued for the receiver and the
+    /// iterator is empty.
+    ///
+    /// ```
+    /// use std::panic::{AssertUnwindSafe, catch_unwind};
+    ///
+    /// use kiln_inbox::Manager;
+    ///
+    /// let (manager, sender, receiver) = Manager::new(4);
+    /// sender.try_send("one").unwrap();
+    /// sender.try_send("two").unwrap();
+    /// drop(receiver);
+    /// for msg in manager.close() {
+    ///     if let Err(panic) = catch_unwind(AssertUnwindSafe(|| drop(msg))) {
+    ///         eprintln!("dropping a message panicked");
+    ///     }
+    /// }
+    /// assert!(!sender.is_connected());
+    /// ```
+    pub fn close(self) -> QueuedMessages<M> {
+        let channel = into_channel(self, |manager| &manager.channel);
+        QueuedMessages::release(channel, MANAGER_ALIVE)
     }
 }
 

@@ -13,6 +13,7 @@ use std::task::{Context, Poll};
 use crate::channel::Channel;
 use crate::error::RecvError;
 use crate::id::InboxId;
+use crate::queued::{QueuedMessages, into_channel};
 use crate::sender::Sender;
 use crate::state::RECEIVER_ALIVE;
 
@@ -107,6 +108,26 @@ impl<M> Receiver<M> {
     /// Number of messages the inbox holds at most.
     pub fn capacity(&self) -> usize {
         self.channel.capacity()
+    }
+
+    /// Drops the receiver, handing back the messages still queued.
+    ///
+    /// If there is no [`Manager`](crate::Manager), this disconnects the
+    /// inbox, as dropping the receiver would, but the queued messages are
+    /// returned instead of dropped, so the caller can deal with a panic in
+    /// each one's `Drop`. With a manager the inbox stays connected, its
+    /// messages stay queued for the next receiver and the iterator is empty.
+    ///
+    /// ```
+    /// let (sender, receiver) = kiln_inbox::new(4);
+    /// sender.try_send(1).unwrap();
+    /// sender.try_send(2).unwrap();
+    /// assert_eq!(receiver.close().sum::<i32>(), 3);
+    /// assert!(sender.try_send(3).unwrap_err().is_disconnected());
+    /// ```
+    pub fn close(self) -> QueuedMessages<M> {
+        let channel = into_channel(self, |receiver| &receiver.channel);
+        QueuedMessages::release(channel, RECEIVER_ALIVE)
     }
 }
 

@@ -21,7 +21,7 @@
 //! the channel is connected for the senders (a restarted actor gets the same
 //! inbox). The one of the two whose drop clears the last consumer bit (seen
 //! atomically in the value its `fetch_and` returns) *disconnects* the channel:
-//! see [`Channel::disconnect`](crate::channel::Channel::disconnect).
+//! see [`Channel::release_consumer`](crate::channel::Channel::release_consumer).
 //!
 //! All read-modify-writes use `AcqRel` so that a handle's earlier work (for
 //! example taking messages, or [`Manager::set_exit_status`]) is visible to

@@ -258,6 +258,48 @@ fn disconnect_races_sends() {
     });
 }
 
+/// The manager closes the inbox and hands out its messages one at a time
+/// while one sender claims and uses a permit and another waits for room: the
+/// waiting sender is woken (not left waiting while the messages are handed
+/// out), every message is taken from the iterator, dropped with it, given
+/// back in an error or dropped with the channel, exactly once, and the
+/// channel is freed.
+#[test]
+fn close_hands_out_messages_while_senders_send() {
+    model(Some(3), || {
+        let counter = DropCounter::counter();
+        let (manager, sender, receiver) = Manager::new(2);
+        sender.try_send(DropCounter::new(&counter, 0)).unwrap();
+        drop(receiver);
+        let permit_sender = {
+            let sender = sender.clone();
+            let counter = counter.clone();
+            thread::spawn(move || match sender.try_reserve() {
+                Ok(permit) => {
+                    permit.send(DropCounter::new(&counter, 1));
+                    1
+                }
+                Err(_) => 0,
+            })
+        };
+        let waiting_sender = {
+            let counter = counter.clone();
+            thread::spawn(move || {
+                let result = block_on(sender.send(DropCounter::new(&counter, 2)));
+                drop(result);
+                1
+            })
+        };
+        let mut queued = manager.close();
+        let first = queued.next().expect("the message sent before the close");
+        assert_eq!(first.value, 0);
+        drop(first);
+        drop(queued);
+        let made = 1 + permit_sender.join().unwrap() + waiting_sender.join().unwrap();
+        assert_eq!(drops(&counter), made);
+    });
+}
+
 /// A joiner completes, with the exit status, once the receiver and the
 /// manager are both gone, whichever goes last.
 #[test]
