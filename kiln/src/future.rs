@@ -59,6 +59,19 @@ pin_project! {
         #[pin]
         actor: ActorSlot<NA::Actor>,
     }
+
+    impl<S, NA: NewActor, RT> PinnedDrop for ActorFuture<S, NA, RT> {
+        /// Dropped before the actor stopped (the executor dropped it):
+        /// drops the actor, then closes the inbox, both with every panic
+        /// caught and logged. Joiners see [`ActorExit::Cancelled`].
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            drop_actor(this.actor, NA::name);
+            if let Some(inbox) = this.inbox.take() {
+                close_inbox(inbox, NA::name);
+            }
+        }
+    }
 }
 
 pin_project! {
@@ -151,6 +164,7 @@ where
             // Stopping is the only option; report it as a failure.
             if let Some(inbox) = this.inbox.take() {
                 inbox.set_exit_status(ActorExit::Failed.to_status());
+                close_inbox(inbox, NA::name);
             }
             return Ok(());
         };
@@ -168,15 +182,29 @@ where
         drop_actor(this.actor, NA::name);
         if let Some(inbox) = this.inbox.take() {
             inbox.set_exit_status(exit.to_status());
-            // Dropping the manager drops the messages still queued; one of
-            // them may panic in its `Drop`.
-            if let Err(panic) = catch_unwind(AssertUnwindSafe(move || drop(inbox))) {
-                error!(
-                    "a message left in the inbox of actor '{}' panicked while being dropped: {}",
-                    NA::name(),
-                    panic_message(&*panic)
-                );
-            }
+            close_inbox(inbox, NA::name);
+        }
+    }
+}
+
+/// Closes the actor's inbox (whose name `name` gives, for the log): wakes
+/// those joining the actor, fails later sends, and drops the messages still
+/// queued, each under its own `catch_unwind`, logging every panic.
+///
+/// Dropping them all under one guard aborted the process when two of them
+/// panicked: the second panicked while the first unwound (issue 14,
+/// `tests/message_drop_panics.rs`). Does nothing to the messages while the
+/// actor's receiver lives (its context was moved out of the actor): the
+/// inbox stays connected for it, and the inbox drops each message under its
+/// own guard when the receiver goes.
+pub(crate) fn close_inbox<M>(inbox: Manager<M>, name: fn() -> &'static str) {
+    for msg in inbox.close() {
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(move || drop(msg))) {
+            error!(
+                "a message left in the inbox of actor '{}' panicked while being dropped: {}",
+                name(),
+                panic_message(&*panic)
+            );
         }
     }
 }

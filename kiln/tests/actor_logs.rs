@@ -2,44 +2,14 @@
 //! message), restarts and how it stopped, whichever supervisor it has.
 
 use std::pin::Pin;
-use std::sync::{Mutex, PoisonError};
 use std::task::{self, Poll};
 
 use kiln::actor::{self, NoMessages};
 use kiln::supervisor::{NoSupervisor, SupervisorStrategy};
 use kiln::{ActorFuture, actor_fn};
 
-/// Captures the log records that name an actor `logs_*`.
-struct CapturingLogger;
-
-static LOGGED: Mutex<Vec<String>> = Mutex::new(Vec::new());
-
-impl log::Log for CapturingLogger {
-    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
-        true
-    }
-
-    fn log(&self, record: &log::Record<'_>) {
-        let msg = record.args().to_string();
-        if msg.contains("'logs_") {
-            let mut logged = LOGGED.lock().unwrap_or_else(PoisonError::into_inner);
-            logged.push(format!("[{}] {msg}", record.level()));
-        }
-    }
-
-    fn flush(&self) {}
-}
-
-/// The captured messages that name `actor`.
-fn logged(actor: &str) -> Vec<String> {
-    let needle = format!("'{actor}'");
-    let logged = LOGGED.lock().unwrap_or_else(PoisonError::into_inner);
-    logged
-        .iter()
-        .filter(|m| m.contains(&needle))
-        .cloned()
-        .collect()
-}
+mod util;
+use util::logs::{capture, logged};
 
 /// Fails on "fail", panics on "panic", completes on anything else.
 async fn logs_worker(mut ctx: actor::Context<&'static str>) -> Result<(), String> {
@@ -80,8 +50,7 @@ fn logs_bomb(_: actor::Context<()>) -> Bomb {
 
 #[test]
 fn runtime_messages_about_an_actor_name_it() {
-    log::set_logger(&CapturingLogger).unwrap();
-    log::set_max_level(log::LevelFilter::Debug);
+    capture(log::LevelFilter::Debug);
 
     // A closure supervisor restarts it twice (it logs nothing itself), then
     // the actor completes.

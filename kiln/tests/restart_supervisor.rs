@@ -2,7 +2,6 @@
 //! restarts within a sliding window), and what supervisors log.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, Once};
 use std::time::{Duration, Instant};
 
 use kiln::actor::{self, NoMessages};
@@ -12,7 +11,8 @@ use kiln::sync::block_on;
 use kiln::{ActorFuture, actor_fn, restart_supervisor};
 
 mod util;
-use util::{Cmd, Probe, lock, run_to_exit, send_all, worker};
+use util::logs::{capture, logged};
+use util::{Cmd, Probe, run_to_exit, send_all, worker};
 
 restart_supervisor!(CloneSupervisor, Probe);
 
@@ -247,44 +247,6 @@ fn restart_intensity_window_slides() {
     );
 }
 
-/// Captures the log records of the actors named `logged_*`.
-struct CapturingLogger;
-
-static LOGGED: Mutex<Vec<String>> = Mutex::new(Vec::new());
-
-impl log::Log for CapturingLogger {
-    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
-        true
-    }
-
-    fn log(&self, record: &log::Record<'_>) {
-        let msg = record.args().to_string();
-        if msg.contains("'logged_") {
-            lock(&LOGGED).push(format!("[{}] {msg}", record.level()));
-        }
-    }
-
-    fn flush(&self) {}
-}
-
-fn install_logger() {
-    static INSTALL: Once = Once::new();
-    INSTALL.call_once(|| {
-        log::set_logger(&CapturingLogger).unwrap();
-        log::set_max_level(log::LevelFilter::Warn);
-    });
-}
-
-/// The captured log messages that mention `actor`.
-fn logged(actor: &str) -> Vec<String> {
-    let needle = format!("'{actor}'");
-    lock(&LOGGED)
-        .iter()
-        .filter(|msg| msg.contains(&needle))
-        .cloned()
-        .collect()
-}
-
 restart_supervisor!(LoggedSupervisor, (), 1, Duration::from_secs(60));
 
 async fn logged_restarted(mut ctx: actor::Context<Cmd>) -> Result<(), String> {
@@ -311,7 +273,7 @@ async fn logged_panicking(mut ctx: actor::Context<Cmd>) -> Result<(), String> {
 
 #[test]
 fn supervisors_log_which_actor_failed_why_and_the_restarts_left() {
-    install_logger();
+    capture(log::LevelFilter::Warn);
     let (future, actor_ref) =
         ActorFuture::new(LoggedSupervisor::new(()), actor_fn(logged_restarted), ()).unwrap();
     send_all(&actor_ref, [Cmd::Fail, Cmd::Panic]);

@@ -10,7 +10,7 @@ use kiln_inbox::Manager;
 use log::error;
 
 use crate::actor_ref::{ActorExit, ActorRef};
-use crate::future::InboxSize;
+use crate::future::{InboxSize, close_inbox};
 use crate::supervisor::{SupervisorStrategy, SyncSupervisor};
 use crate::sync::{Context, SyncActor};
 
@@ -69,6 +69,7 @@ where
             }
         };
         self.inbox.set_exit_status(exit.to_status());
+        close_inbox(self.inbox, A::name);
         exit
     }
 }

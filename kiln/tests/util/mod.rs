@@ -1,5 +1,6 @@
 //! Test actors shared by the supervisor tests: a worker that records,
-//! fails, panics or stops as told, and what it did.
+//! fails, panics or stops as told, and what it did; and a logger that
+//! captures what kiln logs ([`logs`]).
 
 #![allow(
     dead_code,
@@ -16,6 +17,8 @@ use kiln::ActorRef;
 use kiln::actor;
 use kiln::actor_ref::ActorExit;
 use kiln::sync::block_on;
+
+pub(crate) mod logs;
 
 /// Locks `mutex`, ignoring poisoning (a panicking actor may poison it; the
 /// data is still fine for these tests).
