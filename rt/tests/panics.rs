@@ -8,13 +8,14 @@ use std::convert::Infallible;
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, Once, PoisonError, mpsc};
+use std::sync::{Arc, Barrier, Mutex, Once, PoisonError, mpsc};
 use std::task::{self, Poll};
 use std::thread::{self, ThreadId};
 use std::time::Duration;
 
 use kiln::actor::{Actor, NewActor};
 use kiln::actor_ref::ActorExit;
+use kiln::future::InboxSize;
 use kiln::supervisor::{NoSupervisor, Supervisor, SupervisorStrategy};
 use kiln::{ActorRef, actor, actor_fn, restart_supervisor, sync};
 use kiln_rt::{
@@ -575,5 +576,123 @@ fn panics_in_drop_are_caught() {
     );
     for what in expected {
         assert_logged(&format!("{what} panics in Drop"));
+    }
+}
+
+/// Messages queued behind the one each actor of
+/// [`queued_messages_whose_drop_panics_are_each_logged`] takes; every other one panics when
+/// dropped.
+const QUEUED: usize = 200;
+
+/// A message that counts its drop and, if `panics`, then panics.
+struct Bomb {
+    id: usize,
+    panics: bool,
+    drops: Arc<AtomicUsize>,
+}
+
+impl Bomb {
+    /// Drops the message without the panic.
+    fn defuse(mut self) {
+        self.panics = false;
+    }
+}
+
+impl Drop for Bomb {
+    fn drop(&mut self) {
+        self.drops.fetch_add(1, Ordering::SeqCst);
+        if self.panics {
+            panic!("bomb {} panics in Drop", self.id);
+        }
+    }
+}
+
+/// Sends one message for the actor to take, then [`QUEUED`] more, the even ones panicking when
+/// dropped; all count their drops in `drops`.
+fn send_bombs(actor_ref: &ActorRef<Bomb>, drops: &Arc<AtomicUsize>) {
+    for id in 0..=QUEUED {
+        let bomb = Bomb {
+            id,
+            panics: id % 2 == 0,
+            drops: Arc::clone(drops),
+        };
+        assert!(actor_ref.try_send(bomb).is_ok(), "can't send bomb {id}");
+    }
+}
+
+/// Takes one message and returns.
+async fn bombed_local(mut ctx: actor::Context<Bomb, ThreadLocal>) {
+    ctx.receive_next().await.unwrap().defuse();
+}
+
+/// [`bombed_local`] as a thread-safe actor.
+async fn bombed_shared(mut ctx: actor::Context<Bomb, ThreadSafe>) {
+    ctx.receive_next().await.unwrap().defuse();
+}
+
+/// Takes one message, waits until the others are queued, and returns.
+fn bombed_sync(mut ctx: sync::Context<Bomb, kiln_rt::Sync>, queued: Arc<Barrier>) {
+    ctx.receive_next().unwrap().defuse();
+    queued.wait();
+}
+
+/// Regression (issue 14, item 2): two queued messages whose `Drop` panics aborted the process
+/// when their actor stopped. Each is now dropped under its own guard, and its panic logged once,
+/// naming the actor.
+#[test]
+fn queued_messages_whose_drop_panics_are_each_logged() {
+    capture_logs();
+    // One worker, which runs the closure below before any of the actors it spawns: their inboxes
+    // are full before they take their one message.
+    let mut runtime = Runtime::setup().num_threads(1).build().unwrap();
+    let options = ActorOptions::default().with_inbox_size(InboxSize::fixed(QUEUED + 1));
+    let drops = Arc::new(AtomicUsize::new(0));
+    let (refs, actor_refs) = mpsc::channel();
+    let worker_drops = Arc::clone(&drops);
+    runtime
+        .run_on_workers(move |mut rt: RuntimeRef| -> Result<(), Infallible> {
+            let local = rt.spawn_local(NoSupervisor, actor_fn(bombed_local), (), options);
+            send_bombs(&local, &worker_drops);
+            let shared = rt.spawn(NoSupervisor, actor_fn(bombed_shared), (), options);
+            send_bombs(&shared, &worker_drops);
+            refs.send([local, shared]).unwrap();
+            Ok(())
+        })
+        .unwrap();
+    let queued = Arc::new(Barrier::new(2));
+    let sync_ref = runtime
+        .spawn_sync_actor(
+            NoSupervisor,
+            actor_fn(bombed_sync),
+            Arc::clone(&queued),
+            SyncActorOptions::default().with_inbox_size(InboxSize::fixed(QUEUED + 1)),
+        )
+        .unwrap();
+    send_bombs(&sync_ref, &drops);
+    queued.wait();
+    runtime.start().expect("the runtime failed");
+
+    let [local, shared] = actor_refs.recv().unwrap();
+    for actor_ref in [&local, &shared, &sync_ref] {
+        assert_eq!(exit_of(actor_ref), ActorExit::Completed);
+    }
+    assert_eq!(
+        drops.load(Ordering::SeqCst),
+        3 * (QUEUED + 1),
+        "every message dropped"
+    );
+    let logs = LOGS.lock().unwrap_or_else(PoisonError::into_inner);
+    for actor in ["bombed_local", "bombed_shared", "bombed_sync"] {
+        let prefix = format!(
+            "a message left in the inbox of actor '{actor}' panicked while being dropped: bomb "
+        );
+        let mut ids: Vec<usize> = logs
+            .iter()
+            .filter_map(|line| line.strip_prefix(&prefix)?.strip_suffix(" panics in Drop"))
+            .map(|id| id.parse().unwrap())
+            .collect();
+        ids.sort_unstable();
+        let expected: Vec<usize> = (2..=QUEUED).step_by(2).collect();
+        assert_eq!(ids, expected, "each panic of {actor} logged once");
     }
 }
