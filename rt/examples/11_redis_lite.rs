@@ -39,6 +39,7 @@ use kiln::future::InboxSize;
 use kiln::messages::Terminate;
 use kiln::supervisor::{NoSupervisor, SupervisorStrategy};
 use kiln::{ActorRef, actor_fn, from_message};
+use kiln_rt::Spawn;
 use kiln_rt::net::{Server, ServerError, TcpStream};
 use kiln_rt::timer::{Deadline, DeadlinePassed};
 use kiln_rt::{ActorOptions, Runtime, RuntimeRef, Signal, ThreadLocal, ThreadSafe};

@@ -15,6 +15,7 @@ use std::rc::Rc;
 use kiln::actor_ref::rpc::RpcMessage;
 use kiln::supervisor::NoSupervisor;
 use kiln::{ActorRef, actor, actor_fn, sync};
+use kiln_rt::Spawn;
 use kiln_rt::{ActorOptions, Runtime, RuntimeRef, SyncActorOptions, ThreadLocal, ThreadSafe};
 
 fn main() -> Result<(), kiln_rt::Error> {

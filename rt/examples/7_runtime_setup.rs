@@ -10,6 +10,7 @@ use std::convert::Infallible;
 
 use kiln::supervisor::NoSupervisor;
 use kiln::{ActorRef, actor, actor_fn};
+use kiln_rt::Spawn;
 use kiln_rt::{ActorOptions, Runtime, RuntimeRef, ThreadLocal, ThreadSafe};
 
 const WORKERS: usize = 2;

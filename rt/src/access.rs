@@ -10,24 +10,21 @@
 //! All implement [`Access`], which the [`timer`](crate::timer) types and the
 //! I/O types ([`net`](crate::net), [`fs`](crate::fs), ...) take.
 
-use std::convert::Infallible;
 use std::fmt;
-use std::future::Future;
 use std::ops::{Deref, DerefMut};
+use std::rc::Rc;
 use std::sync::Arc;
 use std::task::Waker;
 use std::time::Instant;
 
 use kiln::ActorRef;
-use kiln::actor::NewActor;
-use kiln::supervisor::Supervisor;
 
-use crate::runtime::RuntimeRef;
 use crate::runtime::io::IoRing;
+use crate::runtime::local::LocalInternals;
 use crate::runtime::shared::RuntimeInternals;
 use crate::runtime::timers::TimerToken;
+use crate::runtime_ref::RuntimeRef;
 use crate::signal::Signal;
-use crate::spawn::{ActorOptions, FutureOptions};
 
 /// Access to the runtime; implemented by [`ThreadLocal`], [`ThreadSafe`],
 /// [`Sync`] and [`RuntimeRef`]. It is sealed: it cannot be implemented
@@ -70,6 +67,16 @@ impl ThreadLocal {
     pub(crate) const fn new(rt: RuntimeRef) -> ThreadLocal {
         ThreadLocal { rt }
     }
+
+    /// The worker's state, for `Spawn`.
+    pub(crate) fn local_internals(&self) -> &Rc<LocalInternals> {
+        self.rt.local_internals()
+    }
+
+    /// The runtime's shared state, for `Spawn`.
+    pub(crate) fn shared_internals(&self) -> &Arc<RuntimeInternals> {
+        self.rt.shared_internals()
+    }
 }
 
 impl Deref for ThreadLocal {
@@ -89,6 +96,33 @@ impl DerefMut for ThreadLocal {
 impl fmt::Debug for ThreadLocal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("ThreadLocal").field(&self.rt).finish()
+    }
+}
+
+impl Access for RuntimeRef {}
+
+#[allow(private_interfaces, reason = "sealed trait")]
+impl PrivateAccess for RuntimeRef {
+    fn add_timer(&self, deadline: Instant, waker: Waker) -> TimerToken {
+        self.local_internals()
+            .timers
+            .borrow_mut()
+            .add(deadline, waker)
+    }
+
+    fn update_timer(&self, token: TimerToken, waker: &Waker) {
+        self.local_internals()
+            .timers
+            .borrow_mut()
+            .update_waker(token, waker);
+    }
+
+    fn remove_timer(&self, token: TimerToken) {
+        self.local_internals().timers.borrow_mut().remove(token);
+    }
+
+    fn io_ring(&self) -> IoRing {
+        self.local_internals().ring.clone()
     }
 }
 
@@ -121,55 +155,9 @@ macro_rules! shared_access {
                 $name { internals }
             }
 
-            /// Spawns a thread-safe actor; fails if creating it fails.
-            pub fn try_spawn<S, NA>(
-                &mut self,
-                supervisor: S,
-                new_actor: NA,
-                arg: NA::Argument,
-                options: ActorOptions,
-            ) -> Result<ActorRef<NA::Message>, NA::Error>
-            where
-                S: Supervisor<NA> + Send + 'static,
-                NA: NewActor<RuntimeAccess = ThreadSafe> + Send + 'static,
-                NA::Actor: Send + 'static,
-                NA::Message: Send + 'static,
-            {
-                crate::runtime::shared::try_spawn(
-                    &self.internals,
-                    supervisor,
-                    new_actor,
-                    arg,
-                    options,
-                )
-            }
-
-            /// Spawns a thread-safe actor that cannot fail to be created.
-            pub fn spawn<S, NA>(
-                &mut self,
-                supervisor: S,
-                new_actor: NA,
-                arg: NA::Argument,
-                options: ActorOptions,
-            ) -> ActorRef<NA::Message>
-            where
-                S: Supervisor<NA> + Send + 'static,
-                NA: NewActor<Error = Infallible, RuntimeAccess = ThreadSafe> + Send + 'static,
-                NA::Actor: Send + 'static,
-                NA::Message: Send + 'static,
-            {
-                match self.try_spawn(supervisor, new_actor, arg, options) {
-                    Ok(actor_ref) => actor_ref,
-                    Err(err) => match err {},
-                }
-            }
-
-            /// Spawns a `Send` future; any worker may run it.
-            pub fn spawn_future<Fut>(&mut self, future: Fut, options: FutureOptions)
-            where
-                Fut: Future<Output = ()> + Send + 'static,
-            {
-                crate::runtime::shared::spawn_future(&self.internals, future, options);
+            /// The runtime's shared state, for `Spawn`.
+            pub(crate) fn shared_internals(&self) -> &Arc<RuntimeInternals> {
+                &self.internals
             }
 
             /// Registers `actor_ref` to receive process signals.
@@ -179,7 +167,7 @@ macro_rules! shared_access {
 
             /// The metrics of the runtime, see [`metrics`](crate::metrics).
             pub fn metrics(&self) -> crate::metrics::RuntimeMetrics {
-                crate::metrics::collect(&self.internals)
+                self.internals.collect_metrics()
             }
         }
 

@@ -83,6 +83,8 @@ pub mod net;
 pub mod pipe;
 pub mod process;
 mod runtime;
+mod runtime_ref;
+mod setup;
 mod signal;
 pub mod spawn;
 pub mod systemd;
@@ -94,7 +96,9 @@ pub mod trace;
 #[doc(no_inline)]
 pub use access::{Access, Sync, ThreadLocal, ThreadSafe};
 pub use error::Error;
-pub use runtime::{MAX_THREADS, Runtime, RuntimeRef, Setup};
+pub use runtime::Runtime;
+pub use runtime_ref::RuntimeRef;
+pub use setup::{MAX_THREADS, Setup};
 pub use signal::Signal;
 #[doc(no_inline)]
-pub use spawn::{ActorOptions, FutureOptions, Priority, SyncActorOptions};
+pub use spawn::{ActorOptions, FutureOptions, Priority, Spawn, SyncActorOptions};

@@ -1,56 +1,56 @@
 //! [`Runtime`]: owns the workers, spawns actors, and runs until they are
-//! done; [`RuntimeRef`], a worker's handle; [`Setup`], the builder; and,
-//! below them, the engine users never name.
+//! done; and, below it, the engine users never name. The other public
+//! handles of the engine are [`RuntimeRef`] (a worker's, in `runtime_ref.rs`)
+//! and [`Setup`] (the builder, in `setup.rs`).
 //!
 //! # The engine
 //!
 //! | module | what |
 //! |---|---|
-//! | [`setup`] | builds the rings, the shared state and the worker threads |
 //! | [`shared`] | the state the workers share: shards of thread-safe processes, shared timers, worker handles, signal receivers |
-//! | [`worker`] | a worker thread's loop and its per-worker state |
+//! | [`worker`] | a worker thread's loop |
+//! | [`local`] | the state of one worker that its thread-local processes reach |
 //! | [`coordinator`] | the thread that runs `start`: signals, the shared ring, thread exits |
 //! | [`scheduler`] | the run queue (virtual run time), processes, and the shards of thread-safe ones |
 //! | [`wake`] | wakers that find their process's worker or shard |
 //! | [`clock`] | the clock that times every poll |
+//! | [`counters`] | what workers count and publish for the [`metrics`](crate::metrics) |
+//! | [`trace`] | the trace recorder behind [`trace`](crate::trace) |
+//! | [`lock`] | locking the engine's mutexes |
 //! | [`timers`] | the timing wheel behind the [`timer`](crate::timer) futures |
 //! | [`io`] | the I/O driver: rings, operations, wake-ups of a ring's owner |
 
 pub(crate) mod clock;
 pub(crate) mod coordinator;
+pub(crate) mod counters;
 pub(crate) mod io;
-mod runtime_ref;
+pub(crate) mod local;
+pub(crate) mod lock;
 pub(crate) mod scheduler;
-mod setup;
 pub(crate) mod shared;
 pub(crate) mod timers;
+pub(crate) mod trace;
 pub(crate) mod wake;
 pub(crate) mod worker;
 
-pub(crate) use runtime_ref::LocalInternals;
-pub use runtime_ref::RuntimeRef;
-pub use setup::{MAX_THREADS, Setup};
-
-use std::convert::Infallible;
 use std::fmt;
-use std::future::Future;
 use std::sync::{Arc, mpsc};
 use std::thread;
 
 use kiln::ActorRef;
-use kiln::actor::NewActor;
-use kiln::supervisor::{Supervisor, SyncSupervisor};
+use kiln::supervisor::SyncSupervisor;
 use kiln::sync::{SyncActor, SyncActorRunnerBuilder};
 use log::debug;
 
 use crate::access::Sync;
 use crate::error::Error;
 use crate::metrics::RuntimeMetrics;
+use crate::runtime_ref::RuntimeRef;
 use crate::signal::Signal;
-use crate::spawn::{ActorOptions, FutureOptions, SyncActorOptions};
+use crate::spawn::SyncActorOptions;
 use coordinator::Coordinator;
 use shared::RuntimeInternals;
-use worker::{Control, ExitGuard, RunFn, ThreadExit};
+use worker::{Control, ExitGuard, RunFn, ThreadExit, WorkerControl};
 
 /// The runtime: worker threads running actors, and the coordinator that
 /// relays process signals and waits for them to finish.
@@ -63,27 +63,27 @@ pub struct Runtime {
     internals: Arc<RuntimeInternals>,
     /// `None` once started.
     coordinator: Option<Coordinator>,
+    /// Sends control messages to each worker (`run_on_workers`).
+    controls: Vec<WorkerControl>,
 }
 
 impl Runtime {
-    /// Returns a [`Setup`] to configure a runtime.
-    pub const fn setup() -> Setup {
-        Setup::new()
-    }
-
-    /// A runtime with the default setup: one worker thread.
-    pub fn new() -> Result<Runtime, Error> {
-        Setup::new().build()
-    }
-
     pub(crate) const fn from_parts(
         internals: Arc<RuntimeInternals>,
         coordinator: Coordinator,
+        controls: Vec<WorkerControl>,
     ) -> Runtime {
         Runtime {
             internals,
             coordinator: Some(coordinator),
+            controls,
         }
+    }
+
+    /// What sends control messages to the workers.
+    #[cfg(feature = "test")]
+    pub(crate) fn controls(&self) -> &[WorkerControl] {
+        &self.controls
     }
 
     #[cfg(feature = "test")]
@@ -106,13 +106,12 @@ impl Runtime {
     {
         let (reply, replies) = mpsc::channel();
         let mut sent = 0;
-        for worker in self.internals.worker_handles() {
+        for worker in &self.controls {
             let f = f.clone();
-            let run: RunFn = Box::new(move |rt| f(rt).map_err(|err| err.to_string()));
-            if worker
-                .send_control(Control::Run(run, reply.clone()))
-                .is_ok()
-            {
+            let run: RunFn = Box::new(move |local| {
+                f(RuntimeRef::from_local(local)).map_err(|err| err.to_string())
+            });
+            if worker.send(Control::Run(run, reply.clone())).is_ok() {
                 sent += 1;
             }
         }
@@ -127,49 +126,9 @@ impl Runtime {
         Ok(())
     }
 
-    /// Spawns a thread-safe actor; fails if creating it fails.
-    pub fn try_spawn<S, NA>(
-        &mut self,
-        supervisor: S,
-        new_actor: NA,
-        arg: NA::Argument,
-        options: ActorOptions,
-    ) -> Result<ActorRef<NA::Message>, NA::Error>
-    where
-        S: Supervisor<NA> + Send + 'static,
-        NA: NewActor<RuntimeAccess = crate::ThreadSafe> + Send + 'static,
-        NA::Actor: Send + 'static,
-        NA::Message: Send + 'static,
-    {
-        shared::try_spawn(&self.internals, supervisor, new_actor, arg, options)
-    }
-
-    /// Spawns a thread-safe actor that cannot fail to be created.
-    pub fn spawn<S, NA>(
-        &mut self,
-        supervisor: S,
-        new_actor: NA,
-        arg: NA::Argument,
-        options: ActorOptions,
-    ) -> ActorRef<NA::Message>
-    where
-        S: Supervisor<NA> + Send + 'static,
-        NA: NewActor<Error = Infallible, RuntimeAccess = crate::ThreadSafe> + Send + 'static,
-        NA::Actor: Send + 'static,
-        NA::Message: Send + 'static,
-    {
-        match self.try_spawn(supervisor, new_actor, arg, options) {
-            Ok(actor_ref) => actor_ref,
-            Err(err) => match err {},
-        }
-    }
-
-    /// Spawns a `Send` future; any worker may run it.
-    pub fn spawn_future<Fut>(&mut self, future: Fut, options: FutureOptions)
-    where
-        Fut: Future<Output = ()> + Send + 'static,
-    {
-        shared::spawn_future(&self.internals, future, options);
+    /// The runtime's shared state, for `Spawn`.
+    pub(crate) const fn shared_internals(&self) -> &Arc<RuntimeInternals> {
+        &self.internals
     }
 
     /// Spawns a synchronous actor on a thread of its own (named after the
@@ -200,8 +159,8 @@ impl Runtime {
         internals.sync_actor_started();
         let spawned = thread::Builder::new().name(name.clone()).spawn(move || {
             if let Some(file) = &internals.trace {
-                crate::trace::start_thread(file, crate::trace::Thread::SyncActor, &name);
-                crate::trace::sync_actor(A::name());
+                trace::start_thread(file, trace::Thread::SyncActor, &name);
+                trace::sync_actor(A::name());
             }
             let _guard = SyncGuard {
                 internals,
@@ -209,7 +168,7 @@ impl Runtime {
             };
             let exit = runner.run(arg);
             debug!("synchronous actor '{name}' {exit}");
-            crate::trace::finish_thread();
+            trace::finish_thread();
         });
         match spawned {
             Ok(handle) => {
@@ -237,7 +196,7 @@ impl Runtime {
     /// [`RuntimeRef::metrics`] (or `metrics` of `ThreadSafe` and `Sync`),
     /// and SIGUSR2 logs them.
     pub fn metrics(&self) -> RuntimeMetrics {
-        crate::metrics::collect(&self.internals)
+        self.internals.collect_metrics()
     }
 
     /// Runs until every actor, future and synchronous actor has finished,

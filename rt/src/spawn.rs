@@ -1,162 +1,392 @@
-//! Options for spawning actors, synchronous actors and futures.
+//! Spawning actors: the [`Spawn`] trait, implemented once by everything that
+//! can spawn, and the options for spawning.
+//!
+//! | spawner | thread-local actors (`ThreadLocal` context) | thread-safe actors (`ThreadSafe` context) |
+//! |---|---|---|
+//! | [`RuntimeRef`] (a worker's handle) | on this worker | yes |
+//! | [`ThreadLocal`] (a thread-local actor's runtime access) | on its worker | yes |
+//! | [`Runtime`], [`ThreadSafe`], [`Sync`] | no (they are not on a worker; see [`Runtime::run_on_workers`]) | yes |
+//! | an actor's [`Context`](kiln::actor::Context) | as its runtime access | as its runtime access |
+//! | the test runtime ([`test::TestRuntime`](crate::test::TestRuntime)) | on its worker | yes |
+//!
+//! Which kind an actor is follows from its context's runtime access
+//! (`actor::Context<M, ThreadLocal>` or `actor::Context<M, ThreadSafe>`), so
+//! one `spawn` call spawns either, and code generic over the spawner works
+//! with all of them:
+//!
+//! ```
+//! use std::convert::Infallible;
+//!
+//! use kiln::actor::NewActor;
+//! use kiln::supervisor::{NoSupervisor, Supervisor};
+//! use kiln::{actor, actor_fn, ActorRef};
+//! use kiln_rt::spawn::{ActorOptions, Spawn};
+//! use kiln_rt::{Runtime, ThreadSafe};
+//!
+//! async fn counter(mut ctx: actor::Context<u64, ThreadSafe>) {
+//!     let mut total = 0;
+//!     while let Ok(n) = ctx.receive_next().await {
+//!         total += n;
+//!     }
+//!     assert_eq!(total, 3);
+//! }
+//!
+//! /// Starts an actor from a `Runtime`, a `RuntimeRef`, an actor's context, ...
+//! fn start<S, NA>(spawner: &mut S, new_actor: NA) -> ActorRef<NA::Message>
+//! where
+//!     S: Spawn<NoSupervisor, NA, ThreadSafe>,
+//!     NoSupervisor: Supervisor<NA>,
+//!     NA: NewActor<Argument = (), Error = Infallible, RuntimeAccess = ThreadSafe>,
+//! {
+//!     spawner.spawn(NoSupervisor, new_actor, (), ActorOptions::default())
+//! }
+//!
+//! let mut runtime = Runtime::new()?;
+//! let counter_ref = start(&mut runtime, actor_fn(counter));
+//! counter_ref.try_send(1u64).unwrap();
+//! counter_ref.try_send(2u64).unwrap();
+//! drop(counter_ref); // The counter stops once its inbox is empty.
+//! runtime.start()?;
+//! # Ok::<(), kiln_rt::Error>(())
+//! ```
+//!
+//! `RuntimeRef::spawn_local` stays as the explicit way to spawn a
+//! thread-local actor on the current worker; spawning futures (which are not
+//! actors) is a method of each spawner (`spawn_future`,
+//! `spawn_local_future`).
+//!
+//! [`RuntimeRef`]: crate::RuntimeRef
+//! [`Runtime`]: crate::Runtime
+//! [`Runtime::run_on_workers`]: crate::Runtime::run_on_workers
+//! [`ThreadLocal`]: crate::ThreadLocal
+//! [`ThreadSafe`]: crate::ThreadSafe
+//! [`Sync`]: crate::access::Sync
 
-use std::cmp::Ordering;
-use std::fmt;
+use std::convert::Infallible;
+use std::future::Future;
+use std::rc::Rc;
+use std::sync::Arc;
 
-use kiln::future::InboxSize;
+use kiln::ActorRef;
+use kiln::actor::NewActor;
+use kiln::future::ActorFutureBuilder;
+use kiln::supervisor::Supervisor;
 
-/// The priority of a process: how the local and shared schedulers weigh the
-/// time it runs (see the `scheduler` module). A process with `HIGH`
-/// priority is charged a third of the time a `LOW` one is for the same run,
-/// so it runs more often when both are ready.
+use crate::access::{ThreadLocal, ThreadSafe};
+use crate::runtime::local::LocalInternals;
+use crate::runtime::scheduler::process::FutureProcess;
+use crate::runtime::shared::RuntimeInternals;
+use crate::runtime_ref::RuntimeRef;
+
+mod options;
+
+pub use options::{ActorOptions, FutureOptions, Priority, SyncActorOptions};
+
+/// Spawns actors whose context carries runtime access `RT`: [`ThreadLocal`]
+/// or [`ThreadSafe`]. See the [module documentation](self) for who
+/// implements it.
 ///
-/// Priorities compare by urgency, as in Heph: `HIGH > NORMAL > LOW`, so the
-/// [`max`](Ord::max) of several is the most urgent, and sorting puts `LOW`
-/// first.
-///
-/// ```
-/// use kiln_rt::Priority;
-///
-/// assert!(Priority::HIGH > Priority::NORMAL);
-/// assert!(Priority::NORMAL > Priority::LOW);
-/// let priorities = [Priority::NORMAL, Priority::HIGH, Priority::LOW];
-/// assert_eq!(priorities.iter().max(), Some(&Priority::HIGH));
-/// ```
-#[derive(Copy, Clone, PartialEq, Eq, Hash)]
-pub struct Priority(
-    /// The factor a run time is scaled by, in tenths: the *smaller*, the
-    /// more urgent. Not `Ord`'s order: see the `Ord` impl.
-    u8,
-);
-
-impl Priority {
-    /// Low priority: run time counts 1.5 times.
-    pub const LOW: Priority = Priority(15);
-    /// The default.
-    pub const NORMAL: Priority = Priority(10);
-    /// High priority: run time counts half.
-    pub const HIGH: Priority = Priority(5);
-
-    /// Scales a run time (in nanoseconds) by the priority.
-    pub(crate) const fn scale(self, nanos: u64) -> u64 {
-        nanos.saturating_mul(self.0 as u64) / Priority::NORMAL.0 as u64
+/// It is sealed: only kiln-rt's spawners implement it.
+pub trait Spawn<S, NA, RT>: PrivateSpawn<S, NA, RT> {
+    /// Spawns an actor; fails if creating it ([`NewActor::new`]) fails.
+    fn try_spawn(
+        &mut self,
+        supervisor: S,
+        new_actor: NA,
+        arg: NA::Argument,
+        options: ActorOptions,
+    ) -> Result<ActorRef<NA::Message>, NA::Error>
+    where
+        S: Supervisor<NA>,
+        NA: NewActor<RuntimeAccess = RT>,
+    {
+        self.try_spawn_setup(supervisor, new_actor, arg, options)
     }
-}
 
-/// By urgency: `HIGH > NORMAL > LOW`.
-// The derived order (of the scale factor) was the reverse (issue 14); the
-// scheduler only uses `Priority::scale`, never this order.
-impl Ord for Priority {
-    fn cmp(&self, other: &Priority) -> Ordering {
-        // A smaller factor is more urgent.
-        other.0.cmp(&self.0)
-    }
-}
-
-impl PartialOrd for Priority {
-    fn partial_cmp(&self, other: &Priority) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl fmt::Debug for Priority {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            Priority::LOW => f.write_str("LOW"),
-            Priority::NORMAL => f.write_str("NORMAL"),
-            Priority::HIGH => f.write_str("HIGH"),
-            // The field is private: only the constants exist.
-            Priority(factor) => f.debug_tuple("Priority").field(&factor).finish(),
+    /// Spawns an actor that cannot fail to be created.
+    fn spawn(
+        &mut self,
+        supervisor: S,
+        new_actor: NA,
+        arg: NA::Argument,
+        options: ActorOptions,
+    ) -> ActorRef<NA::Message>
+    where
+        S: Supervisor<NA>,
+        NA: NewActor<Error = Infallible, RuntimeAccess = RT>,
+    {
+        match self.try_spawn_setup(supervisor, new_actor, arg, options) {
+            Ok(actor_ref) => actor_ref,
+            Err(err) => match err {},
         }
     }
 }
 
-impl Default for Priority {
-    fn default() -> Priority {
-        Priority::NORMAL
+pub(crate) use private::PrivateSpawn;
+
+mod private {
+    use kiln::ActorRef;
+    use kiln::actor::NewActor;
+    use kiln::supervisor::Supervisor;
+
+    use super::ActorOptions;
+
+    /// The method behind [`Spawn`](super::Spawn); in a private module so
+    /// that no one outside kiln-rt can implement it.
+    pub trait PrivateSpawn<S, NA, RT> {
+        /// Creates the actor and adds it to a scheduler.
+        fn try_spawn_setup(
+            &mut self,
+            supervisor: S,
+            new_actor: NA,
+            arg: NA::Argument,
+            options: ActorOptions,
+        ) -> Result<ActorRef<NA::Message>, NA::Error>
+        where
+            S: Supervisor<NA>,
+            NA: NewActor<RuntimeAccess = RT>;
     }
 }
 
-/// Options for spawning an actor.
-#[derive(Copy, Clone, Debug, Default)]
-#[must_use]
-pub struct ActorOptions {
-    priority: Priority,
-    inbox_size: InboxSize,
+/// Implements [`Spawn`] of thread-local actors for a type whose
+/// `local_internals(&self)` gives its worker's state.
+macro_rules! spawn_thread_local {
+    ($spawner: ty) => {
+        impl<S, NA> Spawn<S, NA, ThreadLocal> for $spawner
+        where
+            S: Supervisor<NA> + 'static,
+            NA: NewActor<RuntimeAccess = ThreadLocal> + 'static,
+            NA::Message: 'static,
+        {
+        }
+
+        impl<S, NA> PrivateSpawn<S, NA, ThreadLocal> for $spawner
+        where
+            S: Supervisor<NA> + 'static,
+            NA: NewActor<RuntimeAccess = ThreadLocal> + 'static,
+            NA::Message: 'static,
+        {
+            fn try_spawn_setup(
+                &mut self,
+                supervisor: S,
+                new_actor: NA,
+                arg: NA::Argument,
+                options: ActorOptions,
+            ) -> Result<ActorRef<NA::Message>, NA::Error> {
+                spawn_thread_local(self.local_internals(), supervisor, new_actor, arg, options)
+            }
+        }
+    };
 }
 
-impl ActorOptions {
-    /// Sets the actor's priority.
-    pub const fn with_priority(mut self, priority: Priority) -> Self {
-        self.priority = priority;
-        self
-    }
+/// Implements [`Spawn`] of thread-safe actors for a type whose
+/// `shared_internals(&self)` gives the runtime's shared state.
+macro_rules! spawn_thread_safe {
+    ($spawner: ty) => {
+        impl<S, NA> Spawn<S, NA, ThreadSafe> for $spawner
+        where
+            S: Supervisor<NA> + Send + 'static,
+            NA: NewActor<RuntimeAccess = ThreadSafe> + Send + 'static,
+            NA::Actor: Send + 'static,
+            NA::Message: Send + 'static,
+        {
+        }
 
-    /// Sets the size of the actor's inbox.
-    pub const fn with_inbox_size(mut self, inbox_size: InboxSize) -> Self {
-        self.inbox_size = inbox_size;
-        self
-    }
+        impl<S, NA> PrivateSpawn<S, NA, ThreadSafe> for $spawner
+        where
+            S: Supervisor<NA> + Send + 'static,
+            NA: NewActor<RuntimeAccess = ThreadSafe> + Send + 'static,
+            NA::Actor: Send + 'static,
+            NA::Message: Send + 'static,
+        {
+            fn try_spawn_setup(
+                &mut self,
+                supervisor: S,
+                new_actor: NA,
+                arg: NA::Argument,
+                options: ActorOptions,
+            ) -> Result<ActorRef<NA::Message>, NA::Error> {
+                spawn_thread_safe(self.shared_internals(), supervisor, new_actor, arg, options)
+            }
+        }
+    };
+}
 
-    /// The actor's priority.
-    pub const fn priority(&self) -> Priority {
-        self.priority
-    }
+spawn_thread_local!(RuntimeRef);
+spawn_thread_local!(ThreadLocal);
+spawn_thread_safe!(RuntimeRef);
+spawn_thread_safe!(ThreadLocal);
+spawn_thread_safe!(crate::Runtime);
+spawn_thread_safe!(ThreadSafe);
+spawn_thread_safe!(crate::access::Sync);
 
-    /// The size of the actor's inbox.
-    pub const fn inbox_size(&self) -> InboxSize {
-        self.inbox_size
+/// An actor's context spawns as its runtime access does.
+impl<M, RT, S, NA, RT2> Spawn<S, NA, RT2> for kiln::actor::Context<M, RT> where RT: Spawn<S, NA, RT2>
+{}
+
+impl<M, RT, S, NA, RT2> PrivateSpawn<S, NA, RT2> for kiln::actor::Context<M, RT>
+where
+    RT: Spawn<S, NA, RT2>,
+{
+    fn try_spawn_setup(
+        &mut self,
+        supervisor: S,
+        new_actor: NA,
+        arg: NA::Argument,
+        options: ActorOptions,
+    ) -> Result<ActorRef<NA::Message>, NA::Error>
+    where
+        S: Supervisor<NA>,
+        NA: NewActor<RuntimeAccess = RT2>,
+    {
+        self.runtime()
+            .try_spawn_setup(supervisor, new_actor, arg, options)
     }
 }
 
-/// Options for spawning a future.
-#[derive(Copy, Clone, Debug, Default)]
-#[must_use]
-pub struct FutureOptions {
-    priority: Priority,
+/// Spawning on a worker: the explicit thread-local methods, and futures.
+impl RuntimeRef {
+    /// Spawns a thread-local actor on this worker; fails if creating it
+    /// fails. The same as [`Spawn::try_spawn`](crate::Spawn::try_spawn) for an actor with a
+    /// [`ThreadLocal`] context, by name.
+    pub fn try_spawn_local<S, NA>(
+        &mut self,
+        supervisor: S,
+        new_actor: NA,
+        arg: NA::Argument,
+        options: ActorOptions,
+    ) -> Result<ActorRef<NA::Message>, NA::Error>
+    where
+        S: Supervisor<NA> + 'static,
+        NA: NewActor<RuntimeAccess = ThreadLocal> + 'static,
+        NA::Message: 'static,
+    {
+        spawn_thread_local(self.local_internals(), supervisor, new_actor, arg, options)
+    }
+
+    /// Spawns a thread-local actor that cannot fail to be created on this
+    /// worker.
+    pub fn spawn_local<S, NA>(
+        &mut self,
+        supervisor: S,
+        new_actor: NA,
+        arg: NA::Argument,
+        options: ActorOptions,
+    ) -> ActorRef<NA::Message>
+    where
+        S: Supervisor<NA> + 'static,
+        NA: NewActor<Error = Infallible, RuntimeAccess = ThreadLocal> + 'static,
+        NA::Message: 'static,
+    {
+        match self.try_spawn_local(supervisor, new_actor, arg, options) {
+            Ok(actor_ref) => actor_ref,
+            Err(err) => match err {},
+        }
+    }
+
+    /// Spawns a future on this worker.
+    pub fn spawn_local_future<Fut>(&mut self, future: Fut, options: FutureOptions)
+    where
+        Fut: Future<Output = ()> + 'static,
+    {
+        spawn_local_future(self.local_internals(), future, options);
+    }
+
+    /// Spawns a `Send` future; any worker may run it.
+    pub fn spawn_future<Fut>(&mut self, future: Fut, options: FutureOptions)
+    where
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        spawn_future(self.shared_internals(), future, options);
+    }
 }
 
-impl FutureOptions {
-    /// Sets the future's priority.
-    pub const fn with_priority(mut self, priority: Priority) -> Self {
-        self.priority = priority;
-        self
-    }
-
-    /// The future's priority.
-    pub const fn priority(&self) -> Priority {
-        self.priority
-    }
+/// Implements `spawn_future` for a spawner off the workers.
+macro_rules! spawn_future_method {
+    ($spawner: ty) => {
+        impl $spawner {
+            /// Spawns a `Send` future; any worker may run it.
+            pub fn spawn_future<Fut>(&mut self, future: Fut, options: FutureOptions)
+            where
+                Fut: Future<Output = ()> + Send + 'static,
+            {
+                spawn_future(self.shared_internals(), future, options);
+            }
+        }
+    };
 }
 
-/// Options for spawning a synchronous actor.
-#[derive(Clone, Debug, Default)]
-#[must_use]
-pub struct SyncActorOptions {
-    thread_name: Option<String>,
-    inbox_size: InboxSize,
+spawn_future_method!(crate::Runtime);
+spawn_future_method!(ThreadSafe);
+spawn_future_method!(crate::access::Sync);
+
+/// Spawns a thread-local actor on the worker of `local`.
+pub(crate) fn spawn_thread_local<S, NA>(
+    local: &Rc<LocalInternals>,
+    supervisor: S,
+    new_actor: NA,
+    arg: NA::Argument,
+    options: ActorOptions,
+) -> Result<ActorRef<NA::Message>, NA::Error>
+where
+    S: Supervisor<NA> + 'static,
+    NA: NewActor<RuntimeAccess = ThreadLocal> + 'static,
+    NA::Message: 'static,
+{
+    let rt = ThreadLocal::new(RuntimeRef::from_local(local.clone()));
+    let (future, actor_ref) = ActorFutureBuilder::new()
+        .with_rt(rt)
+        .with_inbox_size(options.inbox_size())
+        .try_build(supervisor, new_actor, arg)?;
+    local
+        .scheduler
+        .borrow_mut()
+        .add(Box::pin(future), options.priority());
+    local.counters.actor_spawned();
+    Ok(actor_ref)
 }
 
-impl SyncActorOptions {
-    /// Sets the name of the actor's thread; the default is the actor's name.
-    pub fn with_thread_name(mut self, name: impl Into<String>) -> Self {
-        self.thread_name = Some(name.into());
-        self
-    }
+/// Spawns a thread-safe actor on the runtime of `shared`.
+pub(crate) fn spawn_thread_safe<S, NA>(
+    shared: &Arc<RuntimeInternals>,
+    supervisor: S,
+    new_actor: NA,
+    arg: NA::Argument,
+    options: ActorOptions,
+) -> Result<ActorRef<NA::Message>, NA::Error>
+where
+    S: Supervisor<NA> + Send + 'static,
+    NA: NewActor<RuntimeAccess = ThreadSafe> + Send + 'static,
+    NA::Actor: Send + 'static,
+    NA::Message: Send + 'static,
+{
+    let rt = ThreadSafe::new(shared.clone());
+    let (future, actor_ref) = ActorFutureBuilder::new()
+        .with_rt(rt)
+        .with_inbox_size(options.inbox_size())
+        .try_build(supervisor, new_actor, arg)?;
+    shared.metrics.thread_safe_actor_spawned();
+    shared.add_process(Box::pin(future), options.priority());
+    Ok(actor_ref)
+}
 
-    /// Sets the size of the actor's inbox.
-    pub const fn with_inbox_size(mut self, inbox_size: InboxSize) -> Self {
-        self.inbox_size = inbox_size;
-        self
-    }
+/// Spawns a future on the worker of `local`.
+pub(crate) fn spawn_local_future<Fut>(local: &LocalInternals, future: Fut, options: FutureOptions)
+where
+    Fut: Future<Output = ()> + 'static,
+{
+    let process = FutureProcess::new(future);
+    local
+        .scheduler
+        .borrow_mut()
+        .add(Box::pin(process), options.priority());
+}
 
-    /// The name of the actor's thread, if set.
-    pub fn thread_name(&self) -> Option<&str> {
-        self.thread_name.as_deref()
-    }
-
-    /// The size of the actor's inbox.
-    pub const fn inbox_size(&self) -> InboxSize {
-        self.inbox_size
-    }
+/// Spawns a `Send` future on the runtime of `shared`; any worker may run it.
+pub(crate) fn spawn_future<Fut>(shared: &RuntimeInternals, future: Fut, options: FutureOptions)
+where
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let process = FutureProcess::new(future);
+    shared.add_process(Box::pin(process), options.priority());
 }

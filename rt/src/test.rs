@@ -43,14 +43,21 @@ use kiln::actor::{Actor, NewActor};
 use kiln::actor_ref::ActorExit;
 use kiln::supervisor::{Supervisor, SupervisorStrategy, panic_message};
 
-use crate::runtime::shared::{self, RuntimeInternals, lock};
-use crate::runtime::worker::{Control, RunFn};
+use crate::runtime::shared::{RuntimeInternals, lock};
+use crate::runtime::worker::{Control, RunFn, WorkerControl};
+use crate::spawn::{PrivateSpawn, Spawn, spawn_thread_safe};
 use crate::{ActorOptions, FutureOptions, Runtime, RuntimeRef, ThreadLocal, ThreadSafe};
 
 /// The test runtime: built once, started on a background thread, kept alive
 /// by a future that never completes.
 fn test_runtime() -> &'static Arc<RuntimeInternals> {
-    static RUNTIME: OnceLock<Arc<RuntimeInternals>> = OnceLock::new();
+    &test_runtime_parts().0
+}
+
+/// The test runtime's shared state and what sends control messages to its
+/// worker.
+fn test_runtime_parts() -> &'static (Arc<RuntimeInternals>, WorkerControl) {
+    static RUNTIME: OnceLock<(Arc<RuntimeInternals>, WorkerControl)> = OnceLock::new();
     RUNTIME.get_or_init(|| {
         let (sender, receiver) = mpsc::channel();
         thread::Builder::new()
@@ -62,7 +69,7 @@ fn test_runtime() -> &'static Arc<RuntimeInternals> {
                     .expect("can't build the test runtime");
                 runtime.spawn_future(pending::<()>(), FutureOptions::default());
                 sender
-                    .send(runtime.internals().clone())
+                    .send((runtime.internals().clone(), runtime.controls()[0].clone()))
                     .expect("can't hand over the test runtime");
                 if let Err(err) = runtime.start() {
                     panic!("the test runtime stopped: {err}");
@@ -80,28 +87,28 @@ where
     T: Send + 'static,
 {
     let (sender, receiver) = mpsc::channel();
-    let run: RunFn = Box::new(move |rt| {
-        let _ = sender.send(f(rt));
+    let run: RunFn = Box::new(move |local| {
+        let _ = sender.send(f(RuntimeRef::from_local(local)));
         Ok(())
     });
     let (reply, _replies) = mpsc::channel();
-    let worker = &test_runtime().worker_handles()[0];
-    worker
-        .send_control(Control::Run(run, reply))
+    test_runtime_parts()
+        .1
+        .send(Control::Run(run, reply))
         .expect("the test runtime stopped");
     receiver
         .recv()
         .expect("the function panicked on the test worker")
 }
 
-/// Spawns a thread-local actor on the test runtime; fails if creating it
-/// fails.
-pub fn try_spawn_local<S, NA>(
-    supervisor: S,
-    new_actor: NA,
-    arg: NA::Argument,
-    options: ActorOptions,
-) -> Result<ActorRef<NA::Message>, NA::Error>
+/// A handle to the test runtime that implements [`Spawn`], for code that is
+/// generic over the spawner: thread-local actors go to its worker (through
+/// [`run_on_worker`], so their supervisor, argument and error must be
+/// `Send`), thread-safe ones to the runtime.
+#[derive(Copy, Clone, Debug, Default)]
+pub struct TestRuntime;
+
+impl<S, NA> Spawn<S, NA, ThreadLocal> for TestRuntime
 where
     S: Supervisor<NA> + Send + 'static,
     NA: NewActor<RuntimeAccess = ThreadLocal> + Send + 'static,
@@ -109,11 +116,72 @@ where
     NA::Error: Send,
     NA::Message: Send + 'static,
 {
-    run_on_worker(move |mut rt| rt.try_spawn_local(supervisor, new_actor, arg, options))
+}
+
+impl<S, NA> PrivateSpawn<S, NA, ThreadLocal> for TestRuntime
+where
+    S: Supervisor<NA> + Send + 'static,
+    NA: NewActor<RuntimeAccess = ThreadLocal> + Send + 'static,
+    NA::Argument: Send,
+    NA::Error: Send,
+    NA::Message: Send + 'static,
+{
+    fn try_spawn_setup(
+        &mut self,
+        supervisor: S,
+        new_actor: NA,
+        arg: NA::Argument,
+        options: ActorOptions,
+    ) -> Result<ActorRef<NA::Message>, NA::Error> {
+        run_on_worker(move |mut rt| rt.try_spawn_local(supervisor, new_actor, arg, options))
+    }
+}
+
+impl<S, NA> Spawn<S, NA, ThreadSafe> for TestRuntime
+where
+    S: Supervisor<NA> + Send + 'static,
+    NA: NewActor<RuntimeAccess = ThreadSafe> + Send + 'static,
+    NA::Actor: Send + 'static,
+    NA::Message: Send + 'static,
+{
+}
+
+impl<S, NA> PrivateSpawn<S, NA, ThreadSafe> for TestRuntime
+where
+    S: Supervisor<NA> + Send + 'static,
+    NA: NewActor<RuntimeAccess = ThreadSafe> + Send + 'static,
+    NA::Actor: Send + 'static,
+    NA::Message: Send + 'static,
+{
+    fn try_spawn_setup(
+        &mut self,
+        supervisor: S,
+        new_actor: NA,
+        arg: NA::Argument,
+        options: ActorOptions,
+    ) -> Result<ActorRef<NA::Message>, NA::Error> {
+        spawn_thread_safe(test_runtime(), supervisor, new_actor, arg, options)
+    }
+}
+
+/// Spawns a thread-local actor on the test runtime's worker; fails if
+/// creating it fails. The same as [`TestRuntime`]'s [`Spawn::try_spawn`].
+pub fn try_spawn_local<S, NA>(
+    supervisor: S,
+    new_actor: NA,
+    arg: NA::Argument,
+    options: ActorOptions,
+) -> Result<ActorRef<NA::Message>, NA::Error>
+where
+    TestRuntime: Spawn<S, NA, ThreadLocal>,
+    S: Supervisor<NA>,
+    NA: NewActor<RuntimeAccess = ThreadLocal>,
+{
+    TestRuntime.try_spawn(supervisor, new_actor, arg, options)
 }
 
 /// Spawns a thread-local actor that cannot fail to be created on the test
-/// runtime.
+/// runtime's worker.
 pub fn spawn_local<S, NA>(
     supervisor: S,
     new_actor: NA,
@@ -121,19 +189,15 @@ pub fn spawn_local<S, NA>(
     options: ActorOptions,
 ) -> ActorRef<NA::Message>
 where
-    S: Supervisor<NA> + Send + 'static,
-    NA: NewActor<Error = Infallible, RuntimeAccess = ThreadLocal> + Send + 'static,
-    NA::Argument: Send,
-    NA::Message: Send + 'static,
+    TestRuntime: Spawn<S, NA, ThreadLocal>,
+    S: Supervisor<NA>,
+    NA: NewActor<Error = Infallible, RuntimeAccess = ThreadLocal>,
 {
-    match try_spawn_local(supervisor, new_actor, arg, options) {
-        Ok(actor_ref) => actor_ref,
-        Err(err) => match err {},
-    }
+    TestRuntime.spawn(supervisor, new_actor, arg, options)
 }
 
 /// Spawns a thread-safe actor on the test runtime; fails if creating it
-/// fails.
+/// fails. The same as [`TestRuntime`]'s [`Spawn::try_spawn`].
 pub fn try_spawn<S, NA>(
     supervisor: S,
     new_actor: NA,
@@ -141,12 +205,11 @@ pub fn try_spawn<S, NA>(
     options: ActorOptions,
 ) -> Result<ActorRef<NA::Message>, NA::Error>
 where
-    S: Supervisor<NA> + Send + 'static,
-    NA: NewActor<RuntimeAccess = ThreadSafe> + Send + 'static,
-    NA::Actor: Send + 'static,
-    NA::Message: Send + 'static,
+    TestRuntime: Spawn<S, NA, ThreadSafe>,
+    S: Supervisor<NA>,
+    NA: NewActor<RuntimeAccess = ThreadSafe>,
 {
-    shared::try_spawn(test_runtime(), supervisor, new_actor, arg, options)
+    TestRuntime.try_spawn(supervisor, new_actor, arg, options)
 }
 
 /// Spawns a `Send` future on the test runtime.
@@ -154,7 +217,7 @@ pub fn spawn_future<Fut>(future: Fut, options: FutureOptions)
 where
     Fut: Future<Output = ()> + Send + 'static,
 {
-    shared::spawn_future(test_runtime(), future, options);
+    crate::spawn::spawn_future(test_runtime(), future, options);
 }
 
 /// The error of [`join_with_timeout`]: the actor was still running.

@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 
 use kiln::supervisor::NoSupervisor;
 use kiln::{ActorRef, actor, actor_fn};
+use kiln_rt::Spawn;
 use kiln_rt::net::unix::UnixStream;
 use kiln_rt::{Access, ActorOptions, Runtime, RuntimeRef, ThreadLocal, ThreadSafe};
 use socket2::{Domain, SockAddr, Socket, Type};

@@ -20,6 +20,7 @@ use kiln_rt::{ActorOptions, Runtime, RuntimeRef, SyncActorOptions, ThreadLocal, 
 
 mod util;
 
+use kiln_rt::Spawn;
 use util::rpc::{client, incrementer};
 
 /// The safety net for waits that should end much sooner.

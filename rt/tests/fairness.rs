@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use kiln::supervisor::NoSupervisor;
 use kiln::{ActorRef, actor, actor_fn};
+use kiln_rt::Spawn;
 use kiln_rt::{
     ActorOptions, FutureOptions, Priority, Runtime, RuntimeRef, ThreadLocal, ThreadSafe,
 };

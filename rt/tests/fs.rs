@@ -17,6 +17,7 @@ use std::time::Duration;
 use kiln::actor;
 use kiln::actor_fn;
 use kiln::supervisor::NoSupervisor;
+use kiln_rt::Spawn;
 use kiln_rt::fs::{self, File, OpenOptions};
 use kiln_rt::net::TcpListener;
 use kiln_rt::timer::Deadline;

@@ -18,6 +18,7 @@ use kiln_rt::{
 
 mod util;
 
+use kiln_rt::Spawn;
 use util::metrics::wait_for;
 
 /// Thread-local receivers spawned.

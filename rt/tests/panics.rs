@@ -18,6 +18,7 @@ use kiln::actor_ref::ActorExit;
 use kiln::future::InboxSize;
 use kiln::supervisor::{NoSupervisor, Supervisor, SupervisorStrategy};
 use kiln::{ActorRef, actor, actor_fn, restart_supervisor, sync};
+use kiln_rt::Spawn;
 use kiln_rt::{
     ActorOptions, FutureOptions, Runtime, RuntimeRef, SyncActorOptions, ThreadLocal, ThreadSafe,
 };

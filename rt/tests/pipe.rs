@@ -11,6 +11,7 @@ use std::time::Duration;
 use kiln::actor;
 use kiln::actor_fn;
 use kiln::supervisor::NoSupervisor;
+use kiln_rt::Spawn;
 use kiln_rt::pipe::{self, Receiver, Sender};
 use kiln_rt::timer::{Deadline, Timer};
 use kiln_rt::{ActorOptions, Runtime, RuntimeRef, ThreadLocal, ThreadSafe};

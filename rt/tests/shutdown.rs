@@ -13,6 +13,7 @@ use kiln::actor_ref::SendError;
 use kiln::future::InboxSize;
 use kiln::supervisor::NoSupervisor;
 use kiln::{ActorRef, actor, actor_fn, sync};
+use kiln_rt::Spawn;
 use kiln_rt::{
     ActorOptions, FutureOptions, Runtime, RuntimeRef, SyncActorOptions, ThreadLocal, ThreadSafe,
 };

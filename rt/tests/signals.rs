@@ -27,6 +27,7 @@ use kiln::actor_ref::ActorRef;
 use kiln::future::InboxSize;
 use kiln::supervisor::{NoSupervisor, panic_message};
 use kiln::{actor, actor_fn, sync};
+use kiln_rt::Spawn;
 use kiln_rt::{
     ActorOptions, Runtime, RuntimeRef, Signal, SyncActorOptions, ThreadLocal, ThreadSafe,
 };

@@ -14,6 +14,7 @@ use std::thread;
 use kiln::actor_fn;
 use kiln::supervisor::NoSupervisor;
 use kiln::{actor, sync};
+use kiln_rt::Spawn;
 use kiln_rt::{
     ActorOptions, FutureOptions, Runtime, RuntimeRef, SyncActorOptions, ThreadLocal, ThreadSafe,
 };

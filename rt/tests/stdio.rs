@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use kiln::actor;
 use kiln::actor_fn;
+use kiln_rt::Spawn;
 use kiln_rt::access::Access;
 use kiln_rt::io::{stderr, stdin, stdout};
 use kiln_rt::timer::Deadline;

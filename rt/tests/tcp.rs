@@ -17,6 +17,7 @@ use kiln::actor::{self, NewActor};
 use kiln::actor_fn;
 use kiln::messages::Terminate;
 use kiln::supervisor::SupervisorStrategy;
+use kiln_rt::Spawn;
 use kiln_rt::io::ArrayBuf;
 use kiln_rt::net::{Server, ServerError, ServerMessage, TcpListener, TcpStream};
 use kiln_rt::timer::{Deadline, Timer};

@@ -16,6 +16,7 @@ use kiln_rt::{ActorOptions, Runtime, RuntimeRef, SyncActorOptions, ThreadLocal, 
 
 mod util;
 
+use kiln_rt::Spawn;
 use util::metrics::wait_for;
 use util::rpc::{client, incrementer};
 

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use futures_core::Stream;
 use kiln::supervisor::NoSupervisor;
 use kiln::{actor, actor_fn, sync};
+use kiln_rt::Spawn;
 use kiln_rt::timer::{Deadline, DeadlinePassed, Interval, Timer};
 use kiln_rt::{ActorOptions, Runtime, RuntimeRef, SyncActorOptions, ThreadLocal, ThreadSafe};
 

@@ -19,6 +19,7 @@ use std::time::Duration;
 use kiln::messages::Terminate;
 use kiln::supervisor::NoSupervisor;
 use kiln::{ActorRef, actor, actor_fn};
+use kiln_rt::Spawn;
 use kiln_rt::net::udp::UdpSocket;
 use kiln_rt::timer::Deadline;
 use kiln_rt::{Access, ActorOptions, Runtime, RuntimeRef, ThreadLocal, ThreadSafe};

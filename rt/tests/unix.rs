@@ -25,6 +25,7 @@ use futures_core::Stream;
 use kiln::messages::Terminate;
 use kiln::supervisor::NoSupervisor;
 use kiln::{ActorRef, actor, actor_fn};
+use kiln_rt::Spawn;
 use kiln_rt::net::unix::{Incoming, SocketAddr, UnixDatagram, UnixListener, UnixStream};
 use kiln_rt::timer::Deadline;
 use kiln_rt::{Access, ActorOptions, Runtime, RuntimeRef, ThreadLocal, ThreadSafe};

@@ -27,6 +27,7 @@ use crate::runtime::io::IoRing;
 use crate::runtime::shared::lock;
 use crate::signal::Signal;
 use crate::spawn::ActorOptions;
+use crate::spawn::Spawn;
 use crate::timer::Timer;
 
 /// The first wait of a restarted server; doubled after each failure in a row.

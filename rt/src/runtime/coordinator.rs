@@ -87,8 +87,12 @@ impl Coordinator {
     /// Runs until every worker and synchronous actor thread has finished.
     pub(crate) fn run(mut self, internals: &RuntimeInternals) -> Result<(), Error> {
         let _recording = internals.trace.as_ref().map(|file| {
-            crate::trace::start_thread(file, crate::trace::Thread::Coordinator, "coordinator");
-            crate::trace::StopRecording
+            crate::runtime::trace::start_thread(
+                file,
+                crate::runtime::trace::Thread::Coordinator,
+                "coordinator",
+            );
+            crate::runtime::trace::StopRecording
         });
         let mut workers_left = self.workers.len();
         let mut sync_left = self.sync_threads.len();
@@ -173,7 +177,7 @@ fn relay(
     let receivers = internals.signal_receivers();
     debug!("relaying {signal} to {} actor(s)", receivers.len());
     if signal == Signal::User2 {
-        for line in crate::metrics::collect(internals).to_string().lines() {
+        for line in internals.collect_metrics().to_string().lines() {
             info!(target: "kiln_rt::metrics", "{line}");
         }
     }
@@ -188,7 +192,7 @@ fn relay(
             Err(_) => {}
         }
     }
-    crate::trace::signal(signal.as_raw(), accepted);
+    crate::runtime::trace::signal(signal.as_raw(), accepted);
     if accepted == 0 && signal != Signal::User2 {
         if signal.should_exit() {
             info!("received {signal} and no actor receives it: stopping the runtime");

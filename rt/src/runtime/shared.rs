@@ -7,27 +7,26 @@
 //! and the start flag. Workers reach these only for thread-safe work; a
 //! worker running thread-local actors touches none of it.
 
-use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, TryLockError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, TryLockError};
 use std::task::Waker;
 use std::time::Instant;
 
 use kiln::ActorRef;
 
-use crate::metrics::RuntimeCounters;
+use crate::metrics::RuntimeMetrics;
+use crate::runtime::counters::{self, RuntimeCounters};
 use crate::runtime::io::IoRing;
-use crate::runtime::scheduler::process::Process;
+pub(crate) use crate::runtime::lock::lock;
+use crate::runtime::scheduler::process::SharedProcess;
 use crate::runtime::timers::{TimerToken, TimingWheel};
+use crate::runtime::trace::TraceFile;
+use crate::runtime::wake::{ProcessId, WakeTarget};
 use crate::runtime::worker::WorkerHandle;
 use crate::signal::Signal;
-use crate::trace::TraceFile;
 
 use crate::runtime::scheduler::shards::Shards;
-
-/// A thread-safe process.
-pub(crate) type SharedProcess = dyn Process + Send;
 
 /// State shared by the workers of one runtime.
 pub(crate) struct RuntimeInternals {
@@ -59,12 +58,6 @@ pub(crate) struct RuntimeInternals {
     pub(crate) trace: Option<Arc<TraceFile>>,
 }
 
-/// Locks `mutex`, ignoring poisoning: every critical section here leaves the
-/// data consistent, and user code never runs while a lock is held.
-pub(crate) fn lock<T: ?Sized>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 impl RuntimeInternals {
     /// Creates the internals for `threads` workers and registers the wakers
     /// of their shards; `None` if the waker registry is full.
@@ -87,7 +80,13 @@ impl RuntimeInternals {
             metrics: RuntimeCounters::new(),
             trace,
         });
-        Shards::register(&internals)?;
+        let target = |shard| -> Arc<dyn WakeTarget> {
+            Arc::new(ShardWaker {
+                internals: internals.clone(),
+                shard,
+            })
+        };
+        internals.shards.register(target)?;
         Some(internals)
     }
 
@@ -124,7 +123,7 @@ impl RuntimeInternals {
     /// Adds a thread-safe process to the shard of this thread's worker (or
     /// the next shard, off the workers) and wakes a worker to run it.
     pub(crate) fn add_process(&self, process: Pin<Box<SharedProcess>>, priority: crate::Priority) {
-        let shard = self.shards.home(self);
+        let shard = self.shards.home();
         self.shards.add(shard, process, priority);
         self.wake_worker_for(shard);
     }
@@ -214,6 +213,45 @@ impl RuntimeInternals {
         self.started.load(Ordering::Acquire)
     }
 
+    /// Reads the metrics of the runtime, see [`metrics`](crate::metrics).
+    pub(crate) fn collect_metrics(&self) -> RuntimeMetrics {
+        let internals = self;
+        let runtime = &internals.metrics;
+        let now_instant = Instant::now();
+        let now = runtime.nanos(now_instant);
+        let workers = internals
+            .worker_handles()
+            .iter()
+            .enumerate()
+            .map(|(index, handle)| handle.metrics.read(index, handle.is_sleeping(), now))
+            .collect();
+        let (processes, ready) = {
+            let (processes, ready) = internals.shards.counts();
+            (processes as u64, ready as u64)
+        };
+        let (shared_timers_pending, shared_next) = {
+            let timers = internals.timers();
+            (timers.len() as u64, timers.next_deadline())
+        };
+        let thread_safe_actors = runtime
+            .thread_safe_actors
+            .load(Ordering::Relaxed)
+            .min(processes);
+        RuntimeMetrics {
+            name: internals.name.clone(),
+            uptime: now_instant.saturating_duration_since(runtime.created),
+            cpu_time: counters::process_cpu_time(),
+            workers,
+            thread_safe_actors,
+            thread_safe_futures: processes - thread_safe_actors,
+            thread_safe_ready: ready,
+            thread_safe_inactive: processes.saturating_sub(ready),
+            sync_actors: internals.sync_actors() as u64,
+            shared_timers_pending,
+            shared_next_timer: shared_next.map(|next| next.saturating_duration_since(now_instant)),
+        }
+    }
+
     /// Registers an actor to receive process signals.
     pub(crate) fn receive_signals(&self, actor_ref: ActorRef<Signal>) {
         lock(&self.signal_receivers).push(actor_ref);
@@ -228,38 +266,17 @@ impl RuntimeInternals {
     }
 }
 
-/// Spawns a thread-safe actor on the runtime of `internals`.
-pub(crate) fn try_spawn<S, NA>(
-    internals: &Arc<RuntimeInternals>,
-    supervisor: S,
-    new_actor: NA,
-    arg: NA::Argument,
-    options: crate::ActorOptions,
-) -> Result<ActorRef<NA::Message>, NA::Error>
-where
-    S: kiln::Supervisor<NA> + Send + 'static,
-    NA: kiln::NewActor<RuntimeAccess = crate::ThreadSafe> + Send + 'static,
-    NA::Actor: Send + 'static,
-    NA::Message: Send + 'static,
-{
-    let rt = crate::ThreadSafe::new(internals.clone());
-    let (future, actor_ref) = kiln::future::ActorFutureBuilder::new()
-        .with_rt(rt)
-        .with_inbox_size(options.inbox_size())
-        .try_build(supervisor, new_actor, arg)?;
-    internals.metrics.thread_safe_actor_spawned();
-    internals.add_process(Box::pin(future), options.priority());
-    Ok(actor_ref)
+/// Wakes the processes of one shard: what a shard's waker id names in the
+/// registry of wake targets.
+struct ShardWaker {
+    internals: Arc<RuntimeInternals>,
+    shard: usize,
 }
 
-/// Spawns a `Send` future on the runtime of `internals`.
-pub(crate) fn spawn_future<Fut>(
-    internals: &Arc<RuntimeInternals>,
-    future: Fut,
-    options: crate::FutureOptions,
-) where
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let process = crate::runtime::scheduler::process::FutureProcess::new(future);
-    internals.add_process(Box::pin(process), options.priority());
+impl WakeTarget for ShardWaker {
+    fn wake(&self, pid: ProcessId) {
+        log::trace!("waking thread-safe process {pid:?} of shard {}", self.shard);
+        self.internals.shards.wake(self.shard, pid);
+        self.internals.wake_worker_for(self.shard);
+    }
 }

@@ -30,18 +30,12 @@
 //!
 //! # Waking a sleeping worker
 //!
-//! Other threads wake a worker through its [`WorkerHandle`]: they publish
-//! the wake-up (queue, a shard of the shared scheduler, control channel),
-//! then read the worker's `sleeping` flag with a read-modify-write, and only
-//! if it is set ask a10 to interrupt the ring's poll. The worker sets
-//! `sleeping` with a read-modify-write *before* its last check for work
-//! (which looks at every shard). RMWs on one location are totally ordered,
-//! so either the worker sees the work, or the waker sees the flag; and a10
-//! remembers a wake that comes before the poll starts. A
-//! busy worker is never interrupted (see [`ring_waker`](crate::runtime::io::ring_waker)).
+//! See [`handle`]: other threads reach a worker through its
+//! [`WorkerHandle`].
 
 use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
 use std::task;
@@ -50,161 +44,33 @@ use std::time::{Duration, Instant};
 
 use a10::Ring;
 use kiln::supervisor::panic_message;
-use kiln_inbox::{Receiver, Sender};
+use kiln_inbox::Receiver;
 use log::{debug, error, trace};
 
 use crate::error::Error;
-use crate::metrics::{LocalCounters, Published, Snapshot, WorkerCounters};
 use crate::runtime::clock::PollClock;
+use crate::runtime::counters::{LocalCounters, Published, Snapshot, WorkerCounters};
 use crate::runtime::io::ring_waker::RingWaker;
 use crate::runtime::io::{self, IoRing};
+
+mod control;
+mod exit;
+pub(crate) mod handle;
+mod tuning;
+
+use crate::runtime::local::LocalInternals;
 use crate::runtime::scheduler::RunQueue;
 use crate::runtime::scheduler::process::{drop_process, run_process};
 use crate::runtime::scheduler::shards::{self, STEAL_EVERY};
 use crate::runtime::shared::RuntimeInternals;
 use crate::runtime::timers::TimingWheel;
-use crate::runtime::wake::{self, ProcessId, WakeTarget, WakerId};
-use crate::runtime::{LocalInternals, RuntimeRef};
-use crate::trace::{RunEnd, Thread};
-
-/// The worker settings a user can tune, see `Setup`.
-#[derive(Copy, Clone, Debug)]
-pub(crate) struct Tuning {
-    /// The longest a worker runs thread-local processes before it looks at
-    /// timers, other threads' wake-ups and thread-safe processes.
-    pub(crate) time_slice: Duration,
-    /// The most thread-local process runs in one turn.
-    pub(crate) max_local_runs: usize,
-    /// The most thread-safe process runs in one turn.
-    pub(crate) max_shared_runs: usize,
-    /// Capacity of the queue of wake-ups from other threads.
-    pub(crate) wake_queue_capacity: usize,
-    /// How often a busy worker with I/O pending polls its ring.
-    pub(crate) io_poll_interval: Duration,
-    /// How long a worker that just ran out of work spins, looking for more,
-    /// before it sleeps in the kernel.
-    pub(crate) idle_spin: Duration,
-}
-
-impl Tuning {
-    pub(crate) const DEFAULT: Tuning = Tuning {
-        time_slice: Duration::from_millis(2),
-        max_local_runs: 256,
-        max_shared_runs: 16,
-        wake_queue_capacity: 1024,
-        io_poll_interval: Duration::from_micros(250),
-        idle_spin: Duration::from_micros(50),
-    };
-}
-
-/// A function to run on the worker, with where to send its result.
-pub(crate) type RunFn = Box<dyn FnOnce(RuntimeRef) -> Result<(), String> + Send>;
-
-/// Messages to a worker.
-pub(crate) enum Control {
-    /// Run a function (from `Runtime::run_on_workers`) and reply.
-    Run(RunFn, mpsc::Sender<Result<(), String>>),
-}
-
-/// How other threads reach a worker.
-pub(crate) struct WorkerHandle {
-    index: usize,
-    /// Wakes the worker from its ring's poll.
-    waker: RingWaker,
-    /// Set while the worker is (about to be) blocked in the kernel.
-    sleeping: AtomicBool,
-    /// Process ids woken by other threads.
-    remote: Sender<ProcessId>,
-    /// Set when `remote` was full: the worker wakes every process.
-    overflow: AtomicBool,
-    control: mpsc::Sender<Control>,
-    /// What the worker publishes for the metrics, once per turn.
-    pub(crate) metrics: Published,
-}
-
-impl WorkerHandle {
-    /// Whether the worker is (about to be) blocked in the kernel.
-    pub(crate) fn is_sleeping(&self) -> bool {
-        self.sleeping.load(Ordering::Relaxed)
-    }
-
-    /// Interrupts the worker's sleep if it sleeps; returns whether it did.
-    pub(crate) fn wake_if_sleeping(&self) -> bool {
-        // A read-modify-write, not a load: see the module documentation.
-        if self.sleeping.fetch_or(false, Ordering::AcqRel) {
-            trace!("waking worker {}", self.index);
-            self.waker.wake();
-            true
-        } else {
-            false
-        }
-    }
-
-    /// Wakes the worker (if it sleeps), e.g. to look at the start flag.
-    pub(crate) fn wake(&self) {
-        let _ = self.wake_if_sleeping();
-    }
-
-    /// Sends a control message and wakes the worker. Fails if the worker has
-    /// stopped.
-    pub(crate) fn send_control(&self, control: Control) -> Result<(), ()> {
-        self.control.send(control).map_err(|_| ())?;
-        self.wake();
-        Ok(())
-    }
-}
-
-impl WakeTarget for WorkerHandle {
-    fn wake(&self, pid: ProcessId) {
-        if self.remote.try_send(pid).is_err() {
-            // A read-modify-write, so that every overflowing waker's
-            // publication is ordered before the worker's swap that clears it.
-            let _ = self.overflow.fetch_or(true, Ordering::Release);
-        }
-        let _ = self.wake_if_sleeping();
-    }
-}
-
-/// Why a worker or synchronous actor thread ended, sent to the coordinator.
-pub(crate) enum ThreadExit {
-    Worker(usize, Result<(), Error>),
-    SyncActor,
-}
-
-/// Sends the thread's exit to the coordinator when dropped, also when the
-/// thread panics.
-pub(crate) struct ExitGuard {
-    exit: Option<ThreadExit>,
-    sender: mpsc::Sender<ThreadExit>,
-    coordinator: Arc<RingWaker>,
-}
-
-impl ExitGuard {
-    pub(crate) const fn new(
-        exit: ThreadExit,
-        sender: mpsc::Sender<ThreadExit>,
-        coordinator: Arc<RingWaker>,
-    ) -> ExitGuard {
-        ExitGuard {
-            exit: Some(exit),
-            sender,
-            coordinator,
-        }
-    }
-
-    pub(crate) fn set(&mut self, exit: ThreadExit) {
-        self.exit = Some(exit);
-    }
-}
-
-impl Drop for ExitGuard {
-    fn drop(&mut self) {
-        if let Some(exit) = self.exit.take() {
-            let _ = self.sender.send(exit);
-            self.coordinator.wake();
-        }
-    }
-}
+use crate::runtime::trace::Thread;
+use crate::runtime::wake::{self, ProcessId, WakerId};
+use crate::trace::RunEnd;
+pub(crate) use control::{Control, RunFn, WorkerControl};
+pub(crate) use exit::{ExitGuard, ThreadExit};
+pub(crate) use handle::WorkerHandle;
+pub(crate) use tuning::Tuning;
 
 /// A worker before its thread starts: created on the thread that builds the
 /// runtime, so io_uring errors surface in `Setup::build`.
@@ -214,6 +80,7 @@ pub(crate) struct WorkerSetup {
     handle: Arc<WorkerHandle>,
     remote: Receiver<ProcessId>,
     control: mpsc::Receiver<Control>,
+    control_sender: mpsc::Sender<Control>,
     tuning: Tuning,
 }
 
@@ -227,7 +94,6 @@ impl WorkerSetup {
             sleeping: AtomicBool::new(false),
             remote: remote_sender,
             overflow: AtomicBool::new(false),
-            control: control_sender,
             metrics: Published::new(),
         });
         WorkerSetup {
@@ -236,12 +102,21 @@ impl WorkerSetup {
             handle,
             remote,
             control,
+            control_sender,
             tuning,
         }
     }
 
     pub(crate) fn handle(&self) -> Arc<WorkerHandle> {
         self.handle.clone()
+    }
+
+    /// What sends control messages to this worker.
+    pub(crate) fn control(&self) -> WorkerControl {
+        WorkerControl {
+            sender: self.control_sender.clone(),
+            handle: self.handle.clone(),
+        }
     }
 
     /// Starts the worker's thread.
@@ -298,7 +173,7 @@ impl WorkerSetup {
         let mut worker = Worker {
             index: self.index,
             handle: self.handle,
-            rt: RuntimeRef::new(local),
+            local: Rc::new(local),
             shared,
             remote: self.remote,
             control: self.control,
@@ -311,15 +186,15 @@ impl WorkerSetup {
             counters: WorkerCounters::default(),
         };
         wake::set_current(waker_id);
-        shards::set_home(&worker.shared, worker.index);
+        shards::set_home(&worker.shared.shards, worker.index);
         worker.handle.metrics.started();
         if let Some(file) = &worker.shared.trace {
             let name = thread::current().name().unwrap_or("worker").to_owned();
-            crate::trace::start_thread(file, Thread::Worker(worker.index), &name);
+            crate::runtime::trace::start_thread(file, Thread::Worker(worker.index), &name);
         }
         let result = worker.run_loop();
         worker.shutdown();
-        crate::trace::finish_thread();
+        crate::runtime::trace::finish_thread();
         worker.handle.metrics.stopped();
         wake::set_current(WakerId::MAX);
         shards::clear_home();
@@ -354,7 +229,7 @@ fn set_cpu_affinity(cpu: usize) {
 struct Worker {
     index: usize,
     handle: Arc<WorkerHandle>,
-    rt: RuntimeRef,
+    local: Rc<LocalInternals>,
     shared: Arc<RuntimeInternals>,
     remote: Receiver<ProcessId>,
     control: mpsc::Receiver<Control>,
@@ -417,8 +292,8 @@ impl Worker {
     fn run_control(&mut self, control: Control) {
         match control {
             Control::Run(f, reply) => {
-                let rt = self.rt.clone();
-                let result = match catch_unwind(AssertUnwindSafe(move || f(rt))) {
+                let local = self.local.clone();
+                let result = match catch_unwind(AssertUnwindSafe(move || f(local))) {
                     Ok(result) => result,
                     Err(panic) => Err(format!("panicked: {}", panic_message(&*panic))),
                 };
@@ -432,7 +307,7 @@ impl Worker {
         while let Ok(pid) = self.remote.try_recv() {
             self.woken.push(pid);
         }
-        let mut scheduler = self.rt.internals().scheduler.borrow_mut();
+        let mut scheduler = self.local.scheduler.borrow_mut();
         wake::drain_woken(|pid| scheduler.wake(pid));
         if self.handle.overflow.swap(false, Ordering::AcqRel) {
             debug!(
@@ -440,7 +315,7 @@ impl Worker {
                 self.index
             );
             if self.tracing {
-                crate::trace::wake_all(Instant::now());
+                crate::runtime::trace::wake_all(Instant::now());
             }
             scheduler.wake_all();
         }
@@ -450,14 +325,14 @@ impl Worker {
     }
 
     fn expire_timers(&mut self, now: Instant) {
-        let local = self.rt.internals().timers.borrow_mut().expire(now);
+        let local = self.local.timers.borrow_mut().expire(now);
         let shared = match self.shared.timers_try_lock() {
             Ok(mut timers) => timers.expire(now),
             Err(()) => 0,
         };
         self.counters.timers_expired += local as u64;
         if self.tracing && local + shared != 0 {
-            crate::trace::timers(local, shared, now);
+            crate::runtime::trace::timers(local, shared, now);
         }
         // Timer wakers of this worker's processes pushed onto the
         // thread-local list.
@@ -474,14 +349,17 @@ impl Worker {
         let mut runs = 0;
         let mut ended = RunEnd::RunLimit;
         while runs < self.tuning.max_local_runs {
-            let Some(mut running) = self.rt.internals().scheduler.borrow_mut().next() else {
+            let Some(mut running) = self.local.scheduler.borrow_mut().next() else {
                 ended = RunEnd::NothingReady;
                 break;
             };
-            let waker_id = self.rt.internals().waker_id;
+            let waker_id = self.local.waker_id;
             let waker = wake::new_waker(waker_id, running.pid);
             if self.tracing {
-                crate::trace::poll_start(crate::trace::actor_id(waker_id, running.pid));
+                crate::runtime::trace::poll_start(crate::runtime::trace::actor_id(
+                    waker_id,
+                    running.pid,
+                ));
             }
             let done = run_process(
                 running.process.as_mut(),
@@ -490,19 +368,19 @@ impl Worker {
             let end = clock.now();
             if self.tracing {
                 let (start, end) = (clock.instant(start), clock.instant(end));
-                crate::trace::poll_end(running.process.name(), false, done, start, end);
+                crate::runtime::trace::poll_end(running.process.name(), false, done, start, end);
             }
             let ran = Duration::from_nanos(clock.nanos_between(start, end));
-            let mut scheduler = self.rt.internals().scheduler.borrow_mut();
+            let mut scheduler = self.local.scheduler.borrow_mut();
             if let Some(process) = scheduler.finish(running, ran, done) {
                 // Dropped without the scheduler borrowed: an actor's `Drop`
                 // may spawn.
                 drop(scheduler);
                 if process.is_actor() {
-                    self.rt.internals().counters.actor_stopped();
+                    self.local.counters.actor_stopped();
                 }
                 drop_process(process);
-                scheduler = self.rt.internals().scheduler.borrow_mut();
+                scheduler = self.local.scheduler.borrow_mut();
             }
             // Processes this poll (or the drop) woke: messages it sent, mostly.
             wake::drain_woken(|pid| scheduler.wake(pid));
@@ -517,7 +395,7 @@ impl Worker {
         self.counters.polls += runs as u64;
         if self.tracing && runs != 0 {
             let (batch_start, end) = (clock.instant(batch_start), clock.instant(start));
-            crate::trace::run(false, ended, runs, batch_start, end);
+            crate::runtime::trace::run(false, ended, runs, batch_start, end);
         }
         runs
     }
@@ -543,14 +421,14 @@ impl Worker {
             let pid = taken.running.pid;
             let waker = wake::new_waker(waker_id, pid);
             if self.tracing {
-                crate::trace::poll_start(crate::trace::actor_id(waker_id, pid));
+                crate::runtime::trace::poll_start(crate::runtime::trace::actor_id(waker_id, pid));
             }
             let process = &mut taken.running.process;
             let done = run_process(process.as_mut(), &mut task::Context::from_waker(&waker));
             let end = clock.now();
             if self.tracing {
                 let (start, end) = (clock.instant(start), clock.instant(end));
-                crate::trace::poll_end(process.name(), true, done, start, end);
+                crate::runtime::trace::poll_end(process.name(), true, done, start, end);
                 batch = Some((batch.map_or(start, |(first, _)| first), end));
             }
             let ran = Duration::from_nanos(clock.nanos_between(start, end));
@@ -565,7 +443,7 @@ impl Worker {
         }
         self.counters.thread_safe_polls += runs as u64;
         if let Some((start, end)) = batch {
-            crate::trace::run(true, ended, runs, start, end);
+            crate::runtime::trace::run(true, ended, runs, start, end);
         }
         if runs != 0 {
             // Thread-safe processes may have woken thread-local ones.
@@ -576,7 +454,7 @@ impl Worker {
 
     fn should_stop(&self) -> bool {
         self.shared.is_started()
-            && self.rt.internals().scheduler.borrow().len() == 0
+            && self.local.scheduler.borrow().len() == 0
             && self.shared.shards.is_empty()
             && self.shared.sync_actors() == 0
     }
@@ -586,7 +464,7 @@ impl Worker {
         wake::has_woken()
             || self.remote.peek().is_ok()
             || self.handle.overflow.load(Ordering::Acquire)
-            || self.rt.internals().scheduler.borrow().has_ready()
+            || self.local.scheduler.borrow().has_ready()
             || self.shared.shards.has_ready()
             || self.should_stop()
     }
@@ -605,7 +483,7 @@ impl Worker {
         let start = Instant::now();
         let found = self.spin_from(start);
         if self.tracing {
-            crate::trace::spin(found, start, Instant::now());
+            crate::runtime::trace::spin(found, start, Instant::now());
         }
         found
     }
@@ -652,17 +530,17 @@ impl Worker {
             self.handle.sleeping.store(false, Ordering::Release);
             return Ok(());
         }
-        self.rt.internals().scheduler.borrow_mut().shrink_if_idle();
+        self.local.scheduler.borrow_mut().shrink_if_idle();
         let timeout = self.next_timeout();
         trace!("worker {} sleeping (timeout {timeout:?})", self.index);
         let start = self.tracing.then(|| {
-            crate::trace::idle();
+            crate::runtime::trace::idle();
             Instant::now()
         });
         let result = self.poll_ring(timeout);
         self.handle.sleeping.store(false, Ordering::Release);
         if let Some(start) = start {
-            crate::trace::sleep(timeout, start, self.last_ring_poll);
+            crate::runtime::trace::sleep(timeout, start, self.last_ring_poll);
         }
         result
     }
@@ -682,7 +560,7 @@ impl Worker {
         let start = self.tracing.then(Instant::now);
         let result = self.poll_ring(Some(Duration::ZERO));
         if let Some(start) = start {
-            crate::trace::ring_poll(start, self.last_ring_poll);
+            crate::runtime::trace::ring_poll(start, self.last_ring_poll);
         }
         result
     }
@@ -706,7 +584,7 @@ impl Worker {
     /// `now` (see `metrics`).
     fn publish(&mut self, now: Instant) {
         self.counters.turns += 1;
-        let internals = self.rt.internals();
+        let internals = &*self.local;
         let scheduler = internals.scheduler.borrow();
         let timers = internals.timers.borrow();
         let snapshot = Snapshot {
@@ -723,7 +601,7 @@ impl Worker {
 
     /// How long to sleep at most: until the first timer, local or shared.
     fn next_timeout(&self) -> Option<Duration> {
-        let local = self.rt.internals().timers.borrow().next_deadline();
+        let local = self.local.timers.borrow().next_deadline();
         let shared = self.shared.timers().next_deadline();
         let next = match (local, shared) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -734,7 +612,7 @@ impl Worker {
 
     /// Drops what is left (normally nothing) on this worker.
     fn shutdown(&mut self) {
-        let processes = self.rt.internals().scheduler.borrow_mut().drain();
+        let processes = self.local.scheduler.borrow_mut().drain();
         for process in processes {
             drop_process(process);
         }

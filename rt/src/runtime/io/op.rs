@@ -87,8 +87,8 @@ use a10::{Ring, SubmissionQueue};
 use log::{debug, warn};
 use pin_project_lite::pin_project;
 
+use crate::runtime::io::RING_ENTRIES;
 use crate::runtime::io::ring_waker::RingWaker;
-use crate::runtime::setup::RING_ENTRIES;
 
 /// The ring an I/O source submits its operations to.
 #[derive(Clone, Debug)]

@@ -50,6 +50,9 @@ where
     }
 }
 
+/// A thread-safe process.
+pub(crate) type SharedProcess = dyn Process + Send;
+
 pin_project! {
     /// A spawned future as a process.
     pub(crate) struct FutureProcess<Fut> {

@@ -47,10 +47,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, TryLockError};
 use std::time::Duration;
 
-use log::trace;
-
+use crate::runtime::lock::lock;
+use crate::runtime::scheduler::process::SharedProcess;
 use crate::runtime::scheduler::{RunQueue, Running};
-use crate::runtime::shared::{RuntimeInternals, SharedProcess, lock};
 use crate::runtime::wake::{self, ProcessId, WakeTarget, WakerId};
 
 /// A worker steals for the first run of every `STEAL_EVERY`th turn even when
@@ -78,15 +77,15 @@ pub(crate) struct Taken {
 }
 
 thread_local! {
-    /// The runtime (the address of its internals, 0 for none) and shard of
+    /// The runtime (the address of its `Shards`, 0 for none) and shard of
     /// the worker running on this thread.
     static HOME: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
 }
 
-/// Makes `shard` of `internals` this thread's shard: processes spawned on
+/// Makes `shard` of `shards` this thread's shard: processes spawned on
 /// this thread go there.
-pub(crate) fn set_home(internals: &RuntimeInternals, shard: usize) {
-    set_home_of(address(internals), shard);
+pub(crate) fn set_home(shards: &Shards, shard: usize) {
+    set_home_of(address(shards), shard);
 }
 
 fn set_home_of(runtime: usize, shard: usize) {
@@ -98,23 +97,9 @@ pub(crate) fn clear_home() {
     HOME.with(|home| home.set((0, 0)));
 }
 
-fn address(internals: &RuntimeInternals) -> usize {
-    std::ptr::from_ref(internals) as usize
-}
-
-/// Wakes the processes of one shard: what a shard's waker id names in the
-/// registry.
-struct ShardWaker {
-    internals: Arc<RuntimeInternals>,
-    shard: usize,
-}
-
-impl WakeTarget for ShardWaker {
-    fn wake(&self, pid: ProcessId) {
-        trace!("waking thread-safe process {pid:?} of shard {}", self.shard);
-        self.internals.shards.wake(self.shard, pid);
-        self.internals.wake_worker_for(self.shard);
-    }
+/// The address of `shards`, which names its runtime in [`HOME`].
+fn address(shards: &Shards) -> usize {
+    std::ptr::from_ref(shards) as usize
 }
 
 impl Shards {
@@ -131,16 +116,15 @@ impl Shards {
         }
     }
 
-    /// Registers every shard of `internals` as a wake target; `None` (and
-    /// nothing registered) if the registry is full.
-    pub(crate) fn register(internals: &Arc<RuntimeInternals>) -> Option<()> {
-        for (index, shard) in internals.shards.shards.iter().enumerate() {
-            let target = Arc::new(ShardWaker {
-                internals: internals.clone(),
-                shard: index,
-            });
-            let Some(id) = wake::register(target) else {
-                internals.shards.unregister();
+    /// Registers every shard as a wake target, the one `target` makes for
+    /// its index; `None` (and nothing registered) if the registry is full.
+    pub(crate) fn register(
+        &self,
+        mut target: impl FnMut(usize) -> Arc<dyn WakeTarget>,
+    ) -> Option<()> {
+        for (index, shard) in self.shards.iter().enumerate() {
+            let Some(id) = wake::register(target(index)) else {
+                self.unregister();
                 return None;
             };
             let _ = shard.waker_id.set(id);
@@ -166,10 +150,10 @@ impl Shards {
             .expect("shard waker id not set")
     }
 
-    /// The shard for a process spawned on this thread of the runtime whose
-    /// internals are `internals`.
-    pub(crate) fn home(&self, internals: &RuntimeInternals) -> usize {
-        self.home_of(address(internals))
+    /// The shard for a process spawned on this thread: this worker's, if
+    /// it is a worker of this runtime, else the next round robin.
+    pub(crate) fn home(&self) -> usize {
+        self.home_of(address(self))
     }
 
     /// [`Shards::home`] for the runtime at address `runtime`.

@@ -8,6 +8,7 @@ use std::time::Duration;
 use super::{HOME, Shards, SharedProcess, Taken, set_home_of};
 use crate::Priority;
 use crate::runtime::scheduler::process::FutureProcess;
+use crate::spawn::Spawn;
 
 fn process() -> Pin<Box<SharedProcess>> {
     Box::pin(FutureProcess::new(pending::<()>()))
@@ -143,7 +144,7 @@ fn a_runtime_puts_processes_in_the_spawning_workers_shard() {
                 spawned.lock().unwrap().push(actor_ref);
             }
             internals_sender
-                .send(rt.internals().shared.clone())
+                .send(rt.local_internals().shared.clone())
                 .map_err(|err| err.to_string())
         })
         .unwrap();

@@ -6,7 +6,6 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
 use std::time::Duration;
 
-use a10::Ring;
 use a10::process::Signals;
 use log::debug;
 
@@ -16,9 +15,21 @@ use crate::runtime::coordinator::Coordinator;
 use crate::runtime::io::IoRing;
 use crate::runtime::io::ring_waker::RingWaker;
 use crate::runtime::shared::RuntimeInternals;
+use crate::runtime::trace::TraceFile;
 use crate::runtime::worker::{Tuning, WorkerSetup};
 use crate::signal::Signal;
-use crate::trace::TraceFile;
+
+impl Runtime {
+    /// Returns a [`Setup`] to configure a runtime.
+    pub const fn setup() -> Setup {
+        Setup::new()
+    }
+
+    /// A runtime with the default setup: one worker thread.
+    pub fn new() -> Result<Runtime, Error> {
+        Setup::new().build()
+    }
+}
 
 /// The most workers one runtime may have.
 pub const MAX_THREADS: usize = 512;
@@ -178,7 +189,7 @@ impl Setup {
         let name = self.name.unwrap_or_else(default_name);
         debug!("building runtime '{name}' with {} workers", self.threads);
 
-        let ring = new_ring().map_err(Error::io_uring)?;
+        let ring = crate::runtime::io::new_ring().map_err(Error::io_uring)?;
         // Before any thread starts, so every runtime thread inherits the
         // blocked signals and none is lost (see `signal`).
         let signals = Signals::from_signals(ring.sq(), Signal::ALL.map(Signal::to_a10))
@@ -203,12 +214,13 @@ impl Setup {
             .map(|index| {
                 Ok(WorkerSetup::new(
                     index,
-                    new_ring().map_err(Error::io_uring)?,
+                    crate::runtime::io::new_ring().map_err(Error::io_uring)?,
                     self.tuning,
                 ))
             })
             .collect::<Result<Vec<_>, Error>>()?;
         internals.set_workers(workers.iter().map(WorkerSetup::handle).collect());
+        let controls = workers.iter().map(WorkerSetup::control).collect();
 
         let cpus = thread::available_parallelism().map_or(1, NonZeroUsize::get);
         let (exits_sender, exits) = mpsc::channel();
@@ -237,23 +249,8 @@ impl Setup {
             exits_sender,
             threads,
         );
-        Ok(Runtime::from_parts(internals, coordinator))
+        Ok(Runtime::from_parts(internals, coordinator, controls))
     }
-}
-
-/// Submission queue entries of each ring. a10's default (32) fills up under
-/// a burst of I/O (a server's worth of receives queued between two polls);
-/// a full queue costs extra kernel entries, and would make a10 skip
-/// cancellations if operations did not keep room for them (see `io::op`).
-/// 1,024 entries take about 96 KiB per ring (submissions and twice as many
-/// completions).
-pub(crate) const RING_ENTRIES: u32 = 1024;
-
-/// A ring for a worker or the coordinator.
-fn new_ring() -> std::io::Result<Ring> {
-    Ring::config()
-        .with_submission_queue_size(RING_ENTRIES)
-        .build()
 }
 
 /// The program's name, or "kiln".

@@ -1,0 +1,70 @@
+//! [`WorkerHandle`]: how other threads reach a worker.
+//!
+//! Other threads wake a worker through its [`WorkerHandle`]: they publish
+//! the wake-up (queue, a shard of the shared scheduler, control channel),
+//! then read the worker's `sleeping` flag with a read-modify-write, and only
+//! if it is set ask a10 to interrupt the ring's poll. The worker sets
+//! `sleeping` with a read-modify-write *before* its last check for work
+//! (which looks at every shard). RMWs on one location are totally ordered,
+//! so either the worker sees the work, or the waker sees the flag; and a10
+//! remembers a wake that comes before the poll starts. A
+//! busy worker is never interrupted (see [`ring_waker`](crate::runtime::io::ring_waker)).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use kiln_inbox::Sender;
+use log::trace;
+
+use crate::runtime::counters::Published;
+use crate::runtime::io::ring_waker::RingWaker;
+use crate::runtime::wake::{ProcessId, WakeTarget};
+
+/// How other threads reach a worker.
+pub(crate) struct WorkerHandle {
+    pub(crate) index: usize,
+    /// Wakes the worker from its ring's poll.
+    pub(crate) waker: RingWaker,
+    /// Set while the worker is (about to be) blocked in the kernel.
+    pub(crate) sleeping: AtomicBool,
+    /// Process ids woken by other threads.
+    pub(crate) remote: Sender<ProcessId>,
+    /// Set when `remote` was full: the worker wakes every process.
+    pub(crate) overflow: AtomicBool,
+    /// What the worker publishes for the metrics, once per turn.
+    pub(crate) metrics: Published,
+}
+
+impl WorkerHandle {
+    /// Whether the worker is (about to be) blocked in the kernel.
+    pub(crate) fn is_sleeping(&self) -> bool {
+        self.sleeping.load(Ordering::Relaxed)
+    }
+
+    /// Interrupts the worker's sleep if it sleeps; returns whether it did.
+    pub(crate) fn wake_if_sleeping(&self) -> bool {
+        // A read-modify-write, not a load: see the module documentation.
+        if self.sleeping.fetch_or(false, Ordering::AcqRel) {
+            trace!("waking worker {}", self.index);
+            self.waker.wake();
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Wakes the worker (if it sleeps), e.g. to look at the start flag.
+    pub(crate) fn wake(&self) {
+        let _ = self.wake_if_sleeping();
+    }
+}
+
+impl WakeTarget for WorkerHandle {
+    fn wake(&self, pid: ProcessId) {
+        if self.remote.try_send(pid).is_err() {
+            // A read-modify-write, so that every overflowing waker's
+            // publication is ordered before the worker's swap that clears it.
+            let _ = self.overflow.fetch_or(true, Ordering::Release);
+        }
+        let _ = self.wake_if_sleeping();
+    }
+}
