@@ -48,6 +48,7 @@ use kiln_rt::{ActorOptions, Runtime, RuntimeRef, ThreadSafe};
 use tokio::sync::oneshot;
 
 use crate::peer::{self, CAPACITY, ResultSender, report};
+use kiln_rt::Spawn;
 
 /// Where the two actors run.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]

@@ -55,6 +55,7 @@ use kiln_rt::{ActorOptions, Runtime, RuntimeRef, ThreadLocal, ThreadSafe};
 use tokio::sync::oneshot;
 
 use crate::peer::{self, CAPACITY, ResultSender, report};
+use kiln_rt::Spawn;
 
 #[cfg(test)]
 mod tests;

@@ -302,7 +302,9 @@ impl<M> Channel<M> {
     /// A new channel with `capacity` slots, one sender, a receiver and, if
     /// `manager`, a manager. `capacity` must be valid (checked by callers).
     pub(crate) fn new(capacity: usize, manager: bool) -> Channel<M> {
-        debug_assert!((crate::MIN_CAPACITY..=crate::MAX_CAPACITY).contains(&capacity));
+        debug_assert!(
+            (crate::capacity::MIN_CAPACITY..=crate::capacity::MAX_CAPACITY).contains(&capacity)
+        );
         let header = Header {
             tail: AtomicU64::new(0),
             head: AtomicU64::new(0),

@@ -1,15 +1,9 @@
-//! Making an inbox: the capacity limits and [`new`].
+//! Making an inbox: [`new`], within the [capacity limits](crate::capacity).
 
+use crate::capacity::{MAX_CAPACITY, MIN_CAPACITY};
 use crate::channel::Channel;
 use crate::receiver::Receiver;
 use crate::sender::Sender;
-
-/// Smallest capacity of an inbox.
-pub const MIN_CAPACITY: usize = 1;
-/// Largest capacity of an inbox.
-pub const MAX_CAPACITY: usize = 65_536;
-/// Capacity to use when there is no reason to pick another.
-pub const DEFAULT_CAPACITY: usize = 8;
 
 /// Makes an inbox with room for `capacity` messages; returns its first sender
 /// and its receiver.

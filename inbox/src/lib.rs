@@ -155,6 +155,7 @@
 //!
 //! [loom]: https://docs.rs/loom
 
+mod capacity;
 mod channel;
 mod error;
 mod id;
@@ -177,10 +178,11 @@ mod waker;
 #[cfg(test)]
 mod tests;
 
+pub use capacity::{DEFAULT_CAPACITY, MAX_CAPACITY, MIN_CAPACITY};
 pub use error::{Disconnected, RecvError, ReserveError, SendError};
 pub use id::InboxId;
+pub use inbox::new;
 pub(crate) use inbox::new_channel;
-pub use inbox::{DEFAULT_CAPACITY, MAX_CAPACITY, MIN_CAPACITY, new};
 pub use join::Join;
 pub use manager::Manager;
 pub use permit::Permit;

@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use crate::sender::Sender;
+use crate::channel::Channel;
 
 /// A claimed slot in an inbox: [`send`](Permit::send) cannot fail or wait.
 ///
@@ -17,16 +17,17 @@ use crate::sender::Sender;
 /// once the permit is used or dropped: keep permits short-lived.
 #[must_use = "a permit holds a slot of the inbox until it is used or dropped"]
 pub struct Permit<'s, M> {
-    sender: &'s Sender<M>,
+    channel: &'s Channel<M>,
     pos: u64,
 }
 
 impl<'s, M> Permit<'s, M> {
     /// # Safety
     ///
-    /// `pos` must have just been claimed on `sender`'s channel.
-    pub(crate) unsafe fn new(sender: &'s Sender<M>, pos: u64) -> Permit<'s, M> {
-        Permit { sender, pos }
+    /// `pos` must have just been claimed on `channel` (through a sender, so
+    /// that it lives while the permit does).
+    pub(crate) const unsafe fn new(channel: &'s Channel<M>, pos: u64) -> Permit<'s, M> {
+        Permit { channel, pos }
     }
 
     /// Sends `msg` in the claimed slot.
@@ -35,11 +36,11 @@ impl<'s, M> Permit<'s, M> {
     /// is dropped (at the latest when the last handle of the inbox is
     /// dropped).
     pub fn send(self, msg: M) {
-        let (sender, pos) = (self.sender, self.pos);
+        let (channel, pos) = (self.channel, self.pos);
         std::mem::forget(self);
         // SAFETY: a permit owns its claimed position, and we forgot the
         // permit so its `Drop` does not skip the position.
-        unsafe { sender.channel.write(pos, msg) };
+        unsafe { channel.write(pos, msg) };
     }
 }
 
@@ -47,14 +48,14 @@ impl<M> Drop for Permit<'_, M> {
     fn drop(&mut self) {
         // SAFETY: the permit owns its claimed position, unused so far
         // (`send` forgets the permit).
-        unsafe { self.sender.channel.skip(self.pos) };
+        unsafe { self.channel.skip(self.pos) };
     }
 }
 
 impl<M> fmt::Debug for Permit<'_, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Permit")
-            .field("id", &self.sender.id())
+            .field("id", &self.channel.id())
             .field("position", &self.pos)
             .finish()
     }

@@ -63,7 +63,7 @@ impl<M> Sender<M> {
     pub fn try_reserve(&self) -> Result<Permit<'_, M>, ReserveError> {
         match self.channel.try_claim() {
             // SAFETY: we just claimed `pos`.
-            Ok(pos) => Ok(unsafe { Permit::new(self, pos) }),
+            Ok(pos) => Ok(unsafe { Permit::new(&self.channel, pos) }),
             Err(ClaimError::Full { .. }) => Err(ReserveError::Full),
             Err(ClaimError::Disconnected) => Err(ReserveError::Disconnected),
         }
@@ -280,7 +280,7 @@ impl<'s, M> Future for Reserve<'s, M> {
         let sender = this.sender;
         match sender.poll_claim(&mut this.wait, cx) {
             // SAFETY: `poll_claim` just claimed `pos`.
-            Poll::Ready(Ok(pos)) => Poll::Ready(Ok(unsafe { Permit::new(sender, pos) })),
+            Poll::Ready(Ok(pos)) => Poll::Ready(Ok(unsafe { Permit::new(&sender.channel, pos) })),
             Poll::Ready(Err(err)) => Poll::Ready(Err(err)),
             Poll::Pending => Poll::Pending,
         }

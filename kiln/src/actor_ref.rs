@@ -28,13 +28,17 @@ use kiln_inbox::{InboxId, Sender};
 mod error;
 mod exit;
 mod group;
+#[cfg(feature = "test")]
+pub(crate) mod loss;
 mod mapped;
 pub mod rpc;
+mod send;
 
 pub use error::SendError;
 pub use exit::ActorExit;
 pub use group::{ActorGroup, JoinAll, SendToOne};
 pub use rpc::{Rpc, RpcError};
+pub use send::SendValue;
 
 use mapped::{BoxFuture, MappedSend};
 use rpc::RpcMessage;
@@ -74,7 +78,7 @@ impl<M> ActorRef<M> {
     pub fn try_send<Msg: Into<M>>(&self, msg: Msg) -> Result<(), SendError<M>> {
         let msg = msg.into();
         #[cfg(feature = "test")]
-        if crate::test::lose_message() {
+        if loss::lose_message() {
             drop(msg);
             return Ok(());
         }
@@ -93,17 +97,14 @@ impl<M> ActorRef<M> {
     pub fn send<Msg: Into<M>>(&self, msg: Msg) -> SendValue<'_, M> {
         let msg = msg.into();
         #[cfg(feature = "test")]
-        if crate::test::lose_message() {
+        if loss::lose_message() {
             drop(msg);
-            return SendValue {
-                state: SendState::Done(Some(Ok(()))),
-            };
+            return SendValue::lost();
         }
-        let state = match &self.kind {
-            Kind::Direct(sender) => SendState::Direct(sender.send(msg)),
-            Kind::Mapped(mapped) => SendState::Mapped(mapped.send(msg)),
-        };
-        SendValue { state }
+        match &self.kind {
+            Kind::Direct(sender) => SendValue::direct(sender.send(msg)),
+            Kind::Mapped(mapped) => SendValue::mapped(mapped.send(msg)),
+        }
     }
 
     /// Sends `request` as an [`RpcMessage`] and waits for the response.
@@ -116,7 +117,8 @@ impl<M> ActorRef<M> {
     where
         M: From<RpcMessage<Req, Res>>,
     {
-        Rpc::new(self, request)
+        let (msg, response) = RpcMessage::new(request);
+        Rpc::new(self.send(M::from(msg)), response)
     }
 
     /// Waits until the actor has stopped for good and tells how it ended.
@@ -253,48 +255,6 @@ impl<M> fmt::Debug for ActorRef<M> {
             .field("mapped", &matches!(self.kind, Kind::Mapped(_)))
             .field("connected", &self.is_connected())
             .finish()
-    }
-}
-
-/// The future returned by [`ActorRef::send`].
-#[must_use = "futures do nothing unless polled"]
-pub struct SendValue<'r, M> {
-    state: SendState<'r, M>,
-}
-
-enum SendState<'r, M> {
-    Direct(kiln_inbox::SendValue<'r, M>),
-    Mapped(BoxFuture<'r, Result<(), SendError<M>>>),
-    #[cfg_attr(
-        not(feature = "test"),
-        allow(dead_code, reason = "used by message loss")
-    )]
-    Done(Option<Result<(), SendError<M>>>),
-}
-
-// Nothing in `SendValue` is structurally pinned (the inbox's future is
-// `Unpin`, the mapped one is boxed).
-impl<M> Unpin for SendValue<'_, M> {}
-
-impl<M> Future for SendValue<'_, M> {
-    type Output = Result<(), SendError<M>>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut task::Context<'_>) -> Poll<Self::Output> {
-        let poll = match &mut self.get_mut().state {
-            SendState::Direct(send) => Pin::new(send).poll(cx).map_err(SendError::from),
-            SendState::Mapped(send) => send.as_mut().poll(cx),
-            SendState::Done(result) => return Poll::Ready(result.take().unwrap_or(Ok(()))),
-        };
-        if let Poll::Ready(Ok(())) = &poll {
-            crate::metrics::sent();
-        }
-        poll
-    }
-}
-
-impl<M> fmt::Debug for SendValue<'_, M> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SendValue")
     }
 }
 

@@ -41,6 +41,7 @@ use kiln_rt::{
 };
 
 use crate::report::{self, Figure, INJECTED_PANIC, Outcome, check};
+use kiln_rt::Spawn;
 
 /// The limit of the always-failing actors: 3 restarts within 1 s.
 const FAST_MAX: usize = 3;

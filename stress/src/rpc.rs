@@ -50,6 +50,7 @@ use kiln_rt::timer::{Deadline, DeadlinePassed, Timer};
 use kiln_rt::{ActorOptions, FutureOptions, Runtime, RuntimeRef, ThreadLocal, ThreadSafe};
 
 use crate::report::{self, Figure, INJECTED_PANIC, Outcome, check};
+use kiln_rt::Spawn;
 
 /// The deadline of the calls that cannot be answered (they time out).
 const DEADLINE: Duration = Duration::from_millis(20);

@@ -56,6 +56,7 @@ use kiln::supervisor::NoSupervisor;
 use kiln_rt::{ActorOptions, Runtime, RuntimeRef, Signal, ThreadLocal, ThreadSafe};
 
 use crate::report::{Figure, Outcome, count, duration};
+use kiln_rt::Spawn;
 
 /// The hidden first argument of a child process.
 const CHILD: &str = "--child";

@@ -41,6 +41,7 @@ use kiln_rt::timer::{Deadline, DeadlinePassed, Timer};
 use kiln_rt::{ActorOptions, FutureOptions, Runtime, RuntimeRef, ThreadSafe};
 
 use crate::report::{self, Figure, Outcome, Percentiles, Rng, check, heap};
+use kiln_rt::Spawn;
 
 /// The size of one version of the scenario.
 #[derive(Copy, Clone, Debug)]

@@ -38,7 +38,7 @@ use std::task::{self, Poll};
 
 use kiln_inbox::oneshot;
 
-use crate::actor_ref::{ActorRef, SendValue};
+use crate::actor_ref::SendValue;
 
 /// A request and the means to respond to it.
 pub struct RpcMessage<Req, Res> {
@@ -170,13 +170,14 @@ pub struct Rpc<'r, M, Res> {
 }
 
 impl<'r, M, Res> Rpc<'r, M, Res> {
-    pub(crate) fn new<Req>(actor_ref: &'r ActorRef<M>, request: Req) -> Rpc<'r, M, Res>
-    where
-        M: From<RpcMessage<Req, Res>>,
-    {
-        let (msg, response) = RpcMessage::new(request);
+    /// The call whose request `send` sends, and whose response comes
+    /// through `response`.
+    pub(crate) const fn new(
+        send: SendValue<'r, M>,
+        response: oneshot::Receiver<Res>,
+    ) -> Rpc<'r, M, Res> {
         Rpc {
-            send: Some(actor_ref.send(M::from(msg))),
+            send: Some(send),
             response,
         }
     }
