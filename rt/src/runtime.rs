@@ -57,7 +57,7 @@ use worker::{Control, ExitGuard, RunFn, ThreadExit, WorkerControl};
 ///
 /// Build it with [`Runtime::setup`] (or [`Runtime::new`]), spawn actors on
 /// the workers with [`run_on_workers`](Runtime::run_on_workers) (thread-local
-/// actors) and [`spawn`](Runtime::spawn) (thread-safe ones), then call
+/// actors) and [`Spawn::spawn`](crate::Spawn::spawn) (thread-safe ones), then call
 /// [`start`](Runtime::start), which returns once every actor has finished.
 pub struct Runtime {
     internals: Arc<RuntimeInternals>,

@@ -50,7 +50,7 @@ pub struct RpcMessage<Req, Res> {
 
 impl<Req, Res> RpcMessage<Req, Res> {
     /// Creates a message and the receiving end of its response; for code
-    /// that sends requests without [`ActorRef::rpc`].
+    /// that sends requests without [`ActorRef::rpc`](crate::ActorRef::rpc).
     pub fn new(request: Req) -> (RpcMessage<Req, Res>, oneshot::Receiver<Res>) {
         let (sender, receiver) = oneshot::new();
         let msg = RpcMessage {
@@ -139,7 +139,7 @@ impl<Res> fmt::Display for ResponseError<Res> {
 
 impl<Res> std::error::Error for ResponseError<Res> {}
 
-/// The error of [`ActorRef::rpc`].
+/// The error of [`ActorRef::rpc`](crate::ActorRef::rpc).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum RpcError {
     /// The request could not be sent: the actor has stopped (or, for a
@@ -161,7 +161,7 @@ impl fmt::Display for RpcError {
 
 impl std::error::Error for RpcError {}
 
-/// The future returned by [`ActorRef::rpc`].
+/// The future returned by [`ActorRef::rpc`](crate::ActorRef::rpc).
 #[must_use = "futures do nothing unless polled"]
 pub struct Rpc<'r, M, Res> {
     /// `Some` until the request is in the actor's inbox.

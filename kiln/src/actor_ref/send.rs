@@ -9,7 +9,7 @@ use std::task::{self, Poll};
 use crate::actor_ref::SendError;
 use crate::actor_ref::mapped::BoxFuture;
 
-/// The future returned by [`ActorRef::send`].
+/// The future returned by [`ActorRef::send`](crate::ActorRef::send).
 #[must_use = "futures do nothing unless polled"]
 pub struct SendValue<'r, M> {
     state: SendState<'r, M>,
