@@ -33,7 +33,7 @@ use a10::{AsyncFd, Extract};
 
 use crate::access::Access;
 use crate::io::{Buf, BufMut};
-use crate::runtime::io::IoRing;
+use crate::runtime::io::FdRing;
 
 #[doc(no_inline)]
 pub use a10::fs::{FileType, Metadata, Permissions};
@@ -59,9 +59,8 @@ pub use a10::fs::{FileType, Metadata, Permissions};
 /// ```
 pub struct File {
     fd: AsyncFd,
-    // Declared after `fd`, so dropped after it: dropping the ring makes sure
-    // the close a10 queues when `fd` is dropped is submitted.
-    ring: IoRing,
+    // After `fd`, so dropped after it: counts the close `fd`'s drop queues.
+    ring: FdRing,
 }
 
 impl File {
@@ -311,7 +310,10 @@ impl OpenOptions {
             .op(options.open(ring.sq(), path.to_path_buf()))
             .await
             .map_err(|err| path_error("open", path, &err))?;
-        Ok(File { fd, ring })
+        Ok(File {
+            fd,
+            ring: FdRing::new(ring),
+        })
     }
 
     /// The a10 options, or why these options make no sense (the checks of

@@ -52,7 +52,7 @@ use a10::{AsyncFd, Extract};
 
 use crate::access::Access;
 use crate::io::{Buf, BufMut};
-use crate::runtime::io::IoRing;
+use crate::runtime::io::{FdRing, IoRing};
 
 /// Creates a pipe, both ends on the ring of `rt`.
 ///
@@ -82,16 +82,15 @@ pub fn new<RT: Access + ?Sized>(rt: &RT) -> io::Result<(Sender, Receiver)> {
 /// The writing end of a pipe, see the [module docs](crate::pipe).
 pub struct Sender {
     fd: AsyncFd,
-    // Declared after `fd`, so dropped after it: dropping the ring makes sure
-    // the close a10 queues when `fd` is dropped is submitted.
-    ring: IoRing,
+    // After `fd`, so dropped after it: counts the close `fd`'s drop queues.
+    ring: FdRing,
 }
 
 impl Sender {
     fn from_fd(fd: OwnedFd, ring: IoRing) -> Sender {
         Sender {
             fd: AsyncFd::new(fd, ring.sq()),
-            ring,
+            ring: FdRing::new(ring),
         }
     }
 
@@ -137,16 +136,15 @@ impl fmt::Debug for Sender {
 /// The reading end of a pipe, see the [module docs](crate::pipe).
 pub struct Receiver {
     fd: AsyncFd,
-    // Declared after `fd`, so dropped after it: dropping the ring makes sure
-    // the close a10 queues when `fd` is dropped is submitted.
-    ring: IoRing,
+    // After `fd`, so dropped after it: counts the close `fd`'s drop queues.
+    ring: FdRing,
 }
 
 impl Receiver {
     fn from_fd(fd: OwnedFd, ring: IoRing) -> Receiver {
         Receiver {
             fd: AsyncFd::new(fd, ring.sq()),
-            ring,
+            ring: FdRing::new(ring),
         }
     }
 

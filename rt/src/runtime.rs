@@ -13,6 +13,8 @@
 //! | [`coordinator`] | the thread that runs `start`: signals, the shared ring, thread exits |
 //! | [`scheduler`] | the run queue (virtual run time), processes, and the shards of thread-safe ones |
 //! | [`wake`] | wakers that find their process's worker or shard |
+//! | [`ids`] | the process and waker ids a waker packs |
+//! | [`context`] | the engine's state of each thread, in one thread-local |
 //! | [`clock`] | the clock that times every poll |
 //! | [`counters`] | what workers count and publish for the [`metrics`](crate::metrics) |
 //! | [`trace`] | the trace recorder behind [`trace`](crate::trace) |
@@ -21,8 +23,10 @@
 //! | [`io`] | the I/O driver: rings, operations, wake-ups of a ring's owner |
 
 pub(crate) mod clock;
+pub(crate) mod context;
 pub(crate) mod coordinator;
 pub(crate) mod counters;
+pub(crate) mod ids;
 pub(crate) mod io;
 pub(crate) mod local;
 pub(crate) mod lock;

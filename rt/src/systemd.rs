@@ -103,7 +103,7 @@ use log::{debug, warn};
 use socket2::{Domain, SockAddr, Socket, Type};
 
 use crate::access::Access;
-use crate::runtime::io::IoRing;
+use crate::runtime::io::FdRing;
 use crate::signal::Signal;
 use crate::timer::Interval;
 
@@ -142,7 +142,8 @@ const WATCHDOG_PID: &str = "WATCHDOG_PID";
 /// [`sd_notify(3)`]: https://www.freedesktop.org/software/systemd/man/latest/sd_notify.html
 pub struct Notify {
     fd: AsyncFd,
-    ring: IoRing,
+    // After `fd`, so dropped after it: counts the close `fd`'s drop queues.
+    ring: FdRing,
     /// The address as given (`/path` or `@name`), for errors.
     socket: OsString,
     watchdog: Option<Duration>,
@@ -203,7 +204,7 @@ impl Notify {
         let ring = rt.io_ring();
         Ok(Notify {
             fd: AsyncFd::new(fd.into(), ring.sq()),
-            ring,
+            ring: FdRing::new(ring),
             socket: socket.to_owned(),
             watchdog: None,
         })

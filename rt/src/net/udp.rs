@@ -12,7 +12,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 use crate::access::Access;
 use crate::io::{Buf, BufMut, BufMutSlice, BufSlice};
 use crate::net::{ip_addr, with_socket};
-use crate::runtime::io::IoRing;
+use crate::runtime::io::FdRing;
 
 /// A UDP socket.
 ///
@@ -38,7 +38,8 @@ use crate::runtime::io::IoRing;
 /// ```
 pub struct UdpSocket {
     fd: AsyncFd,
-    ring: IoRing,
+    // After `fd`, so dropped after it: counts the close `fd`'s drop queues.
+    ring: FdRing,
 }
 
 impl UdpSocket {
@@ -62,7 +63,7 @@ impl UdpSocket {
         let ring = rt.io_ring();
         Ok(UdpSocket {
             fd: AsyncFd::new(socket.into(), ring.sq()),
-            ring,
+            ring: FdRing::new(ring),
         })
     }
 

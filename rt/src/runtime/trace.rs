@@ -2,59 +2,28 @@
 //! buffer of its own and writes it to the runtime's trace file in chunks.
 //! What is recorded, what it costs, and the public side (user events,
 //! reading a trace) are in [`trace`](crate::trace); the file format is in
-//! [`format`](crate::trace::format).
+//! [`format`](crate::trace::format). A thread's log ([`log`]) lives in its
+//! [context](crate::runtime::context); the file ([`file`]) is shared.
 
-use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
-use std::fs::File;
-use std::hash::{BuildHasherDefault, Hasher};
-use std::io::{self, Write};
-use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
 
-use crate::runtime::lock::lock;
+use crate::runtime::context;
 use crate::runtime::wake::{ProcessId, WakerId};
 use crate::trace::RunEnd;
 use crate::trace::format::{self, Record};
 
-/// Recording threads append their buffer to the file once it holds this
-/// much.
-const FLUSH_BYTES: usize = 256 * 1024;
-/// A worker about to sleep writes its buffer if it last wrote this long ago.
-const IDLE_FLUSH: Duration = Duration::from_secs(1);
+pub(crate) mod file;
+pub(crate) mod log;
+
+pub(crate) use file::TraceFile;
+pub(crate) use log::{Attribute, Thread};
+use log::{IDLE_FLUSH, ThreadLog};
 
 /// Whether this thread records a trace.
 pub(crate) fn is_recording() -> bool {
-    LOG.with(|log| log.borrow().is_some())
-}
-
-/// An attribute of a user event, as the file stores it: its kind
-/// (`format::ATTR_*`), its bits, and for a string the string.
-#[derive(Copy, Clone, Debug)]
-pub(crate) struct Attribute<'a> {
-    kind: u8,
-    bits: u64,
-    string: Option<&'a str>,
-}
-
-impl<'a> Attribute<'a> {
-    pub(crate) const fn number(kind: u8, bits: u64) -> Attribute<'a> {
-        Attribute {
-            kind,
-            bits,
-            string: None,
-        }
-    }
-
-    pub(crate) const fn string(string: &'a str) -> Attribute<'a> {
-        Attribute {
-            kind: format::ATTR_STR,
-            bits: string.len() as u64,
-            string: Some(string),
-        }
-    }
+    context::with(|cx| cx.trace_log.borrow().is_some())
 }
 
 /// Records a user event of the actor running on this thread, if it records.
@@ -64,86 +33,16 @@ pub(crate) fn user_event(
     description: &str,
     attributes: &[(&str, Attribute<'_>)],
 ) {
-    with_log(|log| log.user_event(start, end, description, attributes));
-}
-
-/// The trace file of a runtime, shared by its threads.
-#[derive(Debug)]
-pub(crate) struct TraceFile {
-    file: Mutex<File>,
-    /// Time zero of the trace.
-    epoch: Instant,
-    next_stream: AtomicU32,
-    /// Set after a write failed (logged once; later events are dropped).
-    failed: AtomicBool,
-}
-
-impl TraceFile {
-    /// Creates (or truncates) the file at `path` and writes the header.
-    pub(crate) fn create(path: &Path) -> io::Result<Arc<TraceFile>> {
-        let mut file = File::create(path)?;
-        let epoch = Instant::now();
-        let unix = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |since| u64::try_from(since.as_nanos()).unwrap_or(0));
-        let mut header = Vec::with_capacity(16);
-        header.extend_from_slice(format::MAGIC);
-        header.extend_from_slice(&unix.to_le_bytes());
-        file.write_all(&header)?;
-        Ok(Arc::new(TraceFile {
-            file: Mutex::new(file),
-            epoch,
-            next_stream: AtomicU32::new(0),
-            failed: AtomicBool::new(false),
-        }))
-    }
-
-    /// Appends `records` as a chunk of `stream`.
-    fn write_chunk(&self, stream: u32, records: &[u8]) {
-        if records.is_empty() || self.failed.load(Ordering::Relaxed) {
-            return;
-        }
-        let Ok(len) = u32::try_from(records.len()) else {
-            return;
-        };
-        let mut header = [0; 8];
-        header[..4].copy_from_slice(&stream.to_le_bytes());
-        header[4..].copy_from_slice(&len.to_le_bytes());
-        let mut file = lock(&self.file);
-        let result = file
-            .write_all(&header)
-            .and_then(|()| file.write_all(records));
-        drop(file);
-        if let Err(err) = result
-            && !self.failed.swap(true, Ordering::Relaxed)
-        {
-            log::error!("can't write the trace, recording no more events: {err}");
-        }
-    }
-}
-
-/// The kind of thread a stream records.
-#[derive(Copy, Clone, Debug)]
-pub(crate) enum Thread {
-    Worker(usize),
-    Coordinator,
-    SyncActor,
-}
-
-thread_local! {
-    /// The recording of this thread, if it records.
-    static LOG: RefCell<Option<ThreadLog>> = const { RefCell::new(None) };
-    /// The id of the actor running on this thread (0: none), for its user
-    /// events; a `Cell` of its own, as it is set before every poll.
-    static ACTOR: Cell<u64> = const { Cell::new(0) };
+    let actor = context::with(|cx| cx.trace_actor.get());
+    with_log(|log| log.user_event(actor, start, end, description, attributes));
 }
 
 /// Runs `f` with this thread's recording, if it records.
 fn with_log(f: impl FnOnce(&mut ThreadLog)) {
-    LOG.with(|log| {
+    context::with(|cx| {
         // Never re-entered: nothing called with the log borrowed calls back
         // into this module.
-        if let Ok(mut log) = log.try_borrow_mut()
+        if let Ok(mut log) = cx.trace_log.try_borrow_mut()
             && let Some(log) = log.as_mut()
         {
             f(log);
@@ -154,34 +53,8 @@ fn with_log(f: impl FnOnce(&mut ThreadLog)) {
 /// Makes this thread record into `file`: its events go into a stream of
 /// their own, named `name`.
 pub(crate) fn start_thread(file: &Arc<TraceFile>, thread: Thread, name: &str) {
-    let stream = file.next_stream.fetch_add(1, Ordering::Relaxed);
-    let mut log = ThreadLog {
-        file: file.clone(),
-        epoch: file.epoch,
-        stream,
-        buf: Vec::with_capacity(FLUSH_BYTES + 4 * format::RECORD),
-        name_cache: [(0, 0); NAME_CACHE],
-        names: HashMap::default(),
-        strings: HashMap::new(),
-        next_string: 0,
-        last_flush: Instant::now(),
-    };
-    let name = log.intern(name);
-    let (kind, index) = match thread {
-        Thread::Worker(index) => (0, u32::try_from(index).unwrap_or(u32::MAX)),
-        Thread::Coordinator => (1, 0),
-        Thread::SyncActor => (2, 0),
-    };
-    let now = log.nanos(Instant::now());
-    log.push(Record {
-        a: kind,
-        c: index,
-        d: u64::from(name),
-        start: now,
-        end: now,
-        ..Record::new(format::THREAD)
-    });
-    LOG.with(|current| *current.borrow_mut() = Some(log));
+    let log = ThreadLog::new(file, thread, name);
+    context::with(|cx| *cx.trace_log.borrow_mut() = Some(log));
 }
 
 /// Stops recording on this thread (see [`finish_thread`]) when dropped.
@@ -195,9 +68,11 @@ impl Drop for StopRecording {
 
 /// Writes what this thread recorded and stops recording on it.
 pub(crate) fn finish_thread() {
-    let log = LOG.with(|log| log.borrow_mut().take());
+    let log = context::try_with(|cx| {
+        cx.trace_actor.set(0);
+        cx.trace_log.borrow_mut().take()
+    });
     drop(log); // Flushes.
-    ACTOR.with(|actor| actor.set(0));
 }
 
 /// The id of process `pid` of the scheduler with waker id `scheduler`
@@ -211,7 +86,7 @@ pub(crate) fn actor_id(scheduler: WakerId, pid: ProcessId) -> u64 {
 pub(crate) fn sync_actor(name: &str) {
     static NEXT: AtomicU32 = AtomicU32::new(1);
     let actor = u64::from(NEXT.fetch_add(1, Ordering::Relaxed));
-    ACTOR.with(|current| current.set(actor));
+    context::with(|cx| cx.trace_actor.set(actor));
     with_log(|log| {
         let name = log.intern(name);
         log.push(Record {
@@ -225,7 +100,7 @@ pub(crate) fn sync_actor(name: &str) {
 /// Process `actor` is about to run on this thread.
 #[inline]
 pub(crate) fn poll_start(actor: u64) {
-    ACTOR.with(|current| current.set(actor));
+    context::with(|cx| cx.trace_actor.set(actor));
 }
 
 /// The process of the last `poll_start`, named by `name`, ran from `start`
@@ -237,7 +112,7 @@ pub(crate) fn poll_end(
     start: Instant,
     end: Instant,
 ) {
-    let actor = ACTOR.with(|current| current.replace(0));
+    let actor = context::with(|cx| cx.trace_actor.replace(0));
     with_log(|log| {
         let name = log.intern_name(name);
         let record = Record {
@@ -338,157 +213,4 @@ fn span(kind: u8, a: u8, d: u64, start: Instant, end: Instant) {
         };
         log.push(record);
     });
-}
-
-/// What one thread records; in its thread-local `LOG`.
-struct ThreadLog {
-    file: Arc<TraceFile>,
-    epoch: Instant,
-    stream: u32,
-    /// Records not yet written.
-    buf: Vec<u8>,
-    /// The last few actor names looked up: `(address of the function giving
-    /// the name, id)`, at `address / 16 % NAME_CACHE` (0: empty).
-    name_cache: [(usize, u32); NAME_CACHE],
-    /// Ids of actor names, by the address of the function giving the name.
-    names: HashMap<usize, u32, BuildHasherDefault<AddressHasher>>,
-    /// Ids of other strings.
-    strings: HashMap<Box<str>, u32>,
-    next_string: u32,
-    last_flush: Instant,
-}
-
-/// Size of `ThreadLog::name_cache`.
-const NAME_CACHE: usize = 64;
-
-impl ThreadLog {
-    #[inline]
-    fn nanos(&self, time: Instant) -> u64 {
-        let since = time.saturating_duration_since(self.epoch);
-        // No `u128` (`as_nanos`): a `u64` of nanoseconds lasts 584 years.
-        since
-            .as_secs()
-            .wrapping_mul(1_000_000_000)
-            .wrapping_add(u64::from(since.subsec_nanos()))
-    }
-
-    #[inline]
-    fn push(&mut self, record: Record) {
-        record.write(&mut self.buf);
-        if self.buf.len() >= FLUSH_BYTES {
-            self.flush();
-        }
-    }
-
-    fn flush(&mut self) {
-        self.file.write_chunk(self.stream, &self.buf);
-        self.buf.clear();
-        self.last_flush = Instant::now();
-    }
-
-    /// The id of the actor name `name` gives, writing it the first time.
-    #[inline]
-    fn intern_name(&mut self, name: fn() -> &'static str) -> u32 {
-        let address = name as usize;
-        let slot = (address >> 4) % NAME_CACHE;
-        let (cached, id) = self.name_cache[slot];
-        if cached == address {
-            return id;
-        }
-        let id = match self.names.get(&address) {
-            Some(&id) => id,
-            None => {
-                let id = self.new_string(name());
-                self.names.insert(address, id);
-                id
-            }
-        };
-        self.name_cache[slot] = (address, id);
-        id
-    }
-
-    /// The id of `string`, writing it the first time.
-    fn intern(&mut self, string: &str) -> u32 {
-        if let Some(&id) = self.strings.get(string) {
-            return id;
-        }
-        let id = self.new_string(string);
-        self.strings.insert(string.into(), id);
-        id
-    }
-
-    fn new_string(&mut self, string: &str) -> u32 {
-        let id = self.next_string;
-        self.next_string += 1;
-        Record {
-            c: id,
-            d: string.len() as u64,
-            ..Record::new(format::STRING)
-        }
-        .write(&mut self.buf);
-        format::write_padded(&mut self.buf, string.as_bytes());
-        id
-    }
-
-    fn user_event(
-        &mut self,
-        start: Instant,
-        end: Instant,
-        description: &str,
-        attributes: &[(&str, Attribute<'_>)],
-    ) {
-        let description = self.intern(description);
-        let keys: Vec<u32> = attributes.iter().map(|(key, _)| self.intern(key)).collect();
-        Record {
-            b: u16::try_from(attributes.len()).unwrap_or(u16::MAX),
-            c: description,
-            d: ACTOR.with(Cell::get),
-            start: self.nanos(start),
-            end: self.nanos(end),
-            ..Record::new(format::USER)
-        }
-        .write(&mut self.buf);
-        for (&key, (_, value)) in keys.iter().zip(attributes).take(usize::from(u16::MAX)) {
-            Record {
-                a: value.kind,
-                c: key,
-                d: value.bits,
-                ..Record::new(format::ATTR)
-            }
-            .write(&mut self.buf);
-            if let Some(string) = value.string {
-                format::write_padded(&mut self.buf, string.as_bytes());
-            }
-        }
-        if self.buf.len() >= FLUSH_BYTES {
-            self.flush();
-        }
-    }
-}
-
-impl Drop for ThreadLog {
-    fn drop(&mut self) {
-        self.flush();
-    }
-}
-
-/// Hashes a function's address: a multiplication (Fibonacci hashing), as
-/// addresses are already unique.
-#[derive(Default)]
-struct AddressHasher(u64);
-
-impl Hasher for AddressHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.0 = (self.0 << 8 | u64::from(byte)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        self.0 = (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
 }

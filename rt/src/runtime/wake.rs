@@ -7,9 +7,10 @@
 //!
 //! Waking takes one of two paths:
 //! - **Same thread** (the common case: an actor waking another actor on its
-//!   worker): the thread-local [`CURRENT`] id matches the waker's, and the
-//!   process id is pushed onto the thread-local [`WOKEN`] list, which the
-//!   worker drains after every poll. No atomics, no locks, no syscalls.
+//!   worker): the waker id in the thread's [context](crate::runtime::context)
+//!   matches the waker's, and the process id is pushed onto the context's
+//!   list of woken processes, which the worker drains after every poll. No
+//!   atomics, no locks, no syscalls.
 //! - **Another thread**: the waker id is looked up in the global
 //!   [`REGISTRY`] of [`WakeTarget`]s (a read lock) and the target is told;
 //!   a worker target queues the process id in a bounded queue and wakes the
@@ -20,25 +21,14 @@
 //! the wake is ignored. A reused waker id can at worst cause a spurious wake,
 //! which futures must tolerate anyway.
 
-use std::cell::{Cell, RefCell};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::task::{RawWaker, RawWakerVTable, Waker};
 
 #[cfg(not(target_pointer_width = "64"))]
 compile_error!("kiln-rt packs waker data into 64-bit pointers");
 
-/// Identifies a process within its scheduler: slab index and generation.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-pub(crate) struct ProcessId {
-    pub(crate) index: u32,
-    pub(crate) generation: u16,
-}
-
-/// Identifies a [`WakeTarget`] in the [`REGISTRY`].
-pub(crate) type WakerId = u16;
-
-/// No waker id: the thread is not a worker.
-const NO_WAKER_ID: WakerId = WakerId::MAX;
+use crate::runtime::context;
+pub(crate) use crate::runtime::ids::{NO_WAKER_ID, ProcessId, WakerId};
 
 /// Something that can be told a process is woken: a worker, or the shared
 /// scheduler of a runtime.
@@ -49,13 +39,6 @@ pub(crate) trait WakeTarget: Send + Sync {
 
 /// Every registered wake target, indexed by [`WakerId`].
 static REGISTRY: RwLock<Vec<Option<Arc<dyn WakeTarget>>>> = RwLock::new(Vec::new());
-
-thread_local! {
-    /// The waker id of the worker running on this thread, or [`NO_WAKER_ID`].
-    static CURRENT: Cell<WakerId> = const { Cell::new(NO_WAKER_ID) };
-    /// Processes woken on this thread by wakers of this thread's worker.
-    static WOKEN: RefCell<Vec<ProcessId>> = const { RefCell::new(Vec::new()) };
-}
 
 /// Registers `target`, returning its id; `None` if all ids are in use.
 pub(crate) fn register(target: Arc<dyn WakeTarget>) -> Option<WakerId> {
@@ -82,7 +65,7 @@ pub(crate) fn unregister(id: WakerId) {
 /// Makes this thread the worker with waker id `id`: wakers with that id
 /// used on this thread take the thread-local path.
 pub(crate) fn set_current(id: WakerId) {
-    CURRENT.with(|current| current.set(id));
+    context::with(|cx| cx.waker_id.set(id));
 }
 
 /// Hands each process woken on this thread since the last call to `wake`
@@ -91,8 +74,8 @@ pub(crate) fn set_current(id: WakerId) {
 ///
 /// `wake` must not wake processes itself (the list is borrowed meanwhile).
 pub(crate) fn drain_woken(mut wake: impl FnMut(ProcessId)) {
-    WOKEN.with(|woken| {
-        let mut woken = woken.borrow_mut();
+    context::with(|cx| {
+        let mut woken = cx.woken.borrow_mut();
         for pid in woken.drain(..) {
             wake(pid);
         }
@@ -101,7 +84,7 @@ pub(crate) fn drain_woken(mut wake: impl FnMut(ProcessId)) {
 
 /// Returns `true` if processes were woken on this thread and not yet taken.
 pub(crate) fn has_woken() -> bool {
-    WOKEN.with(|woken| !woken.borrow().is_empty())
+    context::with(|cx| !cx.woken.borrow().is_empty())
 }
 
 /// Returns a waker that wakes `pid` through target `id`.
@@ -127,8 +110,14 @@ fn unpack(data: usize) -> (WakerId, ProcessId) {
 /// Wakes the process behind the packed `data`.
 fn wake(data: usize) {
     let (id, pid) = unpack(data);
-    if CURRENT.with(Cell::get) == id {
-        WOKEN.with(|woken| woken.borrow_mut().push(pid));
+    let woken_here = context::with(|cx| {
+        let here = cx.waker_id.get() == id;
+        if here {
+            cx.woken.borrow_mut().push(pid);
+        }
+        here
+    });
+    if woken_here {
         return;
     }
     let registry = REGISTRY.read().unwrap_or_else(PoisonError::into_inner);

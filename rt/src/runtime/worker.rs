@@ -57,20 +57,21 @@ mod control;
 mod exit;
 pub(crate) mod handle;
 mod tuning;
+mod worker_thread;
 
 use crate::runtime::local::LocalInternals;
 use crate::runtime::scheduler::RunQueue;
 use crate::runtime::scheduler::process::{drop_process, run_process};
-use crate::runtime::scheduler::shards::{self, STEAL_EVERY};
+use crate::runtime::scheduler::shards::STEAL_EVERY;
 use crate::runtime::shared::RuntimeInternals;
 use crate::runtime::timers::TimingWheel;
-use crate::runtime::trace::Thread;
-use crate::runtime::wake::{self, ProcessId, WakerId};
+use crate::runtime::wake::{self, ProcessId};
 use crate::trace::RunEnd;
 pub(crate) use control::{Control, RunFn, WorkerControl};
 pub(crate) use exit::{ExitGuard, ThreadExit};
 pub(crate) use handle::WorkerHandle;
 pub(crate) use tuning::Tuning;
+use worker_thread::WorkerThread;
 
 /// A worker before its thread starts: created on the thread that builds the
 /// runtime, so io_uring errors surface in `Setup::build`.
@@ -150,9 +151,8 @@ impl WorkerSetup {
     }
 
     fn run(self, shared: Arc<RuntimeInternals>) -> Result<(), Error> {
-        let Some(waker_id) = wake::register(self.handle.clone()) else {
-            return Err(Error::too_many_workers());
-        };
+        let sq = self.ring.sq();
+        let thread = WorkerThread::enter(self.handle.clone(), shared.clone(), self.ring)?;
         let tracing = shared.trace.is_some();
         let clock = if tracing {
             PollClock::tracing()
@@ -161,15 +161,13 @@ impl WorkerSetup {
         };
         let local = LocalInternals {
             index: self.index,
-            waker_id,
+            waker_id: thread.waker_id(),
             scheduler: RefCell::new(RunQueue::new()),
             timers: RefCell::new(TimingWheel::new(Instant::now())),
             shared: shared.clone(),
-            ring: IoRing::worker(self.ring.sq()),
+            ring: IoRing::worker(sq),
             counters: LocalCounters::default(),
         };
-        // Operations on the ring may submit it too (see `io::op`).
-        io::set_worker_ring(self.ring);
         let mut worker = Worker {
             index: self.index,
             handle: self.handle,
@@ -184,23 +182,10 @@ impl WorkerSetup {
             time_slice: clock.ticks_in(self.tuning.time_slice),
             tracing,
             counters: WorkerCounters::default(),
+            thread,
         };
-        wake::set_current(waker_id);
-        shards::set_home(&worker.shared.shards, worker.index);
-        worker.handle.metrics.started();
-        if let Some(file) = &worker.shared.trace {
-            let name = thread::current().name().unwrap_or("worker").to_owned();
-            crate::runtime::trace::start_thread(file, Thread::Worker(worker.index), &name);
-        }
         let result = worker.run_loop();
         worker.shutdown();
-        crate::runtime::trace::finish_thread();
-        worker.handle.metrics.stopped();
-        wake::set_current(WakerId::MAX);
-        shards::clear_home();
-        wake::unregister(waker_id);
-        worker.shared.worker_stopped();
-        drop(io::take_worker_ring());
         result
     }
 }
@@ -225,7 +210,7 @@ fn set_cpu_affinity(cpu: usize) {
     }
 }
 
-/// A running worker. Its ring is with `io` (see `io::set_worker_ring`).
+/// A running worker.
 struct Worker {
     index: usize,
     handle: Arc<WorkerHandle>,
@@ -246,6 +231,9 @@ struct Worker {
     tracing: bool,
     /// Counters for the metrics, published once per turn.
     counters: WorkerCounters,
+    /// What makes this thread a worker; dropped last (after the processes
+    /// in `local`), also when the loop panics.
+    thread: WorkerThread,
 }
 
 impl Worker {
@@ -567,8 +555,7 @@ impl Worker {
 
     /// Processes completed I/O, waiting at most `timeout` for some.
     fn poll_ring(&mut self, timeout: Option<Duration>) -> Result<(), Error> {
-        io::polling_ring_on_this_thread();
-        let result = io::poll_worker_ring(timeout);
+        let result = self.thread.ring().poll(timeout);
         self.last_ring_poll = Instant::now();
         match result {
             Ok(()) => Ok(()),

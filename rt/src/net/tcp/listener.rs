@@ -12,7 +12,7 @@ use crate::access::Access;
 use crate::net::incoming;
 use crate::net::tcp::TcpStream;
 use crate::net::{ip_addr, with_socket};
-use crate::runtime::io::IoRing;
+use crate::runtime::io::{FdRing, IoRing};
 
 /// The backlog of pending connections a listener asks the kernel for (the
 /// kernel caps it at `net.core.somaxconn`).
@@ -36,7 +36,8 @@ const BACKLOG: i32 = 1024;
 /// ```
 pub struct TcpListener {
     fd: AsyncFd,
-    ring: IoRing,
+    // After `fd`, so dropped after it: counts the close `fd`'s drop queues.
+    ring: FdRing,
 }
 
 impl TcpListener {
@@ -75,7 +76,7 @@ impl TcpListener {
         socket.listen(BACKLOG)?;
         Ok(TcpListener {
             fd: AsyncFd::new(socket.into(), ring.sq()),
-            ring,
+            ring: FdRing::new(ring),
         })
     }
 

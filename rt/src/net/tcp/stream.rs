@@ -12,7 +12,7 @@ use socket2::{Domain, Protocol, Socket, TcpKeepalive, Type};
 use crate::access::Access;
 use crate::net::stream_ops::stream_operations;
 use crate::net::{ip_addr, with_socket};
-use crate::runtime::io::IoRing;
+use crate::runtime::io::{FdRing, IoRing};
 
 /// Bytes moved per splice in [`TcpStream::send_file`]: the default capacity
 /// of a pipe.
@@ -38,12 +38,16 @@ const SPLICE_CHUNK: u32 = 64 * 1024;
 /// ```
 pub struct TcpStream {
     fd: AsyncFd,
-    ring: IoRing,
+    // After `fd`, so dropped after it: counts the close `fd`'s drop queues.
+    ring: FdRing,
 }
 
 impl TcpStream {
     pub(crate) const fn from_fd(fd: AsyncFd, ring: IoRing) -> TcpStream {
-        TcpStream { fd, ring }
+        TcpStream {
+            fd,
+            ring: FdRing::new(ring),
+        }
     }
 
     /// Connects to `address`. A refused or failed connection keeps its
@@ -76,9 +80,9 @@ impl TcpStream {
     /// early at the end of the file; returns how many bytes were sent.
     pub async fn send_file<F: AsFd>(&self, file: &F, offset: u64, length: u64) -> io::Result<u64> {
         let [read_end, write_end] = a10::pipe::sync_pipe()?;
-        // Dropped after the pipe's ends (locals drop in reverse order):
-        // dropping the ring submits the closes their drops queue.
-        let _close_pipe = self.ring.clone();
+        // Dropped after the pipe's ends (locals drop in reverse order): counts
+        // the closes their drops queue, like the `FdRing` of an I/O type.
+        let _close_pipe = FdRing::new(IoRing::clone(&self.ring));
         let read_end = AsyncFd::new(read_end, self.ring.sq());
         let write_end = AsyncFd::new(write_end, self.ring.sq());
         let socket = self.borrowed_fd()?;

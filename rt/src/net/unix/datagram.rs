@@ -20,7 +20,7 @@ use crate::access::Access;
 use crate::io::{Buf, BufMut, BufMutSlice};
 use crate::net::unix::addr::{UnixAddr, describe, from_sock_addr, to_sock_addr};
 use crate::net::with_socket;
-use crate::runtime::io::IoRing;
+use crate::runtime::io::{FdRing, IoRing};
 
 /// The first wait before sending again to a full queue, see the module docs.
 const FIRST_SEND_WAIT: Duration = Duration::from_millis(1);
@@ -69,14 +69,15 @@ const SEND_FLAGS: libc::c_int = libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
 /// ```
 pub struct UnixDatagram {
     fd: AsyncFd,
-    ring: IoRing,
+    // After `fd`, so dropped after it: counts the close `fd`'s drop queues.
+    ring: FdRing,
 }
 
 impl UnixDatagram {
     fn from_socket(socket: Socket, ring: IoRing) -> UnixDatagram {
         UnixDatagram {
             fd: AsyncFd::new(socket.into(), ring.sq()),
-            ring,
+            ring: FdRing::new(ring),
         }
     }
 
@@ -281,7 +282,7 @@ impl UnixDatagram {
         // the descriptor makes sure the ring gets to submit its close.
         let timer = TimerFd {
             fd: AsyncFd::new(fd, self.ring.sq()),
-            ring: self.ring.clone(),
+            ring: FdRing::new(IoRing::clone(&self.ring)),
         };
         timer.ring.op(timer.fd.read(Vec::with_capacity(8))).await?;
         Ok(())
@@ -327,7 +328,8 @@ impl UnixDatagram {
 /// A `timerfd` on a ring, see [`UnixDatagram::sleep`].
 struct TimerFd {
     fd: AsyncFd,
-    ring: IoRing,
+    // After `fd`, so dropped after it: counts the close `fd`'s drop queues.
+    ring: FdRing,
 }
 
 /// Names the destination in a failed send.

@@ -14,7 +14,7 @@ use crate::net::incoming;
 use crate::net::unix::UnixStream;
 use crate::net::unix::addr::{UnixAddr, describe, from_sock_addr, to_sock_addr};
 use crate::net::with_socket;
-use crate::runtime::io::IoRing;
+use crate::runtime::io::FdRing;
 
 /// The backlog of pending connections a listener asks the kernel for (the
 /// kernel caps it at `net.core.somaxconn`).
@@ -37,7 +37,8 @@ const BACKLOG: i32 = 1024;
 /// ```
 pub struct UnixListener {
     fd: AsyncFd,
-    ring: IoRing,
+    // After `fd`, so dropped after it: counts the close `fd`'s drop queues.
+    ring: FdRing,
 }
 
 impl UnixListener {
@@ -76,7 +77,7 @@ impl UnixListener {
         let ring = rt.io_ring();
         Ok(UnixListener {
             fd: AsyncFd::new(socket.into(), ring.sq()),
-            ring,
+            ring: FdRing::new(ring),
         })
     }
 

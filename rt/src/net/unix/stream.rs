@@ -12,7 +12,7 @@ use crate::access::Access;
 use crate::net::stream_ops::stream_operations;
 use crate::net::unix::addr::{UnixAddr, describe, from_sock_addr};
 use crate::net::with_socket;
-use crate::runtime::io::IoRing;
+use crate::runtime::io::{FdRing, IoRing};
 
 /// A Unix stream socket connection: from [`UnixStream::connect`] or
 /// [`UnixStream::pair`], or accepted by a
@@ -34,12 +34,16 @@ use crate::runtime::io::IoRing;
 /// ```
 pub struct UnixStream {
     fd: AsyncFd,
-    ring: IoRing,
+    // After `fd`, so dropped after it: counts the close `fd`'s drop queues.
+    ring: FdRing,
 }
 
 impl UnixStream {
     pub(crate) const fn from_fd(fd: AsyncFd, ring: IoRing) -> UnixStream {
-        UnixStream { fd, ring }
+        UnixStream {
+            fd,
+            ring: FdRing::new(ring),
+        }
     }
 
     /// Connects to the listener at `path`. Errors (no such file, refused)

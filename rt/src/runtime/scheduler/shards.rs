@@ -41,12 +41,12 @@
 //! lock-free ready flag per shard for spinning workers in place of the
 //! `try_lock` hints (tried: no difference measurable in W1c or W6).
 
-use std::cell::Cell;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, TryLockError};
 use std::time::Duration;
 
+use crate::runtime::context;
 use crate::runtime::lock::lock;
 use crate::runtime::scheduler::process::SharedProcess;
 use crate::runtime::scheduler::{RunQueue, Running};
@@ -76,12 +76,6 @@ pub(crate) struct Taken {
     pub(crate) running: Running<SharedProcess>,
 }
 
-thread_local! {
-    /// The runtime (the address of its `Shards`, 0 for none) and shard of
-    /// the worker running on this thread.
-    static HOME: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
-}
-
 /// Makes `shard` of `shards` this thread's shard: processes spawned on
 /// this thread go there.
 pub(crate) fn set_home(shards: &Shards, shard: usize) {
@@ -89,15 +83,16 @@ pub(crate) fn set_home(shards: &Shards, shard: usize) {
 }
 
 fn set_home_of(runtime: usize, shard: usize) {
-    HOME.with(|home| home.set((runtime, shard)));
+    context::with(|cx| cx.home_shard.set((runtime, shard)));
 }
 
 /// This thread is no longer a worker.
 pub(crate) fn clear_home() {
-    HOME.with(|home| home.set((0, 0)));
+    context::with(|cx| cx.home_shard.set((0, 0)));
 }
 
-/// The address of `shards`, which names its runtime in [`HOME`].
+/// The address of `shards`, which names its runtime in the thread's
+/// context (`home_shard`).
 fn address(shards: &Shards) -> usize {
     std::ptr::from_ref(shards) as usize
 }
@@ -158,7 +153,7 @@ impl Shards {
 
     /// [`Shards::home`] for the runtime at address `runtime`.
     fn home_of(&self, runtime: usize) -> usize {
-        let (home_runtime, shard) = HOME.with(Cell::get);
+        let (home_runtime, shard) = context::with(|cx| cx.home_shard.get());
         if home_runtime == runtime && shard < self.shards.len() {
             shard
         } else {

@@ -5,8 +5,9 @@ use std::future::pending;
 use std::pin::Pin;
 use std::time::Duration;
 
-use super::{HOME, Shards, SharedProcess, Taken, set_home_of};
+use super::{Shards, SharedProcess, Taken, set_home_of};
 use crate::Priority;
+use crate::runtime::context;
 use crate::runtime::scheduler::process::FutureProcess;
 use crate::spawn::Spawn;
 
@@ -31,7 +32,7 @@ fn run(shards: &Shards, home: usize, steal_first: bool) -> Option<usize> {
 fn spawns_go_home_on_a_worker_and_round_robin_elsewhere() {
     let shards = Shards::new(3);
     let (runtime, other) = (0x1000, 0x2000);
-    let previous = HOME.with(std::cell::Cell::get);
+    let previous = context::with(|cx| cx.home_shard.get());
     set_home_of(runtime, 2);
     assert_eq!(
         (0..4).map(|_| shards.home_of(runtime)).collect::<Vec<_>>(),

@@ -1,0 +1,117 @@
+//! The engine's per-thread state: one [`Context`] per thread, in one
+//! thread-local, instead of a thread-local per need.
+//!
+//! Every runtime thread (worker, coordinator, synchronous actor) has one,
+//! and so has any other thread that touches the engine (one that drops a
+//! socket, say): its fields start empty and cost nothing until used. What
+//! each field is for, and who may touch it, is said on the field; the
+//! modules named there are the only ones that do.
+//!
+//! A worker fills in its part when it starts and empties it when it stops
+//! through one guard, `WorkerThread` (`runtime/worker/worker_thread.rs`), whose
+//! `Drop` also runs when the worker's loop panics, so a worker never leaves
+//! anything registered behind it. A recording thread's trace log is set and
+//! taken the same way (`runtime/trace.rs`).
+//!
+//! All fields are `Cell`s or `RefCell`s: the context is only ever touched by
+//! its own thread, and nothing holds a borrow across a call that could touch
+//! the same field again (each module says why for its fields).
+
+use std::cell::{Cell, RefCell};
+
+use a10::Ring;
+
+use crate::runtime::ids::{NO_WAKER_ID, ProcessId, WakerId};
+use crate::runtime::io::ledger::Ledger;
+use crate::runtime::trace::log::ThreadLog;
+
+/// The engine's state of one thread; see the [module docs](self).
+pub(crate) struct Context {
+    /// `wake`: the waker id of the worker running on this thread, or
+    /// [`NO_WAKER_ID`]. A wake with this id takes the thread-local path.
+    pub(crate) waker_id: Cell<WakerId>,
+    /// `wake`: processes woken on this thread by wakers of this thread's
+    /// worker, which the worker hands to its scheduler after every poll.
+    pub(crate) woken: RefCell<Vec<ProcessId>>,
+    /// `scheduler::shards`: the runtime (the address of its shards, 0 for
+    /// none) and shard of the worker running on this thread.
+    pub(crate) home_shard: Cell<(usize, usize)>,
+    /// `io`: what this thread did on the rings, see [`IoCounts`].
+    pub(crate) io: IoCounts,
+    /// `io`: the ring of the worker running on this thread, installed by
+    /// `io::ring::WorkerRing`, so that an operation can submit it to make
+    /// room for cancellations.
+    pub(crate) worker_ring: RefCell<Option<Ring>>,
+    /// `trace`: this thread's recording, if it records.
+    pub(crate) trace_log: RefCell<Option<ThreadLog>>,
+    /// `trace`: the id of the actor running on this thread (0: none), for
+    /// its user events; a `Cell` of its own, as it is set before every poll.
+    pub(crate) trace_actor: Cell<u64>,
+}
+
+/// What one thread did on the rings; touched only by `runtime/io`.
+pub(crate) struct IoCounts {
+    /// Operations on a worker's ring waiting on this thread.
+    pub(crate) pending: Cell<usize>,
+    /// Set when a close or cancellation was queued on a worker's ring from
+    /// this thread (a busy worker polls its ring then, even with no
+    /// operation pending).
+    pub(crate) unsubmitted: Cell<bool>,
+    /// Operations (of either ring) submitted, completed and cancelled on
+    /// this thread, for the metrics: submitted when they first wait,
+    /// completed when they return a result after that, cancelled when
+    /// dropped while waiting.
+    pub(crate) submitted: Cell<u64>,
+    pub(crate) completed: Cell<u64>,
+    pub(crate) cancelled: Cell<u64>,
+    /// This thread's entries on its worker's ring and on the shared ring.
+    pub(crate) worker_ledger: Ledger,
+    pub(crate) shared_ledger: Ledger,
+    /// Set while this thread submits a ring to make room for cancellations.
+    pub(crate) making_room: Cell<bool>,
+}
+
+impl Context {
+    const fn new() -> Context {
+        Context {
+            waker_id: Cell::new(NO_WAKER_ID),
+            woken: RefCell::new(Vec::new()),
+            home_shard: Cell::new((0, 0)),
+            io: IoCounts {
+                pending: Cell::new(0),
+                unsubmitted: Cell::new(false),
+                submitted: Cell::new(0),
+                completed: Cell::new(0),
+                cancelled: Cell::new(0),
+                worker_ledger: Ledger::new(),
+                shared_ledger: Ledger::new(),
+                making_room: Cell::new(false),
+            },
+            worker_ring: RefCell::new(None),
+            trace_log: RefCell::new(None),
+            trace_actor: Cell::new(0),
+        }
+    }
+}
+
+thread_local! {
+    static CONTEXT: Context = const { Context::new() };
+}
+
+/// Runs `f` with this thread's context.
+///
+/// # Panics
+///
+/// While the thread's thread-locals are being destroyed; use [`try_with`]
+/// where that can happen (a drop).
+#[inline]
+pub(crate) fn with<R>(f: impl FnOnce(&Context) -> R) -> R {
+    CONTEXT.with(f)
+}
+
+/// Runs `f` with this thread's context, or returns `None` once the thread's
+/// thread-locals are being destroyed.
+#[inline]
+pub(crate) fn try_with<R>(f: impl FnOnce(&Context) -> R) -> Option<R> {
+    CONTEXT.try_with(f).ok()
+}

@@ -1,0 +1,139 @@
+//! [`WorkerThread`]: the one guard that makes a thread a worker, in its
+//! [context](crate::runtime::context), and undoes it all when dropped, also
+//! when the worker's loop panics.
+//!
+//! Entering registers the worker's waker id (so wakers of its processes
+//! find it) and makes it this thread's, makes the worker's shard this
+//! thread's home shard, installs the worker's ring, starts the thread's
+//! trace and tells the metrics the worker runs. Dropping the guard stops
+//! all of it in reverse, unregisters the waker id (the registry's reference
+//! to the worker's handle goes with it) and tells the shared state that the
+//! worker stopped, so a panicking worker leaves nothing registered.
+
+use std::sync::Arc;
+use std::thread;
+
+use a10::Ring;
+
+use crate::error::Error;
+use crate::runtime::io::WorkerRing;
+use crate::runtime::scheduler::shards;
+use crate::runtime::shared::RuntimeInternals;
+use crate::runtime::trace::{self, Thread};
+use crate::runtime::wake::{self, NO_WAKER_ID, WakerId};
+use crate::runtime::worker::handle::WorkerHandle;
+
+/// A thread made a worker; see the [module docs](self).
+pub(crate) struct WorkerThread {
+    waker_id: WakerId,
+    shared: Arc<RuntimeInternals>,
+    handle: Arc<WorkerHandle>,
+    /// Dropped last: takes the ring out of the context and drops it.
+    ring: WorkerRing,
+}
+
+impl WorkerThread {
+    /// Makes this thread worker `handle.index` of the runtime of `shared`,
+    /// polling `ring`. Fails if the registry of waker ids is full.
+    pub(crate) fn enter(
+        handle: Arc<WorkerHandle>,
+        shared: Arc<RuntimeInternals>,
+        ring: Ring,
+    ) -> Result<WorkerThread, Error> {
+        let waker_id = wake::register(handle.clone()).ok_or_else(Error::too_many_workers)?;
+        wake::set_current(waker_id);
+        shards::set_home(&shared.shards, handle.index);
+        handle.metrics.started();
+        if let Some(file) = &shared.trace {
+            let name = thread::current().name().unwrap_or("worker").to_owned();
+            trace::start_thread(file, Thread::Worker(handle.index), &name);
+        }
+        Ok(WorkerThread {
+            waker_id,
+            shared,
+            handle,
+            ring: WorkerRing::install(ring),
+        })
+    }
+
+    /// The waker id of this worker.
+    pub(crate) const fn waker_id(&self) -> WakerId {
+        self.waker_id
+    }
+
+    /// The worker's ring.
+    pub(crate) const fn ring(&self) -> &WorkerRing {
+        &self.ring
+    }
+}
+
+impl Drop for WorkerThread {
+    fn drop(&mut self) {
+        trace::finish_thread();
+        self.handle.metrics.stopped();
+        wake::set_current(NO_WAKER_ID);
+        shards::clear_home();
+        wake::unregister(self.waker_id);
+        self.shared.worker_stopped();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+    use std::sync::Arc;
+    use std::thread;
+
+    use super::WorkerThread;
+    use crate::runtime::context;
+    use crate::runtime::io::{IoRing, new_ring};
+    use crate::runtime::shared::RuntimeInternals;
+    use crate::runtime::wake::NO_WAKER_ID;
+    use crate::runtime::worker::{Tuning, WorkerSetup};
+
+    /// A worker whose loop panics leaves nothing registered: not its waker id
+    /// (whose registry entry holds its handle), not its thread's context.
+    #[test]
+    fn a_panicking_worker_leaves_nothing_registered() {
+        let shared_ring = new_ring().unwrap();
+        let internals =
+            RuntimeInternals::new("test".to_owned(), 1, IoRing::worker(shared_ring.sq()), None)
+                .unwrap();
+        let setup = WorkerSetup::new(0, new_ring().unwrap(), Tuning::DEFAULT);
+        let handle = setup.handle();
+        internals.set_workers(vec![handle.clone()]);
+        let handles_before = Arc::strong_count(&handle);
+        let worker_ring = new_ring().unwrap();
+        let (handle2, internals2) = (handle.clone(), internals.clone());
+        let (registered, after) = thread::spawn(move || {
+            let thread = WorkerThread::enter(handle2, internals2, worker_ring).unwrap();
+            let registered = context::with(|cx| {
+                (
+                    cx.waker_id.get() == thread.waker_id(),
+                    cx.worker_ring.borrow().is_some(),
+                    cx.home_shard.get().0 != 0,
+                )
+            });
+            let result = catch_unwind(AssertUnwindSafe(move || {
+                let _thread = thread;
+                panic!("the worker's loop panicked");
+            }));
+            assert!(result.is_err());
+            let after = context::with(|cx| {
+                (
+                    cx.waker_id.get(),
+                    cx.worker_ring.borrow().is_some(),
+                    cx.home_shard.get(),
+                )
+            });
+            (registered, after)
+        })
+        .join()
+        .unwrap();
+        assert_eq!(registered, (true, true, true), "not entered");
+        assert_eq!(after, (NO_WAKER_ID, false, (0, 0)), "context left set");
+        // The registry's clone of the handle went with the waker id (the
+        // thread's clone went with the thread).
+        assert_eq!(Arc::strong_count(&handle), handles_before);
+    }
+}
