@@ -21,7 +21,7 @@
 //! `IORING_OP_MSG_RING` completion, or makes the next poll return at once.
 //!
 //! The waker's side, `<WorkerHandle as WakeTarget>::wake` in
-//! `rt/src/worker.rs`, is [`Handle::wake`]:
+//! `rt/src/runtime/worker.rs`, is [`Handle::wake`]:
 //!
 //! | kiln-rt and a10 | here |
 //! |---|---|
@@ -33,7 +33,7 @@
 //! | a10: queue an `IORING_OP_MSG_RING` to the ring and enter it: a completion is posted | [`CompletionQueue::post`]: one more completion under its lock, notify |
 //!
 //! The worker's side, `Worker::run_loop` and `Worker::sleep` in
-//! `rt/src/worker.rs` and a10's `Ring::poll` (`src/io_uring/cq.rs`), is
+//! `rt/src/runtime/worker.rs` and a10's `Ring::poll` (`src/io_uring/cq.rs`), is
 //! [`Worker::run`], [`Worker::sleep`] and [`Worker::poll`]:
 //!
 //! | kiln-rt and a10 | here |

@@ -198,7 +198,7 @@ impl Setup {
         let coordinator_waker = Arc::new(RingWaker::new(ring.sq()));
         let sq = ring.sq();
         // The coordinator polls the ring; other threads may too, to make room
-        // in its submission queue (see `io::op`).
+        // in its submission queue (see `runtime/io.rs`).
         let ring = Arc::new(Mutex::new(ring));
         let shared_ring = IoRing::shared(sq, coordinator_waker.clone(), Arc::downgrade(&ring));
         let trace = match &self.trace {

@@ -4,7 +4,7 @@
 //! deadline passes, then the socket used again; and binding to an address in use.
 //!
 //! The thread-safe echo runs with 20 and with 200 clients: the larger one once found that a
-//! ring's wake-up could be lost with its submission queue full (see `rt/src/ring_waker.rs`).
+//! ring's wake-up could be lost with its submission queue full (see `rt/src/runtime/io/ring_waker.rs`).
 
 use std::convert::Infallible;
 use std::future::{Future, poll_fn};

@@ -7,7 +7,7 @@
 //!
 //! The heavier runs (thread-safe echoes with 200 clients besides 20, and a thread-local stream
 //! echo with messages of up to 32 KiB besides 4 KiB) once found that a ring's wake-up could be
-//! lost with its submission queue full (see `rt/src/ring_waker.rs`).
+//! lost with its submission queue full (see `rt/src/runtime/io/ring_waker.rs`).
 
 use std::convert::Infallible;
 use std::future::{Future, poll_fn};

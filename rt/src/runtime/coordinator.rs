@@ -42,7 +42,7 @@ const SIGNAL_RETRY: Duration = Duration::from_millis(1);
 pub(crate) struct Coordinator {
     /// Shared with the threads that queue operations on it: they poll it
     /// when they need room in its submission queue and the coordinator is
-    /// not polling it (see `io::op`).
+    /// not polling it (see `runtime/io.rs`).
     ring: Arc<Mutex<Ring>>,
     /// Wakes the coordinator: threads that exit, and thread-safe I/O queued
     /// on the ring (the shared ring) that only the coordinator submits.

@@ -14,7 +14,7 @@
 //! - **Another thread**: the waker id is looked up in the global
 //!   [`REGISTRY`] of [`WakeTarget`]s (a read lock) and the target is told;
 //!   a worker target queues the process id in a bounded queue and wakes the
-//!   worker's io_uring only if it is blocked (see `worker.rs`).
+//!   worker's io_uring only if it is blocked (see `runtime/worker/handle.rs`).
 //!
 //! A waker that outlives its process or runtime is harmless: the generation
 //! in the process id no longer matches (or the waker id is unregistered), so

@@ -25,7 +25,7 @@
 //! - **Waking a process** of shard *j* marks it ready under shard *j*'s lock,
 //!   then wakes worker *j* if it sleeps, else another sleeping worker (if
 //!   any), so a ready process does not wait for its own worker while another
-//!   sleeps. The lost-wake-up argument of `worker.rs` holds per shard: a
+//!   sleeps. The lost-wake-up argument of `runtime/worker/handle.rs` holds per shard: a
 //!   worker sets its `sleeping` flag with a read-modify-write before it
 //!   checks *every* shard for ready processes, and a waker reads the flags
 //!   with read-modify-writes after it published the process in its shard; if
