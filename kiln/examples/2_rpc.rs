@@ -5,7 +5,7 @@
 //! reference accepts each variant's payload. The actors run on tokio, to show
 //! that `ActorFuture` works on any executor.
 
-use kiln::actor_ref::rpc::RpcMessage;
+use kiln::actor_ref::RpcMessage;
 use kiln::supervisor::NoSupervisor;
 use kiln::{ActorFuture, ActorRef, actor, actor_fn, from_message};
 

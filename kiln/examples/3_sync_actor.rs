@@ -7,7 +7,7 @@
 use std::thread;
 use std::time::Duration;
 
-use kiln::actor_ref::rpc::RpcMessage;
+use kiln::actor_ref::RpcMessage;
 use kiln::supervisor::NoSupervisor;
 use kiln::sync::{self, SyncActorRunnerBuilder};
 use kiln::{ActorFuture, ActorRef, actor, actor_fn};

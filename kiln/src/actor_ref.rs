@@ -9,7 +9,8 @@
 //! - [`send`](ActorRef::send) waits while the inbox is full (backpressure)
 //!   and fails only when the actor is gone.
 //! - [`rpc`](ActorRef::rpc) sends a request and waits for the response, see
-//!   the [`rpc`] module.
+//!   the [`rpc`] module; its types ([`RpcMessage`], [`RpcResponse`], ...)
+//!   are re-exported here.
 //! - [`join`](ActorRef::join) waits until the actor has stopped for good and
 //!   tells how it ended ([`ActorExit`]).
 //! - [`map`](ActorRef::map), [`try_map`](ActorRef::try_map),
@@ -37,11 +38,10 @@ mod send;
 pub use error::SendError;
 pub use exit::ActorExit;
 pub use group::{ActorGroup, JoinAll, SendToOne};
-pub use rpc::{Rpc, RpcError};
+pub use rpc::{ResponseError, Rpc, RpcError, RpcMessage, RpcResponse};
 pub use send::SendValue;
 
 use mapped::{BoxFuture, MappedSend};
-use rpc::RpcMessage;
 
 /// A reference to an actor, through which messages of type `M` are sent to
 /// it.

@@ -17,11 +17,11 @@
 //! Writes the `From` implementations that let an
 //! [`ActorRef`](crate::actor_ref::ActorRef) of an enum accept each variant's
 //! payload. A variant written `Variant(Request) -> Response` holds an
-//! [`RpcMessage<Request, Response>`](crate::actor_ref::rpc::RpcMessage), so
+//! [`RpcMessage<Request, Response>`](crate::actor_ref::RpcMessage), so
 //! [`ActorRef::rpc`](crate::actor_ref::ActorRef::rpc) can call it.
 //!
 //! ```
-//! use kiln::actor_ref::rpc::RpcMessage;
+//! use kiln::actor_ref::RpcMessage;
 //! use kiln::from_message;
 //!
 //! enum Message {
@@ -78,8 +78,8 @@ macro_rules! from_message {
         }
     };
     (@impl $enum: ident :: $variant: ident ( $request: ty ) -> $response: ty) => {
-        impl ::std::convert::From<$crate::actor_ref::rpc::RpcMessage<$request, $response>> for $enum {
-            fn from(msg: $crate::actor_ref::rpc::RpcMessage<$request, $response>) -> $enum {
+        impl ::std::convert::From<$crate::actor_ref::RpcMessage<$request, $response>> for $enum {
+            fn from(msg: $crate::actor_ref::RpcMessage<$request, $response>) -> $enum {
                 $enum::$variant(msg)
             }
         }

@@ -9,8 +9,9 @@ use std::task::{self, Poll, Waker};
 use std::thread;
 
 use kiln::actor::{self, NoMessages};
-use kiln::actor_ref::rpc::{ResponseError, RpcMessage, RpcResponse};
-use kiln::actor_ref::{ActorExit, ActorGroup, RpcError, SendError};
+use kiln::actor_ref::{
+    ActorExit, ActorGroup, ResponseError, RpcError, RpcMessage, RpcResponse, SendError,
+};
 use kiln::future::{ActorFutureBuilder, InboxSize};
 use kiln::supervisor::{NoSupervisor, StopSupervisor, SupervisorStrategy};
 use kiln::sync::block_on;

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::{self, Poll, Waker};
 
 use kiln::actor;
-use kiln::actor_ref::rpc::RpcMessage;
+use kiln::actor_ref::RpcMessage;
 use kiln::actor_ref::{ActorExit, SendError};
 use kiln::future::{ActorFutureBuilder, InboxSize};
 use kiln::supervisor::{NoSupervisor, StopSupervisor, SupervisorStrategy};

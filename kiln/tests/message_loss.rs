@@ -7,8 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use kiln::actor;
-use kiln::actor_ref::RpcError;
-use kiln::actor_ref::rpc::RpcMessage;
+use kiln::actor_ref::{RpcError, RpcMessage};
 use kiln::future::InboxSize;
 use kiln::{ActorRef, actor_fn, test};
 

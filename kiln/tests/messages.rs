@@ -8,7 +8,7 @@ use std::thread;
 
 use kiln::actor::{self, NoMessages};
 use kiln::actor_ref::ActorExit;
-use kiln::actor_ref::rpc::RpcMessage;
+use kiln::actor_ref::RpcMessage;
 use kiln::messages::{Ack, Cancel, Done, Start, Terminate};
 use kiln::supervisor::NoSupervisor;
 use kiln::sync::block_on;

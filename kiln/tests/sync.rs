@@ -8,7 +8,7 @@ use std::thread::{self, ThreadId};
 use std::time::Duration;
 
 use kiln::actor::{self, NoMessages, RecvError};
-use kiln::actor_ref::rpc::RpcMessage;
+use kiln::actor_ref::RpcMessage;
 use kiln::actor_ref::{ActorExit, SendError};
 use kiln::future::InboxSize;
 use kiln::supervisor::{NoSupervisor, StopSupervisor, SupervisorStrategy};

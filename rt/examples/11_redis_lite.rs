@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 
 use kiln::actor::{self, NewActor};
 use kiln::actor_ref::ActorGroup;
-use kiln::actor_ref::rpc::RpcMessage;
+use kiln::actor_ref::RpcMessage;
 use kiln::future::InboxSize;
 use kiln::messages::Terminate;
 use kiln::supervisor::{NoSupervisor, SupervisorStrategy};

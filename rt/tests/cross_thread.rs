@@ -12,7 +12,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use kiln::actor_fn;
-use kiln::actor_ref::rpc::RpcMessage;
+use kiln::actor_ref::RpcMessage;
 use kiln::future::InboxSize;
 use kiln::supervisor::NoSupervisor;
 use kiln::{ActorRef, actor, sync};

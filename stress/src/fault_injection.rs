@@ -18,8 +18,7 @@ use std::sync::{Arc, mpsc};
 use std::thread;
 use std::time::Duration;
 
-use kiln::actor_ref::RpcError;
-use kiln::actor_ref::rpc::RpcMessage;
+use kiln::actor_ref::{RpcError, RpcMessage};
 use kiln::future::InboxSize;
 use kiln::{actor, actor_fn, test};
 

@@ -31,8 +31,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use kiln::actor_ref::rpc::RpcMessage;
-use kiln::actor_ref::{ActorExit, RpcError, SendError};
+use kiln::actor_ref::{ActorExit, RpcError, RpcMessage, SendError};
 use kiln::future::InboxSize;
 use kiln::{ActorRef, actor, actor_fn, restart_supervisor, sync};
 use kiln_rt::timer::{Deadline, DeadlinePassed, Timer};
