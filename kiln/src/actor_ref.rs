@@ -68,7 +68,7 @@ impl<M> ActorRef<M> {
     /// ```
     /// # use kiln::actor_ref::SendError;
     /// # async fn actor(_: kiln::actor::Context<String>) {}
-    /// # let (_future, actor_ref) = kiln::ActorFuture::new(kiln::supervisor::NoSupervisor, kiln::actor_fn(actor), ()).unwrap();
+    /// # let (_future, actor_ref) = kiln::ActorFuture::new(kiln::supervisor::NoSupervisor, kiln::actor_fn(actor), ());
     /// match actor_ref.try_send("Hello") {
     ///     Ok(()) => {}
     ///     Err(SendError::Full(msg)) => println!("busy, try `{msg}` again later"),

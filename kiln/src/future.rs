@@ -18,11 +18,21 @@
 //!     }
 //! }
 //!
-//! let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(greeter), ()).unwrap();
+//! let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(greeter), ());
 //! actor_ref.try_send("World").unwrap();
 //! drop(actor_ref); // The actor stops once its inbox is empty and no reference is left.
 //! kiln::sync::block_on(future); // Or spawn it on tokio, smol, ...
 //! ```
+//!
+//! # Creating the actor: `new` or `try_new`
+//!
+//! [`ActorFuture::new`] and [`ActorFutureBuilder::build`] take a [`NewActor`]
+//! that cannot fail, whose `Error` is [`Infallible`] (every `async fn` given
+//! to [`actor_fn`](crate::actor_fn)), and return the future and reference
+//! directly. [`ActorFuture::try_new`] and [`ActorFutureBuilder::try_build`]
+//! take any `NewActor` and return the error of [`NewActor::new`]. The same
+//! rule names the rest of kiln: `spawn_local`/`try_spawn_local` in kiln-rt,
+//! `init_actor`/`try_init_actor` in the `test` module.
 
 use std::convert::Infallible;
 use std::fmt;
@@ -88,11 +98,29 @@ where
     S: Supervisor<NA>,
     NA: NewActor<RuntimeAccess = ()>,
 {
+    /// Creates the actor of a [`NewActor`] that cannot fail (such as an
+    /// `async fn` through [`actor_fn`](crate::actor_fn)) with the default
+    /// [`InboxSize`], returning the future that runs it and a reference to
+    /// it.
+    ///
+    /// Use [`try_new`](ActorFuture::try_new) for a `NewActor` that can fail,
+    /// and [`ActorFutureBuilder`] to set the runtime access or inbox size.
+    pub fn new(
+        supervisor: S,
+        new_actor: NA,
+        arg: NA::Argument,
+    ) -> (ActorFuture<S, NA>, ActorRef<NA::Message>)
+    where
+        NA: NewActor<Error = Infallible>,
+    {
+        ActorFutureBuilder::new().build(supervisor, new_actor, arg)
+    }
+
     /// Creates the actor with the default [`InboxSize`], returning the future
     /// that runs it and a reference to it.
     ///
     /// Fails if [`NewActor::new`] fails.
-    pub fn new(
+    pub fn try_new(
         supervisor: S,
         new_actor: NA,
         arg: NA::Argument,
@@ -343,7 +371,8 @@ impl<RT> ActorFutureBuilder<RT> {
         self
     }
 
-    /// Creates the actor of a [`NewActor`] that cannot fail.
+    /// Creates the actor of a [`NewActor`] that cannot fail (its `Error` is
+    /// [`Infallible`]).
     pub fn build<S, NA>(
         self,
         supervisor: S,

@@ -27,7 +27,7 @@
 //! }
 //!
 //! // Create the actor, and a reference to send it messages.
-//! let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(greeter), ()).unwrap();
+//! let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(greeter), ());
 //! actor_ref.try_send("World").unwrap();
 //! // Once every reference is gone the actor's loop ends.
 //! drop(actor_ref);

@@ -1,7 +1,7 @@
 //! Helpers for testing actors (the `test` feature).
 //!
 //! - [`init_actor`] creates an actor and a reference to it without running
-//!   it; [`poll_actor`] polls it once and [`run_actor`] runs it to completion
+//!   it ([`try_init_actor`] for a [`NewActor`] that can fail); [`poll_actor`] polls it once and [`run_actor`] runs it to completion
 //!   on the current thread.
 //! - [`poll_future`] and [`block_on`] do the same for any future.
 //! - [`size_of_actor`] tells how much memory an actor takes.
@@ -20,7 +20,7 @@
 //!     if total == 3 { Ok(()) } else { Err(format!("total is {total}")) }
 //! }
 //!
-//! let (actor, actor_ref) = test::init_actor(actor_fn(count), ()).unwrap();
+//! let (actor, actor_ref) = test::init_actor(actor_fn(count), ());
 //! let mut actor = Box::pin(actor);
 //! actor_ref.try_send(1u32).unwrap();
 //! // The actor handles the message and waits for the next one.
@@ -30,6 +30,7 @@
 //! assert_eq!(test::run_actor(actor), Ok(()));
 //! ```
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::pin::{Pin, pin};
 use std::task::{self, Poll, Waker};
@@ -40,20 +41,44 @@ use crate::future::InboxSize;
 
 pub use crate::sync::block_on;
 
-/// Creates the actor with a fresh inbox of the default size, returning it
-/// (not running) and a reference to it.
-pub fn init_actor<NA>(
-    new_actor: NA,
-    arg: NA::Argument,
-) -> Result<(NA::Actor, ActorRef<NA::Message>), NA::Error>
+/// Creates the actor of a [`NewActor`] that cannot fail, with a fresh inbox
+/// of the default size, returning it (not running) and a reference to it.
+pub fn init_actor<NA>(new_actor: NA, arg: NA::Argument) -> (NA::Actor, ActorRef<NA::Message>)
 where
-    NA: NewActor<RuntimeAccess = ()>,
+    NA: NewActor<Error = Infallible, RuntimeAccess = ()>,
 {
     init_actor_with_inbox_size(new_actor, arg, InboxSize::DEFAULT)
 }
 
 /// [`init_actor`] with an inbox of `inbox_size`.
 pub fn init_actor_with_inbox_size<NA>(
+    new_actor: NA,
+    arg: NA::Argument,
+    inbox_size: InboxSize,
+) -> (NA::Actor, ActorRef<NA::Message>)
+where
+    NA: NewActor<Error = Infallible, RuntimeAccess = ()>,
+{
+    match try_init_actor_with_inbox_size(new_actor, arg, inbox_size) {
+        Ok(created) => created,
+        Err(err) => match err {},
+    }
+}
+
+/// Creates the actor with a fresh inbox of the default size, returning it
+/// (not running) and a reference to it; fails if [`NewActor::new`] fails.
+pub fn try_init_actor<NA>(
+    new_actor: NA,
+    arg: NA::Argument,
+) -> Result<(NA::Actor, ActorRef<NA::Message>), NA::Error>
+where
+    NA: NewActor<RuntimeAccess = ()>,
+{
+    try_init_actor_with_inbox_size(new_actor, arg, InboxSize::DEFAULT)
+}
+
+/// [`try_init_actor`] with an inbox of `inbox_size`.
+pub fn try_init_actor_with_inbox_size<NA>(
     mut new_actor: NA,
     arg: NA::Argument,
     inbox_size: InboxSize,

@@ -206,7 +206,7 @@ async fn adder(mut ctx: actor::Context<RpcMessage<u32, u32>>) {
 
 #[test]
 fn rpc_gets_the_response() {
-    let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(adder), ()).unwrap();
+    let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(adder), ());
     let actor = spawn(future);
     assert_eq!(block_on(actor_ref.rpc(2)), Ok(2));
     assert_eq!(block_on(actor_ref.rpc(3)), Ok(5));
@@ -216,7 +216,7 @@ fn rpc_gets_the_response() {
 
 #[test]
 fn rpc_without_response_fails_with_no_response() {
-    let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(adder), ()).unwrap();
+    let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(adder), ());
     let actor = spawn(future);
     assert_eq!(block_on(actor_ref.rpc(0)), Err(RpcError::NoResponse));
     // The actor is still there.
@@ -228,7 +228,7 @@ fn rpc_without_response_fails_with_no_response() {
 
 #[test]
 fn rpc_to_a_stopped_actor_fails_with_send_error() {
-    let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(adder), ()).unwrap();
+    let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(adder), ());
     let actor = spawn(future);
     assert_eq!(block_on(actor_ref.rpc(u32::MAX)), Err(RpcError::NoResponse));
     assert_eq!(block_on(actor_ref.join()), ActorExit::Completed);
@@ -315,8 +315,7 @@ fn dropping_the_rpc_future_disconnects_the_response() {
             seen.send((connected, failed)).unwrap();
         }
     }
-    let (future, actor_ref) =
-        ActorFuture::new(NoSupervisor, actor_fn(checker), seen_sender).unwrap();
+    let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(checker), seen_sender);
     {
         let mut rpc = pin!(actor_ref.rpc(()));
         assert!(poll_once(rpc.as_mut()).is_pending()); // Sent.
@@ -336,7 +335,7 @@ async fn ends_as(mut ctx: actor::Context<&'static str>) -> Result<(), String> {
 
 /// Runs an `ends_as` actor told `how` to end; returns what `join` says.
 fn exit_after(how: &'static str) -> ActorExit {
-    let (future, actor_ref) = ActorFuture::new(StopSupervisor, actor_fn(ends_as), ()).unwrap();
+    let (future, actor_ref) = ActorFuture::new(StopSupervisor, actor_fn(ends_as), ());
     actor_ref.try_send(how).unwrap();
     let mut join = pin!(actor_ref.join());
     assert!(poll_once(join.as_mut()).is_pending());
@@ -370,12 +369,12 @@ fn join_reports_panicked() {
 #[test]
 fn join_reports_cancelled_when_the_future_is_dropped() {
     // Dropped before it ran.
-    let (future, actor_ref) = ActorFuture::new(StopSupervisor, actor_fn(ends_as), ()).unwrap();
+    let (future, actor_ref) = ActorFuture::new(StopSupervisor, actor_fn(ends_as), ());
     drop(future);
     assert_eq!(block_on(actor_ref.join()), ActorExit::Cancelled);
 
     // Dropped while waiting for a message.
-    let (future, actor_ref) = ActorFuture::new(StopSupervisor, actor_fn(ends_as), ()).unwrap();
+    let (future, actor_ref) = ActorFuture::new(StopSupervisor, actor_fn(ends_as), ());
     let mut future = Box::pin(future);
     assert!(poll_once(future.as_mut()).is_pending());
     drop(future);
@@ -438,7 +437,7 @@ fn join_waits_across_a_restart() {
     let starts2 = Arc::clone(&starts);
     let supervisor = move |_: String| SupervisorStrategy::Restart(Arc::clone(&starts2));
     let (future, actor_ref) =
-        ActorFuture::new(supervisor, actor_fn(fails_on_true), Arc::clone(&starts)).unwrap();
+        ActorFuture::new(supervisor, actor_fn(fails_on_true), Arc::clone(&starts));
     let mut future = pin!(future);
     let mut join = pin!(actor_ref.join());
     actor_ref.try_send(true).unwrap();
@@ -773,7 +772,7 @@ fn references_and_their_futures_are_send_for_send_messages() {
     assert_send(&mapped.send(1u32));
     assert_send(&actor_ref.join());
     assert_send(&mapped.join());
-    let (_future, rpc_ref) = ActorFuture::new(NoSupervisor, actor_fn(adder), ()).unwrap();
+    let (_future, rpc_ref) = ActorFuture::new(NoSupervisor, actor_fn(adder), ());
     assert_send(&rpc_ref.rpc(1));
 }
 
@@ -808,7 +807,7 @@ fn queued_messages_are_dropped_once_when_the_actor_stops() {
 
     // The actor stops after one message: the other three are dropped with
     // the inbox.
-    let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(takes_one), ()).unwrap();
+    let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(takes_one), ());
     for _ in 0..4 {
         actor_ref
             .try_send(counted())
@@ -825,7 +824,7 @@ fn queued_messages_are_dropped_once_when_the_actor_stops() {
     assert_eq!(drops.load(Ordering::SeqCst), 5);
 
     // Cancelled with messages queued.
-    let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(takes_one), ()).unwrap();
+    let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(takes_one), ());
     for _ in 0..3 {
         actor_ref
             .try_send(counted())
@@ -867,7 +866,7 @@ async fn takes_one_bomb(mut ctx: actor::Context<Bomb>) {
 
 #[test]
 fn message_panicking_in_drop_does_not_keep_joiners_waiting() {
-    let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(takes_one_bomb), ()).unwrap();
+    let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(takes_one_bomb), ());
     let mut future = Box::pin(future);
     actor_ref
         .try_send(Bomb { armed: false })

@@ -174,9 +174,9 @@ async fn crash_loop_does_not_hog_a_current_thread_runtime() {
         }
     };
     let (looper, looper_ref) =
-        ActorFuture::new(supervisor, actor_fn(crash_looper), Arc::clone(&runs)).unwrap();
+        ActorFuture::new(supervisor, actor_fn(crash_looper), Arc::clone(&runs));
     let looper = tokio::spawn(looper);
-    let (counter, counter_ref) = ActorFuture::new(NoSupervisor, actor_fn(counter), ()).unwrap();
+    let (counter, counter_ref) = ActorFuture::new(NoSupervisor, actor_fn(counter), ());
     let counter = tokio::spawn(counter);
 
     // The counter gets its turns while the other actor keeps crashing.
@@ -206,7 +206,7 @@ fn actor_on_a_runtime_that_shuts_down_is_cancelled() {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
-    let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(counter), ()).unwrap();
+    let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(counter), ());
     runtime.block_on(async {
         let _task = tokio::spawn(future);
         assert_eq!(actor_ref.rpc(()).await, Ok(0));
@@ -285,7 +285,7 @@ fn builder_inbox_size_is_the_number_of_messages_accepted() {
     assert_eq!(capacity_of(InboxSize::MAX), 65_536);
     assert_eq!(capacity_of(InboxSize::DEFAULT), 8);
     // The default builder, and `ActorFuture::new`, use the default size.
-    let (_future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(idle), ()).unwrap();
+    let (_future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(idle), ());
     assert_eq!(
         (0..8u32).filter(|&n| actor_ref.try_send(n).is_ok()).count(),
         8
@@ -329,12 +329,12 @@ impl NewActor for Picky {
 }
 
 #[test]
-fn try_build_returns_the_error_of_new() {
+fn try_build_and_try_new_return_the_error_of_new() {
     let result = ActorFutureBuilder::new()
         .with_inbox_size(InboxSize::fixed(4))
         .try_build(StopSupervisor, Picky, true);
     assert_eq!(result.err(), Some("refused to start".to_owned()));
-    let result = ActorFuture::new(StopSupervisor, Picky, true);
+    let result = ActorFuture::try_new(StopSupervisor, Picky, true);
     assert_eq!(result.err(), Some("refused to start".to_owned()));
 
     let (future, actor_ref) = ActorFutureBuilder::new()
@@ -346,7 +346,7 @@ fn try_build_returns_the_error_of_new() {
 
 #[test]
 fn actor_future_debug_shows_the_actor_and_whether_it_runs() {
-    let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(idle), ()).unwrap();
+    let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(idle), ());
     let mut future = Box::pin(future);
     assert_eq!(
         format!("{future:?}"),
@@ -365,7 +365,7 @@ fn actor_future_debug_shows_the_actor_and_whether_it_runs() {
 
 #[test]
 fn actor_future_completes_when_the_actor_does() {
-    let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(counter), ()).unwrap();
+    let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(counter), ());
     let mut future = pin!(future);
     assert!(poll_once(future.as_mut()).is_pending());
     actor_ref.try_send(5u64).unwrap();

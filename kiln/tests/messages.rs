@@ -79,7 +79,7 @@ fn from_message_converts_rpc_variants() {
 
 #[test]
 fn actor_ref_sends_and_calls_every_variant() {
-    let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(keeper), ()).unwrap();
+    let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(keeper), ());
     let actor = thread::spawn(move || block_on(future));
 
     actor_ref.try_send(2u64).unwrap();
@@ -158,7 +158,7 @@ async fn controlled(mut ctx: actor::Context<Control>) -> Result<(), String> {
 #[test]
 fn common_messages_drive_an_actor() {
     let (future, actor_ref) =
-        ActorFuture::new(kiln::supervisor::StopSupervisor, actor_fn(controlled), ()).unwrap();
+        ActorFuture::new(kiln::supervisor::StopSupervisor, actor_fn(controlled), ());
     let actor = thread::spawn(move || block_on(future));
     actor_ref.try_send(Start).unwrap();
     assert_eq!(block_on(actor_ref.rpc(Ack)), Ok(Done));

@@ -73,7 +73,7 @@ async fn parser(mut ctx: actor::Context<RpcMessage<String, u64>>) -> Result<(), 
 
 #[test]
 fn an_actor_fails_with_the_error_of_try_handle() {
-    let (future, actor_ref) = ActorFuture::new(StopSupervisor, actor_fn(parser), ()).unwrap();
+    let (future, actor_ref) = ActorFuture::new(StopSupervisor, actor_fn(parser), ());
     let handle = std::thread::spawn(move || block_on(future));
     block_on(async {
         assert_eq!(actor_ref.rpc("12".to_owned()).await, Ok(12));

@@ -27,7 +27,7 @@ async fn summer(mut ctx: actor::Context<u32>, expected: u32) -> Result<(), Strin
 
 #[test]
 fn init_poll_and_run_an_actor() {
-    let (actor, actor_ref) = test::init_actor(actor_fn(summer), 6).unwrap();
+    let (actor, actor_ref) = test::init_actor(actor_fn(summer), 6);
     let mut actor = Box::pin(actor);
     // Nothing to do yet.
     assert_eq!(test::poll_actor(actor.as_mut()), Poll::Pending);
@@ -41,13 +41,13 @@ fn init_poll_and_run_an_actor() {
 
 #[test]
 fn run_actor_returns_the_actors_error() {
-    let (actor, actor_ref) = test::init_actor(actor_fn(summer), 6).unwrap();
+    let (actor, actor_ref) = test::init_actor(actor_fn(summer), 6);
     actor_ref.try_send(5u32).unwrap();
     drop(actor_ref);
     assert_eq!(test::run_actor(actor), Err("total is 5".to_owned()));
 
     // Polling by hand gives the same result.
-    let (actor, actor_ref) = test::init_actor(actor_fn(summer), 6).unwrap();
+    let (actor, actor_ref) = test::init_actor(actor_fn(summer), 6);
     drop(actor_ref);
     assert_eq!(
         test::poll_actor(pin!(actor).as_mut()),
@@ -57,7 +57,7 @@ fn run_actor_returns_the_actors_error() {
 
 #[test]
 fn run_actor_waits_for_messages_from_other_threads() {
-    let (actor, actor_ref) = test::init_actor(actor_fn(summer), 5050).unwrap();
+    let (actor, actor_ref) = test::init_actor(actor_fn(summer), 5050);
     let sender = std::thread::spawn(move || {
         for n in 1..=100u32 {
             test::block_on(actor_ref.send(n)).unwrap();
@@ -70,13 +70,13 @@ fn run_actor_waits_for_messages_from_other_threads() {
 #[test]
 fn init_actor_with_inbox_size_sets_the_capacity() {
     let (_actor, actor_ref) =
-        test::init_actor_with_inbox_size(actor_fn(summer), 0, InboxSize::fixed(3)).unwrap();
+        test::init_actor_with_inbox_size(actor_fn(summer), 0, InboxSize::fixed(3));
     for n in 0..3u32 {
         actor_ref.try_send(n).unwrap();
     }
     assert_eq!(actor_ref.try_send(3u32), Err(SendError::Full(3)));
 
-    let (_actor, actor_ref) = test::init_actor(actor_fn(summer), 0).unwrap();
+    let (_actor, actor_ref) = test::init_actor(actor_fn(summer), 0);
     assert_eq!(
         (0..9u32).filter(|&n| actor_ref.try_send(n).is_ok()).count(),
         8
@@ -85,7 +85,7 @@ fn init_actor_with_inbox_size_sets_the_capacity() {
 
 #[test]
 fn dropping_an_initialised_actor_disconnects_its_references() {
-    let (actor, actor_ref) = test::init_actor(actor_fn(summer), 0).unwrap();
+    let (actor, actor_ref) = test::init_actor(actor_fn(summer), 0);
     assert!(actor_ref.is_connected());
     drop(actor);
     assert!(!actor_ref.is_connected());
@@ -108,13 +108,13 @@ impl NewActor for Refuses {
 }
 
 #[test]
-fn init_actor_returns_the_error_of_new() {
+fn try_init_actor_returns_the_error_of_new() {
     assert_eq!(
-        test::init_actor(Refuses, "no thanks").err(),
+        test::try_init_actor(Refuses, "no thanks").err(),
         Some("no thanks".to_owned())
     );
     assert_eq!(
-        test::init_actor_with_inbox_size(Refuses, "nope", InboxSize::ONE).err(),
+        test::try_init_actor_with_inbox_size(Refuses, "nope", InboxSize::ONE).err(),
         Some("nope".to_owned())
     );
 }

@@ -22,7 +22,7 @@
 //! }
 //!
 //! # kiln::sync::block_on(async {
-//! # let (future, actor_ref) = kiln::ActorFuture::new(kiln::supervisor::NoSupervisor, kiln::actor_fn(counter), ()).unwrap();
+//! # let (future, actor_ref) = kiln::ActorFuture::new(kiln::supervisor::NoSupervisor, kiln::actor_fn(counter), ());
 //! # let handle = std::thread::spawn(move || kiln::sync::block_on(future));
 //! assert_eq!(actor_ref.rpc(2).await, Ok(2));
 //! assert_eq!(actor_ref.rpc(3).await, Ok(5));
