@@ -229,7 +229,7 @@ impl<M> ActorRef<M> {
 }
 
 /// Creates a reference from an inbox sender; for runtimes that create the
-/// inbox of the actors they run.
+/// inbox of the actors they run (see [`kiln::inbox`](crate::inbox)).
 impl<M> From<Sender<M>> for ActorRef<M> {
     fn from(sender: Sender<M>) -> ActorRef<M> {
         ActorRef {

@@ -47,11 +47,8 @@ use pin_project_lite::pin_project;
 
 use crate::actor::{Actor, Context, NewActor};
 use crate::actor_ref::{ActorExit, ActorRef};
+use crate::inbox::InboxSize;
 use crate::supervisor::{Supervisor, SupervisorStrategy, panic_message};
-
-mod inbox_size;
-
-pub use inbox_size::{InboxSize, InvalidInboxSize};
 
 pin_project! {
     /// An actor, with its supervisor, as a [`Future`]; see the
@@ -319,7 +316,8 @@ where
 ///
 /// ```
 /// use kiln::{actor, actor_fn};
-/// use kiln::future::{ActorFutureBuilder, InboxSize};
+/// use kiln::InboxSize;
+/// use kiln::future::ActorFutureBuilder;
 /// use kiln::supervisor::NoSupervisor;
 ///
 /// async fn actor(ctx: actor::Context<(), &'static str>) {

@@ -48,6 +48,9 @@
 //! - [`supervisor`]: what happens when an actor fails, including
 //!   [`restart_supervisor!`](crate::restart_supervisor).
 //! - [`future`]: [`ActorFuture`] runs an actor on any executor.
+//! - [`inbox`]: the size of an actor's inbox ([`InboxSize`]), and the inbox
+//!   types a runtime needs to run actors itself (no direct `kiln-inbox`
+//!   dependency needed).
 //! - [`sync`]: synchronous actors, which may block and get a thread of their
 //!   own.
 //! - [`metrics`]: per-thread counts of messages sent and received, which
@@ -74,6 +77,7 @@
 pub mod actor;
 pub mod actor_ref;
 pub mod future;
+pub mod inbox;
 pub mod messages;
 pub mod metrics;
 pub mod supervisor;
@@ -87,6 +91,8 @@ pub use actor::{Actor, NewActor, actor_fn};
 pub use actor_ref::ActorRef;
 #[doc(no_inline)]
 pub use future::ActorFuture;
+#[doc(no_inline)]
+pub use inbox::InboxSize;
 #[doc(no_inline)]
 pub use supervisor::{Supervisor, SupervisorStrategy};
 #[doc(no_inline)]

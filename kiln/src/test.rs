@@ -37,7 +37,7 @@ use std::task::{self, Poll, Waker};
 
 use crate::actor::{Actor, Context, NewActor};
 use crate::actor_ref::ActorRef;
-use crate::future::InboxSize;
+use crate::inbox::InboxSize;
 
 pub use crate::sync::block_on;
 

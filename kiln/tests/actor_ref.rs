@@ -8,11 +8,12 @@ use std::sync::{Arc, mpsc};
 use std::task::{self, Poll, Waker};
 use std::thread;
 
+use kiln::InboxSize;
 use kiln::actor::{self, NoMessages};
 use kiln::actor_ref::{
     ActorExit, ActorGroup, ResponseError, RpcError, RpcMessage, RpcResponse, SendError,
 };
-use kiln::future::{ActorFutureBuilder, InboxSize};
+use kiln::future::ActorFutureBuilder;
 use kiln::supervisor::{NoSupervisor, StopSupervisor, SupervisorStrategy};
 use kiln::sync::block_on;
 use kiln::{ActorFuture, ActorRef, actor_fn};

@@ -7,10 +7,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::{self, Poll, Waker};
 
+use kiln::InboxSize;
 use kiln::actor;
 use kiln::actor_ref::RpcMessage;
 use kiln::actor_ref::{ActorExit, SendError};
-use kiln::future::{ActorFutureBuilder, InboxSize};
+use kiln::future::ActorFutureBuilder;
 use kiln::supervisor::{NoSupervisor, StopSupervisor, SupervisorStrategy};
 use kiln::sync::block_on;
 use kiln::{ActorFuture, ActorRef, NewActor, actor_fn, from_message};

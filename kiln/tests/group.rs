@@ -6,9 +6,10 @@ use std::pin::{Pin, pin};
 use std::sync::mpsc;
 use std::task::{self, Poll, Waker};
 
+use kiln::InboxSize;
 use kiln::actor;
 use kiln::actor_ref::{ActorGroup, SendError};
-use kiln::future::{ActorFutureBuilder, InboxSize};
+use kiln::future::ActorFutureBuilder;
 use kiln::supervisor::NoSupervisor;
 use kiln::sync::block_on;
 use kiln::{ActorRef, actor_fn};

@@ -17,7 +17,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use kiln::actor::{self, NewActor};
 use kiln::actor_ref::ActorExit;
-use kiln::future::{ActorFutureBuilder, InboxSize};
+use kiln::InboxSize;
+use kiln::future::ActorFutureBuilder;
 use kiln::supervisor::{NoSupervisor, Supervisor, SupervisorStrategy};
 use kiln::sync::{self, SyncActorRunnerBuilder, block_on};
 use kiln::{ActorFuture, ActorRef, actor_fn};

@@ -6,9 +6,9 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use kiln::InboxSize;
 use kiln::actor;
 use kiln::actor_ref::{RpcError, RpcMessage};
-use kiln::future::InboxSize;
 use kiln::{ActorRef, actor_fn, test};
 
 /// Makes the tests of this binary take turns.

@@ -725,7 +725,7 @@ fn restarted_actor_drains_the_inbox_after_every_reference_is_gone() {
 fn waiting_sender_survives_a_restart() {
     let probe = Probe::default();
     let (future, actor_ref) = kiln::future::ActorFutureBuilder::new()
-        .with_inbox_size(kiln::future::InboxSize::ONE)
+        .with_inbox_size(kiln::InboxSize::ONE)
         .build(
             CloneSupervisor::new(probe.clone()),
             actor_fn(worker),

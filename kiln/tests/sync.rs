@@ -7,10 +7,10 @@ use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::thread::{self, ThreadId};
 use std::time::Duration;
 
+use kiln::InboxSize;
 use kiln::actor::{self, NoMessages, RecvError};
 use kiln::actor_ref::RpcMessage;
 use kiln::actor_ref::{ActorExit, SendError};
-use kiln::future::InboxSize;
 use kiln::supervisor::{NoSupervisor, StopSupervisor, SupervisorStrategy};
 use kiln::sync::{self, SyncActorRunner, SyncActorRunnerBuilder, block_on};
 use kiln::{ActorFuture, ActorRef, SyncActor, actor_fn, restart_supervisor};

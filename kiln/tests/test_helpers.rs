@@ -7,9 +7,9 @@ use std::future::{pending, ready};
 use std::pin::pin;
 use std::task::Poll;
 
+use kiln::InboxSize;
 use kiln::actor::{self, NoMessages};
 use kiln::actor_ref::SendError;
-use kiln::future::InboxSize;
 use kiln::{NewActor, actor_fn, test};
 
 /// Sums its messages; fails unless the total is `expected`.

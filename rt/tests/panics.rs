@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use kiln::actor::{Actor, NewActor};
 use kiln::actor_ref::ActorExit;
-use kiln::future::InboxSize;
+use kiln::InboxSize;
 use kiln::supervisor::{NoSupervisor, Supervisor, SupervisorStrategy};
 use kiln::{ActorRef, actor, actor_fn, restart_supervisor, sync};
 use kiln_rt::Spawn;

@@ -18,8 +18,8 @@ use std::sync::{Arc, mpsc};
 use std::thread;
 use std::time::Duration;
 
+use kiln::InboxSize;
 use kiln::actor_ref::{RpcError, RpcMessage};
-use kiln::future::InboxSize;
 use kiln::{actor, actor_fn, test};
 
 use crate::report::{self, Figure, Outcome, check};

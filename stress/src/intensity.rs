@@ -31,8 +31,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use kiln::InboxSize;
 use kiln::actor_ref::{ActorExit, RpcError, RpcMessage, SendError};
-use kiln::future::InboxSize;
 use kiln::{ActorRef, actor, actor_fn, restart_supervisor, sync};
 use kiln_rt::timer::{Deadline, DeadlinePassed, Timer};
 use kiln_rt::{

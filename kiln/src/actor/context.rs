@@ -30,7 +30,7 @@ impl<M, RT> Context<M, RT> {
     /// Creates a context from the actor's inbox and its runtime access.
     ///
     /// This is for runtimes: actors get their context from the runtime that
-    /// starts them.
+    /// starts them. The inbox types are in [`kiln::inbox`](crate::inbox).
     pub const fn new(inbox: Receiver<M>, rt: RT) -> Context<M, RT> {
         Context { inbox, rt }
     }

@@ -24,7 +24,7 @@ pub struct Context<M, RT = ()> {
 
 impl<M, RT> Context<M, RT> {
     /// Creates a context for an actor that runs on the current thread; for
-    /// runtimes.
+    /// runtimes. The inbox types are in [`kiln::inbox`](crate::inbox).
     pub fn new(inbox: Receiver<M>, rt: RT) -> Context<M, RT> {
         Context {
             inbox,
