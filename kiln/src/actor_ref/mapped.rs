@@ -5,10 +5,14 @@
 //! layer ([`Base`]) owns the actor's inbox sender; each further mapping adds a
 //! [`Nested`] layer. Sending always **reserves the inbox slot first** and only
 //! then asks for the message (`produce`) and converts it, so a full inbox or a
-//! stopped actor gives the caller back its unconverted message. A conversion
-//! that rejects its input hands it back through `give_back`; only a message
-//! rejected by an inner layer, after an outer layer converted (consumed) it,
-//! cannot reach the caller ([`SendError::RejectedConverted`]).
+//! stopped actor gives the caller back its unconverted message.
+//!
+//! A conversion returns `Err(Some(msg))` to reject its input and hand it
+//! back (through `give_back`), or `Err(None)` when it consumed the input (a
+//! lossy conversion, `ActorRef::try_map_lossy`). A message that cannot reach
+//! the caller, because a lossy conversion consumed it or an inner layer
+//! rejected what an outer layer converted, is reported as
+//! [`SendError::RejectedConverted`].
 
 use std::cell::Cell;
 use std::future::Future;
@@ -115,7 +119,8 @@ fn send<'a, M: Send + 'a>(
     })
 }
 
-/// The innermost layer: converts `M` into the actor's message type `T`.
+/// The innermost layer: converts `M` into the actor's message type `T`
+/// (`Err(Some(msg))` gives `msg` back, `Err(None)` consumed it).
 pub(crate) struct Base<T, F> {
     sender: Sender<T>,
     map: F,
@@ -129,7 +134,7 @@ impl<T, F> Base<T, F> {
 
 impl<M, T, F> MappedSend<M> for Base<T, F>
 where
-    F: Fn(M) -> Result<T, M> + Send + Sync,
+    F: Fn(M) -> Result<T, Option<M>> + Send + Sync,
     T: Send,
     M: Send + 'static,
 {
@@ -149,7 +154,9 @@ where
                 Ok(())
             }
             Err(msg) => {
-                give_back(msg);
+                if let Some(msg) = msg {
+                    give_back(msg);
+                }
                 Err(Failure::Rejected)
             }
         }
@@ -175,7 +182,9 @@ where
                     Ok(())
                 }
                 Err(msg) => {
-                    give_back(msg);
+                    if let Some(msg) = msg {
+                        give_back(msg);
+                    }
                     Err(Failure::Rejected)
                 }
             }
@@ -214,7 +223,7 @@ impl<M, F> Nested<M, F> {
 
 impl<N, M, F> MappedSend<N> for Nested<M, F>
 where
-    F: Fn(N) -> Result<M, N> + Send + Sync,
+    F: Fn(N) -> Result<M, Option<N>> + Send + Sync,
     M: 'static,
     N: Send + 'static,
 {
@@ -227,7 +236,9 @@ where
             &mut || match (self.map)(produce()?) {
                 Ok(msg) => Some(msg),
                 Err(msg) => {
-                    give_back(msg);
+                    if let Some(msg) = msg {
+                        give_back(msg);
+                    }
                     None
                 }
             },
@@ -247,7 +258,9 @@ where
             Box::new(move || match map(produce()?) {
                 Ok(msg) => Some(msg),
                 Err(msg) => {
-                    give_back(msg);
+                    if let Some(msg) = msg {
+                        give_back(msg);
+                    }
                     None
                 }
             }),
