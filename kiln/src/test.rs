@@ -7,6 +7,7 @@
 //! - [`size_of_actor`] tells how much memory an actor takes.
 //! - [`set_message_loss`] makes [`ActorRef`] drop a percentage of messages,
 //!   to test how actors cope with lost messages.
+//! - [`PanicSupervisor`] fails the test when an actor fails.
 //!
 //! ```
 //! use std::task::Poll;
@@ -39,7 +40,10 @@ use crate::actor::{Actor, Context, NewActor};
 use crate::actor_ref::ActorRef;
 use crate::inbox::InboxSize;
 
+mod supervisor;
+
 pub use crate::sync::block_on;
+pub use supervisor::PanicSupervisor;
 
 /// Creates the actor of a [`NewActor`] that cannot fail, with a fresh inbox
 /// of the default size, returning it (not running) and a reference to it.

@@ -1,5 +1,6 @@
 //! The helpers of `kiln::test` (feature `test`): creating, polling and
-//! running actors and futures by hand, and measuring actors.
+//! running actors and futures by hand, measuring actors, and the
+//! `PanicSupervisor`.
 #![cfg(feature = "test")]
 
 use std::convert::Infallible;
@@ -10,7 +11,8 @@ use std::task::Poll;
 use kiln::InboxSize;
 use kiln::actor::{self, NoMessages};
 use kiln::actor_ref::SendError;
-use kiln::{NewActor, actor_fn, test};
+use kiln::sync::SyncActorRunner;
+use kiln::{ActorFuture, NewActor, actor_fn, test};
 
 /// Sums its messages; fails unless the total is `expected`.
 async fn summer(mut ctx: actor::Context<u32>, expected: u32) -> Result<(), String> {
@@ -175,4 +177,60 @@ fn size_of_actor_measures_the_actor_state() {
     // Const: usable at compile time.
     const FIXED: usize = test::size_of_actor::<Fixed>();
     assert_eq!(FIXED, test::size_of_actor::<Fixed>());
+}
+
+/// Runs `f`, which must panic, and returns the panic's message.
+fn panic_of(f: impl FnOnce()) -> String {
+    let panic =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).expect_err("expected a panic");
+    kiln::supervisor::panic_message(&*panic).to_owned()
+}
+
+#[test]
+fn panic_supervisor_panics_with_the_actors_error() {
+    let (future, actor_ref) = ActorFuture::new(test::PanicSupervisor, actor_fn(summer), 1);
+    actor_ref.try_send(2u32).unwrap();
+    drop(actor_ref);
+    assert_eq!(
+        panic_of(|| test::block_on(future)),
+        "actor 'summer' failed: total is 2"
+    );
+}
+
+/// Panics on its first message.
+async fn panicker(mut ctx: actor::Context<&'static str>) {
+    if let Ok(msg) = ctx.receive_next().await {
+        panic!("{msg}");
+    }
+}
+
+#[test]
+fn panic_supervisor_passes_the_actors_panic_on() {
+    let (future, actor_ref) = ActorFuture::new(test::PanicSupervisor, actor_fn(panicker), ());
+    actor_ref.try_send("the original panic").unwrap();
+    assert_eq!(panic_of(|| test::block_on(future)), "the original panic");
+}
+
+#[test]
+fn panic_supervisor_lets_a_completing_actor_complete() {
+    let (future, actor_ref) = ActorFuture::new(test::PanicSupervisor, actor_fn(summer), 3);
+    actor_ref.try_send(3u32).unwrap();
+    drop(actor_ref);
+    test::block_on(future);
+}
+
+/// A synchronous actor that fails with its argument.
+fn sync_failer(_: kiln::sync::Context<()>, reason: &'static str) -> Result<(), String> {
+    Err(reason.to_owned())
+}
+
+#[test]
+fn panic_supervisor_panics_with_a_sync_actors_error() {
+    let (runner, _actor_ref) = SyncActorRunner::new(test::PanicSupervisor, actor_fn(sync_failer));
+    assert_eq!(
+        panic_of(|| {
+            runner.run("no luck");
+        }),
+        "synchronous actor 'sync_failer' failed: no luck"
+    );
 }
