@@ -3,7 +3,8 @@
 //! - [`init_actor`] creates an actor and a reference to it without running
 //!   it ([`try_init_actor`] for a [`NewActor`] that can fail); [`poll_actor`] polls it once and [`run_actor`] runs it to completion
 //!   on the current thread.
-//! - [`poll_future`] and [`block_on`] do the same for any future.
+//! - [`poll_future`] and [`block_on`] do the same for any future;
+//!   [`block_for`] gives up after a timeout.
 //! - [`size_of_actor`] tells how much memory an actor takes.
 //! - [`set_message_loss`] makes [`ActorRef`] drop a percentage of messages,
 //!   to test how actors cope with lost messages.
@@ -42,7 +43,7 @@ use crate::inbox::InboxSize;
 
 mod supervisor;
 
-pub use crate::sync::block_on;
+pub use crate::sync::{block_for, block_on};
 pub use supervisor::PanicSupervisor;
 
 /// Creates the actor of a [`NewActor`] that cannot fail, with a fresh inbox

@@ -34,9 +34,8 @@ use std::convert::Infallible;
 use std::fmt;
 use std::future::{Future, pending};
 use std::sync::{Arc, Mutex, OnceLock, mpsc};
-use std::task::{self, Poll};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use kiln::ActorRef;
 use kiln::actor::{Actor, NewActor};
@@ -240,30 +239,10 @@ pub fn join_with_timeout<M>(
     block_on_with_timeout(actor_ref.join(), timeout).ok_or(JoinTimeout)
 }
 
-/// Runs `future` on this thread until it completes or `timeout` passes.
+/// Runs `future` on this thread until it completes or `timeout` passes; the
+/// same as [`kiln::sync::block_for`].
 pub fn block_on_with_timeout<Fut: Future>(future: Fut, timeout: Duration) -> Option<Fut::Output> {
-    let deadline = Instant::now() + timeout;
-    let waker = task::Waker::from(Arc::new(ThreadWaker(thread::current())));
-    let mut cx = task::Context::from_waker(&waker);
-    let mut future = std::pin::pin!(future);
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return Some(output);
-        }
-        let now = Instant::now();
-        if now >= deadline {
-            return None;
-        }
-        thread::park_timeout(deadline - now);
-    }
-}
-
-struct ThreadWaker(thread::Thread);
-
-impl task::Wake for ThreadWaker {
-    fn wake(self: Arc<Self>) {
-        self.0.unpark();
-    }
+    kiln::sync::block_for(future, timeout)
 }
 
 /// Waits (at most `timeout`) for the actor to stop and fails the test
