@@ -696,9 +696,10 @@ fn auto_traits() {
     send::<Receiver<Awkward>>();
     send::<Manager<Awkward>>();
     send_sync::<Permit<'static, Awkward>>();
-    send::<SendValue<'static, Awkward>>();
-    send::<Reserve<'static, Awkward>>();
-    send::<Join<'static, Awkward>>();
+    // `Sync` though the message is not: see the `unsafe impl` in `sender.rs`.
+    send_sync::<SendValue<'static, Awkward>>();
+    send_sync::<Reserve<'static, Awkward>>();
+    send_sync::<Join<'static, Awkward>>();
     send::<RecvValue<'static, Awkward>>();
     send::<oneshot::Sender<Awkward>>();
     send::<oneshot::Receiver<Awkward>>();

@@ -1,6 +1,7 @@
 //! Actor references: `try_send`, `send` with backpressure, `rpc`, `join` and
 //! how actors end, `is_connected`, `sends_to`, mapped references, and errors.
 
+use std::cell::Cell;
 use std::future::Future;
 use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -512,6 +513,50 @@ fn references_and_their_futures_are_send_for_send_messages() {
     assert_send(&mapped.join());
     let (_future, rpc_ref) = ActorFuture::new(NoSupervisor, actor_fn(adder), ());
     assert_send(&rpc_ref.rpc(1));
+}
+
+fn assert_send_sync_val<T: Send + Sync>(_: &T) {}
+
+/// Only ever used to be sent, never looked at.
+async fn cell_sink(mut ctx: actor::Context<Cell<u8>>) {
+    while ctx.receive_next().await.is_ok() {}
+}
+
+/// Answers with a `Cell`.
+async fn cell_server(mut ctx: actor::Context<RpcMessage<Cell<u8>, Cell<u8>>>) {
+    while let Ok(RpcMessage { request, response }) = ctx.receive_next().await {
+        let _ = response.respond(request);
+    }
+}
+
+#[test]
+fn futures_are_sync_for_send_messages_that_are_not_sync() {
+    let (_future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(cell_sink), ());
+    let mapped: ActorRef<u8> = actor_ref.clone().map_fn(Cell::new);
+    let lossy: ActorRef<u16> = actor_ref
+        .clone()
+        .try_map_fn_lossy(|n: u16| u8::try_from(n).map(Cell::new));
+    assert_send_sync_val(&actor_ref.send(Cell::new(1)));
+    assert_send_sync_val(&mapped.send(1u8));
+    assert_send_sync_val(&lossy.send(1u16));
+    assert_send_sync_val(&actor_ref.join());
+    assert_send_sync_val(&mapped.join());
+    let (_future, rpc_ref) = ActorFuture::new(NoSupervisor, actor_fn(cell_server), ());
+    assert_send_sync_val(&rpc_ref.rpc::<Cell<u8>, Cell<u8>>(Cell::new(1)));
+
+    // Shared with another thread while pending, then completed here.
+    let (future, actor_ref) = ActorFutureBuilder::new()
+        .with_inbox_size(InboxSize::ONE)
+        .build(NoSupervisor, actor_fn(cell_sink), ());
+    actor_ref.try_send(Cell::new(0)).unwrap();
+    let mut send = pin!(actor_ref.send(Cell::new(1)));
+    assert!(poll_once(send.as_mut()).is_pending());
+    let shared = &*send;
+    let debug = thread::scope(|scope| scope.spawn(|| format!("{shared:?}")).join().unwrap());
+    assert_eq!(debug, "SendValue");
+    let mut future = pin!(future);
+    assert!(poll_once(future.as_mut()).is_pending());
+    assert_eq!(poll_once(send.as_mut()), Poll::Ready(Ok(())));
 }
 
 #[test]

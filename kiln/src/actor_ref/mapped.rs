@@ -23,8 +23,15 @@ use kiln_inbox::{InboxId, ReserveError, Sender};
 
 use crate::actor_ref::{ActorExit, SendError};
 
-/// A boxed, `Send` future.
-pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+/// A boxed, `Send` and `Sync` future (`Sync` so that the futures of
+/// `ActorRef::send` and `join` are `Sync` whenever the message is `Send`).
+pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + Sync + 'a>>;
+
+/// Produces the message for a reserved slot, see [`MappedSend::send_with`].
+pub(crate) type Produce<'a, M> = Box<dyn FnOnce() -> Option<M> + Send + Sync + 'a>;
+
+/// Takes back a rejected message, see [`MappedSend::send_with`].
+pub(crate) type GiveBack<'a, M> = Box<dyn FnOnce(M) + Send + Sync + 'a>;
 
 /// Why a mapped send failed; whether the caller still has its message
 /// depends on whether `give_back` was called.
@@ -69,8 +76,8 @@ pub(crate) trait MappedSend<M>: Send + Sync {
     /// Like `try_send_with`, but waits for a slot while the inbox is full.
     fn send_with<'a>(
         &'a self,
-        produce: Box<dyn FnOnce() -> Option<M> + Send + 'a>,
-        give_back: Box<dyn FnOnce(M) + Send + 'a>,
+        produce: Produce<'a, M>,
+        give_back: GiveBack<'a, M>,
     ) -> BoxFuture<'a, Result<(), Failure>>;
 
     /// `ActorRef::send` for a mapped reference: [`send`] for this layer.
@@ -101,10 +108,11 @@ fn send<'a, M: Send + 'a>(
     mapped: &'a dyn MappedSend<M>,
     msg: M,
 ) -> BoxFuture<'a, Result<(), SendError<M>>> {
+    // A `Mutex` rather than a `Cell` keeps the future `Send` and `Sync`; it
+    // is never contended. Made outside the `async` block so the block does
+    // not capture the bare message (that would need `M: Sync` for `Sync`).
+    let slot = Mutex::new(Some(msg));
     Box::pin(async move {
-        // A `Mutex` rather than a `Cell` keeps the future `Send`; it is
-        // never contended.
-        let slot = Mutex::new(Some(msg));
         let take = || slot.lock().unwrap_or_else(PoisonError::into_inner).take();
         let result = mapped
             .send_with(
@@ -164,8 +172,8 @@ where
 
     fn send_with<'a>(
         &'a self,
-        produce: Box<dyn FnOnce() -> Option<M> + Send + 'a>,
-        give_back: Box<dyn FnOnce(M) + Send + 'a>,
+        produce: Produce<'a, M>,
+        give_back: GiveBack<'a, M>,
     ) -> BoxFuture<'a, Result<(), Failure>> {
         Box::pin(async move {
             let permit = self
@@ -250,8 +258,8 @@ where
 
     fn send_with<'a>(
         &'a self,
-        produce: Box<dyn FnOnce() -> Option<N> + Send + 'a>,
-        give_back: Box<dyn FnOnce(N) + Send + 'a>,
+        produce: Produce<'a, N>,
+        give_back: GiveBack<'a, N>,
     ) -> BoxFuture<'a, Result<(), Failure>> {
         let map = &self.map;
         self.inner.send_with(
