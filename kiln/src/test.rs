@@ -3,7 +3,8 @@
 //! - [`init_actor`] creates an actor and a reference to it without running
 //!   it ([`try_init_actor`] for a [`NewActor`] that can fail); [`poll_actor`] polls it once and [`run_actor`] runs it to completion
 //!   on the current thread.
-//! - [`poll_future`] and [`block_on`] do the same for any future;
+//! - [`poll_future`] and [`block_on`] do the same for any future, and
+//!   [`poll_next`] polls a [`Stream`] once;
 //!   [`block_for`] gives up after a timeout.
 //! - [`size_of_actor`] tells how much memory an actor takes.
 //! - [`set_message_loss`] makes [`ActorRef`] drop a percentage of messages,
@@ -36,6 +37,8 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::pin::{Pin, pin};
 use std::task::{self, Poll, Waker};
+
+use futures_core::Stream;
 
 use crate::actor::{Actor, Context, NewActor};
 use crate::actor_ref::ActorRef;
@@ -104,6 +107,26 @@ pub fn poll_actor<A: Actor + ?Sized>(actor: Pin<&mut A>) -> Poll<Result<(), A::E
 /// Polls `future` once with a waker that does nothing.
 pub fn poll_future<F: Future + ?Sized>(future: Pin<&mut F>) -> Poll<F::Output> {
     future.poll(&mut task::Context::from_waker(Waker::noop()))
+}
+
+/// Polls `stream` once for its next item with a waker that does nothing.
+///
+/// ```
+/// use std::pin::pin;
+/// use std::task::Poll;
+/// use kiln::{actor, test};
+///
+/// let (sender, receiver) = kiln::inbox::new(4);
+/// let mut ctx = actor::Context::new(receiver, ());
+/// sender.try_send(1u8).unwrap();
+/// let mut messages = pin!(ctx.receive_messages());
+/// assert_eq!(test::poll_next(messages.as_mut()), Poll::Ready(Some(1)));
+/// assert_eq!(test::poll_next(messages.as_mut()), Poll::Pending);
+/// drop(sender);
+/// assert_eq!(test::poll_next(messages.as_mut()), Poll::Ready(None));
+/// ```
+pub fn poll_next<S: Stream + ?Sized>(stream: Pin<&mut S>) -> Poll<Option<S::Item>> {
+    stream.poll_next(&mut task::Context::from_waker(Waker::noop()))
 }
 
 /// Runs `actor` to completion on the current thread (without a

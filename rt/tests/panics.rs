@@ -13,9 +13,9 @@ use std::task::{self, Poll};
 use std::thread::{self, ThreadId};
 use std::time::Duration;
 
+use kiln::InboxSize;
 use kiln::actor::{Actor, NewActor};
 use kiln::actor_ref::ActorExit;
-use kiln::InboxSize;
 use kiln::supervisor::{NoSupervisor, Supervisor, SupervisorStrategy};
 use kiln::{ActorRef, actor, actor_fn, restart_supervisor, sync};
 use kiln_rt::Spawn;
