@@ -1,12 +1,15 @@
 //! Timers on the runtime: `Timer`, `Deadline` and `Interval` in
 //! thread-local, thread-safe and synchronous actors. Timers never fire
-//! early, and on an idle worker they fire soon after their deadline.
+//! early, on an idle worker they fire soon after their deadline, and
+//! `change_deadline` moves a pending one either way.
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::future::pending;
 use std::io;
-use std::pin::pin;
+use std::pin::{Pin, pin};
 use std::sync::mpsc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use futures_core::Stream;
@@ -110,7 +113,7 @@ fn dropped_timer_does_not_keep_the_runtime_running() {
         ));
         let polled = std::future::poll_fn(|cx| {
             let _ = Future::poll(timer.as_mut(), cx);
-            std::task::Poll::Ready(())
+            Poll::Ready(())
         });
         polled.await;
     }
@@ -230,5 +233,135 @@ fn thread_safe_and_sync_actors_use_the_shared_timers() {
     assert!(
         waited[1] >= Duration::from_millis(30) && waited[1] < Duration::from_millis(30) + SLACK,
         "{waited:?}"
+    );
+}
+
+/// A watchdog: waits for messages, pushing its deadline `quiet` on after each
+/// one, and reports when it fired: the messages it got and how long after the
+/// last one.
+async fn watchdog(
+    mut ctx: actor::Context<u32, ThreadLocal>,
+    quiet: Duration,
+    report: mpsc::Sender<(Vec<u32>, Duration)>,
+) {
+    let mut timer = Timer::after(ctx.runtime_ref().clone(), quiet);
+    let mut got = Vec::new();
+    let mut last = Instant::now();
+    loop {
+        let mut receive = pin!(ctx.receive_next());
+        let msg = std::future::poll_fn(|cx| match receive.as_mut().poll(cx) {
+            Poll::Ready(msg) => Poll::Ready(msg.ok()),
+            Poll::Pending => Pin::new(&mut timer).poll(cx).map(|DeadlinePassed| None),
+        })
+        .await;
+        let Some(n) = msg else { break };
+        got.push(n);
+        last = Instant::now();
+        timer.change_deadline(last + quiet);
+    }
+    report.send((got, last.elapsed())).unwrap();
+}
+
+/// Sends `0..count` to `to`, one every `every`, then keeps `to` connected.
+async fn pinger(
+    ctx: actor::Context<(), ThreadLocal>,
+    to: kiln::ActorRef<u32>,
+    every: Duration,
+    count: u32,
+) {
+    for n in 0..count {
+        Timer::after(ctx.runtime_ref().clone(), every).await;
+        to.try_send(n).unwrap();
+    }
+    Timer::after(ctx.runtime_ref().clone(), Duration::from_secs(1)).await;
+}
+
+#[test]
+fn change_deadline_pushes_a_watchdog_back_and_brings_it_forward() {
+    let quiet = Duration::from_millis(60);
+    let (sender, receiver) = mpsc::channel();
+    run(move |mut rt| {
+        let dog = rt.spawn_local(
+            NoSupervisor,
+            actor_fn(watchdog),
+            (quiet, sender.clone()),
+            ActorOptions::default(),
+        );
+        // Five messages 20 ms apart: 100 ms, longer than the quiet period,
+        // but never that quiet.
+        rt.spawn_local(
+            NoSupervisor,
+            actor_fn(pinger),
+            (dog, Duration::from_millis(20), 5),
+            ActorOptions::default(),
+        );
+    });
+    let (got, after_last) = receiver.try_recv().unwrap();
+    assert_eq!(got, [0, 1, 2, 3, 4], "fired before the last message");
+    assert!(after_last >= quiet, "fired early: {after_last:?}");
+    assert!(after_last < quiet + SLACK, "fired late: {after_last:?}");
+}
+
+/// Polls `future` once, in the task, expecting it to wait (which registers
+/// its timer with the task's waker).
+async fn poll_pending<F: Future + ?Sized>(mut future: Pin<&mut F>) {
+    std::future::poll_fn(|cx| {
+        assert!(future.as_mut().poll(cx).is_pending());
+        Poll::Ready(())
+    })
+    .await;
+}
+
+#[test]
+fn change_deadline_on_a_pending_deadline() {
+    async fn deadlines(
+        ctx: actor::Context<(), ThreadLocal>,
+        report: mpsc::Sender<(Result<&'static str, DeadlinePassed>, Duration)>,
+    ) {
+        let rt = ctx.runtime_ref().clone();
+        // Given more time after it was registered with too little.
+        let start = Instant::now();
+        let work = async {
+            Timer::after(rt.clone(), Duration::from_millis(40)).await;
+            Ok("done")
+        };
+        let mut deadline = pin!(Deadline::after(rt.clone(), Duration::from_millis(10), work));
+        poll_pending(deadline.as_mut()).await;
+        deadline
+            .as_mut()
+            .change_deadline(Instant::now() + Duration::from_secs(10));
+        report.send((deadline.await, start.elapsed())).unwrap();
+
+        // Brought forward from an hour to 20 ms.
+        let start = Instant::now();
+        let never = pending::<Result<&'static str, DeadlinePassed>>();
+        let mut deadline = pin!(Deadline::after(
+            rt.clone(),
+            Duration::from_secs(3_600),
+            never
+        ));
+        poll_pending(deadline.as_mut()).await;
+        deadline
+            .as_mut()
+            .change_deadline(Instant::now() + Duration::from_millis(20));
+        report.send((deadline.await, start.elapsed())).unwrap();
+    }
+    let (sender, receiver) = mpsc::channel();
+    run(move |mut rt| {
+        rt.spawn_local(
+            NoSupervisor,
+            actor_fn(deadlines),
+            sender.clone(),
+            ActorOptions::default(),
+        );
+    });
+    let (extended, took) = receiver.try_recv().unwrap();
+    assert_eq!(extended, Ok("done"));
+    assert!(took >= Duration::from_millis(40), "{took:?}");
+    let (shortened, took) = receiver.try_recv().unwrap();
+    assert_eq!(shortened, Err(DeadlinePassed));
+    assert!(
+        took >= Duration::from_millis(20) && took < Duration::from_millis(20) + SLACK,
+        "{took:?}"
     );
 }
