@@ -1,5 +1,6 @@
 //! [`ActorFuture`]: runs an actor, under its supervisor, as a [`Future`] on
-//! any executor.
+//! any executor; and [`yield_now`], which lets an actor give the executor a
+//! turn.
 //!
 //! This is how kiln's actor model runs without kiln's runtime: the future
 //! polls the actor, catches its panics, hands its errors and panics to the
@@ -49,6 +50,10 @@ use crate::actor::{Actor, Context, NewActor};
 use crate::actor_ref::{ActorExit, ActorRef};
 use crate::inbox::InboxSize;
 use crate::supervisor::{Supervisor, SupervisorStrategy, panic_message};
+
+mod yield_now;
+
+pub use yield_now::{YieldNow, yield_now};
 
 pin_project! {
     /// An actor, with its supervisor, as a [`Future`]; see the

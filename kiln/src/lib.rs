@@ -47,7 +47,8 @@
 //!   [`from_message!`](crate::from_message) macro.
 //! - [`supervisor`]: what happens when an actor fails, including
 //!   [`restart_supervisor!`](crate::restart_supervisor).
-//! - [`future`]: [`ActorFuture`] runs an actor on any executor.
+//! - [`future`]: [`ActorFuture`] runs an actor on any executor;
+//!   [`yield_now`] gives the executor a turn in a long computation.
 //! - [`inbox`]: the size of an actor's inbox ([`InboxSize`]), and the inbox
 //!   types a runtime needs to run actors itself (no direct `kiln-inbox`
 //!   dependency needed).
@@ -90,7 +91,7 @@ pub use actor::{Actor, NewActor, actor_fn};
 #[doc(no_inline)]
 pub use actor_ref::ActorRef;
 #[doc(no_inline)]
-pub use future::ActorFuture;
+pub use future::{ActorFuture, yield_now};
 #[doc(no_inline)]
 pub use inbox::InboxSize;
 #[doc(no_inline)]

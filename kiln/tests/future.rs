@@ -375,3 +375,55 @@ fn actor_future_completes_when_the_actor_does() {
     assert!(poll_once(future.as_mut()).is_ready());
     assert_eq!(block_on(actor_ref.join()), ActorExit::Completed);
 }
+
+/// Counts its wake-ups.
+struct WakeCount(AtomicUsize);
+
+impl task::Wake for WakeCount {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn yield_now_is_pending_once_and_wakes_its_task() {
+    let count = Arc::new(WakeCount(AtomicUsize::new(0)));
+    let waker = Waker::from(Arc::clone(&count));
+    let mut cx = task::Context::from_waker(&waker);
+    let mut yielding = pin!(kiln::yield_now());
+    assert_eq!(yielding.as_mut().poll(&mut cx), Poll::Pending);
+    assert_eq!(count.0.load(Ordering::SeqCst), 1, "did not wake its task");
+    assert_eq!(yielding.as_mut().poll(&mut cx), Poll::Ready(()));
+    assert_eq!(count.0.load(Ordering::SeqCst), 1);
+}
+
+/// Records `name` `times` times, yielding after each.
+async fn takes_turns(
+    name: &'static str,
+    times: usize,
+    log: &std::cell::RefCell<Vec<&'static str>>,
+) {
+    for _ in 0..times {
+        log.borrow_mut().push(name);
+        kiln::future::yield_now().await;
+    }
+}
+
+#[test]
+fn yielding_futures_take_turns() {
+    let log = std::cell::RefCell::new(Vec::new());
+    let mut first = pin!(takes_turns("a", 3, &log));
+    let mut second = pin!(takes_turns("b", 3, &log));
+    // Polls both until both are done, like `join`.
+    let (mut a_done, mut b_done) = (false, false);
+    block_on(std::future::poll_fn(|cx| {
+        a_done = a_done || first.as_mut().poll(cx).is_ready();
+        b_done = b_done || second.as_mut().poll(cx).is_ready();
+        if a_done && b_done {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }));
+    assert_eq!(*log.borrow(), ["a", "b", "a", "b", "a", "b"]);
+}
