@@ -55,6 +55,28 @@ impl<M, RT> Context<M, RT> {
         Ok(msg)
     }
 
+    /// The next message, left in the inbox, without waiting; see
+    /// [`actor::Context::try_peek_next`](crate::actor::Context::try_peek_next).
+    pub fn try_peek_next(&mut self) -> Result<&M, RecvError> {
+        self.inbox.try_peek()
+    }
+
+    /// Blocks until the next message arrives and returns a reference to it,
+    /// leaving it in the inbox: the next receive takes it. Fails with
+    /// [`NoMessages`] like [`receive_next`](Context::receive_next).
+    pub fn peek_next(&mut self) -> Result<&M, NoMessages> {
+        let inbox = &mut self.inbox;
+        let found = block_on_with(
+            &self.waker,
+            std::future::poll_fn(|cx| inbox.poll_peek(cx).map(|msg| msg.is_some())),
+        );
+        if !found {
+            return Err(NoMessages);
+        }
+        // Still there: only this actor takes its messages.
+        self.inbox.try_peek().map_err(|_| NoMessages)
+    }
+
     /// Runs `future` to completion, blocking the thread while it waits; e.g.
     /// to wait for the response of an [`ActorRef::rpc`].
     pub fn block_on<Fut: Future>(&mut self, future: Fut) -> Fut::Output {
