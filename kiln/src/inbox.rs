@@ -41,7 +41,7 @@ pub use size::{InboxSize, InvalidInboxSize};
 
 #[doc(no_inline)]
 pub use kiln_inbox::{
-    DEFAULT_CAPACITY, Disconnected, InboxId, Join, MAX_CAPACITY, MIN_CAPACITY, Manager, Permit,
-    Receiver, RecvError, RecvValue, Reserve, ReserveError, SendError, SendValue, Sender, new,
-    oneshot,
+    DEFAULT_CAPACITY, Disconnected, InboxId, Join, MAX_CAPACITY, MIN_CAPACITY, Manager, PeekValue,
+    Permit, QueuedMessages, Receiver, RecvError, RecvValue, Reserve, ReserveError, SendError,
+    SendValue, Sender, new, oneshot,
 };

@@ -37,6 +37,12 @@ fn a_context_and_reference_from_inbox_types() {
     drop(ctx);
     let mut ctx = sync::Context::new(manager.new_receiver().unwrap(), ());
     assert_eq!(ctx.receive_next(), Ok(2));
+
+    // Stopping for good: the manager hands over what is still queued.
+    actor_ref.try_send(3u32).unwrap();
+    drop(ctx);
+    let queued: kiln::inbox::QueuedMessages<u32> = manager.close();
+    assert_eq!(queued.collect::<Vec<_>>(), [3]);
 }
 
 #[test]
