@@ -13,26 +13,37 @@ use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use futures_core::Stream;
-use kiln::supervisor::NoSupervisor;
+use kiln::actor::NewActor;
+use kiln::supervisor::{NoSupervisor, Supervisor};
 use kiln::{actor, actor_fn, sync};
 use kiln_rt::Spawn;
 use kiln_rt::timer::{Deadline, DeadlinePassed, Interval, Timer};
-use kiln_rt::{ActorOptions, Runtime, RuntimeRef, SyncActorOptions, ThreadLocal, ThreadSafe};
+use kiln_rt::{ActorOptions, Runtime, SyncActorOptions, ThreadLocal, ThreadSafe};
+
+mod util;
+use util::run::run_on_one_worker;
 
 /// How late a timer may fire on an idle worker in this test. The target is
 /// about a millisecond; the bound is generous for a loaded CI machine.
 const SLACK: Duration = Duration::from_millis(100);
 
-/// Runs `f` on a one-worker runtime until everything it spawned finished.
-fn run(f: impl FnOnce(RuntimeRef) + Send + Clone + 'static) {
-    let mut runtime = Runtime::new().expect("can't build runtime");
-    runtime
-        .run_on_workers(move |rt: RuntimeRef| -> Result<(), Infallible> {
-            f(rt);
-            Ok(())
-        })
-        .expect("run_on_workers failed");
-    runtime.start().expect("runtime failed");
+/// Runs the thread-local actor `new_actor`, given where to report, on a
+/// one-worker runtime until it is done; returns (the receiving end of) its
+/// reports.
+fn reports_of<NA, T>(new_actor: NA) -> mpsc::Receiver<T>
+where
+    NA: NewActor<Argument = mpsc::Sender<T>, Error = Infallible, RuntimeAccess = ThreadLocal>
+        + Clone
+        + Send
+        + 'static,
+    NoSupervisor: Supervisor<NA>,
+    T: Send + 'static,
+{
+    let (sender, receiver) = mpsc::channel();
+    run_on_one_worker(move |mut rt| {
+        rt.spawn_local(NoSupervisor, new_actor, sender, ActorOptions::default());
+    });
+    receiver
 }
 
 async fn sleeper(
@@ -48,7 +59,7 @@ async fn sleeper(
 #[test]
 fn thread_local_timer_is_never_early_and_fires_soon_after_its_deadline() {
     let (sender, receiver) = mpsc::channel();
-    run(move |mut rt| {
+    run_on_one_worker(move |mut rt| {
         for ms in [1, 10, 50] {
             rt.spawn_local(
                 NoSupervisor,
@@ -90,15 +101,7 @@ fn thousands_of_timers_fire_in_one_actor_never_early() {
         }
         report.send(early).unwrap();
     }
-    let (sender, receiver) = mpsc::channel();
-    run(move |mut rt| {
-        rt.spawn_local(
-            NoSupervisor,
-            actor_fn(many),
-            sender.clone(),
-            ActorOptions::default(),
-        );
-    });
+    let receiver = reports_of(actor_fn(many));
     assert_eq!(receiver.try_recv(), Ok(0), "timers fired early");
 }
 
@@ -118,7 +121,7 @@ fn dropped_timer_does_not_keep_the_runtime_running() {
         polled.await;
     }
     let start = Instant::now();
-    run(move |mut rt| {
+    run_on_one_worker(move |mut rt| {
         rt.spawn_local(NoSupervisor, actor_fn(drops), (), ActorOptions::default());
     });
     assert!(
@@ -144,15 +147,7 @@ fn deadline_passes_results_through_and_times_out() {
         assert!(start.elapsed() >= Duration::from_millis(20));
         report.send(format!("{:?}", err.kind())).unwrap();
     }
-    let (sender, receiver) = mpsc::channel();
-    run(move |mut rt| {
-        rt.spawn_local(
-            NoSupervisor,
-            actor_fn(deadlines),
-            sender.clone(),
-            ActorOptions::default(),
-        );
-    });
+    let receiver = reports_of(actor_fn(deadlines));
     let results: Vec<String> = receiver.try_iter().collect();
     assert_eq!(results, ["Ok(42)", "TimedOut"]);
     assert_eq!(
@@ -174,15 +169,7 @@ fn interval_ticks_on_its_schedule() {
             report.send(start.elapsed()).unwrap();
         }
     }
-    let (sender, receiver) = mpsc::channel();
-    run(move |mut rt| {
-        rt.spawn_local(
-            NoSupervisor,
-            actor_fn(ticker),
-            sender.clone(),
-            ActorOptions::default(),
-        );
-    });
+    let receiver = reports_of(actor_fn(ticker));
     let ticks: Vec<Duration> = receiver.try_iter().collect();
     assert_eq!(ticks.len(), 5);
     for (n, tick) in ticks.iter().enumerate() {
@@ -280,7 +267,7 @@ async fn pinger(
 fn change_deadline_pushes_a_watchdog_back_and_brings_it_forward() {
     let quiet = Duration::from_millis(60);
     let (sender, receiver) = mpsc::channel();
-    run(move |mut rt| {
+    run_on_one_worker(move |mut rt| {
         let dog = rt.spawn_local(
             NoSupervisor,
             actor_fn(watchdog),
@@ -346,15 +333,7 @@ fn change_deadline_on_a_pending_deadline() {
             .change_deadline(Instant::now() + Duration::from_millis(20));
         report.send((deadline.await, start.elapsed())).unwrap();
     }
-    let (sender, receiver) = mpsc::channel();
-    run(move |mut rt| {
-        rt.spawn_local(
-            NoSupervisor,
-            actor_fn(deadlines),
-            sender.clone(),
-            ActorOptions::default(),
-        );
-    });
+    let receiver = reports_of(actor_fn(deadlines));
     let (extended, took) = receiver.try_recv().unwrap();
     assert_eq!(extended, Ok("done"));
     assert!(took >= Duration::from_millis(40), "{took:?}");

@@ -3,7 +3,6 @@
 //! yields does not hold up a timer for more than about a time slice.
 
 use std::cell::RefCell;
-use std::convert::Infallible;
 use std::hint::spin_loop;
 use std::rc::Rc;
 use std::sync::mpsc;
@@ -13,23 +12,14 @@ use kiln::future::yield_now;
 use kiln::supervisor::NoSupervisor;
 use kiln::{ActorRef, actor, actor_fn};
 use kiln_rt::timer::Timer;
-use kiln_rt::{ActorOptions, Runtime, RuntimeRef, ThreadLocal};
+use kiln_rt::{ActorOptions, ThreadLocal};
+
+mod util;
+use util::run::run_on_one_worker;
 
 /// How late a timer may fire behind a busy actor: a time slice (2 ms) and a
 /// generous margin for a loaded machine.
 const SLACK: Duration = Duration::from_millis(100);
-
-/// Runs `f` on a one-worker runtime until everything it spawned finished.
-fn run(f: impl FnOnce(RuntimeRef) + Send + Clone + 'static) {
-    let mut runtime = Runtime::new().expect("can't build runtime");
-    runtime
-        .run_on_workers(move |rt: RuntimeRef| -> Result<(), Infallible> {
-            f(rt);
-            Ok(())
-        })
-        .expect("run_on_workers failed");
-    runtime.start().expect("runtime failed");
-}
 
 /// Spins for `duration`.
 fn work(duration: Duration) {
@@ -69,7 +59,7 @@ async fn yielder(
 #[test]
 fn a_yielding_actor_lets_an_actor_it_woke_run_first() {
     let (report, reports) = mpsc::channel();
-    run(move |mut rt| {
+    run_on_one_worker(move |mut rt| {
         let log = Log::default();
         let other = rt.spawn_local(
             NoSupervisor,
@@ -119,7 +109,7 @@ fn a_busy_actor_that_yields_does_not_hold_up_a_timer() {
     let (busy_done, busy_ended) = mpsc::channel();
     let (sleeper_done, slept) = mpsc::channel();
     let start = Instant::now();
-    run(move |mut rt| {
+    run_on_one_worker(move |mut rt| {
         rt.spawn_local(
             NoSupervisor,
             actor_fn(busy),
