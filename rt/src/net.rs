@@ -38,6 +38,7 @@
 //! `UdpSocket::bind`); operations that wait for the network (`connect`,
 //! `accept`, `recv`, `send`) are `async`.
 
+mod budget;
 mod incoming;
 mod limit;
 mod server;
@@ -47,6 +48,7 @@ pub(crate) mod timeout;
 pub mod udp;
 pub mod unix;
 
+pub use budget::{BudgetExceeded, MemoryBudget, Reservation};
 pub use incoming::Incoming;
 pub use server::{DEFAULT_MAX_CONNECTIONS, Server, ServerError, ServerMessage, ServerSetup};
 #[doc(no_inline)]
