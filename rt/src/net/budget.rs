@@ -1,19 +1,6 @@
 //! [`MemoryBudget`]: bytes that many connections share for the buffers
-//! they hold, so that together they stay bounded however many there are
-//! and whatever their clients send.
-//!
-//! A server bounds each connection (a longest line, a largest command),
-//! but not the sum: each of a thousand clients may send most of a largest
-//! command and stop, and the process holds a thousand of them. With a
-//! budget, every connection grows its buffers through its
-//! [`Reservation`]; a growth that would take the total past the limit
-//! fails with [`BudgetExceeded`] (the connection answers with an error and
-//! closes, say) instead of allocating.
-//!
-//! The budget counts the capacity of the buffers grown through it, not
-//! what the allocator keeps around them, nor the kernel's socket buffers:
-//! the process's resident memory is the budget plus what the rest of it
-//! uses plus what the allocator keeps cached for reuse.
+//! they hold, so that together they stay bounded; see the type for why and
+//! what it counts.
 //!
 //! One atomic counter, shared by every thread: a growth is one
 //! compare-and-swap, and buffers grow by doubling, so a connection's
@@ -25,7 +12,22 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// A number of bytes shared by the [`Reservation`]s made from it; cheap to
-/// clone (all clones share the budget). See the [module docs](self).
+/// clone (all clones share the budget).
+///
+/// A server bounds each connection (a longest line, a largest command),
+/// but not the sum: each of a thousand clients may send most of a largest
+/// command and stop, and the process holds a thousand of them. With a
+/// budget, every connection grows its buffers through its
+/// [`Reservation`]; a growth that would take the total past the limit
+/// fails with [`BudgetExceeded`] (the connection answers with an error and
+/// closes, say) instead of allocating.
+///
+/// The budget counts the capacity of the buffers grown through it, not
+/// what the allocator keeps around them, nor the kernel's socket buffers:
+/// the process's resident memory is the budget plus what the rest of it
+/// uses plus what the allocator keeps cached for reuse (glibc keeps memory
+/// that buffers freed in its per-thread arenas; up to as much again as the
+/// budget in kiln-stress's `tcp_abuse` scenario, see `RELIABILITY.md`).
 ///
 /// ```
 /// use kiln_rt::net::MemoryBudget;

@@ -137,12 +137,12 @@ macro_rules! stream_operations {
         ///
         /// Set it once and every receive is bounded: a client that stops
         /// sending can't hold the connection for ever, and no call can be
-        /// forgotten, unlike a [`Deadline`]($crate::timer::Deadline) around
-        /// each call. [`Server`]($crate::net::Server) sets it for every
+        /// forgotten, unlike a [`Deadline`](crate::timer::Deadline) around
+        /// each call. [`Server`](crate::net::Server) sets it for every
         /// connection it accepts with `with_read_timeout`.
         ///
         /// A timed-out receive is cancelled like a dropped one (see
-        /// [`io`]($crate::io)): its buffer is not handed back and bytes
+        /// [`io`](crate::io)): its buffer is not handed back and bytes
         /// received just before are lost, so close the connection after a
         /// timeout. The timer is the worker's (or, for a thread-safe or
         /// synchronous actor's socket, the runtime's); polled outside the
