@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 mod util;
 
+use util::clients::send_until_closed;
 use util::server::ServerExample;
 
 /// How long a client waits for a reply before the test fails.
@@ -46,16 +47,7 @@ impl Server {
     /// Stops the example with SIGINT and checks it prints `stopped`, exits
     /// with 0 and printed no error.
     fn stop(self) {
-        self.example.signal(libc::SIGINT);
-        let exit = self.example.exit(Duration::from_secs(15));
-        assert!(
-            exit.status.success(),
-            "example failed: {}; stderr: {}",
-            exit.status,
-            exit.stderr
-        );
-        assert_eq!(exit.stdout, "stopped\n");
-        assert_eq!(exit.stderr, "", "example printed errors");
+        self.example.stop(libc::SIGINT, Duration::from_secs(15));
     }
 }
 
@@ -438,29 +430,12 @@ fn clients_that_never_read_are_disconnected() {
     // the socket buffers, and the server's send waits for the write
     // timeout.
     let mut deaf = TcpStream::connect(server.address).unwrap();
-    deaf.set_write_timeout(Some(Duration::from_millis(100)))
-        .unwrap();
     let request = command(&[b"GET", b"big"]);
     let start = Instant::now();
-    let closed = loop {
-        match deaf.write(&request) {
-            Ok(_) => {}
-            Err(err) if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
-            Err(err)
-                if matches!(
-                    err.kind(),
-                    ErrorKind::ConnectionReset | ErrorKind::BrokenPipe
-                ) =>
-            {
-                break start.elapsed();
-            }
-            Err(err) => panic!("unexpected error: {err}"),
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "a client that never reads is still connected"
-        );
-    };
+    let (closed, _) = send_until_closed(&mut deaf, &request, || {
+        start.elapsed() > Duration::from_secs(10)
+    });
+    let closed = closed.expect("a client that never reads is still connected 10 s later");
     assert!(closed >= Duration::from_secs(2), "closed after {closed:?}");
     // `client` was idle as long: disconnected too. Others are served.
     client.expect_closed();

@@ -19,6 +19,8 @@ use kiln::supervisor::SupervisorStrategy;
 use kiln_rt::net::{DEFAULT_MAX_CONNECTIONS, Server, ServerError, TcpStream};
 use kiln_rt::{ActorOptions, Runtime, RuntimeRef, ThreadLocal};
 
+mod util;
+
 /// The limit under test.
 const LIMIT: usize = 4;
 /// Clients, more than the limit.
@@ -41,18 +43,7 @@ async fn echo(
 ) -> io::Result<()> {
     let now = open.now.fetch_add(1, Ordering::SeqCst) + 1;
     open.most.fetch_max(now, Ordering::SeqCst);
-    let mut buf = Vec::with_capacity(64);
-    let result = async {
-        loop {
-            buf.clear();
-            buf = stream.recv(buf).await?;
-            if buf.is_empty() {
-                return Ok(());
-            }
-            buf = stream.send_all(buf).await?;
-        }
-    }
-    .await;
+    let result = util::clients::echo(&stream).await;
     // Counted down before the stream (the slot) is dropped.
     open.now.fetch_sub(1, Ordering::SeqCst);
     result
@@ -90,21 +81,12 @@ impl log::Log for WarningLog {
 
 /// Sends `ping` and waits up to `wait` for the echo; `false` if none came.
 fn echoed(stream: &mut StdStream, wait: Duration) -> bool {
-    stream.set_read_timeout(Some(wait)).unwrap();
     stream.write_all(b"ping").unwrap();
-    let mut buf = [0; 4];
-    match stream.read_exact(&mut buf) {
-        Ok(()) => {
-            assert_eq!(&buf, b"ping");
-            true
-        }
-        Err(err) if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => false,
-        Err(err) => panic!("client failed: {err}"),
-    }
+    served_late(stream, wait)
 }
 
-/// Whether a client waiting in the backlog was served: its echo comes once
-/// it is accepted (it sent its `ping` already).
+/// Waits up to `wait` for the echo of a `ping` sent earlier (by a client
+/// waiting in the backlog, once it is accepted); `false` if none came.
 fn served_late(stream: &mut StdStream, wait: Duration) -> bool {
     stream.set_read_timeout(Some(wait)).unwrap();
     let mut buf = [0; 4];

@@ -20,13 +20,14 @@ use kiln::actor::{self, NewActor};
 use kiln::actor_fn;
 use kiln::messages::Terminate;
 use kiln::supervisor::{NoSupervisor, SupervisorStrategy};
-use kiln_rt::net::{Server, ServerError, ServerMessage, TcpStream, UnixStream};
+use kiln_rt::net::{Server, ServerError, ServerMessage, ServerSetup, TcpStream, UnixStream};
 use kiln_rt::{
     ActorOptions, Runtime, RuntimeRef, Spawn, SyncActorOptions, ThreadLocal, ThreadSafe,
 };
 
 mod util;
 
+use util::clients::{echo, send_until_closed, silent_client};
 use util::metrics::wait_for;
 
 /// The servers' read and write timeouts.
@@ -42,18 +43,7 @@ type Ended = Result<(), (ErrorKind, String)>;
 /// Echoes until the client closes its side, or an operation fails; reports
 /// how it ended on `ended`.
 async fn echo_and_report(stream: &TcpStream, ended: &Sender<Ended>) -> io::Result<()> {
-    let result: io::Result<()> = async {
-        let mut buf = Vec::with_capacity(4096);
-        loop {
-            buf.clear();
-            buf = stream.recv(buf).await?;
-            if buf.is_empty() {
-                return Ok(());
-            }
-            buf = stream.send_all(buf).await?;
-        }
-    }
-    .await;
+    let result = echo(stream).await;
     let _ = ended.send(match &result {
         Ok(()) => Ok(()),
         Err(err) => Err((err.kind(), err.to_string())),
@@ -88,6 +78,26 @@ fn fail_server(err: ServerError) -> SupervisorStrategy<()> {
     panic!("server failed: {err}");
 }
 
+/// The supervisor of the connections.
+type StopConnection = fn(io::Error) -> SupervisorStrategy<(TcpStream, SocketAddr)>;
+
+/// A server on a free loopback port with both timeouts, starting
+/// `new_actor` for each connection.
+fn timed_server<NA>(new_actor: NA) -> ServerSetup<StopConnection, NA, NA::RuntimeAccess>
+where
+    NA: NewActor<Argument = (TcpStream, SocketAddr)>,
+{
+    Server::new(
+        "127.0.0.1:0".parse().unwrap(),
+        stop_connection as StopConnection,
+        new_actor,
+        ActorOptions::default(),
+    )
+    .unwrap()
+    .with_read_timeout(TIMEOUT)
+    .with_write_timeout(TIMEOUT)
+}
+
 /// A thread-local server with both timeouts on each of two workers; the
 /// runtime is not started, so that the test can read its metrics (workers
 /// run thread-local actors before `start`).
@@ -104,15 +114,7 @@ impl LocalServer {
         let (report, ended) = mpsc::channel();
         let new_actor =
             actor_fn(local_echo).map_arg(move |(stream, peer)| (stream, peer, report.clone()));
-        let server = Server::new(
-            "127.0.0.1:0".parse().unwrap(),
-            stop_connection,
-            new_actor,
-            ActorOptions::default(),
-        )
-        .unwrap()
-        .with_read_timeout(TIMEOUT)
-        .with_write_timeout(TIMEOUT);
+        let server = timed_server(new_actor);
         assert_eq!(server.read_timeout(), Some(TIMEOUT));
         assert_eq!(server.write_timeout(), Some(TIMEOUT));
         let address = server.local_addr();
@@ -140,56 +142,39 @@ impl LocalServer {
         for server in &self.servers {
             server.try_send(Terminate).unwrap();
         }
-        let (done, result) = mpsc::channel();
-        let runtime = self.runtime;
-        thread::spawn(move || {
-            let _ = done.send(runtime.start().map_err(|err| err.to_string()));
-        });
-        assert_eq!(result.recv_timeout(SLACK), Ok(Ok(())));
+        start(self.runtime).ends();
     }
 }
 
-/// Connects and sends nothing; returns when the server closed the
-/// connection, measured from the connect.
-fn silent_client(address: SocketAddr) -> Duration {
-    let mut stream = StdStream::connect(address).expect("can't connect");
-    let connected = Instant::now();
-    stream.set_read_timeout(Some(SLACK)).unwrap();
-    let mut buf = [0; 16];
-    match stream.read(&mut buf) {
-        Ok(0) => {}
-        Err(err) if err.kind() == ErrorKind::ConnectionReset => {}
-        other => panic!("silent client: expected the server to close, got {other:?}"),
+/// A runtime started on a thread of its own.
+struct Started(Receiver<Result<(), String>>);
+
+/// Starts `runtime` on a thread of its own.
+fn start(runtime: Runtime) -> Started {
+    let (done, result) = mpsc::channel();
+    thread::spawn(move || {
+        let _ = done.send(runtime.start().map_err(|err| err.to_string()));
+    });
+    Started(result)
+}
+
+impl Started {
+    /// The runtime must end, without an error, within `SLACK`.
+    fn ends(self) {
+        assert_eq!(self.0.recv_timeout(SLACK), Ok(Ok(())));
     }
-    connected.elapsed()
 }
 
 /// Sends `CHUNK`s and never reads, until the server closes the connection;
-/// returns how long that took from the connect and how much was sent.
+/// returns how long that took and how much was sent.
 fn deaf_client(address: SocketAddr) -> (Duration, usize) {
     let mut stream = StdStream::connect(address).expect("can't connect");
-    let connected = Instant::now();
-    stream.set_write_timeout(Some(SLACK)).unwrap();
-    let chunk = vec![b'x'; CHUNK];
-    let mut sent = 0;
-    loop {
-        match stream.write(&chunk) {
-            Ok(n) => sent += n,
-            Err(err)
-                if matches!(
-                    err.kind(),
-                    ErrorKind::ConnectionReset | ErrorKind::BrokenPipe
-                ) =>
-            {
-                return (connected.elapsed(), sent);
-            }
-            Err(err) => panic!("non-reading client: expected the server to close, got {err}"),
-        }
-        assert!(
-            connected.elapsed() < SLACK,
-            "non-reading client still connected after {SLACK:?} ({sent} bytes sent)"
-        );
-    }
+    let start = Instant::now();
+    let (closed, sent) = send_until_closed(&mut stream, &[b'x'; CHUNK], || start.elapsed() > SLACK);
+    let closed = closed.unwrap_or_else(|| {
+        panic!("non-reading client still connected after {SLACK:?} ({sent} bytes sent)")
+    });
+    (closed, sent)
 }
 
 /// Collects `n` connection ends, each within `SLACK`.
@@ -222,7 +207,7 @@ fn silent_clients_are_disconnected_after_the_read_timeout() {
     let server = LocalServer::start();
     let address = server.address;
     let clients: Vec<_> = (0..20)
-        .map(|_| thread::spawn(move || silent_client(address)))
+        .map(|_| thread::spawn(move || silent_client(address, SLACK)))
         .collect();
     // While the clients wait: one timer per connection, in the workers' own
     // wheels (no lock), none in the shared timers.
@@ -307,26 +292,15 @@ fn thread_safe_server_disconnects_silent_and_non_reading_clients() {
     let (report, ended) = mpsc::channel();
     let new_actor =
         actor_fn(shared_echo).map_arg(move |(stream, peer)| (stream, peer, report.clone()));
-    let server = Server::new(
-        "127.0.0.1:0".parse().unwrap(),
-        stop_connection,
-        new_actor,
-        ActorOptions::default(),
-    )
-    .unwrap()
-    .with_read_timeout(TIMEOUT)
-    .with_write_timeout(TIMEOUT);
+    let server = timed_server(new_actor);
     let address = server.local_addr();
     let server_ref = runtime
         .try_spawn(fail_server, server, (), ActorOptions::default())
         .unwrap();
-    let (done, result) = mpsc::channel();
-    thread::spawn(move || {
-        let _ = done.send(runtime.start().map_err(|err| err.to_string()));
-    });
+    let started = start(runtime);
 
     let silent: Vec<_> = (0..10)
-        .map(|_| thread::spawn(move || silent_client(address)))
+        .map(|_| thread::spawn(move || silent_client(address, SLACK)))
         .collect();
     let deaf: Vec<_> = (0..4)
         .map(|_| thread::spawn(move || deaf_client(address)))
@@ -349,7 +323,7 @@ fn thread_safe_server_disconnects_silent_and_non_reading_clients() {
         .count();
     assert_eq!((reads, writes), (10, 4), "{ends:?}");
     server_ref.try_send(Terminate).unwrap();
-    assert_eq!(result.recv_timeout(SLACK), Ok(Ok(())));
+    started.ends();
 }
 
 #[test]
@@ -368,15 +342,12 @@ fn unix_stream_timeouts_in_a_thread_local_actor() {
             Ok(())
         })
         .unwrap();
-    let (done, result) = mpsc::channel();
-    thread::spawn(move || {
-        let _ = done.send(runtime.start().map_err(|err| err.to_string()));
-    });
+    let started = start(runtime);
     let outcome = outcome
         .recv_timeout(SLACK)
         .expect("the actor did not report");
     assert_eq!(outcome, Ok(()));
-    assert_eq!(result.recv_timeout(SLACK), Ok(Ok(())));
+    started.ends();
 }
 
 /// A pair of Unix streams whose peer neither sends nor reads: a receive
@@ -453,10 +424,7 @@ fn unix_stream_read_timeout_in_a_synchronous_actor() {
             SyncActorOptions::default(),
         )
         .unwrap();
-    let (done, result) = mpsc::channel();
-    thread::spawn(move || {
-        let _ = done.send(runtime.start().map_err(|err| err.to_string()));
-    });
+    let started = start(runtime);
     let took = outcome
         .recv_timeout(SLACK)
         .expect("the synchronous actor did not report")
@@ -465,7 +433,7 @@ fn unix_stream_read_timeout_in_a_synchronous_actor() {
         took >= Duration::from_millis(200),
         "timed out early: {took:?}"
     );
-    assert_eq!(result.recv_timeout(SLACK), Ok(Ok(())));
+    started.ends();
 }
 
 #[test]
@@ -490,11 +458,8 @@ fn timed_operation_outside_the_runtime_is_unsupported() {
         other => panic!("expected Unsupported, got {other:?}"),
     }
     drop((stream, peer));
-    let (done, result) = mpsc::channel();
-    thread::spawn(move || {
-        let _ = done.send(runtime.start().map_err(|err| err.to_string()));
-    });
-    assert_eq!(result.recv_timeout(SLACK), Ok(Ok(())));
+    let started = start(runtime);
+    started.ends();
 }
 
 #[test]
@@ -534,9 +499,6 @@ fn zero_server_settings_make_the_spawn_fail() {
         }
     }
     drop(server);
-    let (done, result) = mpsc::channel();
-    thread::spawn(move || {
-        let _ = done.send(runtime.start().map_err(|err| err.to_string()));
-    });
-    assert_eq!(result.recv_timeout(SLACK), Ok(Ok(())));
+    let started = start(runtime);
+    started.ends();
 }

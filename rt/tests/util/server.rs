@@ -97,6 +97,22 @@ impl ServerExample {
         assert_eq!(res, 0, "can't send signal {signal}");
     }
 
+    /// Stops the child with `signal`; it must exit 0 within `limit`, print
+    /// `stopped` and nothing on stderr. Returns how long it took.
+    pub(crate) fn stop(self, signal: libc::c_int, limit: Duration) -> Duration {
+        self.signal(signal);
+        let exit = self.exit(limit);
+        assert!(
+            exit.status.success(),
+            "example failed: {}; stderr: {}",
+            exit.status,
+            exit.stderr
+        );
+        assert_eq!(exit.stdout, "stopped\n");
+        assert_eq!(exit.stderr, "", "example printed errors");
+        exit.took
+    }
+
     /// Waits up to `limit` for the child to exit (panics after that) and
     /// returns how it ended.
     pub(crate) fn exit(mut self, limit: Duration) -> Exit {
