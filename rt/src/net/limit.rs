@@ -1,7 +1,8 @@
 //! The connection limit of a [`Server`](crate::net::Server) actor: how
 //! many of the connections it accepted may be open at once
-//! ([`ConnectionLimit`]), and the slot each one holds until its stream is
-//! dropped ([`ConnectionSlot`]).
+//! ([`ConnectionLimit`]), the slot each one holds until its stream is
+//! dropped ([`ConnectionSlot`]), and the log lines of a server at its limit
+//! ([`AtLimit`]).
 //!
 //! A slot is taken when a connection is accepted and given back when its
 //! [`TcpStream`](crate::net::TcpStream) is dropped, wherever that happens
@@ -20,11 +21,19 @@
 //! the waker: no wake-up is lost.
 
 use std::fmt;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{self, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use log::{debug, warn};
 
 use crate::runtime::lock::lock;
+
+/// At the limit, a server logs a warning at most this often (debug lines
+/// in between).
+const LIMIT_WARNING_INTERVAL: Duration = Duration::from_secs(60);
 
 /// The open connections of one server actor, and their limit.
 #[derive(Clone)]
@@ -120,6 +129,49 @@ impl fmt::Debug for ConnectionSlot {
         f.debug_struct("ConnectionSlot")
             .field("max", &self.shared.max)
             .finish()
+    }
+}
+
+/// Whether a server is at its connection limit, and when it last warned
+/// about it.
+#[derive(Default)]
+pub(crate) struct AtLimit {
+    /// At the limit now.
+    waiting: bool,
+    warned: Option<Instant>,
+    /// Times it reached the limit since it last warned.
+    since_warning: u64,
+}
+
+impl AtLimit {
+    /// The server is at its limit of `max` connections: logs it when it
+    /// gets there, as a warning at most once per [`LIMIT_WARNING_INTERVAL`].
+    pub(crate) fn enter(&mut self, address: SocketAddr, max: usize) {
+        if self.waiting {
+            return;
+        }
+        self.waiting = true;
+        self.since_warning += 1;
+        if self
+            .warned
+            .is_some_and(|warned| warned.elapsed() < LIMIT_WARNING_INTERVAL)
+        {
+            debug!("server on {address}: {max} connections open, its limit: not accepting");
+            return;
+        }
+        warn!(
+            "server on {address}: {max} connections open, its limit (reached {} times since the \
+             last warning): not accepting until one closes (new connections wait in the \
+             listen backlog)",
+            self.since_warning
+        );
+        self.warned = Some(Instant::now());
+        self.since_warning = 0;
+    }
+
+    /// The server has room again.
+    pub(crate) fn leave(&mut self) {
+        self.waiting = false;
     }
 }
 

@@ -13,7 +13,7 @@ use std::ops::Deref;
 use std::pin::{Pin, pin};
 use std::sync::{Arc, Mutex};
 use std::task::Poll;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use kiln::actor::{Context, NewActor};
 use kiln::messages::Terminate;
@@ -22,7 +22,7 @@ use log::{debug, warn};
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::access::{Access, PrivateAccess, ThreadLocal, ThreadSafe};
-use crate::net::limit::ConnectionLimit;
+use crate::net::limit::{AtLimit, ConnectionLimit};
 use crate::net::tcp::{TcpListener, TcpStream};
 use crate::net::timeout::{Direction, Timeouts};
 use crate::runtime::io::IoRing;
@@ -38,9 +38,6 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(10);
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
 /// The default connection limit of one server actor, see [`Server`].
 pub const DEFAULT_MAX_CONNECTIONS: usize = 16_384;
-/// At the connection limit, a server logs a warning at most this often
-/// (debug lines in between).
-const LIMIT_WARNING_INTERVAL: Duration = Duration::from_secs(60);
 
 /// A TCP server that spawns an actor per connection: create one with
 /// [`Server::new`] and spawn the [`ServerSetup`] it returns.
@@ -532,49 +529,6 @@ where
                 return Err(ServerError::new(address, err));
             }
         }
-    }
-}
-
-/// Whether a server is at its connection limit, and when it last warned
-/// about it.
-#[derive(Default)]
-struct AtLimit {
-    /// At the limit now.
-    waiting: bool,
-    warned: Option<Instant>,
-    /// Times it reached the limit since it last warned.
-    since_warning: u64,
-}
-
-impl AtLimit {
-    /// The server is at its limit of `max` connections: logs it when it
-    /// gets there, as a warning at most once per [`LIMIT_WARNING_INTERVAL`].
-    fn enter(&mut self, address: SocketAddr, max: usize) {
-        if self.waiting {
-            return;
-        }
-        self.waiting = true;
-        self.since_warning += 1;
-        if self
-            .warned
-            .is_some_and(|warned| warned.elapsed() < LIMIT_WARNING_INTERVAL)
-        {
-            debug!("server on {address}: {max} connections open, its limit: not accepting");
-            return;
-        }
-        warn!(
-            "server on {address}: {max} connections open, its limit (reached {} times since the \
-             last warning): not accepting until one closes (new connections wait in the \
-             listen backlog)",
-            self.since_warning
-        );
-        self.warned = Some(Instant::now());
-        self.since_warning = 0;
-    }
-
-    /// The server has room again.
-    fn leave(&mut self) {
-        self.waiting = false;
     }
 }
 
