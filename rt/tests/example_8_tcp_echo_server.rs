@@ -119,6 +119,7 @@ fn sigterm_ends_the_example_within_the_idle_timeout_with_stalled_clients() {
     let took = example.stop(libc::SIGTERM, IDLE + SLACK);
     stalled.stop.store(true, Ordering::Relaxed);
     stalled.closed();
+    eprintln!("exit {took:?} after SIGTERM, with 5 non-reading and 5 silent clients");
     assert!(took < IDLE + SLACK, "exit took {took:?}");
 }
 
