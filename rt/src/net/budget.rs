@@ -25,9 +25,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// The budget counts the capacity of the buffers grown through it, not
 /// what the allocator keeps around them, nor the kernel's socket buffers:
 /// the process's resident memory is the budget plus what the rest of it
-/// uses plus what the allocator keeps cached for reuse (glibc keeps memory
-/// that buffers freed in its per-thread arenas; up to as much again as the
-/// budget in kiln-stress's `tcp_abuse` scenario, see `RELIABILITY.md`).
+/// uses plus what the allocator keeps cached for reuse. A buffer grown by
+/// doubling ([`Reservation::try_reserve`]) leaves each smaller copy it
+/// outgrew to the allocator, which glibc keeps resident in its per-thread
+/// arenas: in kiln-stress's `tcp_abuse` scenario, blobs held that way
+/// peaked at up to 1.9 times the budget, and held in fixed-size chunks
+/// (each taken with [`Reservation::try_grow`] before it is allocated) at
+/// most 5 MiB above it (see `RELIABILITY.md`). Hold large data in chunks
+/// where resident memory must stay near the budget.
 ///
 /// ```
 /// use kiln_rt::net::MemoryBudget;

@@ -1,8 +1,8 @@
 //! Phase 5, huge unfinished blobs: many clients each send the start of a
 //! 60 MB `BLOB` and stop. The server holds a blob's bytes until it is
-//! whole, within one memory budget for all connections, so its resident
-//! memory must stay under what it was before plus twice the budget (see
-//! [`SLACK`]), however many clients do this; the blobs past the budget are refused
+//! whole, in fixed-size chunks taken from one memory budget for all
+//! connections, so its resident memory must stay under what it was before
+//! plus the budget plus [`SLACK`], however many clients do this; the blobs past the budget are refused
 //! (`ERR memory budget exceeded`, the connection closed). A whole blob is
 //! answered with its length and sum first.
 
@@ -31,12 +31,13 @@ const WHOLE: usize = 1024 * 1024;
 /// the idle timeout, which would close the connections.
 const HOLD: Duration = Duration::from_secs(1);
 /// How much more than the budget the server's peak resident memory may be
-/// above its resident memory before the phase: as much again. The budget
-/// counts the blobs' capacity; glibc keeps chunks that growing blobs left
-/// behind (a `realloc` that moved) and refused blobs freed resident in the
-/// worker threads' arenas for reuse. Measured: 0.83 to 1.31 times the
-/// budget above the memory before, in 10 runs (see `RELIABILITY.md`).
-pub(super) const SLACK: u64 = BLOB_BUDGET as u64;
+/// above its resident memory before the phase: the connections' receive
+/// and answer buffers and actors, the allocator's own data, and room for a
+/// noisy run. The blobs are held in fixed-size chunks (see the server), so
+/// the allocator keeps no copies left by growth. Measured: 0.7 to 4.8 MiB
+/// above the budget (see `RELIABILITY.md`); with each blob in one `Vec`
+/// grown by doubling it was up to 28 MiB.
+pub(super) const SLACK: u64 = 16 * 1024 * 1024;
 
 const _: () = assert!(ANNOUNCED <= MAX_BLOB && SENT < ANNOUNCED);
 

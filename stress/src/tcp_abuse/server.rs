@@ -97,9 +97,56 @@ pub(super) struct LineReader {
 }
 
 /// A blob being received: its bytes so far, and how many are still to come.
+///
+/// The bytes are held in chunks of [`BLOB_CHUNK`], each taken from the
+/// memory budget before it is allocated: no chunk is ever reallocated, so
+/// the allocator keeps no copies left behind by growth, and the process's
+/// memory follows what the budget counts (a `Vec` grown by doubling left
+/// up to the budget again resident in glibc's arenas).
 struct Blob {
-    data: Vec<u8>,
+    chunks: Vec<Vec<u8>>,
+    len: usize,
     left: usize,
+}
+
+/// The bytes of one chunk of a blob: below glibc's mmap threshold, so that
+/// chunks come from, and go back to, the worker's arena.
+const BLOB_CHUNK: usize = 64 * 1024;
+
+impl Blob {
+    /// Takes the start of `input` (up to what is left); returns how much.
+    fn fill(&mut self, input: &[u8], held: &mut Reservation) -> Result<usize, BudgetExceeded> {
+        let mut taken = 0;
+        while taken < input.len() && self.left > 0 {
+            if self
+                .chunks
+                .last()
+                .is_none_or(|chunk| chunk.len() == BLOB_CHUNK)
+            {
+                held.try_grow(BLOB_CHUNK + size_of::<Vec<u8>>())?;
+                self.chunks.push(Vec::with_capacity(BLOB_CHUNK));
+            }
+            let chunk = self.chunks.last_mut().expect("a chunk");
+            let n = (BLOB_CHUNK - chunk.len())
+                .min(self.left)
+                .min(input.len() - taken);
+            chunk.extend_from_slice(&input[taken..taken + n]);
+            taken += n;
+            self.left -= n;
+            self.len += n;
+        }
+        Ok(taken)
+    }
+
+    /// The sum of the bytes.
+    fn sum(&self) -> u64 {
+        self.chunks.iter().flatten().map(|&b| u64::from(b)).sum()
+    }
+
+    /// Drops the bytes, giving them back to `held`.
+    fn release(self, held: &mut Reservation) {
+        held.shrink(self.chunks.len() * (BLOB_CHUNK + size_of::<Vec<u8>>()));
+    }
 }
 
 impl LineReader {
@@ -116,16 +163,12 @@ impl LineReader {
     ) -> Result<bool, BudgetExceeded> {
         while !input.is_empty() {
             if let Some(blob) = &mut self.blob {
-                let n = blob.left.min(input.len());
-                held.try_reserve(&mut blob.data, n)?;
-                blob.data.extend_from_slice(&input[..n]);
-                blob.left -= n;
+                let n = blob.fill(input, held)?;
                 input = &input[n..];
                 if blob.left == 0 {
-                    let mut blob = self.blob.take().expect("a blob");
-                    let sum: u64 = blob.data.iter().map(|&b| u64::from(b)).sum();
-                    out.extend_from_slice(format!("BLOB {} {sum}\n", blob.data.len()).as_bytes());
-                    held.shrink_to(&mut blob.data, 0);
+                    let blob = self.blob.take().expect("a blob");
+                    out.extend_from_slice(format!("BLOB {} {}\n", blob.len, blob.sum()).as_bytes());
+                    blob.release(held);
                     self.blobs += 1;
                 }
                 continue;
@@ -163,7 +206,8 @@ impl LineReader {
             Some(0) => out.extend_from_slice(b"BLOB 0 0\n"),
             Some(left) => {
                 self.blob = Some(Blob {
-                    data: Vec::new(),
+                    chunks: Vec::new(),
+                    len: 0,
                     left,
                 });
             }
@@ -176,8 +220,8 @@ impl LineReader {
 
     /// Drops the blob being received, giving its bytes back to `held`.
     pub(super) fn drop_blob(&mut self, held: &mut Reservation) {
-        if let Some(mut blob) = self.blob.take() {
-            held.shrink_to(&mut blob.data, 0);
+        if let Some(blob) = self.blob.take() {
+            blob.release(held);
         }
     }
 }
