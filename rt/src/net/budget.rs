@@ -31,7 +31,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// arenas: in kiln-stress's `tcp_abuse` scenario, blobs held that way
 /// peaked at up to 1.9 times the budget, and held in fixed-size chunks
 /// (each taken with [`Reservation::try_grow`] before it is allocated) at
-/// most 5 MiB above it (see `RELIABILITY.md`). Hold large data in chunks
+/// most 6.5 MiB above it (see `RELIABILITY.md`). Hold large data in chunks
 /// where resident memory must stay near the budget.
 ///
 /// ```

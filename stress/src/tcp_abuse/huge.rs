@@ -34,7 +34,7 @@ const HOLD: Duration = Duration::from_secs(1);
 /// above its resident memory before the phase: the connections' receive
 /// and answer buffers and actors, the allocator's own data, and room for a
 /// noisy run. The blobs are held in fixed-size chunks (see the server), so
-/// the allocator keeps no copies left by growth. Measured: 0.7 to 4.8 MiB
+/// the allocator keeps no copies left by growth. Measured: 0.7 to 6.5 MiB
 /// above the budget (see `RELIABILITY.md`); with each blob in one `Vec`
 /// grown by doubling it was up to 28 MiB.
 pub(super) const SLACK: u64 = 16 * 1024 * 1024;
