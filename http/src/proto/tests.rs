@@ -1,0 +1,575 @@
+//! The wire format on its own: a conformance table (raw request bytes to
+//! the status a server answers and whether it closes the connection), and
+//! property tests that split input at random points and feed random bytes.
+
+use http::{Method, StatusCode};
+use proptest::prelude::*;
+
+use crate::proto::decode::Decoder;
+use crate::proto::encode::{self, BodyEncoding, Exchange};
+use crate::proto::error::{ErrorKind, ParseError};
+use crate::proto::framing::Framing;
+use crate::proto::limits::Limits;
+use crate::proto::request::parse_request;
+use crate::proto::response::parse_response;
+
+/// A request read whole: its method, target and body, and whether the
+/// connection stays open after it.
+#[derive(Debug, PartialEq, Eq)]
+struct Read {
+    method: Method,
+    target: String,
+    body: Vec<u8>,
+    keep_alive: bool,
+}
+
+/// Reads requests from `pieces` (the bytes as they arrive) as a server
+/// does, until an error, the end of the input, or a request that closes
+/// the connection. A body is read whole, up to `limits.max_body_size`.
+fn read_requests(pieces: &[&[u8]], limits: &Limits) -> (Vec<Read>, Option<ParseError>) {
+    let mut pieces = pieces.iter();
+    let mut buf: Vec<u8> = Vec::new();
+    let mut done = Vec::new();
+    let mut more = |buf: &mut Vec<u8>| match pieces.next() {
+        Some(piece) => {
+            buf.extend_from_slice(piece);
+            true
+        }
+        None => false,
+    };
+    loop {
+        let head = loop {
+            match parse_request(&buf, limits) {
+                Ok(Some(head)) => break head,
+                Ok(None) if more(&mut buf) => {}
+                Ok(None) if buf.is_empty() => return (done, None),
+                Ok(None) => return (done, Some(ErrorKind::HeadCutShort.into())),
+                Err(err) => return (done, Some(err)),
+            }
+        };
+        buf.drain(..head.length);
+        let mut decoder = Decoder::new(head.framing);
+        let mut body = Vec::new();
+        while !decoder.is_done() {
+            match decoder.decode(&buf, limits) {
+                Ok(decoded) if decoded.used > 0 => {
+                    body.extend_from_slice(&buf[decoded.data]);
+                    buf.drain(..decoded.used);
+                    if body.len() > limits.max_body_size {
+                        return (done, Some(ErrorKind::BodyTooLarge.into()));
+                    }
+                }
+                Ok(_) if more(&mut buf) => {}
+                Ok(_) => match decoder.finish() {
+                    Ok(()) => {}
+                    Err(err) => return (done, Some(err)),
+                },
+                Err(err) => return (done, Some(err)),
+            }
+        }
+        let keep_alive = head.keep_alive;
+        done.push(Read {
+            method: head.request.method().clone(),
+            target: head.request.uri().to_string(),
+            body,
+            keep_alive,
+        });
+        if !keep_alive {
+            return (done, None);
+        }
+    }
+}
+
+/// What a server answers to `raw` (a single request, all at once): the
+/// status (200 for a good request) and whether it closes the connection.
+fn answer(raw: &[u8]) -> (StatusCode, bool) {
+    let limits = Limits {
+        max_body_size: 64,
+        ..Limits::default()
+    };
+    match read_requests(&[raw], &limits) {
+        (_, Some(err)) => (err.status(), true),
+        (reads, None) => match reads.as_slice() {
+            [read] => (StatusCode::OK, !read.keep_alive),
+            _ => panic!(
+                "expected one request in {:?}, got {reads:?}",
+                String::from_utf8_lossy(raw)
+            ),
+        },
+    }
+}
+
+/// The conformance table: every framing and limit rule, with the status it
+/// gets and whether the connection closes.
+#[test]
+fn conformance_table() {
+    let long_target = format!("GET /{} HTTP/1.1\r\nHost: a\r\n\r\n", "a".repeat(9000));
+    let big_head = format!(
+        "GET / HTTP/1.1\r\nHost: a\r\nX: {}\r\n\r\n",
+        "b".repeat(17000)
+    );
+    let many_headers = format!("GET / HTTP/1.1\r\nHost: a\r\n{}\r\n", "X: 1\r\n".repeat(64));
+    let cases: Vec<(&str, &[u8], u16, bool)> = vec![
+        // Good requests and connection persistence.
+        ("plain GET", b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", 200, false),
+        ("Connection: close", b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 200, true),
+        ("HTTP/1.0 closes", b"GET / HTTP/1.0\r\n\r\n", 200, true),
+        ("HTTP/1.0 keep-alive", b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", 200, false),
+        ("empty lines first", b"\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", 200, false),
+        ("absolute form", b"GET http://a/x?y HTTP/1.1\r\nHost: a\r\n\r\n", 200, false),
+        ("Content-Length", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello", 200, false),
+        ("identical Content-Lengths", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 5\r\n\r\nhello", 200, false),
+        ("chunked", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", 200, false),
+        ("Chunked in capitals", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\n0\r\n\r\n", 200, false),
+        ("chunk extension", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5;a=b ; c=\"d\"\r\nhello\r\n0\r\n\r\n", 200, false),
+        ("trailers", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\nX-T: 1\r\n\r\n", 200, false),
+        ("Expect: 100-continue", b"POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\nx", 200, false),
+        // Malformed heads.
+        ("no Host in HTTP/1.1", b"GET / HTTP/1.1\r\n\r\n", 400, true),
+        ("two Hosts", b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, true),
+        ("garbage", b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", 400, true),
+        ("bad method byte", b"G(T / HTTP/1.1\r\nHost: a\r\n\r\n", 400, true),
+        ("no version", b"GET /\r\nHost: a\r\n\r\n", 400, true),
+        ("space before colon", b"GET / HTTP/1.1\r\nHost : a\r\n\r\n", 400, true),
+        ("obs-fold", b"GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n", 400, true),
+        ("control byte in value", b"GET / HTTP/1.1\r\nHost: a\r\nX: a\x01b\r\n\r\n", 400, true),
+        ("no colon", b"GET / HTTP/1.1\r\nHost: a\r\nX\r\n\r\n", 400, true),
+        ("HTTP/2.0", b"GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505, true),
+        ("HTTP/1.2", b"GET / HTTP/1.2\r\nHost: a\r\n\r\n", 505, true),
+        ("HTTP/x", b"GET / HTTP/x\r\nHost: a\r\n\r\n", 400, true),
+        ("Expect other", b"GET / HTTP/1.1\r\nHost: a\r\nExpect: tea\r\n\r\n", 417, true),
+        // Content-Length.
+        ("Content-Length and Transfer-Encoding", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, true),
+        ("Transfer-Encoding and Content-Length", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n", 400, true),
+        ("differing Content-Lengths", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!", 400, true),
+        ("differing Content-Length list", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 6\r\n\r\nhello!", 400, true),
+        ("Content-Length with sign", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +5\r\n\r\nhello", 400, true),
+        ("negative Content-Length", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n", 400, true),
+        ("hex Content-Length", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0x5\r\n\r\nhello", 400, true),
+        ("Content-Length with letters", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5a\r\n\r\nhello", 400, true),
+        ("empty Content-Length", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length:\r\n\r\n", 400, true),
+        ("Content-Length with inner space", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1 2\r\n\r\n", 400, true),
+        ("Content-Length with a tab after", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\t\r\n\r\nhello", 400, true),
+        ("Content-Length with a space after", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5 \r\n\r\nhello", 400, true),
+        ("overflowing Content-Length", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 18446744073709551616\r\n\r\n", 400, true),
+        // Transfer-Encoding.
+        ("not ending in chunked", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", 400, true),
+        ("chunked then gzip", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 400, true),
+        ("gzip then chunked", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501, true),
+        ("chunked twice", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n", 400, true),
+        ("two Transfer-Encoding headers", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, true),
+        ("Transfer-Encoding in HTTP/1.0", b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, true),
+        ("chunked and a tab", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\t\r\n\r\n0\r\n\r\n", 400, true),
+        ("chunked and a space", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked \r\n\r\n0\r\n\r\n", 400, true),
+        ("space before the colon", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n", 400, true),
+        ("tab inside the list", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip,\tchunked\r\n\r\n0\r\n\r\n", 400, true),
+        ("empty list element", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: ,chunked\r\n\r\n0\r\n\r\n", 400, true),
+        ("coding parameter", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked;q=1\r\n\r\n0\r\n\r\n", 400, true),
+        ("obs-fold in Transfer-Encoding", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\r\n chunked\r\n\r\n0\r\n\r\n", 400, true),
+        // Chunks.
+        ("chunk size not hex", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400, true),
+        ("empty chunk size", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n\r\n", 400, true),
+        ("negative chunk size", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\n", 400, true),
+        ("overflowing chunk size", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n10000000000000000\r\n", 400, true),
+        ("chunk size 0x prefix", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0x5\r\nhello\r\n0\r\n\r\n", 400, true),
+        ("space after chunk size", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5 \r\nhello\r\n0\r\n\r\n", 400, true),
+        ("bare LF after chunk size", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\nhello\r\n0\r\n\r\n", 400, true),
+        ("chunk data too long", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello!\r\n0\r\n\r\n", 400, true),
+        ("control byte in extension", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5;a\x01\r\nhello\r\n0\r\n\r\n", 400, true),
+        ("malformed trailer", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX T\r\n\r\n", 400, true),
+        // Cut short (no answer can reach the peer: closed).
+        ("body cut short", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nhello", 400, true),
+        ("chunked body cut short", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel", 400, true),
+        ("no last chunk", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n", 400, true),
+        ("head cut short", b"GET / HTTP/1.1\r\nHost: a\r\n", 400, true),
+        // Limits.
+        ("request line too long", long_target.as_bytes(), 414, true),
+        ("head too large", big_head.as_bytes(), 431, true),
+        ("too many headers", many_headers.as_bytes(), 431, true),
+        ("body too large", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 65\r\n\r\n01234567890123456789012345678901234567890123456789012345678901234", 413, true),
+    ];
+    let mut failures = Vec::new();
+    for (name, raw, status, close) in cases {
+        let got = answer(raw);
+        if got != (StatusCode::from_u16(status).unwrap(), close) {
+            failures.push(format!(
+                "{name}: expected {status} (close: {close}), got {got:?}"
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} cases failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// Cut-short bodies are errors, not short requests.
+#[test]
+fn cut_short_is_an_error() {
+    let limits = Limits::default();
+    let (reads, err) = read_requests(
+        &[b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nhello"],
+        &limits,
+    );
+    assert!(reads.is_empty());
+    assert_eq!(err.map(|e| e.kind()), Some(ErrorKind::BodyCutShort));
+    assert!(err.unwrap().is_cut_short());
+}
+
+/// Pipelined requests come out in order, with their bodies.
+#[test]
+fn pipelined_requests() {
+    let raw = b"GET /a HTTP/1.1\r\nHost: a\r\n\r\n\
+        POST /b HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc\
+        POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nde\r\n1\r\nf\r\n0\r\n\r\n\
+        GET /d HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+    let (reads, err) = read_requests(&[raw], &Limits::default());
+    assert_eq!(err, None);
+    let got: Vec<_> = reads
+        .iter()
+        .map(|r| (r.target.as_str(), r.body.as_slice(), r.keep_alive))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("/a", &b""[..], true),
+            ("/b", b"abc", true),
+            ("/c", b"def", true),
+            ("/d", b"", false)
+        ]
+    );
+}
+
+/// A pipeline of good requests with bodies in every framing, for the
+/// property tests.
+fn pipeline() -> Vec<u8> {
+    let mut raw = Vec::new();
+    raw.extend_from_slice(b"GET /one HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n\r\n");
+    raw.extend_from_slice(
+        b"POST /two HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nhello world",
+    );
+    raw.extend_from_slice(b"PUT /three HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+    raw.extend_from_slice(b"3;e=1\r\nabc\r\n10\r\n0123456789abcdef\r\n0\r\nT: v\r\n\r\n");
+    raw.extend_from_slice(b"\r\nGET /four?q=1 HTTP/1.0\r\n\r\n");
+    raw
+}
+
+/// Splits `raw` at `cuts` (taken modulo its length, sorted).
+fn split<'a>(raw: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
+    let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (raw.len() + 1)).collect();
+    cuts.sort_unstable();
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    for cut in cuts {
+        pieces.push(&raw[start..cut]);
+        start = cut;
+    }
+    pieces.push(&raw[start..]);
+    pieces
+}
+
+/// A body of `data` chunked in pieces of the given sizes (0 sizes skipped).
+fn chunked(data: &[u8], sizes: &[usize]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut rest = data;
+    let mut sizes = sizes.iter().cycle();
+    while !rest.is_empty() {
+        let n = (sizes.next().copied().unwrap_or(1).max(1)).min(rest.len());
+        encode::chunk_head(&mut out, n);
+        out.extend_from_slice(&rest[..n]);
+        out.extend_from_slice(encode::CHUNK_END);
+        rest = &rest[n..];
+    }
+    out.extend_from_slice(encode::LAST_CHUNK);
+    out
+}
+
+proptest! {
+    /// However the bytes arrive, the same requests come out.
+    #[test]
+    fn random_splits_read_the_same(cuts in prop::collection::vec(any::<usize>(), 0..40)) {
+        let raw = pipeline();
+        let whole = read_requests(&[&raw], &Limits::default());
+        let pieces = split(&raw, &cuts);
+        let split = read_requests(&pieces, &Limits::default());
+        prop_assert_eq!(whole.1, None);
+        prop_assert_eq!(whole.0.len(), 4);
+        prop_assert_eq!(split, whole);
+    }
+
+    /// Random bytes, alone or after a good head, never panic: they are a
+    /// request, an error, or a wait for more.
+    #[test]
+    fn random_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..600), cuts in prop::collection::vec(any::<usize>(), 0..8)) {
+        let limits = Limits { max_head_size: 256, max_request_line: 64, max_headers: 4, max_body_size: 128 };
+        let _ = read_requests(&split(&bytes, &cuts), &limits);
+        for prefix in [&b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"[..], b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 20\r\n\r\n"] {
+            let mut raw = prefix.to_vec();
+            raw.extend_from_slice(&bytes);
+            let _ = read_requests(&split(&raw, &cuts), &limits);
+        }
+        let _ = parse_response(&bytes, &limits, false);
+    }
+
+    /// Random mutations of a good request never panic either (they stay
+    /// closer to the grammar than random bytes do).
+    #[test]
+    fn mutated_requests_never_panic(edits in prop::collection::vec((any::<usize>(), any::<u8>()), 1..6)) {
+        let mut raw = pipeline();
+        for (at, byte) in edits {
+            let at = at % raw.len();
+            raw[at] = byte;
+        }
+        let _ = read_requests(&[&raw], &Limits::default());
+    }
+
+    /// Any body chunked any way and split any way decodes to itself.
+    #[test]
+    fn chunked_round_trip(
+        data in prop::collection::vec(any::<u8>(), 0..2000),
+        sizes in prop::collection::vec(1_usize..700, 1..10),
+        cuts in prop::collection::vec(any::<usize>(), 0..20),
+    ) {
+        let mut raw = b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+        raw.extend_from_slice(&chunked(&data, &sizes));
+        let limits = Limits { max_body_size: 4096, ..Limits::default() };
+        let (reads, err) = read_requests(&split(&raw, &cuts), &limits);
+        prop_assert_eq!(err, None);
+        prop_assert_eq!(reads.len(), 1);
+        prop_assert_eq!(&reads[0].body, &data);
+    }
+}
+
+#[test]
+fn chunk_heads_are_hex() {
+    for (size, text) in [
+        (1, "1\r\n"),
+        (15, "f\r\n"),
+        (16, "10\r\n"),
+        (4096, "1000\r\n"),
+    ] {
+        let mut out = Vec::new();
+        encode::chunk_head(&mut out, size);
+        assert_eq!(out, text.as_bytes());
+    }
+}
+
+#[test]
+fn response_heads_frame_the_body() {
+    let headers = {
+        let mut h = http::HeaderMap::new();
+        h.insert("content-length", "99".parse().unwrap()); // ignored
+        h.insert("x-a", "b".parse().unwrap());
+        h
+    };
+    let normal = Exchange {
+        head: false,
+        http10: false,
+    };
+    let cases = [
+        (
+            StatusCode::OK,
+            Some(5),
+            normal,
+            false,
+            BodyEncoding::Length(5),
+            "content-length: 5\r\n",
+            false,
+        ),
+        (
+            StatusCode::OK,
+            None,
+            normal,
+            false,
+            BodyEncoding::Chunked,
+            "transfer-encoding: chunked\r\n",
+            false,
+        ),
+        (
+            StatusCode::OK,
+            None,
+            Exchange {
+                head: false,
+                http10: true,
+            },
+            false,
+            BodyEncoding::UntilClose,
+            "connection: close\r\n",
+            true,
+        ),
+        (
+            StatusCode::OK,
+            Some(5),
+            Exchange {
+                head: true,
+                http10: false,
+            },
+            false,
+            BodyEncoding::None,
+            "content-length: 5\r\n",
+            false,
+        ),
+        (
+            StatusCode::NO_CONTENT,
+            Some(0),
+            normal,
+            false,
+            BodyEncoding::None,
+            "x-a: b\r\n",
+            false,
+        ),
+        (
+            StatusCode::OK,
+            Some(5),
+            Exchange {
+                head: false,
+                http10: true,
+            },
+            false,
+            BodyEncoding::Length(5),
+            "connection: keep-alive\r\n",
+            false,
+        ),
+        (
+            StatusCode::BAD_REQUEST,
+            Some(0),
+            normal,
+            true,
+            BodyEncoding::Length(0),
+            "connection: close\r\n",
+            true,
+        ),
+    ];
+    for (status, length, exchange, close, encoding, line, closes) in cases {
+        let mut out = Vec::new();
+        let got = encode::response_head(&mut out, status, &headers, length, exchange, close);
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(got, (encoding, closes), "{text}");
+        assert!(
+            text.starts_with(&format!("HTTP/1.1 {} ", status.as_str())),
+            "{text}"
+        );
+        assert!(text.contains(line), "{line:?} not in {text}");
+        assert!(text.contains("\r\ndate: "), "{text}");
+        assert!(!text.contains("99"), "{text}");
+        assert!(text.ends_with("\r\n\r\n"), "{text}");
+        if status == StatusCode::NO_CONTENT {
+            assert!(!text.contains("content-length"), "{text}");
+        }
+    }
+}
+
+#[test]
+fn response_framing() {
+    let limits = Limits::default();
+    let cases: [(&[u8], bool, Result<Framing, ErrorKind>, bool); 9] = [
+        (
+            b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n",
+            false,
+            Ok(Framing::Length(5)),
+            true,
+        ),
+        (
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+            false,
+            Ok(Framing::Chunked),
+            true,
+        ),
+        (
+            b"HTTP/1.1 200 OK\r\n\r\n",
+            false,
+            Ok(Framing::UntilClose),
+            false,
+        ),
+        (
+            b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n",
+            true,
+            Ok(Framing::Length(0)),
+            true,
+        ),
+        (
+            b"HTTP/1.1 204 No Content\r\n\r\n",
+            false,
+            Ok(Framing::Length(0)),
+            true,
+        ),
+        (
+            b"HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\n",
+            false,
+            Ok(Framing::Length(1)),
+            false,
+        ),
+        (
+            b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
+            false,
+            Err(ErrorKind::ContentLengthAndTransferEncoding),
+            false,
+        ),
+        (
+            b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+            false,
+            Err(ErrorKind::DifferingContentLengths),
+            false,
+        ),
+        (
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n",
+            false,
+            Ok(Framing::UntilClose),
+            false,
+        ),
+    ];
+    for (raw, head, expected, keep_alive) in cases {
+        let got = parse_response(raw, &limits, head);
+        match expected {
+            Ok(framing) => {
+                let got = got.unwrap().unwrap();
+                assert_eq!(
+                    (got.framing, got.keep_alive),
+                    (framing, keep_alive),
+                    "{}",
+                    String::from_utf8_lossy(raw)
+                );
+                assert_eq!(got.length, raw.len());
+            }
+            Err(kind) => assert_eq!(
+                got.unwrap_err().kind(),
+                kind,
+                "{}",
+                String::from_utf8_lossy(raw)
+            ),
+        }
+    }
+}
+
+#[test]
+fn request_heads_set_host_and_framing() {
+    let uri: http::Uri = "http://example.com:8080/a?b".parse().unwrap();
+    let mut out = Vec::new();
+    let encoding = encode::request_head(
+        &mut out,
+        &Method::POST,
+        &uri,
+        &http::HeaderMap::new(),
+        Some(3),
+    );
+    assert_eq!(encoding, BodyEncoding::Length(3));
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "POST /a?b HTTP/1.1\r\nhost: example.com:8080\r\ncontent-length: 3\r\n\r\n"
+    );
+    let mut out = Vec::new();
+    let encoding = encode::request_head(
+        &mut out,
+        &Method::GET,
+        &uri,
+        &http::HeaderMap::new(),
+        Some(0),
+    );
+    assert_eq!(encoding, BodyEncoding::None);
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "GET /a?b HTTP/1.1\r\nhost: example.com:8080\r\n\r\n"
+    );
+}
