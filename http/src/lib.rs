@@ -2,13 +2,13 @@
 //!
 //! # About
 //!
-//! Work in progress; see the crate's README section.
+//! Work in progress.
 
-#[allow(
-    dead_code,
-    reason = "the server and client, which use all of it, come next"
-)]
+pub mod body;
 mod proto;
+pub mod router;
+pub mod server;
 
 pub use proto::error::{ErrorKind, ParseError};
 pub use proto::limits::Limits;
+pub use router::{PathParams, Router};
