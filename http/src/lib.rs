@@ -5,6 +5,7 @@
 //! Work in progress.
 
 pub mod body;
+pub mod client;
 mod proto;
 pub mod router;
 pub mod server;

@@ -14,7 +14,6 @@ pub(crate) mod error;
 pub(crate) mod framing;
 pub(crate) mod limits;
 pub(crate) mod request;
-#[allow(dead_code, reason = "the client's, next")]
 pub(crate) mod response;
 
 #[cfg(test)]

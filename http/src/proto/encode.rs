@@ -88,7 +88,6 @@ pub(crate) fn response_head(
 /// Writes a request head into `out`: origin-form target, `Host` from the
 /// URI unless given. `length` is the body's length if known (unknown means
 /// chunked). Returns how to write the body.
-#[allow(dead_code, reason = "the client's, next")]
 pub(crate) fn request_head(
     out: &mut Vec<u8>,
     method: &Method,

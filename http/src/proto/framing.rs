@@ -113,7 +113,6 @@ impl FramingHeaders {
 
     /// The framing of a response that may have a body: no framing header
     /// means until the connection closes.
-    #[allow(dead_code, reason = "the client's, next")]
     pub(crate) fn response_framing(&self, http10: bool) -> Result<Framing, ParseError> {
         match self.body_framing(http10, false)? {
             Some(framing) => Ok(framing),

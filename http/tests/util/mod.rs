@@ -10,6 +10,7 @@
 
 pub(crate) mod table;
 
+use std::future::Future;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::mpsc;
@@ -296,4 +297,66 @@ pub fn exchange(address: SocketAddr, raw: &[u8]) -> (Option<RawResponse>, TcpStr
     stream.write_all(raw).unwrap();
     let response = read_response(&mut stream);
     (response, stream)
+}
+
+/// Runs the future `f` makes on a one-worker runtime of its own (as a
+/// thread-local future) and returns its output; fails after [`TIMEOUT`].
+pub fn run_local<F, Fut, T>(f: F) -> T
+where
+    F: FnOnce(RuntimeRef) -> Fut + Send + Clone + 'static,
+    Fut: Future<Output = T> + 'static,
+    T: Send + 'static,
+{
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let mut runtime = Runtime::setup().num_threads(1).build().unwrap();
+        runtime
+            .run_on_workers(move |mut rt: RuntimeRef| -> Result<(), String> {
+                let future = f(rt.clone());
+                rt.spawn_local_future(
+                    async move {
+                        let _ = tx.send(future.await);
+                    },
+                    kiln_rt::FutureOptions::default(),
+                );
+                Ok(())
+            })
+            .unwrap();
+        runtime.start().unwrap();
+    });
+    rx.recv_timeout(TIMEOUT)
+        .expect("the future did not complete in time")
+}
+
+/// A raw HTTP server on a thread: answers each connection's requests with
+/// `responses` in turn (one per request head read), then closes it.
+pub fn raw_server(responses: Vec<&'static [u8]>) -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+            let responses = responses.clone();
+            thread::spawn(move || {
+                let mut buf = Vec::new();
+                for response in responses {
+                    // Wait for a request head.
+                    let mut chunk = [0; 1024];
+                    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match stream.read(&mut chunk) {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    let end = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+                    buf.drain(..end);
+                    if stream.write_all(response).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    address
 }
