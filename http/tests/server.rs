@@ -183,6 +183,31 @@ fn expect_100_continue_is_answered_before_the_body() {
     server.stop();
 }
 
+/// Regression: the echo's response head went out before `100 Continue`,
+/// which the client then read as chunk data (curl: "Illegal or missing
+/// hexadecimal sequence in chunked-encoding").
+#[test]
+fn expect_100_continue_with_a_streaming_echo() {
+    let server = TestServer::actor(actor_fn(echo), ServerConfig::default());
+    let mut stream = connect(server.address);
+    stream
+        .write_all(b"POST /echo HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n")
+        .unwrap();
+    // The response's head may follow at once: the echo starts with it.
+    let (interim, rest) = read_response_after(&mut stream, Vec::new());
+    let interim = interim.expect("no interim response");
+    assert_eq!(interim.status, 100, "{}", interim.head);
+    stream.write_all(b"5\r\nhello\r\n0\r\n\r\n").unwrap();
+    let (response, rest) = read_response_after(&mut stream, rest);
+    assert!(rest.is_empty());
+    let response = response.expect("no response");
+    assert_eq!(
+        (response.status, response.body.as_slice()),
+        (200, &b"hello"[..])
+    );
+    server.stop();
+}
+
 #[test]
 fn a_body_over_the_limit_gets_413_without_100_continue() {
     let config = ServerConfig::default().with_max_body_size(10);

@@ -437,7 +437,7 @@ impl Connection {
             match decoded {
                 Ok((_, Some(result))) => return Ok(Some(result)),
                 Ok((used, None)) if used > 0 => {}
-                Ok(_) => match self.recv(Wait::Body).await {
+                Ok(_) => match self.flush_then_recv().await {
                     Ok(0) => {
                         let finished = self.read.borrow_mut().decoder.finish();
                         if let Err(err) = finished {
@@ -564,6 +564,17 @@ impl Connection {
             return Err(lost());
         }
         let (parts, body) = response.into_parts();
+        // The client of the request being answered waits for `100
+        // Continue`: a success is likely to read the body (an echo), so
+        // the interim response goes first; an error is not, and the
+        // connection closes after it rather than read a body nobody asked
+        // for (see `finish_body`).
+        let continue_first = self.write.borrow().owed.is_empty()
+            && parts.status.is_success()
+            && take_cell(&self.read, |read| take(&mut read.continue_pending));
+        if continue_first {
+            self.push_output(CONTINUE);
+        }
         let close = self.closing.get() || !owed.keep_alive || self.watch.borrow().started();
         let (encoding, close) = {
             let mut write = self.write.borrow_mut();
@@ -692,6 +703,13 @@ impl Connection {
                 _ => break,
             }
         }
+    }
+
+    /// Sends what waits in the output (the client may wait for it, e.g.
+    /// for `100 Continue`, before it sends more), then receives more body.
+    async fn flush_then_recv(&self) -> io::Result<usize> {
+        self.flush().await?;
+        self.recv(Wait::Body).await
     }
 
     /// Receives more bytes into the input under the timeout of `wait`;
