@@ -9,6 +9,8 @@
 
 pub(crate) mod date;
 pub(crate) mod decode;
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) mod drive;
 pub(crate) mod encode;
 pub(crate) mod error;
 pub(crate) mod framing;
