@@ -54,13 +54,10 @@
 //!   get their turn.
 
 use std::convert::Infallible;
-use std::fs;
-use std::io::{self, BufRead as _, BufReader, Write as _};
+use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::process::{self, Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::thread;
 use std::time::{Duration, Instant};
 
 use actix::{Actor as _, ActorContext as _, AsyncContext as _};
@@ -75,6 +72,7 @@ use tokio_util::bytes::BytesMut;
 use tokio_util::codec::{BytesCodec, FramedRead};
 
 use crate::peer::CAPACITY;
+use crate::server_process::{ANY_PORT, ServerProcess, announce, cpu_time, exit_when_stdin_closes};
 
 /// The systems W7 measures.
 pub(crate) const SYSTEMS: [&str; 5] = ["kiln", "tokio", "actix", "kameo", "ractor"];
@@ -89,9 +87,6 @@ const MIN_WARM_UP: Duration = Duration::from_millis(100);
 /// How long the connections may take to finish their last request after
 /// the measurement before the run fails: the server has stalled.
 const STALL_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// How long a stopped server may take to exit before it is killed.
-const EXIT_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// One configuration: message size and number of connections.
 #[derive(Copy, Clone, Debug)]
@@ -132,7 +127,7 @@ pub(crate) const CONFIGS: [Config; 4] = [
 /// it for `duration`; returns (requests per second, server CPU µs per
 /// request).
 pub(crate) fn run(system: &str, config: Config, duration: Duration) -> Result<(f64, f64), String> {
-    let server = ServerProcess::start(system)?;
+    let server = ServerProcess::start(&["W7-server", system])?;
     let result = client(&server, config, duration);
     let stopped = server.stop();
     let (requests, elapsed, cpu) = result?;
@@ -148,97 +143,6 @@ pub(crate) fn run(system: &str, config: Config, duration: Duration) -> Result<(f
 }
 
 // The parent's side.
-
-/// A server running in a child process.
-struct ServerProcess {
-    child: Child,
-    port: u16,
-}
-
-impl ServerProcess {
-    /// Starts the child and reads the port it prints.
-    fn start(system: &str) -> Result<ServerProcess, String> {
-        let exe = std::env::current_exe().map_err(|err| err.to_string())?;
-        let child = Command::new(exe)
-            .args(["--child", "W7-server", system])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .map_err(|err| format!("can't start the server process: {err}"))?;
-        let mut server = ServerProcess { child, port: 0 };
-        let stdout = server.child.stdout.take().ok_or("no stdout pipe")?;
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .map_err(|err| format!("can't read the server's port: {err}"))?;
-        server.port = line.trim().parse().map_err(|_| {
-            let status = server.child.try_wait().ok().flatten();
-            format!("the server printed {line:?} instead of its port (exit status: {status:?})")
-        })?;
-        Ok(server)
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Closes the child's standard input, which stops it, and waits for it
-    /// to exit; fails if it had failed. A child that does not exit is killed
-    /// when `self` drops.
-    fn stop(mut self) -> Result<(), String> {
-        drop(self.child.stdin.take());
-        let deadline = Instant::now() + EXIT_TIMEOUT;
-        loop {
-            match self.child.try_wait() {
-                Ok(Some(status)) if status.success() => return Ok(()),
-                Ok(Some(status)) => return Err(format!("the server failed: {status}")),
-                Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(5)),
-                Ok(None) => return Err("the server did not stop when its input closed".into()),
-                Err(err) => return Err(err.to_string()),
-            }
-        }
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-/// The CPU time (user and system) that process `pid` has used so far.
-fn cpu_time(pid: u32) -> Result<Duration, String> {
-    let stat =
-        fs::read_to_string(format!("/proc/{pid}/stat")).map_err(|err| format!("{pid}: {err}"))?;
-    // The second field, the command, is in parentheses and may hold spaces:
-    // count from the last ')'. The fields after it start with the third
-    // (the state); utime and stime are the 14th and 15th.
-    let rest = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest)
-        .ok_or("malformed /proc/<pid>/stat")?;
-    let mut fields = rest.split_whitespace().skip(11);
-    let mut ticks = || -> Result<u64, String> {
-        fields
-            .next()
-            .ok_or("malformed /proc/<pid>/stat")?
-            .parse()
-            .map_err(|err: std::num::ParseIntError| err.to_string())
-    };
-    let ticks = ticks()? + ticks()?;
-    // SAFETY: `sysconf` only reads a configuration value.
-    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    let per_second = u64::try_from(per_second)
-        .ok()
-        .filter(|&n| n > 0)
-        .ok_or("can't get the clock tick rate")?;
-    Ok(Duration::from_secs(ticks / per_second)
-        + Duration::from_nanos((ticks % per_second) * 1_000_000_000 / per_second))
-}
 
 /// The client: `config.connections` connections to `server`, all running
 /// requests from the start; after a warm-up, counts the requests done in
@@ -363,11 +267,7 @@ pub(crate) fn serve(system: &str) -> Result<(), String> {
     if !SYSTEMS.contains(&system) {
         return Err(format!("W7 has no server for {system}"));
     }
-    // Closing standard input (or killing the process) stops the server.
-    thread::spawn(|| {
-        let _ = io::copy(&mut io::stdin().lock(), &mut io::sink());
-        process::exit(0);
-    });
+    exit_when_stdin_closes();
     match system {
         "kiln" => kiln_server(),
         "tokio" => tokio_server(),
@@ -376,17 +276,6 @@ pub(crate) fn serve(system: &str) -> Result<(), String> {
         _ => ractor_server(),
     }
 }
-
-/// Tells the parent the port: one line on standard output.
-fn announce(port: u16) -> Result<(), String> {
-    let mut stdout = io::stdout().lock();
-    writeln!(stdout, "{port}")
-        .and_then(|()| stdout.flush())
-        .map_err(|err| err.to_string())
-}
-
-/// A free port on the loopback address.
-const ANY_PORT: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
 
 // kiln.
 
