@@ -307,17 +307,7 @@ fn main() -> ExitCode {
             let measured = interleave(runs, config.workload, w7_systems, |system| {
                 w7_tcp_echo::run(system, config, w7_duration)
             })?;
-            for (system, samples) in measured {
-                let (per_sec, cpu) = samples.into_iter().unzip();
-                record(
-                    &mut results,
-                    Measurement::new(config.workload, system, "requests_per_sec", per_sec),
-                );
-                record(
-                    &mut results,
-                    Measurement::new(config.workload, system, "server_cpu_us_per_request", cpu),
-                );
-            }
+            record_server_runs(&mut results, config.workload, measured);
         }
         // `--only W8` runs every configuration, `--only W8-json-16c` one.
         let w8_configs = w8_http::CONFIGS
@@ -328,17 +318,7 @@ fn main() -> ExitCode {
             let measured = interleave(runs, config.workload, &w8_systems, |system| {
                 w8_http::run(system, config, w8_seconds)
             })?;
-            for (system, samples) in measured {
-                let (per_sec, cpu) = samples.into_iter().unzip();
-                record(
-                    &mut results,
-                    Measurement::new(config.workload, system, "requests_per_sec", per_sec),
-                );
-                record(
-                    &mut results,
-                    Measurement::new(config.workload, system, "server_cpu_us_per_request", cpu),
-                );
-            }
+            record_server_runs(&mut results, config.workload, measured);
         }
         Ok::<(), String>(())
     })();
@@ -383,6 +363,26 @@ fn interleave<'s, T>(
 fn record(results: &mut Vec<Measurement>, measurement: Measurement) {
     eprintln!("{}", measurement.json());
     results.push(measurement);
+}
+
+/// Adds the (requests per second, server CPU µs per request) samples of a
+/// server workload (W7, W8) to `results`.
+fn record_server_runs(
+    results: &mut Vec<Measurement>,
+    workload: &'static str,
+    measured: Vec<(&str, Vec<(f64, f64)>)>,
+) {
+    for (system, samples) in measured {
+        let (per_sec, cpu) = samples.into_iter().unzip();
+        record(
+            results,
+            Measurement::new(workload, system, "requests_per_sec", per_sec),
+        );
+        record(
+            results,
+            Measurement::new(workload, system, "server_cpu_us_per_request", cpu),
+        );
+    }
 }
 
 /// The value after `flag`.

@@ -3,11 +3,19 @@
 //! closing its standard input. Used by W7 and W8.
 
 use std::fs;
+use std::future::Future;
 use std::io::{self, BufRead as _, BufReader, Write as _};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use kiln::actor::{Actor, NewActor};
+use kiln::supervisor::SupervisorStrategy;
+use kiln_rt::access::ThreadLocal;
+use kiln_rt::net::{ServerError, ServerMessage};
+use kiln_rt::spawn::ActorOptions;
+use kiln_rt::{Runtime, RuntimeRef};
 
 /// How long a stopped server may take to exit before it is killed.
 const EXIT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -126,4 +134,74 @@ pub(crate) fn exit_when_stdin_closes() {
         let _ = io::copy(&mut io::stdin().lock(), &mut io::sink());
         std::process::exit(0);
     });
+}
+
+/// Runs the server actor `setup` (listening on `port`) on a one-worker
+/// kiln runtime: announces the port, serves until the process exits.
+/// `label` names the server in error messages.
+pub(crate) fn run_kiln_server<NA>(label: &'static str, setup: NA, port: u16) -> Result<(), String>
+where
+    NA: NewActor<
+            Message = ServerMessage,
+            Argument = (),
+            Error = io::Error,
+            RuntimeAccess = ThreadLocal,
+        > + Clone
+        + Send
+        + 'static,
+    NA::Actor: Actor<Error = ServerError>,
+{
+    let mut runtime = Runtime::setup()
+        .num_threads(1)
+        .build()
+        .map_err(|err| err.to_string())?;
+    runtime
+        .run_on_workers(move |mut rt: RuntimeRef| -> io::Result<()> {
+            let server_supervisor = move |err: ServerError| {
+                eprintln!("{label}: {err}; restarting it");
+                SupervisorStrategy::Restart(())
+            };
+            let server_ref =
+                rt.try_spawn_local(server_supervisor, setup, (), ActorOptions::default())?;
+            // A server stops when no reference to it is left: the signal
+            // relay keeps one (and stops it on Ctrl-C), as in example 8.
+            rt.receive_signals(server_ref.try_map());
+            Ok(())
+        })
+        .map_err(|err| err.to_string())?;
+    announce(port)?;
+    runtime.start().map_err(|err| err.to_string())
+}
+
+/// Serves on a tokio `current_thread` runtime (W7's tokio, kameo and
+/// ractor servers, which have no networking of their own, and W8's hyper): binds,
+/// announces the port, and hands every accepted connection to `serve`.
+pub(crate) fn tokio_accept_loop<F, Fut>(serve: F) -> Result<(), String>
+where
+    F: FnMut(tokio::net::TcpStream) -> Fut,
+    Fut: Future<Output = Result<(), String>>,
+{
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| err.to_string())?;
+    runtime.block_on(accept_each(serve))
+}
+
+/// Binds a tokio listener, announces its port, and hands every accepted
+/// connection to `serve`; in the runtime the caller runs it on (tokio's,
+/// actix's `System`).
+pub(crate) async fn accept_each<F, Fut>(mut serve: F) -> Result<(), String>
+where
+    F: FnMut(tokio::net::TcpStream) -> Fut,
+    Fut: Future<Output = Result<(), String>>,
+{
+    let listener = tokio::net::TcpListener::bind(ANY_PORT)
+        .await
+        .map_err(|err| err.to_string())?;
+    announce(listener.local_addr().map_err(|err| err.to_string())?.port())?;
+    loop {
+        let (stream, _) = listener.accept().await.map_err(|err| err.to_string())?;
+        serve(stream).await?;
+    }
 }

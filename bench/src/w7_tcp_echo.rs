@@ -65,14 +65,17 @@ use kameo::actor::Spawn as _;
 use kameo::message::StreamMessage;
 use kiln::actor::{self, actor_fn};
 use kiln::supervisor::SupervisorStrategy;
-use kiln_rt::net::{Server, ServerError};
-use kiln_rt::{ActorOptions, Runtime, RuntimeRef, ThreadLocal};
+use kiln_rt::net::Server;
+use kiln_rt::{ActorOptions, ThreadLocal};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio_util::bytes::BytesMut;
 use tokio_util::codec::{BytesCodec, FramedRead};
 
 use crate::peer::CAPACITY;
-use crate::server_process::{ANY_PORT, ServerProcess, announce, cpu_time, exit_when_stdin_closes};
+use crate::server_process::{
+    ANY_PORT, ServerProcess, accept_each, cpu_time, exit_when_stdin_closes, run_kiln_server,
+    tokio_accept_loop,
+};
 
 /// The systems W7 measures.
 pub(crate) const SYSTEMS: [&str; 5] = ["kiln", "tokio", "actix", "kameo", "ractor"];
@@ -297,10 +300,6 @@ async fn kiln_echo(
 }
 
 fn kiln_server() -> Result<(), String> {
-    let mut runtime = Runtime::setup()
-        .num_threads(1)
-        .build()
-        .map_err(|err| err.to_string())?;
     let connection_supervisor = |err: io::Error| {
         eprintln!("W7 kiln server: connection failed: {err}");
         SupervisorStrategy::Stop
@@ -313,49 +312,10 @@ fn kiln_server() -> Result<(), String> {
     )
     .map_err(|err| err.to_string())?;
     let port = server.local_addr().port();
-    runtime
-        .run_on_workers(move |mut rt: RuntimeRef| -> io::Result<()> {
-            let server_supervisor = |err: ServerError| {
-                eprintln!("W7 kiln server: {err}; restarting it");
-                SupervisorStrategy::Restart(())
-            };
-            let server_ref =
-                rt.try_spawn_local(server_supervisor, server, (), ActorOptions::default())?;
-            // A server stops when no reference to it is left: the signal
-            // relay keeps one (and stops it on Ctrl-C), as in example 8.
-            rt.receive_signals(server_ref.try_map());
-            Ok(())
-        })
-        .map_err(|err| err.to_string())?;
-    announce(port)?;
-    runtime.start().map_err(|err| err.to_string())
+    run_kiln_server("W7 kiln server", server, port)
 }
 
 // tokio.
-
-/// Serves on a tokio `current_thread` runtime (tokio's own server, and
-/// kameo's and ractor's, which have no networking of their own): binds,
-/// announces the port, and hands every accepted connection to `serve`.
-fn tokio_accept_loop<F, Fut>(mut serve: F) -> Result<(), String>
-where
-    F: FnMut(tokio::net::TcpStream) -> Fut,
-    Fut: Future<Output = Result<(), String>>,
-{
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|err| err.to_string())?;
-    runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(ANY_PORT)
-            .await
-            .map_err(|err| err.to_string())?;
-        announce(listener.local_addr().map_err(|err| err.to_string())?.port())?;
-        loop {
-            let (stream, _) = listener.accept().await.map_err(|err| err.to_string())?;
-            serve(stream).await?;
-        }
-    })
-}
 
 fn tokio_server() -> Result<(), String> {
     tokio_accept_loop(|stream| async move {
@@ -408,22 +368,16 @@ impl actix::StreamHandler<io::Result<BytesMut>> for ActixEcho {
 
 fn actix_server() -> Result<(), String> {
     let system = actix::System::new();
-    system.block_on(async {
-        let listener = tokio::net::TcpListener::bind(ANY_PORT)
-            .await
-            .map_err(|err| err.to_string())?;
-        announce(listener.local_addr().map_err(|err| err.to_string())?.port())?;
-        loop {
-            let (stream, _) = listener.accept().await.map_err(|err| err.to_string())?;
-            let (read, write) = stream.into_split();
-            ActixEcho::create(|ctx| {
-                ctx.add_stream(FramedRead::with_capacity(read, BytesCodec::new(), BUFFER));
-                ActixEcho {
-                    writer: actix::io::Writer::new(write, ctx),
-                }
-            });
-        }
-    })
+    system.block_on(accept_each(|stream| async move {
+        let (read, write) = stream.into_split();
+        ActixEcho::create(|ctx| {
+            ctx.add_stream(FramedRead::with_capacity(read, BytesCodec::new(), BUFFER));
+            ActixEcho {
+                writer: actix::io::Writer::new(write, ctx),
+            }
+        });
+        Ok(())
+    }))
 }
 
 // kameo.

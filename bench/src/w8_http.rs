@@ -37,10 +37,11 @@ use kiln::actor::{self, actor_fn};
 use kiln::supervisor::SupervisorStrategy;
 use kiln_http::server::{Connection, Server, ServerConfig};
 use kiln_rt::access::ThreadLocal;
-use kiln_rt::net::ServerError;
-use kiln_rt::{ActorOptions, Runtime, RuntimeRef};
 
-use crate::server_process::{ANY_PORT, ServerProcess, announce, cpu_time, exit_when_stdin_closes};
+use crate::server_process::{
+    ANY_PORT, ServerProcess, announce, cpu_time, exit_when_stdin_closes, run_kiln_server,
+    tokio_accept_loop,
+};
 
 /// The systems W8 measures.
 pub(crate) const SYSTEMS: [&str; 4] = ["kiln", "hyper", "actix-web", "may-minihttp"];
@@ -270,10 +271,6 @@ async fn kiln_connection(
 }
 
 fn kiln_server() -> Result<(), String> {
-    let mut runtime = Runtime::setup()
-        .num_threads(1)
-        .build()
-        .map_err(|err| err.to_string())?;
     let connection_supervisor = |err: io::Error| {
         if !matches!(
             err.kind(),
@@ -291,20 +288,7 @@ fn kiln_server() -> Result<(), String> {
     )
     .map_err(|err| err.to_string())?;
     let port = server.local_addr().port();
-    runtime
-        .run_on_workers(move |mut rt: RuntimeRef| -> io::Result<()> {
-            let server_supervisor = |err: ServerError| {
-                eprintln!("W8 kiln server: {err}; restarting it");
-                SupervisorStrategy::Restart(())
-            };
-            let server_ref =
-                rt.try_spawn_local(server_supervisor, server, (), ActorOptions::default())?;
-            rt.receive_signals(server_ref.try_map());
-            Ok(())
-        })
-        .map_err(|err| err.to_string())?;
-    announce(port)?;
-    runtime.start().map_err(|err| err.to_string())
+    run_kiln_server("W8 kiln server", server, port)
 }
 
 // hyper.
@@ -330,27 +314,17 @@ async fn hyper_service(
 }
 
 fn hyper_server() -> Result<(), String> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|err| err.to_string())?;
-    runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(ANY_PORT)
-            .await
-            .map_err(|err| err.to_string())?;
-        announce(listener.local_addr().map_err(|err| err.to_string())?.port())?;
-        loop {
-            let (stream, _) = listener.accept().await.map_err(|err| err.to_string())?;
-            let _ = stream.set_nodelay(true);
-            tokio::spawn(async move {
-                let io = hyper_util::rt::TokioIo::new(stream);
-                let service = hyper::service::service_fn(hyper_service);
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .pipeline_flush(true)
-                    .serve_connection(io, service)
-                    .await;
-            });
-        }
+    tokio_accept_loop(|stream| async move {
+        let _ = stream.set_nodelay(true);
+        tokio::spawn(async move {
+            let io = hyper_util::rt::TokioIo::new(stream);
+            let service = hyper::service::service_fn(hyper_service);
+            let _ = hyper::server::conn::http1::Builder::new()
+                .pipeline_flush(true)
+                .serve_connection(io, service)
+                .await;
+        });
+        Ok(())
     })
 }
 

@@ -8,7 +8,7 @@ use std::io;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{Method, Request, Response, StatusCode};
+use http::{Method, Response, StatusCode};
 use kiln::actor::{self, actor_fn};
 use kiln_http::body::StreamBody;
 use kiln_http::client::{Client, ClientConfig};
@@ -18,7 +18,7 @@ use kiln_rt::timer::Timer;
 
 mod util;
 
-use util::{TestServer, raw_server, run_local};
+use util::{TestServer, raw_server, run_local, send_each};
 
 /// Answers with the request's number on its connection, the method, and
 /// the body's length; `/stream` with a chunked body of three parts.
@@ -61,20 +61,9 @@ fn requests_reuse_pooled_connections() {
     let uri = format!("http://{}/x", server.address);
     let got = run_local(move |rt| async move {
         let client = Client::new(rt, ClientConfig::default());
-        let mut got = Vec::new();
-        for method in [Method::GET, Method::POST, Method::PUT] {
-            let mut request = Request::new(Bytes::from_static(b"12345"));
-            *request.method_mut() = method;
-            *request.uri_mut() = uri.parse().unwrap();
-            let response = client.request(request).await.unwrap();
-            assert_eq!(response.status(), StatusCode::OK);
-            let body = response.into_body().recv_all().await.unwrap();
-            got.push((
-                String::from_utf8(body.to_vec()).unwrap(),
-                client.idle_connections(),
-            ));
-        }
-        got
+        let body = Bytes::from_static(b"12345");
+        let requests = [Method::GET, Method::POST, Method::PUT].map(|m| (m, body.clone()));
+        send_each(&client, &uri, requests.to_vec()).await
     });
     assert_eq!(
         got,

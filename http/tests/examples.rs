@@ -9,7 +9,7 @@ use std::sync::{Mutex, PoisonError};
 
 mod util;
 
-use util::{exchange, read_response};
+use util::{exchange, output_of, read_response};
 
 /// The path of example `name`, built once per test run in this test
 /// binary's target directory and profile (`cargo test --test examples`
@@ -217,17 +217,9 @@ fn http_3_todo_keeps_its_data_across_restarts() {
 fn http_4_client() {
     let server = Running::start("http_1_hello", &["127.0.0.1:0", "1"]);
     let url = format!("http://{}/plaintext", server.address);
-    let output = Command::new(example("http_4_client"))
-        .arg(&url)
-        .output()
-        .expect("can't run the client");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stdout = output_of(Command::new(example("http_4_client")).arg(&url));
     assert_eq!(
-        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(stdout).unwrap(),
         "request 1: 200 OK (text/plain)\nHello, World!\nidle connections in the pool: 1\n\
          request 2: 200 OK (text/plain)\nHello, World!\nidle connections in the pool: 1\n"
     );

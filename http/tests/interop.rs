@@ -19,7 +19,7 @@ use kiln_rt::access::ThreadLocal;
 
 mod util;
 
-use util::{TestServer, run_local};
+use util::{TestServer, output_of, run_local, send_each};
 
 /// `/echo` streams the body back, anything else answers "hello".
 async fn echo(_: actor::Context<Infallible, ThreadLocal>, conn: Connection) -> io::Result<()> {
@@ -53,6 +53,19 @@ fn data_file(name: &str, size: usize) -> (std::path::PathBuf, Vec<u8>) {
     (path, data)
 }
 
+/// Runs curl (verbose, with a time limit) with `args`; returns its output
+/// and its verbose log.
+fn curl(args: &[&str]) -> (Vec<u8>, String) {
+    let output = Command::new("curl")
+        .args(["-sv", "--max-time", "20"])
+        .args(args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "curl {args:?} failed: {stderr}");
+    (output.stdout, stderr)
+}
+
 #[test]
 fn curl_keep_alive_chunked_upload_and_100_continue() {
     if !have("curl") {
@@ -61,75 +74,40 @@ fn curl_keep_alive_chunked_upload_and_100_continue() {
     let server = TestServer::actor(actor_fn(echo), ServerConfig::default());
     let base = format!("http://{}", server.address);
 
-    let output = Command::new("curl")
-        .args([
-            "-sv",
-            "--max-time",
-            "10",
-            &format!("{base}/a"),
-            &format!("{base}/b"),
-        ])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stderr}");
-    assert_eq!(output.stdout, b"hellohello");
+    let (stdout, stderr) = curl(&[&format!("{base}/a"), &format!("{base}/b")]);
+    assert_eq!(stdout, b"hellohello");
     assert!(
         stderr.contains("Re-using existing connection"),
         "no keep-alive: {stderr}"
     );
 
     let (path, data) = data_file("chunked", 3 * 1024 * 1024 + 17);
-    let output = Command::new("curl")
-        .args([
-            "-s",
-            "--max-time",
-            "20",
-            "-H",
-            "Transfer-Encoding: chunked",
-            "--data-binary",
-        ])
-        .arg(format!("@{}", path.display()))
-        .arg(format!("{base}/echo"))
-        .output()
-        .unwrap();
+    let upload = format!("@{}", path.display());
+    let echo = format!("{base}/echo");
+    let (stdout, _) = curl(&[
+        "-H",
+        "Transfer-Encoding: chunked",
+        "--data-binary",
+        &upload,
+        &echo,
+    ]);
     assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(
-        output.stdout == data,
+        stdout == data,
         "chunked upload echoed {} of {} bytes",
-        output.stdout.len(),
+        stdout.len(),
         data.len()
     );
 
-    let output = Command::new("curl")
-        .args([
-            "-sv",
-            "--max-time",
-            "20",
-            "-H",
-            "Expect: 100-continue",
-            "--expect100-timeout",
-            "10",
-            "--data-binary",
-        ])
-        .arg(format!("@{}", path.display()))
-        .arg(format!("{base}/echo"))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stderr}");
+    let expect = ["-H", "Expect: 100-continue", "--expect100-timeout", "10"];
+    let (stdout, stderr) = curl(&[&expect[..], &["--data-binary", &upload, &echo]].concat());
     assert!(
         stderr.contains("HTTP/1.1 100 Continue"),
         "no 100 Continue: {stderr}"
     );
     assert!(
-        output.stdout == data,
+        stdout == data,
         "100-continue upload echoed {} bytes",
-        output.stdout.len()
+        stdout.len()
     );
     let _ = std::fs::remove_file(path);
     server.stop();
@@ -158,22 +136,13 @@ conn.request("HEAD", "/")
 r = conn.getresponse()
 print(r.status, r.getheader("content-length"), repr(r.read()))
 "#;
-    let output = Command::new("python3")
-        .args([
-            "-c",
-            script,
-            &server.address.ip().to_string(),
-            &server.address.port().to_string(),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let address = [
+        server.address.ip().to_string(),
+        server.address.port().to_string(),
+    ];
+    let stdout = output_of(Command::new("python3").args(["-c", script]).args(&address));
     assert_eq!(
-        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(stdout).unwrap(),
         "200 hello\n200 hello\n200 hello\n200 100000\n200 chunked abcd\n200 5 b''\n"
     );
     server.stop();
@@ -258,23 +227,12 @@ fn kiln_client_against_hyper_server() {
     });
     let got = run_local(move |rt| async move {
         let client = Client::new(rt, ClientConfig::default());
-        let mut got = Vec::new();
-        for (method, body) in [
+        let requests = vec![
             (Method::GET, Bytes::new()),
             (Method::POST, Bytes::from(vec![1; 70_000])),
             (Method::PUT, Bytes::from_static(b"abc")),
-        ] {
-            let mut request = Request::new(body);
-            *request.method_mut() = method;
-            *request.uri_mut() = format!("http://{address}/").parse().unwrap();
-            let response = client.request(request).await.unwrap();
-            let body = response.into_body().recv_all().await.unwrap();
-            got.push((
-                String::from_utf8(body.to_vec()).unwrap(),
-                client.idle_connections(),
-            ));
-        }
-        got
+        ];
+        send_each(&client, &format!("http://{address}/"), requests).await
     });
     assert_eq!(
         got,

@@ -9,6 +9,9 @@
 //! RFC's grammar does not allow around the values (`chunked\t`, which
 //! httparse would trim, is refused by looking at the raw line).
 
+use bytes::Bytes;
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+
 use crate::proto::error::{ErrorKind, ParseError};
 
 /// How a body is delimited.
@@ -147,6 +150,43 @@ impl FramingHeaders {
     }
 }
 
+/// Converts the header lines httparse read from `buf` into a [`HeaderMap`]
+/// whose values are slices of `head` (the copy of `buf`'s head), and
+/// gathers the framing headers. `other` sees every other header first
+/// (`Host`, `Expect`) and may refuse it.
+pub(crate) fn convert_headers(
+    buf: &[u8],
+    head: &Bytes,
+    lines: &[httparse::Header<'_>],
+    mut other: impl FnMut(&HeaderName, &[u8]) -> Result<(), ParseError>,
+) -> Result<(HeaderMap, FramingHeaders), ParseError> {
+    let mut map = HeaderMap::with_capacity(lines.len());
+    let mut framing = FramingHeaders::default();
+    for line in lines {
+        let name =
+            HeaderName::from_bytes(line.name.as_bytes()).map_err(|_| ErrorKind::InvalidHeader)?;
+        if name == header::CONTENT_LENGTH {
+            framing.content_length(line.value, has_trailing_whitespace(buf, line.value));
+        } else if name == header::TRANSFER_ENCODING {
+            framing.transfer_encoding(line.value, has_trailing_whitespace(buf, line.value));
+        } else if name == header::CONNECTION {
+            framing.connection(line.value);
+        } else {
+            other(&name, line.value)?;
+        }
+        let value = HeaderValue::from_maybe_shared(slice_of(head, buf, line.value))
+            .map_err(|_| ErrorKind::InvalidHeader)?;
+        map.append(name, value);
+    }
+    Ok((map, framing))
+}
+
+/// The part of `head` (a copy of `buf`'s start) where `part` lies in `buf`.
+pub(crate) fn slice_of(head: &Bytes, buf: &[u8], part: &[u8]) -> Bytes {
+    let start = offset_in(buf, part);
+    head.slice(start..start + part.len())
+}
+
 /// Parses `1*DIGIT` into a `u64`; `None` if empty, not digits, or too large.
 pub(crate) fn parse_decimal(digits: &[u8]) -> Option<u64> {
     if digits.is_empty() {
@@ -206,13 +246,13 @@ pub(crate) const fn is_tchar(b: u8) -> bool {
 
 /// Whether the header line whose (trimmed) value `value` lies in `buf`
 /// had whitespace after the value: the byte after it is not the line end.
-pub(crate) fn has_trailing_whitespace(buf: &[u8], value: &[u8]) -> bool {
+fn has_trailing_whitespace(buf: &[u8], value: &[u8]) -> bool {
     let end = offset_in(buf, value) + value.len();
     !matches!(buf.get(end), Some(b'\r' | b'\n'))
 }
 
 /// Where `part`, a slice of `buf`, starts in it.
-pub(crate) fn offset_in(buf: &[u8], part: &[u8]) -> usize {
+fn offset_in(buf: &[u8], part: &[u8]) -> usize {
     let offset = (part.as_ptr() as usize).wrapping_sub(buf.as_ptr() as usize);
     debug_assert!(
         offset + part.len() <= buf.len(),

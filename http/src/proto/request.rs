@@ -6,11 +6,11 @@
 //! are slices of that copy, not an allocation each.
 
 use bytes::Bytes;
-use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::header;
 use http::{Method, Request, Uri, Version};
 
 use crate::proto::error::{ErrorKind, ParseError};
-use crate::proto::framing::{Framing, FramingHeaders, has_trailing_whitespace, offset_in};
+use crate::proto::framing::{Framing, convert_headers, slice_of};
 use crate::proto::limits::Limits;
 
 /// Header slots on the stack: enough for the default limit (64).
@@ -78,32 +78,20 @@ pub(crate) fn parse_request(
     };
     let http10 = version == Version::HTTP_10;
 
-    let mut map = HeaderMap::with_capacity(parsed.headers.len());
-    let mut framing = FramingHeaders::default();
     let mut hosts = 0_usize;
     let mut expect_continue = false;
-    for h in parsed.headers.iter() {
-        let name =
-            HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| ErrorKind::InvalidHeader)?;
-        if name == header::CONTENT_LENGTH {
-            framing.content_length(h.value, has_trailing_whitespace(buf, h.value));
-        } else if name == header::TRANSFER_ENCODING {
-            framing.transfer_encoding(h.value, has_trailing_whitespace(buf, h.value));
-        } else if name == header::CONNECTION {
-            framing.connection(h.value);
-        } else if name == header::HOST {
+    let (map, framing) = convert_headers(buf, &head, parsed.headers, |name, value| {
+        if name == header::HOST {
             hosts += 1;
         } else if name == header::EXPECT {
-            if !h.value.eq_ignore_ascii_case(b"100-continue") {
+            if !value.eq_ignore_ascii_case(b"100-continue") {
                 return Err(ErrorKind::UnsupportedExpectation.into());
             }
             // An HTTP/1.0 client does not wait (RFC 9110, section 10.1.1).
             expect_continue = !http10;
         }
-        let value = HeaderValue::from_maybe_shared(slice_of(&head, buf, h.value))
-            .map_err(|_| ErrorKind::InvalidHeader)?;
-        map.append(name, value);
-    }
+        Ok(())
+    })?;
     if hosts > 1 || (hosts == 0 && !http10) {
         return Err(ErrorKind::InvalidHost.into());
     }
@@ -126,12 +114,6 @@ pub(crate) fn parse_request(
         keep_alive,
         expect_continue: expect_continue && framing_kind != Framing::Length(0),
     }))
-}
-
-/// The part of `head` (a copy of `buf`'s start) where `part` lies in `buf`.
-fn slice_of(head: &Bytes, buf: &[u8], part: &[u8]) -> Bytes {
-    let start = offset_in(buf, part);
-    head.slice(start..start + part.len())
 }
 
 /// The limits an incomplete (or malformed) head may already pass.

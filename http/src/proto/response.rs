@@ -4,11 +4,10 @@
 //! length is given).
 
 use bytes::Bytes;
-use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Response, StatusCode, Version};
 
 use crate::proto::error::{ErrorKind, ParseError};
-use crate::proto::framing::{Framing, FramingHeaders, has_trailing_whitespace, offset_in};
+use crate::proto::framing::{Framing, convert_headers};
 use crate::proto::limits::Limits;
 use crate::proto::request::STACK_HEADERS;
 
@@ -52,23 +51,7 @@ pub(crate) fn parse_response(
         .ok_or(ErrorKind::InvalidStatusLine)?;
     let http10 = parsed.version == Some(0);
     let head_bytes = Bytes::copy_from_slice(&buf[..length]);
-    let mut map = HeaderMap::with_capacity(parsed.headers.len());
-    let mut framing = FramingHeaders::default();
-    for h in parsed.headers.iter() {
-        let name =
-            HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| ErrorKind::InvalidHeader)?;
-        if name == header::CONTENT_LENGTH {
-            framing.content_length(h.value, has_trailing_whitespace(buf, h.value));
-        } else if name == header::TRANSFER_ENCODING {
-            framing.transfer_encoding(h.value, has_trailing_whitespace(buf, h.value));
-        } else if name == header::CONNECTION {
-            framing.connection(h.value);
-        }
-        let start = offset_in(buf, h.value);
-        let value = HeaderValue::from_maybe_shared(head_bytes.slice(start..start + h.value.len()))
-            .map_err(|_| ErrorKind::InvalidHeader)?;
-        map.append(name, value);
-    }
+    let (map, framing) = convert_headers(buf, &head_bytes, parsed.headers, |_, _| Ok(()))?;
     let no_body = head
         || status.is_informational()
         || status == StatusCode::NO_CONTENT

@@ -360,3 +360,41 @@ pub fn raw_server(responses: Vec<&'static [u8]>) -> SocketAddr {
     });
     address
 }
+
+/// Sends each `(method, body)` to `uri` with `client`, reads each body
+/// whole; returns the bodies as text with the pool's idle connections
+/// after each.
+pub async fn send_each<RT: kiln_rt::access::Access + Clone>(
+    client: &kiln_http::client::Client<RT>,
+    uri: &str,
+    requests: Vec<(http::Method, bytes::Bytes)>,
+) -> Vec<(String, usize)> {
+    let mut got = Vec::new();
+    for (method, body) in requests {
+        let mut request = http::Request::new(body);
+        *request.method_mut() = method;
+        *request.uri_mut() = uri.parse().unwrap();
+        let response = client.request(request).await.unwrap();
+        assert!(response.status().is_success(), "{}", response.status());
+        let body = response.into_body().recv_all().await.unwrap();
+        got.push((
+            String::from_utf8(body.to_vec()).unwrap(),
+            client.idle_connections(),
+        ));
+    }
+    got
+}
+
+/// Runs `command`; fails the test with its standard error unless it
+/// succeeds; returns its standard output.
+pub fn output_of(command: &mut std::process::Command) -> Vec<u8> {
+    let output = command
+        .output()
+        .unwrap_or_else(|err| panic!("can't run {command:?}: {err}"));
+    assert!(
+        output.status.success(),
+        "{command:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output.stdout
+}
