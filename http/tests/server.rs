@@ -221,6 +221,46 @@ fn a_body_over_the_limit_gets_413_without_100_continue() {
     server.stop();
 }
 
+/// Answers at once, without reading the request body.
+async fn impatient(_: actor::Context<Infallible, ThreadLocal>, conn: Connection) -> io::Result<()> {
+    while let Some(_request) = conn.next_request().await? {
+        conn.respond(Response::new("no thanks")).await?;
+    }
+    Ok(())
+}
+
+/// A body too large to read and drop (over 256 KiB) closes the
+/// connection after the response, but lingering: the server reads what the
+/// client still sends for a while, so that the kernel does not reset the
+/// connection under a client that is still sending (on a real network the
+/// reset can destroy the response before the client reads it). Without the
+/// lingering, the client's writes after the response fail.
+#[test]
+fn an_unread_large_body_is_drained_while_closing() {
+    let server = TestServer::actor(actor_fn(impatient), ServerConfig::default());
+    let mut stream = connect(server.address);
+    let size = 4 * 1024 * 1024;
+    write!(
+        stream,
+        "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: {size}\r\n\r\n"
+    )
+    .unwrap();
+    let response = read_response(&mut stream).expect("no response");
+    assert_eq!(response.body, b"no thanks");
+    // The server half-closes: end of stream for the client's reads...
+    assert!(is_closed(&mut stream, Duration::from_secs(5)));
+    // ... while its writes (the rest of the body) are still read.
+    let block = vec![1; 64 * 1024];
+    let mut sent = 0;
+    while sent < size {
+        if let Err(err) = stream.write_all(&block) {
+            panic!("the client's writes failed after {sent} bytes: {err}");
+        }
+        sent += block.len();
+    }
+    server.stop();
+}
+
 #[test]
 fn head_gets_the_headers_only() {
     let server = TestServer::handler(app, ServerConfig::default());

@@ -60,8 +60,9 @@ const DISCARD_LIMIT: u64 = 256 * 1024;
 /// that the kernel does not reset the connection (losing the last
 /// response) because of unread bytes: nginx's "lingering close".
 const LINGER: Duration = Duration::from_secs(1);
-/// The most bytes read while lingering.
-const LINGER_LIMIT: usize = 1024 * 1024;
+/// The most bytes read while lingering (the time bounds it first on any
+/// real network).
+const LINGER_LIMIT: usize = 64 * 1024 * 1024;
 /// The interim response to `Expect: 100-continue`.
 const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
@@ -121,6 +122,9 @@ pub struct Connection {
     write_lost: Cell<bool>,
     /// Why the connection was closed early.
     error: Cell<Option<ParseError>>,
+    /// Closing reads (and drops) what the client still sends for a while
+    /// (see [`LINGER`]): after an error answer or an unread body.
+    linger: Cell<bool>,
     /// Counts the connection among its server's; `true` if it is over the
     /// server's limit (answered with 503).
     count: Option<(ConnectionCount, Cell<bool>)>,
@@ -215,6 +219,7 @@ impl Connection {
             read_lost: Cell::new(false),
             write_lost: Cell::new(false),
             error: Cell::new(None),
+            linger: Cell::new(false),
             count: None,
         }
     }
@@ -260,7 +265,14 @@ impl Connection {
             self.answer_error(StatusCode::SERVICE_UNAVAILABLE).await;
             return Ok(None);
         }
-        if !self.finish_body().await? || self.closing.get() || self.read_lost.get() {
+        if !self.finish_body().await? {
+            // A body left unread: read what comes for a while, so that the
+            // kernel does not reset the connection, losing the responses.
+            self.linger.set(true);
+            self.close().await;
+            return Ok(None);
+        }
+        if self.closing.get() || self.read_lost.get() {
             self.close().await;
             return Ok(None);
         }
@@ -500,6 +512,8 @@ impl Connection {
     /// closes the connection.
     async fn answer_error(&self, status: StatusCode) {
         self.closing.set(true);
+        // The client may still be sending what was refused.
+        self.linger.set(true);
         if self.write_lost.get() {
             return;
         }
@@ -670,7 +684,7 @@ impl Connection {
     }
 
     /// Closes the connection after the responses owed: sends them, and
-    /// after an error answer lingers (see [`LINGER`]).
+    /// after an error answer or an unread body lingers (see [`LINGER`]).
     async fn close(&self) {
         self.closing.set(true);
         if self.write_lost.get() {
@@ -683,7 +697,7 @@ impl Connection {
             );
             return;
         }
-        if self.error.get().is_none() {
+        if !self.linger.get() {
             return;
         }
         if self.stream.shutdown(Direction::Write).await.is_err() {
