@@ -31,6 +31,10 @@ use kiln_rt::net::unix::UnixStream;
 use kiln_rt::{Access, ActorOptions, Runtime, RuntimeRef, ThreadLocal, ThreadSafe};
 use socket2::{Domain, SockAddr, Socket, Type};
 
+mod util;
+
+use util::timeout::TIMEOUT;
+
 /// Receives dropped in one turn: almost three times the submission queue.
 const STREAMS: usize = 3000;
 /// How long the receives get to start before they are dropped. Without room in the submission
@@ -38,8 +42,6 @@ const STREAMS: usize = 3000;
 const SETTLE: Duration = Duration::from_millis(300);
 /// How long the peers get to see the end of their streams.
 const EOF_WAIT: Duration = Duration::from_secs(10);
-/// The safety net for every other wait.
-const TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The two tests open thousands of descriptors each: one at a time.
 fn one_at_a_time() -> MutexGuard<'static, ()> {

@@ -7,14 +7,11 @@ use std::net::{SocketAddr, UdpSocket};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::thread;
-use std::time::Duration;
 
 mod util;
 
+use util::timeout::TIMEOUT;
 use util::{Running, example};
-
-/// The longest wait for an echo; loopback answers in microseconds.
-const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A datagram of `len` bytes, each depending on `seed` and its position.
 fn datagram(seed: usize, len: usize) -> Vec<u8> {

@@ -12,10 +12,8 @@ use std::time::{Duration, Instant};
 
 mod util;
 
+use util::timeout::TIMEOUT;
 use util::{Running, example};
-
-/// How long the example may take to notify, or to stop.
-const TIMEOUT: Duration = Duration::from_secs(20);
 
 impl Running {
     /// Starts the example with `env`, and reads its first line.

@@ -11,10 +11,8 @@ use std::time::{Duration, Instant};
 
 mod util;
 
+use util::timeout::TIMEOUT;
 use util::{Running, example};
-
-/// How long the example may take to answer, log, or stop.
-const TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Sends `request` and reads the whole response.
 fn request(address: SocketAddr, request: &str) -> String {

@@ -9,10 +9,8 @@ use std::time::{Duration, Instant};
 
 mod util;
 
+use util::timeout::TIMEOUT;
 use util::{Running, example};
-
-/// How long the example may take to answer, or to stop.
-const TIMEOUT: Duration = Duration::from_secs(20);
 
 #[test]
 fn example_9_my_ip() {

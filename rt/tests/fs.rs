@@ -12,7 +12,6 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
-use std::time::Duration;
 
 use kiln::actor;
 use kiln::actor_fn;
@@ -23,8 +22,9 @@ use kiln_rt::net::TcpListener;
 use kiln_rt::timer::Deadline;
 use kiln_rt::{ActorOptions, Runtime, RuntimeRef, ThreadLocal, ThreadSafe};
 
-/// Time an actor of these tests may take before it fails with `TimedOut`.
-const TIMEOUT: Duration = Duration::from_secs(30);
+mod util;
+
+use util::timeout::TIMEOUT;
 
 /// Returns an error with the message unless `cond` holds.
 macro_rules! ensure {

@@ -16,8 +16,9 @@ use kiln_rt::pipe::{self, Receiver, Sender};
 use kiln_rt::timer::{Deadline, Timer};
 use kiln_rt::{ActorOptions, Runtime, RuntimeRef, ThreadLocal, ThreadSafe};
 
-/// Time an actor of these tests may take before it fails with `TimedOut`.
-const TIMEOUT: Duration = Duration::from_secs(30);
+mod util;
+
+use util::timeout::TIMEOUT;
 
 /// Bytes sent through the pipe: 16 times the default pipe capacity.
 const LEN: usize = 1024 * 1024;

@@ -20,8 +20,9 @@ use kiln_rt::pipe::{Receiver, Sender};
 use kiln_rt::timer::{Deadline, Timer};
 use kiln_rt::{ActorOptions, Runtime, RuntimeRef, ThreadLocal, ThreadSafe, process};
 
-/// Time an actor of these tests may take before it fails with `TimedOut`.
-const TIMEOUT: Duration = Duration::from_secs(30);
+mod util;
+
+use util::timeout::TIMEOUT;
 
 /// Returns an error with the message unless `cond` holds.
 macro_rules! ensure {

@@ -25,15 +25,15 @@ use kiln_rt::systemd::{self, Notify};
 use kiln_rt::test::{self, TestSupervisor};
 use kiln_rt::{ActorOptions, ThreadLocal};
 
+mod util;
+
+use util::timeout::{RUN_TIMEOUT, TIMEOUT};
+
 /// Names the scenario a child process runs.
 const SCENARIO: &str = "KILN_SYSTEMD_SCENARIO";
 /// The watchdog timeout a child expects `Notify` to find, in microseconds,
 /// or `none`.
 const EXPECT_WATCHDOG: &str = "KILN_EXPECT_WATCHDOG";
-/// How long any child may run.
-const CHILD_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long an actor in a child may run.
-const ACTOR_TIMEOUT: Duration = Duration::from_secs(10);
 
 // ---------------------------------------------------------------------------
 // The parent's side.
@@ -104,12 +104,12 @@ impl FakeSystemd {
         let waiter = thread::spawn(move || child.wait_with_output());
         let mut datagrams = Vec::new();
         while !waiter.is_finished() {
-            if start.elapsed() > CHILD_TIMEOUT {
+            if start.elapsed() > RUN_TIMEOUT {
                 // SAFETY: killing our own child process.
                 let _ = unsafe { libc::kill(pid, libc::SIGKILL) };
                 let output = waiter.join().unwrap().unwrap();
                 panic!(
-                    "the child did not finish within {CHILD_TIMEOUT:?}; datagrams: {datagrams:?}\n{}",
+                    "the child did not finish within {RUN_TIMEOUT:?}; datagrams: {datagrams:?}\n{}",
                     describe(&output)
                 );
             }
@@ -448,7 +448,7 @@ fn connect_sends_to_the_given_socket() {
             systemd.address.clone(),
             ActorOptions::default(),
         );
-        test::assert_completed(&actor_ref, ACTOR_TIMEOUT);
+        test::assert_completed(&actor_ref, TIMEOUT);
         let timeout = Duration::from_secs(1);
         assert_eq!(
             systemd.recv(timeout).as_deref(),
@@ -514,7 +514,7 @@ fn notify_scenario() {
         (),
         ActorOptions::default(),
     );
-    test::assert_completed(&actor_ref, ACTOR_TIMEOUT);
+    test::assert_completed(&actor_ref, TIMEOUT);
 }
 
 /// Runs the watchdog until its health check ran five times (the third
@@ -532,7 +532,7 @@ fn watchdog_scenario() {
         health_check,
         ActorOptions::default(),
     );
-    let deadline = Instant::now() + ACTOR_TIMEOUT;
+    let deadline = Instant::now() + TIMEOUT;
     while checks.load(Ordering::SeqCst) < 5 {
         assert!(
             Instant::now() < deadline,
@@ -542,7 +542,7 @@ fn watchdog_scenario() {
     }
     // The fifth ping is sent before the watchdog looks at its inbox again.
     actor_ref.try_send(Terminate).unwrap();
-    test::assert_completed(&actor_ref, ACTOR_TIMEOUT);
+    test::assert_completed(&actor_ref, TIMEOUT);
     assert_eq!(checks.load(Ordering::SeqCst), 5);
 }
 
@@ -556,7 +556,7 @@ fn watchdog_returns_scenario() {
         ActorOptions::default(),
     );
     // Still referenced, so only returning on its own stops it.
-    test::assert_completed(&actor_ref, ACTOR_TIMEOUT);
+    test::assert_completed(&actor_ref, TIMEOUT);
 }
 
 /// Without `NOTIFY_SOCKET`: no `Notify`, and the watchdog returns at once.

@@ -23,8 +23,9 @@ use kiln_rt::net::{Server, ServerError, ServerMessage, TcpListener, TcpStream};
 use kiln_rt::timer::{Deadline, Timer};
 use kiln_rt::{ActorOptions, Runtime, RuntimeRef, ThreadLocal, ThreadSafe};
 
-/// The safety net for waits that should end much sooner.
-const TIMEOUT: Duration = Duration::from_secs(20);
+mod util;
+
+use util::timeout::TIMEOUT;
 
 /// Bytes each client sends (in four writes) and expects back.
 const MESSAGE: usize = 8 * 1024;

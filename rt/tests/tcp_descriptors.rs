@@ -15,6 +15,10 @@ use kiln::supervisor::SupervisorStrategy;
 use kiln_rt::net::{Server, ServerError, TcpStream};
 use kiln_rt::{ActorOptions, Runtime, RuntimeRef, ThreadLocal};
 
+mod util;
+
+use util::timeout::TIMEOUT;
+
 const CONNECTIONS: usize = 10_000;
 
 async fn echo(
@@ -71,9 +75,7 @@ fn descriptors_return_to_baseline_after_ten_thousand_connections() {
     // Warm up (the first connection may allocate in the runtime), then count.
     let one_connection = || {
         let mut stream = StdStream::connect(address).expect("can't connect");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .unwrap();
+        stream.set_read_timeout(Some(TIMEOUT)).unwrap();
         stream.write_all(b"ping").unwrap();
         let mut buf = [0; 4];
         stream.read_exact(&mut buf).unwrap();
@@ -90,7 +92,7 @@ fn descriptors_return_to_baseline_after_ten_thousand_connections() {
         one_connection();
     }
     // The server closes its side asynchronously, once it saw the end.
-    let give_up = Instant::now() + Duration::from_secs(10);
+    let give_up = Instant::now() + TIMEOUT;
     let mut open = open_descriptors();
     while open > baseline && Instant::now() < give_up {
         thread::sleep(Duration::from_millis(10));
@@ -104,5 +106,5 @@ fn descriptors_return_to_baseline_after_ten_thousand_connections() {
     for server in servers {
         server.try_send(Terminate).unwrap();
     }
-    assert_eq!(result.recv_timeout(Duration::from_secs(10)), Ok(Ok(())));
+    assert_eq!(result.recv_timeout(TIMEOUT), Ok(Ok(())));
 }

@@ -19,11 +19,9 @@ mod util;
 use kiln_rt::Spawn;
 use util::metrics::wait_for;
 use util::rpc::{client, incrementer};
+use util::timeout::{RUN_TIMEOUT, TIMEOUT};
 
-/// The safety net for waits that should end much sooner.
-const TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Runs `scenario` on its own thread; fails the test if it does not end within [`TIMEOUT`]
+/// Runs `scenario` on its own thread; fails the test if it does not end within [`RUN_TIMEOUT`]
 /// (a lost wake-up leaves a runtime running forever).
 fn with_timeout(what: &str, scenario: impl FnOnce() + Send + 'static) {
     let (done, finished) = mpsc::channel();
@@ -31,11 +29,11 @@ fn with_timeout(what: &str, scenario: impl FnOnce() + Send + 'static) {
         scenario();
         let _ = done.send(());
     });
-    match finished.recv_timeout(TIMEOUT) {
+    match finished.recv_timeout(RUN_TIMEOUT) {
         Ok(()) => scenario.join().unwrap(),
         // The scenario panicked: show its panic.
         Err(mpsc::RecvTimeoutError::Disconnected) => scenario.join().unwrap(),
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("{what}: did not end in {TIMEOUT:?}"),
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("{what}: did not end in {RUN_TIMEOUT:?}"),
     }
 }
 

@@ -24,10 +24,10 @@ use kiln_rt::net::udp::UdpSocket;
 use kiln_rt::timer::Deadline;
 use kiln_rt::{Access, ActorOptions, Runtime, RuntimeRef, ThreadLocal, ThreadSafe};
 
-/// The safety net for a whole runtime: it should stop much sooner.
-const TIMEOUT: Duration = Duration::from_secs(120);
-/// How long the server waits for the next datagram before giving up.
-const IDLE: Duration = Duration::from_secs(30);
+mod util;
+
+use util::timeout::{RUN_TIMEOUT, TIMEOUT};
+
 /// Clients of the echo server.
 const CLIENTS: usize = 200;
 /// Clients of the echo server when they are thread-safe actors, see the module docs.
@@ -61,7 +61,7 @@ fn localhost() -> SocketAddr {
 }
 
 /// Builds a runtime with `threads` workers on a thread of its own, runs `setup` and starts it;
-/// fails the test if anything fails or the runtime runs for longer than [`TIMEOUT`].
+/// fails the test if anything fails or the runtime runs for longer than [`RUN_TIMEOUT`].
 fn run_runtime(threads: usize, setup: impl FnOnce(&mut Runtime) + Send + 'static) {
     let (done, wait) = mpsc::channel();
     thread::spawn(move || {
@@ -73,7 +73,7 @@ fn run_runtime(threads: usize, setup: impl FnOnce(&mut Runtime) + Send + 'static
         let result = runtime.start().map_err(|err| err.to_string());
         let _ = done.send(result);
     });
-    match wait.recv_timeout(TIMEOUT) {
+    match wait.recv_timeout(RUN_TIMEOUT) {
         Ok(Ok(())) => {}
         Ok(Err(err)) => panic!("the runtime failed: {err}"),
         Err(mpsc::RecvTimeoutError::Timeout) => panic!("the runtime did not stop in time"),
@@ -101,7 +101,7 @@ async fn serve<RT: Access + Clone>(
     let rt = ctx.runtime_ref().clone();
     let mut echoed = 0;
     let recv = socket.recv_from(Vec::with_capacity(CAPACITY));
-    let mut recv = pin!(Deadline::after(rt.clone(), IDLE, recv));
+    let mut recv = pin!(Deadline::after(rt.clone(), TIMEOUT, recv));
     loop {
         let received = poll_fn(|cx| {
             if pin!(ctx.receive_next()).poll(cx).is_ready() {
@@ -123,7 +123,7 @@ async fn serve<RT: Access + Clone>(
         }
         echoed += 1;
         buf.clear();
-        recv.set(Deadline::after(rt.clone(), IDLE, socket.recv_from(buf)));
+        recv.set(Deadline::after(rt.clone(), TIMEOUT, socket.recv_from(buf)));
     }
 }
 
@@ -580,7 +580,7 @@ async fn dropped_receives<RT: Access + Clone>(rt: RT) -> Result<(), String> {
             .await
             .map_err(failed("send_to"))?;
         let recv = b.recv_from(Vec::with_capacity(64));
-        let (buf, from) = Deadline::after(rt.clone(), IDLE, recv)
+        let (buf, from) = Deadline::after(rt.clone(), TIMEOUT, recv)
             .await
             .map_err(|err| format!("try {i}: no datagram after the dropped receive: {err}"))?;
         expect_eq(

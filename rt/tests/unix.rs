@@ -30,10 +30,10 @@ use kiln_rt::net::unix::{Incoming, SocketAddr, UnixDatagram, UnixListener, UnixS
 use kiln_rt::timer::Deadline;
 use kiln_rt::{Access, ActorOptions, Runtime, RuntimeRef, ThreadLocal, ThreadSafe};
 
-/// The safety net for a whole runtime: it should stop much sooner.
-const TIMEOUT: Duration = Duration::from_secs(120);
-/// The longest wait for one operation.
-const IDLE: Duration = Duration::from_secs(30);
+mod util;
+
+use util::timeout::{RUN_TIMEOUT, TIMEOUT};
+
 /// Clients of each echo server.
 const CLIENTS: usize = 200;
 /// Clients of each echo server when they are thread-safe actors, see the module docs.
@@ -93,7 +93,7 @@ fn abstract_addr(name: &str) -> SocketAddr {
 }
 
 /// Builds a runtime with `threads` workers on a thread of its own, runs `setup` and starts it;
-/// fails the test if anything fails or the runtime runs for longer than [`TIMEOUT`].
+/// fails the test if anything fails or the runtime runs for longer than [`RUN_TIMEOUT`].
 fn run_runtime(threads: usize, setup: impl FnOnce(&mut Runtime) + Send + 'static) {
     let (done, wait) = mpsc::channel();
     thread::spawn(move || {
@@ -105,7 +105,7 @@ fn run_runtime(threads: usize, setup: impl FnOnce(&mut Runtime) + Send + 'static
         let result = runtime.start().map_err(|err| err.to_string());
         let _ = done.send(result);
     });
-    match wait.recv_timeout(TIMEOUT) {
+    match wait.recv_timeout(RUN_TIMEOUT) {
         Ok(Ok(())) => {}
         Ok(Err(err)) => panic!("the runtime failed: {err}"),
         Err(mpsc::RecvTimeoutError::Timeout) => panic!("the runtime did not stop in time"),
@@ -188,7 +188,7 @@ async fn echo_connection<RT: Access + Clone>(rt: RT, stream: UnixStream) -> Resu
     let mut buf = Vec::with_capacity(4096);
     loop {
         buf.clear();
-        buf = Deadline::after(rt.clone(), IDLE, stream.recv(buf))
+        buf = Deadline::after(rt.clone(), TIMEOUT, stream.recv(buf))
             .await
             .map_err(failed("connection can't receive"))?;
         if buf.is_empty() {
@@ -230,7 +230,7 @@ async fn stream_client<RT: Access + Clone>(
             .await
             .map_err(|err| format!("round {round}: can't send: {err}"))?;
         buf.clear();
-        buf = Deadline::after(rt.clone(), IDLE, stream.recv_n(buf, message.len()))
+        buf = Deadline::after(rt.clone(), TIMEOUT, stream.recv_n(buf, message.len()))
             .await
             .map_err(|err| format!("round {round}: can't receive the echo: {err}"))?;
         if buf != message {
@@ -246,13 +246,13 @@ async fn stream_client<RT: Access + Clone>(
         .await
         .map_err(failed("can't shut down"))?;
     buf.clear();
-    let buf = Deadline::after(rt.clone(), IDLE, stream.recv(buf))
+    let buf = Deadline::after(rt.clone(), TIMEOUT, stream.recv(buf))
         .await
         .map_err(failed("can't receive the end"))?;
     expect_eq("bytes after the end", buf.len(), 0)
 }
 
-/// The next connection of `incoming`, or an error if none comes within [`IDLE`].
+/// The next connection of `incoming`, or an error if none comes within [`TIMEOUT`].
 async fn next_connection<RT: Access>(
     rt: RT,
     incoming: &mut Pin<&mut Incoming<'_>>,
@@ -263,7 +263,7 @@ async fn next_connection<RT: Access>(
             .poll_next(cx)
             .map(|next| next.unwrap_or_else(|| Err(io::Error::other("incoming ended"))))
     });
-    Deadline::after(rt, IDLE, next).await
+    Deadline::after(rt, TIMEOUT, next).await
 }
 
 /// Accepts [`CLIENTS`] connections from `incoming` and starts an echo actor for each, next to
@@ -387,7 +387,7 @@ async fn shared_stream_server(
         if accepted == clients {
             break Ok(accepted);
         }
-        match Deadline::after(rt.clone(), IDLE, listener.accept()).await {
+        match Deadline::after(rt.clone(), TIMEOUT, listener.accept()).await {
             Ok((stream, peer)) if peer.is_unnamed() => {
                 accepted += 1;
                 let arg = (stream, reports.clone());
@@ -463,7 +463,7 @@ async fn serve_datagrams<RT: Access + Clone>(
     let rt = ctx.runtime_ref().clone();
     let mut echoed = 0;
     let recv = socket.recv_from(Vec::with_capacity(CAPACITY));
-    let mut recv = pin!(Deadline::after(rt.clone(), IDLE, recv));
+    let mut recv = pin!(Deadline::after(rt.clone(), TIMEOUT, recv));
     loop {
         let received = poll_fn(|cx| {
             if pin!(ctx.receive_next()).poll(cx).is_ready() {
@@ -485,7 +485,7 @@ async fn serve_datagrams<RT: Access + Clone>(
         }
         echoed += sent;
         buf.clear();
-        recv.set(Deadline::after(rt.clone(), IDLE, socket.recv_from(buf)));
+        recv.set(Deadline::after(rt.clone(), TIMEOUT, socket.recv_from(buf)));
     }
 }
 
@@ -523,10 +523,10 @@ async fn datagram_client<RT: Access + Clone>(
         expect_eq("bytes sent", sent, datagram.len())?;
         buf.clear();
         let echo = if connected {
-            let recv = Deadline::after(rt.clone(), IDLE, socket.recv(buf));
+            let recv = Deadline::after(rt.clone(), TIMEOUT, socket.recv(buf));
             recv.await.map(|buf| (buf, None))
         } else {
-            let recv = Deadline::after(rt.clone(), IDLE, socket.recv_from(buf));
+            let recv = Deadline::after(rt.clone(), TIMEOUT, socket.recv_from(buf));
             recv.await.map(|(buf, from)| (buf, Some(from)))
         };
         let (echo, from) = echo.map_err(|err| format!("round {round}: no echo: {err}"))?;
@@ -1010,12 +1010,12 @@ async fn dropped_receives<RT: Access + Clone>(rt: RT) -> Result<(), String> {
             .await
             .map_err(failed("send_all"))?;
         let recv = b.recv_n(Vec::with_capacity(64), message.len());
-        let buf = Deadline::after(rt.clone(), IDLE, recv)
+        let buf = Deadline::after(rt.clone(), TIMEOUT, recv)
             .await
             .map_err(|err| format!("try {i}: no bytes after the dropped receive: {err}"))?;
         expect_eq("bytes after a dropped receive", &buf, &message)?;
         c.send(message.clone()).await.map_err(failed("send"))?;
-        let buf = Deadline::after(rt.clone(), IDLE, d.recv(Vec::with_capacity(64)))
+        let buf = Deadline::after(rt.clone(), TIMEOUT, d.recv(Vec::with_capacity(64)))
             .await
             .map_err(|err| format!("try {i}: no datagram after the dropped receive: {err}"))?;
         expect_eq("datagram after a dropped receive", &buf, &message)?;
@@ -1216,13 +1216,13 @@ fn send_to_a_full_queue_waits_for_room() {
                 .await
                 .map_err(failed("recv"))?;
             expect_eq("first datagram", buf, vec![0; 100])?;
-            let sent = Deadline::after(rt.clone(), IDLE, waiting)
+            let sent = Deadline::after(rt.clone(), TIMEOUT, waiting)
                 .await
                 .map_err(|err| format!("{mode}: the waiting send failed: {err}"))?;
             expect_eq("bytes sent after waiting", sent, 100)?;
             for n in 1..=queued {
                 let recv = receiver.recv(Vec::with_capacity(200));
-                let buf = Deadline::after(rt.clone(), IDLE, recv)
+                let buf = Deadline::after(rt.clone(), TIMEOUT, recv)
                     .await
                     .map_err(failed("recv"))?;
                 expect_eq("queued datagram", buf, vec![n; 100])?;

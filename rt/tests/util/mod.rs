@@ -1,7 +1,11 @@
 //! Helpers shared by the tests: running the examples as child processes
 //! (here, and server examples in [`server`]), clients that stall a server
-//! ([`clients`]), waiting for metrics ([`metrics`]), an RPC server and
-//! client ([`rpc`]), and a runtime of the test's own ([`run`]).
+//! ([`clients`]), waiting for metrics ([`metrics`]), an RPC server and client
+//! ([`rpc`]), a runtime of the test's own ([`run`]), and how long a test
+//! waits before it fails ([`timeout`]).
+//!
+//! Each test file includes this folder with `mod util;` and uses what it
+//! needs; a helper two test files need lives here, once.
 
 #![allow(dead_code, reason = "each test binary uses some of these")]
 
@@ -10,6 +14,7 @@ pub(crate) mod metrics;
 pub(crate) mod rpc;
 pub(crate) mod run;
 pub(crate) mod server;
+pub(crate) mod timeout;
 
 use std::path::PathBuf;
 use std::process::{Child, Command};
