@@ -3,14 +3,13 @@
 //! name the path, file I/O in thread-safe actors (the shared ring), and
 //! `TcpStream::send_file` of a file to a std client.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::io::{self, Read};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, mpsc};
 use std::thread;
 
 use kiln::actor;
@@ -20,10 +19,11 @@ use kiln_rt::Spawn;
 use kiln_rt::fs::{self, File, OpenOptions};
 use kiln_rt::net::TcpListener;
 use kiln_rt::timer::Deadline;
-use kiln_rt::{ActorOptions, Runtime, RuntimeRef, ThreadLocal, ThreadSafe};
+use kiln_rt::{ActorOptions, RuntimeRef, ThreadLocal, ThreadSafe};
 
 mod util;
 
+use util::runtime::{run_on_one_worker, run_runtime};
 use util::timeout::TIMEOUT;
 
 /// Returns an error with the message unless `cond` holds.
@@ -110,27 +110,17 @@ fn run_local<F>(setup: F) -> Vec<io::Result<()>>
 where
     F: FnOnce(&mut RuntimeRef) -> Vec<Body> + Send + 'static,
 {
-    let setup = Arc::new(Mutex::new(Some(setup)));
     let spawned = Arc::new(AtomicUsize::new(0));
     let (sender, receiver) = mpsc::channel();
-    let mut runtime = Runtime::setup()
-        .num_threads(1)
-        .build()
-        .expect("can't build runtime");
     let count = spawned.clone();
-    runtime
-        .run_on_workers(move |mut rt: RuntimeRef| -> Result<(), Infallible> {
-            let setup = setup.lock().unwrap().take().expect("one worker only");
-            let bodies = setup(&mut rt);
-            count.store(bodies.len(), Ordering::SeqCst);
-            for (index, body) in bodies.into_iter().enumerate() {
-                let arg = (index, body, sender.clone());
-                rt.spawn_local(NoSupervisor, actor_fn(runner), arg, ActorOptions::default());
-            }
-            Ok(())
-        })
-        .expect("run_on_workers failed");
-    runtime.start().expect("runtime failed");
+    run_on_one_worker(move |rt| {
+        let bodies = setup(rt);
+        count.store(bodies.len(), Ordering::SeqCst);
+        for (index, body) in bodies.into_iter().enumerate() {
+            let arg = (index, body, sender.clone());
+            rt.spawn_local(NoSupervisor, actor_fn(runner), arg, ActorOptions::default());
+        }
+    });
     collect(&receiver, spawned.load(Ordering::SeqCst))
 }
 
@@ -575,22 +565,18 @@ async fn thread_safe_file_io(
 fn thread_safe_actors_do_file_io_on_the_shared_ring() {
     let dir = TempDir::new("thread-safe");
     let (sender, receiver) = mpsc::channel();
-    let mut runtime = Runtime::setup()
-        .num_threads(2)
-        .build()
-        .expect("can't build runtime");
-    for i in 0..4 {
-        let path = dir.join(&format!("file-{i}"));
-        runtime.spawn(
-            NoSupervisor,
-            actor_fn(thread_safe_file_io),
-            (path, sender.clone()),
-            ActorOptions::default(),
-        );
-    }
-    drop(sender);
-    runtime.start().expect("runtime failed");
-    let results: Vec<_> = receiver.iter().collect();
+    let paths: Vec<_> = (0..4).map(|i| dir.join(&format!("file-{i}"))).collect();
+    run_runtime(2, move |runtime| {
+        for path in paths {
+            runtime.spawn(
+                NoSupervisor,
+                actor_fn(thread_safe_file_io),
+                (path, sender.clone()),
+                ActorOptions::default(),
+            );
+        }
+    });
+    let results: Vec<_> = receiver.try_iter().collect();
     assert_eq!(results.len(), 4, "not every actor reported");
     for result in results {
         result.expect("thread-safe file I/O failed");
@@ -691,13 +677,10 @@ fn send_file_from_a_thread_safe_actor() {
     }
     check_send_file("send-file-thread-safe", |path, address| {
         let (sender, receiver) = mpsc::channel();
-        let mut runtime = Runtime::setup()
-            .num_threads(2)
-            .build()
-            .expect("can't build runtime");
-        let arg = (path, address, sender);
-        runtime.spawn(NoSupervisor, actor_fn(server), arg, ActorOptions::default());
-        runtime.start().expect("runtime failed");
+        run_runtime(2, move |runtime| {
+            let arg = (path, address, sender);
+            runtime.spawn(NoSupervisor, actor_fn(server), arg, ActorOptions::default());
+        });
         receiver
             .try_recv()
             .expect("the server did not report")

@@ -3,9 +3,8 @@
 //! sender is dropped, a broken pipe once the receiver is, on a worker's ring
 //! and on the shared ring of thread-safe actors.
 
-use std::convert::Infallible;
 use std::io;
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::mpsc;
 use std::time::Duration;
 
 use kiln::actor;
@@ -14,10 +13,11 @@ use kiln::supervisor::NoSupervisor;
 use kiln_rt::Spawn;
 use kiln_rt::pipe::{self, Receiver, Sender};
 use kiln_rt::timer::{Deadline, Timer};
-use kiln_rt::{ActorOptions, Runtime, RuntimeRef, ThreadLocal, ThreadSafe};
+use kiln_rt::{ActorOptions, Runtime, ThreadLocal, ThreadSafe};
 
 mod util;
 
+use util::runtime::run_on_one_worker;
 use util::timeout::TIMEOUT;
 
 /// Bytes sent through the pipe: 16 times the default pipe capacity.
@@ -114,24 +114,6 @@ fn check_reports(receiver: &mpsc::Receiver<(&'static str, io::Result<()>)>, want
             panic!("the {name} failed: {err}");
         }
     }
-}
-
-/// Runs `f` on the one worker of a new runtime, until everything it spawned
-/// finished.
-fn run_on_one_worker(f: impl FnOnce(&mut RuntimeRef) + Send + 'static) {
-    let f = Arc::new(Mutex::new(Some(f)));
-    let mut runtime = Runtime::setup()
-        .num_threads(1)
-        .build()
-        .expect("can't build runtime");
-    runtime
-        .run_on_workers(move |mut rt: RuntimeRef| -> Result<(), Infallible> {
-            let f = f.lock().unwrap().take().expect("one worker only");
-            f(&mut rt);
-            Ok(())
-        })
-        .expect("run_on_workers failed");
-    runtime.start().expect("runtime failed");
 }
 
 #[test]

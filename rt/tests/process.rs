@@ -4,12 +4,11 @@
 //! `cat` with a writer and a reader actor), exit by a signal, waiting that
 //! does not block the worker, cancelled waits, and waits on the shared ring.
 
-use std::convert::Infallible;
 use std::io;
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use kiln::actor;
@@ -18,10 +17,11 @@ use kiln::supervisor::NoSupervisor;
 use kiln_rt::Spawn;
 use kiln_rt::pipe::{Receiver, Sender};
 use kiln_rt::timer::{Deadline, Timer};
-use kiln_rt::{ActorOptions, Runtime, RuntimeRef, ThreadLocal, ThreadSafe, process};
+use kiln_rt::{ActorOptions, Runtime, ThreadLocal, ThreadSafe, process};
 
 mod util;
 
+use util::runtime::run_on_one_worker;
 use util::timeout::TIMEOUT;
 
 /// Returns an error with the message unless `cond` holds.
@@ -47,24 +47,6 @@ fn check_reports(receiver: &mpsc::Receiver<(&'static str, io::Result<()>)>, want
             panic!("the {name} failed: {err}");
         }
     }
-}
-
-/// Runs `f` on the one worker of a new runtime, until everything it spawned
-/// finished.
-fn run_on_one_worker(f: impl FnOnce(&mut RuntimeRef) + Send + 'static) {
-    let f = Arc::new(Mutex::new(Some(f)));
-    let mut runtime = Runtime::setup()
-        .num_threads(1)
-        .build()
-        .expect("can't build runtime");
-    runtime
-        .run_on_workers(move |mut rt: RuntimeRef| -> Result<(), Infallible> {
-            let f = f.lock().unwrap().take().expect("one worker only");
-            f(&mut rt);
-            Ok(())
-        })
-        .expect("run_on_workers failed");
-    runtime.start().expect("runtime failed");
 }
 
 /// Spawns one thread-local actor running `f` and checks it succeeded.

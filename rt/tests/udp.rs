@@ -13,7 +13,6 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::pin::pin;
 use std::sync::{Mutex, MutexGuard, mpsc};
 use std::task::Poll;
-use std::thread;
 use std::time::Duration;
 
 use kiln::messages::Terminate;
@@ -22,11 +21,12 @@ use kiln::{ActorRef, actor, actor_fn};
 use kiln_rt::Spawn;
 use kiln_rt::net::udp::UdpSocket;
 use kiln_rt::timer::Deadline;
-use kiln_rt::{Access, ActorOptions, Runtime, RuntimeRef, ThreadLocal, ThreadSafe};
+use kiln_rt::{Access, ActorOptions, RuntimeRef, ThreadLocal, ThreadSafe};
 
 mod util;
 
-use util::timeout::{RUN_TIMEOUT, TIMEOUT};
+use util::runtime::run_runtime;
+use util::timeout::TIMEOUT;
 
 /// Clients of the echo server.
 const CLIENTS: usize = 200;
@@ -58,27 +58,6 @@ fn heavy() -> MutexGuard<'static, ()> {
 
 fn localhost() -> SocketAddr {
     (Ipv4Addr::LOCALHOST, 0).into()
-}
-
-/// Builds a runtime with `threads` workers on a thread of its own, runs `setup` and starts it;
-/// fails the test if anything fails or the runtime runs for longer than [`RUN_TIMEOUT`].
-fn run_runtime(threads: usize, setup: impl FnOnce(&mut Runtime) + Send + 'static) {
-    let (done, wait) = mpsc::channel();
-    thread::spawn(move || {
-        let mut runtime = Runtime::setup()
-            .num_threads(threads)
-            .build()
-            .expect("can't build the runtime");
-        setup(&mut runtime);
-        let result = runtime.start().map_err(|err| err.to_string());
-        let _ = done.send(result);
-    });
-    match wait.recv_timeout(RUN_TIMEOUT) {
-        Ok(Ok(())) => {}
-        Ok(Err(err)) => panic!("the runtime failed: {err}"),
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("the runtime did not stop in time"),
-        Err(mpsc::RecvTimeoutError::Disconnected) => panic!("setting up the runtime panicked"),
-    }
 }
 
 /// The datagram client `id` sends in `round`: its id and round, then bytes of both, 8 to 1,407

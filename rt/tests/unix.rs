@@ -18,7 +18,6 @@ use std::path::{Path, PathBuf};
 use std::pin::{Pin, pin};
 use std::sync::{Mutex, MutexGuard, mpsc};
 use std::task::Poll;
-use std::thread;
 use std::time::Duration;
 
 use futures_core::Stream;
@@ -28,11 +27,12 @@ use kiln::{ActorRef, actor, actor_fn};
 use kiln_rt::Spawn;
 use kiln_rt::net::unix::{Incoming, SocketAddr, UnixDatagram, UnixListener, UnixStream};
 use kiln_rt::timer::Deadline;
-use kiln_rt::{Access, ActorOptions, Runtime, RuntimeRef, ThreadLocal, ThreadSafe};
+use kiln_rt::{Access, ActorOptions, RuntimeRef, ThreadLocal, ThreadSafe};
 
 mod util;
 
-use util::timeout::{RUN_TIMEOUT, TIMEOUT};
+use util::runtime::run_runtime;
+use util::timeout::TIMEOUT;
 
 /// Clients of each echo server.
 const CLIENTS: usize = 200;
@@ -90,27 +90,6 @@ impl Drop for TempDir {
 fn abstract_addr(name: &str) -> SocketAddr {
     let name = format!("kiln-rt-{}-{name}", std::process::id());
     SocketAddr::from_abstract_name(name).expect("invalid abstract name")
-}
-
-/// Builds a runtime with `threads` workers on a thread of its own, runs `setup` and starts it;
-/// fails the test if anything fails or the runtime runs for longer than [`RUN_TIMEOUT`].
-fn run_runtime(threads: usize, setup: impl FnOnce(&mut Runtime) + Send + 'static) {
-    let (done, wait) = mpsc::channel();
-    thread::spawn(move || {
-        let mut runtime = Runtime::setup()
-            .num_threads(threads)
-            .build()
-            .expect("can't build the runtime");
-        setup(&mut runtime);
-        let result = runtime.start().map_err(|err| err.to_string());
-        let _ = done.send(result);
-    });
-    match wait.recv_timeout(RUN_TIMEOUT) {
-        Ok(Ok(())) => {}
-        Ok(Err(err)) => panic!("the runtime failed: {err}"),
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("the runtime did not stop in time"),
-        Err(mpsc::RecvTimeoutError::Disconnected) => panic!("setting up the runtime panicked"),
-    }
 }
 
 /// The message client `id` sends in `round`: its id and round, then bytes of both; 8 bytes up to

@@ -1,8 +1,8 @@
 //! Helpers shared by the tests: running the examples as child processes
 //! (here, and server examples in [`server`]), clients that stall a server
 //! ([`clients`]), waiting for metrics ([`metrics`]), an RPC server and client
-//! ([`rpc`]), a runtime of the test's own ([`run`]), and how long a test
-//! waits before it fails ([`timeout`]).
+//! ([`rpc`]), running a runtime so that the test ends ([`runtime`]), and how
+//! long a test waits before it fails ([`timeout`]).
 //!
 //! Each test file includes this folder with `mod util;` and uses what it
 //! needs; a helper two test files need lives here, once.
@@ -12,7 +12,7 @@
 pub(crate) mod clients;
 pub(crate) mod metrics;
 pub(crate) mod rpc;
-pub(crate) mod run;
+pub(crate) mod runtime;
 pub(crate) mod server;
 pub(crate) mod timeout;
 
