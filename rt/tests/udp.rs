@@ -25,6 +25,7 @@ use kiln_rt::{Access, ActorOptions, RuntimeRef, ThreadLocal, ThreadSafe};
 
 mod util;
 
+use util::check::{check_in_actor, check_in_thread_safe_actor, expect_eq, failed};
 use util::runtime::run_runtime;
 use util::timeout::TIMEOUT;
 
@@ -331,64 +332,6 @@ fn echo_with_many_thread_safe_clients() {
     thread_safe_echo(CLIENTS);
 }
 
-/// Runs `check` in a thread-local actor on a one-worker runtime and fails the test with its error.
-fn check_in_actor<F, Fut>(check: F)
-where
-    F: FnOnce(ThreadLocal) -> Fut + Clone + Send + 'static,
-    Fut: Future<Output = Result<(), String>> + 'static,
-{
-    async fn checker<F, Fut>(
-        ctx: actor::Context<Infallible, ThreadLocal>,
-        check: F,
-        report: mpsc::Sender<Result<(), String>>,
-    ) where
-        F: FnOnce(ThreadLocal) -> Fut,
-        Fut: Future<Output = Result<(), String>>,
-    {
-        let result = check(ctx.runtime_ref().clone()).await;
-        report.send(result).unwrap();
-    }
-
-    let (report, reports) = mpsc::channel();
-    run_runtime(1, move |runtime| {
-        runtime
-            .run_on_workers(move |mut rt: RuntimeRef| -> Result<(), Infallible> {
-                let arg = (check, report);
-                rt.spawn_local(
-                    NoSupervisor,
-                    actor_fn(checker),
-                    arg,
-                    ActorOptions::default(),
-                );
-                Ok(())
-            })
-            .unwrap();
-    });
-    match reports.try_recv() {
-        Ok(Ok(())) => {}
-        Ok(Err(err)) => panic!("{err}"),
-        Err(_) => panic!("the actor did not finish"),
-    }
-}
-
-/// Maps an I/O error to a message naming what failed.
-fn failed(what: &str) -> impl FnOnce(io::Error) -> String + '_ {
-    move |err| format!("{what}: {err}")
-}
-
-/// Fails unless `got` equals `expected`.
-fn expect_eq<T: PartialEq + std::fmt::Debug>(
-    what: &str,
-    got: T,
-    expected: T,
-) -> Result<(), String> {
-    if got == expected {
-        Ok(())
-    } else {
-        Err(format!("{what}: got {got:?}, expected {expected:?}"))
-    }
-}
-
 #[test]
 fn socket_operations() {
     check_in_actor(|rt| async move {
@@ -578,29 +521,7 @@ fn dropped_receive_then_reuse_in_a_thread_local_actor() {
 
 #[test]
 fn dropped_receive_then_reuse_in_a_thread_safe_actor() {
-    async fn checker(
-        ctx: actor::Context<Infallible, ThreadSafe>,
-        report: mpsc::Sender<Result<(), String>>,
-    ) {
-        report
-            .send(dropped_receives(ctx.runtime_ref().clone()).await)
-            .unwrap();
-    }
-
-    let (report, reports) = mpsc::channel();
-    run_runtime(2, move |runtime| {
-        runtime.spawn(
-            NoSupervisor,
-            actor_fn(checker),
-            report,
-            ActorOptions::default(),
-        );
-    });
-    match reports.try_recv() {
-        Ok(Ok(())) => {}
-        Ok(Err(err)) => panic!("{err}"),
-        Err(_) => panic!("the actor did not finish"),
-    }
+    check_in_thread_safe_actor(dropped_receives);
 }
 
 #[test]

@@ -31,6 +31,7 @@ use kiln_rt::{Access, ActorOptions, RuntimeRef, ThreadLocal, ThreadSafe};
 
 mod util;
 
+use util::check::{check_in_actor, check_in_thread_safe_actor, expect_eq, failed};
 use util::runtime::run_runtime;
 use util::timeout::TIMEOUT;
 
@@ -101,24 +102,6 @@ fn payload(id: usize, round: usize, max: usize) -> Vec<u8> {
     buf.extend_from_slice(&u32::try_from(round).unwrap().to_be_bytes());
     buf.extend((8..len).map(|i| (i ^ id.wrapping_mul(31) ^ round) as u8));
     buf
-}
-
-/// Maps an I/O error to a message naming what failed.
-fn failed(what: &str) -> impl FnOnce(io::Error) -> String + '_ {
-    move |err| format!("{what}: {err}")
-}
-
-/// Fails unless `got` equals `expected`.
-fn expect_eq<T: PartialEq + std::fmt::Debug>(
-    what: &str,
-    got: T,
-    expected: T,
-) -> Result<(), String> {
-    if got == expected {
-        Ok(())
-    } else {
-        Err(format!("{what}: got {got:?}, expected {expected:?}"))
-    }
 }
 
 /// Checks that every client reported success once, that the server did, and returns what the
@@ -645,46 +628,6 @@ fn datagram_echo_with_many_thread_safe_clients() {
 
 // Operations one by one.
 
-/// Runs `check` in a thread-local actor on a one-worker runtime and fails the test with its error.
-fn check_in_actor<F, Fut>(check: F)
-where
-    F: FnOnce(ThreadLocal) -> Fut + Clone + Send + 'static,
-    Fut: Future<Output = Result<(), String>> + 'static,
-{
-    async fn checker<F, Fut>(
-        ctx: actor::Context<Infallible, ThreadLocal>,
-        check: F,
-        report: mpsc::Sender<Result<(), String>>,
-    ) where
-        F: FnOnce(ThreadLocal) -> Fut,
-        Fut: Future<Output = Result<(), String>>,
-    {
-        let result = check(ctx.runtime_ref().clone()).await;
-        report.send(result).unwrap();
-    }
-
-    let (report, reports) = mpsc::channel();
-    run_runtime(1, move |runtime| {
-        runtime
-            .run_on_workers(move |mut rt: RuntimeRef| -> Result<(), Infallible> {
-                let arg = (check, report);
-                rt.spawn_local(
-                    NoSupervisor,
-                    actor_fn(checker),
-                    arg,
-                    ActorOptions::default(),
-                );
-                Ok(())
-            })
-            .unwrap();
-    });
-    match reports.try_recv() {
-        Ok(Ok(())) => {}
-        Ok(Err(err)) => panic!("{err}"),
-        Err(_) => panic!("the actor did not finish"),
-    }
-}
-
 #[test]
 fn stream_operations() {
     check_in_actor(|rt| async move {
@@ -1009,29 +952,7 @@ fn dropped_receive_then_reuse_in_a_thread_local_actor() {
 
 #[test]
 fn dropped_receive_then_reuse_in_a_thread_safe_actor() {
-    async fn checker(
-        ctx: actor::Context<Infallible, ThreadSafe>,
-        report: mpsc::Sender<Result<(), String>>,
-    ) {
-        report
-            .send(dropped_receives(ctx.runtime_ref().clone()).await)
-            .unwrap();
-    }
-
-    let (report, reports) = mpsc::channel();
-    run_runtime(2, move |runtime| {
-        runtime.spawn(
-            NoSupervisor,
-            actor_fn(checker),
-            report,
-            ActorOptions::default(),
-        );
-    });
-    match reports.try_recv() {
-        Ok(Ok(())) => {}
-        Ok(Err(err)) => panic!("{err}"),
-        Err(_) => panic!("the actor did not finish"),
-    }
+    check_in_thread_safe_actor(dropped_receives);
 }
 
 // Errors.

@@ -1,14 +1,16 @@
 //! Helpers shared by the tests: running the examples as child processes
 //! (here, and server examples in [`server`]), clients that stall a server
-//! ([`clients`]), waiting for metrics ([`metrics`]), an RPC server and client
-//! ([`rpc`]), running a runtime so that the test ends ([`runtime`]), and how
-//! long a test waits before it fails ([`timeout`]).
+//! ([`clients`]), checks that run inside an actor ([`check`]), waiting for metrics
+//! ([`metrics`]), an RPC server and client ([`rpc`]), running a runtime so
+//! that the test ends ([`runtime`]), and how long a test waits before it
+//! fails ([`timeout`]).
 //!
 //! Each test file includes this folder with `mod util;` and uses what it
 //! needs; a helper two test files need lives here, once.
 
 #![allow(dead_code, reason = "each test binary uses some of these")]
 
+pub(crate) mod check;
 pub(crate) mod clients;
 pub(crate) mod metrics;
 pub(crate) mod rpc;
