@@ -33,6 +33,7 @@ use socket2::{Domain, SockAddr, Socket, Type};
 
 mod util;
 
+use util::temp_dir::TempDir;
 use util::timeout::TIMEOUT;
 
 /// Receives dropped in one turn: almost three times the submission queue.
@@ -128,28 +129,6 @@ async fn burst<RT: Access + Clone>(
     let _ = ctx.receive_next().await;
 }
 
-/// The listener's socket file, in a fresh directory removed when dropped.
-struct SocketPath(PathBuf);
-
-impl SocketPath {
-    fn new(name: &str) -> SocketPath {
-        let dir = std::env::temp_dir().join(format!("kiln-rt-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("can't create the test directory");
-        SocketPath(dir)
-    }
-
-    fn path(&self) -> PathBuf {
-        self.0.join("listener.sock")
-    }
-}
-
-impl Drop for SocketPath {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// A listener with room for every stream in its backlog, accepting without blocking.
 fn listener(path: &PathBuf) -> Socket {
     let socket = Socket::new(Domain::UNIX, Type::STREAM, None).expect("can't create the listener");
@@ -237,8 +216,8 @@ fn dropped_receives_are_cancelled(
     spawn: impl FnOnce(&mut Runtime, PathBuf, mpsc::Sender<Event>) -> ActorRef<Step> + Send + 'static,
 ) {
     let _one = one_at_a_time();
-    let dir = SocketPath::new(name);
-    let path = dir.path();
+    let dir = TempDir::new(&format!("cancel-burst-{name}"));
+    let path = dir.join("listener.sock");
     let listener = listener(&path);
     let (events_sender, events) = mpsc::channel();
     let (refs_sender, refs) = mpsc::channel();

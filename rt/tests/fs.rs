@@ -24,6 +24,7 @@ use kiln_rt::{ActorOptions, RuntimeRef, ThreadLocal, ThreadSafe};
 mod util;
 
 use util::runtime::{run_on_one_worker, run_runtime};
+use util::temp_dir::TempDir;
 use util::timeout::TIMEOUT;
 
 /// Returns an error with the message unless `cond` holds.
@@ -56,29 +57,6 @@ fn check_bytes(got: &[u8], want: &[u8]) -> io::Result<()> {
         want.len()
     );
     Ok(())
-}
-
-/// A directory of its own for a test, removed (with its contents) when
-/// dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(test: &str) -> TempDir {
-        let path = std::env::temp_dir().join(format!("kiln-rt-fs-{}-{test}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).expect("can't create the test's directory");
-        TempDir(path)
-    }
-
-    fn join(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// The future of a test's actor.
@@ -313,7 +291,7 @@ fn append_writes_at_the_end() {
 fn metadata_and_set_len() {
     let dir = TempDir::new("metadata");
     let path = dir.join("data");
-    let directory = dir.0.clone();
+    let directory = dir.path().to_owned();
     run_one(move |rt| async move {
         let file = OpenOptions::new()
             .read(true)
@@ -368,7 +346,7 @@ fn metadata_and_set_len() {
 #[test]
 fn create_rename_and_remove_files_and_directories() {
     let dir = TempDir::new("directories");
-    let root = dir.0.clone();
+    let root = dir.path().to_owned();
     run_one(move |rt| async move {
         let sub = root.join("sub");
         fs::create_dir(&rt, &sub).await?;
@@ -408,7 +386,7 @@ fn create_rename_and_remove_files_and_directories() {
 #[test]
 fn errors_name_the_path() {
     let dir = TempDir::new("errors");
-    let root = dir.0.clone();
+    let root = dir.path().to_owned();
     run_one(move |rt| async move {
         let missing = root.join("missing").join("file");
         let shown = missing.display().to_string();
@@ -508,7 +486,7 @@ fn errors_name_the_path() {
 #[test]
 fn many_actors_write_and_read_files_at_once() {
     let dir = TempDir::new("many");
-    let root = dir.0.clone();
+    let root = dir.path().to_owned();
     let results = run_local(move |_| {
         (0..8u8)
             .map(|i| {

@@ -33,6 +33,7 @@ mod util;
 
 use util::check::{check_in_actor, check_in_thread_safe_actor, expect_eq, failed};
 use util::runtime::run_runtime;
+use util::temp_dir::TempDir;
 use util::timeout::TIMEOUT;
 
 /// Clients of each echo server.
@@ -63,28 +64,6 @@ type Report = (usize, Result<usize, String>);
 fn heavy() -> MutexGuard<'static, ()> {
     static HEAVY: Mutex<()> = Mutex::new(());
     HEAVY.lock().unwrap_or_else(|err| err.into_inner())
-}
-
-/// A fresh directory for a test's socket files, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("kiln-rt-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("can't create the test directory");
-        TempDir(dir)
-    }
-
-    fn join(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// An abstract name unique to this process and `name`.
@@ -533,7 +512,7 @@ async fn local_datagram_client(
 fn datagram_echo_with_many_thread_local_clients() {
     let _heavy = heavy();
     let dir = TempDir::new("datagram-local");
-    let dir_path = dir.0.clone();
+    let dir_path = dir.path().to_owned();
     let (report, reports) = mpsc::channel();
     run_runtime(2, move |runtime| {
         let (server_tx, server_rx) = mpsc::channel();
@@ -605,7 +584,7 @@ async fn shared_datagram_client(
 fn thread_safe_datagram_echo(clients: usize) {
     let _heavy = heavy();
     let dir = TempDir::new(&format!("datagram-shared-{clients}"));
-    let dir_path = dir.0.clone();
+    let dir_path = dir.path().to_owned();
     let (report, reports) = mpsc::channel();
     run_runtime(2, move |runtime| {
         let arg = (dir_path, report, clients);

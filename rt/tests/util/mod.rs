@@ -2,8 +2,8 @@
 //! (here, and server examples in [`server`]), clients that stall a server
 //! ([`clients`]), checks that run inside an actor ([`check`]), waiting for metrics
 //! ([`metrics`]), an RPC server and client ([`rpc`]), running a runtime so
-//! that the test ends ([`runtime`]), and how long a test waits before it
-//! fails ([`timeout`]).
+//! that the test ends ([`runtime`]), a directory of a test's own
+//! ([`temp_dir`]), and how long a test waits before it fails ([`timeout`]).
 //!
 //! Each test file includes this folder with `mod util;` and uses what it
 //! needs; a helper two test files need lives here, once.
@@ -16,6 +16,7 @@ pub(crate) mod metrics;
 pub(crate) mod rpc;
 pub(crate) mod runtime;
 pub(crate) mod server;
+pub(crate) mod temp_dir;
 pub(crate) mod timeout;
 
 use std::path::PathBuf;
