@@ -23,24 +23,11 @@ use kiln_rt::{ActorOptions, RuntimeRef, ThreadLocal, ThreadSafe};
 
 mod util;
 
+use util::check::ensure;
+use util::pattern::pattern;
 use util::runtime::{run_on_one_worker, run_runtime};
 use util::temp_dir::TempDir;
 use util::timeout::TIMEOUT;
-
-/// Returns an error with the message unless `cond` holds.
-macro_rules! ensure {
-    ($cond: expr, $($arg: tt)+) => {
-        if !$cond {
-            return Err(io::Error::other(format!($($arg)+)));
-        }
-    };
-}
-
-/// `len` bytes that repeat every 251 bytes (a prime, so the pattern never
-/// lines up with buffer or page sizes), varied by `seed`.
-fn pattern(len: usize, seed: u8) -> Vec<u8> {
-    (0..len).map(|i| (i % 251) as u8 ^ seed).collect()
-}
 
 /// Fails unless `got` is `want`, naming the first byte that differs.
 fn check_bytes(got: &[u8], want: &[u8]) -> io::Result<()> {

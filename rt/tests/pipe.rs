@@ -17,28 +17,13 @@ use kiln_rt::{ActorOptions, Runtime, ThreadLocal, ThreadSafe};
 
 mod util;
 
+use util::check::{Report, check_reports, ensure};
+use util::pattern::byte;
 use util::runtime::run_on_one_worker;
 use util::timeout::TIMEOUT;
 
 /// Bytes sent through the pipe: 16 times the default pipe capacity.
 const LEN: usize = 1024 * 1024;
-
-/// Returns an error with the message unless `cond` holds.
-macro_rules! ensure {
-    ($cond: expr, $($arg: tt)+) => {
-        if !$cond {
-            return Err(io::Error::other(format!($($arg)+)));
-        }
-    };
-}
-
-/// Byte `i` of the stream: repeats every 251 bytes (a prime, so it never
-/// lines up with buffer sizes).
-fn byte(i: usize) -> u8 {
-    (i % 251) as u8
-}
-
-type Report = mpsc::Sender<(&'static str, io::Result<()>)>;
 
 /// Writes `LEN` bytes in pieces of changing sizes, then drops the sender.
 async fn write_stream(sender: Sender) -> io::Result<()> {
@@ -100,20 +85,6 @@ async fn local_reader(ctx: actor::Context<(), ThreadLocal>, receiver: Receiver, 
         "reader",
         Deadline::after(rt, TIMEOUT, read_stream(receiver)).await,
     ));
-}
-
-/// Checks that both `writer` and `reader` reported success.
-#[track_caller]
-fn check_reports(receiver: &mpsc::Receiver<(&'static str, io::Result<()>)>, want: &[&str]) {
-    let mut reports: Vec<_> = receiver.try_iter().collect();
-    reports.sort_by_key(|(name, _)| *name);
-    let names: Vec<_> = reports.iter().map(|(name, _)| *name).collect();
-    assert_eq!(names, want, "not every actor reported (did one panic?)");
-    for (name, result) in reports {
-        if let Err(err) = result {
-            panic!("the {name} failed: {err}");
-        }
-    }
 }
 
 #[test]

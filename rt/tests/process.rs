@@ -21,33 +21,10 @@ use kiln_rt::{ActorOptions, Runtime, ThreadLocal, ThreadSafe, process};
 
 mod util;
 
+use util::check::{Report, check_reports, ensure};
+use util::pattern::byte;
 use util::runtime::run_on_one_worker;
 use util::timeout::TIMEOUT;
-
-/// Returns an error with the message unless `cond` holds.
-macro_rules! ensure {
-    ($cond: expr, $($arg: tt)+) => {
-        if !$cond {
-            return Err(io::Error::other(format!($($arg)+)));
-        }
-    };
-}
-
-type Report = mpsc::Sender<(&'static str, io::Result<()>)>;
-
-/// Checks that exactly the actors `want` reported, all successes.
-#[track_caller]
-fn check_reports(receiver: &mpsc::Receiver<(&'static str, io::Result<()>)>, want: &[&str]) {
-    let mut reports: Vec<_> = receiver.try_iter().collect();
-    reports.sort_by_key(|(name, _)| *name);
-    let names: Vec<_> = reports.iter().map(|(name, _)| *name).collect();
-    assert_eq!(names, want, "not every actor reported (did one panic?)");
-    for (name, result) in reports {
-        if let Err(err) = result {
-            panic!("the {name} failed: {err}");
-        }
-    }
-}
 
 /// Spawns one thread-local actor running `f` and checks it succeeded.
 #[track_caller]
@@ -141,11 +118,6 @@ fn child_input_written_by_an_actor() {
         let _ = report.send(("actor", Deadline::after(rt.clone(), TIMEOUT, run).await));
     }
     run_one(actor);
-}
-
-/// Byte `i` of the stream sent through `cat`.
-fn byte(i: usize) -> u8 {
-    (i % 251) as u8
 }
 
 const CAT_LEN: usize = 1024 * 1024;

@@ -1,7 +1,9 @@
 //! Checks that run inside an actor. A panic there stops only the actor, so
-//! such a check returns `Result<(), String>` (built with [`failed`] and
-//! [`expect_eq`]) and [`check_in_actor`] or [`check_in_thread_safe_actor`]
-//! runs it on a runtime and fails the test with its message.
+//! such a check returns its failure instead: a `Result<(), String>` (built
+//! with [`failed`] and [`expect_eq`]) that [`check_in_actor`] or
+//! [`check_in_thread_safe_actor`] runs and fails the test with, or an
+//! `io::Result` (built with [`ensure!`]) that each actor sends to the test
+//! under its name ([`Report`]) for [`check_reports`].
 
 use std::convert::Infallible;
 use std::fmt;
@@ -79,6 +81,39 @@ fn expect_success(reports: &mpsc::Receiver<Result<(), String>>) {
         Ok(Ok(())) => {}
         Ok(Err(err)) => panic!("{err}"),
         Err(_) => panic!("the actor did not finish"),
+    }
+}
+
+/// Returns an `io::Error` with the message unless `cond` holds.
+#[allow(unused_macros, reason = "each test binary uses some of these")]
+macro_rules! ensure {
+    ($cond: expr, $($arg: tt)+) => {
+        if !$cond {
+            return Err(::std::io::Error::other(format!($($arg)+)));
+        }
+    };
+}
+#[allow(unused_imports, reason = "each test binary uses some of these")]
+pub(crate) use ensure;
+
+/// Where an actor sends its name and its result, for [`check_reports`].
+pub(crate) type Report = mpsc::Sender<(&'static str, io::Result<()>)>;
+
+/// Checks that exactly the actors `want` (in alphabetical order) reported,
+/// all successes.
+#[track_caller]
+pub(crate) fn check_reports(
+    receiver: &mpsc::Receiver<(&'static str, io::Result<()>)>,
+    want: &[&str],
+) {
+    let mut reports: Vec<_> = receiver.try_iter().collect();
+    reports.sort_by_key(|(name, _)| *name);
+    let names: Vec<_> = reports.iter().map(|(name, _)| *name).collect();
+    assert_eq!(names, want, "not every actor reported (did one panic?)");
+    for (name, result) in reports {
+        if let Err(err) = result {
+            panic!("the {name} failed: {err}");
+        }
     }
 }
 

@@ -1,18 +1,24 @@
-//! Helpers shared by the tests: running the examples as child processes
-//! (here, and server examples in [`server`]), clients that stall a server
-//! ([`clients`]), checks that run inside an actor ([`check`]), waiting for metrics
-//! ([`metrics`]), an RPC server and client ([`rpc`]), running a runtime so
-//! that the test ends ([`runtime`]), a directory of a test's own
-//! ([`temp_dir`]), and how long a test waits before it fails ([`timeout`]).
+//! Helpers shared by the tests. Each test file includes this folder with
+//! `mod util;` and uses what it needs; a helper that two test files need
+//! lives here, once.
 //!
-//! Each test file includes this folder with `mod util;` and uses what it
-//! needs; a helper two test files need lives here, once.
+//! - here: running the examples as child processes;
+//! - [`check`]: checks that run inside an actor;
+//! - [`clients`]: clients that stall a server, and the TCP echo loop;
+//! - [`metrics`]: waiting for a runtime's metrics;
+//! - [`pattern`]: test data in which a byte out of place shows;
+//! - [`rpc`]: an RPC server and client;
+//! - [`runtime`]: running a runtime so that the test ends;
+//! - [`server`]: a server example running as a child process;
+//! - [`temp_dir`]: a directory of a test's own;
+//! - [`timeout`]: how long a test waits before it fails.
 
 #![allow(dead_code, reason = "each test binary uses some of these")]
 
 pub(crate) mod check;
 pub(crate) mod clients;
 pub(crate) mod metrics;
+pub(crate) mod pattern;
 pub(crate) mod rpc;
 pub(crate) mod runtime;
 pub(crate) mod server;
