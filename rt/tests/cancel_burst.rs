@@ -19,7 +19,7 @@ use std::io::{self, Read};
 use std::os::unix::net::UnixStream as StdStream;
 use std::path::PathBuf;
 use std::pin::{Pin, pin};
-use std::sync::{Mutex, MutexGuard, mpsc};
+use std::sync::mpsc;
 use std::task::Poll;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -33,6 +33,7 @@ use socket2::{Domain, SockAddr, Socket, Type};
 
 mod util;
 
+use util::one_at_a_time::one_at_a_time;
 use util::temp_dir::TempDir;
 use util::timeout::TIMEOUT;
 
@@ -43,12 +44,6 @@ const STREAMS: usize = 3000;
 const SETTLE: Duration = Duration::from_millis(300);
 /// How long the peers get to see the end of their streams.
 const EOF_WAIT: Duration = Duration::from_secs(10);
-
-/// The two tests open thousands of descriptors each: one at a time.
-fn one_at_a_time() -> MutexGuard<'static, ()> {
-    static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock().unwrap_or_else(|err| err.into_inner())
-}
 
 /// What the test tells the actor.
 #[derive(Debug)]

@@ -12,7 +12,7 @@
 use std::convert::Infallible;
 use std::hint::spin_loop;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, mpsc};
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use kiln::future::yield_now;
@@ -25,6 +25,7 @@ use kiln_rt::{
 
 mod util;
 
+use util::one_at_a_time::one_at_a_time;
 use util::timeout::TIMEOUT;
 
 /// How long a ping-pong game next to a busy actor may take: a bound the test asserts (a scheduler
@@ -54,12 +55,6 @@ fn in_one_of_the_attempts<T: std::fmt::Debug>(
         results.push(result);
     }
     panic!("{what}, in none of {ATTEMPTS} attempts: {results:#?}");
-}
-
-/// Makes the tests of this file run one at a time.
-fn one_at_a_time() -> MutexGuard<'static, ()> {
-    static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Works (spins) for `duration`.

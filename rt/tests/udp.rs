@@ -11,7 +11,7 @@ use std::future::{Future, poll_fn};
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::pin::pin;
-use std::sync::{Mutex, MutexGuard, mpsc};
+use std::sync::mpsc;
 use std::task::Poll;
 use std::time::Duration;
 
@@ -26,6 +26,7 @@ use kiln_rt::{Access, ActorOptions, RuntimeRef, ThreadLocal, ThreadSafe};
 mod util;
 
 use util::check::{check_in_actor, check_in_thread_safe_actor, expect_eq, failed};
+use util::one_at_a_time::one_at_a_time;
 use util::runtime::run_runtime;
 use util::timeout::TIMEOUT;
 
@@ -49,13 +50,6 @@ const SERVER: usize = usize::MAX;
 /// A client's id (or [`SERVER`]) and its result: the client's retransmissions or the server's
 /// number of echoes.
 type Report = (usize, Result<usize, String>);
-
-/// The echo tests use hundreds of sockets: one at a time, to stay far from a low limit of open
-/// files.
-fn heavy() -> MutexGuard<'static, ()> {
-    static HEAVY: Mutex<()> = Mutex::new(());
-    HEAVY.lock().unwrap_or_else(|err| err.into_inner())
-}
 
 fn localhost() -> SocketAddr {
     (Ipv4Addr::LOCALHOST, 0).into()
@@ -276,7 +270,8 @@ fn check_reports(reports: &mpsc::Receiver<Report>, count: usize) {
 
 #[test]
 fn echo_with_many_thread_local_clients() {
-    let _heavy = heavy();
+    // Hundreds of sockets.
+    let _one = one_at_a_time();
     let (report, reports) = mpsc::channel();
     run_runtime(2, move |runtime| {
         let (server_tx, server_rx) = mpsc::channel();
@@ -312,7 +307,8 @@ fn echo_with_many_thread_local_clients() {
 
 /// The server and `clients` clients as thread-safe actors, on two workers.
 fn thread_safe_echo(clients: usize) {
-    let _heavy = heavy();
+    // Hundreds of sockets.
+    let _one = one_at_a_time();
     let (report, reports) = mpsc::channel();
     run_runtime(2, move |runtime| {
         let options = ActorOptions::default();

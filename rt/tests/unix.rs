@@ -16,7 +16,7 @@ use std::net::Shutdown;
 use std::os::linux::net::SocketAddrExt;
 use std::path::{Path, PathBuf};
 use std::pin::{Pin, pin};
-use std::sync::{Mutex, MutexGuard, mpsc};
+use std::sync::mpsc;
 use std::task::Poll;
 use std::time::Duration;
 
@@ -32,6 +32,7 @@ use kiln_rt::{Access, ActorOptions, RuntimeRef, ThreadLocal, ThreadSafe};
 mod util;
 
 use util::check::{check_in_actor, check_in_thread_safe_actor, expect_eq, failed};
+use util::one_at_a_time::one_at_a_time;
 use util::runtime::run_runtime;
 use util::temp_dir::TempDir;
 use util::timeout::TIMEOUT;
@@ -58,13 +59,6 @@ const CONNECTION: usize = usize::MAX - 1;
 /// Who reports (a client id, [`SERVER`] or [`CONNECTION`]) and the result: bytes echoed, or what
 /// went wrong.
 type Report = (usize, Result<usize, String>);
-
-/// The echo tests use hundreds of sockets: one at a time, to stay far from a low limit of open
-/// files.
-fn heavy() -> MutexGuard<'static, ()> {
-    static HEAVY: Mutex<()> = Mutex::new(());
-    HEAVY.lock().unwrap_or_else(|err| err.into_inner())
-}
 
 /// An abstract name unique to this process and `name`.
 fn abstract_addr(name: &str) -> SocketAddr {
@@ -258,7 +252,8 @@ async fn local_stream_client(
 /// The server, its connections and the clients as thread-local actors on two workers; the clients
 /// send messages of at most `max` bytes.
 fn thread_local_stream_echo(max: usize) {
-    let _heavy = heavy();
+    // Hundreds of sockets.
+    let _one = one_at_a_time();
     let dir = TempDir::new(&format!("stream-local-{max}"));
     let path = dir.join("server.sock");
     let (report, reports) = mpsc::channel();
@@ -364,7 +359,8 @@ async fn shared_stream_client(
 
 /// The server, `clients` clients and their connections as thread-safe actors, on two workers.
 fn thread_safe_stream_echo(clients: usize) {
-    let _heavy = heavy();
+    // Hundreds of sockets.
+    let _one = one_at_a_time();
     let dir = TempDir::new(&format!("stream-shared-{clients}"));
     let path = dir.join("server.sock");
     let (report, reports) = mpsc::channel();
@@ -510,7 +506,8 @@ async fn local_datagram_client(
 
 #[test]
 fn datagram_echo_with_many_thread_local_clients() {
-    let _heavy = heavy();
+    // Hundreds of sockets.
+    let _one = one_at_a_time();
     let dir = TempDir::new("datagram-local");
     let dir_path = dir.path().to_owned();
     let (report, reports) = mpsc::channel();
@@ -582,7 +579,8 @@ async fn shared_datagram_client(
 
 /// The server and `clients` clients as thread-safe actors, on two workers.
 fn thread_safe_datagram_echo(clients: usize) {
-    let _heavy = heavy();
+    // Hundreds of sockets.
+    let _one = one_at_a_time();
     let dir = TempDir::new(&format!("datagram-shared-{clients}"));
     let dir_path = dir.path().to_owned();
     let (report, reports) = mpsc::channel();

@@ -6,6 +6,7 @@
 //! - [`check`]: checks that run inside an actor;
 //! - [`clients`]: clients that stall a server, and the TCP echo loop;
 //! - [`metrics`]: waiting for a runtime's metrics;
+//! - [`one_at_a_time`]: tests of one binary that must not overlap;
 //! - [`pattern`]: test data in which a byte out of place shows;
 //! - [`rpc`]: an RPC server and client;
 //! - [`runtime`]: running a runtime so that the test ends;
@@ -18,6 +19,7 @@
 pub(crate) mod check;
 pub(crate) mod clients;
 pub(crate) mod metrics;
+pub(crate) mod one_at_a_time;
 pub(crate) mod pattern;
 pub(crate) mod rpc;
 pub(crate) mod runtime;
