@@ -5,6 +5,7 @@
 //! - here: running the examples as child processes;
 //! - [`check`]: checks that run inside an actor;
 //! - [`clients`]: clients that stall a server, and the TCP echo loop;
+//! - [`echo`]: the echo tests with many clients;
 //! - [`metrics`]: waiting for a runtime's metrics;
 //! - [`one_at_a_time`]: tests of one binary that must not overlap;
 //! - [`pattern`]: test data in which a byte out of place shows;
@@ -12,12 +13,14 @@
 //! - [`runtime`]: running a runtime so that the test ends;
 //! - [`server`]: a server example running as a child process;
 //! - [`temp_dir`]: a directory of a test's own;
-//! - [`timeout`]: how long a test waits before it fails.
+//! - [`timeout`]: how long a test waits before it fails;
+//! - [`unix`]: abstract names for Unix-domain sockets.
 
 #![allow(dead_code, reason = "each test binary uses some of these")]
 
 pub(crate) mod check;
 pub(crate) mod clients;
+pub(crate) mod echo;
 pub(crate) mod metrics;
 pub(crate) mod one_at_a_time;
 pub(crate) mod pattern;
@@ -26,6 +29,7 @@ pub(crate) mod runtime;
 pub(crate) mod server;
 pub(crate) mod temp_dir;
 pub(crate) mod timeout;
+pub(crate) mod unix;
 
 use std::path::PathBuf;
 use std::process::{Child, Command};
