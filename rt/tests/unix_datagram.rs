@@ -6,34 +6,27 @@
 //! The thread-safe echo runs with 20 and with 200 clients: the larger one once found that a ring's
 //! wake-up could be lost with its submission queue full (see `rt/src/runtime/io/ring_waker.rs`).
 
-use std::convert::Infallible;
 use std::future::{Future, poll_fn};
 use std::io;
 use std::net::Shutdown;
 use std::os::linux::net::SocketAddrExt;
-use std::path::{Path, PathBuf};
-use std::pin::pin;
-use std::sync::mpsc;
+use std::path::Path;
 use std::task::Poll;
 use std::time::Duration;
 
-use kiln::messages::Terminate;
+use kiln::actor_fn;
 use kiln::supervisor::NoSupervisor;
-use kiln::{ActorRef, actor, actor_fn};
-use kiln_rt::Spawn;
 use kiln_rt::net::unix::{SocketAddr, UnixDatagram};
 use kiln_rt::timer::Deadline;
-use kiln_rt::{Access, ActorOptions, RuntimeRef, ThreadLocal, ThreadSafe};
+use kiln_rt::{Access, ActorOptions, ThreadSafe};
 
 mod util;
 
-use util::check::{check_in_actor, expect_eq, failed};
+use util::check::{check_in_actor, expect_eq, expect_vectored, failed, peek_then_recv};
+use util::datagram_echo::{datagram_server, shared_datagram_echo};
 use util::echo::{
-    CLIENTS, ROUNDS, Report, SERVER, SHARED_CLIENTS, check_reports, payload, total_bytes,
-    unless_stopped,
+    CLIENTS, ROUNDS, Reports, SHARED_CLIENTS, check_echo, client_actor, payload, thread_local_echo,
 };
-use util::one_at_a_time::one_at_a_time;
-use util::runtime::run_runtime;
 use util::temp_dir::TempDir;
 use util::timeout::TIMEOUT;
 use util::unix::abstract_addr;
@@ -43,43 +36,15 @@ const MAX_DATAGRAM: usize = 2000;
 /// The datagram receive buffers' capacity: more than the largest datagram.
 const CAPACITY: usize = 4096;
 
-/// Echoes datagrams to their senders until its inbox disconnects (its clients hold its
-/// references); returns the bytes it echoed.
-async fn serve_datagrams<RT: Access + Clone>(
-    ctx: &mut actor::Context<Terminate, RT>,
-    socket: &UnixDatagram,
-) -> Result<usize, String> {
-    let rt = ctx.runtime_ref().clone();
-    let mut echoed = 0;
-    let recv = socket.recv_from(Vec::with_capacity(CAPACITY));
-    let mut recv = pin!(Deadline::after(rt.clone(), TIMEOUT, recv));
-    loop {
-        let Some(received) = unless_stopped(ctx, recv.as_mut()).await else {
-            return Ok(echoed);
-        };
-        let (buf, peer) = received.map_err(failed("server can't receive"))?;
-        let (mut buf, sent) = socket
-            .send_to_addr(buf, &peer)
-            .await
-            .map_err(failed("server can't send"))?;
-        if sent != buf.len() {
-            return Err(format!("server sent {sent} of {} bytes", buf.len()));
-        }
-        echoed += sent;
-        buf.clear();
-        recv.set(Deadline::after(rt.clone(), TIMEOUT, socket.recv_from(buf)));
-    }
-}
-
 /// Binds to a path in `dir` (even ids) or an abstract name (odd ids), sends [`ROUNDS`] datagrams
-/// to the server at `server` one at a time and checks every byte of each echo. Clients with
-/// `id % 4 < 2` connect and use `send`/`recv`, the others `send_to`/`recv_from`.
+/// to the server at `server.sock` in `dir` one at a time and checks every byte of each echo.
+/// Clients with `id % 4 < 2` connect and use `send`/`recv`, the others `send_to`/`recv_from`.
 async fn datagram_client<RT: Access + Clone>(
     rt: RT,
     id: usize,
     dir: &Path,
-    server: &Path,
-) -> Result<(), String> {
+) -> Result<usize, String> {
+    let server = &dir.join("server.sock");
     let socket = if id.is_multiple_of(2) {
         UnixDatagram::bind(&rt, dir.join(format!("client-{id}.sock")))
     } else {
@@ -115,127 +80,54 @@ async fn datagram_client<RT: Access + Clone>(
         if let Some(from) = from {
             expect_eq("sender", from.as_pathname(), Some(server))?;
         }
-        if echo != datagram {
-            return Err(format!(
-                "round {round}: wrong echo of {} bytes (sent {})",
-                echo.len(),
-                datagram.len()
-            ));
-        }
+        check_echo(round, &echo, &datagram)?;
         buf = echo;
     }
-    Ok(())
+    Ok(0)
 }
 
-async fn local_datagram_server(
-    mut ctx: actor::Context<Terminate, ThreadLocal>,
-    socket: UnixDatagram,
-    reports: mpsc::Sender<Report>,
-) {
-    let result = serve_datagrams(&mut ctx, &socket).await;
-    reports.send((SERVER, result)).unwrap();
-}
-
-/// Holds the server's reference until it is done.
-async fn local_datagram_client(
-    ctx: actor::Context<Infallible, ThreadLocal>,
-    id: usize,
-    dir: PathBuf,
-    reports: mpsc::Sender<Report>,
-    _server_ref: ActorRef<Terminate>,
-) {
-    let server = dir.join("server.sock");
-    let result = datagram_client(ctx.runtime_ref().clone(), id, &dir, &server).await;
-    reports.send((id, result.map(|()| 0))).unwrap();
+/// Checks that the server echoed every datagram of `count` clients once.
+#[track_caller]
+fn check_echoes(reports: &Reports, count: usize) {
+    assert_eq!(reports.server, count * ROUNDS, "datagrams echoed");
 }
 
 #[test]
 fn datagram_echo_with_many_thread_local_clients() {
-    // Hundreds of sockets.
-    let _one = one_at_a_time();
     let dir = TempDir::new("datagram-local");
     let dir_path = dir.path().to_owned();
-    let (report, reports) = mpsc::channel();
-    run_runtime(2, move |runtime| {
-        let (server_tx, server_rx) = mpsc::channel();
-        let server_report = report.clone();
-        let server_path = dir_path.join("server.sock");
-        runtime
-            .run_on_workers(move |mut rt: RuntimeRef| -> io::Result<()> {
-                if rt.worker_index() == 0 {
-                    let socket = UnixDatagram::bind(&rt, &server_path)?;
-                    let arg = (socket, server_report);
-                    let options = ActorOptions::default();
-                    let server =
-                        rt.spawn_local(NoSupervisor, actor_fn(local_datagram_server), arg, options);
-                    server_tx.send(server).unwrap();
-                }
-                Ok(())
-            })
-            .unwrap();
-        let server = server_rx.recv().unwrap();
-        runtime
-            .run_on_workers(move |mut rt: RuntimeRef| -> Result<(), Infallible> {
-                for id in (rt.worker_index()..CLIENTS).step_by(2) {
-                    let arg = (id, dir_path.clone(), report.clone(), server.clone());
-                    let options = ActorOptions::default();
-                    rt.spawn_local(NoSupervisor, actor_fn(local_datagram_client), arg, options);
-                }
-                Ok(())
-            })
-            .unwrap();
-    });
-    let echoed = check_reports(&reports, CLIENTS).server;
-    assert_eq!(echoed, total_bytes(MAX_DATAGRAM, CLIENTS), "bytes echoed");
-}
-
-/// Binds its socket on the shared ring and starts `clients` clients, which hold its references.
-async fn shared_datagram_server(
-    mut ctx: actor::Context<Terminate, ThreadSafe>,
-    dir: PathBuf,
-    reports: mpsc::Sender<Report>,
-    clients: usize,
-) {
-    let socket = match UnixDatagram::bind(ctx.runtime_ref(), dir.join("server.sock")) {
-        Ok(socket) => socket,
-        Err(err) => return reports.send((SERVER, Err(err.to_string()))).unwrap(),
-    };
-    for id in 0..clients {
-        let arg = (id, dir.clone(), reports.clone(), ctx.actor_ref());
-        let options = ActorOptions::default();
-        ctx.runtime()
-            .spawn(NoSupervisor, actor_fn(shared_datagram_client), arg, options);
-    }
-    let result = serve_datagrams(&mut ctx, &socket).await;
-    reports.send((SERVER, result)).unwrap();
-}
-
-async fn shared_datagram_client(
-    ctx: actor::Context<Infallible, ThreadSafe>,
-    id: usize,
-    dir: PathBuf,
-    reports: mpsc::Sender<Report>,
-    _server_ref: ActorRef<Terminate>,
-) {
-    let server = dir.join("server.sock");
-    let result = datagram_client(ctx.runtime_ref().clone(), id, &dir, &server).await;
-    reports.send((id, result.map(|()| 0))).unwrap();
+    let server_path = dir.join("server.sock");
+    let reports = thread_local_echo(
+        move |rt, server_report| {
+            let socket = UnixDatagram::bind(rt, &server_path)?;
+            let arg = (socket, CAPACITY, server_report);
+            let options = ActorOptions::default();
+            Ok(rt.spawn_local(NoSupervisor, actor_fn(datagram_server), arg, options))
+        },
+        move |rt, id, server, report| {
+            let dir = dir_path.clone();
+            let client = move |rt| async move { datagram_client(rt, id, &dir).await };
+            let arg = (id, client, server.clone(), report.clone());
+            let options = ActorOptions::default();
+            rt.spawn_local(NoSupervisor, actor_fn(client_actor), arg, options);
+        },
+    );
+    check_echoes(&reports, CLIENTS);
 }
 
 /// The server and `clients` clients as thread-safe actors, on two workers.
 fn thread_safe_datagram_echo(clients: usize) {
-    // Hundreds of sockets.
-    let _one = one_at_a_time();
     let dir = TempDir::new(&format!("datagram-shared-{clients}"));
     let dir_path = dir.path().to_owned();
-    let (report, reports) = mpsc::channel();
-    run_runtime(2, move |runtime| {
-        let arg = (dir_path, report, clients);
-        let options = ActorOptions::default();
-        runtime.spawn(NoSupervisor, actor_fn(shared_datagram_server), arg, options);
+    let reports = shared_datagram_echo(clients, CAPACITY, move |rt: &ThreadSafe| {
+        let socket = UnixDatagram::bind(rt, dir_path.join("server.sock"))?;
+        let client = move |rt, id| {
+            let dir = dir_path.clone();
+            async move { datagram_client(rt, id, &dir).await }
+        };
+        Ok((socket, client))
     });
-    let echoed = check_reports(&reports, clients).server;
-    assert_eq!(echoed, total_bytes(MAX_DATAGRAM, clients), "bytes echoed");
+    check_echoes(&reports, clients);
 }
 
 #[test]
@@ -257,16 +149,7 @@ fn datagram_operations() {
         let (a, b) = UnixDatagram::pair(&rt).map_err(failed("pair"))?;
         let (_, n) = a.send("hello").await.map_err(failed("send"))?;
         expect_eq("bytes sent", n, 5)?;
-        let buf = b
-            .peek(Vec::with_capacity(16))
-            .await
-            .map_err(failed("peek"))?;
-        expect_eq("peeked", &buf[..], b"hello")?;
-        let buf = b
-            .recv(Vec::with_capacity(16))
-            .await
-            .map_err(failed("recv"))?;
-        expect_eq("received", &buf[..], b"hello")?;
+        peek_then_recv!(b, b"hello");
         let (_, n) = b.send("abcd").await.map_err(failed("send"))?;
         expect_eq("bytes sent", n, 4)?;
         let bufs = [Vec::with_capacity(1), Vec::with_capacity(8)];
@@ -274,11 +157,7 @@ fn datagram_operations() {
             .recv_vectored(bufs)
             .await
             .map_err(failed("recv_vectored"))?;
-        expect_eq(
-            "received vectored",
-            (&bufs[0][..], &bufs[1][..]),
-            (&b"a"[..], &b"bcd"[..]),
-        )?;
+        expect_vectored(&bufs, &[b"a", b"bcd"])?;
         // Datagrams keep their boundaries; a long one is cut.
         a.send(vec![7; 100]).await.map_err(failed("send long"))?;
         a.send("next").await.map_err(failed("send next"))?;
@@ -343,11 +222,7 @@ fn datagram_operations() {
             .recv_from_vectored(bufs)
             .await
             .map_err(failed("recv_from_vectored"))?;
-        expect_eq(
-            "received vectored",
-            (&bufs[0][..], &bufs[1][..]),
-            (&b"to"[..], &b" a path"[..]),
-        )?;
+        expect_vectored(&bufs, &[b"to", b" a path"])?;
         expect_eq(
             "sender's name",
             from.as_abstract_name(),

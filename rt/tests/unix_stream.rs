@@ -12,7 +12,7 @@ use std::future::poll_fn;
 use std::io;
 use std::net::Shutdown;
 use std::os::linux::net::SocketAddrExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::pin::{Pin, pin};
 use std::sync::mpsc;
 
@@ -22,17 +22,15 @@ use kiln::{actor, actor_fn};
 use kiln_rt::Spawn;
 use kiln_rt::net::unix::{Incoming, SocketAddr, UnixListener, UnixStream};
 use kiln_rt::timer::Deadline;
-use kiln_rt::{Access, ActorOptions, RuntimeRef, ThreadLocal, ThreadSafe};
+use kiln_rt::{Access, ActorOptions, ThreadLocal, ThreadSafe};
 
 mod util;
 
-use util::check::{check_in_actor, expect_eq, failed};
+use util::check::{check_in_actor, expect_eq, expect_vectored, failed, peek_then_recv};
 use util::echo::{
-    CLIENTS, CONNECTION, ROUNDS, Report, SERVER, SHARED_CLIENTS, check_reports, payload,
-    total_bytes,
+    CLIENTS, CONNECTION, ROUNDS, Report, Reports, SERVER, SHARED_CLIENTS, check_echo, client_actor,
+    payload, thread_local_echo, thread_safe_echo, total_bytes,
 };
-use util::one_at_a_time::one_at_a_time;
-use util::runtime::run_runtime;
 use util::temp_dir::TempDir;
 use util::timeout::TIMEOUT;
 use util::unix::abstract_addr;
@@ -64,13 +62,14 @@ async fn echo_connection<RT: Access + Clone>(rt: RT, stream: UnixStream) -> Resu
 
 /// Connects to the server at `path` (by path or, for odd ids, by address), sends [`ROUNDS`]
 /// messages one at a time and checks every byte of each echo, then closes its side and waits for
-/// the server to close its own.
+/// the server to close its own. Reports nothing else (0).
 async fn stream_client<RT: Access + Clone>(
     rt: RT,
     id: usize,
-    path: &Path,
+    path: PathBuf,
     max: usize,
-) -> Result<(), String> {
+) -> Result<usize, String> {
+    let path = &*path;
     let stream = if id.is_multiple_of(2) {
         UnixStream::connect(&rt, path).await
     } else {
@@ -93,13 +92,7 @@ async fn stream_client<RT: Access + Clone>(
         buf = Deadline::after(rt.clone(), TIMEOUT, stream.recv_n(buf, message.len()))
             .await
             .map_err(|err| format!("round {round}: can't receive the echo: {err}"))?;
-        if buf != message {
-            return Err(format!(
-                "round {round}: wrong echo of {} bytes (sent {})",
-                buf.len(),
-                message.len()
-            ));
-        }
+        check_echo(round, &buf, &message)?;
     }
     stream
         .shutdown(Shutdown::Write)
@@ -109,7 +102,8 @@ async fn stream_client<RT: Access + Clone>(
     let buf = Deadline::after(rt.clone(), TIMEOUT, stream.recv(buf))
         .await
         .map_err(failed("can't receive the end"))?;
-    expect_eq("bytes after the end", buf.len(), 0)
+    expect_eq("bytes after the end", buf.len(), 0)?;
+    Ok(0)
 }
 
 /// The next connection of `incoming`, or an error if none comes within [`TIMEOUT`].
@@ -146,7 +140,7 @@ async fn local_stream_server(
                 let arg = (stream, reports.clone());
                 let options = ActorOptions::default();
                 ctx.runtime()
-                    .spawn_local(NoSupervisor, actor_fn(local_connection), arg, options);
+                    .spawn_local(NoSupervisor, actor_fn(connection), arg, options);
             }
             Err(err) => break Err(format!("can't accept connection {accepted}: {err}")),
         }
@@ -154,8 +148,9 @@ async fn local_stream_server(
     reports.send((SERVER, result)).unwrap();
 }
 
-async fn local_connection(
-    ctx: actor::Context<Infallible, ThreadLocal>,
+/// A server's connection: echoes it, reporting as a [`CONNECTION`].
+async fn connection<RT: Access + Clone>(
+    ctx: actor::Context<Infallible, RT>,
     stream: UnixStream,
     reports: mpsc::Sender<Report>,
 ) {
@@ -163,22 +158,10 @@ async fn local_connection(
     reports.send((CONNECTION, result)).unwrap();
 }
 
-async fn local_stream_client(
-    ctx: actor::Context<Infallible, ThreadLocal>,
-    id: usize,
-    path: PathBuf,
-    max: usize,
-    reports: mpsc::Sender<Report>,
-) {
-    let result = stream_client(ctx.runtime_ref().clone(), id, &path, max).await;
-    reports.send((id, result.map(|()| 0))).unwrap();
-}
-
 /// Checks the reports of an echo with `clients` clients that sent messages of at most `max` bytes:
 /// the server accepted every client, every connection ended, and every byte came back.
 #[track_caller]
-fn check_stream_echo(reports: &mpsc::Receiver<Report>, clients: usize, max: usize) {
-    let reports = check_reports(reports, clients);
+fn check_stream_echo(reports: &Reports, clients: usize, max: usize) {
     assert_eq!(reports.server, clients, "connections accepted");
     assert_eq!(reports.connections, clients, "connections that ended");
     let echoed = reports.connections_total;
@@ -188,37 +171,25 @@ fn check_stream_echo(reports: &mpsc::Receiver<Report>, clients: usize, max: usiz
 /// The server, its connections and the clients as thread-local actors on two workers; the clients
 /// send messages of at most `max` bytes.
 fn thread_local_stream_echo(max: usize) {
-    // Hundreds of sockets.
-    let _one = one_at_a_time();
     let dir = TempDir::new(&format!("stream-local-{max}"));
     let path = dir.join("server.sock");
-    let (report, reports) = mpsc::channel();
-    run_runtime(2, move |runtime| {
-        let server_report = report.clone();
-        let server_path = path.clone();
-        runtime
-            .run_on_workers(move |mut rt: RuntimeRef| -> io::Result<()> {
-                if rt.worker_index() == 0 {
-                    let listener = UnixListener::bind(&rt, &server_path)?;
-                    let arg = (listener, server_report);
-                    let options = ActorOptions::default();
-                    rt.spawn_local(NoSupervisor, actor_fn(local_stream_server), arg, options);
-                }
-                Ok(())
-            })
-            .unwrap();
-        // Half the clients on each worker: the one of the server and the other.
-        runtime
-            .run_on_workers(move |mut rt: RuntimeRef| -> Result<(), Infallible> {
-                for id in (rt.worker_index()..CLIENTS).step_by(2) {
-                    let arg = (id, path.clone(), max, report.clone());
-                    let options = ActorOptions::default();
-                    rt.spawn_local(NoSupervisor, actor_fn(local_stream_client), arg, options);
-                }
-                Ok(())
-            })
-            .unwrap();
-    });
+    let server_path = path.clone();
+    let reports = thread_local_echo(
+        move |rt, server_report| {
+            let listener = UnixListener::bind(rt, &server_path)?;
+            let arg = (listener, server_report);
+            let options = ActorOptions::default();
+            rt.spawn_local(NoSupervisor, actor_fn(local_stream_server), arg, options);
+            Ok(())
+        },
+        move |rt, id, (), report| {
+            let path = path.clone();
+            let client = move |rt| stream_client(rt, id, path, max);
+            let arg = (id, client, (), report.clone());
+            let options = ActorOptions::default();
+            rt.spawn_local(NoSupervisor, actor_fn(client_actor), arg, options);
+        },
+    );
     check_stream_echo(&reports, CLIENTS, max);
 }
 
@@ -245,10 +216,12 @@ async fn shared_stream_server(
         Err(err) => return reports.send((SERVER, Err(err.to_string()))).unwrap(),
     };
     for id in 0..clients {
-        let arg = (id, path.clone(), reports.clone());
+        let path = path.clone();
+        let client = move |rt| stream_client(rt, id, path, MAX_STREAM_MESSAGE);
+        let arg = (id, client, (), reports.clone());
         let options = ActorOptions::default();
         ctx.runtime()
-            .spawn(NoSupervisor, actor_fn(shared_stream_client), arg, options);
+            .spawn(NoSupervisor, actor_fn(client_actor), arg, options);
     }
     let rt = ctx.runtime_ref().clone();
     let mut accepted = 0;
@@ -262,7 +235,7 @@ async fn shared_stream_server(
                 let arg = (stream, reports.clone());
                 let options = ActorOptions::default();
                 ctx.runtime()
-                    .spawn(NoSupervisor, actor_fn(shared_connection), arg, options);
+                    .spawn(NoSupervisor, actor_fn(connection), arg, options);
             }
             Ok((_, peer)) => break Err(format!("a client with an address: {peer:?}")),
             Err(err) => break Err(format!("can't accept connection {accepted}: {err}")),
@@ -271,33 +244,11 @@ async fn shared_stream_server(
     reports.send((SERVER, result)).unwrap();
 }
 
-async fn shared_connection(
-    ctx: actor::Context<Infallible, ThreadSafe>,
-    stream: UnixStream,
-    reports: mpsc::Sender<Report>,
-) {
-    let result = echo_connection(ctx.runtime_ref().clone(), stream).await;
-    reports.send((CONNECTION, result)).unwrap();
-}
-
-async fn shared_stream_client(
-    ctx: actor::Context<Infallible, ThreadSafe>,
-    id: usize,
-    path: PathBuf,
-    reports: mpsc::Sender<Report>,
-) {
-    let result = stream_client(ctx.runtime_ref().clone(), id, &path, MAX_STREAM_MESSAGE).await;
-    reports.send((id, result.map(|()| 0))).unwrap();
-}
-
 /// The server, `clients` clients and their connections as thread-safe actors, on two workers.
 fn thread_safe_stream_echo(clients: usize) {
-    // Hundreds of sockets.
-    let _one = one_at_a_time();
     let dir = TempDir::new(&format!("stream-shared-{clients}"));
     let path = dir.join("server.sock");
-    let (report, reports) = mpsc::channel();
-    run_runtime(2, move |runtime| {
+    let reports = thread_safe_echo(clients, move |runtime, report| {
         let arg = (path, report, clients);
         let options = ActorOptions::default();
         runtime.spawn(NoSupervisor, actor_fn(shared_stream_server), arg, options);
@@ -324,16 +275,7 @@ fn stream_operations() {
 
         let (_, n) = a.send("hello").await.map_err(failed("send"))?;
         expect_eq("bytes sent", n, 5)?;
-        let buf = b
-            .peek(Vec::with_capacity(16))
-            .await
-            .map_err(failed("peek"))?;
-        expect_eq("peeked", &buf[..], b"hello")?;
-        let buf = b
-            .recv(Vec::with_capacity(16))
-            .await
-            .map_err(failed("recv"))?;
-        expect_eq("received", &buf[..], b"hello")?;
+        peek_then_recv!(b, b"hello");
 
         let (_, n) = a
             .send_vectored(["ab", "cd"])
@@ -348,11 +290,7 @@ fn stream_operations() {
             .recv_n_vectored(bufs, 8)
             .await
             .map_err(failed("recv_n_vectored"))?;
-        expect_eq(
-            "received vectored",
-            (&bufs[0][..], &bufs[1][..]),
-            (&b"abc"[..], &b"defgh"[..]),
-        )?;
+        expect_vectored(&bufs, &[b"abc", b"defgh"])?;
         // Nothing to send is sent at once (a10 alone fails with
         // `WriteZero`; `UnixStream` once did too, unlike `TcpStream`).
         a.send_all(Vec::new())
@@ -367,11 +305,7 @@ fn stream_operations() {
             .recv_vectored(bufs)
             .await
             .map_err(failed("recv_vectored"))?;
-        expect_eq(
-            "received vectored",
-            (&bufs[0][..], &bufs[1][..]),
-            (&b"i"[..], &b"j"[..]),
-        )?;
+        expect_vectored(&bufs, &[b"i", b"j"])?;
 
         // The end of the stream.
         a.send_all("kl").await.map_err(failed("send_all"))?;

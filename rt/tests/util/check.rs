@@ -96,6 +96,24 @@ macro_rules! ensure {
 #[allow(unused_imports, reason = "each test binary uses some of these")]
 pub(crate) use ensure;
 
+/// Checks that `socket` peeks `want` and then receives it: `peek` leaves the
+/// bytes for the next receive. A macro: the sockets' `peek` and `recv`
+/// share no trait.
+#[allow(unused_macros, reason = "each test binary uses some of these")]
+macro_rules! peek_then_recv {
+    ($socket: expr, $want: expr) => {{
+        let want: &[u8] = $want;
+        let peek = $socket.peek(Vec::with_capacity(16)).await;
+        let buf = peek.map_err($crate::util::check::failed("peek"))?;
+        $crate::util::check::expect_eq("peeked", &buf[..], want)?;
+        let recv = $socket.recv(Vec::with_capacity(16)).await;
+        let buf = recv.map_err($crate::util::check::failed("recv"))?;
+        $crate::util::check::expect_eq("received", &buf[..], want)?;
+    }};
+}
+#[allow(unused_imports, reason = "each test binary uses some of these")]
+pub(crate) use peek_then_recv;
+
 /// Where an actor sends its name and its result, for [`check_reports`].
 pub(crate) type Report = mpsc::Sender<(&'static str, io::Result<()>)>;
 
@@ -120,6 +138,13 @@ pub(crate) fn check_reports(
 /// Maps an I/O error to a message naming what failed.
 pub(crate) fn failed(what: &str) -> impl FnOnce(io::Error) -> String + '_ {
     move |err| format!("{what}: {err}")
+}
+
+/// Fails unless the buffers of a vectored receive hold `want`, a slice a
+/// buffer.
+pub(crate) fn expect_vectored(bufs: &[Vec<u8>], want: &[&[u8]]) -> Result<(), String> {
+    let got: Vec<&[u8]> = bufs.iter().map(Vec::as_slice).collect();
+    expect_eq("received vectored", &got[..], want)
 }
 
 /// Fails unless `got` equals `expected`.

@@ -1,15 +1,24 @@
 //! The echo tests with many clients (`udp.rs`, `unix_stream.rs`,
 //! `unix_datagram.rs`): how many clients send how many messages, the
 //! messages (every byte checkable), what the server, its connections and the
-//! clients report, and the check of those reports. The servers stop when
-//! their clients are done: [`unless_stopped`].
+//! clients report, and the check of those reports; a client as an actor
+//! ([`client_actor`]); and running an echo test, as thread-local actors on
+//! two workers ([`thread_local_echo`]) or as thread-safe ones
+//! ([`thread_safe_echo`]). The datagram echo server is in
+//! [`super::datagram_echo`].
 
+use std::convert::Infallible;
 use std::future::{Future, poll_fn};
+use std::io;
 use std::pin::{Pin, pin};
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::task::Poll;
 
 use kiln::actor;
+use kiln_rt::{Runtime, RuntimeRef};
+
+use super::one_at_a_time::one_at_a_time;
+use super::runtime::run_runtime;
 
 /// Clients of an echo server.
 pub(crate) const CLIENTS: usize = 200;
@@ -37,6 +46,19 @@ pub(crate) fn payload(id: usize, round: usize, max: usize) -> Vec<u8> {
     buf.extend_from_slice(&u32::try_from(round).unwrap().to_be_bytes());
     buf.extend((8..len).map(|i| (i ^ id.wrapping_mul(31) ^ round) as u8));
     buf
+}
+
+/// Fails unless `echo` is `sent`, the message of `round`.
+pub(crate) fn check_echo(round: usize, echo: &[u8], sent: &[u8]) -> Result<(), String> {
+    if echo == sent {
+        Ok(())
+    } else {
+        Err(format!(
+            "round {round}: wrong echo of {} bytes (sent {})",
+            echo.len(),
+            sent.len()
+        ))
+    }
 }
 
 /// The bytes `count` clients send in all, in messages of at most `max`
@@ -111,4 +133,79 @@ pub(crate) async fn unless_stopped<M, RT, F: Future>(
         future.as_mut().poll(cx).map(Some)
     })
     .await
+}
+
+/// A client as an actor: runs `client` with the actor's runtime access,
+/// reports its result as client `id`, and holds `hold` until then (the
+/// server's reference, so that the server stops once every client is done).
+pub(crate) async fn client_actor<RT, F, Fut, H>(
+    ctx: actor::Context<Infallible, RT>,
+    id: usize,
+    client: F,
+    hold: H,
+    reports: mpsc::Sender<Report>,
+) where
+    RT: Clone,
+    F: FnOnce(RT) -> Fut,
+    Fut: Future<Output = Result<usize, String>>,
+{
+    let result = client(ctx.runtime_ref().clone()).await;
+    reports.send((id, result)).unwrap();
+    drop(hold);
+}
+
+/// Runs an echo test with [`CLIENTS`] clients as thread-local actors on a
+/// two-worker runtime: `server` runs on worker 0, binds the server's socket,
+/// spawns its actor (which reports to the sender it gets) and returns what
+/// the clients need; then `client` spawns each client, half of them on each
+/// worker (the server's and the other). Returns the reports, checked with
+/// [`check_reports`].
+#[track_caller]
+pub(crate) fn thread_local_echo<T, S, C>(server: S, client: C) -> Reports
+where
+    T: Send + Sync + 'static,
+    S: FnOnce(&mut RuntimeRef, mpsc::Sender<Report>) -> io::Result<T> + Send + Clone + 'static,
+    C: Fn(&mut RuntimeRef, usize, &T, &mpsc::Sender<Report>) + Send + Sync + 'static,
+{
+    // Hundreds of sockets.
+    let _one = one_at_a_time();
+    let (report, reports) = mpsc::channel();
+    run_runtime(2, move |runtime| {
+        let (sender, started) = mpsc::channel();
+        let server_report = report.clone();
+        runtime
+            .run_on_workers(move |mut rt: RuntimeRef| -> io::Result<()> {
+                if rt.worker_index() == 0 {
+                    sender.send(server(&mut rt, server_report)?).unwrap();
+                }
+                Ok(())
+            })
+            .expect("can't start the server");
+        let (server, client) = (Arc::new(started.recv().unwrap()), Arc::new(client));
+        runtime
+            .run_on_workers(move |mut rt: RuntimeRef| -> Result<(), Infallible> {
+                for id in (rt.worker_index()..CLIENTS).step_by(2) {
+                    client(&mut rt, id, &server, &report);
+                }
+                Ok(())
+            })
+            .unwrap();
+    });
+    check_reports(&reports, CLIENTS)
+}
+
+/// Runs an echo test with `clients` clients as thread-safe actors on a
+/// two-worker runtime: `spawn` spawns the server (which reports to the
+/// sender it gets), which starts the clients. Returns the reports, checked
+/// with [`check_reports`].
+#[track_caller]
+pub(crate) fn thread_safe_echo(
+    clients: usize,
+    spawn: impl FnOnce(&mut Runtime, mpsc::Sender<Report>) + Send + 'static,
+) -> Reports {
+    // Hundreds of sockets.
+    let _one = one_at_a_time();
+    let (report, reports) = mpsc::channel();
+    run_runtime(2, move |runtime| spawn(runtime, report));
+    check_reports(&reports, clients)
 }

@@ -5,6 +5,7 @@
 //! - here: running the examples as child processes;
 //! - [`check`]: checks that run inside an actor;
 //! - [`clients`]: clients that stall a server, and the TCP echo loop;
+//! - [`datagram_echo`]: the datagram echo server of UDP and Unix sockets;
 //! - [`echo`]: the echo tests with many clients;
 //! - [`metrics`]: waiting for a runtime's metrics;
 //! - [`one_at_a_time`]: tests of one binary that must not overlap;
@@ -20,6 +21,7 @@
 
 pub(crate) mod check;
 pub(crate) mod clients;
+pub(crate) mod datagram_echo;
 pub(crate) mod echo;
 pub(crate) mod metrics;
 pub(crate) mod one_at_a_time;
