@@ -3,15 +3,14 @@
 //! makes it send `STOPPING=1` and exit 0. Outside systemd it runs and stops
 //! the same.
 
-use std::io::{self, BufRead, BufReader, Read};
-use std::os::unix::net::UnixDatagram;
-use std::path::PathBuf;
+use std::io::{BufRead, BufReader, Read};
 use std::process::{ChildStdout, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
 mod util;
 
+use util::fake_systemd::FakeSystemd;
 use util::timeout::TIMEOUT;
 use util::{Running, example};
 
@@ -54,54 +53,9 @@ impl Running {
     }
 }
 
-/// A socket standing in for systemd's notify socket; the file is removed
-/// on drop.
-struct FakeSystemd {
-    socket: UnixDatagram,
-    path: PathBuf,
-}
-
-impl FakeSystemd {
-    fn bind() -> FakeSystemd {
-        let path =
-            std::env::temp_dir().join(format!("kiln-example-12-{}.sock", std::process::id()));
-        let _ = std::fs::remove_file(&path);
-        let socket = UnixDatagram::bind(&path).expect("can't bind the fake notify socket");
-        FakeSystemd { socket, path }
-    }
-
-    fn address(&self) -> &str {
-        self.path.to_str().expect("temp dir is not UTF-8")
-    }
-
-    /// The next datagram, if one arrives within `timeout`.
-    fn recv(&self, timeout: Duration) -> Option<String> {
-        self.socket.set_read_timeout(Some(timeout)).unwrap();
-        let mut buf = [0; 4096];
-        match self.socket.recv(&mut buf) {
-            Ok(n) => Some(String::from_utf8(buf[..n].to_vec()).expect("datagram is not UTF-8")),
-            Err(err)
-                if matches!(
-                    err.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                None
-            }
-            Err(err) => panic!("can't receive: {err}"),
-        }
-    }
-}
-
-impl Drop for FakeSystemd {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
-
 #[test]
 fn example_12_systemd() {
-    let systemd = FakeSystemd::bind();
+    let systemd = FakeSystemd::at_path("example-12");
     let (child, stdout, first) = Running::start(&[
         ("NOTIFY_SOCKET", systemd.address()),
         ("WATCHDOG_USEC", "1000000"),

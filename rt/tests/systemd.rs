@@ -10,9 +10,6 @@
 
 use std::ffi::OsStr;
 use std::io;
-use std::os::linux::net::SocketAddrExt;
-use std::os::unix::net::{SocketAddr, UnixDatagram};
-use std::path::PathBuf;
 use std::process::{Command, ExitStatus, Output, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -27,6 +24,7 @@ use kiln_rt::{ActorOptions, ThreadLocal};
 
 mod util;
 
+use util::fake_systemd::FakeSystemd;
 use util::timeout::{RUN_TIMEOUT, TIMEOUT};
 
 /// Names the scenario a child process runs.
@@ -38,59 +36,7 @@ const EXPECT_WATCHDOG: &str = "KILN_EXPECT_WATCHDOG";
 // ---------------------------------------------------------------------------
 // The parent's side.
 
-/// A datagram socket standing in for systemd's notify socket.
-struct FakeSystemd {
-    socket: UnixDatagram,
-    /// The address as `NOTIFY_SOCKET` names it.
-    address: String,
-    /// The socket file, removed on drop.
-    path: Option<PathBuf>,
-}
-
 impl FakeSystemd {
-    /// Bound to a path in the temporary directory.
-    fn at_path(name: &str) -> FakeSystemd {
-        let path =
-            std::env::temp_dir().join(format!("kiln-systemd-{}-{name}.sock", std::process::id()));
-        let _ = std::fs::remove_file(&path);
-        let socket = UnixDatagram::bind(&path).expect("can't bind the fake notify socket");
-        FakeSystemd {
-            socket,
-            address: path.to_str().expect("temp dir is not UTF-8").to_owned(),
-            path: Some(path),
-        }
-    }
-
-    /// Bound to a name in the abstract namespace.
-    fn abstract_name(name: &str) -> FakeSystemd {
-        let name = format!("kiln-systemd-{}-{name}", std::process::id());
-        let address = SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
-        let socket = UnixDatagram::bind_addr(&address).expect("can't bind the fake notify socket");
-        FakeSystemd {
-            socket,
-            address: format!("@{name}"),
-            path: None,
-        }
-    }
-
-    /// The next datagram, if one arrives within `timeout`.
-    fn recv(&self, timeout: Duration) -> Option<String> {
-        self.socket.set_read_timeout(Some(timeout)).unwrap();
-        let mut buf = [0; 4096];
-        match self.socket.recv(&mut buf) {
-            Ok(n) => Some(String::from_utf8(buf[..n].to_vec()).expect("datagram is not UTF-8")),
-            Err(err)
-                if matches!(
-                    err.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                None
-            }
-            Err(err) => panic!("can't receive: {err}"),
-        }
-    }
-
     /// Runs `child` to its end, recording the datagrams that arrive (and
     /// when) meanwhile and after.
     fn record(&self, mut child: Command) -> Recording {
@@ -123,14 +69,6 @@ impl FakeSystemd {
             datagrams.push((start.elapsed(), datagram));
         }
         Recording { output, datagrams }
-    }
-}
-
-impl Drop for FakeSystemd {
-    fn drop(&mut self) {
-        if let Some(path) = &self.path {
-            let _ = std::fs::remove_file(path);
-        }
     }
 }
 
@@ -256,7 +194,7 @@ fn notify_sends_each_message_to_a_socket_path() {
     let systemd = FakeSystemd::at_path("notify");
     let mut command = child_command("notify");
     command
-        .env("NOTIFY_SOCKET", &systemd.address)
+        .env("NOTIFY_SOCKET", systemd.address())
         .env(EXPECT_WATCHDOG, "none");
     let before = monotonic_usec();
     let recording = systemd.record(command);
@@ -269,7 +207,7 @@ fn notify_sends_each_message_to_an_abstract_socket() {
     let systemd = FakeSystemd::abstract_name("notify");
     let mut command = child_command("notify");
     command
-        .env("NOTIFY_SOCKET", &systemd.address)
+        .env("NOTIFY_SOCKET", systemd.address())
         .env(EXPECT_WATCHDOG, "none");
     let before = monotonic_usec();
     let recording = systemd.record(command);
@@ -282,7 +220,7 @@ fn watchdog_timeout_is_read_for_our_pid_or_no_pid() {
     let systemd = FakeSystemd::at_path("our-pid");
     let mut command = child_with_watchdog_pid("notify");
     command
-        .env("NOTIFY_SOCKET", &systemd.address)
+        .env("NOTIFY_SOCKET", systemd.address())
         .env("WATCHDOG_USEC", "1500000")
         .env(EXPECT_WATCHDOG, "1500000");
     assert_notify_datagrams(&systemd.record(command), (0, u64::MAX));
@@ -290,7 +228,7 @@ fn watchdog_timeout_is_read_for_our_pid_or_no_pid() {
     let systemd = FakeSystemd::at_path("no-pid");
     let mut command = child_command("notify");
     command
-        .env("NOTIFY_SOCKET", &systemd.address)
+        .env("NOTIFY_SOCKET", systemd.address())
         .env("WATCHDOG_USEC", "2500")
         .env(EXPECT_WATCHDOG, "2500");
     assert_notify_datagrams(&systemd.record(command), (0, u64::MAX));
@@ -307,7 +245,7 @@ fn watchdog_timeout_for_another_process_or_invalid_is_ignored() {
         let systemd = FakeSystemd::at_path("other-pid");
         let mut command = child_command("notify");
         command
-            .env("NOTIFY_SOCKET", &systemd.address)
+            .env("NOTIFY_SOCKET", systemd.address())
             .env("WATCHDOG_USEC", usec)
             .env(EXPECT_WATCHDOG, "none");
         if !pid.is_empty() {
@@ -322,7 +260,7 @@ fn watchdog_pings_at_half_the_interval_while_healthy() {
     let systemd = FakeSystemd::abstract_name("watchdog");
     let mut command = child_with_watchdog_pid("watchdog");
     command
-        .env("NOTIFY_SOCKET", &systemd.address)
+        .env("NOTIFY_SOCKET", systemd.address())
         .env("WATCHDOG_USEC", "1000000");
     let recording = systemd.record(command);
     recording.assert_success();
@@ -361,7 +299,7 @@ fn watchdog_without_an_interval_returns_at_once() {
     for pid in [None, Some("1")] {
         let systemd = FakeSystemd::at_path("no-watchdog");
         let mut command = child_command("watchdog_returns");
-        command.env("NOTIFY_SOCKET", &systemd.address);
+        command.env("NOTIFY_SOCKET", systemd.address());
         if let Some(pid) = pid {
             command
                 .env("WATCHDOG_PID", pid)
@@ -445,7 +383,7 @@ fn connect_sends_to_the_given_socket() {
         let actor_ref = test::spawn_local(
             TestSupervisor,
             actor_fn(send),
-            systemd.address.clone(),
+            systemd.address().to_owned(),
             ActorOptions::default(),
         );
         test::assert_completed(&actor_ref, TIMEOUT);

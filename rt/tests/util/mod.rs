@@ -7,6 +7,7 @@
 //! - [`clients`]: clients that stall a server, and the TCP echo loop;
 //! - [`datagram_echo`]: the datagram echo server of UDP and Unix sockets;
 //! - [`echo`]: the echo tests with many clients;
+//! - [`fake_systemd`]: a socket standing in for systemd's notify socket;
 //! - [`metrics`]: waiting for a runtime's metrics;
 //! - [`one_at_a_time`]: tests of one binary that must not overlap;
 //! - [`pattern`]: test data in which a byte out of place shows;
@@ -23,6 +24,7 @@ pub(crate) mod check;
 pub(crate) mod clients;
 pub(crate) mod datagram_echo;
 pub(crate) mod echo;
+pub(crate) mod fake_systemd;
 pub(crate) mod metrics;
 pub(crate) mod one_at_a_time;
 pub(crate) mod pattern;
