@@ -21,12 +21,12 @@ use kiln_rt::{ActorOptions, Runtime, RuntimeRef, ThreadLocal};
 
 mod util;
 
+use util::timeout::TIMEOUT;
+
 /// The limit under test.
 const LIMIT: usize = 4;
 /// Clients, more than the limit.
 const CLIENTS: usize = 10;
-/// The safety net for waits that should end much sooner.
-const SLACK: Duration = Duration::from_secs(10);
 
 /// Connection actors alive now, and the most at once.
 #[derive(Default)]
@@ -137,7 +137,7 @@ fn connections_beyond_the_limit_wait_in_the_backlog_until_one_closes() {
         .map(|_| {
             let mut stream = StdStream::connect(address).unwrap();
             assert!(
-                echoed(&mut stream, SLACK),
+                echoed(&mut stream, TIMEOUT),
                 "a client within the limit not served"
             );
             stream
@@ -164,7 +164,7 @@ fn connections_beyond_the_limit_wait_in_the_backlog_until_one_closes() {
         }
         let mut next = waiting.remove(0);
         assert!(
-            served_late(&mut next, SLACK),
+            served_late(&mut next, TIMEOUT),
             "a waiting client was not served after a connection closed"
         );
         total_served += 1;
@@ -196,7 +196,7 @@ fn connections_beyond_the_limit_wait_in_the_backlog_until_one_closes() {
     let full: Vec<StdStream> = (0..LIMIT)
         .map(|_| {
             let mut stream = StdStream::connect(address).unwrap();
-            assert!(echoed(&mut stream, SLACK));
+            assert!(echoed(&mut stream, TIMEOUT));
             stream
         })
         .collect();
@@ -206,5 +206,5 @@ fn connections_beyond_the_limit_wait_in_the_backlog_until_one_closes() {
     thread::spawn(move || {
         let _ = done.send(runtime.start().map_err(|err| err.to_string()));
     });
-    assert_eq!(result.recv_timeout(SLACK), Ok(Ok(())));
+    assert_eq!(result.recv_timeout(TIMEOUT), Ok(Ok(())));
 }

@@ -30,9 +30,12 @@ mod util;
 use util::clients::{echo, send_until_closed, silent_client};
 use util::metrics::wait_for;
 
-/// The servers' read and write timeouts.
-const TIMEOUT: Duration = Duration::from_millis(500);
-/// The safety net for waits that should end much sooner (a noisy machine).
+/// The servers' read and write timeouts: the timeouts under test.
+const STREAM_TIMEOUT: Duration = Duration::from_millis(500);
+/// The safety net for waits that should end much sooner (a noisy machine),
+/// and the bound of the checks that a timeout fired in time: a
+/// disconnection this late is a failure, so this file keeps its own value
+/// instead of `util::timeout::TIMEOUT`.
 const SLACK: Duration = Duration::from_secs(10);
 /// Bytes a non-reading client sends per write.
 const CHUNK: usize = 64 * 1024;
@@ -94,8 +97,8 @@ where
         ActorOptions::default(),
     )
     .unwrap()
-    .with_read_timeout(TIMEOUT)
-    .with_write_timeout(TIMEOUT)
+    .with_read_timeout(STREAM_TIMEOUT)
+    .with_write_timeout(STREAM_TIMEOUT)
 }
 
 /// A thread-local server with both timeouts on each of two workers; the
@@ -115,8 +118,8 @@ impl LocalServer {
         let new_actor =
             actor_fn(local_echo).map_arg(move |(stream, peer)| (stream, peer, report.clone()));
         let server = timed_server(new_actor);
-        assert_eq!(server.read_timeout(), Some(TIMEOUT));
-        assert_eq!(server.write_timeout(), Some(TIMEOUT));
+        assert_eq!(server.read_timeout(), Some(STREAM_TIMEOUT));
+        assert_eq!(server.write_timeout(), Some(STREAM_TIMEOUT));
         let address = server.local_addr();
         let servers = Arc::new(Mutex::new(Vec::new()));
         let refs = servers.clone();
@@ -226,9 +229,12 @@ fn silent_clients_are_disconnected_after_the_read_timeout() {
     assert_eq!(metrics.shared_timers_pending, 0, "{metrics}");
     for client in clients {
         let closed = client.join().expect("silent client failed");
-        assert!(closed >= TIMEOUT, "disconnected early: after {closed:?}");
         assert!(
-            closed < TIMEOUT + SLACK / 2,
+            closed >= STREAM_TIMEOUT,
+            "disconnected early: after {closed:?}"
+        );
+        assert!(
+            closed < STREAM_TIMEOUT + SLACK / 2,
             "disconnected late: after {closed:?}"
         );
     }
@@ -307,7 +313,10 @@ fn thread_safe_server_disconnects_silent_and_non_reading_clients() {
         .collect();
     for client in silent {
         let closed = client.join().expect("silent client failed");
-        assert!(closed >= TIMEOUT, "disconnected early: after {closed:?}");
+        assert!(
+            closed >= STREAM_TIMEOUT,
+            "disconnected early: after {closed:?}"
+        );
     }
     for client in deaf {
         client.join().expect("non-reading client failed");

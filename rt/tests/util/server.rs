@@ -11,9 +11,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use super::example;
-
-/// How long an example may take to print its address.
-const START_TIMEOUT: Duration = Duration::from_secs(30);
+use super::timeout::TIMEOUT;
 
 /// A server example running as a child process.
 pub(crate) struct ServerExample {
@@ -74,8 +72,8 @@ impl ServerExample {
             let _ = sender.send((first, stdout));
         });
         let (first, stdout) = receiver
-            .recv_timeout(START_TIMEOUT)
-            .unwrap_or_else(|_| panic!("example {name} printed no address within 30 s"));
+            .recv_timeout(TIMEOUT)
+            .unwrap_or_else(|_| panic!("example {name} printed no address within {TIMEOUT:?}"));
         server.stdout = Some(stdout);
         let first = String::from_utf8(first).expect("output is not UTF-8");
         server.address = first
