@@ -38,19 +38,7 @@ async fn echo(
     per_worker: Arc<[AtomicUsize; 2]>,
 ) -> io::Result<()> {
     per_worker[ctx.runtime_ref().worker_index()].fetch_add(1, Ordering::Relaxed);
-    echo_loop(&stream).await
-}
-
-async fn echo_loop(stream: &TcpStream) -> io::Result<()> {
-    let mut buf = Vec::with_capacity(4096);
-    loop {
-        buf.clear();
-        buf = stream.recv(buf).await?;
-        if buf.is_empty() {
-            return Ok(());
-        }
-        buf = stream.send_all(buf).await?;
-    }
+    util::clients::echo(&stream).await
 }
 
 /// [`echo`] as a thread-safe actor.
@@ -59,7 +47,7 @@ async fn shared_echo(
     stream: TcpStream,
     _: SocketAddr,
 ) -> io::Result<()> {
-    echo_loop(&stream).await
+    util::clients::echo(&stream).await
 }
 
 fn fail_connection(err: io::Error) -> SupervisorStrategy<(TcpStream, SocketAddr)> {
@@ -247,7 +235,7 @@ async fn shared_echo_local(
     stream: TcpStream,
     _: SocketAddr,
 ) -> io::Result<()> {
-    echo_loop(&stream).await
+    util::clients::echo(&stream).await
 }
 
 /// Runs `f` as a thread-local actor on a fresh one-worker runtime, to completion.

@@ -26,15 +26,7 @@ async fn echo(
     stream: TcpStream,
     _: SocketAddr,
 ) -> io::Result<()> {
-    let mut buf = Vec::with_capacity(64);
-    loop {
-        buf.clear();
-        buf = stream.recv(buf).await?;
-        if buf.is_empty() {
-            return Ok(());
-        }
-        buf = stream.send_all(buf).await?;
-    }
+    util::clients::echo(&stream).await
 }
 
 fn open_descriptors() -> usize {
