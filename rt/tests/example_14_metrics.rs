@@ -134,6 +134,5 @@ fn example_14_metrics() {
         "SIGUSR2 is not an unhandled signal: {}",
         exit.stderr
     );
-    assert!(exit.status.success(), "example failed: {}", exit.status);
-    assert_eq!(exit.stdout, "stopped\n");
+    exit.assert_success("stopped\n");
 }

@@ -61,16 +61,7 @@ fn example_4_process_signals() {
     // The actor registered for signals before printing.
     example.signal(libc::SIGINT);
     let exit = example.exit(TIMEOUT);
-    assert!(
-        exit.status.success(),
-        "example failed: {}; stderr: {}",
-        exit.status,
-        exit.stderr
-    );
-    assert_eq!(
-        exit.stdout,
-        "got the interrupt (SIGINT) signal, shutting down\nstopped\n"
-    );
+    exit.assert_success("got the interrupt (SIGINT) signal, shutting down\nstopped\n");
 }
 
 #[test]
@@ -148,7 +139,5 @@ fn example_8_tcp_echo_server() {
     assert_eq!(&buf, b"two");
     drop(open);
 
-    let exit = example.exit(TIMEOUT);
-    assert!(exit.status.success(), "example failed: {}", exit.status);
-    assert_eq!(exit.stdout, "stopped\n");
+    example.exit(TIMEOUT).assert_success("stopped\n");
 }

@@ -44,6 +44,21 @@ pub(crate) struct Exit {
     pub(crate) stderr: String,
 }
 
+impl Exit {
+    /// Fails unless the example exited 0 after printing `stdout` (after its
+    /// first line).
+    #[track_caller]
+    pub(crate) fn assert_success(&self, stdout: &str) {
+        assert!(
+            self.status.success(),
+            "example failed: {}; stderr: {}",
+            self.status,
+            self.stderr
+        );
+        assert_eq!(self.stdout, stdout, "stderr: {}", self.stderr);
+    }
+}
+
 impl RunningExample {
     /// Runs `command` (example `name`, see [`example`]) with its standard
     /// output and error piped, and reads its first line.
@@ -132,13 +147,7 @@ impl RunningExample {
     pub(crate) fn stop(self, signal: libc::c_int, limit: Duration) -> Duration {
         self.signal(signal);
         let exit = self.exit(limit);
-        assert!(
-            exit.status.success(),
-            "example failed: {}; stderr: {}",
-            exit.status,
-            exit.stderr
-        );
-        assert_eq!(exit.stdout, "stopped\n", "stderr: {}", exit.stderr);
+        exit.assert_success("stopped\n");
         assert_eq!(exit.stderr, "", "example printed errors");
         exit.took
     }
