@@ -11,7 +11,6 @@ use std::convert::Infallible;
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream as StdStream};
 use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -20,7 +19,7 @@ use kiln::actor::{self, NewActor};
 use kiln::actor_fn;
 use kiln::messages::Terminate;
 use kiln::supervisor::{NoSupervisor, SupervisorStrategy};
-use kiln_rt::net::{Server, ServerError, ServerMessage, ServerSetup, TcpStream, UnixStream};
+use kiln_rt::net::{Server, ServerMessage, ServerSetup, TcpStream, UnixStream};
 use kiln_rt::{
     ActorOptions, Runtime, RuntimeRef, Spawn, SyncActorOptions, ThreadLocal, ThreadSafe,
 };
@@ -29,6 +28,8 @@ mod util;
 
 use util::clients::{echo, send_until_closed, silent_client};
 use util::metrics::wait_for;
+use util::net_server::{fail_server, loopback_server, spawn_on_every_worker};
+use util::runtime::start;
 
 /// The servers' read and write timeouts: the timeouts under test.
 const STREAM_TIMEOUT: Duration = Duration::from_millis(500);
@@ -77,10 +78,6 @@ fn stop_connection(_: io::Error) -> SupervisorStrategy<(TcpStream, SocketAddr)> 
     SupervisorStrategy::Stop
 }
 
-fn fail_server(err: ServerError) -> SupervisorStrategy<()> {
-    panic!("server failed: {err}");
-}
-
 /// The supervisor of the connections.
 type StopConnection = fn(io::Error) -> SupervisorStrategy<(TcpStream, SocketAddr)>;
 
@@ -90,15 +87,9 @@ fn timed_server<NA>(new_actor: NA) -> ServerSetup<StopConnection, NA, NA::Runtim
 where
     NA: NewActor<Argument = (TcpStream, SocketAddr)>,
 {
-    Server::new(
-        "127.0.0.1:0".parse().unwrap(),
-        stop_connection as StopConnection,
-        new_actor,
-        ActorOptions::default(),
-    )
-    .unwrap()
-    .with_read_timeout(STREAM_TIMEOUT)
-    .with_write_timeout(STREAM_TIMEOUT)
+    loopback_server(stop_connection as StopConnection, new_actor)
+        .with_read_timeout(STREAM_TIMEOUT)
+        .with_write_timeout(STREAM_TIMEOUT)
 }
 
 /// A thread-local server with both timeouts on each of two workers; the
@@ -121,17 +112,7 @@ impl LocalServer {
         assert_eq!(server.read_timeout(), Some(STREAM_TIMEOUT));
         assert_eq!(server.write_timeout(), Some(STREAM_TIMEOUT));
         let address = server.local_addr();
-        let servers = Arc::new(Mutex::new(Vec::new()));
-        let refs = servers.clone();
-        runtime
-            .run_on_workers(move |mut rt: RuntimeRef| -> io::Result<()> {
-                let server_ref =
-                    rt.try_spawn_local(fail_server, server, (), ActorOptions::default())?;
-                refs.lock().unwrap().push(server_ref);
-                Ok(())
-            })
-            .unwrap();
-        let servers = servers.lock().unwrap().drain(..).collect();
+        let servers = spawn_on_every_worker(&mut runtime, server);
         LocalServer {
             runtime,
             address,
@@ -146,25 +127,6 @@ impl LocalServer {
             server.try_send(Terminate).unwrap();
         }
         start(self.runtime).ends();
-    }
-}
-
-/// A runtime started on a thread of its own.
-struct Started(Receiver<Result<(), String>>);
-
-/// Starts `runtime` on a thread of its own.
-fn start(runtime: Runtime) -> Started {
-    let (done, result) = mpsc::channel();
-    thread::spawn(move || {
-        let _ = done.send(runtime.start().map_err(|err| err.to_string()));
-    });
-    Started(result)
-}
-
-impl Started {
-    /// The runtime must end, without an error, within `SLACK`.
-    fn ends(self) {
-        assert_eq!(self.0.recv_timeout(SLACK), Ok(Ok(())));
     }
 }
 

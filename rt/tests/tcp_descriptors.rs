@@ -5,18 +5,18 @@
 use std::convert::Infallible;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream as StdStream};
-use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use kiln::actor::{self, actor_fn};
 use kiln::messages::Terminate;
-use kiln::supervisor::SupervisorStrategy;
-use kiln_rt::net::{Server, ServerError, TcpStream};
-use kiln_rt::{ActorOptions, Runtime, RuntimeRef, ThreadLocal};
+use kiln_rt::net::TcpStream;
+use kiln_rt::{Runtime, ThreadLocal};
 
 mod util;
 
+use util::net_server::{fail_connection, loopback_server, spawn_on_every_worker};
+use util::runtime::start;
 use util::timeout::TIMEOUT;
 
 const CONNECTIONS: usize = 10_000;
@@ -38,31 +38,10 @@ fn open_descriptors() -> usize {
 #[test]
 fn descriptors_return_to_baseline_after_ten_thousand_connections() {
     let mut runtime = Runtime::setup().num_threads(2).build().unwrap();
-    let server = Server::new(
-        "127.0.0.1:0".parse().unwrap(),
-        |err: io::Error| -> SupervisorStrategy<(TcpStream, SocketAddr)> {
-            panic!("connection failed: {err}")
-        },
-        actor_fn(echo),
-        ActorOptions::default(),
-    )
-    .unwrap();
+    let server = loopback_server(fail_connection, actor_fn(echo));
     let address = server.local_addr();
-    let (refs_sender, refs) = mpsc::channel();
-    runtime
-        .run_on_workers(move |mut rt: RuntimeRef| -> io::Result<()> {
-            let restart = |err: ServerError| -> SupervisorStrategy<()> { panic!("{err}") };
-            refs_sender
-                .send(rt.try_spawn_local(restart, server, (), ActorOptions::default())?)
-                .unwrap();
-            Ok(())
-        })
-        .unwrap();
-    let servers: Vec<_> = refs.iter().take(2).collect();
-    let (done, result) = mpsc::channel();
-    thread::spawn(move || {
-        let _ = done.send(runtime.start().map_err(|err| err.to_string()));
-    });
+    let servers = spawn_on_every_worker(&mut runtime, server);
+    let started = start(runtime);
 
     // Warm up (the first connection may allocate in the runtime), then count.
     let one_connection = || {
@@ -98,5 +77,5 @@ fn descriptors_return_to_baseline_after_ten_thousand_connections() {
     for server in servers {
         server.try_send(Terminate).unwrap();
     }
-    assert_eq!(result.recv_timeout(TIMEOUT), Ok(Ok(())));
+    started.ends();
 }

@@ -9,6 +9,7 @@
 //! - [`echo`]: the echo tests with many clients;
 //! - [`fake_systemd`]: a socket standing in for systemd's notify socket;
 //! - [`metrics`]: waiting for a runtime's metrics;
+//! - [`net_server`]: `kiln_rt::net::Server` in the tests;
 //! - [`one_at_a_time`]: tests of one binary that must not overlap;
 //! - [`pattern`]: test data in which a byte out of place shows;
 //! - [`rpc`]: an RPC server and client;
@@ -26,6 +27,7 @@ pub(crate) mod datagram_echo;
 pub(crate) mod echo;
 pub(crate) mod fake_systemd;
 pub(crate) mod metrics;
+pub(crate) mod net_server;
 pub(crate) mod one_at_a_time;
 pub(crate) mod pattern;
 pub(crate) mod rpc;

@@ -3,16 +3,19 @@
 //! does so with one worker and a closure run on it, and [`with_timeout`]
 //! bounds any scenario the same way. Each fails the test if the run takes
 //! longer than [`RUN_TIMEOUT`] (a lost wake-up leaves a runtime running
-//! forever), and with the run's own panic if it panics.
+//! forever), and with the run's own panic if it panics. A test that drives
+//! a runtime from outside while it runs (clients on std sockets, messages to
+//! its actors) [`start`]s it and waits for it to end with [`Started::ends`].
 
 use std::convert::Infallible;
 use std::panic::resume_unwind;
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
+use std::time::Duration;
 
 use kiln_rt::{Runtime, RuntimeRef};
 
-use super::timeout::RUN_TIMEOUT;
+use super::timeout::{RUN_TIMEOUT, TIMEOUT};
 
 /// Runs `scenario` on a thread of its own; fails the test, naming `what`, if
 /// it does not end within [`RUN_TIMEOUT`], or with its panic if it panics.
@@ -31,6 +34,43 @@ pub(crate) fn with_timeout(what: &str, scenario: impl FnOnce() + Send + 'static)
             }
         }
         Err(mpsc::RecvTimeoutError::Timeout) => panic!("{what}: did not end in {RUN_TIMEOUT:?}"),
+    }
+}
+
+/// A runtime started on a thread of its own by [`start`].
+#[derive(Debug)]
+#[must_use = "wait for the runtime to end with `ends`"]
+pub(crate) struct Started(mpsc::Receiver<Result<(), String>>);
+
+/// Starts `runtime` on a thread of its own.
+pub(crate) fn start(runtime: Runtime) -> Started {
+    let (done, result) = mpsc::channel();
+    thread::spawn(move || {
+        let _ = done.send(runtime.start().map_err(|err| err.to_string()));
+    });
+    Started(result)
+}
+
+impl Started {
+    /// Whether the runtime ended within `wait`; fails the test if it ended
+    /// with an error.
+    #[track_caller]
+    pub(crate) fn ended_within(&self, wait: Duration) -> bool {
+        match self.0.recv_timeout(wait) {
+            Ok(result) => {
+                result.unwrap_or_else(|err| panic!("the runtime failed: {err}"));
+                true
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => false,
+            Err(mpsc::RecvTimeoutError::Disconnected) => panic!("the runtime's thread panicked"),
+        }
+    }
+
+    /// Fails the test unless the runtime ends, without an error, within
+    /// [`TIMEOUT`] (the test has stopped what kept it running).
+    #[track_caller]
+    pub(crate) fn ends(self) {
+        assert_eq!(self.0.recv_timeout(TIMEOUT), Ok(Ok(())));
     }
 }
 
