@@ -45,9 +45,12 @@
 //!   `actor::Context<M, ThreadSafe>`) are `Send` and run on whichever worker
 //!   is free: use them for work that must not wait for one busy worker.
 //! - **Synchronous** actors ([`Runtime::spawn_sync_actor`], context
-//!   `kiln::sync::Context<M, Sync>`) get a thread of their own and may block:
-//!   use them for blocking libraries, CPU-heavy work or files without
-//!   io_uring.
+//!   `kiln::sync::Context<M, access::Sync>`) get a thread of their own and
+//!   may block: use them for blocking libraries, CPU-heavy work or files
+//!   without io_uring. Their runtime access is named through its module,
+//!   [`access::Sync`], and is not re-exported at the root like
+//!   [`ThreadLocal`] and [`ThreadSafe`]: there it would shadow
+//!   [`std::marker::Sync`] in code that imports `kiln_rt::*`.
 //!
 //! Any [`ActorRef`](kiln::ActorRef) can send to any kind of actor from any
 //! thread.
@@ -93,8 +96,10 @@ pub mod test;
 pub mod timer;
 pub mod trace;
 
+// `Sync` (the runtime access of synchronous actors) stays in `access`: at the
+// root, `use kiln_rt::*` would shadow `std::marker::Sync`.
 #[doc(no_inline)]
-pub use access::{Access, Sync, ThreadLocal, ThreadSafe};
+pub use access::{Access, ThreadLocal, ThreadSafe};
 pub use error::Error;
 pub use runtime::Runtime;
 pub use runtime_ref::RuntimeRef;

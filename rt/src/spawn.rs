@@ -50,6 +50,34 @@
 //! # Ok::<(), kiln_rt::Error>(())
 //! ```
 //!
+//! # A child that gets its parent's reference
+//!
+//! An actor spawns through its context's runtime access,
+//! `ctx.runtime()`, which borrows the whole context mutably while the call
+//! runs. So make the actor's own reference (or anything else taken from the
+//! context) *before* the call: `ctx.runtime().spawn_local(.., ctx.actor_ref(),
+//! ..)` does not compile (E0502; see
+//! [`Context::runtime`](kiln::actor::Context::runtime)).
+//!
+//! ```
+//! use kiln::supervisor::NoSupervisor;
+//! use kiln::{actor, actor_fn, ActorRef};
+//! use kiln_rt::{ActorOptions, ThreadLocal};
+//!
+//! async fn child(_: actor::Context<(), ThreadLocal>, parent: ActorRef<&'static str>) {
+//!     let _ = parent.send("hello, parent").await;
+//! }
+//!
+//! async fn parent(mut ctx: actor::Context<&'static str, ThreadLocal>) {
+//!     let me = ctx.actor_ref(); // First, then:
+//!     ctx.runtime().spawn_local(NoSupervisor, actor_fn(child), me, ActorOptions::default());
+//!     if let Ok(greeting) = ctx.receive_next().await {
+//!         println!("{greeting}");
+//!     }
+//! }
+//! # let _ = parent;
+//! ```
+//!
 //! `RuntimeRef::spawn_local` stays as the explicit way to spawn a
 //! thread-local actor on the current worker; spawning futures (which are not
 //! actors) is a method of each spawner (`spawn_future`,
