@@ -61,7 +61,8 @@
 //!   actor-per-connection TCP server.
 //! - [`io`]: buffers (passed by value to the kernel and back) and the
 //!   standard streams; [`fs`]: files; [`pipe`]: pipes and a child's
-//!   standard streams; [`process`]: waiting for a child process.
+//!   standard streams; [`process`]: spawning child processes, waiting for
+//!   them and sending them signals.
 //! - [`systemd`]: telling systemd the service is ready or stopping
 //!   ([`Notify`](systemd::Notify)) and feeding its watchdog
 //!   ([`watchdog`](systemd::watchdog)).
