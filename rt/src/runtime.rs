@@ -219,9 +219,10 @@ impl Runtime {
     /// messages, do I/O, even finish, before `start`. So give an actor what
     /// it needs before spawning it, not between spawning it and `start`.
     ///
-    /// What `start` adds: it marks the runtime started, after which a
-    /// worker with nothing left to run stops (before, idle workers wait for
-    /// work); it relays process signals to the actors registered for them
+    /// What `start` adds: it marks the runtime started, after which the
+    /// workers stop, all together, once none has anything left to run and
+    /// nothing could give one work again (before, they wait for work however
+    /// idle); it relays process signals to the actors registered for them
     /// (until then signals stay pending); and it waits for the workers.
     ///
     /// ```
