@@ -75,6 +75,8 @@
 //!   timeline ([`Setup::enable_tracing`]).
 //! - [`access`]: the runtime access types actors' contexts carry.
 //! - [`spawn`]: options for spawning.
+//! - `tokio` (feature `tokio`): running futures that need a tokio runtime
+//!   (tokio-based database drivers, HTTP clients, ...) from actors.
 //!
 //! [kiln]: kiln
 
@@ -95,6 +97,8 @@ pub mod systemd;
 #[cfg(feature = "test")]
 pub mod test;
 pub mod timer;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 pub mod trace;
 
 // `Sync` (the runtime access of synchronous actors) stays in `access`: at the
