@@ -14,6 +14,9 @@
 //!   pinger on worker 1, so every ping is a wake-up from another thread,
 //!   which a busy worker looks at once per time slice.
 //!
+//! And a thread-safe consumer next to busy thread-local producers on two
+//! workers gets a fair share of its worker (see [`thread_safe`]).
+//!
 //! The checks: on one worker the round trip's p99 is within the time slice
 //! (the scheduler runs the pair, which uses little CPU, before the busy
 //! actors, so a round trip waits for at most a busy actor's run or two);
@@ -195,6 +198,7 @@ pub(crate) fn run(quick: bool) -> Outcome {
         for setup in SETUPS {
             figures.extend(attempt(setup, rounds)?);
         }
+        figures.extend(thread_safe::run(quick)?);
         Ok(figures)
     })
 }
@@ -313,3 +317,5 @@ fn play(setup: Setup, rounds: usize) -> Result<(Percentiles, String), String> {
     };
     Ok((round_trips, busy_share))
 }
+
+mod thread_safe;
