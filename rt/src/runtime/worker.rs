@@ -409,7 +409,13 @@ impl Worker {
         let mut ended = RunEnd::RunLimit;
         let shard_ready = self.shared.shards.ready_hint(self.index);
         while runs < self.tuning.max_local_runs {
-            if self.balance.local_gives_way() && shard_ready.get() {
+            // One load per poll; the balance is worked out only when a
+            // thread-safe process is ready.
+            if shard_ready.get()
+                && self
+                    .balance
+                    .local_gives_way_after(clock.nanos_between(batch_start, start))
+            {
                 ended = RunEnd::GaveWay;
                 break;
             }
@@ -434,9 +440,7 @@ impl Worker {
                 let (start, end) = (clock.instant(start), clock.instant(end));
                 crate::runtime::trace::poll_end(running.process.name(), false, done, start, end);
             }
-            let nanos = clock.nanos_between(start, end);
-            self.balance.ran_local(nanos);
-            let ran = Duration::from_nanos(nanos);
+            let ran = Duration::from_nanos(clock.nanos_between(start, end));
             let mut scheduler = self.local.scheduler.borrow_mut();
             if let Some(process) = scheduler.finish(running, ran, done) {
                 // Dropped without the scheduler borrowed: an actor's `Drop`
@@ -459,6 +463,8 @@ impl Worker {
             }
         }
         self.counters.polls += runs as u64;
+        self.balance
+            .ran_local(clock.nanos_between(batch_start, start));
         if self.tracing && runs != 0 {
             let (batch_start, end) = (clock.instant(batch_start), clock.instant(start));
             crate::runtime::trace::run(false, ended, runs, batch_start, end);

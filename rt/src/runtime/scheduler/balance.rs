@@ -23,9 +23,12 @@
 //! running thread-safe ones, kept within ±[`MAX_LEAD`]. Before each poll
 //!
 //! - of a thread-local process, the worker gives way to the thread-safe side
-//!   when the lead is above [`SWITCH_LEAD`] and a thread-safe process is
-//!   ready in its shard (the shard's ready hint, one relaxed load; see
-//!   `scheduler/shards.rs`);
+//!   when a thread-safe process is ready in its shard (the shard's ready
+//!   hint, one relaxed load; see `scheduler/shards.rs`) and the lead, with
+//!   the batch of thread-local runs so far, is above [`SWITCH_LEAD`]. (The
+//!   batch's time is added to the lead when the batch ends, so that a poll
+//!   costs the worker one load and one branch more, and the lead is worked
+//!   out only when a thread-safe process waits.)
 //! - of a thread-safe process, it gives way to the thread-local side when the
 //!   lead is below −[`SWITCH_LEAD`] and a thread-local process is ready.
 //!
@@ -35,7 +38,7 @@
 //! of its loop); and a side that uses little (a consumer handling a few
 //! messages now and then) builds up a lead of the other side, up to
 //! [`MAX_LEAD`], and runs as soon as it is ready: the consumer above now runs
-//! after every producer's poll. The bound on the lead is the sleeper credit
+//! after every poll of the producer on its worker. The bound on the lead is the sleeper credit
 //! of this rule: a side that was idle for long runs at most [`MAX_LEAD`] +
 //! [`SWITCH_LEAD`] before the other, busy one gets its turn again.
 //!
@@ -51,7 +54,11 @@
 //! time as before. Virtual run times of the two sides cannot be compared:
 //! every thread-local queue and every shard has its own minimum. And only
 //! the worker's own shard is looked at before each poll; other shards'
-//! processes are stolen as before (`scheduler/shards.rs`).
+//! processes are stolen as before (`scheduler/shards.rs`). Nor is a woken
+//! thread-safe process run next on the worker that woke it (tokio's LIFO
+//! slot, which `BENCHMARKS.md` names as the change to try for W1c): here a
+//! process stays in its shard, and the consumer is served by its shard's
+//! worker.
 
 use std::time::Duration;
 
@@ -92,9 +99,11 @@ impl Balance {
     }
 
     /// Whether the thread-local side should give way to a ready thread-safe
-    /// process.
-    pub(crate) const fn local_gives_way(&self) -> bool {
-        self.lead > SWITCH
+    /// process once it ran `nanos` more nanoseconds (those of the batch
+    /// running: the worker adds a batch's time when it ends, and works this
+    /// out only when a thread-safe process is ready).
+    pub(crate) const fn local_gives_way_after(&self, nanos: u64) -> bool {
+        self.lead.saturating_add_unsigned(nanos) > SWITCH
     }
 
     /// Whether the thread-safe side should give way to a ready thread-local
@@ -121,7 +130,7 @@ mod tests {
         let (mut local_time, mut shared_time) = (Duration::ZERO, Duration::ZERO);
         let mut on_local = true;
         for _ in 0..polls {
-            if on_local && balance.local_gives_way() {
+            if on_local && balance.local_gives_way_after(0) {
                 on_local = false;
             } else if !on_local && balance.shared_gives_way() {
                 on_local = true;
@@ -173,9 +182,9 @@ mod tests {
         for poll in 0..1_000 {
             balance.ran_local(20_000);
             if poll >= 5 {
-                assert!(balance.local_gives_way(), "poll {poll}");
+                assert!(balance.local_gives_way_after(0), "poll {poll}");
             }
-            if balance.local_gives_way() {
+            if balance.local_gives_way_after(0) {
                 balance.ran_shared(1_000);
                 assert!(!balance.shared_gives_way());
             }
