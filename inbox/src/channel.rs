@@ -133,17 +133,19 @@
 //! its capacity and the [`Header`], followed by the slots, so a slot is found
 //! at the channel's address plus a constant plus the index times the slot
 //! size. Both wait lists share one lock and are allocated only when a task
-//! first waits (see [`crate::wait_list`]). On 64-bit Linux the part before
-//! the slots is 88 bytes, so an inbox of 8 `u64` messages is 216 bytes
-//! (checked by `tests.rs`); it used to be an `Arc` of 136 bytes and a
-//! separate slice of 128.
+//! first waits, the inbox holding a pointer to them (see
+//! [`crate::wait_list`]), and the exit status lives in the handle state
+//! word (see [`crate::state`]). On 64-bit Linux the part before the slots
+//! is 64 bytes, so an inbox of 8 `u64` messages is 192 bytes (checked by
+//! `tests.rs`); it used to be an `Arc` of 136 bytes and a separate slice of
+//! 128, then 216 bytes.
 
 use std::fmt;
 use std::mem::MaybeUninit;
 
 use crate::error::RecvError;
 use crate::id::InboxId;
-use crate::loom::{AtomicU8, AtomicU64, Ordering, UnsafeCell};
+use crate::loom::{AtomicU64, Ordering, UnsafeCell};
 use crate::state::{CONSUMERS, State};
 use crate::thin_arc::ThinArc;
 use crate::unwind::FirstPanic;
@@ -277,10 +279,8 @@ struct Header {
     /// or the holder of the [`Drain`] after disconnecting. Senders read it
     /// for [`Channel::len`].
     head: AtomicU64,
-    /// Which handles exist, see [`crate::state`].
+    /// Which handles exist and the exit status, see [`crate::state`].
     state: State,
-    /// Set by the manager, read by joiners.
-    exit_status: AtomicU8,
     /// The receiver waiting for a message.
     recv_waker: AtomicWaker,
     /// Senders waiting for a free slot and tasks waiting for the consumer
@@ -309,7 +309,6 @@ impl<M> Channel<M> {
             tail: AtomicU64::new(0),
             head: AtomicU64::new(0),
             state: State::new(manager),
-            exit_status: AtomicU8::new(0),
             recv_waker: AtomicWaker::new(),
             waiters: WaitLists::new(),
         };
@@ -367,14 +366,9 @@ impl<M> Channel<M> {
         self.shared.tail.load(Ordering::Acquire) & DISCONNECTED != 0
     }
 
-    /// Exit status set by the manager (0 if never set).
-    pub(crate) fn exit_status(&self) -> u8 {
-        self.shared.exit_status.load(Ordering::Relaxed)
-    }
-
     /// Sets the exit status read by joiners.
     pub(crate) fn set_exit_status(&self, status: u8) {
-        self.shared.exit_status.store(status, Ordering::Relaxed);
+        self.state().set_exit_status(status);
     }
 
     /// Tasks waiting for a free slot.
@@ -583,7 +577,7 @@ impl<M> Channel<M> {
     /// Removes the receiver's or the manager's bit (`bit`); if that was the
     /// last consumer-side handle, disconnects the channel and drops the queued
     /// messages (see [`crate::unwind`] for a panic in their `Drop`).
-    pub(crate) fn drop_consumer(&self, bit: usize) {
+    pub(crate) fn drop_consumer(&self, bit: u64) {
         let mut drain = self.release_consumer(bit);
         // SAFETY: `drain` comes from `release_consumer` on this channel.
         unsafe { self.drop_queued(&mut drain) };
@@ -592,7 +586,7 @@ impl<M> Channel<M> {
     /// Removes the receiver's or the manager's bit (`bit`); if that was the
     /// last consumer-side handle, disconnects the channel and returns the
     /// [`Drain`] of its queued messages, otherwise an empty one.
-    pub(crate) fn release_consumer(&self, bit: usize) -> Drain {
+    pub(crate) fn release_consumer(&self, bit: u64) -> Drain {
         let old = self.state().clear(bit);
         debug_assert!(old.has_receiver() || old.has_manager());
         if old.bits() & CONSUMERS & !bit == 0 {

@@ -50,6 +50,25 @@ fn state_bits() {
     assert!(!State::new(false).load().has_manager());
 }
 
+/// The exit status shares the state word: setting it keeps the count and
+/// the bits, and the count changing keeps the status.
+#[test]
+fn exit_status_in_the_state_word() {
+    let state = State::new(true);
+    assert_eq!(state.load().exit_status(), 0);
+    state.set_exit_status(0xa5);
+    state.add_sender();
+    let s = state.load();
+    assert_eq!((s.exit_status(), s.senders()), (0xa5, 2));
+    assert!(s.has_receiver() && s.has_manager());
+    assert_eq!(state.remove_sender().senders(), 2);
+    let _ = state.clear(MANAGER_ALIVE);
+    state.set_exit_status(1);
+    let s = state.load();
+    assert_eq!((s.exit_status(), s.senders()), (1, 1));
+    assert!(s.has_receiver() && !s.has_manager());
+}
+
 #[test]
 fn atomic_waker_wakes_registered_once() {
     let waker = AtomicWaker::new();
@@ -131,11 +150,21 @@ fn wait_lists_are_separate() {
 
 #[test]
 fn wake_everyone_wakes_both_lists_once() {
-    let lists = WaitLists::new();
-    // Never waited on: nothing to do, nothing allocated.
-    lists.wake_everyone();
     let (senders, w) = count_waker();
     let (joiners, j) = count_waker();
+    let closed = WaitLists::new();
+    // Never waited on: nothing to do, nothing allocated, and nobody can
+    // register any more (the channel disconnected: see "Closing").
+    closed.wake_everyone();
+    let (id, registered) = closed.send().register(None, &w);
+    assert!(!registered);
+    assert!(!closed.send().has_waiters());
+    assert!(!closed.send().remove(id), "nothing was registered");
+    closed.join().wake_all();
+    closed.wake_everyone();
+    assert_eq!((wakes(&senders), wakes(&joiners)), (0, 0));
+
+    let lists = WaitLists::new();
     let _ = lists.send().register(None, &w);
     let _ = lists.send().register(None, &w);
     let _ = lists.join().register(None, &j);
@@ -192,15 +221,17 @@ fn thin_arc_shares_and_drops_once() {
 
 /// The size of an inbox for `u64` messages on the platform the benchmark
 /// figures are measured on (the "Memory" section of `channel.rs`): one
-/// allocation of an 88-byte header (with the thin `Arc`'s count and length)
-/// and 16 bytes a slot. It was a 136-byte `Arc` and a separate slice.
+/// allocation of a 64-byte header (with the thin `Arc`'s count and length)
+/// and 16 bytes a slot. It was a 136-byte `Arc` and a separate slice, then
+/// an 88-byte header (with the wait lists' empty mutex and count in it, and
+/// the exit status in a byte of its own).
 #[test]
 #[cfg(all(target_os = "linux", target_pointer_width = "64", not(loom)))]
 fn channel_allocation_size() {
     use crate::channel::Channel;
 
-    assert_eq!(size_of::<WaitLists>(), 24);
+    assert_eq!(size_of::<WaitLists>(), 8);
     assert_eq!(size_of::<AtomicWaker>(), 24);
-    assert_eq!(Channel::<u64>::allocation_size(8), 88 + 8 * 16);
-    assert_eq!(Channel::<u64>::allocation_size(1), 88 + 16);
+    assert_eq!(Channel::<u64>::allocation_size(8), 64 + 8 * 16);
+    assert_eq!(Channel::<u64>::allocation_size(1), 64 + 16);
 }
