@@ -156,6 +156,7 @@
 //!
 //! [loom]: https://docs.rs/loom
 
+mod block;
 mod capacity;
 mod channel;
 mod error;
@@ -170,8 +171,8 @@ mod queued;
 mod receiver;
 mod recycle;
 mod sender;
+mod slot;
 mod state;
-mod thin_arc;
 mod unwind;
 mod wait_list;
 mod waker;

@@ -10,7 +10,7 @@
 //! loom's `UnsafeCell` only hands out its contents through the closures `with`
 //! and `with_mut` (so it can check for data races); [`UnsafeCell`] gives the
 //! `std` build the same API. loom's [`alloc`] and [`dealloc`] are `std`'s plus
-//! leak tracking, so a [`ThinArc`](crate::thin_arc::ThinArc) never freed is
+//! leak tracking, so a [`Block`](crate::block::Block) never freed is
 //! reported like a leaked `Arc`.
 //!
 //! [loom]: https://docs.rs/loom

@@ -30,7 +30,7 @@
 //! All read-modify-writes use `AcqRel` so that a handle's earlier work (for
 //! example taking messages, or [`Manager::set_exit_status`]) is visible to
 //! whoever observes its bit cleared. The memory itself is reference counted
-//! separately, by a [`ThinArc`](crate::thin_arc::ThinArc); this word only
+//! separately, by a [`Block`](crate::block::Block); this word only
 //! drives the channel's behaviour.
 //!
 //! [`Manager::set_exit_status`]: crate::Manager::set_exit_status

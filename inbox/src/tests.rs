@@ -1,12 +1,13 @@
 //! Unit tests of the internals: the state word, the waker, the wait lists,
-//! the thin `Arc` and the size of a channel's allocation.
+//! the counted block and the size of a channel's allocations.
 
 use std::sync::Arc as StdArc;
 use std::sync::atomic::{AtomicUsize as StdAtomicUsize, Ordering as StdOrdering};
 use std::task::{Wake, Waker};
 
+use crate::block::{Block, Counted};
+use crate::loom::AtomicU32;
 use crate::state::{MANAGER_ALIVE, RECEIVER_ALIVE, State};
-use crate::thin_arc::ThinArc;
 use crate::wait_list::WaitLists;
 use crate::waker::AtomicWaker;
 
@@ -184,47 +185,46 @@ impl Drop for Dropped {
     }
 }
 
-/// An item with a larger alignment than the header.
-#[repr(align(64))]
-struct Aligned {
-    index: u8,
+/// A counted header that counts its drops.
+struct CountedHeader {
+    count: AtomicU32,
     _dropped: Dropped,
 }
 
+// SAFETY: `count` starts at one and only `Block` touches it.
+unsafe impl Counted for CountedHeader {
+    fn count(&self) -> &AtomicU32 {
+        &self.count
+    }
+}
+
 #[test]
-fn thin_arc_shares_and_drops_once() {
+fn block_shares_and_drops_once() {
     let drops = StdArc::new(StdAtomicUsize::new(0));
-    let arc = ThinArc::new(Dropped(drops.clone()), 5, |i| Aligned {
-        index: i as u8,
+    let block = Block::new(CountedHeader {
+        count: AtomicU32::new(1),
         _dropped: Dropped(drops.clone()),
     });
-    let clone = arc.clone();
-    assert!(ThinArc::ptr_eq(&arc, &clone));
-    assert_eq!(clone.len(), 5);
-    let items = clone.items();
-    assert_eq!(
-        items.iter().map(|item| item.index).collect::<Vec<_>>(),
-        [0, 1, 2, 3, 4]
-    );
-    assert!(items.iter().all(|item| (&raw const *item).addr() % 64 == 0));
-    assert_eq!(ThinArc::<Dropped, Aligned>::allocation_size(5), 64 + 5 * 64);
-    drop(arc);
+    let clone = block.clone();
+    assert!(Block::ptr_eq(&block, &clone));
+    assert_eq!(block.as_ptr(), clone.as_ptr());
+    drop(block);
     assert_eq!(drops.load(StdOrdering::SeqCst), 0);
     drop(clone);
-    assert_eq!(drops.load(StdOrdering::SeqCst), 6, "the header and 5 items");
-
-    let other = ThinArc::new(Dropped(drops.clone()), 0, |_| -> Aligned { unreachable!() });
-    assert!(other.items().is_empty());
-    drop(other);
-    assert_eq!(drops.load(StdOrdering::SeqCst), 7);
+    assert_eq!(
+        drops.load(StdOrdering::SeqCst),
+        1,
+        "dropped once, by the last"
+    );
 }
 
 /// The size of an inbox for `u64` messages on the platform the benchmark
-/// figures are measured on (the "Memory" section of `channel.rs`): one
-/// allocation of a 64-byte header (with the thin `Arc`'s count and length)
-/// and 16 bytes a slot. It was a 136-byte `Arc` and a separate slice, then
-/// an 88-byte header (with the wait lists' empty mutex and count in it, and
-/// the exit status in a byte of its own).
+/// figures are measured on (the "Memory" section of `channel.rs`): a
+/// 72-byte header (with the block's count and the capacity), and 16 bytes a
+/// slot allocated on the first send. It was a 136-byte `Arc` and a separate
+/// slice, then one allocation of an 88-byte header and the slots, then of a
+/// 64-byte one (the wait lists' empty mutex and count, and the exit status
+/// in a byte of its own, out of it).
 #[test]
 #[cfg(all(target_os = "linux", target_pointer_width = "64", not(loom)))]
 fn channel_allocation_size() {
@@ -232,6 +232,6 @@ fn channel_allocation_size() {
 
     assert_eq!(size_of::<WaitLists>(), 8);
     assert_eq!(size_of::<AtomicWaker>(), 24);
-    assert_eq!(Channel::<u64>::allocation_size(8), 64 + 8 * 16);
-    assert_eq!(Channel::<u64>::allocation_size(1), 64 + 16);
+    assert_eq!(Channel::<u64>::allocation_sizes(8), (72, 8 * 16));
+    assert_eq!(Channel::<u64>::allocation_sizes(1), (72, 16));
 }
