@@ -151,12 +151,12 @@ use std::ptr::NonNull;
 use crate::block::{Block, Counted};
 use crate::error::RecvError;
 use crate::id::InboxId;
-use crate::loom::{AtomicU32, AtomicU64, Ordering};
+use crate::loom::{AtomicU8, AtomicU32, AtomicU64, Ordering};
 use crate::slot::{FILLED, SKIPPED, STATE_MASK, Slot, Slots, WRITABLE, stamp, stamp_pos};
 use crate::state::{CONSUMERS, State};
 use crate::unwind::FirstPanic;
 use crate::wait_list::{WaitList, WaitLists};
-use crate::waker::AtomicWaker;
+use crate::waker::{AtomicWaker, WakerCell};
 
 /// Bit of `tail` marking the channel disconnected.
 const DISCONNECTED: u64 = 1;
@@ -188,8 +188,15 @@ const CLAIM_WAITERS: u8 = 0b100 & crate::waker::SPARE;
 struct Header<M> {
     /// The [`Block`]'s reference count.
     count: AtomicU32,
-    /// Number of slots; never changes.
-    capacity: u32,
+    /// Number of slots minus one (to fit `MAX_CAPACITY`); never changes.
+    capacity_minus_one: u16,
+    /// The state byte of the receiver's [`AtomicWaker`] (see
+    /// [`Channel::recv_waker`]), beside the count rather than in a 24-byte
+    /// `AtomicWaker` of its own, where it took 8 bytes.
+    recv_state: AtomicU8,
+    /// The size of the room after the header (see [`crate::room`]), in
+    /// [`Block`] units; 0 for none.
+    room_units: u8,
     /// Next position to claim `<< 1`, bit 0: [`DISCONNECTED`]. Written by
     /// senders (CAS) and the disconnecting handle.
     tail: AtomicU64,
@@ -199,8 +206,8 @@ struct Header<M> {
     head: AtomicU64,
     /// Which handles exist and the exit status, see [`crate::state`].
     state: State,
-    /// The receiver waiting for a message.
-    recv_waker: AtomicWaker,
+    /// The waker of the receiver waiting for a message.
+    recv_cell: WakerCell,
     /// Senders waiting for a free slot and tasks waiting for the consumer
     /// side to go.
     waiters: WaitLists,
@@ -214,13 +221,17 @@ unsafe impl<M> Counted for Header<M> {
     fn count(&self) -> &AtomicU32 {
         &self.count
     }
+
+    fn room_units(&self) -> u8 {
+        self.room_units
+    }
 }
 
 impl<M> Drop for Header<M> {
     fn drop(&mut self) {
         // SAFETY: the slots were installed with this capacity, and the last
         // handle is going: nobody uses them any more.
-        unsafe { self.slots.free(self.capacity as usize) };
+        unsafe { self.slots.free(usize::from(self.capacity_minus_one) + 1) };
     }
 }
 
@@ -236,24 +247,53 @@ pub(crate) struct Channel<M> {
 
 impl<M> Channel<M> {
     /// A new channel with `capacity` slots, one sender, a receiver and, if
-    /// `manager`, a manager. `capacity` must be valid (checked by callers).
-    pub(crate) fn new(capacity: usize, manager: bool) -> Channel<M> {
+    /// `manager`, a manager, and `room_units` of room after its header (see
+    /// [`crate::room`]). `capacity` must be valid (checked by callers).
+    pub(crate) fn new(capacity: usize, manager: bool, room_units: u8) -> Channel<M> {
         debug_assert!(
             (crate::capacity::MIN_CAPACITY..=crate::capacity::MAX_CAPACITY).contains(&capacity)
         );
         let header = Header {
             count: AtomicU32::new(1),
-            // Cannot truncate: at most `MAX_CAPACITY`.
-            capacity: capacity as u32,
+            // Cannot truncate: at most `MAX_CAPACITY`, 2^16.
+            capacity_minus_one: (capacity - 1) as u16,
+            recv_state: AtomicWaker::new_state(),
+            room_units,
             tail: AtomicU64::new(0),
             head: AtomicU64::new(0),
             state: State::new(manager),
-            recv_waker: AtomicWaker::new(),
+            recv_cell: WakerCell::new(),
             waiters: WaitLists::new(),
             slots: Slots::new(),
         };
         Channel {
             shared: Block::new(header),
+        }
+    }
+
+    /// The room after the header (see [`crate::room`]); the channel must
+    /// have been made with some.
+    pub(crate) fn room(&self) -> NonNull<u8> {
+        self.shared.room()
+    }
+
+    /// Gives up this reference for the value lodged in the room, which
+    /// takes it back with [`Channel::from_room`].
+    pub(crate) fn forget(self) {
+        self.shared.forget();
+    }
+
+    /// The reference given up with [`Channel::forget`] by the value lodged
+    /// at `room`.
+    ///
+    /// # Safety
+    ///
+    /// `room` is [`Channel::room`] of a channel of `M`s whose reference was
+    /// given up with [`Channel::forget`], taken back only by this call.
+    pub(crate) unsafe fn from_room(room: NonNull<u8>) -> Channel<M> {
+        Channel {
+            // SAFETY: per the caller.
+            shared: unsafe { Block::from_room(room) },
         }
     }
 
@@ -274,7 +314,12 @@ impl<M> Channel<M> {
 
     /// Number of slots.
     pub(crate) fn capacity(&self) -> usize {
-        self.shared.capacity as usize
+        usize::from(self.shared.capacity_minus_one) + 1
+    }
+
+    /// The receiver's waker.
+    fn recv_waker(&self) -> AtomicWaker<'_> {
+        AtomicWaker::new(&self.shared.recv_state, &self.shared.recv_cell)
     }
 
     /// Approximate number of messages (claimed positions) in the queue.
@@ -287,7 +332,7 @@ impl<M> Channel<M> {
 
     /// The slot of position `pos` in `slots`, this channel's slots.
     fn slot(&self, slots: NonNull<Slot<M>>, pos: u64) -> &Slot<M> {
-        let capacity = u64::from(self.shared.capacity);
+        let capacity = u64::from(self.shared.capacity_minus_one) + 1;
         // A mask for the usual power-of-two capacities (predictable branch,
         // no division on the hot path).
         let index = if capacity & (capacity - 1) == 0 {
@@ -426,8 +471,8 @@ impl<M> Channel<M> {
     /// Wakes the receiver after a publish (or skip, or the last sender
     /// leaving), and the senders waiting behind a claim, if flagged.
     fn wake_receiver(&self) {
-        if self.shared.recv_waker.wake() & CLAIM_WAITERS != 0
-            && self.shared.recv_waker.clear_spare(CLAIM_WAITERS) & CLAIM_WAITERS != 0
+        if self.recv_waker().wake() & CLAIM_WAITERS != 0
+            && self.recv_waker().clear_spare(CLAIM_WAITERS) & CLAIM_WAITERS != 0
         {
             self.send_waiters().wake_all();
         }
@@ -437,7 +482,7 @@ impl<M> Channel<M> {
     /// (`ClaimError::Full { behind_claim: true }`). The sender must claim
     /// again after this before it sleeps.
     pub(crate) fn flag_claim_waiter(&self) {
-        self.shared.recv_waker.set_spare(CLAIM_WAITERS);
+        self.recv_waker().set_spare(CLAIM_WAITERS);
     }
 
     /// Position and slot of the first message, passing over (and freeing)
@@ -530,7 +575,7 @@ impl<M> Channel<M> {
 
     /// Arms the receiver waker. See [`AtomicWaker::register`].
     pub(crate) fn register_receiver(&self, waker: &std::task::Waker) -> bool {
-        self.shared.recv_waker.register(waker)
+        self.recv_waker().register(waker)
     }
 
     /// Removes one sender; the last one wakes the receiver, so it sees the
@@ -681,7 +726,7 @@ impl<M> Channel<M> {
     /// Bytes allocated for a channel, and for its slots (on the first send).
     pub(crate) fn allocation_sizes(capacity: usize) -> (usize, usize) {
         let slots = std::alloc::Layout::array::<Slot<M>>(capacity).map_or(0, |slots| slots.size());
-        (Block::<Header<M>>::allocation_size(), slots)
+        (Block::<Header<M>>::allocation_size(0), slots)
     }
 }
 

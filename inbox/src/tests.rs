@@ -9,7 +9,7 @@ use crate::block::{Block, Counted};
 use crate::loom::AtomicU32;
 use crate::state::{MANAGER_ALIVE, RECEIVER_ALIVE, State};
 use crate::wait_list::WaitLists;
-use crate::waker::AtomicWaker;
+use crate::waker::{AtomicWaker, WakerCell};
 
 /// A waker counting its wake-ups.
 struct CountWaker(StdAtomicUsize);
@@ -72,7 +72,8 @@ fn exit_status_in_the_state_word() {
 
 #[test]
 fn atomic_waker_wakes_registered_once() {
-    let waker = AtomicWaker::new();
+    let (state, cell) = (AtomicWaker::new_state(), WakerCell::new());
+    let waker = AtomicWaker::new(&state, &cell);
     let (count, w) = count_waker();
     waker.wake(); // Nobody registered: only notes it.
     assert!(waker.register(&w));
@@ -89,7 +90,8 @@ fn atomic_waker_wakes_registered_once() {
 
 #[test]
 fn atomic_waker_replaces_waker() {
-    let waker = AtomicWaker::new();
+    let (state, cell) = (AtomicWaker::new_state(), WakerCell::new());
+    let waker = AtomicWaker::new(&state, &cell);
     let (first, w1) = count_waker();
     let (second, w2) = count_waker();
     assert!(waker.register(&w1));
@@ -185,37 +187,57 @@ impl Drop for Dropped {
     }
 }
 
-/// A counted header that counts its drops.
+/// A counted header that counts its drops, with `room_units` of room.
 struct CountedHeader {
     count: AtomicU32,
+    room_units: u8,
     _dropped: Dropped,
 }
 
-// SAFETY: `count` starts at one and only `Block` touches it.
+// SAFETY: `count` starts at one and only `Block` touches it; `room_units`
+// never changes.
 unsafe impl Counted for CountedHeader {
     fn count(&self) -> &AtomicU32 {
         &self.count
+    }
+
+    fn room_units(&self) -> u8 {
+        self.room_units
     }
 }
 
 #[test]
 fn block_shares_and_drops_once() {
     let drops = StdArc::new(StdAtomicUsize::new(0));
-    let block = Block::new(CountedHeader {
-        count: AtomicU32::new(1),
-        _dropped: Dropped(drops.clone()),
-    });
-    let clone = block.clone();
-    assert!(Block::ptr_eq(&block, &clone));
-    assert_eq!(block.as_ptr(), clone.as_ptr());
-    drop(block);
-    assert_eq!(drops.load(StdOrdering::SeqCst), 0);
-    drop(clone);
-    assert_eq!(
-        drops.load(StdOrdering::SeqCst),
-        1,
-        "dropped once, by the last"
-    );
+    for room_units in [0, 1, 255] {
+        let block = Block::new(CountedHeader {
+            count: AtomicU32::new(1),
+            room_units,
+            _dropped: Dropped(drops.clone()),
+        });
+        let clone = block.clone();
+        assert!(Block::ptr_eq(&block, &clone));
+        assert_eq!(block.as_ptr(), clone.as_ptr());
+        if room_units != 0 {
+            // The room is after the header, aligned, and ours to write.
+            let room = block.room();
+            assert_eq!(room.as_ptr().addr() % 16, 0);
+            assert!(room.as_ptr().addr() >= block.as_ptr().addr() + size_of::<CountedHeader>());
+            // SAFETY: the room holds `room_units * 8` bytes nobody else uses.
+            unsafe { room.write_bytes(0xa5, usize::from(room_units) * 8) };
+        }
+        let before = drops.load(StdOrdering::SeqCst);
+        drop(block);
+        assert_eq!(drops.load(StdOrdering::SeqCst), before);
+        drop(clone);
+        assert_eq!(
+            drops.load(StdOrdering::SeqCst),
+            before + 1,
+            "dropped once, by the last"
+        );
+    }
+    assert_eq!(Block::<CountedHeader>::allocation_size(0), 16);
+    assert_eq!(Block::<CountedHeader>::allocation_size(3), 16 + 3 * 8);
 }
 
 /// The size of an inbox for `u64` messages on the platform the benchmark
@@ -231,7 +253,7 @@ fn channel_allocation_size() {
     use crate::channel::Channel;
 
     assert_eq!(size_of::<WaitLists>(), 8);
-    assert_eq!(size_of::<AtomicWaker>(), 24);
-    assert_eq!(Channel::<u64>::allocation_sizes(8), (72, 8 * 16));
-    assert_eq!(Channel::<u64>::allocation_sizes(1), (72, 16));
+    assert_eq!(size_of::<WakerCell>(), 16);
+    assert_eq!(Channel::<u64>::allocation_sizes(8), (64, 8 * 16));
+    assert_eq!(Channel::<u64>::allocation_sizes(1), (64, 16));
 }
