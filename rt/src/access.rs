@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use kiln::ActorRef;
 
-use crate::runtime::io::IoRing;
+use crate::runtime::io::Io;
 use crate::runtime::local::LocalInternals;
 use crate::runtime::shared::RuntimeInternals;
 use crate::runtime::timers::TimerToken;
@@ -37,7 +37,7 @@ mod private {
     use std::task::Waker;
     use std::time::Instant;
 
-    use crate::runtime::io::IoRing;
+    use crate::runtime::io::{Io, IoRing};
     use crate::runtime::timers::TimerToken;
 
     /// The methods behind [`Access`](super::Access). In a private module, so
@@ -50,9 +50,17 @@ mod private {
         fn update_timer(&self, token: TimerToken, waker: &Waker);
         /// Removes (cancels) a timer.
         fn remove_timer(&self, token: TimerToken);
-        /// The ring for I/O: the worker's for thread-local access, the
-        /// runtime's shared ring otherwise.
-        fn io_ring(&self) -> IoRing;
+        /// The I/O driver: the worker's ring or poll instance for
+        /// thread-local access, the runtime's shared one otherwise.
+        fn io(&self) -> Io;
+
+        /// TRANSITIONAL (removed once every I/O type runs on both drivers).
+        fn io_ring(&self) -> IoRing {
+            match self.io() {
+                Io::Uring(ring) => ring,
+                Io::Poll(_) => todo!("this I/O type does not run on the epoll driver yet"),
+            }
+        }
     }
 }
 
@@ -121,8 +129,8 @@ impl PrivateAccess for RuntimeRef {
         self.local_internals().timers.borrow_mut().remove(token);
     }
 
-    fn io_ring(&self) -> IoRing {
-        self.local_internals().ring.clone()
+    fn io(&self) -> Io {
+        self.local_internals().io.clone()
     }
 }
 
@@ -142,8 +150,8 @@ impl PrivateAccess for ThreadLocal {
         self.rt.remove_timer(token);
     }
 
-    fn io_ring(&self) -> IoRing {
-        self.rt.io_ring()
+    fn io(&self) -> Io {
+        self.rt.io()
     }
 }
 
@@ -187,8 +195,8 @@ macro_rules! shared_access {
                 self.internals.timers().remove(token);
             }
 
-            fn io_ring(&self) -> IoRing {
-                self.internals.shared_ring.clone()
+            fn io(&self) -> Io {
+                self.internals.shared_io.clone()
             }
         }
 

@@ -38,6 +38,8 @@ enum ErrorKind {
     TooManyWorkers,
     /// Bad setup value.
     InvalidSetup(&'static str),
+    /// Bad setup value, with a message made at run time.
+    InvalidSetupOwned(String),
 }
 
 impl Error {
@@ -98,6 +100,12 @@ impl Error {
     pub(crate) const fn too_many_workers() -> Error {
         Error {
             kind: ErrorKind::TooManyWorkers,
+        }
+    }
+
+    pub(crate) const fn invalid_setup_owned(what: String) -> Error {
+        Error {
+            kind: ErrorKind::InvalidSetupOwned(what),
         }
     }
 
@@ -186,6 +194,7 @@ impl fmt::Display for Error {
                 "too many runtime workers in this process (at most 65,534 at a time): drop runtimes that have finished",
             ),
             ErrorKind::InvalidSetup(what) => write!(f, "invalid runtime setup: {what}"),
+            ErrorKind::InvalidSetupOwned(what) => write!(f, "invalid runtime setup: {what}"),
         }
     }
 }

@@ -48,9 +48,11 @@
 //! ring. See the module docs of [`net`](crate::net).
 
 mod array;
+pub(crate) mod driver;
 mod stdio;
 
 pub use array::ArrayBuf;
+pub use driver::{InvalidIoDriver, IoDriver};
 pub use stdio::{Stderr, Stdin, Stdout, stderr, stdin, stdout};
 
 #[doc(no_inline)]

@@ -56,6 +56,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::io::driver::IoDriver;
+
 mod prometheus;
 
 /// Metrics of the whole runtime; see the [module documentation](self).
@@ -68,6 +70,9 @@ pub struct RuntimeMetrics {
     pub uptime: Duration,
     /// CPU time of the whole process (all its threads), if it can be read.
     pub cpu_time: Option<Duration>,
+    /// The I/O driver the runtime runs: [`IoDriver::Uring`] or
+    /// [`IoDriver::Poll`] (see [`IoDriver`] for how it is chosen).
+    pub io_driver: IoDriver,
     /// One entry per worker, in worker order.
     pub workers: Vec<WorkerMetrics>,
     /// Thread-safe actors alive (running, ready or waiting).
@@ -214,11 +219,12 @@ impl fmt::Display for RuntimeMetrics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "runtime '{}': up {:.3?}, cpu {}, actors: {} thread-local, {} thread-safe, {} synchronous; \
+            "runtime '{}': up {:.3?}, cpu {}, I/O driver {}, actors: {} thread-local, {} thread-safe, {} synchronous; \
              thread-safe: {} ready, {} inactive, {} futures; shared timers: {} (next {})",
             self.name,
             self.uptime,
             OptDuration(self.cpu_time),
+            self.io_driver,
             self.thread_local_actors(),
             self.thread_safe_actors,
             self.sync_actors,

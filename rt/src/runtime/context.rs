@@ -22,7 +22,7 @@ use std::cell::{Cell, RefCell};
 use a10::Ring;
 
 use crate::runtime::ids::{NO_WAKER_ID, ProcessId, WakerId};
-use crate::runtime::io::ledger::Ledger;
+use crate::runtime::io::uring::ledger::Ledger;
 use crate::runtime::trace::log::ThreadLog;
 
 /// The engine's state of one thread; see the [module docs](self).

@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::sync::Arc;
 
 use crate::runtime::counters::LocalCounters;
-use crate::runtime::io::IoRing;
+use crate::runtime::io::Io;
 use crate::runtime::scheduler::RunQueue;
 use crate::runtime::scheduler::process::Process;
 use crate::runtime::shared::RuntimeInternals;
@@ -23,8 +23,8 @@ pub(crate) struct LocalInternals {
     /// Timers of thread-local actors.
     pub(crate) timers: RefCell<TimingWheel>,
     pub(crate) shared: Arc<RuntimeInternals>,
-    /// The worker's ring, for thread-local I/O.
-    pub(crate) ring: IoRing,
+    /// The worker's ring or poll instance, for thread-local I/O.
+    pub(crate) io: Io,
     /// Counters for the metrics.
     pub(crate) counters: LocalCounters,
 }

@@ -8,7 +8,7 @@
 //! (which looks at every shard). RMWs on one location are totally ordered,
 //! so either the worker sees the work, or the waker sees the flag; and a10
 //! remembers a wake that comes before the poll starts. A
-//! busy worker is never interrupted (see [`ring_waker`](crate::runtime::io::ring_waker)).
+//! busy worker is never interrupted (see [`ring_waker`](crate::runtime::io::uring::ring_waker)).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -16,14 +16,14 @@ use kiln_inbox::Sender;
 use log::trace;
 
 use crate::runtime::counters::Published;
-use crate::runtime::io::ring_waker::RingWaker;
+use crate::runtime::io::DriverWaker;
 use crate::runtime::wake::{ProcessId, WakeTarget};
 
 /// How other threads reach a worker.
 pub(crate) struct WorkerHandle {
     pub(crate) index: usize,
-    /// Wakes the worker from its ring's poll.
-    pub(crate) waker: RingWaker,
+    /// Wakes the worker from its ring's or poll's wait.
+    pub(crate) waker: DriverWaker,
     /// Set while the worker is (about to be) blocked in the kernel.
     pub(crate) sleeping: AtomicBool,
     /// Process ids woken by other threads.

@@ -19,8 +19,8 @@ use log::{debug, warn};
 
 use crate::runtime::context::{self, Context};
 use crate::runtime::io::RING_ENTRIES;
-use crate::runtime::io::ledger::Ledger;
-use crate::runtime::io::ring_waker::RingWaker;
+use crate::runtime::io::uring::ledger::Ledger;
+use crate::runtime::io::uring::ring_waker::RingWaker;
 
 /// The ring an I/O source submits its operations to.
 #[derive(Clone, Debug)]
