@@ -90,6 +90,7 @@ impl Coordinator {
                 file,
                 crate::runtime::trace::Thread::Coordinator,
                 "coordinator",
+                internals.shared_io.driver(),
             );
             crate::runtime::trace::StopRecording
         });

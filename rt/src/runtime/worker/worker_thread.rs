@@ -45,7 +45,12 @@ impl WorkerThread {
         handle.metrics.started();
         if let Some(file) = &shared.trace {
             let name = thread::current().name().unwrap_or("worker").to_owned();
-            trace::start_thread(file, Thread::Worker(handle.index), &name);
+            trace::start_thread(
+                file,
+                Thread::Worker(handle.index),
+                &name,
+                shared.shared_io.driver(),
+            );
         }
         Ok(WorkerThread {
             waker_id,
