@@ -9,9 +9,9 @@ use std::time::Duration;
 use log::debug;
 
 use crate::error::Error;
+use crate::io::IoDriver;
 use crate::runtime::Runtime;
 use crate::runtime::coordinator::Coordinator;
-use crate::io::IoDriver;
 use crate::runtime::io::setup::Drivers;
 use crate::runtime::shared::RuntimeInternals;
 use crate::runtime::trace::TraceFile;

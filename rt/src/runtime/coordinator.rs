@@ -20,8 +20,8 @@
 //! same way (other threads register on it without waking it).
 
 use std::future::Future;
-use std::pin::pin;
 use std::io;
+use std::pin::pin;
 use std::sync::{Arc, PoisonError, mpsc};
 use std::task::{self, Poll, Waker};
 use std::thread;
@@ -113,7 +113,11 @@ impl Coordinator {
                 };
                 // A panic in another thread's poll (a buffer's drop) leaves
                 // the ring usable.
-                let wait = |timeout| ring.lock().unwrap_or_else(PoisonError::into_inner).poll(timeout);
+                let wait = |timeout| {
+                    ring.lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .poll(timeout)
+                };
                 threads.run(internals, next_signal, wait)
             }
             CoordinatorIo::Poll { poller, signals } => {

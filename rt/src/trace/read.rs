@@ -7,8 +7,8 @@ use std::io;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::io::driver::IoDriver;
 use super::format::{self, RECORD, Record, padded_len};
+use crate::io::driver::IoDriver;
 
 /// A trace, read back with [`read`].
 #[derive(Clone, Debug, PartialEq)]

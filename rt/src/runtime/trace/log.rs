@@ -76,7 +76,12 @@ const NAME_CACHE: usize = 64;
 impl ThreadLog {
     /// Starts recording a thread of kind `thread` named `name`, of a runtime
     /// on `driver`, into `file`, in a stream of its own.
-    pub(crate) fn new(file: &Arc<TraceFile>, thread: Thread, name: &str, driver: IoDriver) -> ThreadLog {
+    pub(crate) fn new(
+        file: &Arc<TraceFile>,
+        thread: Thread,
+        name: &str,
+        driver: IoDriver,
+    ) -> ThreadLog {
         let stream = file.next_stream.fetch_add(1, Ordering::Relaxed);
         let mut log = ThreadLog {
             file: file.clone(),

@@ -90,9 +90,9 @@ mod tests {
 
     use super::WorkerThread;
     use crate::runtime::context;
+    use crate::runtime::io::Io;
     use crate::runtime::io::poll::Poller;
     use crate::runtime::io::setup::WorkerDriver;
-    use crate::runtime::io::Io;
     use crate::runtime::shared::RuntimeInternals;
     use crate::runtime::wake::NO_WAKER_ID;
     use crate::runtime::worker::{Tuning, WorkerSetup};

@@ -33,7 +33,11 @@ impl PollFd {
     }
 
     /// See [`Registration::poll_ready`].
-    pub(crate) fn poll_ready(&self, direction: Direction, cx: &mut task::Context<'_>) -> Poll<Seen> {
+    pub(crate) fn poll_ready(
+        &self,
+        direction: Direction,
+        cx: &mut task::Context<'_>,
+    ) -> Poll<Seen> {
         self.registration.poll_ready(direction, cx)
     }
 
@@ -114,7 +118,8 @@ impl Pending {
 impl Drop for Pending {
     fn drop(&mut self) {
         if self.counted {
-            let _ = context::try_with(|cx| cx.io.pending.set(cx.io.pending.get().saturating_sub(1)));
+            let _ =
+                context::try_with(|cx| cx.io.pending.set(cx.io.pending.get().saturating_sub(1)));
         }
     }
 }

@@ -155,7 +155,11 @@ impl Readiness {
 
     /// Ready for `direction` (the bits seen, to clear them with if the
     /// operation would block), or `Pending` with `cx`'s waker stored.
-    pub(crate) fn poll_ready(&self, direction: Direction, cx: &mut task::Context<'_>) -> Poll<Seen> {
+    pub(crate) fn poll_ready(
+        &self,
+        direction: Direction,
+        cx: &mut task::Context<'_>,
+    ) -> Poll<Seen> {
         if let Some(seen) = self.ready(direction) {
             return Poll::Ready(seen);
         }

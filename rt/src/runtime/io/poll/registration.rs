@@ -52,7 +52,11 @@ impl Registration {
     }
 
     /// See [`Readiness::poll_ready`].
-    pub(crate) fn poll_ready(&self, direction: Direction, cx: &mut task::Context<'_>) -> Poll<Seen> {
+    pub(crate) fn poll_ready(
+        &self,
+        direction: Direction,
+        cx: &mut task::Context<'_>,
+    ) -> Poll<Seen> {
         self.readiness.poll_ready(direction, cx)
     }
 

@@ -39,12 +39,14 @@ impl SignalFd {
             }
         }
         // SAFETY: `set` is an initialised set; the old mask is not asked for.
-        let res = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &raw const set, ptr::null_mut()) };
+        let res =
+            unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &raw const set, ptr::null_mut()) };
         if res != 0 {
             return Err(io::Error::from_raw_os_error(res));
         }
         // SAFETY: -1 asks for a new descriptor; `set` is initialised.
-        let raw = unsafe { libc::signalfd(-1, &raw const set, libc::SFD_NONBLOCK | libc::SFD_CLOEXEC) };
+        let raw =
+            unsafe { libc::signalfd(-1, &raw const set, libc::SFD_NONBLOCK | libc::SFD_CLOEXEC) };
         if raw == -1 {
             return Err(io::Error::last_os_error());
         }
@@ -103,7 +105,9 @@ impl SignalFd {
 impl Drop for SignalFd {
     fn drop(&mut self) {
         // SAFETY: `set` is an initialised set; the old mask is not asked for.
-        let res = unsafe { libc::pthread_sigmask(libc::SIG_UNBLOCK, &raw const self.set, ptr::null_mut()) };
+        let res = unsafe {
+            libc::pthread_sigmask(libc::SIG_UNBLOCK, &raw const self.set, ptr::null_mut())
+        };
         if res != 0 {
             log::warn!(
                 "can't unblock the runtime's signals: {}",
