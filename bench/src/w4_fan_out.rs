@@ -27,7 +27,7 @@ use std::time::Instant;
 
 use actix::Actor as _;
 use kameo::actor::Spawn as _;
-use kiln::actor_ref::rpc::RpcMessage;
+use kiln::actor_ref::RpcMessage;
 use kiln::supervisor::NoSupervisor;
 use kiln::{ActorRef, actor, actor_fn, from_message};
 use kiln_rt::{ActorOptions, Runtime, RuntimeRef, ThreadLocal};

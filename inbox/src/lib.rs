@@ -47,8 +47,9 @@
 //! # Waiting
 //!
 //! [`Sender::send`] returns a future that waits while the inbox is full
-//! (backpressure); [`Receiver::recv`] one that waits for a message. Any
-//! executor can drive them; here a tiny one:
+//! (backpressure); [`Receiver::recv`] one that waits for a message, and
+//! [`Receiver::peek`] one that waits for a message and leaves it in the
+//! inbox. Any executor can drive them; here a tiny one:
 //!
 //! ```
 //! # use std::future::Future;
@@ -187,5 +188,5 @@ pub use join::Join;
 pub use manager::Manager;
 pub use permit::Permit;
 pub use queued::QueuedMessages;
-pub use receiver::{Receiver, RecvValue};
+pub use receiver::{PeekValue, Receiver, RecvValue};
 pub use sender::{Reserve, SendValue, Sender};

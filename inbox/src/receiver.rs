@@ -1,5 +1,5 @@
-//! [`Receiver`]: the single consuming side of an inbox, and its future
-//! [`RecvValue`].
+//! [`Receiver`]: the single consuming side of an inbox, and its futures
+//! [`RecvValue`] and [`PeekValue`].
 //!
 //! The receiver is the consumer of [`Channel`]: only it (through `&mut self`)
 //! takes messages, which is what makes the channel's unsafe consumer
@@ -58,15 +58,57 @@ impl<M> Receiver<M> {
     /// Polls for the next message: `Ready(None)` once the inbox is empty and
     /// no sender is left.
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<M>> {
-        match self.try_recv() {
-            Ok(msg) => return Poll::Ready(Some(msg)),
+        self.poll_with(cx, Receiver::try_recv)
+    }
+
+    /// The next message, left in the inbox, without waiting.
+    ///
+    /// # Errors
+    ///
+    /// The same as [`Receiver::try_recv`].
+    pub fn try_peek(&mut self) -> Result<&M, RecvError> {
+        // SAFETY: we are the only receiver, and `&mut self` stays borrowed
+        // while the returned reference lives, so we do not take it meanwhile.
+        unsafe { self.channel.peek() }
+    }
+
+    /// Waits for the next message and returns a reference to it, leaving it
+    /// in the inbox (the next receive takes it). Resolves to `None` once the
+    /// inbox is empty and no sender is left.
+    pub fn peek(&mut self) -> PeekValue<'_, M> {
+        PeekValue {
+            receiver: Some(self),
+        }
+    }
+
+    /// Polls for the next message, leaving it in the inbox: `Ready(None)`
+    /// once the inbox is empty and no sender is left.
+    pub fn poll_peek(&mut self, cx: &mut Context<'_>) -> Poll<Option<&M>> {
+        match self.poll_with(cx, |receiver| receiver.try_peek().map(drop)) {
+            // Still there: only we take messages.
+            Poll::Ready(Some(())) => Poll::Ready(self.try_peek().ok()),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    /// Polls with `attempt` (a receive or a peek): if the inbox is empty,
+    /// arms the receiver's waker and tries again (see `crate::waker` for why
+    /// that loses no wake-up).
+    fn poll_with<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        mut attempt: impl FnMut(&mut Self) -> Result<T, RecvError>,
+    ) -> Poll<Option<T>> {
+        match attempt(self) {
+            Ok(value) => return Poll::Ready(Some(value)),
             Err(RecvError::Disconnected) => return Poll::Ready(None),
             Err(RecvError::Empty) => {}
         }
         let armed = self.channel.register_receiver(cx.waker());
         // Re-check after arming: see `crate::waker`.
-        match self.try_recv() {
-            Ok(msg) => Poll::Ready(Some(msg)),
+        match attempt(self) {
+            Ok(value) => Poll::Ready(Some(value)),
             Err(RecvError::Disconnected) => Poll::Ready(None),
             Err(RecvError::Empty) => {
                 if !armed {
@@ -79,17 +121,6 @@ impl<M> Receiver<M> {
         }
     }
 
-    /// The next message, left in the inbox.
-    ///
-    /// # Errors
-    ///
-    /// The same as [`Receiver::try_recv`].
-    pub fn peek(&mut self) -> Result<&M, RecvError> {
-        // SAFETY: we are the only receiver, and `&mut self` stays borrowed
-        // while the returned reference lives, so we do not take it meanwhile.
-        unsafe { self.channel.peek() }
-    }
-
     /// A new sender for this inbox.
     pub fn new_sender(&self) -> Sender<M> {
         Sender::from_channel(self.channel.clone())
@@ -98,6 +129,12 @@ impl<M> Receiver<M> {
     /// Whether any [`Sender`] is left.
     pub fn is_connected(&self) -> bool {
         self.channel.state().load().senders() != 0
+    }
+
+    /// Whether the inbox has a [`Manager`](crate::Manager), which keeps it
+    /// (and its messages) when this receiver is dropped, for the next one.
+    pub fn has_manager(&self) -> bool {
+        self.channel.state().load().has_manager()
     }
 
     /// Identity of the inbox, comparable across message types.
@@ -167,6 +204,45 @@ impl<M> fmt::Debug for RecvValue<'_, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RecvValue")
             .field("receiver", &self.receiver)
+            .finish()
+    }
+}
+
+/// Future of [`Receiver::peek`]: a reference to the next message, left in
+/// the inbox, or `None` once the inbox is empty and no sender is left.
+#[must_use = "futures do nothing unless polled"]
+pub struct PeekValue<'r, M> {
+    /// `None` once the future completed (the reference went out with it).
+    receiver: Option<&'r mut Receiver<M>>,
+}
+
+impl<'r, M> Future for PeekValue<'r, M> {
+    type Output = Option<&'r M>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<&'r M>> {
+        let this = self.get_mut();
+        let Some(receiver) = this.receiver.as_mut() else {
+            panic!("PeekValue polled after completion");
+        };
+        match receiver.poll_peek(cx).map(|msg| msg.is_some()) {
+            Poll::Ready(true) => {
+                let receiver = this.receiver.take();
+                // Still there: only the receiver takes messages.
+                Poll::Ready(receiver.and_then(|receiver| receiver.try_peek().ok()))
+            }
+            Poll::Ready(false) => {
+                this.receiver = None;
+                Poll::Ready(None)
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<M> fmt::Debug for PeekValue<'_, M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PeekValue")
+            .field("done", &self.receiver.is_none())
             .finish()
     }
 }

@@ -248,6 +248,19 @@ impl<M> Future for SendValue<'_, M> {
 // No structural pinning: the message is only moved out, never pinned.
 impl<M> Unpin for SendValue<'_, M> {}
 
+// SAFETY: a `SendValue` is shared, not only sent, between threads when a
+// `&SendValue` is (for example when the future is held across an `.await` in
+// a future that must be `Sync`). The only fields a `&SendValue` reaches are
+// `sender` (`&Sender<M>`, itself `Sync` for `M: Send`), `wait` (a plain id)
+// and `msg`, and of `msg` only its discriminant, read by `Debug`
+// (`msg.is_none()`): no `&M` is ever made from a `&SendValue`. The message is
+// touched only through `Pin<&mut SendValue>` (`poll`) and `&mut SendValue`
+// (`drop`), which are exclusive. So, as with `std::sync::Exclusive`, sharing
+// a `&SendValue` cannot share the message, and `M: Sync` is not needed; the
+// message still moves to the receiving thread, hence `M: Send`. Writing the
+// discriminant needs `&mut`, so reading it through `&` cannot race.
+unsafe impl<M: Send> Sync for SendValue<'_, M> {}
+
 impl<M> Drop for SendValue<'_, M> {
     fn drop(&mut self) {
         cancel_wait(&self.sender.channel, self.wait.take());

@@ -50,7 +50,7 @@ fn send_and_receive_do_not_allocate() {
         sender.try_reserve().unwrap().send(n);
         drop(sender.try_reserve().unwrap());
         assert_eq!(receiver.try_recv(), Ok(n));
-        assert_eq!(receiver.peek(), Ok(&n));
+        assert_eq!(receiver.try_peek(), Ok(&n));
         assert_eq!(receiver.try_recv(), Ok(n));
         // Waiting receiver, woken by a send.
         let mut recv = receiver.recv();

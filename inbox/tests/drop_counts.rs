@@ -34,7 +34,7 @@ fn peeked_message_is_not_dropped() {
     let counter = DropCounter::counter();
     let (sender, mut receiver) = kiln_inbox::new(2);
     sender.try_send(msg(&counter, 1)).unwrap();
-    assert_eq!(receiver.peek().unwrap().value, 1);
+    assert_eq!(receiver.try_peek().unwrap().value, 1);
     assert_eq!(drops(&counter), 0);
     drop(receiver);
     assert_eq!(drops(&counter), 1);

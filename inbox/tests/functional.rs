@@ -192,7 +192,7 @@ fn receiver_disconnected_only_when_empty() {
     assert!(!receiver.is_connected());
     assert_eq!(receiver.try_recv(), Ok(1));
     assert_eq!(receiver.try_recv(), Err(RecvError::Disconnected));
-    assert_eq!(receiver.peek().unwrap_err(), RecvError::Disconnected);
+    assert_eq!(receiver.try_peek().unwrap_err(), RecvError::Disconnected);
 }
 
 #[test]
@@ -250,7 +250,7 @@ fn dropped_permit_is_skipped_and_returns_capacity() {
     sender.try_send(2).unwrap();
     assert!(sender.try_send(3).unwrap_err().is_full());
     drop(permit);
-    assert_eq!(receiver.peek().copied(), Ok(2));
+    assert_eq!(receiver.try_peek().copied(), Ok(2));
     assert_eq!(receiver.try_recv(), Ok(2));
     assert_eq!(receiver.try_recv(), Err(RecvError::Empty));
     // Both slots are free again.
@@ -289,15 +289,15 @@ fn dropped_permit_wakes_receiver() {
 #[test]
 fn peek() {
     let (sender, mut receiver) = kiln_inbox::new(2);
-    assert_eq!(receiver.peek().unwrap_err(), RecvError::Empty);
+    assert_eq!(receiver.try_peek().unwrap_err(), RecvError::Empty);
     sender.try_send(String::from("a")).unwrap();
     sender.try_send(String::from("b")).unwrap();
-    assert_eq!(receiver.peek().map(String::as_str), Ok("a"));
-    assert_eq!(receiver.peek().map(String::as_str), Ok("a"));
+    assert_eq!(receiver.try_peek().map(String::as_str), Ok("a"));
+    assert_eq!(receiver.try_peek().map(String::as_str), Ok("a"));
     assert_eq!(receiver.try_recv().as_deref(), Ok("a"));
-    assert_eq!(receiver.peek().map(String::as_str), Ok("b"));
+    assert_eq!(receiver.try_peek().map(String::as_str), Ok("b"));
     assert_eq!(receiver.try_recv().as_deref(), Ok("b"));
-    assert_eq!(receiver.peek().unwrap_err(), RecvError::Empty);
+    assert_eq!(receiver.try_peek().unwrap_err(), RecvError::Empty);
 }
 
 #[test]
@@ -696,9 +696,10 @@ fn auto_traits() {
     send::<Receiver<Awkward>>();
     send::<Manager<Awkward>>();
     send_sync::<Permit<'static, Awkward>>();
-    send::<SendValue<'static, Awkward>>();
-    send::<Reserve<'static, Awkward>>();
-    send::<Join<'static, Awkward>>();
+    // `Sync` though the message is not: see the `unsafe impl` in `sender.rs`.
+    send_sync::<SendValue<'static, Awkward>>();
+    send_sync::<Reserve<'static, Awkward>>();
+    send_sync::<Join<'static, Awkward>>();
     send::<RecvValue<'static, Awkward>>();
     send::<oneshot::Sender<Awkward>>();
     send::<oneshot::Receiver<Awkward>>();

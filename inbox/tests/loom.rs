@@ -129,6 +129,21 @@ fn two_producers_capacity_3() {
     two_producers(3);
 }
 
+/// A receiver waiting in `peek` is woken by a send from another thread, and
+/// then by the last sender leaving: the waiting peek re-checks the front
+/// slot after arming its waker, as a receive does.
+#[test]
+fn peek_waits_for_a_send_and_a_disconnect() {
+    model(Some(3), || {
+        let (sender, mut receiver) = kiln_inbox::new::<u32>(1);
+        let producer = thread::spawn(move || sender.try_send(1).unwrap());
+        assert_eq!(block_on(receiver.peek()), Some(&1));
+        assert_eq!(receiver.try_recv(), Ok(1));
+        assert_eq!(block_on(receiver.peek()), None);
+        producer.join().unwrap();
+    });
+}
+
 /// Two producers wait for room in an inbox of one slot.
 #[test]
 fn two_waiting_producers_capacity_1() {

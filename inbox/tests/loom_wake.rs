@@ -43,7 +43,7 @@
 //! | `run_local`: a woken process runs; it finds its message or waits again | a process that runs is done if it sees `event[pid]` (`Acquire`) |
 //! | nothing ran: `sleep` | the same |
 //! | `sleep`: `self.handle.sleeping.swap(true, AcqRel)` | the same |
-//! | `has_work`: `self.remote.peek().is_ok() \|\| self.handle.overflow.load(Acquire)` | the same; if so `sleeping.store(false, Release)`, return |
+//! | `has_work`: `self.remote.try_peek().is_ok() \|\| self.handle.overflow.load(Acquire)` | the same; if so `sleeping.store(false, Release)`, return |
 //! | `poll_ring`: a10 `Ring::poll`: completions already there: process them, return | the same |
 //! | a10: `polling.set_polling(true)`: `swap(IS_POLLING \| NOT_AWOKEN, AcqRel)`; if it was awoken, the timeout is zero | the same |
 //! | a10: `enter(1, GETEVENTS, timeout)`: wait for a completion | [`CompletionQueue::wait`] (no wait with a zero timeout) |
@@ -275,7 +275,7 @@ impl Worker {
             handle.sleeping.swap(true, Ordering::AcqRel);
         }
         // `has_work`.
-        if self.remote.peek().is_ok() || handle.overflow.load(Ordering::Acquire) {
+        if self.remote.try_peek().is_ok() || handle.overflow.load(Ordering::Acquire) {
             handle.sleeping.store(false, Ordering::Release);
             return Ok(());
         }

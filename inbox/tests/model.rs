@@ -266,7 +266,7 @@ impl Test {
                 }
                 let expected = self.model_front();
                 let receiver = self.receiver.as_mut().unwrap();
-                assert_eq!(receiver.peek().map(|m| m.value), expected);
+                assert_eq!(receiver.try_peek().map(|m| m.value), expected);
             }
             Op::CloneSender(i) => {
                 if let Some(sender) = self.senders.get(i % self.senders.len().max(1)) {

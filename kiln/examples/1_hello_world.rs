@@ -16,8 +16,7 @@ use kiln::{ActorFuture, actor, actor_fn};
 fn main() {
     // Create the actor with its argument, the greeting. We get the future
     // that runs it and a reference to send it messages.
-    let (future, actor_ref) =
-        ActorFuture::new(NoSupervisor, actor_fn(greeter), "Hello").expect("can't create actor");
+    let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(greeter), "Hello");
 
     // Messages wait in the actor's inbox until it runs.
     actor_ref.try_send("World").expect("can't send message");

@@ -5,7 +5,7 @@
 //! reference accepts each variant's payload. The actors run on tokio, to show
 //! that `ActorFuture` works on any executor.
 
-use kiln::actor_ref::rpc::RpcMessage;
+use kiln::actor_ref::RpcMessage;
 use kiln::supervisor::NoSupervisor;
 use kiln::{ActorFuture, ActorRef, actor, actor_fn, from_message};
 
@@ -51,7 +51,7 @@ async fn client(counter: ActorRef<Message>) -> Result<(), kiln::actor_ref::RpcEr
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let runtime = tokio::runtime::Builder::new_current_thread().build()?;
     runtime.block_on(async {
-        let (future, counter) = ActorFuture::new(NoSupervisor, actor_fn(counter), ())?;
+        let (future, counter) = ActorFuture::new(NoSupervisor, actor_fn(counter), ());
         let handle = tokio::spawn(future);
         client(counter).await?;
         // The client dropped the last reference: the counter stops.

@@ -7,7 +7,7 @@
 use std::thread;
 use std::time::Duration;
 
-use kiln::actor_ref::rpc::RpcMessage;
+use kiln::actor_ref::RpcMessage;
 use kiln::supervisor::NoSupervisor;
 use kiln::sync::{self, SyncActorRunnerBuilder};
 use kiln::{ActorFuture, ActorRef, actor, actor_fn};
@@ -35,8 +35,7 @@ async fn numberer(mut ctx: actor::Context<RpcMessage<(), u64>>) {
 
 fn main() -> std::io::Result<()> {
     // The numberer runs as a future on a thread of its own.
-    let (numberer_future, numberer_ref) =
-        ActorFuture::new(NoSupervisor, actor_fn(numberer), ()).expect("can't create actor");
+    let (numberer_future, numberer_ref) = ActorFuture::new(NoSupervisor, actor_fn(numberer), ());
     let numberer_thread = thread::spawn(move || sync::block_on(numberer_future));
 
     // The writer gets a thread named after it.

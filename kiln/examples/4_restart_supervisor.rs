@@ -35,8 +35,7 @@ fn main() {
     log::set_max_level(log::LevelFilter::Warn);
 
     let supervisor = PrinterSupervisor::new("printer");
-    let (future, actor_ref) =
-        ActorFuture::new(supervisor, actor_fn(printer), "printer").expect("can't create actor");
+    let (future, actor_ref) = ActorFuture::new(supervisor, actor_fn(printer), "printer");
 
     // All of these wait in the inbox before the actor first runs; the ones
     // after a failure are handled by the restarted actor.

@@ -38,7 +38,7 @@ mod name;
 mod new_actor;
 
 pub use actor_fn::{ActorFn, actor_fn};
-pub use context::{Context, NoMessages, ReceiveMessage, ReceiveMessages, RecvError};
+pub use context::{Context, NoMessages, PeekMessage, ReceiveMessage, ReceiveMessages, RecvError};
 pub use name::name_of;
 pub use new_actor::{ArgMap, NewActor};
 

@@ -9,12 +9,18 @@
 //! - [`send`](ActorRef::send) waits while the inbox is full (backpressure)
 //!   and fails only when the actor is gone.
 //! - [`rpc`](ActorRef::rpc) sends a request and waits for the response, see
-//!   the [`rpc`] module.
+//!   the [`rpc`] module; its types ([`RpcMessage`], [`RpcResponse`], ...)
+//!   are re-exported here.
 //! - [`join`](ActorRef::join) waits until the actor has stopped for good and
 //!   tells how it ended ([`ActorExit`]).
 //! - [`map`](ActorRef::map), [`try_map`](ActorRef::try_map),
 //!   [`map_fn`](ActorRef::map_fn) and [`try_map_fn`](ActorRef::try_map_fn)
-//!   give a reference that converts messages before sending them.
+//!   give a reference that converts messages before sending them; a
+//!   conversion that fails gives the message back. For conversions whose
+//!   error is not the message (such as the standard `TryFrom`s),
+//!   [`try_map_lossy`](ActorRef::try_map_lossy) and
+//!   [`try_map_fn_lossy`](ActorRef::try_map_fn_lossy) drop a message they
+//!   cannot convert and say so ([`SendError::RejectedConverted`]).
 //! - [`ActorGroup`] sends to a group of actors.
 
 use std::fmt;
@@ -37,11 +43,10 @@ mod send;
 pub use error::SendError;
 pub use exit::ActorExit;
 pub use group::{ActorGroup, JoinAll, SendToOne};
-pub use rpc::{Rpc, RpcError};
+pub use rpc::{ResponseError, Rpc, RpcError, RpcMessage, RpcResponse};
 pub use send::SendValue;
 
 use mapped::{BoxFuture, MappedSend};
-use rpc::RpcMessage;
 
 /// A reference to an actor, through which messages of type `M` are sent to
 /// it.
@@ -68,7 +73,7 @@ impl<M> ActorRef<M> {
     /// ```
     /// # use kiln::actor_ref::SendError;
     /// # async fn actor(_: kiln::actor::Context<String>) {}
-    /// # let (_future, actor_ref) = kiln::ActorFuture::new(kiln::supervisor::NoSupervisor, kiln::actor_fn(actor), ()).unwrap();
+    /// # let (_future, actor_ref) = kiln::ActorFuture::new(kiln::supervisor::NoSupervisor, kiln::actor_fn(actor), ());
     /// match actor_ref.try_send("Hello") {
     ///     Ok(()) => {}
     ///     Err(SendError::Full(msg)) => println!("busy, try `{msg}` again later"),
@@ -180,18 +185,53 @@ impl<M> ActorRef<M> {
         M: From<N> + Send + 'static,
         N: Send + 'static,
     {
-        self.try_map_fn(|msg| Ok(M::from(msg)))
+        self.mapped(|msg| Ok(M::from(msg)))
     }
 
     /// Returns a reference that sends messages of type `N`, converting them
-    /// into `M` with [`TryFrom`]; a conversion that fails gives the message
-    /// back in [`SendError::Rejected`].
+    /// into `M` with [`TryFrom`] whose error is the message itself: a
+    /// conversion that fails gives the message back in
+    /// [`SendError::Rejected`].
+    ///
+    /// For a conversion with any other error, such as the standard ones
+    /// (`u32: TryFrom<u64>`), use [`try_map_lossy`](ActorRef::try_map_lossy).
     pub fn try_map<N>(self) -> ActorRef<N>
     where
         M: TryFrom<N, Error = N> + Send + 'static,
         N: Send + 'static,
     {
-        self.try_map_fn(M::try_from)
+        self.mapped(|msg| M::try_from(msg).map_err(Some))
+    }
+
+    /// Returns a reference that sends messages of type `N`, converting them
+    /// into `M` with [`TryFrom`], whatever its error.
+    ///
+    /// Lossy: a failed conversion has consumed the message, so it cannot be
+    /// given back. The message and the conversion's error are dropped, and
+    /// the send fails with [`SendError::RejectedConverted`]. Use
+    /// [`try_map_fn_lossy`](ActorRef::try_map_fn_lossy) to look at the error
+    /// first (log or count it), and [`try_map`](ActorRef::try_map) with a
+    /// conversion that gives the message back to get it back.
+    ///
+    /// As for every mapped reference, the slot in the inbox is reserved
+    /// before converting, so a full inbox or a stopped actor gives back the
+    /// unconverted message ([`SendError::Full`], [`SendError::Disconnected`]).
+    ///
+    /// ```
+    /// # use kiln::actor_ref::{ActorRef, SendError};
+    /// # async fn actor(_: kiln::actor::Context<u8>) {}
+    /// # let (_future, actor_ref) = kiln::ActorFuture::new(kiln::supervisor::NoSupervisor, kiln::actor_fn(actor), ());
+    /// // `u8: TryFrom<u32>` fails with `TryFromIntError`.
+    /// let wide: ActorRef<u32> = actor_ref.try_map_lossy();
+    /// assert_eq!(wide.try_send(200u32), Ok(()));
+    /// assert_eq!(wide.try_send(300u32), Err(SendError::RejectedConverted));
+    /// ```
+    pub fn try_map_lossy<N>(self) -> ActorRef<N>
+    where
+        M: TryFrom<N> + Send + 'static,
+        N: Send + 'static,
+    {
+        self.try_map_fn_lossy(M::try_from)
     }
 
     /// Returns a reference that sends messages of type `N`, converting them
@@ -202,7 +242,7 @@ impl<M> ActorRef<M> {
         M: Send + 'static,
         N: Send + 'static,
     {
-        self.try_map_fn(move |msg| Ok(map(msg)))
+        self.mapped(move |msg| Ok(map(msg)))
     }
 
     /// Returns a reference that sends messages of type `N`, converting them
@@ -218,6 +258,45 @@ impl<M> ActorRef<M> {
         M: Send + 'static,
         N: Send + 'static,
     {
+        self.mapped(move |msg| map(msg).map_err(Some))
+    }
+
+    /// Returns a reference that sends messages of type `N`, converting them
+    /// with `map`, which may fail with any error.
+    ///
+    /// Lossy, like [`try_map_lossy`](ActorRef::try_map_lossy): when `map`
+    /// fails, the message and the error are dropped and the send fails with
+    /// [`SendError::RejectedConverted`]. `map` sees the error first, so it can
+    /// log or count it:
+    ///
+    /// ```
+    /// # use kiln::actor_ref::{ActorRef, SendError};
+    /// # async fn actor(_: kiln::actor::Context<u64>) {}
+    /// # let (_future, actor_ref) = kiln::ActorFuture::new(kiln::supervisor::NoSupervisor, kiln::actor_fn(actor), ());
+    /// let parsing: ActorRef<&str> = actor_ref.try_map_fn_lossy(|text: &str| {
+    ///     text.parse::<u64>()
+    ///         .inspect_err(|err| eprintln!("not sending {text:?}: {err}"))
+    /// });
+    /// assert_eq!(parsing.try_send("12"), Ok(()));
+    /// assert_eq!(parsing.try_send("twelve"), Err(SendError::RejectedConverted));
+    /// ```
+    pub fn try_map_fn_lossy<N, E, F>(self, map: F) -> ActorRef<N>
+    where
+        F: Fn(N) -> Result<M, E> + Send + Sync + 'static,
+        M: Send + 'static,
+        N: Send + 'static,
+    {
+        self.mapped(move |msg| map(msg).map_err(|_: E| None))
+    }
+
+    /// A reference that converts with `map`: `Err(Some(msg))` gives the
+    /// message back, `Err(None)` means the conversion consumed it.
+    fn mapped<N, F>(self, map: F) -> ActorRef<N>
+    where
+        F: Fn(N) -> Result<M, Option<N>> + Send + Sync + 'static,
+        M: Send + 'static,
+        N: Send + 'static,
+    {
         let mapped: Arc<dyn MappedSend<N>> = match self.kind {
             Kind::Direct(sender) => Arc::new(mapped::Base::new(sender, map)),
             Kind::Mapped(inner) => Arc::new(mapped::Nested::new(inner, map)),
@@ -229,7 +308,7 @@ impl<M> ActorRef<M> {
 }
 
 /// Creates a reference from an inbox sender; for runtimes that create the
-/// inbox of the actors they run.
+/// inbox of the actors they run (see [`kiln::inbox`](crate::inbox)).
 impl<M> From<Sender<M>> for ActorRef<M> {
     fn from(sender: Sender<M>) -> ActorRef<M> {
         ActorRef {

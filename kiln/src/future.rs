@@ -1,5 +1,6 @@
 //! [`ActorFuture`]: runs an actor, under its supervisor, as a [`Future`] on
-//! any executor.
+//! any executor; and [`yield_now`], which lets an actor give the executor a
+//! turn.
 //!
 //! This is how kiln's actor model runs without kiln's runtime: the future
 //! polls the actor, catches its panics, hands its errors and panics to the
@@ -18,11 +19,21 @@
 //!     }
 //! }
 //!
-//! let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(greeter), ()).unwrap();
+//! let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(greeter), ());
 //! actor_ref.try_send("World").unwrap();
 //! drop(actor_ref); // The actor stops once its inbox is empty and no reference is left.
 //! kiln::sync::block_on(future); // Or spawn it on tokio, smol, ...
 //! ```
+//!
+//! # Creating the actor: `new` or `try_new`
+//!
+//! [`ActorFuture::new`] and [`ActorFutureBuilder::build`] take a [`NewActor`]
+//! that cannot fail, whose `Error` is [`Infallible`] (every `async fn` given
+//! to [`actor_fn`](crate::actor_fn)), and return the future and reference
+//! directly. [`ActorFuture::try_new`] and [`ActorFutureBuilder::try_build`]
+//! take any `NewActor` and return the error of [`NewActor::new`]. The same
+//! rule names the rest of kiln: `spawn_local`/`try_spawn_local` in kiln-rt,
+//! `init_actor`/`try_init_actor` in the `test` module.
 
 use std::convert::Infallible;
 use std::fmt;
@@ -37,11 +48,12 @@ use pin_project_lite::pin_project;
 
 use crate::actor::{Actor, Context, NewActor};
 use crate::actor_ref::{ActorExit, ActorRef};
+use crate::inbox::InboxSize;
 use crate::supervisor::{Supervisor, SupervisorStrategy, panic_message};
 
-mod inbox_size;
+mod yield_now;
 
-pub use inbox_size::{InboxSize, InvalidInboxSize};
+pub use yield_now::{YieldNow, yield_now};
 
 pin_project! {
     /// An actor, with its supervisor, as a [`Future`]; see the
@@ -88,11 +100,29 @@ where
     S: Supervisor<NA>,
     NA: NewActor<RuntimeAccess = ()>,
 {
+    /// Creates the actor of a [`NewActor`] that cannot fail (such as an
+    /// `async fn` through [`actor_fn`](crate::actor_fn)) with the default
+    /// [`InboxSize`], returning the future that runs it and a reference to
+    /// it.
+    ///
+    /// Use [`try_new`](ActorFuture::try_new) for a `NewActor` that can fail,
+    /// and [`ActorFutureBuilder`] to set the runtime access or inbox size.
+    pub fn new(
+        supervisor: S,
+        new_actor: NA,
+        arg: NA::Argument,
+    ) -> (ActorFuture<S, NA>, ActorRef<NA::Message>)
+    where
+        NA: NewActor<Error = Infallible>,
+    {
+        ActorFutureBuilder::new().build(supervisor, new_actor, arg)
+    }
+
     /// Creates the actor with the default [`InboxSize`], returning the future
     /// that runs it and a reference to it.
     ///
     /// Fails if [`NewActor::new`] fails.
-    pub fn new(
+    pub fn try_new(
         supervisor: S,
         new_actor: NA,
         arg: NA::Argument,
@@ -291,7 +321,8 @@ where
 ///
 /// ```
 /// use kiln::{actor, actor_fn};
-/// use kiln::future::{ActorFutureBuilder, InboxSize};
+/// use kiln::InboxSize;
+/// use kiln::future::ActorFutureBuilder;
 /// use kiln::supervisor::NoSupervisor;
 ///
 /// async fn actor(ctx: actor::Context<(), &'static str>) {
@@ -343,7 +374,8 @@ impl<RT> ActorFutureBuilder<RT> {
         self
     }
 
-    /// Creates the actor of a [`NewActor`] that cannot fail.
+    /// Creates the actor of a [`NewActor`] that cannot fail (its `Error` is
+    /// [`Infallible`]).
     pub fn build<S, NA>(
         self,
         supervisor: S,

@@ -27,7 +27,7 @@
 //! }
 //!
 //! // Create the actor, and a reference to send it messages.
-//! let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(greeter), ()).unwrap();
+//! let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(greeter), ());
 //! actor_ref.try_send("World").unwrap();
 //! // Once every reference is gone the actor's loop ends.
 //! drop(actor_ref);
@@ -47,7 +47,11 @@
 //!   [`from_message!`](crate::from_message) macro.
 //! - [`supervisor`]: what happens when an actor fails, including
 //!   [`restart_supervisor!`](crate::restart_supervisor).
-//! - [`future`]: [`ActorFuture`] runs an actor on any executor.
+//! - [`future`]: [`ActorFuture`] runs an actor on any executor;
+//!   [`yield_now`] gives the executor a turn in a long computation.
+//! - [`inbox`]: the size of an actor's inbox ([`InboxSize`]), and the inbox
+//!   types a runtime needs to run actors itself (no direct `kiln-inbox`
+//!   dependency needed).
 //! - [`sync`]: synchronous actors, which may block and get a thread of their
 //!   own.
 //! - [`metrics`]: per-thread counts of messages sent and received, which
@@ -74,6 +78,7 @@
 pub mod actor;
 pub mod actor_ref;
 pub mod future;
+pub mod inbox;
 pub mod messages;
 pub mod metrics;
 pub mod supervisor;
@@ -86,7 +91,9 @@ pub use actor::{Actor, NewActor, actor_fn};
 #[doc(no_inline)]
 pub use actor_ref::ActorRef;
 #[doc(no_inline)]
-pub use future::ActorFuture;
+pub use future::{ActorFuture, yield_now};
+#[doc(no_inline)]
+pub use inbox::InboxSize;
 #[doc(no_inline)]
 pub use supervisor::{Supervisor, SupervisorStrategy};
 #[doc(no_inline)]

@@ -16,12 +16,15 @@
 //!
 //! Writes the `From` implementations that let an
 //! [`ActorRef`](crate::actor_ref::ActorRef) of an enum accept each variant's
-//! payload. A variant written `Variant(Request) -> Response` holds an
-//! [`RpcMessage<Request, Response>`](crate::actor_ref::rpc::RpcMessage), so
-//! [`ActorRef::rpc`](crate::actor_ref::ActorRef::rpc) can call it.
+//! payload; a variant with several fields takes them as a tuple. A variant
+//! written `Variant(Request) -> Response` holds an
+//! [`RpcMessage<Request, Response>`](crate::actor_ref::RpcMessage), so
+//! [`ActorRef::rpc`](crate::actor_ref::ActorRef::rpc) can call it;
+//! `Variant(A, B) -> Response` takes the request `(A, B)`. See the macro for
+//! every form.
 //!
 //! ```
-//! use kiln::actor_ref::rpc::RpcMessage;
+//! use kiln::actor_ref::RpcMessage;
 //! use kiln::from_message;
 //!
 //! enum Message {
@@ -60,14 +63,42 @@ pub struct Terminate;
 /// Implements `From` for an enum's variants, see the
 /// [`messages`](crate::messages) module.
 ///
-/// Each item is `Enum::Variant(Type)` (implements `From<Type> for Enum`) or
-/// `Enum::Variant(Request) -> Response` (implements
-/// `From<RpcMessage<Request, Response>> for Enum`).
+/// Each item is one of:
+///
+/// | item | implements | send with |
+/// |---|---|---|
+/// | `Enum::Variant(Type)` | `From<Type> for Enum` | `try_send(value)` |
+/// | `Enum::Variant(A, B, ...)` | `From<(A, B, ...)> for Enum`, filling the variant's fields | `try_send((a, b, ...))` |
+/// | `Enum::Variant(Request) -> Response` | `From<RpcMessage<Request, Response>> for Enum` | `rpc(request)` |
+/// | `Enum::Variant(A, B, ...) -> Response` | `From<RpcMessage<(A, B, ...), Response>> for Enum` | `rpc((a, b, ...))` |
+///
+/// where [`RpcMessage`](crate::actor_ref::RpcMessage) is the variant's one
+/// field for the RPC forms.
+///
+/// ```
+/// use kiln::actor_ref::RpcMessage;
+/// use kiln::from_message;
+///
+/// enum Message {
+///     /// Move to a point.
+///     MoveTo(i32, i32),
+///     /// The distance between two points.
+///     Distance(RpcMessage<((i32, i32), (i32, i32)), u32>),
+/// }
+///
+/// from_message!(
+///     Message::MoveTo(i32, i32),
+///     Message::Distance((i32, i32), (i32, i32)) -> u32,
+/// );
+///
+/// let msg = Message::from((3, 4));
+/// assert!(matches!(msg, Message::MoveTo(3, 4)));
+/// ```
 #[macro_export]
 macro_rules! from_message {
-    ($( $enum: ident :: $variant: ident ( $ty: ty ) $( -> $response: ty )? ),+ $(,)?) => {
+    ($( $enum: ident :: $variant: ident ( $( $ty: ty ),+ ) $( -> $response: ty )? ),+ $(,)?) => {
         $(
-            $crate::from_message!(@impl $enum :: $variant ( $ty ) $( -> $response )?);
+            $crate::from_message!(@impl $enum :: $variant ( $( $ty ),+ ) $( -> $response )?);
         )+
     };
     (@impl $enum: ident :: $variant: ident ( $ty: ty )) => {
@@ -78,10 +109,28 @@ macro_rules! from_message {
         }
     };
     (@impl $enum: ident :: $variant: ident ( $request: ty ) -> $response: ty) => {
-        impl ::std::convert::From<$crate::actor_ref::rpc::RpcMessage<$request, $response>> for $enum {
-            fn from(msg: $crate::actor_ref::rpc::RpcMessage<$request, $response>) -> $enum {
+        impl ::std::convert::From<$crate::actor_ref::RpcMessage<$request, $response>> for $enum {
+            fn from(msg: $crate::actor_ref::RpcMessage<$request, $response>) -> $enum {
                 $enum::$variant(msg)
             }
         }
+    };
+    (@impl $enum: ident :: $variant: ident ( $( $request: ty ),+ ) -> $response: ty) => {
+        $crate::from_message!(@impl $enum :: $variant ( ( $( $request ),+ ) ) -> $response);
+    };
+    (@impl $enum: ident :: $variant: ident ( $( $ty: ty ),+ )) => {
+        $crate::from_message!(@fields $enum :: $variant [] [ $( $ty ),+ ]);
+    };
+    // Names the fields one by one: each `field` comes from another expansion
+    // of this rule, so macro hygiene keeps them apart.
+    (@fields $enum: ident :: $variant: ident [ $( $field: ident : $fty: ty ),* ] []) => {
+        impl ::std::convert::From<( $( $fty, )* )> for $enum {
+            fn from(( $( $field, )* ): ( $( $fty, )* )) -> $enum {
+                $enum::$variant( $( $field ),* )
+            }
+        }
+    };
+    (@fields $enum: ident :: $variant: ident [ $( $field: ident : $fty: ty ),* ] [ $head: ty $( , $tail: ty )* ]) => {
+        $crate::from_message!(@fields $enum :: $variant [ $( $field : $fty, )* field : $head ] [ $( $tail ),* ]);
     };
 }

@@ -7,7 +7,10 @@
 //! lock) without holding up other actors, since it runs on its own thread;
 //! `kiln-rt` starts one for each with `Runtime::spawn_sync_actor`.
 //! [`SyncActorRunner`] runs one on the current thread and
-//! [`SyncActorRunnerBuilder::spawn`] on a new named thread.
+//! [`SyncActorRunnerBuilder::spawn`] on a new named thread. A synchronous
+//! actor waits for futures (an RPC's response, say) by blocking on them:
+//! [`Context::block_on`], or [`Context::block_for`] to give up after a
+//! timeout ([`block_on`] and [`block_for`] do the same outside an actor).
 //!
 //! ```
 //! use kiln::actor_fn;
@@ -35,7 +38,7 @@ mod park;
 mod runner;
 
 pub use context::Context;
-pub use park::block_on;
+pub use park::{block_for, block_on};
 pub use runner::{SyncActorRunner, SyncActorRunnerBuilder};
 
 /// An actor that runs on a thread of its own and may block.

@@ -1,12 +1,15 @@
 //! Helpers for testing actors (the `test` feature).
 //!
 //! - [`init_actor`] creates an actor and a reference to it without running
-//!   it; [`poll_actor`] polls it once and [`run_actor`] runs it to completion
+//!   it ([`try_init_actor`] for a [`NewActor`] that can fail); [`poll_actor`] polls it once and [`run_actor`] runs it to completion
 //!   on the current thread.
-//! - [`poll_future`] and [`block_on`] do the same for any future.
+//! - [`poll_future`] and [`block_on`] do the same for any future, and
+//!   [`poll_next`] polls a [`Stream`] once;
+//!   [`block_for`] gives up after a timeout.
 //! - [`size_of_actor`] tells how much memory an actor takes.
 //! - [`set_message_loss`] makes [`ActorRef`] drop a percentage of messages,
 //!   to test how actors cope with lost messages.
+//! - [`PanicSupervisor`] fails the test when an actor fails.
 //!
 //! ```
 //! use std::task::Poll;
@@ -20,7 +23,7 @@
 //!     if total == 3 { Ok(()) } else { Err(format!("total is {total}")) }
 //! }
 //!
-//! let (actor, actor_ref) = test::init_actor(actor_fn(count), ()).unwrap();
+//! let (actor, actor_ref) = test::init_actor(actor_fn(count), ());
 //! let mut actor = Box::pin(actor);
 //! actor_ref.try_send(1u32).unwrap();
 //! // The actor handles the message and waits for the next one.
@@ -30,30 +33,60 @@
 //! assert_eq!(test::run_actor(actor), Ok(()));
 //! ```
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::pin::{Pin, pin};
 use std::task::{self, Poll, Waker};
 
+use futures_core::Stream;
+
 use crate::actor::{Actor, Context, NewActor};
 use crate::actor_ref::ActorRef;
-use crate::future::InboxSize;
+use crate::inbox::InboxSize;
 
-pub use crate::sync::block_on;
+mod supervisor;
 
-/// Creates the actor with a fresh inbox of the default size, returning it
-/// (not running) and a reference to it.
-pub fn init_actor<NA>(
-    new_actor: NA,
-    arg: NA::Argument,
-) -> Result<(NA::Actor, ActorRef<NA::Message>), NA::Error>
+pub use crate::sync::{block_for, block_on};
+pub use supervisor::PanicSupervisor;
+
+/// Creates the actor of a [`NewActor`] that cannot fail, with a fresh inbox
+/// of the default size, returning it (not running) and a reference to it.
+pub fn init_actor<NA>(new_actor: NA, arg: NA::Argument) -> (NA::Actor, ActorRef<NA::Message>)
 where
-    NA: NewActor<RuntimeAccess = ()>,
+    NA: NewActor<Error = Infallible, RuntimeAccess = ()>,
 {
     init_actor_with_inbox_size(new_actor, arg, InboxSize::DEFAULT)
 }
 
 /// [`init_actor`] with an inbox of `inbox_size`.
 pub fn init_actor_with_inbox_size<NA>(
+    new_actor: NA,
+    arg: NA::Argument,
+    inbox_size: InboxSize,
+) -> (NA::Actor, ActorRef<NA::Message>)
+where
+    NA: NewActor<Error = Infallible, RuntimeAccess = ()>,
+{
+    match try_init_actor_with_inbox_size(new_actor, arg, inbox_size) {
+        Ok(created) => created,
+        Err(err) => match err {},
+    }
+}
+
+/// Creates the actor with a fresh inbox of the default size, returning it
+/// (not running) and a reference to it; fails if [`NewActor::new`] fails.
+pub fn try_init_actor<NA>(
+    new_actor: NA,
+    arg: NA::Argument,
+) -> Result<(NA::Actor, ActorRef<NA::Message>), NA::Error>
+where
+    NA: NewActor<RuntimeAccess = ()>,
+{
+    try_init_actor_with_inbox_size(new_actor, arg, InboxSize::DEFAULT)
+}
+
+/// [`try_init_actor`] with an inbox of `inbox_size`.
+pub fn try_init_actor_with_inbox_size<NA>(
     mut new_actor: NA,
     arg: NA::Argument,
     inbox_size: InboxSize,
@@ -74,6 +107,26 @@ pub fn poll_actor<A: Actor + ?Sized>(actor: Pin<&mut A>) -> Poll<Result<(), A::E
 /// Polls `future` once with a waker that does nothing.
 pub fn poll_future<F: Future + ?Sized>(future: Pin<&mut F>) -> Poll<F::Output> {
     future.poll(&mut task::Context::from_waker(Waker::noop()))
+}
+
+/// Polls `stream` once for its next item with a waker that does nothing.
+///
+/// ```
+/// use std::pin::pin;
+/// use std::task::Poll;
+/// use kiln::{actor, test};
+///
+/// let (sender, receiver) = kiln::inbox::new(4);
+/// let mut ctx = actor::Context::new(receiver, ());
+/// sender.try_send(1u8).unwrap();
+/// let mut messages = pin!(ctx.receive_messages());
+/// assert_eq!(test::poll_next(messages.as_mut()), Poll::Ready(Some(1)));
+/// assert_eq!(test::poll_next(messages.as_mut()), Poll::Pending);
+/// drop(sender);
+/// assert_eq!(test::poll_next(messages.as_mut()), Poll::Ready(None));
+/// ```
+pub fn poll_next<S: Stream + ?Sized>(stream: Pin<&mut S>) -> Poll<Option<S::Item>> {
+    stream.poll_next(&mut task::Context::from_waker(Waker::noop()))
 }
 
 /// Runs `actor` to completion on the current thread (without a

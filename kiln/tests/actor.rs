@@ -58,7 +58,7 @@ where
     NA: NewActor<Message = Report, RuntimeAccess = (), Error = Infallible>,
     NoSupervisor: Supervisor<NA>,
 {
-    let (future, actor_ref) = ActorFuture::new(NoSupervisor, new_actor, arg).unwrap();
+    let (future, actor_ref) = ActorFuture::new(NoSupervisor, new_actor, arg);
     let (sender, receiver) = mpsc::channel();
     actor_ref.try_send(sender.clone()).unwrap();
     actor_ref.try_send(sender).unwrap();
@@ -247,7 +247,7 @@ fn map_arg_converts_the_restart_argument_too() {
     });
     // The supervisor deals in the mapped argument type, `u32`.
     let supervisor = |_: String| SupervisorStrategy::Restart(2u32);
-    let (future, actor_ref) = ActorFuture::new(supervisor, new_actor, 1).unwrap();
+    let (future, actor_ref) = ActorFuture::new(supervisor, new_actor, 1);
     actor_ref.try_send(true).unwrap();
     actor_ref.try_send(false).unwrap();
     drop(actor_ref);
@@ -316,7 +316,7 @@ fn hand_written_actor_runs_and_its_error_reaches_the_supervisor() {
         (&[60, 70][..], ActorExit::Failed),
     ] {
         let (out, totals) = mpsc::channel();
-        let (future, actor_ref) = ActorFuture::new(StopSupervisor, NewSummer, out).unwrap();
+        let (future, actor_ref) = ActorFuture::new(StopSupervisor, NewSummer, out);
         for &n in messages {
             actor_ref.try_send(n).unwrap();
         }
@@ -365,7 +365,7 @@ async fn receive_all(mut ctx: actor::Context<u32>, out: mpsc::Sender<Result<u32,
 #[test]
 fn receive_next_gives_no_messages_once_every_reference_is_gone() {
     let (out, results) = mpsc::channel();
-    let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(receive_all), out).unwrap();
+    let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(receive_all), out);
     let mut future = pin!(future);
     actor_ref.try_send(1u32).unwrap();
     let second_ref = actor_ref.clone();
@@ -409,7 +409,7 @@ async fn try_receiver(mut ctx: actor::Context<u32>, out: mpsc::Sender<Result<u32
 #[test]
 fn try_receive_next_reports_empty_and_disconnected() {
     let (out, results) = mpsc::channel();
-    let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(try_receiver), out).unwrap();
+    let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(try_receiver), out);
     let mut future = pin!(future);
 
     assert!(poll_once(future.as_mut()).is_pending());
@@ -451,7 +451,7 @@ async fn streamer(mut ctx: actor::Context<u32>, out: mpsc::Sender<Option<u32>>) 
 #[test]
 fn receive_messages_is_a_stream_that_ends_when_references_are_gone() {
     let (out, items) = mpsc::channel();
-    let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(streamer), out).unwrap();
+    let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(streamer), out);
     let mut future = pin!(future);
 
     actor_ref.try_send(1u32).unwrap();
@@ -497,8 +497,7 @@ fn actor_ref_from_the_context_sends_to_the_actor_itself() {
         NoSupervisor,
         actor_fn(self_sender),
         (refs_sender, seen_sender),
-    )
-    .unwrap();
+    );
     let mut future = pin!(future);
     actor_ref.try_send(SelfMessage::Hello(1)).unwrap();
 

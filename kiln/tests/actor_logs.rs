@@ -55,7 +55,7 @@ fn runtime_messages_about_an_actor_name_it() {
     // A closure supervisor restarts it twice (it logs nothing itself), then
     // the actor completes.
     let supervisor = |_: String| SupervisorStrategy::Restart(());
-    let (future, actor_ref) = ActorFuture::new(supervisor, actor_fn(logs_worker), ()).unwrap();
+    let (future, actor_ref) = ActorFuture::new(supervisor, actor_fn(logs_worker), ());
     for msg in ["fail", "fail", "done"] {
         actor_ref.try_send(msg).unwrap();
     }
@@ -71,7 +71,7 @@ fn runtime_messages_about_an_actor_name_it() {
     );
 
     // The default on a panic: logged with its message, then stopped.
-    let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(logs_panicker), ()).unwrap();
+    let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(logs_panicker), ());
     actor_ref.try_send(()).unwrap();
     drop(actor_ref);
     kiln::sync::block_on(future);
@@ -85,7 +85,7 @@ fn runtime_messages_about_an_actor_name_it() {
 
     // A panic in the actor's `Drop`, as it is stopped: caught and logged
     // with the actor's name (worked out only then).
-    let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(logs_bomb), ()).unwrap();
+    let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(logs_bomb), ());
     drop(actor_ref);
     kiln::sync::block_on(future);
     assert_eq!(

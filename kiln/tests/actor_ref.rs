@@ -1,90 +1,31 @@
 //! Actor references: `try_send`, `send` with backpressure, `rpc`, `join` and
 //! how actors end, `is_connected`, `sends_to`, mapped references, and errors.
 
+use std::cell::Cell;
 use std::future::Future;
-use std::pin::{Pin, pin};
+use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
-use std::task::{self, Poll, Waker};
+use std::task::Poll;
 use std::thread;
 
+use kiln::InboxSize;
 use kiln::actor::{self, NoMessages};
-use kiln::actor_ref::rpc::{ResponseError, RpcMessage, RpcResponse};
-use kiln::actor_ref::{ActorExit, ActorGroup, RpcError, SendError};
-use kiln::future::{ActorFutureBuilder, InboxSize};
+use kiln::actor_ref::{
+    ActorExit, ActorGroup, ResponseError, RpcError, RpcMessage, RpcResponse, SendError,
+};
+use kiln::future::ActorFutureBuilder;
 use kiln::supervisor::{NoSupervisor, StopSupervisor, SupervisorStrategy};
 use kiln::sync::block_on;
 use kiln::{ActorFuture, ActorRef, actor_fn};
 
 mod util;
-use util::{CountingWaker, poll_once};
-
-/// Polls `future` once with `waker`.
-fn poll_with<F: Future + ?Sized>(future: Pin<&mut F>, waker: &Waker) -> Poll<F::Output> {
-    future.poll(&mut task::Context::from_waker(waker))
-}
+use util::recorder::{Message, new_recorder, text};
+use util::{CountingWaker, poll_once, poll_with};
 
 /// Runs `future` on a new thread.
 fn spawn<F: Future<Output = ()> + Send + 'static>(future: F) -> thread::JoinHandle<()> {
     thread::spawn(move || block_on(future))
-}
-
-#[derive(Debug, PartialEq, Eq)]
-enum Message {
-    Number(u32),
-    Text(String),
-    Stop,
-}
-
-impl From<u32> for Message {
-    fn from(n: u32) -> Message {
-        Message::Number(n)
-    }
-}
-
-impl From<String> for Message {
-    fn from(text: String) -> Message {
-        Message::Text(text)
-    }
-}
-
-/// Accepts only the numbers that fit in a `u32`.
-impl TryFrom<i64> for Message {
-    type Error = i64;
-
-    fn try_from(n: i64) -> Result<Message, i64> {
-        u32::try_from(n).map(Message::Number).map_err(|_| n)
-    }
-}
-
-/// Forwards every message to `out` until `Stop` or until no reference is left.
-async fn recorder(mut ctx: actor::Context<Message>, out: mpsc::Sender<Message>) {
-    while let Ok(msg) = ctx.receive_next().await {
-        if msg == Message::Stop {
-            return;
-        }
-        out.send(msg).unwrap();
-    }
-}
-
-/// A recorder (not yet running) with an inbox of `size` and the receiver of
-/// what it records.
-fn new_recorder(
-    size: usize,
-) -> (
-    impl Future<Output = ()> + Send + 'static,
-    ActorRef<Message>,
-    mpsc::Receiver<Message>,
-) {
-    let (out, recorded) = mpsc::channel();
-    let (future, actor_ref) = ActorFutureBuilder::new()
-        .with_inbox_size(InboxSize::fixed(size))
-        .build(NoSupervisor, actor_fn(recorder), out);
-    (future, actor_ref, recorded)
-}
-
-fn text(text: &str) -> Message {
-    Message::Text(text.to_owned())
 }
 
 #[test]
@@ -205,7 +146,7 @@ async fn adder(mut ctx: actor::Context<RpcMessage<u32, u32>>) {
 
 #[test]
 fn rpc_gets_the_response() {
-    let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(adder), ()).unwrap();
+    let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(adder), ());
     let actor = spawn(future);
     assert_eq!(block_on(actor_ref.rpc(2)), Ok(2));
     assert_eq!(block_on(actor_ref.rpc(3)), Ok(5));
@@ -215,7 +156,7 @@ fn rpc_gets_the_response() {
 
 #[test]
 fn rpc_without_response_fails_with_no_response() {
-    let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(adder), ()).unwrap();
+    let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(adder), ());
     let actor = spawn(future);
     assert_eq!(block_on(actor_ref.rpc(0)), Err(RpcError::NoResponse));
     // The actor is still there.
@@ -227,7 +168,7 @@ fn rpc_without_response_fails_with_no_response() {
 
 #[test]
 fn rpc_to_a_stopped_actor_fails_with_send_error() {
-    let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(adder), ()).unwrap();
+    let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(adder), ());
     let actor = spawn(future);
     assert_eq!(block_on(actor_ref.rpc(u32::MAX)), Err(RpcError::NoResponse));
     assert_eq!(block_on(actor_ref.join()), ActorExit::Completed);
@@ -314,8 +255,7 @@ fn dropping_the_rpc_future_disconnects_the_response() {
             seen.send((connected, failed)).unwrap();
         }
     }
-    let (future, actor_ref) =
-        ActorFuture::new(NoSupervisor, actor_fn(checker), seen_sender).unwrap();
+    let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(checker), seen_sender);
     {
         let mut rpc = pin!(actor_ref.rpc(()));
         assert!(poll_once(rpc.as_mut()).is_pending()); // Sent.
@@ -335,7 +275,7 @@ async fn ends_as(mut ctx: actor::Context<&'static str>) -> Result<(), String> {
 
 /// Runs an `ends_as` actor told `how` to end; returns what `join` says.
 fn exit_after(how: &'static str) -> ActorExit {
-    let (future, actor_ref) = ActorFuture::new(StopSupervisor, actor_fn(ends_as), ()).unwrap();
+    let (future, actor_ref) = ActorFuture::new(StopSupervisor, actor_fn(ends_as), ());
     actor_ref.try_send(how).unwrap();
     let mut join = pin!(actor_ref.join());
     assert!(poll_once(join.as_mut()).is_pending());
@@ -369,12 +309,12 @@ fn join_reports_panicked() {
 #[test]
 fn join_reports_cancelled_when_the_future_is_dropped() {
     // Dropped before it ran.
-    let (future, actor_ref) = ActorFuture::new(StopSupervisor, actor_fn(ends_as), ()).unwrap();
+    let (future, actor_ref) = ActorFuture::new(StopSupervisor, actor_fn(ends_as), ());
     drop(future);
     assert_eq!(block_on(actor_ref.join()), ActorExit::Cancelled);
 
     // Dropped while waiting for a message.
-    let (future, actor_ref) = ActorFuture::new(StopSupervisor, actor_fn(ends_as), ()).unwrap();
+    let (future, actor_ref) = ActorFuture::new(StopSupervisor, actor_fn(ends_as), ());
     let mut future = Box::pin(future);
     assert!(poll_once(future.as_mut()).is_pending());
     drop(future);
@@ -437,7 +377,7 @@ fn join_waits_across_a_restart() {
     let starts2 = Arc::clone(&starts);
     let supervisor = move |_: String| SupervisorStrategy::Restart(Arc::clone(&starts2));
     let (future, actor_ref) =
-        ActorFuture::new(supervisor, actor_fn(fails_on_true), Arc::clone(&starts)).unwrap();
+        ActorFuture::new(supervisor, actor_fn(fails_on_true), Arc::clone(&starts));
     let mut future = pin!(future);
     let mut join = pin!(actor_ref.join());
     actor_ref.try_send(true).unwrap();
@@ -472,207 +412,6 @@ fn is_connected_until_the_actor_stops() {
     assert!(!mapped.is_connected());
 }
 
-#[test]
-fn sends_to_compares_actors_across_mapped_references() {
-    let (_future1, actor1, _recorded1) = new_recorder(4);
-    let (_future2, actor2, _recorded2) = new_recorder(4);
-    let clone1 = actor1.clone();
-    let mapped1: ActorRef<u32> = actor1.clone().map();
-    let twice_mapped1: ActorRef<u16> = mapped1.clone().map_fn(u32::from);
-    let mapped2: ActorRef<String> = actor2.clone().map();
-
-    assert!(actor1.sends_to(&actor1));
-    assert!(actor1.sends_to(&clone1));
-    assert!(actor1.sends_to(&mapped1));
-    assert!(mapped1.sends_to(&actor1));
-    assert!(twice_mapped1.sends_to(&actor1));
-    assert!(twice_mapped1.sends_to(&mapped1));
-    assert!(!actor1.sends_to(&actor2));
-    assert!(!mapped1.sends_to(&mapped2));
-    assert!(!twice_mapped1.sends_to(&actor2));
-}
-
-#[test]
-fn map_converts_with_from() {
-    let (future, actor_ref, recorded) = new_recorder(8);
-    let numbers: ActorRef<u32> = actor_ref.clone().map();
-    let texts: ActorRef<String> = actor_ref.clone().map();
-    numbers.try_send(1u32).unwrap();
-    texts.try_send("two".to_owned()).unwrap();
-    block_on(numbers.send(3u32)).unwrap();
-    drop((actor_ref, numbers, texts));
-    block_on(future);
-    assert_eq!(
-        recorded.try_iter().collect::<Vec<_>>(),
-        [Message::Number(1), text("two"), Message::Number(3)]
-    );
-}
-
-#[test]
-fn mapped_reference_gives_back_the_unconverted_message_when_full_or_disconnected() {
-    let (future, actor_ref, _recorded) = new_recorder(1);
-    let conversions = Arc::new(AtomicUsize::new(0));
-    let conversions2 = Arc::clone(&conversions);
-    let mapped: ActorRef<&'static str> = actor_ref.map_fn(move |s: &'static str| {
-        conversions2.fetch_add(1, Ordering::SeqCst);
-        text(s)
-    });
-    assert_eq!(mapped.try_send("first"), Ok(()));
-    // The slot is reserved first: a full inbox does not call the conversion.
-    assert_eq!(mapped.try_send("second"), Err(SendError::Full("second")));
-    assert_eq!(conversions.load(Ordering::SeqCst), 1);
-
-    drop(future);
-    assert_eq!(
-        mapped.try_send("third"),
-        Err(SendError::Disconnected("third"))
-    );
-    assert_eq!(
-        block_on(mapped.send("fourth")),
-        Err(SendError::Disconnected("fourth"))
-    );
-    assert_eq!(conversions.load(Ordering::SeqCst), 1);
-}
-
-#[test]
-fn try_map_rejects_with_the_original_message_and_the_actor_frees_the_slot() {
-    let (future, actor_ref, recorded) = new_recorder(1);
-    let mut future = pin!(future);
-    let (wakes, waker) = CountingWaker::new();
-    assert!(poll_with(future.as_mut(), &waker).is_pending());
-    let mapped: ActorRef<i64> = actor_ref.try_map();
-
-    assert_eq!(mapped.try_send(-1i64), Err(SendError::Rejected(-1)));
-    // The slot reserved for the rejected message is handed back to the
-    // actor's inbox, which is woken to pass over it.
-    assert_eq!(wakes.count(), 1);
-    assert!(poll_with(future.as_mut(), &waker).is_pending());
-    assert_eq!(
-        poll_once(pin!(mapped.send(1i64 << 40)).as_mut()),
-        Poll::Ready(Err(SendError::Rejected(1 << 40)))
-    );
-    assert_eq!(wakes.count(), 2);
-    assert!(poll_with(future.as_mut(), &waker).is_pending());
-
-    // The whole inbox is available again.
-    assert_eq!(mapped.try_send(7i64), Ok(()));
-    assert_eq!(mapped.try_send(8i64), Err(SendError::Full(8)));
-    drop(mapped);
-    assert!(poll_with(future.as_mut(), &waker).is_ready());
-    assert_eq!(
-        recorded.try_iter().collect::<Vec<_>>(),
-        [Message::Number(7)]
-    );
-}
-
-#[test]
-fn try_map_fn_rejects_with_the_original_message() {
-    let (future, actor_ref, recorded) = new_recorder(4);
-    let mapped: ActorRef<String> = actor_ref.try_map_fn(|s: String| {
-        if s.is_empty() {
-            Err(s)
-        } else {
-            Ok(Message::Text(s.to_uppercase()))
-        }
-    });
-    assert_eq!(mapped.try_send("hi".to_owned()), Ok(()));
-    assert_eq!(
-        mapped.try_send(String::new()),
-        Err(SendError::Rejected(String::new()))
-    );
-    assert_eq!(block_on(mapped.send("there".to_owned())), Ok(()));
-    drop(mapped);
-    block_on(future);
-    assert_eq!(
-        recorded.try_iter().collect::<Vec<_>>(),
-        [text("HI"), text("THERE")]
-    );
-}
-
-#[test]
-fn send_on_a_mapped_reference_waits_while_full() {
-    let (future, actor_ref, recorded) = new_recorder(1);
-    let mut future = pin!(future);
-    let mapped: ActorRef<u32> = actor_ref.map();
-    mapped.try_send(1u32).unwrap();
-    let (wakes, waker) = CountingWaker::new();
-    let mut send = pin!(mapped.send(2u32));
-    assert!(poll_with(send.as_mut(), &waker).is_pending());
-    assert_eq!(wakes.count(), 0);
-    assert!(poll_once(future.as_mut()).is_pending());
-    assert_eq!(wakes.count(), 1);
-    assert_eq!(poll_with(send.as_mut(), &waker), Poll::Ready(Ok(())));
-    assert!(poll_once(future.as_mut()).is_pending());
-    assert_eq!(
-        recorded.try_iter().collect::<Vec<_>>(),
-        [Message::Number(1), Message::Number(2)]
-    );
-}
-
-/// A reference to `actor_ref` mapped twice. Inner: only even numbers.
-/// Outer: a string's length, refusing empty strings. Counts the outer
-/// conversions.
-fn map_twice(actor_ref: ActorRef<Message>) -> (ActorRef<&'static str>, Arc<AtomicUsize>) {
-    let conversions = Arc::new(AtomicUsize::new(0));
-    let conversions2 = Arc::clone(&conversions);
-    let even: ActorRef<u32> = actor_ref.try_map_fn(|n: u32| {
-        if n % 2 == 0 {
-            Ok(Message::Number(n))
-        } else {
-            Err(n)
-        }
-    });
-    let lengths = even.try_map_fn(move |s: &'static str| {
-        conversions2.fetch_add(1, Ordering::SeqCst);
-        if s.is_empty() {
-            Err(s)
-        } else {
-            Ok(s.len() as u32)
-        }
-    });
-    (lengths, conversions)
-}
-
-#[test]
-fn twice_mapped_reference_reports_which_conversion_rejected() {
-    let (future, actor_ref, recorded) = new_recorder(8);
-    let (lengths, _) = map_twice(actor_ref);
-
-    assert_eq!(lengths.try_send("ab"), Ok(()));
-    // The outer conversion rejects: the message comes back.
-    assert_eq!(lengths.try_send(""), Err(SendError::Rejected("")));
-    // The inner conversion rejects what the outer one made: nothing to give back.
-    assert_eq!(lengths.try_send("abc"), Err(SendError::RejectedConverted));
-    assert_eq!(
-        block_on(lengths.send("xyz")),
-        Err(SendError::RejectedConverted)
-    );
-    assert_eq!(block_on(lengths.send("")), Err(SendError::Rejected("")));
-    assert_eq!(block_on(lengths.send("four")), Ok(()));
-
-    drop(lengths);
-    block_on(future);
-    assert_eq!(
-        recorded.try_iter().collect::<Vec<_>>(),
-        [Message::Number(2), Message::Number(4)]
-    );
-}
-
-#[test]
-fn twice_mapped_reference_gives_back_the_original_message_when_full() {
-    let (future, actor_ref, _recorded) = new_recorder(1);
-    let (lengths, conversions) = map_twice(actor_ref);
-    assert_eq!(lengths.try_send("ab"), Ok(()));
-    assert_eq!(conversions.load(Ordering::SeqCst), 1);
-    // Full: the original message, not converted at all.
-    assert_eq!(lengths.try_send("cd"), Err(SendError::Full("cd")));
-    assert_eq!(lengths.try_send(""), Err(SendError::Full("")));
-    assert_eq!(conversions.load(Ordering::SeqCst), 1);
-    drop(future);
-    assert_eq!(lengths.try_send("ef"), Err(SendError::Disconnected("ef")));
-    assert_eq!(conversions.load(Ordering::SeqCst), 1);
-}
-
 /// A message type without `Debug`.
 #[derive(PartialEq)]
 struct Opaque;
@@ -698,7 +437,7 @@ fn send_error_debug_and_display_do_not_need_the_message() {
         (
             SendError::RejectedConverted,
             "RejectedConverted",
-            "can't send message: the inner mapping of a twice-mapped actor reference rejected it; it was dropped",
+            "can't send message: the mapped actor reference converted it and then rejected it; it was dropped",
         ),
     ];
     for (err, debug, display) in errors {
@@ -772,8 +511,52 @@ fn references_and_their_futures_are_send_for_send_messages() {
     assert_send(&mapped.send(1u32));
     assert_send(&actor_ref.join());
     assert_send(&mapped.join());
-    let (_future, rpc_ref) = ActorFuture::new(NoSupervisor, actor_fn(adder), ()).unwrap();
+    let (_future, rpc_ref) = ActorFuture::new(NoSupervisor, actor_fn(adder), ());
     assert_send(&rpc_ref.rpc(1));
+}
+
+fn assert_send_sync_val<T: Send + Sync>(_: &T) {}
+
+/// Only ever used to be sent, never looked at.
+async fn cell_sink(mut ctx: actor::Context<Cell<u8>>) {
+    while ctx.receive_next().await.is_ok() {}
+}
+
+/// Answers with a `Cell`.
+async fn cell_server(mut ctx: actor::Context<RpcMessage<Cell<u8>, Cell<u8>>>) {
+    while let Ok(RpcMessage { request, response }) = ctx.receive_next().await {
+        let _ = response.respond(request);
+    }
+}
+
+#[test]
+fn futures_are_sync_for_send_messages_that_are_not_sync() {
+    let (_future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(cell_sink), ());
+    let mapped: ActorRef<u8> = actor_ref.clone().map_fn(Cell::new);
+    let lossy: ActorRef<u16> = actor_ref
+        .clone()
+        .try_map_fn_lossy(|n: u16| u8::try_from(n).map(Cell::new));
+    assert_send_sync_val(&actor_ref.send(Cell::new(1)));
+    assert_send_sync_val(&mapped.send(1u8));
+    assert_send_sync_val(&lossy.send(1u16));
+    assert_send_sync_val(&actor_ref.join());
+    assert_send_sync_val(&mapped.join());
+    let (_future, rpc_ref) = ActorFuture::new(NoSupervisor, actor_fn(cell_server), ());
+    assert_send_sync_val(&rpc_ref.rpc::<Cell<u8>, Cell<u8>>(Cell::new(1)));
+
+    // Shared with another thread while pending, then completed here.
+    let (future, actor_ref) = ActorFutureBuilder::new()
+        .with_inbox_size(InboxSize::ONE)
+        .build(NoSupervisor, actor_fn(cell_sink), ());
+    actor_ref.try_send(Cell::new(0)).unwrap();
+    let mut send = pin!(actor_ref.send(Cell::new(1)));
+    assert!(poll_once(send.as_mut()).is_pending());
+    let shared = &*send;
+    let debug = thread::scope(|scope| scope.spawn(|| format!("{shared:?}")).join().unwrap());
+    assert_eq!(debug, "SendValue");
+    let mut future = pin!(future);
+    assert!(poll_once(future.as_mut()).is_pending());
+    assert_eq!(poll_once(send.as_mut()), Poll::Ready(Ok(())));
 }
 
 #[test]
@@ -807,7 +590,7 @@ fn queued_messages_are_dropped_once_when_the_actor_stops() {
 
     // The actor stops after one message: the other three are dropped with
     // the inbox.
-    let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(takes_one), ()).unwrap();
+    let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(takes_one), ());
     for _ in 0..4 {
         actor_ref
             .try_send(counted())
@@ -824,7 +607,7 @@ fn queued_messages_are_dropped_once_when_the_actor_stops() {
     assert_eq!(drops.load(Ordering::SeqCst), 5);
 
     // Cancelled with messages queued.
-    let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(takes_one), ()).unwrap();
+    let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(takes_one), ());
     for _ in 0..3 {
         actor_ref
             .try_send(counted())
@@ -866,7 +649,7 @@ async fn takes_one_bomb(mut ctx: actor::Context<Bomb>) {
 
 #[test]
 fn message_panicking_in_drop_does_not_keep_joiners_waiting() {
-    let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(takes_one_bomb), ()).unwrap();
+    let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(takes_one_bomb), ());
     let mut future = Box::pin(future);
     actor_ref
         .try_send(Bomb { armed: false })

@@ -7,10 +7,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::{self, Poll, Waker};
 
+use kiln::InboxSize;
 use kiln::actor;
-use kiln::actor_ref::rpc::RpcMessage;
+use kiln::actor_ref::RpcMessage;
 use kiln::actor_ref::{ActorExit, SendError};
-use kiln::future::{ActorFutureBuilder, InboxSize};
+use kiln::future::ActorFutureBuilder;
 use kiln::supervisor::{NoSupervisor, StopSupervisor, SupervisorStrategy};
 use kiln::sync::block_on;
 use kiln::{ActorFuture, ActorRef, NewActor, actor_fn, from_message};
@@ -174,9 +175,9 @@ async fn crash_loop_does_not_hog_a_current_thread_runtime() {
         }
     };
     let (looper, looper_ref) =
-        ActorFuture::new(supervisor, actor_fn(crash_looper), Arc::clone(&runs)).unwrap();
+        ActorFuture::new(supervisor, actor_fn(crash_looper), Arc::clone(&runs));
     let looper = tokio::spawn(looper);
-    let (counter, counter_ref) = ActorFuture::new(NoSupervisor, actor_fn(counter), ()).unwrap();
+    let (counter, counter_ref) = ActorFuture::new(NoSupervisor, actor_fn(counter), ());
     let counter = tokio::spawn(counter);
 
     // The counter gets its turns while the other actor keeps crashing.
@@ -206,7 +207,7 @@ fn actor_on_a_runtime_that_shuts_down_is_cancelled() {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
-    let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(counter), ()).unwrap();
+    let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(counter), ());
     runtime.block_on(async {
         let _task = tokio::spawn(future);
         assert_eq!(actor_ref.rpc(()).await, Ok(0));
@@ -285,7 +286,7 @@ fn builder_inbox_size_is_the_number_of_messages_accepted() {
     assert_eq!(capacity_of(InboxSize::MAX), 65_536);
     assert_eq!(capacity_of(InboxSize::DEFAULT), 8);
     // The default builder, and `ActorFuture::new`, use the default size.
-    let (_future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(idle), ()).unwrap();
+    let (_future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(idle), ());
     assert_eq!(
         (0..8u32).filter(|&n| actor_ref.try_send(n).is_ok()).count(),
         8
@@ -329,12 +330,12 @@ impl NewActor for Picky {
 }
 
 #[test]
-fn try_build_returns_the_error_of_new() {
+fn try_build_and_try_new_return_the_error_of_new() {
     let result = ActorFutureBuilder::new()
         .with_inbox_size(InboxSize::fixed(4))
         .try_build(StopSupervisor, Picky, true);
     assert_eq!(result.err(), Some("refused to start".to_owned()));
-    let result = ActorFuture::new(StopSupervisor, Picky, true);
+    let result = ActorFuture::try_new(StopSupervisor, Picky, true);
     assert_eq!(result.err(), Some("refused to start".to_owned()));
 
     let (future, actor_ref) = ActorFutureBuilder::new()
@@ -346,7 +347,7 @@ fn try_build_returns_the_error_of_new() {
 
 #[test]
 fn actor_future_debug_shows_the_actor_and_whether_it_runs() {
-    let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(idle), ()).unwrap();
+    let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(idle), ());
     let mut future = Box::pin(future);
     assert_eq!(
         format!("{future:?}"),
@@ -365,7 +366,7 @@ fn actor_future_debug_shows_the_actor_and_whether_it_runs() {
 
 #[test]
 fn actor_future_completes_when_the_actor_does() {
-    let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(counter), ()).unwrap();
+    let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(counter), ());
     let mut future = pin!(future);
     assert!(poll_once(future.as_mut()).is_pending());
     actor_ref.try_send(5u64).unwrap();
@@ -373,4 +374,56 @@ fn actor_future_completes_when_the_actor_does() {
     actor_ref.try_send(CounterMessage::Stop).unwrap();
     assert!(poll_once(future.as_mut()).is_ready());
     assert_eq!(block_on(actor_ref.join()), ActorExit::Completed);
+}
+
+/// Counts its wake-ups.
+struct WakeCount(AtomicUsize);
+
+impl task::Wake for WakeCount {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn yield_now_is_pending_once_and_wakes_its_task() {
+    let count = Arc::new(WakeCount(AtomicUsize::new(0)));
+    let waker = Waker::from(Arc::clone(&count));
+    let mut cx = task::Context::from_waker(&waker);
+    let mut yielding = pin!(kiln::yield_now());
+    assert_eq!(yielding.as_mut().poll(&mut cx), Poll::Pending);
+    assert_eq!(count.0.load(Ordering::SeqCst), 1, "did not wake its task");
+    assert_eq!(yielding.as_mut().poll(&mut cx), Poll::Ready(()));
+    assert_eq!(count.0.load(Ordering::SeqCst), 1);
+}
+
+/// Records `name` `times` times, yielding after each.
+async fn takes_turns(
+    name: &'static str,
+    times: usize,
+    log: &std::cell::RefCell<Vec<&'static str>>,
+) {
+    for _ in 0..times {
+        log.borrow_mut().push(name);
+        kiln::future::yield_now().await;
+    }
+}
+
+#[test]
+fn yielding_futures_take_turns() {
+    let log = std::cell::RefCell::new(Vec::new());
+    let mut first = pin!(takes_turns("a", 3, &log));
+    let mut second = pin!(takes_turns("b", 3, &log));
+    // Polls both until both are done, like `join`.
+    let (mut a_done, mut b_done) = (false, false);
+    block_on(std::future::poll_fn(|cx| {
+        a_done = a_done || first.as_mut().poll(cx).is_ready();
+        b_done = b_done || second.as_mut().poll(cx).is_ready();
+        if a_done && b_done {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }));
+    assert_eq!(*log.borrow(), ["a", "b", "a", "b", "a", "b"]);
 }

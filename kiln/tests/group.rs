@@ -1,4 +1,4 @@
-//! Actor groups: membership, round-robin `try_send_to_one` and `send_to_one`
+//! Actor groups: membership (with `make_unique`), round-robin `try_send_to_one` and `send_to_one`
 //! (skipping full and stopped members), `try_send_to_all` and `join_all`.
 
 use std::future::Future;
@@ -6,9 +6,10 @@ use std::pin::{Pin, pin};
 use std::sync::mpsc;
 use std::task::{self, Poll, Waker};
 
+use kiln::InboxSize;
 use kiln::actor;
 use kiln::actor_ref::{ActorGroup, SendError};
-use kiln::future::{ActorFutureBuilder, InboxSize};
+use kiln::future::ActorFutureBuilder;
 use kiln::supervisor::NoSupervisor;
 use kiln::sync::block_on;
 use kiln::{ActorRef, actor_fn};
@@ -118,6 +119,36 @@ fn membership_add_add_unique_remove_and_len() {
     assert_eq!(group.len(), 1);
     assert!(ActorGroup::<Job>::default().is_empty());
     assert!(format!("{group:?}").starts_with("ActorGroup { actors: [ActorRef {"));
+}
+
+#[test]
+fn make_unique_keeps_the_first_reference_to_each_actor_in_order() {
+    let (members, _) = members(3, 4);
+    let [a, b, c] = [0, 1, 2].map(|i| members[i].actor_ref.clone());
+    let mapped_b: ActorRef<Job> = b.clone().map_fn(|job: Job| job);
+    let mut group = ActorGroup::new([
+        a.clone(),
+        b.clone(),
+        a.clone(),
+        mapped_b,
+        c.clone(),
+        b.clone(),
+        c.clone(),
+    ]);
+    assert_eq!(group.make_unique(), 4);
+    assert_eq!(group.len(), 3);
+    for (member, expected) in group.actors().iter().zip([&a, &b, &c]) {
+        assert!(member.sends_to(expected));
+    }
+    // The first reference to `b` was kept, not the mapped one.
+    assert!(!format!("{:?}", group.actors()[1]).contains("mapped: true"));
+    // Already unique: nothing to remove; an empty group neither.
+    assert_eq!(group.make_unique(), 0);
+    assert_eq!(ActorGroup::<Job>::empty().make_unique(), 0);
+    // One message per actor now.
+    assert_eq!(group.try_send_to_all(1u32), 3);
+    let received: Vec<Vec<u32>> = members.into_iter().map(Member::finish).collect();
+    assert_eq!(received, [[1], [1], [1]]);
 }
 
 #[test]

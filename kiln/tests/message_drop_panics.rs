@@ -15,9 +15,10 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use kiln::InboxSize;
 use kiln::actor::{self, NewActor};
 use kiln::actor_ref::ActorExit;
-use kiln::future::{ActorFutureBuilder, InboxSize};
+use kiln::future::ActorFutureBuilder;
 use kiln::supervisor::{NoSupervisor, Supervisor, SupervisorStrategy};
 use kiln::sync::{self, SyncActorRunnerBuilder, block_on};
 use kiln::{ActorFuture, ActorRef, actor_fn};

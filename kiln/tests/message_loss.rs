@@ -6,10 +6,9 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use kiln::InboxSize;
 use kiln::actor;
-use kiln::actor_ref::RpcError;
-use kiln::actor_ref::rpc::RpcMessage;
-use kiln::future::InboxSize;
+use kiln::actor_ref::{RpcError, RpcMessage};
 use kiln::{ActorRef, actor_fn, test};
 
 /// Makes the tests of this binary take turns.
@@ -57,8 +56,7 @@ fn delivered(messages: u32) -> usize {
         actor_fn(counter),
         Arc::clone(&received),
         InboxSize::fixed(messages as usize),
-    )
-    .unwrap();
+    );
     for n in 0..messages {
         assert_eq!(actor_ref.try_send(n), Ok(()));
     }
@@ -132,7 +130,7 @@ async fn doubler(mut ctx: actor::Context<RpcMessage<u32, u32>>, handled: Arc<Ato
 fn lost_send_and_rpc_report_what_the_caller_would_see() {
     let _loss = MessageLoss::set(100);
     let handled = Arc::new(AtomicUsize::new(0));
-    let (actor, actor_ref) = test::init_actor(actor_fn(doubler), Arc::clone(&handled)).unwrap();
+    let (actor, actor_ref) = test::init_actor(actor_fn(doubler), Arc::clone(&handled));
     // `send` reports success; the request of an RPC is dropped, so there is
     // no response.
     let mapped: ActorRef<RpcMessage<u32, u32>> = actor_ref.clone().map_fn(|msg| msg);

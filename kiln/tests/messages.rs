@@ -1,5 +1,5 @@
-//! Common messages and `from_message!`: plain and RPC variants, used through
-//! actor references.
+//! Common messages and `from_message!`: plain and RPC variants, with one or
+//! several fields, used through actor references.
 
 use std::collections::HashSet;
 use std::fmt::Debug;
@@ -8,7 +8,7 @@ use std::thread;
 
 use kiln::actor::{self, NoMessages};
 use kiln::actor_ref::ActorExit;
-use kiln::actor_ref::rpc::RpcMessage;
+use kiln::actor_ref::RpcMessage;
 use kiln::messages::{Ack, Cancel, Done, Start, Terminate};
 use kiln::supervisor::NoSupervisor;
 use kiln::sync::block_on;
@@ -79,7 +79,7 @@ fn from_message_converts_rpc_variants() {
 
 #[test]
 fn actor_ref_sends_and_calls_every_variant() {
-    let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(keeper), ()).unwrap();
+    let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(keeper), ());
     let actor = thread::spawn(move || block_on(future));
 
     actor_ref.try_send(2u64).unwrap();
@@ -94,6 +94,66 @@ fn actor_ref_sends_and_calls_every_variant() {
     let terminator: ActorRef<Terminate> = actor_ref.clone().map();
     terminator.try_send(Terminate).unwrap();
     assert_eq!(block_on(actor_ref.join()), ActorExit::Completed);
+    actor.join().unwrap();
+}
+
+/// Variants with several fields, plain and RPC, mixed with one-field ones.
+enum Shape {
+    Point(i32, i32),
+    Labelled(String, Vec<u8>, Option<char>),
+    Scale(f64),
+    Area(RpcMessage<(u32, u32), u64>),
+    Contains(RpcMessage<((i32, i32), i32, i32), bool>),
+}
+
+from_message!(
+    Shape::Point(i32, i32),
+    Shape::Labelled(String, Vec<u8>, Option<char>),
+    Shape::Scale(f64),
+    Shape::Area(u32, u32) -> u64,
+    Shape::Contains((i32, i32), i32, i32) -> bool,
+);
+
+#[test]
+fn from_message_fills_the_fields_of_multi_field_variants() {
+    assert!(matches!(Shape::from((1, -2)), Shape::Point(1, -2)));
+    assert!(matches!(
+        Shape::from(("box".to_owned(), vec![1, 2], Some('x'))),
+        Shape::Labelled(label, bytes, Some('x')) if label == "box" && bytes == [1, 2]
+    ));
+    assert!(matches!(Shape::from(0.5), Shape::Scale(0.5)));
+}
+
+/// Answers area and containment questions about rectangles.
+async fn geometry(mut ctx: actor::Context<Shape>) {
+    while let Ok(msg) = ctx.receive_next().await {
+        match msg {
+            Shape::Area(rpc) => {
+                let _ = rpc
+                    .handle(|(w, h)| async move { u64::from(w) * u64::from(h) })
+                    .await;
+            }
+            Shape::Contains(rpc) => {
+                let _ = rpc
+                    .handle(
+                        |((x, y), w, h)| async move { (0..w).contains(&x) && (0..h).contains(&y) },
+                    )
+                    .await;
+            }
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn multi_argument_rpc_variants_take_a_tuple_request() {
+    let (future, actor_ref) = ActorFuture::new(NoSupervisor, actor_fn(geometry), ());
+    let actor = thread::spawn(move || block_on(future));
+    actor_ref.try_send((3, 4)).unwrap();
+    assert_eq!(block_on(actor_ref.rpc((3u32, 4u32))), Ok(12u64));
+    assert_eq!(block_on(actor_ref.rpc(((1, 2), 5, 5))), Ok(true));
+    assert_eq!(block_on(actor_ref.rpc(((7, 2), 5, 5))), Ok(false));
+    drop(actor_ref);
     actor.join().unwrap();
 }
 
@@ -158,7 +218,7 @@ async fn controlled(mut ctx: actor::Context<Control>) -> Result<(), String> {
 #[test]
 fn common_messages_drive_an_actor() {
     let (future, actor_ref) =
-        ActorFuture::new(kiln::supervisor::StopSupervisor, actor_fn(controlled), ()).unwrap();
+        ActorFuture::new(kiln::supervisor::StopSupervisor, actor_fn(controlled), ());
     let actor = thread::spawn(move || block_on(future));
     actor_ref.try_send(Start).unwrap();
     assert_eq!(block_on(actor_ref.rpc(Ack)), Ok(Done));

@@ -36,7 +36,7 @@ fn default_form_restarts_five_times_within_five_seconds() {
     assert_eq!(DefaultSupervisor::MAX_RESTARTS, 5);
     assert_eq!(DefaultSupervisor::MAX_DURATION, Duration::from_secs(5));
     let (future, actor_ref) =
-        ActorFuture::new(DefaultSupervisor::default(), actor_fn(unit_worker), ()).unwrap();
+        ActorFuture::new(DefaultSupervisor::default(), actor_fn(unit_worker), ());
     // Failures and panics both count.
     send_all(
         &actor_ref,
@@ -63,8 +63,7 @@ fn clone_form_restarts_with_a_clone_of_the_argument() {
         CloneSupervisor::new(probe.clone()),
         actor_fn(worker),
         probe.clone(),
-    )
-    .unwrap();
+    );
     send_all(
         &actor_ref,
         [
@@ -97,8 +96,7 @@ fn limited_form_stops_after_max_restarts_within_the_window() {
         LimitedSupervisor::new(probe.clone()),
         actor_fn(worker),
         probe.clone(),
-    )
-    .unwrap();
+    );
     send_all(
         &actor_ref,
         [
@@ -123,8 +121,7 @@ fn limited_form_reports_a_panic_as_the_last_failure() {
         LimitedSupervisor::new(probe.clone()),
         actor_fn(worker),
         probe.clone(),
-    )
-    .unwrap();
+    );
     send_all(&actor_ref, [Cmd::Fail, Cmd::Fail, Cmd::Panic]);
     assert_eq!(run_to_exit(future, &actor_ref), ActorExit::Panicked);
     assert_eq!(probe.starts(), 3);
@@ -176,7 +173,7 @@ fn with_state_form_builds_arguments_that_are_not_clone() {
         number: 0,
         probe: probe.clone(),
     };
-    let (future, actor_ref) = ActorFuture::new(supervisor, actor_fn(ticketed), first).unwrap();
+    let (future, actor_ref) = ActorFuture::new(supervisor, actor_fn(ticketed), first);
     send_all(
         &actor_ref,
         [Cmd::Fail, Cmd::Panic, Cmd::Fail, Cmd::Fail, Cmd::Stop],
@@ -199,8 +196,7 @@ fn failures_further_apart_than_the_window_are_always_restarted() {
         EveryRestartOutOfWindow::new(probe.clone()),
         actor_fn(worker),
         probe.clone(),
-    )
-    .unwrap();
+    );
     let actor = std::thread::spawn(move || block_on(future));
     for _ in 0..50 {
         block_on(actor_ref.send(Cmd::Fail)).unwrap();
@@ -275,7 +271,7 @@ async fn logged_panicking(mut ctx: actor::Context<Cmd>) -> Result<(), String> {
 fn supervisors_log_which_actor_failed_why_and_the_restarts_left() {
     capture(log::LevelFilter::Warn);
     let (future, actor_ref) =
-        ActorFuture::new(LoggedSupervisor::new(()), actor_fn(logged_restarted), ()).unwrap();
+        ActorFuture::new(LoggedSupervisor::new(()), actor_fn(logged_restarted), ());
     send_all(&actor_ref, [Cmd::Fail, Cmd::Panic]);
     assert_eq!(run_to_exit(future, &actor_ref), ActorExit::Panicked);
     assert_eq!(
@@ -286,8 +282,7 @@ fn supervisors_log_which_actor_failed_why_and_the_restarts_left() {
         ]
     );
 
-    let (future, actor_ref) =
-        ActorFuture::new(StopSupervisor, actor_fn(logged_stopped), ()).unwrap();
+    let (future, actor_ref) = ActorFuture::new(StopSupervisor, actor_fn(logged_stopped), ());
     send_all(&actor_ref, [Cmd::Fail]);
     assert_eq!(run_to_exit(future, &actor_ref), ActorExit::Failed);
     assert_eq!(
@@ -296,7 +291,7 @@ fn supervisors_log_which_actor_failed_why_and_the_restarts_left() {
     );
 
     let supervisor = |_: String| SupervisorStrategy::Restart(());
-    let (future, actor_ref) = ActorFuture::new(supervisor, actor_fn(logged_panicking), ()).unwrap();
+    let (future, actor_ref) = ActorFuture::new(supervisor, actor_fn(logged_panicking), ());
     send_all(&actor_ref, [Cmd::Panic]);
     assert_eq!(run_to_exit(future, &actor_ref), ActorExit::Panicked);
     assert_eq!(

@@ -32,8 +32,7 @@ fn restarted_actor_receives_the_queued_messages_in_order() {
         lock(&errors2).push(err);
         SupervisorStrategy::Restart(probe2.clone())
     };
-    let (future, actor_ref) =
-        ActorFuture::new(supervisor, actor_fn(worker), probe.clone()).unwrap();
+    let (future, actor_ref) = ActorFuture::new(supervisor, actor_fn(worker), probe.clone());
     send_all(
         &actor_ref,
         [
@@ -62,8 +61,7 @@ fn panicking_actor_is_caught_and_restarted() {
         CloneSupervisor::new(probe.clone()),
         actor_fn(worker),
         probe.clone(),
-    )
-    .unwrap();
+    );
     send_all(
         &actor_ref,
         [
@@ -123,8 +121,7 @@ fn supervisor_gets_the_panic_payload() {
         probe: probe.clone(),
         messages: Arc::clone(&messages),
     };
-    let (future, actor_ref) =
-        ActorFuture::new(supervisor, actor_fn(worker), probe.clone()).unwrap();
+    let (future, actor_ref) = ActorFuture::new(supervisor, actor_fn(worker), probe.clone());
     send_all(
         &actor_ref,
         [Cmd::Panic, Cmd::Record(2), Cmd::Fail, Cmd::Record(4)],
@@ -189,8 +186,7 @@ fn panic_in_drop_of_an_actors_value_is_a_caught_panic() {
         LimitedSupervisor::new(probe.clone()),
         actor_fn(holds_panic_on_drop),
         probe.clone(),
-    )
-    .unwrap();
+    );
     send_all(
         &actor_ref,
         [
@@ -288,7 +284,7 @@ fn panic_in_an_actors_drop_does_not_stop_the_restart() {
             SupervisorStrategy::Stop
         }
     };
-    let (future, actor_ref) = ActorFuture::new(supervisor, NewFragile, probe.clone()).unwrap();
+    let (future, actor_ref) = ActorFuture::new(supervisor, NewFragile, probe.clone());
     send_all(
         &actor_ref,
         [
@@ -311,10 +307,9 @@ fn panic_in_an_actors_drop_does_not_stop_the_restart() {
 fn actor_panicking_in_drop_does_not_disturb_other_actors_on_the_thread() {
     let fragile_probe = Probe::default();
     let (fragile, fragile_ref) =
-        ActorFuture::new(StopSupervisor, NewFragile, fragile_probe.clone()).unwrap();
+        ActorFuture::new(StopSupervisor, NewFragile, fragile_probe.clone());
     let probe = Probe::default();
-    let (other, other_ref) =
-        ActorFuture::new(StopSupervisor, actor_fn(worker), probe.clone()).unwrap();
+    let (other, other_ref) = ActorFuture::new(StopSupervisor, actor_fn(worker), probe.clone());
     let mut fragile = pin!(fragile);
     let mut other = pin!(other);
 
@@ -346,8 +341,7 @@ fn closure_supervisor_decides_on_each_error() {
             SupervisorStrategy::Stop
         }
     };
-    let (future, actor_ref) =
-        ActorFuture::new(supervisor, actor_fn(worker), probe.clone()).unwrap();
+    let (future, actor_ref) = ActorFuture::new(supervisor, actor_fn(worker), probe.clone());
     send_all(
         &actor_ref,
         [Cmd::Fail, Cmd::Fail, Cmd::Fail, Cmd::Record(4)],
@@ -370,8 +364,7 @@ fn closure_supervisor_stops_a_panicking_actor() {
     let probe = Probe::default();
     let probe2 = probe.clone();
     let supervisor = move |_: String| SupervisorStrategy::Restart(probe2.clone());
-    let (future, actor_ref) =
-        ActorFuture::new(supervisor, actor_fn(worker), probe.clone()).unwrap();
+    let (future, actor_ref) = ActorFuture::new(supervisor, actor_fn(worker), probe.clone());
     send_all(&actor_ref, [Cmd::Panic, Cmd::Record(2)]);
     assert_eq!(run_to_exit(future, &actor_ref), ActorExit::Panicked);
     assert_eq!(probe.starts(), 1);
@@ -384,8 +377,7 @@ fn stop_supervisor_stops_on_error_and_on_panic() {
         (Cmd::Panic, ActorExit::Panicked),
     ] {
         let probe = Probe::default();
-        let (future, actor_ref) =
-            ActorFuture::new(StopSupervisor, actor_fn(worker), probe.clone()).unwrap();
+        let (future, actor_ref) = ActorFuture::new(StopSupervisor, actor_fn(worker), probe.clone());
         send_all(&actor_ref, [Cmd::Record(1), cmd, Cmd::Record(3)]);
         assert_eq!(run_to_exit(future, &actor_ref), exit);
         assert_eq!(probe.starts(), 1);
@@ -409,7 +401,7 @@ async fn infallible_worker(mut ctx: actor::Context<Cmd>, probe: Probe) {
 fn no_supervisor_stops_a_panicking_actor() {
     let probe = Probe::default();
     let (future, actor_ref) =
-        ActorFuture::new(NoSupervisor, actor_fn(infallible_worker), probe.clone()).unwrap();
+        ActorFuture::new(NoSupervisor, actor_fn(infallible_worker), probe.clone());
     send_all(&actor_ref, [Cmd::Record(1), Cmd::Panic, Cmd::Record(3)]);
     assert_eq!(run_to_exit(future, &actor_ref), ActorExit::Panicked);
     assert_eq!(probe.events(), ["1: 1"]);
@@ -517,7 +509,7 @@ fn run_flaky(
         calls: Arc::clone(&calls),
     };
     let (new_actor, failures) = flaky();
-    let (future, actor_ref) = ActorFuture::new(supervisor, new_actor, probe.clone()).unwrap();
+    let (future, actor_ref) = ActorFuture::try_new(supervisor, new_actor, probe.clone()).unwrap();
     failures.store(new_failures, Ordering::SeqCst);
     send_all(
         &actor_ref,
@@ -575,7 +567,7 @@ fn failed_restart_stops_when_the_supervisor_says_so() {
 fn failing_first_creation_is_returned_by_new() {
     let (new_actor, failures) = flaky();
     failures.store(1, Ordering::SeqCst);
-    let result = ActorFuture::new(StopSupervisor, new_actor, Probe::default());
+    let result = ActorFuture::try_new(StopSupervisor, new_actor, Probe::default());
     assert_eq!(result.err(), Some("creation 1 failed".to_owned()));
 }
 
@@ -584,7 +576,7 @@ fn stop_and_closure_supervisors_stop_on_a_failed_restart() {
     // `StopSupervisor` does not restart at all.
     let (new_actor, failures) = flaky();
     let (future, actor_ref) =
-        ActorFuture::new(StopSupervisor, new_actor, Probe::default()).unwrap();
+        ActorFuture::try_new(StopSupervisor, new_actor, Probe::default()).unwrap();
     failures.store(1, Ordering::SeqCst);
     send_all(&actor_ref, [Cmd::Fail]);
     assert_eq!(run_to_exit(future, &actor_ref), ActorExit::Failed);
@@ -595,7 +587,7 @@ fn stop_and_closure_supervisors_stop_on_a_failed_restart() {
     let (new_actor, failures) = flaky();
     let creations = Arc::clone(&new_actor.creations);
     let supervisor = move |_: String| SupervisorStrategy::Restart(probe2.clone());
-    let (future, actor_ref) = ActorFuture::new(supervisor, new_actor, probe.clone()).unwrap();
+    let (future, actor_ref) = ActorFuture::try_new(supervisor, new_actor, probe.clone()).unwrap();
     failures.store(1, Ordering::SeqCst);
     send_all(&actor_ref, [Cmd::Fail, Cmd::Record(2)]);
     assert_eq!(run_to_exit(future, &actor_ref), ActorExit::Failed);
@@ -608,7 +600,7 @@ fn restart_supervisor_counts_failed_restarts_against_its_limit() {
     let probe = Probe::default();
     let (new_actor, failures) = flaky();
     let creations = Arc::clone(&new_actor.creations);
-    let (future, actor_ref) = ActorFuture::new(
+    let (future, actor_ref) = ActorFuture::try_new(
         LimitedSupervisor::new(probe.clone()),
         new_actor,
         probe.clone(),
@@ -628,7 +620,7 @@ fn restart_supervisor_counts_failed_restarts_against_its_limit() {
     // Two failed creations in a row stop the actor, even with restarts left.
     let probe = Probe::default();
     let (new_actor, failures) = flaky();
-    let (future, actor_ref) = ActorFuture::new(
+    let (future, actor_ref) = ActorFuture::try_new(
         CloneSupervisor::new(probe.clone()),
         new_actor,
         probe.clone(),
@@ -660,8 +652,7 @@ fn restart_is_scheduled_not_run_inline() {
             SupervisorStrategy::Stop
         }
     };
-    let (future, actor_ref) =
-        ActorFuture::new(supervisor, actor_fn(fails_at_once), probe.clone()).unwrap();
+    let (future, actor_ref) = ActorFuture::new(supervisor, actor_fn(fails_at_once), probe.clone());
     let mut future = pin!(future);
     let (wakes, waker) = CountingWaker::new();
     let mut cx = task::Context::from_waker(&waker);
@@ -686,8 +677,7 @@ fn restarted_actor_first_runs_on_the_next_poll() {
         CloneSupervisor::new(probe.clone()),
         actor_fn(worker),
         probe.clone(),
-    )
-    .unwrap();
+    );
     let mut future = pin!(future);
     let (wakes, waker) = CountingWaker::new();
     let mut cx = task::Context::from_waker(&waker);
@@ -713,8 +703,7 @@ fn restarted_actor_drains_the_inbox_after_every_reference_is_gone() {
         CloneSupervisor::new(probe.clone()),
         actor_fn(worker),
         probe.clone(),
-    )
-    .unwrap();
+    );
     send_all(
         &actor_ref,
         [
@@ -736,7 +725,7 @@ fn restarted_actor_drains_the_inbox_after_every_reference_is_gone() {
 fn waiting_sender_survives_a_restart() {
     let probe = Probe::default();
     let (future, actor_ref) = kiln::future::ActorFutureBuilder::new()
-        .with_inbox_size(kiln::future::InboxSize::ONE)
+        .with_inbox_size(kiln::InboxSize::ONE)
         .build(
             CloneSupervisor::new(probe.clone()),
             actor_fn(worker),
@@ -779,7 +768,7 @@ fn restart_without_the_inbox_stops_the_actor_as_failed() {
     let stash2 = Arc::clone(&stash);
     let supervisor = move |_: String| SupervisorStrategy::Restart(Arc::clone(&stash2));
     let (future, actor_ref) =
-        ActorFuture::new(supervisor, actor_fn(keeps_its_context), Arc::clone(&stash)).unwrap();
+        ActorFuture::new(supervisor, actor_fn(keeps_its_context), Arc::clone(&stash));
     let mut future = pin!(future);
     let mut join = pin!(actor_ref.join());
     assert!(poll_once(future.as_mut()).is_pending());

@@ -7,10 +7,10 @@ use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::thread::{self, ThreadId};
 use std::time::Duration;
 
+use kiln::InboxSize;
 use kiln::actor::{self, NoMessages, RecvError};
-use kiln::actor_ref::rpc::RpcMessage;
+use kiln::actor_ref::RpcMessage;
 use kiln::actor_ref::{ActorExit, SendError};
-use kiln::future::InboxSize;
 use kiln::supervisor::{NoSupervisor, StopSupervisor, SupervisorStrategy};
 use kiln::sync::{self, SyncActorRunner, SyncActorRunnerBuilder, block_on};
 use kiln::{ActorFuture, ActorRef, SyncActor, actor_fn, restart_supervisor};
@@ -286,7 +286,7 @@ fn rpc_caller(
 
 #[test]
 fn sync_actor_blocks_on_an_rpc_to_an_async_actor() {
-    let (future, adder_ref) = ActorFuture::new(NoSupervisor, actor_fn(adder), ()).unwrap();
+    let (future, adder_ref) = ActorFuture::new(NoSupervisor, actor_fn(adder), ());
     let adder_thread = thread::spawn(move || block_on(future));
     let (out, totals) = mpsc::channel();
     let (caller_thread, caller_ref) = SyncActorRunnerBuilder::new()
@@ -441,7 +441,7 @@ fn runner_that_never_runs_is_cancelled() {
 
 #[test]
 fn block_on_runs_a_future_woken_from_another_thread() {
-    let (future, adder_ref) = ActorFuture::new(NoSupervisor, actor_fn(adder), ()).unwrap();
+    let (future, adder_ref) = ActorFuture::new(NoSupervisor, actor_fn(adder), ());
     let adder_thread = thread::spawn(move || block_on(future));
     assert_eq!(block_on(adder_ref.rpc(5)), Ok(5));
     assert_eq!(block_on(adder_ref.rpc(6)), Ok(11));

@@ -1,5 +1,6 @@
 //! The helpers of `kiln::test` (feature `test`): creating, polling and
-//! running actors and futures by hand, and measuring actors.
+//! running actors and futures by hand, measuring actors, and the
+//! `PanicSupervisor`.
 #![cfg(feature = "test")]
 
 use std::convert::Infallible;
@@ -7,10 +8,11 @@ use std::future::{pending, ready};
 use std::pin::pin;
 use std::task::Poll;
 
+use kiln::InboxSize;
 use kiln::actor::{self, NoMessages};
 use kiln::actor_ref::SendError;
-use kiln::future::InboxSize;
-use kiln::{NewActor, actor_fn, test};
+use kiln::sync::SyncActorRunner;
+use kiln::{ActorFuture, NewActor, actor_fn, test};
 
 /// Sums its messages; fails unless the total is `expected`.
 async fn summer(mut ctx: actor::Context<u32>, expected: u32) -> Result<(), String> {
@@ -27,7 +29,7 @@ async fn summer(mut ctx: actor::Context<u32>, expected: u32) -> Result<(), Strin
 
 #[test]
 fn init_poll_and_run_an_actor() {
-    let (actor, actor_ref) = test::init_actor(actor_fn(summer), 6).unwrap();
+    let (actor, actor_ref) = test::init_actor(actor_fn(summer), 6);
     let mut actor = Box::pin(actor);
     // Nothing to do yet.
     assert_eq!(test::poll_actor(actor.as_mut()), Poll::Pending);
@@ -41,13 +43,13 @@ fn init_poll_and_run_an_actor() {
 
 #[test]
 fn run_actor_returns_the_actors_error() {
-    let (actor, actor_ref) = test::init_actor(actor_fn(summer), 6).unwrap();
+    let (actor, actor_ref) = test::init_actor(actor_fn(summer), 6);
     actor_ref.try_send(5u32).unwrap();
     drop(actor_ref);
     assert_eq!(test::run_actor(actor), Err("total is 5".to_owned()));
 
     // Polling by hand gives the same result.
-    let (actor, actor_ref) = test::init_actor(actor_fn(summer), 6).unwrap();
+    let (actor, actor_ref) = test::init_actor(actor_fn(summer), 6);
     drop(actor_ref);
     assert_eq!(
         test::poll_actor(pin!(actor).as_mut()),
@@ -57,7 +59,7 @@ fn run_actor_returns_the_actors_error() {
 
 #[test]
 fn run_actor_waits_for_messages_from_other_threads() {
-    let (actor, actor_ref) = test::init_actor(actor_fn(summer), 5050).unwrap();
+    let (actor, actor_ref) = test::init_actor(actor_fn(summer), 5050);
     let sender = std::thread::spawn(move || {
         for n in 1..=100u32 {
             test::block_on(actor_ref.send(n)).unwrap();
@@ -70,13 +72,13 @@ fn run_actor_waits_for_messages_from_other_threads() {
 #[test]
 fn init_actor_with_inbox_size_sets_the_capacity() {
     let (_actor, actor_ref) =
-        test::init_actor_with_inbox_size(actor_fn(summer), 0, InboxSize::fixed(3)).unwrap();
+        test::init_actor_with_inbox_size(actor_fn(summer), 0, InboxSize::fixed(3));
     for n in 0..3u32 {
         actor_ref.try_send(n).unwrap();
     }
     assert_eq!(actor_ref.try_send(3u32), Err(SendError::Full(3)));
 
-    let (_actor, actor_ref) = test::init_actor(actor_fn(summer), 0).unwrap();
+    let (_actor, actor_ref) = test::init_actor(actor_fn(summer), 0);
     assert_eq!(
         (0..9u32).filter(|&n| actor_ref.try_send(n).is_ok()).count(),
         8
@@ -85,7 +87,7 @@ fn init_actor_with_inbox_size_sets_the_capacity() {
 
 #[test]
 fn dropping_an_initialised_actor_disconnects_its_references() {
-    let (actor, actor_ref) = test::init_actor(actor_fn(summer), 0).unwrap();
+    let (actor, actor_ref) = test::init_actor(actor_fn(summer), 0);
     assert!(actor_ref.is_connected());
     drop(actor);
     assert!(!actor_ref.is_connected());
@@ -108,13 +110,13 @@ impl NewActor for Refuses {
 }
 
 #[test]
-fn init_actor_returns_the_error_of_new() {
+fn try_init_actor_returns_the_error_of_new() {
     assert_eq!(
-        test::init_actor(Refuses, "no thanks").err(),
+        test::try_init_actor(Refuses, "no thanks").err(),
         Some("no thanks".to_owned())
     );
     assert_eq!(
-        test::init_actor_with_inbox_size(Refuses, "nope", InboxSize::ONE).err(),
+        test::try_init_actor_with_inbox_size(Refuses, "nope", InboxSize::ONE).err(),
         Some("nope".to_owned())
     );
 }
@@ -175,4 +177,60 @@ fn size_of_actor_measures_the_actor_state() {
     // Const: usable at compile time.
     const FIXED: usize = test::size_of_actor::<Fixed>();
     assert_eq!(FIXED, test::size_of_actor::<Fixed>());
+}
+
+/// Runs `f`, which must panic, and returns the panic's message.
+fn panic_of(f: impl FnOnce()) -> String {
+    let panic =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).expect_err("expected a panic");
+    kiln::supervisor::panic_message(&*panic).to_owned()
+}
+
+#[test]
+fn panic_supervisor_panics_with_the_actors_error() {
+    let (future, actor_ref) = ActorFuture::new(test::PanicSupervisor, actor_fn(summer), 1);
+    actor_ref.try_send(2u32).unwrap();
+    drop(actor_ref);
+    assert_eq!(
+        panic_of(|| test::block_on(future)),
+        "actor 'summer' failed: total is 2"
+    );
+}
+
+/// Panics on its first message.
+async fn panicker(mut ctx: actor::Context<&'static str>) {
+    if let Ok(msg) = ctx.receive_next().await {
+        panic!("{msg}");
+    }
+}
+
+#[test]
+fn panic_supervisor_passes_the_actors_panic_on() {
+    let (future, actor_ref) = ActorFuture::new(test::PanicSupervisor, actor_fn(panicker), ());
+    actor_ref.try_send("the original panic").unwrap();
+    assert_eq!(panic_of(|| test::block_on(future)), "the original panic");
+}
+
+#[test]
+fn panic_supervisor_lets_a_completing_actor_complete() {
+    let (future, actor_ref) = ActorFuture::new(test::PanicSupervisor, actor_fn(summer), 3);
+    actor_ref.try_send(3u32).unwrap();
+    drop(actor_ref);
+    test::block_on(future);
+}
+
+/// A synchronous actor that fails with its argument.
+fn sync_failer(_: kiln::sync::Context<()>, reason: &'static str) -> Result<(), String> {
+    Err(reason.to_owned())
+}
+
+#[test]
+fn panic_supervisor_panics_with_a_sync_actors_error() {
+    let (runner, _actor_ref) = SyncActorRunner::new(test::PanicSupervisor, actor_fn(sync_failer));
+    assert_eq!(
+        panic_of(|| {
+            runner.run("no luck");
+        }),
+        "synchronous actor 'sync_failer' failed: no luck"
+    );
 }

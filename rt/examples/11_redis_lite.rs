@@ -32,10 +32,10 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
+use kiln::InboxSize;
 use kiln::actor::{self, NewActor};
 use kiln::actor_ref::ActorGroup;
-use kiln::actor_ref::rpc::RpcMessage;
-use kiln::future::InboxSize;
+use kiln::actor_ref::RpcMessage;
 use kiln::messages::Terminate;
 use kiln::supervisor::{NoSupervisor, SupervisorStrategy};
 use kiln::{ActorRef, actor_fn, from_message};

@@ -12,7 +12,7 @@
 use std::convert::Infallible;
 use std::rc::Rc;
 
-use kiln::actor_ref::rpc::RpcMessage;
+use kiln::actor_ref::RpcMessage;
 use kiln::supervisor::NoSupervisor;
 use kiln::{ActorRef, actor, actor_fn, sync};
 use kiln_rt::Spawn;

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::convert::Infallible;
 
-use kiln::actor_ref::rpc::RpcMessage;
+use kiln::actor_ref::RpcMessage;
 use kiln::supervisor::NoSupervisor;
 use kiln::{ActorRef, actor, actor_fn, from_message};
 use kiln_rt::{ActorOptions, Runtime, RuntimeRef, ThreadLocal};

@@ -55,6 +55,55 @@
 //! actors) is a method of each spawner (`spawn_future`,
 //! `spawn_local_future`).
 //!
+//! # An `async fn` actor that spawns itself
+//!
+//! A thread-safe actor's future must be `Send`. An `async fn` actor that
+//! spawns itself as a thread-safe actor (or spawns one that spawns it) in its
+//! own body asks the compiler whether its future is `Send` while that
+//! future's type is still being worked out, which it cannot answer: the call
+//! fails with "cannot satisfy `impl Future<Output = ()>: Send`" (E0283). Move
+//! the `spawn` call into a plain `fn` outside the actor: the actor's body
+//! then only calls that function, and the function's body is checked once
+//! the actor's future type is known. Nothing is boxed or wrapped. Thread-local
+//! actors need not be `Send`, so they can spawn themselves directly.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use std::sync::atomic::{AtomicUsize, Ordering};
+//!
+//! use kiln::supervisor::NoSupervisor;
+//! use kiln::{actor, actor_fn, ActorRef};
+//! use kiln_rt::spawn::{ActorOptions, Spawn};
+//! use kiln_rt::{Runtime, ThreadSafe};
+//!
+//! /// Counts itself and spawns two children, `depth` levels down.
+//! async fn tree(mut ctx: actor::Context<(), ThreadSafe>, depth: u32, count: Arc<AtomicUsize>) {
+//!     count.fetch_add(1, Ordering::Relaxed);
+//!     if depth > 0 {
+//!         for _ in 0..2 {
+//!             // `ctx.spawn(NoSupervisor, actor_fn(tree), ...)` here would not compile.
+//!             spawn_tree(&mut ctx, depth - 1, Arc::clone(&count));
+//!         }
+//!     }
+//! }
+//!
+//! /// Spawns a `tree` actor: a plain function, outside `tree`'s body.
+//! fn spawn_tree<M>(
+//!     ctx: &mut actor::Context<M, ThreadSafe>,
+//!     depth: u32,
+//!     count: Arc<AtomicUsize>,
+//! ) -> ActorRef<()> {
+//!     ctx.spawn(NoSupervisor, actor_fn(tree), (depth, count), ActorOptions::default())
+//! }
+//!
+//! let count = Arc::new(AtomicUsize::new(0));
+//! let mut runtime = Runtime::new()?;
+//! runtime.spawn(NoSupervisor, actor_fn(tree), (3, Arc::clone(&count)), ActorOptions::default());
+//! runtime.start()?;
+//! assert_eq!(count.load(Ordering::Relaxed), 15); // 1 + 2 + 4 + 8
+//! # Ok::<(), kiln_rt::Error>(())
+//! ```
+//!
 //! [`RuntimeRef`]: crate::RuntimeRef
 //! [`Runtime`]: crate::Runtime
 //! [`Runtime::run_on_workers`]: crate::Runtime::run_on_workers

@@ -29,24 +29,74 @@
 //!
 //! [`assert_completed`] fails the test, with the actor's error, unless the
 //! actor completed.
+//!
+//! # The helpers
+//!
+//! - Running code on the test runtime's worker: [`run_on_worker`];
+//!   [`block_on_local_future`] runs a future made there (it may use the
+//!   worker's timers and I/O and need not be `Send`) until it completes,
+//!   [`block_on_local_actor`] does the same for a thread-local actor and
+//!   returns how it ended.
+//! - Spawning: [`spawn_local`], [`try_spawn_local`], [`try_spawn`],
+//!   [`spawn_future`], [`TestRuntime`] for code generic over
+//!   [`Spawn`], and [`spawn_sync_actor`] for a
+//!   synchronous actor on a thread of its own.
+//! - Waiting, always with a timeout: [`join_with_timeout`], [`join_many`],
+//!   [`join_all`], [`assert_completed`], [`block_on_with_timeout`].
+//! - Supervising: [`TestSupervisor`] records failures ([`take_failures`]).
+//! - kiln's own helpers, re-exported: creating and polling actors, futures
+//!   and streams by hand ([`init_actor`], [`poll_actor`], [`poll_future`],
+//!   [`poll_next`]), [`block_on`], [`block_for`], [`PanicSupervisor`],
+//!   [`set_message_loss`], [`size_of_actor`].
+//!
+//! A future or actor given to `block_on_local_*` runs on the test worker:
+//! one that never finishes is dropped when the timeout passes, and a panic in
+//! it is raised again in the test.
+//!
+//! ```
+//! use std::time::Duration;
+//! use kiln::{actor, actor_fn};
+//! use kiln_rt::{test, ThreadLocal};
+//! use kiln_rt::timer::Timer;
+//!
+//! /// Sleeps a little, then fails.
+//! async fn sleepy(ctx: actor::Context<(), ThreadLocal>, nap: Duration) -> Result<(), String> {
+//!     Timer::after(ctx.runtime_ref().clone(), nap).await;
+//!     Err("woke up grumpy".to_owned())
+//! }
+//!
+//! let result = test::block_on_local_actor(actor_fn(sleepy), Duration::from_millis(1), Duration::from_secs(10));
+//! assert_eq!(result, Err(test::BlockOnError::Failed("woke up grumpy".to_owned())));
+//! ```
 
+use std::any::Any;
 use std::convert::Infallible;
 use std::fmt;
-use std::future::{Future, pending};
+use std::future::{Future, pending, poll_fn};
+use std::io;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::pin::pin;
 use std::sync::{Arc, Mutex, OnceLock, mpsc};
-use std::task::{self, Poll};
+use std::task::Poll;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use kiln::ActorRef;
-use kiln::actor::{Actor, NewActor};
-use kiln::actor_ref::ActorExit;
-use kiln::supervisor::{Supervisor, SupervisorStrategy, panic_message};
+use kiln::actor::{self, Actor, NewActor};
+use kiln::actor_ref::{ActorExit, ActorGroup};
+use kiln::inbox::oneshot;
+use kiln::supervisor::{Supervisor, SupervisorStrategy, SyncSupervisor, panic_message};
+use kiln::sync::{SyncActor, SyncActorRunnerBuilder};
+use kiln::{ActorRef, InboxSize};
 
 use crate::runtime::shared::{RuntimeInternals, lock};
 use crate::runtime::worker::{Control, RunFn, WorkerControl};
 use crate::spawn::{PrivateSpawn, Spawn, spawn_thread_safe};
-use crate::{ActorOptions, FutureOptions, Runtime, RuntimeRef, ThreadLocal, ThreadSafe};
+use crate::{
+    ActorOptions, FutureOptions, Runtime, RuntimeRef, SyncActorOptions, ThreadLocal, ThreadSafe,
+};
+
+#[doc(no_inline)]
+pub use kiln::test::*;
 
 /// The test runtime: built once, started on a background thread, kept alive
 /// by a future that never completes.
@@ -220,6 +270,165 @@ where
     crate::spawn::spawn_future(test_runtime(), future, options);
 }
 
+/// Spawns a synchronous actor for the test runtime on a thread of its own;
+/// returns the thread's handle (its result says how the actor ended) and a
+/// reference to the actor. Fails if the thread cannot be started.
+///
+/// The actor's runtime access reaches the test runtime (to spawn thread-safe
+/// actors and futures, or use the shared timers and I/O).
+pub fn spawn_sync_actor<S, A>(
+    supervisor: S,
+    actor: A,
+    arg: A::Argument,
+    options: SyncActorOptions,
+) -> io::Result<(thread::JoinHandle<ActorExit>, ActorRef<A::Message>)>
+where
+    S: SyncSupervisor<A> + Send + 'static,
+    A: SyncActor<RuntimeAccess = crate::Sync> + Send + 'static,
+    A::Message: Send + 'static,
+    A::Argument: Send + 'static,
+{
+    let mut builder = SyncActorRunnerBuilder::new()
+        .with_rt(crate::Sync::new(test_runtime().clone()))
+        .with_inbox_size(options.inbox_size());
+    if let Some(name) = options.thread_name() {
+        builder = builder.with_thread_name(name);
+    }
+    builder.spawn(supervisor, actor, arg)
+}
+
+/// Runs the future `make` creates on the test worker until it completes,
+/// and returns its output; `None` if it did not complete within `timeout`.
+///
+/// `make` runs on the worker, so the future may use the worker's runtime
+/// access (timers, I/O, spawning thread-local actors) and need not be
+/// `Send`; only `make` and the output cross threads. A future that times out
+/// is dropped, and a panic in it is raised again here.
+pub fn block_on_local_future<F, Fut>(make: F, timeout: Duration) -> Option<Fut::Output>
+where
+    F: FnOnce(RuntimeRef) -> Fut + Send + 'static,
+    Fut: Future + 'static,
+    Fut::Output: Send + 'static,
+{
+    match run_local(move |rt| Ok::<_, Infallible>(make(rt)), timeout) {
+        Ok(output) => output,
+        Err(err) => match err {},
+    }
+}
+
+/// Runs a thread-local actor on the test worker until it returns, and says
+/// how it ended: `Ok(())` if it completed, or why not ([`BlockOnError`]).
+///
+/// The actor runs without a supervisor and gets no messages from outside:
+/// its inbox has no reference but those it makes itself
+/// (`ctx.actor_ref()`), so `receive_next` tells it at once that no message
+/// will come. Use it for actors that do their work with their arguments (a
+/// client connecting to a server, say). An actor that does not finish within
+/// `timeout` is dropped; a panic in it is raised again here.
+pub fn block_on_local_actor<NA>(
+    mut new_actor: NA,
+    arg: NA::Argument,
+    timeout: Duration,
+) -> Result<(), BlockOnError<NA::Error, <NA::Actor as Actor>::Error>>
+where
+    NA: NewActor<RuntimeAccess = ThreadLocal> + Send + 'static,
+    NA::Argument: Send + 'static,
+    NA::Error: Send + 'static,
+    NA::Actor: 'static,
+    <NA::Actor as Actor>::Error: Send + 'static,
+{
+    let created = run_local(
+        move |rt| {
+            let (sender, receiver) = kiln::inbox::new(InboxSize::ONE.get());
+            drop(sender);
+            let ctx = actor::Context::new(receiver, ThreadLocal::new(rt));
+            let mut actor = Box::pin(new_actor.new(ctx, arg)?);
+            Ok(poll_fn(move |cx| actor.as_mut().try_poll(cx)))
+        },
+        timeout,
+    );
+    match created {
+        Ok(Some(Ok(()))) => Ok(()),
+        Ok(Some(Err(err))) => Err(BlockOnError::Failed(err)),
+        Ok(None) => Err(BlockOnError::TimedOut),
+        Err(err) => Err(BlockOnError::New(err)),
+    }
+}
+
+/// Runs the future `make` creates on the test worker, as
+/// [`block_on_local_future`] does; fails if `make` does.
+fn run_local<F, Fut, E>(make: F, timeout: Duration) -> Result<Option<Fut::Output>, E>
+where
+    F: FnOnce(RuntimeRef) -> Result<Fut, E> + Send + 'static,
+    Fut: Future + 'static,
+    Fut::Output: Send + 'static,
+    E: Send + 'static,
+{
+    // Dropping `_cancel` (when this function returns) stops the future if
+    // it is still running, so a timed-out future does not linger.
+    let (_cancel, mut cancelled) = oneshot::new::<Infallible>();
+    let (done, mut outcome) = oneshot::new::<Result<Fut::Output, Box<dyn Any + Send>>>();
+    run_on_worker(move |mut rt| {
+        let future = make(rt.clone())?;
+        let run = async move {
+            let mut future = pin!(future);
+            let ended = poll_fn(|cx| {
+                if cancelled.poll_recv(cx).is_ready() {
+                    return Poll::Ready(None);
+                }
+                match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
+                    Ok(Poll::Pending) => Poll::Pending,
+                    Ok(Poll::Ready(output)) => Poll::Ready(Some(Ok(output))),
+                    Err(panic) => Poll::Ready(Some(Err(panic))),
+                }
+            })
+            .await;
+            if let Some(ended) = ended {
+                // The test may have given up meanwhile; nothing to do then.
+                let _ = done.try_send(ended);
+            }
+        };
+        rt.spawn_local_future(run, FutureOptions::default());
+        Ok(())
+    })?;
+    Ok(match block_for(outcome.recv(), timeout) {
+        Some(Some(Ok(output))) => Some(output),
+        Some(Some(Err(panic))) => resume_unwind(panic),
+        Some(None) => panic!("the test runtime dropped the future before it finished"),
+        None => None,
+    })
+}
+
+/// The error of [`block_on_local_actor`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BlockOnError<NewError, ActorError> {
+    /// Creating the actor ([`NewActor::new`]) failed.
+    New(NewError),
+    /// The actor returned an error.
+    Failed(ActorError),
+    /// The actor did not finish in time; it was dropped.
+    TimedOut,
+}
+
+impl<NewError: fmt::Display, ActorError: fmt::Display> fmt::Display
+    for BlockOnError<NewError, ActorError>
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BlockOnError::New(err) => write!(f, "can't create the actor: {err}"),
+            BlockOnError::Failed(err) => write!(f, "the actor failed: {err}"),
+            BlockOnError::TimedOut => f.write_str("the actor did not finish in time"),
+        }
+    }
+}
+
+impl<NewError, ActorError> std::error::Error for BlockOnError<NewError, ActorError>
+where
+    NewError: fmt::Debug + fmt::Display,
+    ActorError: fmt::Debug + fmt::Display,
+{
+}
+
 /// The error of [`join_with_timeout`]: the actor was still running.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct JoinTimeout;
@@ -240,30 +449,35 @@ pub fn join_with_timeout<M>(
     block_on_with_timeout(actor_ref.join(), timeout).ok_or(JoinTimeout)
 }
 
-/// Runs `future` on this thread until it completes or `timeout` passes.
-pub fn block_on_with_timeout<Fut: Future>(future: Fut, timeout: Duration) -> Option<Fut::Output> {
-    let deadline = Instant::now() + timeout;
-    let waker = task::Waker::from(Arc::new(ThreadWaker(thread::current())));
-    let mut cx = task::Context::from_waker(&waker);
-    let mut future = std::pin::pin!(future);
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return Some(output);
+/// Waits, blocking this thread, until every actor stops or `timeout` passes
+/// (one timeout for all); returns how each ended, in order.
+///
+/// To wait for actors with different message types, map their references
+/// to one type first (`ActorRef::map_fn`).
+pub fn join_many<M>(
+    actor_refs: &[ActorRef<M>],
+    timeout: Duration,
+) -> Result<Vec<ActorExit>, JoinTimeout> {
+    let join = async {
+        let mut exits = Vec::with_capacity(actor_refs.len());
+        for actor_ref in actor_refs {
+            exits.push(actor_ref.join().await);
         }
-        let now = Instant::now();
-        if now >= deadline {
-            return None;
-        }
-        thread::park_timeout(deadline - now);
-    }
+        exits
+    };
+    block_for(join, timeout).ok_or(JoinTimeout)
 }
 
-struct ThreadWaker(thread::Thread);
+/// Waits, blocking this thread, until every actor in `group` stops or
+/// `timeout` passes.
+pub fn join_all<M>(group: &ActorGroup<M>, timeout: Duration) -> Result<(), JoinTimeout> {
+    block_for(group.join_all(), timeout).ok_or(JoinTimeout)
+}
 
-impl task::Wake for ThreadWaker {
-    fn wake(self: Arc<Self>) {
-        self.0.unpark();
-    }
+/// Runs `future` on this thread until it completes or `timeout` passes; the
+/// same as [`kiln::sync::block_for`].
+pub fn block_on_with_timeout<Fut: Future>(future: Fut, timeout: Duration) -> Option<Fut::Output> {
+    block_for(future, timeout)
 }
 
 /// Waits (at most `timeout`) for the actor to stop and fails the test
@@ -316,7 +530,7 @@ where
 
     fn decide_on_panic(
         &mut self,
-        panic: Box<dyn std::any::Any + Send + 'static>,
+        panic: Box<dyn Any + Send + 'static>,
     ) -> SupervisorStrategy<NA::Argument> {
         lock(&FAILURES).push(format!(
             "actor '{}' panicked: {}",

@@ -1,10 +1,10 @@
 //! Timers: a future that completes at an instant, a deadline for another future, and a stream of
 //! ticks.
 //!
-//! * [`Timer`] completes once its deadline has passed.
+//! * [`Timer`] completes once its deadline has passed; [`Timer::change_deadline`] moves it.
 //! * [`Deadline`] wraps a future that returns a `Result` and fails it with [`DeadlinePassed`] if it
 //!   has not finished by the deadline (`DeadlinePassed` converts into an `io::Error` of kind
-//!   [`TimedOut`](io::ErrorKind::TimedOut)).
+//!   [`TimedOut`](io::ErrorKind::TimedOut)); [`Deadline::change_deadline`] moves it.
 //! * [`Interval`] is a [`Stream`] that yields every interval.
 //!
 //! Each is made from the runtime access an actor or future already has (its context's
@@ -146,6 +146,17 @@ impl<RT: Access> Timer<RT> {
         Instant::now() >= self.deadline
     }
 
+    /// Moves the deadline to `deadline`, earlier or later (a deadline that has passed completes
+    /// the timer on its next poll).
+    ///
+    /// The registration for the old deadline is removed at once, and one for the new deadline
+    /// is made when the timer is next polled, which awaiting it does: the task is not woken at
+    /// the old deadline. A timer that already completed can be re-armed this way, e.g. a
+    /// watchdog pushed back on every message (`rt/tests/timers.rs` has one).
+    pub fn change_deadline(&mut self, deadline: Instant) {
+        self.reset(deadline);
+    }
+
     /// Puts this timer's deadline on `future`; see [`Deadline`].
     pub fn wrap<Fut>(self, future: Fut) -> Deadline<Fut, RT> {
         Deadline {
@@ -247,6 +258,13 @@ impl<Fut, RT: Access> Deadline<Fut, RT> {
     /// Whether the deadline has passed.
     pub fn has_passed(&self) -> bool {
         self.timer.has_passed()
+    }
+
+    /// Moves the deadline to `deadline`, earlier or later; see [`Timer::change_deadline`]. E.g.
+    /// to give a read more time while data keeps arriving. It takes a pinned `Deadline` (as one
+    /// being awaited is); the wrapped future is not touched.
+    pub fn change_deadline(self: Pin<&mut Self>, deadline: Instant) {
+        self.project().timer.change_deadline(deadline);
     }
 
     /// The wrapped future.
@@ -559,6 +577,35 @@ mod tests {
         // Never polled: nothing to cancel, nothing breaks.
         drop(Timer::after(rt.clone(), TIMEOUT));
         assert_eq!(rt.pending(), 0);
+    }
+
+    #[test]
+    fn change_deadline_moves_the_registration() {
+        let rt = TestRt::new();
+        let (count, waker) = counting_waker();
+        let mut timer = Timer::after(rt.clone(), Duration::from_secs(3_600));
+        assert_eq!(poll(Pin::new(&mut timer), &waker), Poll::Pending);
+        let soon = Instant::now() + TIMEOUT;
+        timer.change_deadline(soon);
+        assert_eq!(
+            (rt.pending(), timer.deadline()),
+            (0, soon),
+            "old registration kept"
+        );
+        assert_eq!(poll(Pin::new(&mut timer), &waker), Poll::Pending);
+        assert!(rt.run_until_woken() >= soon);
+        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        assert_eq!(
+            poll(Pin::new(&mut timer), &waker),
+            Poll::Ready(DeadlinePassed)
+        );
+        // Re-armed after completing; a deadline in the past completes at once.
+        timer.change_deadline(Instant::now() + Duration::from_secs(3_600));
+        assert_eq!(poll(Pin::new(&mut timer), &waker), Poll::Pending);
+        let mut deadline = pin!(timer.wrap(pending::<Result<(), DeadlinePassed>>()));
+        deadline.as_mut().change_deadline(Instant::now());
+        assert_eq!(rt.pending(), 0);
+        assert_eq!(poll(deadline, &waker), Poll::Ready(Err(DeadlinePassed)));
     }
 
     #[test]

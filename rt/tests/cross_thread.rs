@@ -11,9 +11,9 @@ use std::sync::{Arc, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use kiln::InboxSize;
 use kiln::actor_fn;
-use kiln::actor_ref::rpc::RpcMessage;
-use kiln::future::InboxSize;
+use kiln::actor_ref::RpcMessage;
 use kiln::supervisor::NoSupervisor;
 use kiln::{ActorRef, actor, sync};
 use kiln_rt::{ActorOptions, Runtime, RuntimeRef, SyncActorOptions, ThreadLocal, ThreadSafe};

@@ -10,13 +10,12 @@
 //! scheduler that gets the proportions wrong fails every attempt.
 
 use std::convert::Infallible;
-use std::future::poll_fn;
 use std::hint::spin_loop;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, mpsc};
-use std::task::Poll;
 use std::time::{Duration, Instant};
 
+use kiln::future::yield_now;
 use kiln::supervisor::NoSupervisor;
 use kiln::{ActorRef, actor, actor_fn};
 use kiln_rt::Spawn;
@@ -56,21 +55,6 @@ fn in_one_of_the_attempts<T: std::fmt::Debug>(
 fn one_at_a_time() -> MutexGuard<'static, ()> {
     static LOCK: Mutex<()> = Mutex::new(());
     LOCK.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// Returns `Pending` once, waking itself: the actor stays ready, but others get a turn.
-async fn yield_now() {
-    let mut yielded = false;
-    poll_fn(|cx| {
-        if yielded {
-            Poll::Ready(())
-        } else {
-            yielded = true;
-            cx.waker().wake_by_ref();
-            Poll::Pending
-        }
-    })
-    .await;
 }
 
 /// Works (spins) for `duration`.

@@ -5,7 +5,7 @@
 //! A logger captures warnings and errors, so the tests can check the panics were logged.
 
 use std::convert::Infallible;
-use std::future::{Future, poll_fn};
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, Mutex, Once, PoisonError, mpsc};
@@ -13,9 +13,10 @@ use std::task::{self, Poll};
 use std::thread::{self, ThreadId};
 use std::time::Duration;
 
+use kiln::InboxSize;
 use kiln::actor::{Actor, NewActor};
 use kiln::actor_ref::ActorExit;
-use kiln::future::InboxSize;
+use kiln::future::yield_now;
 use kiln::supervisor::{NoSupervisor, Supervisor, SupervisorStrategy};
 use kiln::{ActorRef, actor, actor_fn, restart_supervisor, sync};
 use kiln_rt::Spawn;
@@ -65,21 +66,6 @@ fn assert_logged(needle: &str) {
         logs.iter().any(|line| line.contains(needle)),
         "nothing logged contains {needle:?}; logged: {logs:#?}"
     );
-}
-
-/// Returns `Pending` once, waking itself: lets other processes run.
-async fn yield_now() {
-    let mut yielded = false;
-    poll_fn(|cx| {
-        if yielded {
-            Poll::Ready(())
-        } else {
-            yielded = true;
-            cx.waker().wake_by_ref();
-            Poll::Pending
-        }
-    })
-    .await;
 }
 
 /// Acknowledges each message to `acks` until every reference is gone.

@@ -9,8 +9,8 @@ use std::sync::{Arc, mpsc};
 use std::thread;
 use std::time::Duration;
 
+use kiln::InboxSize;
 use kiln::actor_ref::SendError;
-use kiln::future::InboxSize;
 use kiln::supervisor::NoSupervisor;
 use kiln::{ActorRef, actor, actor_fn, sync};
 use kiln_rt::Spawn;

@@ -23,8 +23,8 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
+use kiln::InboxSize;
 use kiln::actor_ref::ActorRef;
-use kiln::future::InboxSize;
 use kiln::supervisor::{NoSupervisor, panic_message};
 use kiln::{actor, actor_fn, sync};
 use kiln_rt::Spawn;

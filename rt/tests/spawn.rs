@@ -373,3 +373,57 @@ fn nested_spawns_keep_the_runtime_running() {
         );
     }
 }
+
+/// A thread-safe `async fn` actor that spawns itself, and one that spawns
+/// the other, through plain functions (see "An `async fn` actor that spawns
+/// itself" in the `spawn` module docs); reports `ping <depth>`.
+async fn ping(mut ctx: actor::Context<(), ThreadSafe>, depth: u32, report: Report) {
+    report.send(format!("ping {depth}")).unwrap();
+    if depth > 0 {
+        spawn_ping(&mut ctx, depth - 1, report.clone());
+        spawn_pong(&mut ctx, depth - 1, report);
+    }
+}
+
+/// Reports `pong <depth>` and spawns a `ping`.
+async fn pong(mut ctx: actor::Context<u8, ThreadSafe>, depth: u32, report: Report) {
+    report.send(format!("pong {depth}")).unwrap();
+    if depth > 0 {
+        spawn_ping(&mut ctx, depth - 1, report);
+    }
+}
+
+fn spawn_ping<M>(ctx: &mut actor::Context<M, ThreadSafe>, depth: u32, report: Report) {
+    let _ = ctx.spawn(
+        NoSupervisor,
+        actor_fn(ping),
+        (depth, report),
+        ActorOptions::default(),
+    );
+}
+
+fn spawn_pong<M>(ctx: &mut actor::Context<M, ThreadSafe>, depth: u32, report: Report) {
+    let _ = ctx.spawn(
+        NoSupervisor,
+        actor_fn(pong),
+        (depth, report),
+        ActorOptions::default(),
+    );
+}
+
+#[test]
+fn thread_safe_async_fn_actors_spawn_themselves_and_each_other() {
+    let reports = run(2, |runtime, report| {
+        let _ = runtime.spawn(
+            NoSupervisor,
+            actor_fn(ping),
+            (2, report),
+            ActorOptions::default(),
+        );
+    });
+    // ping 2 -> ping 1, pong 1; ping 1 -> ping 0, pong 0; pong 1 -> ping 0.
+    assert_eq!(
+        reports,
+        sorted(&["ping 2", "ping 1", "pong 1", "ping 0", "pong 0", "ping 0"])
+    );
+}

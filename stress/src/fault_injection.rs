@@ -18,9 +18,8 @@ use std::sync::{Arc, mpsc};
 use std::thread;
 use std::time::Duration;
 
-use kiln::actor_ref::RpcError;
-use kiln::actor_ref::rpc::RpcMessage;
-use kiln::future::InboxSize;
+use kiln::InboxSize;
+use kiln::actor_ref::{RpcError, RpcMessage};
 use kiln::{actor, actor_fn, test};
 
 use crate::report::{self, Figure, Outcome, check};
@@ -86,11 +85,8 @@ fn delivered(n: u64, percent: u8, via: Via) -> Result<u64, String> {
     while sent < n {
         let batch = BATCH.min(n - sent);
         let count = Arc::new(AtomicU64::new(0));
-        let (actor, actor_ref) = infallible(test::init_actor_with_inbox_size(
-            actor_fn(counter),
-            Arc::clone(&count),
-            InboxSize::MAX,
-        ));
+        let (actor, actor_ref) =
+            test::init_actor_with_inbox_size(actor_fn(counter), Arc::clone(&count), InboxSize::MAX);
         {
             let _loss = LossGuard::set(percent);
             for i in 0..batch {
@@ -114,7 +110,7 @@ fn delivered(n: u64, percent: u8, via: Via) -> Result<u64, String> {
 
 /// Makes `n` calls with `percent` loss; returns (answers, `NoResponse`s).
 fn called(n: u64, percent: u8) -> Result<(u64, u64), String> {
-    let (actor, actor_ref) = infallible(test::init_actor(actor_fn(echo), ()));
+    let (actor, actor_ref) = test::init_actor(actor_fn(echo), ());
     let runner = thread::spawn(move || test::run_actor(actor));
     let (done, result) = mpsc::channel();
     let caller = thread::spawn(move || {

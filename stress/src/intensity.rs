@@ -31,9 +31,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use kiln::actor_ref::rpc::RpcMessage;
-use kiln::actor_ref::{ActorExit, RpcError, SendError};
-use kiln::future::InboxSize;
+use kiln::InboxSize;
+use kiln::actor_ref::{ActorExit, RpcError, RpcMessage, SendError};
 use kiln::{ActorRef, actor, actor_fn, restart_supervisor, sync};
 use kiln_rt::timer::{Deadline, DeadlinePassed, Timer};
 use kiln_rt::{

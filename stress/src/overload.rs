@@ -30,8 +30,8 @@ use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use kiln::InboxSize;
 use kiln::actor_ref::SendError;
-use kiln::future::InboxSize;
 use kiln::supervisor::NoSupervisor;
 use kiln::{ActorRef, actor, actor_fn};
 use kiln_rt::timer::Timer;

@@ -40,9 +40,8 @@ use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use kiln::actor_ref::RpcError;
-use kiln::actor_ref::rpc::RpcMessage;
-use kiln::future::InboxSize;
+use kiln::InboxSize;
+use kiln::actor_ref::{RpcError, RpcMessage};
 use kiln::supervisor::{NoSupervisor, StopSupervisor};
 use kiln::{ActorRef, actor, actor_fn, restart_supervisor};
 use kiln_rt::access::Access;

@@ -50,8 +50,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use kiln::ActorRef;
+use kiln::InboxSize;
 use kiln::actor::{self, actor_fn};
-use kiln::future::InboxSize;
 use kiln::supervisor::NoSupervisor;
 use kiln_rt::{ActorOptions, Runtime, RuntimeRef, Signal, ThreadLocal, ThreadSafe};
 

@@ -22,13 +22,12 @@
 //! either).
 
 use std::convert::Infallible;
-use std::future::poll_fn;
 use std::hint::spin_loop;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
-use std::task::Poll;
 use std::time::{Duration, Instant};
 
+use kiln::future::yield_now;
 use kiln::supervisor::NoSupervisor;
 use kiln::{ActorRef, actor, actor_fn};
 use kiln_rt::{ActorOptions, Runtime, RuntimeRef, ThreadLocal};
@@ -56,21 +55,6 @@ fn work(duration: Duration) {
     while Instant::now() < end {
         spin_loop();
     }
-}
-
-/// Returns `Pending` once, waking itself: still ready, but others get a turn.
-async fn yield_now() {
-    let mut yielded = false;
-    poll_fn(|cx| {
-        if yielded {
-            Poll::Ready(())
-        } else {
-            yielded = true;
-            cx.waker().wake_by_ref();
-            Poll::Pending
-        }
-    })
-    .await;
 }
 
 /// The busy actors' controls: stop them, count their runs.

@@ -30,7 +30,7 @@ impl<M, RT> Context<M, RT> {
     /// Creates a context from the actor's inbox and its runtime access.
     ///
     /// This is for runtimes: actors get their context from the runtime that
-    /// starts them.
+    /// starts them. The inbox types are in [`kiln::inbox`](crate::inbox).
     pub const fn new(inbox: Receiver<M>, rt: RT) -> Context<M, RT> {
         Context { inbox, rt }
     }
@@ -67,6 +67,38 @@ impl<M, RT> Context<M, RT> {
     pub fn receive_next(&mut self) -> ReceiveMessage<'_, M> {
         ReceiveMessage {
             inbox: &mut self.inbox,
+        }
+    }
+
+    /// The next message, left in the inbox, without waiting; the errors are
+    /// those of [`try_receive_next`](Context::try_receive_next).
+    pub fn try_peek_next(&mut self) -> Result<&M, RecvError> {
+        self.inbox.try_peek()
+    }
+
+    /// Waits for the next message and returns a reference to it, leaving it
+    /// in the inbox: the next [`receive_next`](Context::receive_next) takes
+    /// it. Fails with [`NoMessages`] like `receive_next`.
+    ///
+    /// ```
+    /// # use kiln::actor;
+    /// /// Handles numbers in batches: waits for the first, then takes every
+    /// /// number already queued.
+    /// async fn batcher(mut ctx: actor::Context<u64>) {
+    ///     while ctx.peek_next().await.is_ok() {
+    ///         let mut batch = Vec::new();
+    ///         while let Ok(n) = ctx.try_receive_next() {
+    ///             batch.push(n);
+    ///         }
+    ///         println!("a batch of {}", batch.len());
+    ///     }
+    /// }
+    /// # fn is_actor<NA: kiln::NewActor>(_: NA) {}
+    /// # is_actor(kiln::actor_fn(batcher));
+    /// ```
+    pub fn peek_next(&mut self) -> PeekMessage<'_, M> {
+        PeekMessage {
+            inbox: Some(&mut self.inbox),
         }
     }
 
@@ -144,6 +176,42 @@ impl<M> Future for ReceiveMessage<'_, M> {
 impl<M> fmt::Debug for ReceiveMessage<'_, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("ReceiveMessage")
+    }
+}
+
+/// The future returned by [`Context::peek_next`].
+#[must_use = "futures do nothing unless polled"]
+pub struct PeekMessage<'ctx, M> {
+    /// `None` once the future completed.
+    inbox: Option<&'ctx mut Receiver<M>>,
+}
+
+impl<'ctx, M> Future for PeekMessage<'ctx, M> {
+    type Output = Result<&'ctx M, NoMessages>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut task::Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let Some(inbox) = this.inbox.as_mut() else {
+            panic!("PeekMessage polled after completion");
+        };
+        match inbox.poll_peek(cx).map(|msg| msg.is_some()) {
+            Poll::Ready(found) => {
+                let inbox = this.inbox.take().filter(|_| found);
+                // Still there: only this actor takes its messages.
+                Poll::Ready(
+                    inbox
+                        .and_then(|inbox| inbox.try_peek().ok())
+                        .ok_or(NoMessages),
+                )
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<M> fmt::Debug for PeekMessage<'_, M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PeekMessage")
     }
 }
 

@@ -19,12 +19,16 @@ pub enum SendError<M> {
     /// The reference was made with
     /// [`try_map`](crate::actor_ref::ActorRef::try_map) or
     /// [`try_map_fn`](crate::actor_ref::ActorRef::try_map_fn) and its
-    /// conversion did not accept the message.
+    /// conversion did not accept the message (and gave it back).
     Rejected(M),
-    /// The reference was mapped twice (a mapped reference mapped again), the
-    /// outer conversion succeeded, and the inner one rejected the converted
-    /// message. The outer conversion consumed the message, so it cannot be
-    /// given back; it was dropped.
+    /// A conversion of a mapped reference consumed the message and did not
+    /// deliver it, so it cannot be given back; it was dropped. Either the
+    /// reference was made with
+    /// [`try_map_lossy`](crate::actor_ref::ActorRef::try_map_lossy) or
+    /// [`try_map_fn_lossy`](crate::actor_ref::ActorRef::try_map_fn_lossy) and
+    /// that conversion failed, or the reference was mapped twice (a mapped
+    /// reference mapped again), the outer conversion succeeded and the inner
+    /// one rejected the converted message.
     RejectedConverted,
 }
 
@@ -87,7 +91,7 @@ impl<M> fmt::Display for SendError<M> {
                 "can't send message: the mapped actor reference does not accept it"
             }
             SendError::RejectedConverted => {
-                "can't send message: the inner mapping of a twice-mapped actor reference rejected it; it was dropped"
+                "can't send message: the mapped actor reference converted it and then rejected it; it was dropped"
             }
         })
     }

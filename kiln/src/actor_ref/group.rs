@@ -1,5 +1,6 @@
 //! [`ActorGroup`]: a group of actors that receive messages of one type.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -67,6 +68,32 @@ impl<M> ActorGroup<M> {
             self.actors.push(actor_ref);
             true
         }
+    }
+
+    /// Removes the references to an actor that is already in the group,
+    /// keeping the first reference to each actor in its place; returns how
+    /// many were removed. A reference mapped to another message type counts
+    /// as the same actor.
+    ///
+    /// Use it after [`add`](ActorGroup::add) or [`extend`](Extend::extend)
+    /// so that [`try_send_to_all`](ActorGroup::try_send_to_all) sends one
+    /// message per actor. It takes time linear in the group's size.
+    ///
+    /// ```
+    /// # use kiln::actor_ref::ActorGroup;
+    /// # async fn actor(_: kiln::actor::Context<u32>) {}
+    /// # let new = || kiln::ActorFuture::new(kiln::supervisor::NoSupervisor, kiln::actor_fn(actor), ());
+    /// # let ((_f1, a), (_f2, b)) = (new(), new());
+    /// let mut group = ActorGroup::new([a.clone(), b.clone(), a.clone(), a, b]);
+    /// assert_eq!(group.make_unique(), 3);
+    /// assert_eq!(group.len(), 2);
+    /// ```
+    pub fn make_unique(&mut self) -> usize {
+        let before = self.actors.len();
+        let mut seen = HashSet::with_capacity(before);
+        self.actors
+            .retain(|actor_ref| seen.insert(actor_ref.inbox_id()));
+        before - self.actors.len()
     }
 
     /// Removes every reference to the same actor as `actor_ref`; returns how

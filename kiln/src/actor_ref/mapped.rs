@@ -5,10 +5,14 @@
 //! layer ([`Base`]) owns the actor's inbox sender; each further mapping adds a
 //! [`Nested`] layer. Sending always **reserves the inbox slot first** and only
 //! then asks for the message (`produce`) and converts it, so a full inbox or a
-//! stopped actor gives the caller back its unconverted message. A conversion
-//! that rejects its input hands it back through `give_back`; only a message
-//! rejected by an inner layer, after an outer layer converted (consumed) it,
-//! cannot reach the caller ([`SendError::RejectedConverted`]).
+//! stopped actor gives the caller back its unconverted message.
+//!
+//! A conversion returns `Err(Some(msg))` to reject its input and hand it
+//! back (through `give_back`), or `Err(None)` when it consumed the input (a
+//! lossy conversion, `ActorRef::try_map_lossy`). A message that cannot reach
+//! the caller, because a lossy conversion consumed it or an inner layer
+//! rejected what an outer layer converted, is reported as
+//! [`SendError::RejectedConverted`].
 
 use std::cell::Cell;
 use std::future::Future;
@@ -19,8 +23,15 @@ use kiln_inbox::{InboxId, ReserveError, Sender};
 
 use crate::actor_ref::{ActorExit, SendError};
 
-/// A boxed, `Send` future.
-pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+/// A boxed, `Send` and `Sync` future (`Sync` so that the futures of
+/// `ActorRef::send` and `join` are `Sync` whenever the message is `Send`).
+pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + Sync + 'a>>;
+
+/// Produces the message for a reserved slot, see [`MappedSend::send_with`].
+pub(crate) type Produce<'a, M> = Box<dyn FnOnce() -> Option<M> + Send + Sync + 'a>;
+
+/// Takes back a rejected message, see [`MappedSend::send_with`].
+pub(crate) type GiveBack<'a, M> = Box<dyn FnOnce(M) + Send + Sync + 'a>;
 
 /// Why a mapped send failed; whether the caller still has its message
 /// depends on whether `give_back` was called.
@@ -65,8 +76,8 @@ pub(crate) trait MappedSend<M>: Send + Sync {
     /// Like `try_send_with`, but waits for a slot while the inbox is full.
     fn send_with<'a>(
         &'a self,
-        produce: Box<dyn FnOnce() -> Option<M> + Send + 'a>,
-        give_back: Box<dyn FnOnce(M) + Send + 'a>,
+        produce: Produce<'a, M>,
+        give_back: GiveBack<'a, M>,
     ) -> BoxFuture<'a, Result<(), Failure>>;
 
     /// `ActorRef::send` for a mapped reference: [`send`] for this layer.
@@ -97,10 +108,11 @@ fn send<'a, M: Send + 'a>(
     mapped: &'a dyn MappedSend<M>,
     msg: M,
 ) -> BoxFuture<'a, Result<(), SendError<M>>> {
+    // A `Mutex` rather than a `Cell` keeps the future `Send` and `Sync`; it
+    // is never contended. Made outside the `async` block so the block does
+    // not capture the bare message (that would need `M: Sync` for `Sync`).
+    let slot = Mutex::new(Some(msg));
     Box::pin(async move {
-        // A `Mutex` rather than a `Cell` keeps the future `Send`; it is
-        // never contended.
-        let slot = Mutex::new(Some(msg));
         let take = || slot.lock().unwrap_or_else(PoisonError::into_inner).take();
         let result = mapped
             .send_with(
@@ -115,7 +127,8 @@ fn send<'a, M: Send + 'a>(
     })
 }
 
-/// The innermost layer: converts `M` into the actor's message type `T`.
+/// The innermost layer: converts `M` into the actor's message type `T`
+/// (`Err(Some(msg))` gives `msg` back, `Err(None)` consumed it).
 pub(crate) struct Base<T, F> {
     sender: Sender<T>,
     map: F,
@@ -129,7 +142,7 @@ impl<T, F> Base<T, F> {
 
 impl<M, T, F> MappedSend<M> for Base<T, F>
 where
-    F: Fn(M) -> Result<T, M> + Send + Sync,
+    F: Fn(M) -> Result<T, Option<M>> + Send + Sync,
     T: Send,
     M: Send + 'static,
 {
@@ -149,7 +162,9 @@ where
                 Ok(())
             }
             Err(msg) => {
-                give_back(msg);
+                if let Some(msg) = msg {
+                    give_back(msg);
+                }
                 Err(Failure::Rejected)
             }
         }
@@ -157,8 +172,8 @@ where
 
     fn send_with<'a>(
         &'a self,
-        produce: Box<dyn FnOnce() -> Option<M> + Send + 'a>,
-        give_back: Box<dyn FnOnce(M) + Send + 'a>,
+        produce: Produce<'a, M>,
+        give_back: GiveBack<'a, M>,
     ) -> BoxFuture<'a, Result<(), Failure>> {
         Box::pin(async move {
             let permit = self
@@ -175,7 +190,9 @@ where
                     Ok(())
                 }
                 Err(msg) => {
-                    give_back(msg);
+                    if let Some(msg) = msg {
+                        give_back(msg);
+                    }
                     Err(Failure::Rejected)
                 }
             }
@@ -214,7 +231,7 @@ impl<M, F> Nested<M, F> {
 
 impl<N, M, F> MappedSend<N> for Nested<M, F>
 where
-    F: Fn(N) -> Result<M, N> + Send + Sync,
+    F: Fn(N) -> Result<M, Option<N>> + Send + Sync,
     M: 'static,
     N: Send + 'static,
 {
@@ -227,7 +244,9 @@ where
             &mut || match (self.map)(produce()?) {
                 Ok(msg) => Some(msg),
                 Err(msg) => {
-                    give_back(msg);
+                    if let Some(msg) = msg {
+                        give_back(msg);
+                    }
                     None
                 }
             },
@@ -239,15 +258,17 @@ where
 
     fn send_with<'a>(
         &'a self,
-        produce: Box<dyn FnOnce() -> Option<N> + Send + 'a>,
-        give_back: Box<dyn FnOnce(N) + Send + 'a>,
+        produce: Produce<'a, N>,
+        give_back: GiveBack<'a, N>,
     ) -> BoxFuture<'a, Result<(), Failure>> {
         let map = &self.map;
         self.inner.send_with(
             Box::new(move || match map(produce()?) {
                 Ok(msg) => Some(msg),
                 Err(msg) => {
-                    give_back(msg);
+                    if let Some(msg) = msg {
+                        give_back(msg);
+                    }
                     None
                 }
             }),

@@ -3,11 +3,13 @@
 //! [`ActorRef::rpc`] wraps a request in an [`RpcMessage`] (converted into the
 //! actor's message type with `From`) and waits for the response. The actor
 //! answers through the message's [`RpcResponse`], or with
-//! [`RpcMessage::handle`].
+//! [`RpcMessage::handle`] (or [`RpcMessage::try_handle`] for work that can
+//! fail). The types of this module are re-exported in
+//! [`actor_ref`](crate::actor_ref).
 //!
 //! ```
 //! use kiln::actor;
-//! use kiln::actor_ref::rpc::RpcMessage;
+//! use kiln::actor_ref::RpcMessage;
 //!
 //! /// Adds each request to a running total and answers with the new total.
 //! async fn counter(mut ctx: actor::Context<RpcMessage<u64, u64>>) {
@@ -20,7 +22,7 @@
 //! }
 //!
 //! # kiln::sync::block_on(async {
-//! # let (future, actor_ref) = kiln::ActorFuture::new(kiln::supervisor::NoSupervisor, kiln::actor_fn(counter), ()).unwrap();
+//! # let (future, actor_ref) = kiln::ActorFuture::new(kiln::supervisor::NoSupervisor, kiln::actor_fn(counter), ());
 //! # let handle = std::thread::spawn(move || kiln::sync::block_on(future));
 //! assert_eq!(actor_ref.rpc(2).await, Ok(2));
 //! assert_eq!(actor_ref.rpc(3).await, Ok(5));
@@ -75,6 +77,52 @@ impl<Req, Res> RpcMessage<Req, Res> {
         }
         let response = f(self.request).await;
         self.response.respond(response)
+    }
+
+    /// Answers the request with the output of `f`, which may fail.
+    ///
+    /// Like [`handle`](RpcMessage::handle), but `f` returns a `Result`. If it
+    /// succeeds the response is sent, and the inner result says whether the
+    /// caller got it. If it fails, nothing is sent: the caller's
+    /// [`ActorRef::rpc`] fails with [`RpcError::NoResponse`], and the error
+    /// is returned (the outer `Err`) so the actor can fail with it. To send
+    /// the error to the caller instead, make it part of the response type
+    /// (`Res = Result<T, E>`) and use [`handle`](RpcMessage::handle).
+    ///
+    /// If the caller has stopped waiting, `f` is not called and `Ok(Ok(()))`
+    /// is returned.
+    ///
+    /// ```
+    /// use kiln::actor;
+    /// use kiln::actor_ref::RpcMessage;
+    ///
+    /// /// Parses numbers for its callers; fails (and is restarted or stopped
+    /// /// by its supervisor) on input it cannot parse.
+    /// async fn parser(
+    ///     mut ctx: actor::Context<RpcMessage<String, u64>>,
+    /// ) -> Result<(), std::num::ParseIntError> {
+    ///     while let Ok(msg) = ctx.receive_next().await {
+    ///         // `?` fails the actor with the parse error; a caller that
+    ///         // stopped waiting is not our problem (`let _`).
+    ///         let _ = msg.try_handle(|text| async move { text.parse() }).await?;
+    ///     }
+    ///     Ok(())
+    /// }
+    /// # fn is_actor<NA: kiln::NewActor>(_: NA) {}
+    /// # is_actor(kiln::actor_fn(parser));
+    /// ```
+    ///
+    /// [`ActorRef::rpc`]: crate::actor_ref::ActorRef::rpc
+    pub async fn try_handle<F, Fut, E>(self, f: F) -> Result<Result<(), ResponseError<Res>>, E>
+    where
+        F: FnOnce(Req) -> Fut,
+        Fut: Future<Output = Result<Res, E>>,
+    {
+        if !self.response.is_connected() {
+            return Ok(Ok(()));
+        }
+        let response = f(self.request).await?;
+        Ok(self.response.respond(response))
     }
 }
 

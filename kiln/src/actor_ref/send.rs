@@ -10,6 +10,9 @@ use crate::actor_ref::SendError;
 use crate::actor_ref::mapped::BoxFuture;
 
 /// The future returned by [`ActorRef::send`](crate::ActorRef::send).
+///
+/// It is `Send` and `Sync` when the message is `Send` (the message need not
+/// be `Sync`: the future never shares it).
 #[must_use = "futures do nothing unless polled"]
 pub struct SendValue<'r, M> {
     state: SendState<'r, M>,
@@ -35,7 +38,7 @@ impl<'r, M> SendValue<'r, M> {
     #[cfg(feature = "test")]
     pub(crate) const fn lost() -> SendValue<'r, M> {
         SendValue {
-            state: SendState::Done(Some(Ok(()))),
+            state: SendState::Lost,
         }
     }
 }
@@ -43,11 +46,12 @@ impl<'r, M> SendValue<'r, M> {
 enum SendState<'r, M> {
     Direct(kiln_inbox::SendValue<'r, M>),
     Mapped(BoxFuture<'r, Result<(), SendError<M>>>),
+    /// The message was lost on purpose: the send reports success.
     #[cfg_attr(
         not(feature = "test"),
         allow(dead_code, reason = "used by message loss")
     )]
-    Done(Option<Result<(), SendError<M>>>),
+    Lost,
 }
 
 // Nothing in `SendValue` is structurally pinned (the inbox's future is
@@ -61,7 +65,7 @@ impl<M> Future for SendValue<'_, M> {
         let poll = match &mut self.get_mut().state {
             SendState::Direct(send) => Pin::new(send).poll(cx).map_err(SendError::from),
             SendState::Mapped(send) => send.as_mut().poll(cx),
-            SendState::Done(result) => return Poll::Ready(result.take().unwrap_or(Ok(()))),
+            SendState::Lost => return Poll::Ready(Ok(())),
         };
         if let Poll::Ready(Ok(())) = &poll {
             crate::metrics::sent();

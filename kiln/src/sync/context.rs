@@ -1,14 +1,16 @@
-//! The [`Context`] of a synchronous actor: blocking receives.
+//! The [`Context`] of a synchronous actor: blocking receives, and blocking
+//! on futures (with or without a timeout).
 
 use std::fmt;
 use std::future::Future;
 use std::task::Waker;
+use std::time::Duration;
 
 use kiln_inbox::Receiver;
 
 use crate::actor::{NoMessages, RecvError};
 use crate::actor_ref::ActorRef;
-use crate::sync::park::{block_on_with, thread_waker};
+use crate::sync::park::{block_for_with, block_on_with, thread_waker};
 
 /// The context of a synchronous actor: its inbox, with receives that block
 /// the thread, and its runtime access.
@@ -24,7 +26,7 @@ pub struct Context<M, RT = ()> {
 
 impl<M, RT> Context<M, RT> {
     /// Creates a context for an actor that runs on the current thread; for
-    /// runtimes.
+    /// runtimes. The inbox types are in [`kiln::inbox`](crate::inbox).
     pub fn new(inbox: Receiver<M>, rt: RT) -> Context<M, RT> {
         Context {
             inbox,
@@ -53,10 +55,64 @@ impl<M, RT> Context<M, RT> {
         Ok(msg)
     }
 
+    /// The next message, left in the inbox, without waiting; see
+    /// [`actor::Context::try_peek_next`](crate::actor::Context::try_peek_next).
+    pub fn try_peek_next(&mut self) -> Result<&M, RecvError> {
+        self.inbox.try_peek()
+    }
+
+    /// Blocks until the next message arrives and returns a reference to it,
+    /// leaving it in the inbox: the next receive takes it. Fails with
+    /// [`NoMessages`] like [`receive_next`](Context::receive_next).
+    pub fn peek_next(&mut self) -> Result<&M, NoMessages> {
+        let inbox = &mut self.inbox;
+        let found = block_on_with(
+            &self.waker,
+            std::future::poll_fn(|cx| inbox.poll_peek(cx).map(|msg| msg.is_some())),
+        );
+        if !found {
+            return Err(NoMessages);
+        }
+        // Still there: only this actor takes its messages.
+        self.inbox.try_peek().map_err(|_| NoMessages)
+    }
+
     /// Runs `future` to completion, blocking the thread while it waits; e.g.
     /// to wait for the response of an [`ActorRef::rpc`].
     pub fn block_on<Fut: Future>(&mut self, future: Fut) -> Fut::Output {
         block_on_with(&self.waker, future)
+    }
+
+    /// Runs `future` until it completes (`Some(output)`) or `timeout` has
+    /// passed (`None`), blocking the thread while it waits; e.g. to give up
+    /// on an [`ActorRef::rpc`] that takes too long.
+    ///
+    /// The future is polled at least once and dropped on a timeout; see
+    /// [`sync::block_for`](crate::sync::block_for).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kiln::actor_ref::{ActorRef, RpcMessage};
+    /// use kiln::sync;
+    ///
+    /// /// Asks `clock` for the time, giving up after a second.
+    /// fn asker(mut ctx: sync::Context<()>, clock: ActorRef<RpcMessage<(), u64>>) -> Result<(), String> {
+    ///     match ctx.block_for(clock.rpc(()), Duration::from_secs(1)) {
+    ///         Some(Ok(time)) => println!("it is {time}"),
+    ///         Some(Err(err)) => return Err(err.to_string()),
+    ///         None => return Err("the clock did not answer within a second".to_owned()),
+    ///     }
+    ///     Ok(())
+    /// }
+    /// # fn is_sync_actor<A: kiln::SyncActor>(_: A) {}
+    /// # is_sync_actor(kiln::actor_fn(asker));
+    /// ```
+    pub fn block_for<Fut: Future>(
+        &mut self,
+        future: Fut,
+        timeout: Duration,
+    ) -> Option<Fut::Output> {
+        block_for_with(&self.waker, future, timeout)
     }
 
     /// Returns a reference to this actor.

@@ -10,7 +10,8 @@ use kiln_inbox::Manager;
 use log::error;
 
 use crate::actor_ref::{ActorExit, ActorRef};
-use crate::future::{InboxSize, close_inbox};
+use crate::future::close_inbox;
+use crate::inbox::InboxSize;
 use crate::supervisor::{SupervisorStrategy, SyncSupervisor};
 use crate::sync::{Context, SyncActor};
 

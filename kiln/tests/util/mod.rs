@@ -19,6 +19,7 @@ use kiln::actor_ref::ActorExit;
 use kiln::sync::block_on;
 
 pub(crate) mod logs;
+pub(crate) mod recorder;
 
 /// Locks `mutex`, ignoring poisoning (a panicking actor may poison it; the
 /// data is still fine for these tests).
@@ -126,4 +127,9 @@ impl Wake for CountingWaker {
 /// Polls `future` once with a waker that does nothing.
 pub(crate) fn poll_once<F: Future + ?Sized>(future: Pin<&mut F>) -> Poll<F::Output> {
     future.poll(&mut task::Context::from_waker(Waker::noop()))
+}
+
+/// Polls `future` once with `waker`.
+pub(crate) fn poll_with<F: Future + ?Sized>(future: Pin<&mut F>, waker: &Waker) -> Poll<F::Output> {
+    future.poll(&mut task::Context::from_waker(waker))
 }

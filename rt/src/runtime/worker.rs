@@ -456,7 +456,7 @@ impl Worker {
     /// Returns `true` if there is work to do right now.
     fn has_work(&mut self) -> bool {
         wake::has_woken()
-            || self.remote.peek().is_ok()
+            || self.remote.try_peek().is_ok()
             || self.handle.overflow.load(Ordering::Acquire)
             || self.local.scheduler.borrow().has_ready()
             || self.shared.shards.has_ready()
@@ -487,7 +487,7 @@ impl Worker {
         let mut spins: u32 = 0;
         loop {
             if wake::has_woken()
-                || self.remote.peek().is_ok()
+                || self.remote.try_peek().is_ok()
                 || self.handle.overflow.load(Ordering::Acquire)
             {
                 return true;

@@ -3,7 +3,7 @@
 use std::cmp::Ordering;
 use std::fmt;
 
-use kiln::future::InboxSize;
+use kiln::InboxSize;
 
 /// The priority of a process: how the local and shared schedulers weigh the
 /// time it runs (see the `scheduler` module). A process with `HIGH`

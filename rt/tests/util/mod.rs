@@ -1,11 +1,12 @@
 //! Helpers shared by the tests: running the examples as child processes
-//! (here), waiting for metrics ([`metrics`]), and an RPC server and client
-//! ([`rpc`]).
+//! (here), waiting for metrics ([`metrics`]), an RPC server and client
+//! ([`rpc`]), and a runtime of the test's own ([`run`]).
 
 #![allow(dead_code, reason = "each test binary uses some of these")]
 
 pub(crate) mod metrics;
 pub(crate) mod rpc;
+pub(crate) mod run;
 
 use std::path::PathBuf;
 use std::process::{Child, Command};

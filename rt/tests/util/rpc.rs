@@ -4,7 +4,7 @@ use std::sync::mpsc;
 
 use kiln::ActorRef;
 use kiln::actor;
-use kiln::actor_ref::rpc::RpcMessage;
+use kiln::actor_ref::RpcMessage;
 use kiln_rt::ThreadSafe;
 
 /// Answers each request with the request plus one, until every reference is

@@ -1,0 +1,89 @@
+//! [`PanicSupervisor`]: a supervisor that turns every failure of an actor
+//! into a panic of the test running it.
+
+use std::any::Any;
+use std::fmt;
+use std::panic::resume_unwind;
+
+use crate::actor::{Actor, NewActor};
+use crate::supervisor::{Supervisor, SupervisorStrategy, SyncSupervisor};
+use crate::sync::SyncActor;
+
+/// A supervisor for tests that panics when the actor fails, so that the test
+/// fails with the actor's error.
+///
+/// An error of the actor (or of its [`NewActor::new`] on a restart) becomes
+/// a panic with the actor's name and the error; a panic of the actor is
+/// passed on as it is (with [`resume_unwind`]). It never restarts an actor.
+///
+/// The panic is raised where the supervisor is called: in the `poll` of the
+/// [`ActorFuture`](crate::ActorFuture) (or in
+/// [`SyncActorRunner::run`](crate::sync::SyncActorRunner::run)), so it reaches
+/// the test when the test runs the actor on its own thread, as
+/// [`block_on`](crate::test::block_on) and `SyncActorRunner::run` do. A
+/// runtime that catches the panics of the processes it runs (kiln-rt does)
+/// only logs it; there, use kiln-rt's `test::TestSupervisor` and
+/// `test::assert_completed`.
+///
+/// ```should_panic
+/// use kiln::{actor, actor_fn, test, ActorFuture};
+///
+/// async fn picky(mut ctx: actor::Context<u32>) -> Result<(), String> {
+///     while let Ok(n) = ctx.receive_next().await {
+///         if n > 9 {
+///             return Err(format!("{n} has too many digits"));
+///         }
+///     }
+///     Ok(())
+/// }
+///
+/// let (future, actor_ref) = ActorFuture::new(test::PanicSupervisor, actor_fn(picky), ());
+/// actor_ref.try_send(10u32).unwrap();
+/// // Panics: "actor 'picky' failed: 10 has too many digits".
+/// test::block_on(future);
+/// ```
+#[derive(Copy, Clone, Debug, Default)]
+pub struct PanicSupervisor;
+
+impl<NA> Supervisor<NA> for PanicSupervisor
+where
+    NA: NewActor,
+    NA::Error: fmt::Display,
+    <NA::Actor as Actor>::Error: fmt::Display,
+{
+    fn decide(&mut self, error: <NA::Actor as Actor>::Error) -> SupervisorStrategy<NA::Argument> {
+        panic!("actor '{}' failed: {error}", NA::name());
+    }
+
+    fn decide_on_restart_error(&mut self, error: NA::Error) -> SupervisorStrategy<NA::Argument> {
+        panic!("actor '{}' failed to restart: {error}", NA::name());
+    }
+
+    fn second_restart_error(&mut self, error: NA::Error) {
+        panic!("actor '{}' failed to restart again: {error}", NA::name());
+    }
+
+    fn decide_on_panic(
+        &mut self,
+        panic: Box<dyn Any + Send + 'static>,
+    ) -> SupervisorStrategy<NA::Argument> {
+        resume_unwind(panic)
+    }
+}
+
+impl<A> SyncSupervisor<A> for PanicSupervisor
+where
+    A: SyncActor,
+    A::Error: fmt::Display,
+{
+    fn decide(&mut self, error: A::Error) -> SupervisorStrategy<A::Argument> {
+        panic!("synchronous actor '{}' failed: {error}", A::name());
+    }
+
+    fn decide_on_panic(
+        &mut self,
+        panic: Box<dyn Any + Send + 'static>,
+    ) -> SupervisorStrategy<A::Argument> {
+        resume_unwind(panic)
+    }
+}
