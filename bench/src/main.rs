@@ -62,18 +62,21 @@ const W7_QUICK_DURATION: Duration = Duration::from_millis(400);
 /// The systems measured.
 const SYSTEMS: [&str; 5] = ["kiln", "tokio", "actix", "kameo", "ractor"];
 
-/// Systems `--systems` also takes: kiln recording a trace (W1 only), to
+/// Systems `--systems` also takes: kiln on its epoll driver (what
+/// `--driver poll` or `both` adds), and kiln recording a trace (W1 only), to
 /// measure the cost of tracing.
-const EXTRA_SYSTEMS: [&str; 1] = ["kiln-traced"];
+const EXTRA_SYSTEMS: [&str; 2] = ["kiln-poll", "kiln-traced"];
 
 const USAGE: &str = "\
-usage: kiln-bench [--quick] [--only WORKLOADS] [--systems SYSTEMS]
+usage: kiln-bench [--quick] [--only WORKLOADS] [--systems SYSTEMS] [--driver DRIVER]
        kiln-bench --charts FILE [--out DIR]
 
   --quick            smaller workloads, 3 runs each (the whole suite in about 2 minutes)
   --only WORKLOADS   comma-separated: W1 W1a W1b W1c W2 W3 W4 W5 W6 W6-skynet
                      W6-skynet-2w W6-ring W7 W7-64B-16c W7-64B-256c W7-1KiB-16c W7-1KiB-256c
-  --systems SYSTEMS  comma-separated: kiln tokio actix kameo ractor (and kiln-traced for W1)
+  --systems SYSTEMS  comma-separated: kiln tokio actix kameo ractor (and kiln-poll, kiln-traced for W1)
+  --driver DRIVER    kiln's I/O driver: uring (system kiln), poll (system kiln-poll) or both
+                     (default: both, side by side)
   --charts FILE      draw SVG charts of the JSON lines in FILE into DIR (default .)
 
 JSON lines go to standard error as measured and to standard output at the end,
@@ -92,6 +95,26 @@ fn workload_names() -> Vec<&'static str> {
     names
 }
 
+/// `systems` with `kiln` run on the I/O drivers `driver` asks for: `uring`
+/// keeps `kiln` (io_uring), `poll` makes it `kiln-poll` (epoll), `both` runs
+/// both, side by side.
+fn with_drivers(systems: Vec<String>, driver: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(systems.len() + 1);
+    for system in systems {
+        let expanded: &[&str] = match (system.as_str(), driver) {
+            ("kiln", "poll") => &["kiln-poll"],
+            ("kiln", "both") => &["kiln", "kiln-poll"],
+            _ => &[system.as_str()],
+        };
+        for name in expanded {
+            if !out.iter().any(|s| s == name) {
+                out.push((*name).to_owned());
+            }
+        }
+    }
+    out
+}
+
 /// Checks the command line: every flag known, every flag that takes a value
 /// given one, every workload and system known. A typo must not start a
 /// 40-minute run of something else.
@@ -100,13 +123,14 @@ fn check_args(args: &[String]) -> Result<(), String> {
     while let Some(arg) = iter.next() {
         match arg.as_str() {
             "--quick" => {}
-            "--only" | "--systems" | "--charts" | "--out" => {
+            "--only" | "--systems" | "--charts" | "--out" | "--driver" => {
                 let Some(value) = iter.next().filter(|v| !v.starts_with("--")) else {
                     return Err(format!("{arg} needs a value"));
                 };
                 let known: Vec<&str> = match arg.as_str() {
                     "--only" => workload_names(),
                     "--systems" => SYSTEMS.into_iter().chain(EXTRA_SYSTEMS).collect(),
+                    "--driver" => vec!["uring", "poll", "both"],
                     _ => continue,
                 };
                 if let Some(unknown) = value.split(',').find(|v| !known.contains(v)) {
@@ -152,8 +176,10 @@ fn main() -> ExitCode {
     }
     let quick = args.iter().any(|a| a == "--quick");
     let only = list_arg(&args, "--only");
-    let systems =
-        list_arg(&args, "--systems").unwrap_or_else(|| SYSTEMS.map(String::from).to_vec());
+    let systems = with_drivers(
+        list_arg(&args, "--systems").unwrap_or_else(|| SYSTEMS.map(String::from).to_vec()),
+        value_arg(&args, "--driver").unwrap_or("both"),
+    );
     let runs = if quick { 3 } else { 5 };
     let wants = |workload: &str| {
         only.as_ref()
@@ -410,7 +436,29 @@ fn child(args: &[String]) -> ExitCode {
 
 #[cfg(test)]
 mod tests {
-    use super::check_args;
+    use super::{check_args, with_drivers};
+
+    #[test]
+    fn drivers_expand_kiln_only() {
+        let systems = |list: &str| list.split(',').map(String::from).collect::<Vec<_>>();
+        assert_eq!(
+            with_drivers(systems("kiln,tokio"), "uring"),
+            systems("kiln,tokio")
+        );
+        assert_eq!(
+            with_drivers(systems("kiln,tokio"), "poll"),
+            systems("kiln-poll,tokio")
+        );
+        assert_eq!(
+            with_drivers(systems("kiln,tokio"), "both"),
+            systems("kiln,kiln-poll,tokio")
+        );
+        assert_eq!(with_drivers(systems("tokio"), "both"), systems("tokio"));
+        assert_eq!(
+            with_drivers(systems("kiln-poll,kiln"), "both"),
+            systems("kiln-poll,kiln")
+        );
+    }
 
     fn check(line: &str) -> Result<(), String> {
         let args: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
@@ -423,6 +471,8 @@ mod tests {
         assert_eq!(check("--quick --only W1a,W6-ring,W7-1KiB-256c"), Ok(()));
         assert_eq!(check("--systems kiln,kiln-traced --only W1"), Ok(()));
         assert_eq!(check("--charts results.txt --out docs/bench"), Ok(()));
+        assert_eq!(check("--driver poll --only W7"), Ok(()));
+        assert!(check("--driver kqueue").is_err());
     }
 
     #[test]

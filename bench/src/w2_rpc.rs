@@ -38,7 +38,7 @@ use crate::peer::{self, CAPACITY};
 /// ns per call.
 pub(crate) fn run(system: &str, calls: u64) -> Result<(f64, f64), String> {
     match system {
-        "kiln" => kiln(calls),
+        "kiln" | "kiln-poll" => kiln(system, calls),
         "tokio" => tokio(calls),
         "actix" => actix(calls),
         "kameo" => kameo(calls),
@@ -106,9 +106,9 @@ async fn caller(
     let _ = result.send(latencies.percentiles());
 }
 
-fn kiln(calls: u64) -> Result<(f64, f64), String> {
+fn kiln(system: &str, calls: u64) -> Result<(f64, f64), String> {
     let (sender, receiver) = mpsc::channel();
-    let mut runtime = Runtime::setup()
+    let mut runtime = crate::peer::kiln_setup(system)
         .num_threads(1)
         .build()
         .map_err(|err| err.to_string())?;

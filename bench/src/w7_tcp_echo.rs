@@ -77,7 +77,7 @@ use tokio_util::codec::{BytesCodec, FramedRead};
 use crate::peer::CAPACITY;
 
 /// The systems W7 measures.
-pub(crate) const SYSTEMS: [&str; 5] = ["kiln", "tokio", "actix", "kameo", "ractor"];
+pub(crate) const SYSTEMS: [&str; 6] = ["kiln", "kiln-poll", "tokio", "actix", "kameo", "ractor"];
 
 /// The servers' receive buffer: what kiln's example uses.
 const BUFFER: usize = 4096;
@@ -369,7 +369,7 @@ pub(crate) fn serve(system: &str) -> Result<(), String> {
         process::exit(0);
     });
     match system {
-        "kiln" => kiln_server(),
+        "kiln" | "kiln-poll" => kiln_server(system),
         "tokio" => tokio_server(),
         "actix" => actix_server(),
         "kameo" => kameo_server(),
@@ -407,8 +407,8 @@ async fn kiln_echo(
     }
 }
 
-fn kiln_server() -> Result<(), String> {
-    let mut runtime = Runtime::setup()
+fn kiln_server(system: &str) -> Result<(), String> {
+    let mut runtime = crate::peer::kiln_setup(system)
         .num_threads(1)
         .build()
         .map_err(|err| err.to_string())?;
