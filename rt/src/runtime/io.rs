@@ -18,16 +18,22 @@ use std::time::Duration;
 
 use crate::io::IoDriver;
 
+pub(crate) mod fd;
+pub(crate) mod file;
 pub(crate) mod poll;
+pub(crate) mod process;
 pub(crate) mod setup;
+pub(crate) mod stat;
+pub(crate) mod stdio;
+pub(crate) mod timerfd;
 pub(crate) mod uring;
 
 pub(crate) use uring::{
-    FdRing, IoRing, MultishotGuard, RING_ENTRIES, WorkerRing, io_counts, io_work_on_this_thread,
-    new_ring,
+    FdRing, IoRing, MultishotGuard, RING_ENTRIES, io_counts, io_work_on_this_thread,
 };
 
 use poll::{PollHandle, Poller};
+use uring::WorkerRing;
 use uring::ring_waker::RingWaker;
 
 /// The driver handle an I/O type is created with; see the [module

@@ -541,7 +541,7 @@ impl Worker {
 
     /// Polls the ring without waiting, if this busy worker has I/O pending
     /// and has not polled for `io_poll_interval` (see
-    /// [`io`](crate::runtime::io::IoRing) for why not more often).
+    /// [`io`](crate::runtime::io::uring) for why not more often).
     fn poll_ring_if_due(&mut self) -> Result<(), Error> {
         // The cheap check first: this runs after every turn of the loop.
         if !io::io_work_on_this_thread() {

@@ -46,15 +46,20 @@ use mio::{Events, Poll};
 use crate::runtime::io::poll::sources::{Sources, WAKE_TOKEN};
 use crate::runtime::lock::lock;
 
+pub(crate) mod blocking;
 pub(crate) mod fd;
+pub(crate) mod file;
+pub(crate) mod process;
+mod raw;
 pub(crate) mod readiness;
 pub(crate) mod registration;
+mod rw;
 pub(crate) mod signals;
+mod socket;
 pub(crate) mod sources;
+pub(crate) mod stdio;
 
 pub(crate) use fd::PollFd;
-pub(crate) use readiness::Readiness;
-pub(crate) use registration::Registration;
 pub(crate) use signals::SignalFd;
 
 /// Events taken from the kernel in one `epoll_wait`.

@@ -81,6 +81,7 @@ pub(crate) mod ledger;
 pub(crate) mod op;
 pub(crate) mod ring;
 pub(crate) mod ring_waker;
+pub(crate) mod rw;
 
 pub(crate) use op::MultishotGuard;
 pub(crate) use ring::{FdRing, IoRing, WorkerRing, io_counts, io_work_on_this_thread};

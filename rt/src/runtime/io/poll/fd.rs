@@ -1,6 +1,7 @@
 //! [`PollFd`]: a non-blocking descriptor registered with a poll instance,
 //! and [`PollFd::io`], the loop every operation on it goes through.
 
+use std::cell::Cell;
 use std::future::poll_fn;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
@@ -23,6 +24,12 @@ impl PollFd {
     /// Makes `fd` non-blocking and registers it with the poll of `handle`.
     pub(crate) fn new(fd: OwnedFd, handle: &PollHandle) -> io::Result<PollFd> {
         set_nonblocking(fd.as_fd())?;
+        PollFd::new_nonblocking(fd, handle)
+    }
+
+    /// Registers `fd`, which is non-blocking already (made with
+    /// `SOCK_NONBLOCK`, say), with the poll of `handle`.
+    pub(crate) fn new_nonblocking(fd: OwnedFd, handle: &PollHandle) -> io::Result<PollFd> {
         let registration = Registration::new(handle, fd.as_raw_fd())?;
         Ok(PollFd { registration, fd })
     }
@@ -59,22 +66,34 @@ impl PollFd {
         mut op: impl FnMut(BorrowedFd<'_>, Seen) -> io::Result<T>,
     ) -> io::Result<T> {
         let mut pending = Pending::new(self.handle());
-        poll_fn(|cx| {
-            loop {
-                let Poll::Ready(seen) = self.registration.poll_ready(direction, cx) else {
-                    pending.waiting();
-                    return Poll::Pending;
-                };
-                match op(self.fd.as_fd(), seen) {
-                    Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
-                        self.registration.clear(direction, seen);
-                    }
-                    Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-                    result => return Poll::Ready(result),
+        poll_fn(|cx| self.poll_io(direction, cx, &mut pending, &mut op)).await
+    }
+
+    /// One poll of [`PollFd::io`], for a hand-written future or stream that
+    /// keeps its own [`Pending`].
+    pub(crate) fn poll_io<T>(
+        &self,
+        direction: Direction,
+        cx: &mut task::Context<'_>,
+        pending: &mut Pending,
+        mut op: impl FnMut(BorrowedFd<'_>, Seen) -> io::Result<T>,
+    ) -> Poll<io::Result<T>> {
+        loop {
+            let Poll::Ready(seen) = self.registration.poll_ready(direction, cx) else {
+                pending.waiting();
+                return Poll::Pending;
+            };
+            match op(self.fd.as_fd(), seen) {
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                    self.registration.clear(direction, seen);
+                }
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                result => {
+                    pending.done();
+                    return Poll::Ready(result);
                 }
             }
-        })
-        .await
+        }
     }
 }
 
@@ -90,38 +109,78 @@ impl AsRawFd for PollFd {
     }
 }
 
-/// Counts an operation on a worker's poll as pending (in the thread's
-/// context) from its first wait until it ends or is dropped: a busy worker
-/// polls its poll instance only while an operation of its thread waits, as
-/// with io_uring.
-struct Pending {
+/// Counts an operation on a poll instance while it waits, in the thread's
+/// context, as the io_uring driver counts its operations:
+///
+/// - on a worker's poll, as *pending* from its first wait until it ends or
+///   is dropped: a busy worker polls its poll instance only while an
+///   operation of its thread waits;
+/// - for the metrics (either poll), as *submitted* when it first waits,
+///   *completed* when it returns its result after that, *cancelled* when
+///   dropped while waiting.
+///
+/// An operation that completes without waiting is not counted at all, like
+/// a message that never touches the driver.
+#[derive(Debug)]
+pub(crate) struct Pending {
     worker: bool,
-    counted: bool,
+    waiting: bool,
 }
 
 impl Pending {
-    fn new(handle: &PollHandle) -> Pending {
+    /// For an operation on the poll of `handle`.
+    pub(crate) fn new(handle: &PollHandle) -> Pending {
         Pending {
             worker: !handle.is_shared(),
-            counted: false,
+            waiting: false,
         }
     }
 
+    /// The operation waits for an event.
     fn waiting(&mut self) {
-        if self.worker && !self.counted {
-            self.counted = true;
-            context::with(|cx| cx.io.pending.set(cx.io.pending.get() + 1));
+        if !self.waiting {
+            self.waiting = true;
+            let worker = self.worker;
+            context::with(|cx| {
+                increment(&cx.io.submitted);
+                if worker {
+                    cx.io.pending.set(cx.io.pending.get() + 1);
+                }
+            });
+        }
+    }
+
+    /// The operation returned its result (a stream may wait again).
+    fn done(&mut self) {
+        if self.waiting {
+            self.waiting = false;
+            let worker = self.worker;
+            let _ = context::try_with(|cx| {
+                increment(&cx.io.completed);
+                if worker {
+                    cx.io.pending.set(cx.io.pending.get().saturating_sub(1));
+                }
+            });
         }
     }
 }
 
 impl Drop for Pending {
     fn drop(&mut self) {
-        if self.counted {
-            let _ =
-                context::try_with(|cx| cx.io.pending.set(cx.io.pending.get().saturating_sub(1)));
+        if self.waiting {
+            let worker = self.worker;
+            let _ = context::try_with(|cx| {
+                increment(&cx.io.cancelled);
+                if worker {
+                    cx.io.pending.set(cx.io.pending.get().saturating_sub(1));
+                }
+            });
         }
     }
+}
+
+fn increment(counter: &Cell<u64>) {
+    counter.set(counter.get().wrapping_add(1));
 }
 
 /// Sets `O_NONBLOCK` on `fd`.

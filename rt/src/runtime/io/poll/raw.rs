@@ -1,0 +1,156 @@
+//! What the system calls of the poll driver take and give: the raw parts of
+//! a10's buffer traits (a buffer's spare capacity, [`spare`], its bytes,
+//! [`bytes`], and the `iovec`s of vectored buffers, [`iovecs_mut`] and
+//! [`iovecs`]), and their results as `io::Result`s ([`check`]).
+//!
+//! # Why the vectored buffers are reinterpreted
+//!
+//! a10's vectored traits give their buffers only as `[IoMutSlice; N]` and
+//! `[IoSlice; N]`. Each of those is a newtype (no `repr` of its own) over a
+//! private `#[repr(transparent)]` wrapper of `libc::iovec` (a10 0.4's
+//! `src/unix.rs`, which a10 itself passes to `readv`/`sendmsg` as an array
+//! of iovecs). So their layout is that of `libc::iovec` in practice, but
+//! only the inner type promises it. This module relies on it, and checks it
+//! twice: the sizes and alignments are asserted at compile time, and a unit
+//! test reads back a buffer of known address and length through the
+//! reinterpreted iovecs. The alternative, receiving into a scratch buffer and
+//! copying with the safe `BufMutSlice::extend_from_slice`, costs a copy of
+//! every byte, and there is no safe way at all to read a `BufSlice`'s bytes.
+
+use std::io;
+use std::mem::{ManuallyDrop, align_of, size_of};
+
+use a10::io::{Buf, BufMut, BufMutSlice, BufSlice, IoMutSlice, IoSlice};
+
+const _: () = {
+    assert!(size_of::<IoMutSlice>() == size_of::<libc::iovec>());
+    assert!(align_of::<IoMutSlice>() == align_of::<libc::iovec>());
+    assert!(size_of::<IoSlice>() == size_of::<libc::iovec>());
+    assert!(align_of::<IoSlice>() == align_of::<libc::iovec>());
+};
+
+/// The spare capacity of `buf`: where to receive into, and how many bytes.
+pub(crate) fn spare<B: BufMut>(buf: &mut B) -> (*mut u8, usize) {
+    // SAFETY: `parts_mut` has no preconditions of its own; the caller may
+    // only write initialised bytes to the pointer, which the kernel does.
+    let (ptr, len) = unsafe { buf.parts_mut() };
+    (ptr, len as usize)
+}
+
+/// The bytes of `buf`: what to send, and how many.
+pub(crate) fn bytes<B: Buf>(buf: &B) -> (*const u8, usize) {
+    // SAFETY: `parts` has no preconditions of its own; the bytes are only
+    // read.
+    let (ptr, len) = unsafe { buf.parts() };
+    (ptr, len as usize)
+}
+
+/// The spare capacity of `bufs` as iovecs, valid until `bufs` is next used.
+pub(crate) fn iovecs_mut<B: BufMutSlice<N>, const N: usize>(bufs: &mut B) -> [libc::iovec; N] {
+    // SAFETY: `as_iovecs_mut` has no preconditions of its own; the iovecs
+    // are only written to by the kernel, with initialised bytes.
+    let slices = ManuallyDrop::new(unsafe { bufs.as_iovecs_mut() });
+    // SAFETY: `IoMutSlice` has the size and alignment of `libc::iovec`
+    // (asserted above) and is one in practice (see the module docs; checked
+    // by a unit test); `IoMutSlice` has no `Drop`, so reading it as another
+    // type (and not dropping the original) loses nothing.
+    unsafe { std::mem::transmute_copy::<[IoMutSlice; N], [libc::iovec; N]>(&slices) }
+}
+
+/// The bytes of `bufs` as iovecs, valid until `bufs` is next used.
+pub(crate) fn iovecs<B: BufSlice<N>, const N: usize>(bufs: &B) -> [libc::iovec; N] {
+    // SAFETY: `as_iovecs` has no preconditions of its own; the bytes are
+    // only read.
+    let slices = ManuallyDrop::new(unsafe { bufs.as_iovecs() });
+    // SAFETY: as in `iovecs_mut`, for `IoSlice`.
+    unsafe { std::mem::transmute_copy::<[IoSlice; N], [libc::iovec; N]>(&slices) }
+}
+
+/// The result of a system call that returns a count or -1 and `errno`.
+pub(crate) fn check(res: libc::ssize_t) -> io::Result<usize> {
+    usize::try_from(res).map_err(|_| io::Error::last_os_error())
+}
+
+/// The result of a system call that returns 0 (or a descriptor, a count)
+/// or -1 and `errno`.
+pub(crate) fn check_int(res: libc::c_int) -> io::Result<libc::c_int> {
+    if res == -1 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(res)
+    }
+}
+
+/// A `msghdr` with no address, no control data and no iovecs.
+pub(crate) fn msghdr() -> libc::msghdr {
+    // SAFETY: all zeroes is a valid `msghdr` (integers and null pointers;
+    // some targets have private padding fields, hence no struct literal).
+    unsafe { std::mem::zeroed() }
+}
+
+/// Skips the first `n` bytes of `iovecs` (bytes already sent); returns the
+/// iovecs left.
+pub(crate) fn skip(iovecs: &mut [libc::iovec], mut n: usize) -> &mut [libc::iovec] {
+    let mut start = 0;
+    for iovec in iovecs.iter_mut() {
+        if n < iovec.iov_len {
+            // SAFETY: `n` is less than the iovec's length, so the new base
+            // is still inside the buffer it describes.
+            iovec.iov_base = unsafe { iovec.iov_base.cast::<u8>().add(n) }.cast();
+            iovec.iov_len -= n;
+            break;
+        }
+        n -= iovec.iov_len;
+        start += 1;
+    }
+    &mut iovecs[start..]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{bytes, iovecs, iovecs_mut, skip, spare};
+
+    #[test]
+    fn the_iovecs_of_vectored_buffers_are_their_buffers() {
+        let mut bufs = (Vec::<u8>::with_capacity(7), Vec::<u8>::with_capacity(3));
+        bufs.0.push(1); // The spare capacity starts after it.
+        let expected = [
+            (bufs.0.spare_capacity_mut().as_ptr() as usize, 6),
+            (bufs.1.spare_capacity_mut().as_ptr() as usize, 3),
+        ];
+        let got = iovecs_mut(&mut bufs).map(|iovec| (iovec.iov_base as usize, iovec.iov_len));
+        assert_eq!(got, expected);
+
+        let bufs = [b"hello".to_vec(), b"kiln!!".to_vec()];
+        let expected = [
+            (bufs[0].as_ptr() as usize, 5),
+            (bufs[1].as_ptr() as usize, 6),
+        ];
+        let got = iovecs(&bufs).map(|iovec| (iovec.iov_base as usize, iovec.iov_len));
+        assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn plain_buffers_give_their_parts() {
+        let mut buf = Vec::<u8>::with_capacity(8);
+        buf.extend_from_slice(b"ab");
+        let (ptr, len) = spare(&mut buf);
+        assert_eq!((ptr as usize, len), (buf.as_ptr() as usize + 2, 6));
+        let (ptr, len) = bytes(&buf);
+        assert_eq!((ptr as usize, len), (buf.as_ptr() as usize, 2));
+    }
+
+    #[test]
+    fn skipping_sent_bytes_moves_through_the_iovecs() {
+        let bufs = [b"abc".to_vec(), b"defg".to_vec()];
+        let mut all = iovecs(&bufs);
+        let left = skip(&mut all, 4);
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].iov_base as usize, bufs[1].as_ptr() as usize + 1);
+        assert_eq!(left[0].iov_len, 3);
+        let mut all = iovecs(&bufs);
+        assert!(skip(&mut all, 7).is_empty());
+        let mut all = iovecs(&bufs);
+        assert_eq!(skip(&mut all, 3).len(), 1);
+    }
+}
