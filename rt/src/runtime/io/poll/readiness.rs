@@ -7,11 +7,21 @@
 //! yet used up ([`READABLE`], [`WRITABLE`], [`READ_CLOSED`],
 //! [`WRITE_CLOSED`], [`ERROR`]), the rest is a *tick* that every event adds
 //! one to. The driver ([`Readiness::set`]) ORs bits in and bumps the tick;
-//! an operation that got `EWOULDBLOCK` clears the bit it used
+//! an operation that got `EWOULDBLOCK` clears the bits of its direction
 //! ([`Readiness::clear`]) only if the tick is still the one it read before
 //! its system call: an event that came in between (the kernel's
 //! edge-triggered notification of new data) is not lost. This is tokio's
 //! scheme for edge-triggered epoll.
+//!
+//! Unlike tokio, an operation that would block clears the closed and error
+//! bits of its direction too, not only the readable or writable bit: the
+//! kernel just said that nothing is there to be found, so those bits are
+//! stale. They do go stale: epoll reports `EPOLLHUP` for a stream socket
+//! that is not connected yet (registered before its `connect`, or polled by
+//! another thread in between), and a pending error is taken by the first
+//! operation that finds it. Kept, such a bit makes every later operation
+//! that would block try again at once, for ever: a worker spinning on
+//! `EAGAIN` (`a_stale_closed_or_error_bit_is_cleared_by_an_operation_that_would_block`).
 //!
 //! # Waiting
 //!
@@ -104,19 +114,10 @@ struct Waiters {
     writer: Option<Waker>,
 }
 
-/// The state an operation saw: its event bits and the tick to clear them
-/// with.
+/// The state an operation saw: the tick to clear its event bits with.
 #[derive(Copy, Clone, Debug)]
 pub(crate) struct Seen {
     tick: u64,
-    bits: u64,
-}
-
-impl Seen {
-    /// Whether the peer closed the reading side (no more data will come).
-    pub(crate) const fn read_closed(self) -> bool {
-        self.bits & READ_CLOSED != 0
-    }
 }
 
 impl Readiness {
@@ -187,21 +188,18 @@ impl Readiness {
         let bits = state & BITS_MASK;
         (bits & wakes(direction) != 0).then_some(Seen {
             tick: state >> BITS,
-            bits,
         })
     }
 
     /// An operation of `direction` would block after it saw `seen`: clears
-    /// the readable or writable bit, unless an event came since.
+    /// the bits that let `direction` go on (see the [module docs](self)),
+    /// unless an event came since.
     pub(crate) fn clear(&self, direction: Direction, seen: Seen) {
-        let bit = match direction {
-            Direction::Read => READABLE,
-            Direction::Write => WRITABLE,
-        };
+        let bits = wakes(direction);
         let _ = self
             .state
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |state| {
-                (state >> BITS == seen.tick).then_some(state & !bit)
+                (state >> BITS == seen.tick).then_some(state & !bits)
             });
     }
 
@@ -219,7 +217,7 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::task::{self, Poll, Wake, Waker};
 
-    use super::{Direction, READ_CLOSED, READABLE, Readiness, WRITABLE};
+    use super::{Direction, ERROR, READ_CLOSED, READABLE, Readiness, WRITE_CLOSED};
 
     struct Count(AtomicUsize);
 
@@ -286,16 +284,28 @@ mod tests {
     }
 
     #[test]
-    fn a_closed_peer_stays_readable() {
-        let readiness = unready();
-        readiness.set(READ_CLOSED | WRITABLE);
+    fn a_stale_closed_or_error_bit_is_cleared_by_an_operation_that_would_block() {
         let (_, waker) = waker();
         let mut cx = task::Context::from_waker(&waker);
-        let Poll::Ready(seen) = readiness.poll_ready(Direction::Read, &mut cx) else {
-            panic!("not ready");
-        };
-        assert!(seen.read_closed());
-        readiness.clear(Direction::Read, seen);
-        assert!(readiness.poll_ready(Direction::Read, &mut cx).is_ready());
+        // `EPOLLHUP` of a socket not connected yet, a taken error.
+        for (bits, direction) in [
+            (READ_CLOSED | WRITE_CLOSED, Direction::Read),
+            (READ_CLOSED | WRITE_CLOSED, Direction::Write),
+            (ERROR, Direction::Read),
+            (ERROR, Direction::Write),
+        ] {
+            let readiness = unready();
+            readiness.set(bits);
+            let Poll::Ready(seen) = readiness.poll_ready(direction, &mut cx) else {
+                panic!("{bits:b} does not wake {direction:?}");
+            };
+            // The operation got `EWOULDBLOCK`: it waits for the next event
+            // instead of trying again at once, for ever.
+            readiness.clear(direction, seen);
+            assert!(
+                readiness.poll_ready(direction, &mut cx).is_pending(),
+                "{bits:b} still wakes {direction:?}"
+            );
+        }
     }
 }
