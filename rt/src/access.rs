@@ -37,7 +37,7 @@ mod private {
     use std::task::Waker;
     use std::time::Instant;
 
-    use crate::runtime::io::{Io, IoRing};
+    use crate::runtime::io::Io;
     use crate::runtime::timers::TimerToken;
 
     /// The methods behind [`Access`](super::Access). In a private module, so
@@ -53,14 +53,6 @@ mod private {
         /// The I/O driver: the worker's ring or poll instance for
         /// thread-local access, the runtime's shared one otherwise.
         fn io(&self) -> Io;
-
-        /// TRANSITIONAL (removed once every I/O type runs on both drivers).
-        fn io_ring(&self) -> IoRing {
-            match self.io() {
-                Io::Uring(ring) => ring,
-                Io::Poll(_) => todo!("this I/O type does not run on the epoll driver yet"),
-            }
-        }
     }
 }
 

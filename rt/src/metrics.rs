@@ -48,7 +48,9 @@
 //!   waits for the kernel, *completed* when it returns its result after
 //!   that, *cancelled* when it is dropped before; all counted on the thread
 //!   that polled it (a thread-safe actor's operation may be submitted on one
-//!   worker and completed on another).
+//!   worker and completed on another). On io_uring every operation waits
+//!   for its completion; on the poll driver an operation whose system call
+//!   succeeds at once (the data was there) never waits and is not counted.
 //! - **CPU time**: a worker's from `/proc/self/task/<tid>/schedstat`, the
 //!   whole process's from `CLOCK_PROCESS_CPUTIME_ID` (all threads, also
 //!   those not of the runtime).

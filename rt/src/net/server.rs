@@ -23,7 +23,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::access::{Access, PrivateAccess, ThreadLocal, ThreadSafe};
 use crate::net::tcp::{TcpListener, TcpStream};
-use crate::runtime::io::IoRing;
+use crate::runtime::io::Io;
 use crate::runtime::shared::lock;
 use crate::signal::Signal;
 use crate::spawn::ActorOptions;
@@ -252,7 +252,7 @@ where
     type RuntimeAccess = ThreadLocal;
 
     fn new(&mut self, ctx: Context<ServerMessage, ThreadLocal>, (): ()) -> io::Result<LocalServer> {
-        let listener = ListenerGuard::take(self, ctx.runtime_ref().io_ring())?;
+        let listener = ListenerGuard::take(self, &ctx.runtime_ref().io())?;
         let setup = self.share_state();
         Ok(Box::pin(serve(
             ctx,
@@ -289,7 +289,7 @@ where
     type RuntimeAccess = ThreadSafe;
 
     fn new(&mut self, ctx: Context<ServerMessage, ThreadSafe>, (): ()) -> io::Result<SharedServer> {
-        let listener = ListenerGuard::take(self, ctx.runtime_ref().io_ring())?;
+        let listener = ListenerGuard::take(self, &ctx.runtime_ref().io())?;
         let setup = self.share_state();
         Ok(Box::pin(serve(
             ctx,
@@ -402,11 +402,11 @@ struct ListenerGuard {
 
 impl ListenerGuard {
     /// Takes the listener a failed server left, or binds a new one.
-    fn take<S, NA, RT>(setup: &ServerSetup<S, NA, RT>, ring: IoRing) -> io::Result<ListenerGuard> {
+    fn take<S, NA, RT>(setup: &ServerSetup<S, NA, RT>, io: &Io) -> io::Result<ListenerGuard> {
         let left = lock(&setup.state).listener.take();
         let listener = match left {
             Some(listener) => listener,
-            None => TcpListener::bind_on(ring, setup.local_addr(), true)?,
+            None => TcpListener::bind_on(io, setup.local_addr(), true)?,
         };
         Ok(ListenerGuard {
             listener: Some(listener),

@@ -7,8 +7,9 @@
 //! with its own inherent methods (what users see in the docs and what the
 //! compiler inlines), and the two cannot drift apart, as they once did
 //! (`UnixStream::send_all` of an empty buffer failed with `WriteZero` while
-//! `TcpStream`'s returned at once). A type using it has the fields
-//! `fd: a10::AsyncFd` and `ring: crate::runtime::io::IoRing`.
+//! `TcpStream`'s returned at once). A type using it has the field
+//! `fd: crate::runtime::io::fd::IoFd`, which runs each operation on the
+//! stream's driver.
 
 /// Expands, inside an `impl` block, to the operations every connected
 /// stream socket has; see the [module documentation](self).
@@ -19,11 +20,14 @@ macro_rules! stream_operations {
         /// side.
         ///
         /// Dropping the future before it completes cancels the receive,
-        /// but bytes the kernel received just before the cancellation are
-        /// lost with it (see [`io`](crate::io), "Buffers are passed by
-        /// value").
+        /// but on io_uring bytes the kernel received just before the
+        /// cancellation are lost with it (see [`io`](crate::io), "Buffers
+        /// are passed by value"; on the poll driver a dropped receive has
+        /// received nothing).
         pub async fn recv<B: $crate::io::BufMut>(&self, buf: B) -> ::std::io::Result<B> {
-            self.ring.op(self.fd.recv(buf)).await
+            self.fd
+                .recv(buf, $crate::runtime::io::fd::RecvMode::Take)
+                .await
         }
 
         /// Receives at least `n` bytes; fails with
@@ -34,14 +38,14 @@ macro_rules! stream_operations {
             buf: B,
             n: usize,
         ) -> ::std::io::Result<B> {
-            self.ring.op(self.fd.recv_n(buf, n)).await
+            self.fd.recv_n(buf, n).await
         }
 
         /// Like `recv`, but leaves the bytes in the socket: the next receive
         /// gets them again.
         pub async fn peek<B: $crate::io::BufMut>(&self, buf: B) -> ::std::io::Result<B> {
-            self.ring
-                .op(self.fd.recv(buf).flags(::a10::net::RecvFlag::PEEK))
+            self.fd
+                .recv(buf, $crate::runtime::io::fd::RecvMode::Peek)
                 .await
         }
 
@@ -50,8 +54,7 @@ macro_rules! stream_operations {
             &self,
             bufs: B,
         ) -> ::std::io::Result<B> {
-            let (bufs, _) = self.ring.op(self.fd.recv_vectored(bufs)).await?;
-            Ok(bufs)
+            self.fd.recv_vectored(bufs).await
         }
 
         /// Receives at least `n` bytes into several buffers.
@@ -60,24 +63,17 @@ macro_rules! stream_operations {
             bufs: B,
             n: usize,
         ) -> ::std::io::Result<B> {
-            self.ring.op(self.fd.recv_n_vectored(bufs, n)).await
+            self.fd.recv_n_vectored(bufs, n).await
         }
 
         /// Sends some bytes of `buf`; returns it and how many were sent.
         pub async fn send<B: $crate::io::Buf>(&self, buf: B) -> ::std::io::Result<(B, usize)> {
-            self.ring
-                .op(::a10::Extract::extract(self.fd.send(buf)))
-                .await
+            self.fd.send(buf).await
         }
 
         /// Sends all of `buf`; returns it. An empty buffer is sent at once.
         pub async fn send_all<B: $crate::io::Buf>(&self, buf: B) -> ::std::io::Result<B> {
-            if buf.is_empty() {
-                return Ok(buf); // a10 would fail with `WriteZero`.
-            }
-            self.ring
-                .op(::a10::Extract::extract(self.fd.send_all(buf)))
-                .await
+            self.fd.send_all(buf).await
         }
 
         /// Sends some bytes of several buffers; returns them and how many
@@ -86,9 +82,7 @@ macro_rules! stream_operations {
             &self,
             bufs: B,
         ) -> ::std::io::Result<(B, usize)> {
-            self.ring
-                .op(::a10::Extract::extract(self.fd.send_vectored(bufs)))
-                .await
+            self.fd.send_vectored(bufs).await
         }
 
         /// Sends all bytes of several buffers; returns them. Empty buffers
@@ -97,17 +91,12 @@ macro_rules! stream_operations {
             &self,
             bufs: B,
         ) -> ::std::io::Result<B> {
-            if bufs.total_len() == 0 {
-                return Ok(bufs); // a10 would fail with `WriteZero`.
-            }
-            self.ring
-                .op(::a10::Extract::extract(self.fd.send_all_vectored(bufs)))
-                .await
+            self.fd.send_all_vectored(bufs).await
         }
 
         /// Shuts down the reading, writing or both halves of the connection.
         pub async fn shutdown(&self, how: ::std::net::Shutdown) -> ::std::io::Result<()> {
-            self.ring.op(self.fd.shutdown(how)).await
+            self.fd.shutdown(how).await
         }
 
         /// Takes the pending socket error (`SO_ERROR`), if any.

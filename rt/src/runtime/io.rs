@@ -28,13 +28,11 @@ pub(crate) mod stdio;
 pub(crate) mod timerfd;
 pub(crate) mod uring;
 
-pub(crate) use uring::{
-    FdRing, IoRing, MultishotGuard, RING_ENTRIES, io_counts, io_work_on_this_thread,
-};
+pub(crate) use uring::{RING_ENTRIES, io_counts, io_work_on_this_thread};
 
 use poll::{PollHandle, Poller};
-use uring::WorkerRing;
 use uring::ring_waker::RingWaker;
+use uring::{IoRing, WorkerRing};
 
 /// The driver handle an I/O type is created with; see the [module
 /// docs](self).

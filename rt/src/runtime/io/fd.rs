@@ -26,7 +26,6 @@ use std::time::Duration;
 use a10::AsyncFd;
 use a10::io::{Buf, BufMut};
 
-use crate::io::IoDriver;
 use crate::runtime::io::Io;
 use crate::runtime::io::poll::PollFd;
 use crate::runtime::io::timerfd::timerfd;
@@ -60,19 +59,31 @@ impl IoFd {
         }
     }
 
+    /// Like [`IoFd::new`], but never fails: a descriptor the poll driver
+    /// can't take stays open, and every operation on it fails with why
+    /// (`what` names it). For I/O types made by functions that can't fail
+    /// (a child process's standard streams).
+    pub(crate) fn new_or_unusable(fd: OwnedFd, io: &Io, what: &str) -> MaybeFd {
+        match io {
+            Io::Uring(ring) => {
+                MaybeFd::Usable(IoFd::uring(AsyncFd::new(fd, ring.sq()), ring.clone()))
+            }
+            Io::Poll(handle) => match PollFd::try_new(fd, handle) {
+                Ok(fd) => MaybeFd::Usable(IoFd::Poll(fd)),
+                Err((fd, err)) => MaybeFd::Unusable {
+                    fd,
+                    kind: err.kind(),
+                    message: format!("can't use {what} on the poll driver: {err}"),
+                },
+            },
+        }
+    }
+
     /// An a10 descriptor on `ring`.
     pub(crate) const fn uring(fd: AsyncFd, ring: IoRing) -> IoFd {
         IoFd::Uring {
             fd,
             ring: FdRing::new(ring),
-        }
-    }
-
-    /// The driver the descriptor is on.
-    pub(crate) const fn driver(&self) -> IoDriver {
-        match self {
-            IoFd::Uring { .. } => IoDriver::Uring,
-            IoFd::Poll(_) => IoDriver::Poll,
         }
     }
 
@@ -125,12 +136,48 @@ impl IoFd {
         }
     }
 
-    /// Waits `wait` on the driver of `io`: reads a one-shot `timerfd`. For
-    /// an I/O type that has no timers of its own.
-    pub(crate) async fn sleep(io: &Io, wait: Duration) -> io::Result<()> {
-        let timer = IoFd::new(timerfd(wait)?, io)?;
+    /// Waits `wait` on this descriptor's ring or poll: reads a one-shot
+    /// `timerfd`. For an I/O type that has no timers of its own.
+    pub(crate) async fn sleep(&self, wait: Duration) -> io::Result<()> {
+        let timer = match self {
+            IoFd::Uring { ring, .. } => IoFd::new(timerfd(wait)?, &Io::Uring(IoRing::clone(ring)))?,
+            IoFd::Poll(fd) => IoFd::Poll(PollFd::new(timerfd(wait)?, fd.handle())?),
+        };
         timer.read(Vec::with_capacity(8)).await?;
         Ok(())
+    }
+}
+
+/// An [`IoFd`], or a descriptor the poll driver could not take; see
+/// [`IoFd::new_or_unusable`].
+#[derive(Debug)]
+pub(crate) enum MaybeFd {
+    Usable(IoFd),
+    Unusable {
+        fd: OwnedFd,
+        kind: io::ErrorKind,
+        message: String,
+    },
+}
+
+impl MaybeFd {
+    /// The descriptor to run an operation on, or why there is none.
+    pub(crate) fn usable(&self) -> io::Result<&IoFd> {
+        match self {
+            MaybeFd::Usable(fd) => Ok(fd),
+            MaybeFd::Unusable { kind, message, .. } => Err(io::Error::new(*kind, message.clone())),
+        }
+    }
+
+    /// The descriptor, usable or not.
+    pub(crate) fn as_fd(&self) -> BorrowedFd<'_> {
+        match self {
+            MaybeFd::Usable(IoFd::Uring { fd, .. }) => fd
+                .as_fd()
+                .expect("a descriptor of kiln-rt is a regular file descriptor"),
+            MaybeFd::Usable(IoFd::Poll(fd)) => std::os::fd::AsFd::as_fd(fd),
+            MaybeFd::Unusable { fd, .. } => std::os::fd::AsFd::as_fd(fd),
+        }
     }
 }
 

@@ -55,7 +55,7 @@ pub(crate) mod readiness;
 pub(crate) mod registration;
 mod rw;
 pub(crate) mod signals;
-mod socket;
+pub(crate) mod socket;
 pub(crate) mod sources;
 pub(crate) mod stdio;
 

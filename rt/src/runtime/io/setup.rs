@@ -35,8 +35,6 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 /// The I/O drivers of a runtime being built: the coordinator's (which is
 /// also the shared one, for thread-safe I/O) and one per worker.
 pub(crate) struct Drivers {
-    /// `Uring` or `Poll`: the driver that runs.
-    pub(crate) driver: IoDriver,
     pub(crate) coordinator: CoordinatorIo,
     /// Wakes the coordinator (thread exits, and on io_uring, thread-safe
     /// I/O queued on its ring).
@@ -150,7 +148,6 @@ impl Drivers {
         let ring = Arc::new(Mutex::new(ring));
         let shared = Io::Uring(IoRing::shared(sq, kick, Arc::downgrade(&ring)));
         Ok(Drivers {
-            driver: IoDriver::Uring,
             coordinator: CoordinatorIo::Uring { ring, signals },
             coordinator_waker,
             shared,
@@ -168,7 +165,6 @@ impl Drivers {
         let signals = SignalFd::new(&poller.handle(), &Signal::ALL.map(Signal::as_raw))
             .map_err(|err| Error::setup("can't set up signal handling", err))?;
         Ok(Drivers {
-            driver: IoDriver::Poll,
             coordinator_waker: Arc::new(DriverWaker::Poll(poller.handle())),
             shared: Io::Poll(poller.handle()),
             coordinator: CoordinatorIo::Poll { poller, signals },

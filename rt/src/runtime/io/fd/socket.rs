@@ -4,13 +4,15 @@
 
 use std::io;
 use std::net::Shutdown;
-use std::os::fd::BorrowedFd;
+use std::os::fd::{BorrowedFd, OwnedFd};
 
 use a10::io::{Buf, BufMut, BufMutSlice, BufSlice};
 use a10::net::{RecvFlag, SocketAddress};
 use a10::{AsyncFd, Extract};
 
+use crate::runtime::io::Io;
 use crate::runtime::io::fd::IoFd;
+use crate::runtime::io::poll::socket as poll_socket;
 use crate::runtime::io::uring::{FdRing, IoRing};
 
 /// Bytes moved per splice in [`IoFd::send_file`] on io_uring: the default
@@ -180,12 +182,28 @@ impl IoFd {
         }
     }
 
-    /// Connects the socket to `address`, waiting until the connection is
-    /// made or fails.
-    pub(crate) async fn connect<A: SocketAddress>(&self, address: A) -> io::Result<()> {
-        match self {
-            IoFd::Uring { fd, ring } => ring.op(fd.connect(address)).await,
-            IoFd::Poll(fd) => fd.connect(address).await,
+    /// Connects the socket `fd` to `address` on the driver of `io`,
+    /// waiting until the connection is made or fails.
+    pub(crate) async fn connect<A: SocketAddress>(
+        fd: OwnedFd,
+        io: &Io,
+        address: A,
+    ) -> io::Result<IoFd> {
+        match io {
+            Io::Uring(ring) => {
+                // Declared first, so dropped after the socket if the
+                // connection fails: counts the close (see `FdRing`).
+                let fd_ring = FdRing::new(ring.clone());
+                let socket = AsyncFd::new(fd, ring.sq());
+                ring.op(socket.connect(address)).await?;
+                Ok(IoFd::Uring {
+                    fd: socket,
+                    ring: fd_ring,
+                })
+            }
+            Io::Poll(handle) => poll_socket::connect(fd, handle, address)
+                .await
+                .map(IoFd::Poll),
         }
     }
 

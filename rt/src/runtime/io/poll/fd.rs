@@ -23,8 +23,21 @@ pub(crate) struct PollFd {
 impl PollFd {
     /// Makes `fd` non-blocking and registers it with the poll of `handle`.
     pub(crate) fn new(fd: OwnedFd, handle: &PollHandle) -> io::Result<PollFd> {
-        set_nonblocking(fd.as_fd())?;
-        PollFd::new_nonblocking(fd, handle)
+        PollFd::try_new(fd, handle).map_err(|(_, err)| err)
+    }
+
+    /// Like [`PollFd::new`], but gives the descriptor back with the error.
+    pub(crate) fn try_new(
+        fd: OwnedFd,
+        handle: &PollHandle,
+    ) -> Result<PollFd, (OwnedFd, io::Error)> {
+        if let Err(err) = set_nonblocking(fd.as_fd()) {
+            return Err((fd, err));
+        }
+        match Registration::new(handle, fd.as_raw_fd()) {
+            Ok(registration) => Ok(PollFd { registration, fd }),
+            Err(err) => Err((fd, err)),
+        }
     }
 
     /// Registers `fd`, which is non-blocking already (made with
@@ -55,15 +68,14 @@ impl PollFd {
 
     /// Runs the non-blocking system call `op` until it does not fail with
     /// `EWOULDBLOCK`, waiting for the descriptor to become ready for
-    /// `direction` in between; `op` also gets what was seen (say, that the
-    /// peer closed its side).
+    /// `direction` in between.
     ///
     /// Dropping the future at any point is safe and loses nothing: a call
     /// that would block did nothing.
     pub(crate) async fn io<T>(
         &self,
         direction: Direction,
-        mut op: impl FnMut(BorrowedFd<'_>, Seen) -> io::Result<T>,
+        mut op: impl FnMut(BorrowedFd<'_>) -> io::Result<T>,
     ) -> io::Result<T> {
         let mut pending = Pending::new(self.handle());
         poll_fn(|cx| self.poll_io(direction, cx, &mut pending, &mut op)).await
@@ -76,14 +88,14 @@ impl PollFd {
         direction: Direction,
         cx: &mut task::Context<'_>,
         pending: &mut Pending,
-        mut op: impl FnMut(BorrowedFd<'_>, Seen) -> io::Result<T>,
+        mut op: impl FnMut(BorrowedFd<'_>) -> io::Result<T>,
     ) -> Poll<io::Result<T>> {
         loop {
             let Poll::Ready(seen) = self.registration.poll_ready(direction, cx) else {
                 pending.waiting();
                 return Poll::Pending;
             };
-            match op(self.fd.as_fd(), seen) {
+            match op(self.fd.as_fd()) {
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
                     self.registration.clear(direction, seen);
                 }

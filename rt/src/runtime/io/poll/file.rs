@@ -130,15 +130,14 @@ impl BlockingFd {
     /// `fsync(2)`, or `fdatasync(2)` if `data_only`.
     pub(crate) async fn sync(&self, data_only: bool) -> io::Result<()> {
         self.run(move |fd| {
-            // SAFETY: plain system calls on an open descriptor.
-            check_int(unsafe {
-                if data_only {
-                    libc::fdatasync(fd)
-                } else {
-                    libc::fsync(fd)
-                }
-            })
-            .map(drop)
+            let res = if data_only {
+                // SAFETY: a plain system call on an open descriptor.
+                unsafe { libc::fdatasync(fd) }
+            } else {
+                // SAFETY: as above.
+                unsafe { libc::fsync(fd) }
+            };
+            check_int(res).map(drop)
         })
         .await
     }
@@ -193,18 +192,14 @@ fn write<B: Buf>(
     skip: usize,
     offset: Option<u64>,
 ) -> io::Result<usize> {
-    let (ptr, len) = bytes(buf);
-    let skip = skip.min(len);
-    // SAFETY: `ptr` is valid for reads of `len` bytes, so after `skip` (at
-    // most `len`) of them for `len - skip`.
-    let ptr = unsafe { ptr.add(skip) }.cast();
+    let (ptr, len) = bytes(buf, skip);
     match offset {
-        // SAFETY: see above.
-        None => check(unsafe { libc::write(fd.as_raw_fd(), ptr, len - skip) }),
+        // SAFETY: `ptr` is valid for reads of `len` bytes of the buffer.
+        None => check(unsafe { libc::write(fd.as_raw_fd(), ptr.cast(), len) }),
         Some(offset) => {
             let at = file_offset(offset, skip)?;
-            // SAFETY: see above.
-            check(unsafe { libc::pwrite(fd.as_raw_fd(), ptr, len - skip, at) })
+            // SAFETY: as above.
+            check(unsafe { libc::pwrite(fd.as_raw_fd(), ptr.cast(), len, at) })
         }
     }
 }

@@ -40,7 +40,7 @@ pub(crate) async fn wait(handle: &PollHandle, pid: u32) -> io::Result<ChildEnd> 
     // SAFETY: `pidfd_open` returned a new descriptor nothing else owns.
     let pidfd = PollFd::new(unsafe { OwnedFd::from_raw_fd(raw) }, handle)?;
     pidfd
-        .io(Direction::Read, |fd, _| {
+        .io(Direction::Read, |fd| {
             let mut info = MaybeUninit::<libc::siginfo_t>::zeroed();
             // SAFETY: `info` is valid for writes of a `siginfo_t`.
             check_int(unsafe {

@@ -37,12 +37,17 @@ pub(crate) fn spare<B: BufMut>(buf: &mut B) -> (*mut u8, usize) {
     (ptr, len as usize)
 }
 
-/// The bytes of `buf`: what to send, and how many.
-pub(crate) fn bytes<B: Buf>(buf: &B) -> (*const u8, usize) {
+/// The bytes of `buf` after the first `skip` (bytes already sent): what to
+/// send, and how many.
+pub(crate) fn bytes<B: Buf>(buf: &B, skip: usize) -> (*const u8, usize) {
     // SAFETY: `parts` has no preconditions of its own; the bytes are only
     // read.
     let (ptr, len) = unsafe { buf.parts() };
-    (ptr, len as usize)
+    let len = len as usize;
+    let skip = skip.min(len);
+    // SAFETY: `ptr` points to `len` bytes, so `skip` (at most `len`) bytes
+    // on is inside them or just past their end.
+    (unsafe { ptr.add(skip) }, len - skip)
 }
 
 /// The spare capacity of `bufs` as iovecs, valid until `bufs` is next used.
@@ -136,8 +141,12 @@ mod tests {
         buf.extend_from_slice(b"ab");
         let (ptr, len) = spare(&mut buf);
         assert_eq!((ptr as usize, len), (buf.as_ptr() as usize + 2, 6));
-        let (ptr, len) = bytes(&buf);
+        let (ptr, len) = bytes(&buf, 0);
         assert_eq!((ptr as usize, len), (buf.as_ptr() as usize, 2));
+        let (ptr, len) = bytes(&buf, 1);
+        assert_eq!((ptr as usize, len), (buf.as_ptr() as usize + 1, 1));
+        let (_, len) = bytes(&buf, 5);
+        assert_eq!(len, 0);
     }
 
     #[test]

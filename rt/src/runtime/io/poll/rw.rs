@@ -16,7 +16,7 @@ use crate::runtime::io::poll::readiness::Direction;
 impl PollFd {
     /// Reads into the spare capacity of `buf`.
     pub(crate) async fn read<B: BufMut>(&self, mut buf: B) -> io::Result<B> {
-        let n = self.io(Direction::Read, |fd, _| read(fd, &mut buf)).await?;
+        let n = self.io(Direction::Read, |fd| read(fd, &mut buf)).await?;
         // SAFETY: the kernel wrote `n` bytes to the buffer's spare capacity.
         unsafe { buf.set_init(n) };
         Ok(buf)
@@ -26,7 +26,7 @@ impl PollFd {
     pub(crate) async fn read_n<B: BufMut>(&self, mut buf: B, n: usize) -> io::Result<B> {
         let mut left = n;
         while left > 0 {
-            let got = self.io(Direction::Read, |fd, _| read(fd, &mut buf)).await?;
+            let got = self.io(Direction::Read, |fd| read(fd, &mut buf)).await?;
             if got == 0 {
                 return Err(io::ErrorKind::UnexpectedEof.into());
             }
@@ -39,9 +39,7 @@ impl PollFd {
 
     /// Writes some bytes of `buf`; returns it and how many.
     pub(crate) async fn write<B: Buf>(&self, buf: B) -> io::Result<(B, usize)> {
-        let n = self
-            .io(Direction::Write, |fd, _| write(fd, &buf, 0))
-            .await?;
+        let n = self.io(Direction::Write, |fd| write(fd, &buf, 0)).await?;
         Ok((buf, n))
     }
 
@@ -50,7 +48,7 @@ impl PollFd {
         let mut written = 0;
         while written < buf.len() {
             let n = self
-                .io(Direction::Write, |fd, _| write(fd, &buf, written))
+                .io(Direction::Write, |fd| write(fd, &buf, written))
                 .await?;
             if n == 0 {
                 return Err(io::ErrorKind::WriteZero.into());
@@ -71,9 +69,7 @@ fn read<B: BufMut>(fd: BorrowedFd<'_>, buf: &mut B) -> io::Result<usize> {
 
 /// `write(2)` of the bytes of `buf` after the first `skip`.
 fn write<B: Buf>(fd: BorrowedFd<'_>, buf: &B, skip: usize) -> io::Result<usize> {
-    let (ptr, len) = bytes(buf);
-    let skip = skip.min(len);
-    // SAFETY: `ptr` is valid for reads of `len` bytes, so after `skip` (at
-    // most `len`) of them for `len - skip`.
-    check(unsafe { libc::write(fd.as_raw_fd(), ptr.add(skip).cast(), len - skip) })
+    let (ptr, len) = bytes(buf, skip);
+    // SAFETY: `ptr` is valid for reads of `len` bytes of the buffer.
+    check(unsafe { libc::write(fd.as_raw_fd(), ptr.cast(), len) })
 }

@@ -12,7 +12,7 @@
 use std::io;
 use std::mem::MaybeUninit;
 use std::net::Shutdown;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::ptr;
 use std::task::{self, Poll};
 use std::time::Duration;
@@ -20,7 +20,8 @@ use std::time::Duration;
 use a10::io::{Buf, BufMut, BufMutSlice, BufSlice};
 use a10::net::SocketAddress;
 
-use crate::runtime::io::poll::fd::{Pending, PollFd};
+use crate::runtime::io::poll::PollHandle;
+use crate::runtime::io::poll::fd::{Pending, PollFd, set_nonblocking};
 use crate::runtime::io::poll::raw::{
     bytes, check, check_int, iovecs, iovecs_mut, msghdr, skip, spare,
 };
@@ -41,7 +42,7 @@ impl PollFd {
     /// Receives into the spare capacity of `buf` (`recv(2)` with `flags`).
     pub(crate) async fn recv<B: BufMut>(&self, mut buf: B, flags: libc::c_int) -> io::Result<B> {
         let n = self
-            .io(Direction::Read, |fd, _| recv(fd, &mut buf, flags))
+            .io(Direction::Read, |fd| recv(fd, &mut buf, flags))
             .await?;
         // SAFETY: the kernel wrote `n` bytes to the buffer's spare capacity.
         unsafe { buf.set_init(n) };
@@ -52,9 +53,7 @@ impl PollFd {
     pub(crate) async fn recv_n<B: BufMut>(&self, mut buf: B, n: usize) -> io::Result<B> {
         let mut left = n;
         while left > 0 {
-            let got = self
-                .io(Direction::Read, |fd, _| recv(fd, &mut buf, 0))
-                .await?;
+            let got = self.io(Direction::Read, |fd| recv(fd, &mut buf, 0)).await?;
             if got == 0 {
                 return Err(io::ErrorKind::UnexpectedEof.into());
             }
@@ -73,7 +72,7 @@ impl PollFd {
         flags: libc::c_int,
     ) -> io::Result<B> {
         let n = self
-            .io(Direction::Read, |fd, _| {
+            .io(Direction::Read, |fd| {
                 recv_msg(fd, &mut bufs, ptr::null_mut(), &mut 0, flags)
             })
             .await?;
@@ -92,7 +91,7 @@ impl PollFd {
         let mut left = n;
         while left > 0 {
             let got = self
-                .io(Direction::Read, |fd, _| {
+                .io(Direction::Read, |fd| {
                     recv_msg(fd, &mut bufs, ptr::null_mut(), &mut 0, 0)
                 })
                 .await?;
@@ -114,7 +113,7 @@ impl PollFd {
         flags: libc::c_int,
     ) -> io::Result<(B, A)> {
         let (n, address) = self
-            .io(Direction::Read, |fd, _| {
+            .io(Direction::Read, |fd| {
                 with_address_storage(|address, length| {
                     let (ptr, len) = spare(&mut buf);
                     // SAFETY: `ptr` is valid for writes of `len` bytes (the
@@ -145,7 +144,7 @@ impl PollFd {
         flags: libc::c_int,
     ) -> io::Result<(B, A)> {
         let (n, address) = self
-            .io(Direction::Read, |fd, _| {
+            .io(Direction::Read, |fd| {
                 with_address_storage(|address, length| {
                     recv_msg(fd, &mut bufs, address, length, flags)
                 })
@@ -158,7 +157,7 @@ impl PollFd {
 
     /// Sends some bytes of `buf`; returns it and how many.
     pub(crate) async fn send<B: Buf>(&self, buf: B) -> io::Result<(B, usize)> {
-        let n = self.io(Direction::Write, |fd, _| send(fd, &buf, 0)).await?;
+        let n = self.io(Direction::Write, |fd| send(fd, &buf, 0)).await?;
         Ok((buf, n))
     }
 
@@ -166,9 +165,7 @@ impl PollFd {
     pub(crate) async fn send_all<B: Buf>(&self, buf: B) -> io::Result<B> {
         let mut sent = 0;
         while sent < buf.len() {
-            let n = self
-                .io(Direction::Write, |fd, _| send(fd, &buf, sent))
-                .await?;
+            let n = self.io(Direction::Write, |fd| send(fd, &buf, sent)).await?;
             if n == 0 {
                 return Err(io::ErrorKind::WriteZero.into());
             }
@@ -184,7 +181,7 @@ impl PollFd {
         bufs: B,
     ) -> io::Result<(B, usize)> {
         let n = self
-            .io(Direction::Write, |fd, _| {
+            .io(Direction::Write, |fd| {
                 send_msg(fd, &bufs, 0, ptr::null(), 0)
             })
             .await?;
@@ -201,7 +198,7 @@ impl PollFd {
         let mut sent = 0;
         while sent < total {
             let n = self
-                .io(Direction::Write, |fd, _| {
+                .io(Direction::Write, |fd| {
                     send_msg(fd, &bufs, sent, ptr::null(), 0)
                 })
                 .await?;
@@ -221,11 +218,11 @@ impl PollFd {
     ) -> io::Result<(B, usize)> {
         let storage = address.into_storage();
         let n = self
-            .io(Direction::Write, |fd, _| {
+            .io(Direction::Write, |fd| {
                 // SAFETY: `as_ptr` only describes the storage, which lives
                 // across the call below.
                 let (address, length) = unsafe { A::as_ptr(&storage) };
-                let (ptr, len) = bytes(&buf);
+                let (ptr, len) = bytes(&buf, 0);
                 // SAFETY: `ptr` is valid for reads of `len` bytes (the
                 // buffer's bytes), `address` of `length`.
                 check(unsafe {
@@ -251,7 +248,7 @@ impl PollFd {
     ) -> io::Result<(B, usize)> {
         let storage = address.into_storage();
         let n = self
-            .io(Direction::Write, |fd, _| {
+            .io(Direction::Write, |fd| {
                 // SAFETY: as in `send_to`.
                 let (address, length) = unsafe { A::as_ptr(&storage) };
                 send_msg(fd, &bufs, 0, address, length)
@@ -260,58 +257,11 @@ impl PollFd {
         Ok((bufs, n))
     }
 
-    /// Connects the socket to `address`: starts the connection and waits
-    /// until it is made or fails (`SO_ERROR`).
-    pub(crate) async fn connect<A: SocketAddress>(&self, address: A) -> io::Result<()> {
-        let storage = address.into_storage();
-        let mut wait = FIRST_CONNECT_WAIT;
-        loop {
-            // SAFETY: as in `send_to`.
-            let (address, length) = unsafe { A::as_ptr(&storage) };
-            // SAFETY: `address` is valid for reads of `length` bytes.
-            let res = unsafe { libc::connect(self.as_raw_fd(), address.cast(), length) };
-            if res == 0 {
-                return Ok(());
-            }
-            let err = io::Error::last_os_error();
-            match err.raw_os_error() {
-                // A signal during a non-blocking connect leaves it going on.
-                Some(libc::EINPROGRESS | libc::EINTR) => break,
-                // A Unix listener whose backlog is full: nothing signals
-                // room (the listener's readiness is not ours), so try again
-                // after a while, as a blocking connect would wait.
-                Some(libc::EAGAIN) => {
-                    let timer = PollFd::new(timerfd(wait)?, self.handle())?;
-                    timer.read(Vec::with_capacity(8)).await?;
-                    wait = (wait * 2).min(MAX_CONNECT_WAIT);
-                }
-                _ => return Err(err),
-            }
-        }
-        // A new socket starts out writable in the readiness (see
-        // `Readiness::default`), so the first check below comes before any
-        // event: still connecting is told by the missing peer.
-        self.io(Direction::Write, |fd, _| {
-            let socket = socket2::SockRef::from(&fd);
-            if let Some(err) = socket.take_error()? {
-                return Err(err);
-            }
-            match socket.peer_addr() {
-                Ok(_) => Ok(()),
-                Err(err) if err.kind() == io::ErrorKind::NotConnected => {
-                    Err(io::ErrorKind::WouldBlock.into())
-                }
-                Err(err) => Err(err),
-            }
-        })
-        .await
-    }
-
     /// Accepts a connection; returns it (non-blocking, registered with this
     /// descriptor's poll) and the peer's address.
     pub(crate) async fn accept<A: SocketAddress>(&self) -> io::Result<(PollFd, A)> {
         let (fd, address) = self
-            .io(Direction::Read, |fd, _| {
+            .io(Direction::Read, |fd| {
                 with_address_storage(|address, length| accept(fd, address, length))
             })
             .await?;
@@ -325,7 +275,7 @@ impl PollFd {
         cx: &mut task::Context<'_>,
         pending: &mut Pending,
     ) -> Poll<io::Result<PollFd>> {
-        self.poll_io(Direction::Read, cx, pending, |fd, _| {
+        self.poll_io(Direction::Read, cx, pending, |fd| {
             accept(fd, ptr::null_mut(), ptr::null_mut())
         })
         .map(|result| result.and_then(|fd| PollFd::new_nonblocking(fd, self.handle())))
@@ -360,7 +310,7 @@ impl PollFd {
                 )
             })?;
             let n = self
-                .io(Direction::Write, |fd, _| {
+                .io(Direction::Write, |fd| {
                     // SAFETY: both descriptors are open for the call, `at`
                     // is valid for reads and writes.
                     check(unsafe {
@@ -377,6 +327,66 @@ impl PollFd {
     }
 }
 
+/// Connects the socket `fd` to `address` and registers it with the poll
+/// of `handle`: starts the connection, then waits until it is made or
+/// fails (`SO_ERROR`).
+///
+/// The socket is registered only once the connection was started: epoll
+/// reports `EPOLLHUP` for a stream socket that is not connected, a wake-up
+/// for nothing (see [`readiness`](super::readiness)).
+pub(crate) async fn connect<A: SocketAddress>(
+    fd: OwnedFd,
+    handle: &PollHandle,
+    address: A,
+) -> io::Result<PollFd> {
+    set_nonblocking(fd.as_fd())?;
+    let storage = address.into_storage();
+    let mut wait = FIRST_CONNECT_WAIT;
+    loop {
+        // SAFETY: `as_ptr` only describes the storage, which lives across
+        // the call below.
+        let (address, length) = unsafe { A::as_ptr(&storage) };
+        // SAFETY: `address` is valid for reads of `length` bytes.
+        let res = unsafe { libc::connect(fd.as_raw_fd(), address.cast(), length) };
+        if res == 0 {
+            return PollFd::new_nonblocking(fd, handle);
+        }
+        let err = io::Error::last_os_error();
+        match err.raw_os_error() {
+            // A signal during a non-blocking connect leaves it going on.
+            Some(libc::EINPROGRESS | libc::EINTR) => break,
+            // A Unix listener whose backlog is full: nothing signals room
+            // (the listener's readiness is not ours), so try again after a
+            // while, as a blocking connect would wait.
+            Some(libc::EAGAIN) => {
+                let timer = PollFd::new(timerfd(wait)?, handle)?;
+                timer.read(Vec::with_capacity(8)).await?;
+                wait = (wait * 2).min(MAX_CONNECT_WAIT);
+            }
+            _ => return Err(err),
+        }
+    }
+    let fd = PollFd::new_nonblocking(fd, handle)?;
+    // A new descriptor starts out writable in the readiness (see
+    // `Readiness::default`), so the first check below may come before any
+    // event: still connecting is told by the missing peer.
+    fd.io(Direction::Write, |fd| {
+        let socket = socket2::SockRef::from(&fd);
+        if let Some(err) = socket.take_error()? {
+            return Err(err);
+        }
+        match socket.peer_addr() {
+            Ok(_) => Ok(()),
+            Err(err) if err.kind() == io::ErrorKind::NotConnected => {
+                Err(io::ErrorKind::WouldBlock.into())
+            }
+            Err(err) => Err(err),
+        }
+    })
+    .await?;
+    Ok(fd)
+}
+
 /// `recv(2)` into the spare capacity of `buf`.
 fn recv<B: BufMut>(fd: BorrowedFd<'_>, buf: &mut B, flags: libc::c_int) -> io::Result<usize> {
     let (ptr, len) = spare(buf);
@@ -387,11 +397,9 @@ fn recv<B: BufMut>(fd: BorrowedFd<'_>, buf: &mut B, flags: libc::c_int) -> io::R
 
 /// `send(2)` of the bytes of `buf` after the first `skip`.
 fn send<B: Buf>(fd: BorrowedFd<'_>, buf: &B, skip: usize) -> io::Result<usize> {
-    let (ptr, len) = bytes(buf);
-    let skip = skip.min(len);
-    // SAFETY: `ptr` is valid for reads of `len` bytes, the buffer's bytes,
-    // so after `skip` (at most `len`) of them for `len - skip`.
-    check(unsafe { libc::send(fd.as_raw_fd(), ptr.add(skip).cast(), len - skip, SEND_FLAGS) })
+    let (ptr, len) = bytes(buf, skip);
+    // SAFETY: `ptr` is valid for reads of `len` bytes of the buffer.
+    check(unsafe { libc::send(fd.as_raw_fd(), ptr.cast(), len, SEND_FLAGS) })
 }
 
 /// `recvmsg(2)` into the spare capacity of `bufs`, with the sender's

@@ -71,7 +71,8 @@ impl Sources {
     }
 
     /// Number of registered descriptors.
-    pub(crate) fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.slots.len() - self.free.len()
     }
 }
