@@ -150,3 +150,6 @@ impl Poller {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;
