@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use crate::io::IoDriver;
 
+pub(crate) mod driver_id;
 pub(crate) mod fd;
 pub(crate) mod file;
 pub(crate) mod poll;
@@ -30,6 +31,7 @@ pub(crate) mod uring;
 
 pub(crate) use uring::{RING_ENTRIES, io_counts, io_work_on_this_thread};
 
+use driver_id::DriverId;
 use poll::{PollHandle, Poller};
 use uring::ring_waker::RingWaker;
 use uring::{IoRing, WorkerRing};
@@ -43,6 +45,14 @@ pub(crate) enum Io {
 }
 
 impl Io {
+    /// Which ring or poll instance this is.
+    pub(crate) fn id(&self) -> DriverId {
+        match self {
+            Io::Uring(ring) => ring.id(),
+            Io::Poll(handle) => handle.id(),
+        }
+    }
+
     /// Which driver this is.
     pub(crate) const fn driver(&self) -> IoDriver {
         match self {

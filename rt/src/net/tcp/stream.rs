@@ -9,7 +9,9 @@ use std::time::Duration;
 use socket2::{Domain, Protocol, Socket, TcpKeepalive, Type};
 
 use crate::access::Access;
+use crate::net::limit::ConnectionSlot;
 use crate::net::stream_ops::stream_operations;
+use crate::net::timeout::{Direction, Timeouts};
 use crate::net::{ip_addr, with_socket};
 use crate::runtime::io::fd::IoFd;
 
@@ -33,11 +35,27 @@ use crate::runtime::io::fd::IoFd;
 /// ```
 pub struct TcpStream {
     fd: IoFd,
+    timeouts: Timeouts,
+    /// For a connection a `Server` accepted: its place under the server's
+    /// connection limit, given back when the stream is dropped (after its
+    /// descriptor).
+    _slot: Option<ConnectionSlot>,
 }
 
 impl TcpStream {
     pub(crate) const fn from_fd(fd: IoFd) -> TcpStream {
-        TcpStream { fd }
+        TcpStream {
+            fd,
+            timeouts: Timeouts::NONE,
+            _slot: None,
+        }
+    }
+
+    /// Sets the timeouts of a connection a server accepted, and the slot it
+    /// holds under the server's connection limit.
+    pub(crate) fn accepted_by_server(&mut self, timeouts: Timeouts, slot: ConnectionSlot) {
+        self.timeouts = timeouts;
+        self._slot = Some(slot);
     }
 
     /// Connects to `address`. A refused or failed connection keeps its
@@ -67,9 +85,11 @@ impl TcpStream {
     /// through user space: on io_uring the kernel splices them through a
     /// pipe, on the poll driver it sends them with `sendfile(2)` (reading
     /// the file's pages in the worker's thread). Stops early at the end of
-    /// the file; returns how many bytes were sent.
+    /// the file; returns how many bytes were sent. The write timeout, if
+    /// set, bounds the whole call.
     pub async fn send_file<F: AsFd>(&self, file: &F, offset: u64, length: u64) -> io::Result<u64> {
-        self.fd.send_file(file.as_fd(), offset, length).await
+        let send = self.fd.send_file(file.as_fd(), offset, length);
+        self.timed(Direction::Write, send).await
     }
 
     /// Sets `TCP_NODELAY`: send small writes right away instead of
@@ -110,6 +130,9 @@ impl TcpStream {
 
 impl fmt::Debug for TcpStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TcpStream").field("fd", &self.fd).finish()
+        f.debug_struct("TcpStream")
+            .field("fd", &self.fd)
+            .field("timeouts", &self.timeouts)
+            .finish()
     }
 }

@@ -9,6 +9,7 @@ use socket2::{Domain, Socket, Type};
 
 use crate::access::Access;
 use crate::net::stream_ops::stream_operations;
+use crate::net::timeout::Timeouts;
 use crate::net::unix::addr::{UnixAddr, describe, from_sock_addr};
 use crate::net::with_socket;
 use crate::runtime::io::fd::IoFd;
@@ -33,11 +34,15 @@ use crate::runtime::io::fd::IoFd;
 /// ```
 pub struct UnixStream {
     fd: IoFd,
+    timeouts: Timeouts,
 }
 
 impl UnixStream {
     pub(crate) const fn from_fd(fd: IoFd) -> UnixStream {
-        UnixStream { fd }
+        UnixStream {
+            fd,
+            timeouts: Timeouts::NONE,
+        }
     }
 
     /// Connects to the listener at `path`. Errors (no such file, refused)
@@ -100,6 +105,9 @@ impl UnixStream {
 
 impl fmt::Debug for UnixStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("UnixStream").field("fd", &self.fd).finish()
+        f.debug_struct("UnixStream")
+            .field("fd", &self.fd)
+            .field("timeouts", &self.timeouts)
+            .finish()
     }
 }

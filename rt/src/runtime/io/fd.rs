@@ -27,6 +27,7 @@ use a10::AsyncFd;
 use a10::io::{Buf, BufMut};
 
 use crate::runtime::io::Io;
+use crate::runtime::io::driver_id::DriverId;
 use crate::runtime::io::poll::PollFd;
 use crate::runtime::io::timerfd::timerfd;
 use crate::runtime::io::uring::{FdRing, IoRing, rw};
@@ -84,6 +85,14 @@ impl IoFd {
         IoFd::Uring {
             fd,
             ring: FdRing::new(ring),
+        }
+    }
+
+    /// Whether the descriptor is on the ring or poll instance `id`.
+    pub(crate) fn is_on(&self, id: &DriverId) -> bool {
+        match self {
+            IoFd::Uring { ring, .. } => ring.is(id),
+            IoFd::Poll(fd) => fd.handle().id() == *id,
         }
     }
 

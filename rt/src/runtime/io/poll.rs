@@ -43,6 +43,7 @@ use std::time::Duration;
 
 use mio::{Events, Poll};
 
+use crate::runtime::io::driver_id::DriverId;
 use crate::runtime::io::poll::sources::{Sources, WAKE_TOKEN};
 use crate::runtime::lock::lock;
 
@@ -88,6 +89,11 @@ impl PollHandle {
         if let Err(err) = self.0.waker.wake() {
             log::warn!("can't wake a poll driver: {err}");
         }
+    }
+
+    /// Which poll instance this is.
+    pub(crate) fn id(&self) -> DriverId {
+        DriverId::poll(&self.0)
     }
 
     /// Whether this is the runtime's shared poll.

@@ -19,6 +19,7 @@ use log::{debug, warn};
 
 use crate::runtime::context::{self, Context};
 use crate::runtime::io::RING_ENTRIES;
+use crate::runtime::io::driver_id::DriverId;
 use crate::runtime::io::uring::ledger::Ledger;
 use crate::runtime::io::uring::ring_waker::RingWaker;
 
@@ -65,6 +66,16 @@ impl IoRing {
     /// The submission queue, to create a10 types on this ring.
     pub(crate) fn sq(&self) -> SubmissionQueue {
         self.sq.clone()
+    }
+
+    /// Which ring this is.
+    pub(crate) fn id(&self) -> DriverId {
+        DriverId::Uring(self.sq.clone())
+    }
+
+    /// Whether this is the ring `id`.
+    pub(crate) fn is(&self, id: &DriverId) -> bool {
+        matches!(id, DriverId::Uring(sq) if self.sq == *sq)
     }
 
     /// This thread's ledger of this kind of ring.
