@@ -79,6 +79,9 @@ pub(crate) struct IoCounts {
     pub(crate) shared_ledger: Ledger,
     /// Set while this thread submits a ring to make room for cancellations.
     pub(crate) making_room: Cell<bool>,
+    /// Operations on a poll instance in a row that did not wait, see
+    /// `io::poll::fd`'s "A budget".
+    pub(crate) ready_streak: Cell<u32>,
 }
 
 /// The timers a socket's timeout uses on a runtime thread; touched only by
@@ -106,6 +109,7 @@ impl Context {
                 worker_ledger: Ledger::new(),
                 shared_ledger: Ledger::new(),
                 making_room: Cell::new(false),
+                ready_streak: Cell::new(0),
             },
             worker_ring: RefCell::new(None),
             timers: RefCell::new(None),

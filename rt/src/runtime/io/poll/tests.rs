@@ -8,7 +8,9 @@ use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::os::fd::OwnedFd;
 use std::pin::pin;
-use std::task::{self, Poll, Waker};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{self, Poll, Wake, Waker};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -16,7 +18,7 @@ use a10::io::LimitedBuf;
 use socket2::{Domain, Socket, Type};
 
 use super::Poller;
-use super::fd::PollFd;
+use super::fd::{BUDGET, PollFd};
 use super::socket;
 use crate::runtime::io::io_counts;
 
@@ -280,5 +282,48 @@ fn a_pipe_is_read_and_written_across_a_full_buffer() {
     assert!(
         end.is_empty(),
         "no end of the stream once the writer is gone"
+    );
+}
+
+#[test]
+fn a_run_of_operations_that_do_not_wait_yields_once_the_budget_is_spent() {
+    struct Count(AtomicUsize);
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    let poller = Poller::new(false).unwrap();
+    let (polled, mut peer) = pair(&poller);
+    let ops = 3 * BUDGET as usize;
+    peer.write_all(&vec![7; ops]).unwrap();
+    let count = Arc::new(Count(AtomicUsize::new(0)));
+    let waker = Waker::from(count.clone());
+    let mut cx = task::Context::from_waker(&waker);
+    // One byte per receive: every one finds its data there.
+    let (mut received, mut yields) = (0, Vec::new());
+    for attempt in 0..ops + 10 {
+        let mut recv = pin!(polled.recv(Vec::with_capacity(1), 0));
+        match recv.as_mut().poll(&mut cx) {
+            Poll::Ready(buf) => received += buf.unwrap().len(),
+            Poll::Pending => yields.push(attempt),
+        }
+        if received == ops {
+            break;
+        }
+    }
+    assert_eq!(received, ops, "bytes lost by the yields");
+    // Every BUDGET + 1st operation yields (the first may come sooner: the
+    // thread's budget was partly spent by earlier tests).
+    assert!(yields.len() >= 2, "never yielded: {yields:?}");
+    let gaps: Vec<_> = yields.windows(2).map(|pair| pair[1] - pair[0]).collect();
+    assert!(
+        gaps.iter().all(|&gap| gap == BUDGET as usize + 1),
+        "{yields:?}"
+    );
+    assert_eq!(
+        count.0.load(Ordering::SeqCst),
+        yields.len(),
+        "a yield wakes its task"
     );
 }
