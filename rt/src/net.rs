@@ -18,6 +18,19 @@
 //! [`Deadline`](crate::timer::Deadline) passes) cancels it; the socket can
 //! be used again right away.
 //!
+//! # Timeouts
+//!
+//! A stream's read and write timeouts ([`TcpStream::set_read_timeout`],
+//! [`TcpStream::set_write_timeout`], the same on [`UnixStream`]), set once,
+//! bound every receive and every send: an operation not done in time fails
+//! with [`io::ErrorKind::TimedOut`] and is cancelled as if dropped. A
+//! [`Server`] sets them on every connection it accepts
+//! ([`ServerSetup::with_read_timeout`], [`ServerSetup::with_write_timeout`]),
+//! so that a client that stops sending, or sends and never reads, can't
+//! hold its connection (and the runtime's shutdown) for ever. A server also
+//! limits the connections open at once
+//! ([`ServerSetup::with_max_connections`]).
+//!
 //! # Creating sockets
 //!
 //! Creating, binding and configuring a socket are quick system calls that
@@ -25,15 +38,19 @@
 //! `UdpSocket::bind`); operations that wait for the network (`connect`,
 //! `accept`, `recv`, `send`) are `async`.
 
+mod budget;
 mod incoming;
+mod limit;
 mod server;
 mod stream_ops;
 pub mod tcp;
+pub(crate) mod timeout;
 pub mod udp;
 pub mod unix;
 
+pub use budget::{BudgetExceeded, MemoryBudget, Reservation};
 pub use incoming::Incoming;
-pub use server::{Server, ServerError, ServerMessage, ServerSetup};
+pub use server::{DEFAULT_MAX_CONNECTIONS, Server, ServerError, ServerMessage, ServerSetup};
 #[doc(no_inline)]
 pub use tcp::{TcpListener, TcpStream};
 #[doc(no_inline)]

@@ -52,6 +52,7 @@ use crate::metrics::RuntimeMetrics;
 use crate::runtime_ref::RuntimeRef;
 use crate::signal::Signal;
 use crate::spawn::SyncActorOptions;
+use context::ThreadTimers;
 use coordinator::Coordinator;
 use shared::RuntimeInternals;
 use worker::{Control, ExitGuard, RunFn, ThreadExit, WorkerControl};
@@ -171,10 +172,10 @@ impl Runtime {
                 );
                 trace::sync_actor(A::name());
             }
-            let _guard = SyncGuard {
+            let _guard = SyncGuard::enter(
                 internals,
-                _exit: ExitGuard::new(ThreadExit::SyncActor, exits, coordinator_sq),
-            };
+                ExitGuard::new(ThreadExit::SyncActor, exits, coordinator_sq),
+            );
             let exit = runner.run(arg);
             debug!("synchronous actor '{name}' {exit}");
             trace::finish_thread();
@@ -225,14 +226,31 @@ impl Runtime {
 }
 
 /// Marks a synchronous actor thread as stopped when dropped (also when it
-/// panics).
+/// panics); until then the shared timers are the thread's timers for
+/// sockets' timeouts (see `Context::timers`).
 struct SyncGuard {
     internals: Arc<RuntimeInternals>,
     _exit: ExitGuard,
 }
 
+impl SyncGuard {
+    fn enter(internals: Arc<RuntimeInternals>, exit: ExitGuard) -> SyncGuard {
+        let timers = ThreadTimers {
+            worker: None,
+            shared: internals.clone(),
+        };
+        context::with(|cx| cx.timers.replace(Some(timers)));
+        SyncGuard {
+            internals,
+            _exit: exit,
+        }
+    }
+}
+
 impl Drop for SyncGuard {
     fn drop(&mut self) {
+        // Taken out, then dropped outside the context's borrow.
+        drop(context::try_with(|cx| cx.timers.take()));
         self.internals.sync_actor_stopped();
     }
 }

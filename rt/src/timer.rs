@@ -96,7 +96,7 @@ const FAR_FUTURE: Duration = Duration::from_secs(30 * 365 * 24 * 60 * 60);
 const MIN_INTERVAL: Duration = Duration::from_millis(1);
 
 /// `start + duration`, or [`FAR_FUTURE`] from `start` if that cannot be represented.
-fn add_or_far(start: Instant, duration: Duration) -> Instant {
+pub(crate) fn add_or_far(start: Instant, duration: Duration) -> Instant {
     start
         .checked_add(duration)
         .unwrap_or_else(|| start + FAR_FUTURE)

@@ -1,66 +1,43 @@
 //! Runs example 11 (`rt_11_redis_lite`) and talks RESP to it over loopback
 //! with a client written here on std's `TcpStream`: exact replies, binary
 //! values, concurrent and pipelining clients, clients that misbehave (close
-//! mid-command, send garbage, stay silent), and the stop on SIGINT.
+//! mid-command, send garbage, stay silent, never read, send huge commands
+//! past the memory budget), and the stop on SIGINT.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Barrier, mpsc};
+use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
 
 mod util;
 
-use util::example;
+use util::clients::send_until_closed;
+use util::server::ServerExample;
 
 /// How long a client waits for a reply before the test fails.
 const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The example running as a child process; killed if the test fails.
 struct Server {
-    child: Child,
+    example: ServerExample,
     address: SocketAddr,
 }
 
 impl Server {
     /// Starts the example on a free loopback port with an idle timeout of
-    /// `idle` seconds, and reads the address it prints.
+    /// `idle` seconds.
     fn start(idle: &str) -> Server {
-        let child = Command::new(example("rt_11_redis_lite"))
-            .args(["127.0.0.1:0", idle])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("can't run example");
-        // Killed by `drop` if the test fails from here on.
-        let mut server = Server {
-            child,
-            address: SocketAddr::from(([0, 0, 0, 0], 0)),
-        };
-        // Byte by byte: what comes after the first line is read at the end.
-        // In a thread, so that an example that prints nothing can't hang the
-        // test.
-        let mut stdout = server.child.stdout.take().expect("no stdout");
-        let (sender, receiver) = mpsc::channel();
-        thread::spawn(move || {
-            let mut first = Vec::new();
-            let mut byte = [0; 1];
-            while first.last() != Some(&b'\n') && stdout.read(&mut byte).is_ok_and(|n| n == 1) {
-                first.push(byte[0]);
-            }
-            let _ = sender.send((first, stdout));
-        });
-        let (first, stdout) = receiver
-            .recv_timeout(Duration::from_secs(30))
-            .expect("example printed no address within 30 s");
-        server.child.stdout = Some(stdout);
-        let first = String::from_utf8(first).expect("output is not UTF-8");
-        server.address = first
-            .strip_prefix("listening on ")
-            .and_then(|a| a.trim_end().parse().ok())
-            .unwrap_or_else(|| panic!("unexpected first line: {first:?}"));
-        server
+        Server::start_with(&[idle])
+    }
+
+    /// Starts the example on a free loopback port with `args` after the
+    /// address (the idle timeout, the memory budget).
+    fn start_with(args: &[&str]) -> Server {
+        let args: Vec<&str> = ["127.0.0.1:0"].iter().chain(args).copied().collect();
+        let example = ServerExample::start("rt_11_redis_lite", &args, &[]);
+        let address = example.address;
+        Server { example, address }
     }
 
     fn connect(&self) -> Client {
@@ -69,45 +46,8 @@ impl Server {
 
     /// Stops the example with SIGINT and checks it prints `stopped`, exits
     /// with 0 and printed no error.
-    fn stop(mut self) {
-        let pid = libc::pid_t::try_from(self.child.id()).expect("pid out of range");
-        // SAFETY: sending a signal to our own child process.
-        let res = unsafe { libc::kill(pid, libc::SIGINT) };
-        assert_eq!(res, 0, "can't send SIGINT");
-        let deadline = Instant::now() + Duration::from_secs(15);
-        let status = loop {
-            if let Some(status) = self.child.try_wait().expect("can't wait for example") {
-                break status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "example did not stop after SIGINT"
-            );
-            thread::sleep(Duration::from_millis(20));
-        };
-        let mut rest = String::new();
-        let mut stdout = self.child.stdout.take().expect("no stdout");
-        stdout.read_to_string(&mut rest).expect("can't read output");
-        let mut errors = String::new();
-        let mut stderr = self.child.stderr.take().expect("no stderr");
-        stderr
-            .read_to_string(&mut errors)
-            .expect("can't read errors");
-        assert!(
-            status.success(),
-            "example failed: {status}; stderr: {errors}"
-        );
-        assert_eq!(rest, "stopped\n");
-        assert_eq!(errors, "", "example printed errors");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
+    fn stop(self) {
+        self.example.stop(libc::SIGINT, Duration::from_secs(15));
     }
 }
 
@@ -478,4 +418,150 @@ fn sigint_closes_connections_and_stops() {
     partial.expect_closed();
     other.expect_closed();
     unanswered.expect_closed();
+}
+
+#[test]
+fn clients_that_never_read_are_disconnected() {
+    let server = Server::start("2");
+    let mut client = server.connect();
+    let value = vec![b'v'; 1024 * 1024];
+    client.call(&[b"SET", b"big", &value], b"+OK\r\n");
+    // Asks for the value again and again and never reads: the replies fill
+    // the socket buffers, and the server's send waits for the write
+    // timeout.
+    let mut deaf = TcpStream::connect(server.address).unwrap();
+    let request = command(&[b"GET", b"big"]);
+    let start = Instant::now();
+    let (closed, _) = send_until_closed(&mut deaf, &request, || {
+        start.elapsed() > Duration::from_secs(10)
+    });
+    let closed = closed.expect("a client that never reads is still connected 10 s later");
+    assert!(closed >= Duration::from_secs(2), "closed after {closed:?}");
+    // `client` was idle as long: disconnected too. Others are served.
+    client.expect_closed();
+    server.connect().call(&[b"PING"], b"+PONG\r\n");
+    server.stop();
+}
+
+/// The example's resident memory now and at its peak, in bytes (`VmRSS`
+/// and `VmHWM` of `/proc/<pid>/status`).
+fn resident(pid: libc::pid_t) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .expect("can't read /proc/<pid>/status");
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(name))
+            .and_then(|rest| rest.trim().strip_suffix(" kB"))
+            .and_then(|kib| kib.trim().parse::<u64>().ok())
+            .map(|kib| kib * 1024)
+            .unwrap_or_else(|| panic!("no {name} in /proc/{pid}/status"))
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// How a client that sent most of a huge command fared.
+#[derive(Debug, PartialEq)]
+enum Huge {
+    /// Refused with `-ERR memory budget exceeded` and disconnected.
+    Refused,
+    /// Still connected, its command still coming: within the budget.
+    Held,
+}
+
+#[test]
+fn huge_unfinished_commands_stay_within_the_memory_budget() {
+    const MIB: u64 = 1024 * 1024;
+    /// The memory budget given to the example.
+    const BUDGET: u64 = 32 * MIB;
+    /// Clients, and the part of a 60 MiB value each sends before stopping.
+    const CLIENTS: usize = 40;
+    const SENT: usize = 4 * 1024 * 1024;
+    /// Resident memory the example may have on top of its baseline and the
+    /// budget: what the allocator keeps around the buffers, with room to
+    /// spare (measured: the peak stays below baseline + budget).
+    const SLACK: u64 = 16 * MIB;
+
+    let server = Server::start_with(&["60", &(BUDGET / MIB).to_string()]);
+    let pid = server.example.pid();
+    server.connect().call(&[b"PING"], b"+PONG\r\n");
+    let (baseline, _) = resident(pid);
+
+    let barrier = Arc::new(Barrier::new(CLIENTS + 1));
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            let address = server.address;
+            let barrier = barrier.clone();
+            thread::spawn(move || {
+                let mut stream = TcpStream::connect(address).expect("can't connect");
+                stream
+                    .set_write_timeout(Some(Duration::from_secs(10)))
+                    .unwrap();
+                let mut request = b"*3\r\n$3\r\nSET\r\n$4\r\nhuge\r\n$62914560\r\n".to_vec();
+                request.resize(request.len() + SENT, b'x');
+                // Refused mid-way: the server closes, the write fails.
+                let _ = stream.write_all(&request);
+                stream
+                    .set_read_timeout(Some(Duration::from_secs(2)))
+                    .unwrap();
+                let mut reply = Vec::new();
+                let huge = match stream.read_to_end(&mut reply) {
+                    Ok(_) => Huge::Refused,
+                    Err(err) if err.kind() == ErrorKind::ConnectionReset => Huge::Refused,
+                    Err(err)
+                        if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) =>
+                    {
+                        assert!(
+                            reply.is_empty(),
+                            "unexpected reply {:?}",
+                            reply.escape_ascii().to_string()
+                        );
+                        Huge::Held
+                    }
+                    Err(err) => panic!("unexpected error: {err}"),
+                };
+                if huge == Huge::Refused && !reply.is_empty() {
+                    let reply = String::from_utf8_lossy(&reply);
+                    assert!(
+                        reply.starts_with("-ERR memory budget exceeded: "),
+                        "unexpected reply {reply:?}"
+                    );
+                }
+                // Held open until the memory is measured.
+                barrier.wait();
+                huge
+            })
+        })
+        .collect();
+    barrier.wait();
+    let (now, peak) = resident(pid);
+    let outcomes: Vec<Huge> = clients
+        .into_iter()
+        .map(|client| client.join().expect("client failed"))
+        .collect();
+    let held = outcomes.iter().filter(|&h| *h == Huge::Held).count();
+    let refused = CLIENTS - held;
+    eprintln!(
+        "baseline {} KiB, now {} KiB, peak {} KiB; {held} held, {refused} refused",
+        baseline / 1024,
+        now / 1024,
+        peak / 1024
+    );
+    assert!(
+        peak <= baseline + BUDGET + SLACK,
+        "peak resident memory {} MiB: more than the baseline ({} MiB) + the budget ({} MiB) \
+         + {} MiB",
+        peak / MIB,
+        baseline / MIB,
+        BUDGET / MIB,
+        SLACK / MIB
+    );
+    assert!(held > 0, "no huge command was held within the budget");
+    assert!(refused > 0, "the budget refused nothing");
+    // Memory back: the server serves large values again.
+    let mut client = server.connect();
+    let value = vec![b'v'; 8 * 1024 * 1024];
+    client.call(&[b"SET", b"big", &value], b"+OK\r\n");
+    client.call(&[b"GET", b"big"], &bulk(&value));
+    server.stop();
 }

@@ -22,9 +22,11 @@ use log::{debug, warn};
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::access::{Access, PrivateAccess, ThreadLocal, ThreadSafe};
+use crate::net::limit::{AtLimit, ConnectionLimit};
 use crate::net::tcp::{TcpListener, TcpStream};
+use crate::net::timeout::{Direction, Timeouts};
 use crate::runtime::io::IoRing;
-use crate::runtime::shared::lock;
+use crate::runtime::lock::lock;
 use crate::signal::Signal;
 use crate::spawn::ActorOptions;
 use crate::spawn::Spawn;
@@ -34,6 +36,8 @@ use crate::timer::Timer;
 const FIRST_BACKOFF: Duration = Duration::from_millis(10);
 /// The longest wait of a restarted server.
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
+/// The default connection limit of one server actor, see [`Server`].
+pub const DEFAULT_MAX_CONNECTIONS: usize = 16_384;
 
 /// A TCP server that spawns an actor per connection: create one with
 /// [`Server::new`] and spawn the [`ServerSetup`] it returns.
@@ -59,11 +63,46 @@ const MAX_BACKOFF: Duration = Duration::from_secs(1);
 /// gone. The connection actors it started are not stopped: they finish on
 /// their own, and the runtime waits for them.
 ///
+/// # Timeouts
+///
+/// [`with_read_timeout`](ServerSetup::with_read_timeout) and
+/// [`with_write_timeout`](ServerSetup::with_write_timeout) set the
+/// timeouts of every connection's stream before its actor starts (see
+/// [`TcpStream::set_read_timeout`]): every receive and send of every
+/// connection is bounded, so a client that stops sending, or sends and
+/// never reads, is disconnected (its operation fails with
+/// [`io::ErrorKind::TimedOut`] and the actor ends) instead of holding its
+/// connection, and the runtime's shutdown, for ever. There are none by
+/// default: a server that faces the internet should set both.
+///
+/// # Connection limit
+///
+/// A server actor has at most [`DEFAULT_MAX_CONNECTIONS`] (16,384)
+/// connections open at once, or what
+/// [`with_max_connections`](ServerSetup::with_max_connections) sets. The
+/// limit is per server actor: a thread-local server spawned on each of *n*
+/// workers admits up to *n* times the limit. A connection counts from its
+/// accept until its [`TcpStream`] is dropped.
+///
+/// At the limit the server **stops accepting** until a connection closes:
+/// new connections wait in the listener's backlog (1,024, capped by the
+/// kernel's `net.core.somaxconn`), and beyond that the kernel drops their
+/// handshakes, which clients retry. It does not accept them to close them:
+/// under a flood that would cost an accept, a close and a log line per
+/// connection while refusing everyone equally, and a client would see a
+/// reset where a short wait in the backlog gets it served once a
+/// connection closes. Reaching the limit logs a warning (at most once a
+/// minute per server actor; debug lines in between). With
+/// `SO_REUSEPORT` the kernel keeps handing a server at its limit its share
+/// of new connections, which wait in its backlog although another worker
+/// may have room: size the limit for a worker, not for the process.
+///
 /// # Errors
 ///
 /// Spawning a server binds its listener, so the spawn fails (use
-/// `try_spawn_local` / `try_spawn`) if the address can't be bound; once
-/// spawned, the server accepts connections right away. An accept error
+/// `try_spawn_local` / `try_spawn`) if the address can't be bound, or with
+/// [`io::ErrorKind::InvalidInput`] for a zero timeout or connection limit;
+/// once spawned, the server accepts connections right away. An accept error
 /// (e.g. too many open files) ends the server actor with a [`ServerError`]
 /// and goes to its supervisor. A restarted server keeps its
 /// listener (no connection is refused in between) and waits before
@@ -79,6 +118,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(1);
 /// use std::convert::Infallible;
 /// use std::io;
 /// use std::net::SocketAddr;
+/// use std::time::Duration;
 /// use kiln::actor::{self, actor_fn};
 /// use kiln::supervisor::SupervisorStrategy;
 /// use kiln_rt::net::{Server, ServerError, TcpStream};
@@ -99,7 +139,10 @@ const MAX_BACKOFF: Duration = Duration::from_secs(1);
 /// fn main() -> Result<(), Box<dyn std::error::Error>> {
 ///     let mut runtime = Runtime::setup().use_all_cores().build()?;
 ///     let stop_connection = |_: io::Error| SupervisorStrategy::Stop;
-///     let server = Server::new("127.0.0.1:7000".parse()?, stop_connection, actor_fn(echo), ActorOptions::default())?;
+///     let server = Server::new("127.0.0.1:7000".parse()?, stop_connection, actor_fn(echo), ActorOptions::default())?
+///         // A client that stops sending, or never reads, is disconnected.
+///         .with_read_timeout(Duration::from_secs(60))
+///         .with_write_timeout(Duration::from_secs(60));
 ///     runtime.run_on_workers(move |mut rt: RuntimeRef| -> io::Result<()> {
 ///         let restart = |_: ServerError| SupervisorStrategy::Restart(());
 ///         let server_ref = rt.try_spawn_local(restart, server, (), ActorOptions::default())?;
@@ -155,6 +198,9 @@ impl Server {
             supervisor,
             new_actor,
             options,
+            read_timeout: None,
+            write_timeout: None,
+            limit: ConnectionLimit::new(DEFAULT_MAX_CONNECTIONS),
             state: Arc::new(Mutex::new(State::default())),
             _access: PhantomData,
         })
@@ -196,6 +242,11 @@ pub struct ServerSetup<S, NA, RT> {
     supervisor: S,
     new_actor: NA,
     options: ActorOptions,
+    /// Set on every connection's stream.
+    read_timeout: Option<Duration>,
+    write_timeout: Option<Duration>,
+    /// Per server actor, like `state`.
+    limit: ConnectionLimit,
     /// Per server actor: not shared by clones.
     state: Arc<Mutex<State>>,
     _access: PhantomData<fn() -> RT>,
@@ -206,6 +257,73 @@ impl<S, NA, RT> ServerSetup<S, NA, RT> {
     pub fn local_addr(&self) -> SocketAddr {
         self.reservation.address
     }
+
+    /// Sets the read timeout of every connection's stream (see
+    /// [`TcpStream::set_read_timeout`]): a connection whose client sends
+    /// nothing for `timeout` while its actor waits to receive is
+    /// disconnected. None by default. A zero timeout makes the spawn fail.
+    #[must_use]
+    pub fn with_read_timeout(mut self, timeout: Duration) -> Self {
+        self.read_timeout = Some(timeout);
+        self
+    }
+
+    /// Sets the write timeout of every connection's stream (see
+    /// [`TcpStream::set_write_timeout`]): a connection whose client does
+    /// not read what its actor sends for `timeout` is disconnected. None
+    /// by default. A zero timeout makes the spawn fail.
+    #[must_use]
+    pub fn with_write_timeout(mut self, timeout: Duration) -> Self {
+        self.write_timeout = Some(timeout);
+        self
+    }
+
+    /// Sets how many connections one server actor may have open at once
+    /// (default [`DEFAULT_MAX_CONNECTIONS`]); at the limit it stops
+    /// accepting until one closes, see [`Server`]. Zero makes the spawn
+    /// fail.
+    #[must_use]
+    pub fn with_max_connections(mut self, max: usize) -> Self {
+        self.limit = ConnectionLimit::new(max);
+        self
+    }
+
+    /// The read timeout of the connections, if any.
+    pub fn read_timeout(&self) -> Option<Duration> {
+        self.read_timeout
+    }
+
+    /// The write timeout of the connections, if any.
+    pub fn write_timeout(&self) -> Option<Duration> {
+        self.write_timeout
+    }
+
+    /// How many connections one server actor may have open at once.
+    pub fn max_connections(&self) -> usize {
+        self.limit.max()
+    }
+
+    /// The timeouts to set on every connection; fails for a zero timeout
+    /// or connection limit.
+    fn checked_settings(&self) -> io::Result<Timeouts> {
+        let address = self.local_addr();
+        let invalid =
+            |err: io::Error| io::Error::new(err.kind(), format!("server on {address}: {err}"));
+        let mut timeouts = Timeouts::NONE;
+        timeouts
+            .set(Direction::Read, self.read_timeout)
+            .map_err(invalid)?;
+        timeouts
+            .set(Direction::Write, self.write_timeout)
+            .map_err(invalid)?;
+        if self.limit.max() == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("server on {address}: a connection limit of zero would accept nothing"),
+            ));
+        }
+        Ok(timeouts)
+    }
 }
 
 impl<S: Clone, NA: Clone, RT> Clone for ServerSetup<S, NA, RT> {
@@ -215,6 +333,9 @@ impl<S: Clone, NA: Clone, RT> Clone for ServerSetup<S, NA, RT> {
             supervisor: self.supervisor.clone(),
             new_actor: self.new_actor.clone(),
             options: self.options,
+            read_timeout: self.read_timeout,
+            write_timeout: self.write_timeout,
+            limit: ConnectionLimit::new(self.limit.max()),
             state: Arc::new(Mutex::new(State::default())),
             _access: PhantomData,
         }
@@ -229,6 +350,9 @@ where
         f.debug_struct("ServerSetup")
             .field("address", &self.reservation.address)
             .field("actor", &NA::name())
+            .field("read_timeout", &self.read_timeout)
+            .field("write_timeout", &self.write_timeout)
+            .field("connections", &self.limit)
             .finish()
     }
 }
@@ -252,11 +376,13 @@ where
     type RuntimeAccess = ThreadLocal;
 
     fn new(&mut self, ctx: Context<ServerMessage, ThreadLocal>, (): ()) -> io::Result<LocalServer> {
+        let timeouts = self.checked_settings()?;
         let listener = ListenerGuard::take(self, ctx.runtime_ref().io_ring())?;
         let setup = self.share_state();
         Ok(Box::pin(serve(
             ctx,
             setup,
+            timeouts,
             listener,
             |rt: &mut ThreadLocal, supervisor, new_actor, arg, options| {
                 rt.try_spawn_local(supervisor, new_actor, arg, options)
@@ -289,11 +415,13 @@ where
     type RuntimeAccess = ThreadSafe;
 
     fn new(&mut self, ctx: Context<ServerMessage, ThreadSafe>, (): ()) -> io::Result<SharedServer> {
+        let timeouts = self.checked_settings()?;
         let listener = ListenerGuard::take(self, ctx.runtime_ref().io_ring())?;
         let setup = self.share_state();
         Ok(Box::pin(serve(
             ctx,
             setup,
+            timeouts,
             listener,
             |rt: &mut ThreadSafe, supervisor, new_actor, arg, options| {
                 rt.try_spawn(supervisor, new_actor, arg, options).map(drop)
@@ -312,6 +440,7 @@ impl<S: Clone, NA: Clone, RT> ServerSetup<S, NA, RT> {
     fn share_state(&self) -> ServerSetup<S, NA, RT> {
         ServerSetup {
             state: self.state.clone(),
+            limit: self.limit.clone(),
             ..self.clone()
         }
     }
@@ -328,6 +457,7 @@ enum Event {
 async fn serve<S, NA, RT, F>(
     mut ctx: Context<ServerMessage, RT>,
     setup: ServerSetup<S, NA, RT>,
+    timeouts: Timeouts,
     listener: ListenerGuard,
     mut spawn: F,
 ) -> Result<(), ServerError>
@@ -356,7 +486,10 @@ where
     }
 
     debug!("server listening on {address}");
+    // Created now, queued in the kernel only once polled: never while the
+    // server is at its connection limit.
     let mut accept = pin!(listener.accept());
+    let mut at_limit = AtLimit::default();
     loop {
         let event = poll_fn(|cx| {
             // Messages first: a stop is not delayed by a stream of
@@ -364,6 +497,11 @@ where
             if pin!(ctx.receive_next()).poll(cx).is_ready() {
                 return Poll::Ready(Event::Stop);
             }
+            if setup.limit.poll_room(cx).is_pending() {
+                at_limit.enter(address, setup.limit.max());
+                return Poll::Pending;
+            }
+            at_limit.leave();
             accept.as_mut().poll(cx).map(Event::Accepted)
         })
         .await;
@@ -372,9 +510,10 @@ where
                 debug!("server on {address} stopping");
                 return Ok(());
             }
-            Event::Accepted(Ok((stream, peer))) => {
+            Event::Accepted(Ok((mut stream, peer))) => {
                 accept.set(listener.accept());
                 lock(&setup.state).failures = 0;
+                stream.accepted_by_server(timeouts, setup.limit.take());
                 let arg = (stream, peer);
                 let supervisor = setup.supervisor.clone();
                 let new_actor = setup.new_actor.clone();

@@ -1,14 +1,16 @@
 //! The operations of a connected stream socket, written once for
 //! [`TcpStream`](crate::net::TcpStream) and
 //! [`UnixStream`](crate::net::UnixStream): receiving, sending, shutting
-//! down and the pending error.
+//! down, the pending error, and the read and write timeouts every receive
+//! and send runs under (see [`timeout`](crate::net::timeout)).
 //!
 //! A macro rather than a generic type: each stream stays a plain struct
 //! with its own inherent methods (what users see in the docs and what the
 //! compiler inlines), and the two cannot drift apart, as they once did
 //! (`UnixStream::send_all` of an empty buffer failed with `WriteZero` while
 //! `TcpStream`'s returned at once). A type using it has the fields
-//! `fd: a10::AsyncFd` and `ring: crate::runtime::io::IoRing`.
+//! `fd: a10::AsyncFd`, `ring: crate::runtime::io::IoRing` and
+//! `timeouts: crate::net::timeout::Timeouts`.
 
 /// Expands, inside an `impl` block, to the operations every connected
 /// stream socket has; see the [module documentation](self).
@@ -21,9 +23,14 @@ macro_rules! stream_operations {
         /// Dropping the future before it completes cancels the receive,
         /// but bytes the kernel received just before the cancellation are
         /// lost with it (see [`io`](crate::io), "Buffers are passed by
-        /// value").
+        /// value"). Fails with `TimedOut` once the read timeout passes, if
+        /// one is set (see [`set_read_timeout`](Self::set_read_timeout)).
         pub async fn recv<B: $crate::io::BufMut>(&self, buf: B) -> ::std::io::Result<B> {
-            self.ring.op(self.fd.recv(buf)).await
+            self.timed(
+                $crate::net::timeout::Direction::Read,
+                self.ring.op(self.fd.recv(buf)),
+            )
+            .await
         }
 
         /// Receives at least `n` bytes; fails with
@@ -34,14 +41,18 @@ macro_rules! stream_operations {
             buf: B,
             n: usize,
         ) -> ::std::io::Result<B> {
-            self.ring.op(self.fd.recv_n(buf, n)).await
+            self.timed(
+                $crate::net::timeout::Direction::Read,
+                self.ring.op(self.fd.recv_n(buf, n)),
+            )
+            .await
         }
 
         /// Like `recv`, but leaves the bytes in the socket: the next receive
         /// gets them again.
         pub async fn peek<B: $crate::io::BufMut>(&self, buf: B) -> ::std::io::Result<B> {
-            self.ring
-                .op(self.fd.recv(buf).flags(::a10::net::RecvFlag::PEEK))
+            let peek = self.fd.recv(buf).flags(::a10::net::RecvFlag::PEEK);
+            self.timed($crate::net::timeout::Direction::Read, self.ring.op(peek))
                 .await
         }
 
@@ -50,7 +61,12 @@ macro_rules! stream_operations {
             &self,
             bufs: B,
         ) -> ::std::io::Result<B> {
-            let (bufs, _) = self.ring.op(self.fd.recv_vectored(bufs)).await?;
+            let (bufs, _) = self
+                .timed(
+                    $crate::net::timeout::Direction::Read,
+                    self.ring.op(self.fd.recv_vectored(bufs)),
+                )
+                .await?;
             Ok(bufs)
         }
 
@@ -60,13 +76,19 @@ macro_rules! stream_operations {
             bufs: B,
             n: usize,
         ) -> ::std::io::Result<B> {
-            self.ring.op(self.fd.recv_n_vectored(bufs, n)).await
+            self.timed(
+                $crate::net::timeout::Direction::Read,
+                self.ring.op(self.fd.recv_n_vectored(bufs, n)),
+            )
+            .await
         }
 
         /// Sends some bytes of `buf`; returns it and how many were sent.
+        /// Fails with `TimedOut` once the write timeout passes, if one is
+        /// set (see [`set_write_timeout`](Self::set_write_timeout)).
         pub async fn send<B: $crate::io::Buf>(&self, buf: B) -> ::std::io::Result<(B, usize)> {
-            self.ring
-                .op(::a10::Extract::extract(self.fd.send(buf)))
+            let send = ::a10::Extract::extract(self.fd.send(buf));
+            self.timed($crate::net::timeout::Direction::Write, self.ring.op(send))
                 .await
         }
 
@@ -75,8 +97,8 @@ macro_rules! stream_operations {
             if buf.is_empty() {
                 return Ok(buf); // a10 would fail with `WriteZero`.
             }
-            self.ring
-                .op(::a10::Extract::extract(self.fd.send_all(buf)))
+            let send = ::a10::Extract::extract(self.fd.send_all(buf));
+            self.timed($crate::net::timeout::Direction::Write, self.ring.op(send))
                 .await
         }
 
@@ -86,8 +108,8 @@ macro_rules! stream_operations {
             &self,
             bufs: B,
         ) -> ::std::io::Result<(B, usize)> {
-            self.ring
-                .op(::a10::Extract::extract(self.fd.send_vectored(bufs)))
+            let send = ::a10::Extract::extract(self.fd.send_vectored(bufs));
+            self.timed($crate::net::timeout::Direction::Write, self.ring.op(send))
                 .await
         }
 
@@ -100,12 +122,82 @@ macro_rules! stream_operations {
             if bufs.total_len() == 0 {
                 return Ok(bufs); // a10 would fail with `WriteZero`.
             }
-            self.ring
-                .op(::a10::Extract::extract(self.fd.send_all_vectored(bufs)))
+            let send = ::a10::Extract::extract(self.fd.send_all_vectored(bufs));
+            self.timed($crate::net::timeout::Direction::Write, self.ring.op(send))
                 .await
         }
 
-        /// Shuts down the reading, writing or both halves of the connection.
+        /// Sets the read timeout: a receive (`recv`, `recv_n`, `peek`, the
+        /// vectored ones) not done `timeout` after it started fails with
+        /// [`io::ErrorKind::TimedOut`](std::io::ErrorKind::TimedOut), with
+        /// a message that names the read timeout. `None`, the default,
+        /// waits for ever. Fails with
+        /// [`InvalidInput`](std::io::ErrorKind::InvalidInput) for a zero
+        /// timeout, as std's sockets do.
+        ///
+        /// Set it once and every receive is bounded: a client that stops
+        /// sending can't hold the connection for ever, and no call can be
+        /// forgotten, unlike a [`Deadline`](crate::timer::Deadline) around
+        /// each call. [`Server`](crate::net::Server) sets it for every
+        /// connection it accepts with `with_read_timeout`.
+        ///
+        /// A timed-out receive is cancelled like a dropped one (see
+        /// [`io`](crate::io)): its buffer is not handed back and bytes
+        /// received just before are lost, so close the connection after a
+        /// timeout. The timer is the worker's (or, for a thread-safe or
+        /// synchronous actor's socket, the runtime's); polled outside the
+        /// runtime's threads a timed operation fails with
+        /// [`Unsupported`](std::io::ErrorKind::Unsupported). Takes
+        /// `&mut self`: the timeouts are plain fields the operations read,
+        /// with no atomic or lock.
+        pub fn set_read_timeout(
+            &mut self,
+            timeout: ::std::option::Option<::std::time::Duration>,
+        ) -> ::std::io::Result<()> {
+            self.timeouts
+                .set($crate::net::timeout::Direction::Read, timeout)
+        }
+
+        /// The read timeout, see
+        /// [`set_read_timeout`](Self::set_read_timeout).
+        pub fn read_timeout(&self) -> ::std::option::Option<::std::time::Duration> {
+            self.timeouts.get($crate::net::timeout::Direction::Read)
+        }
+
+        /// Sets the write timeout: a send (`send`, `send_all`, the vectored
+        /// ones, and `TcpStream::send_file`) not done `timeout` after it
+        /// started fails with
+        /// [`io::ErrorKind::TimedOut`](std::io::ErrorKind::TimedOut). This
+        /// is what disconnects a peer that sends but never reads: once the
+        /// socket buffers are full, a send waits for it. The timeout bounds
+        /// each call as a whole: a `send_all` of a large buffer to a slow
+        /// reader must finish within it too. Otherwise as
+        /// [`set_read_timeout`](Self::set_read_timeout).
+        pub fn set_write_timeout(
+            &mut self,
+            timeout: ::std::option::Option<::std::time::Duration>,
+        ) -> ::std::io::Result<()> {
+            self.timeouts
+                .set($crate::net::timeout::Direction::Write, timeout)
+        }
+
+        /// The write timeout, see
+        /// [`set_write_timeout`](Self::set_write_timeout).
+        pub fn write_timeout(&self) -> ::std::option::Option<::std::time::Duration> {
+            self.timeouts.get($crate::net::timeout::Direction::Write)
+        }
+
+        /// `op` under the timeout of `direction`.
+        fn timed<'r, F>(
+            &'r self,
+            direction: $crate::net::timeout::Direction,
+            op: F,
+        ) -> $crate::net::timeout::Timed<'r, F> {
+            self.timeouts.wrap(direction, &self.ring, op)
+        }
+
+        /// Shuts down the reading, writing or both halves of the
+        /// connection. Never waits for the peer, so no timeout applies.
         pub async fn shutdown(&self, how: ::std::net::Shutdown) -> ::std::io::Result<()> {
             self.ring.op(self.fd.shutdown(how)).await
         }

@@ -11,18 +11,23 @@
 //! through one guard, `WorkerThread` (`runtime/worker/worker_thread.rs`), whose
 //! `Drop` also runs when the worker's loop panics, so a worker never leaves
 //! anything registered behind it. A recording thread's trace log is set and
-//! taken the same way (`runtime/trace.rs`).
+//! taken the same way (`runtime/trace.rs`), and so are a synchronous actor's
+//! thread's timers (`runtime.rs`).
 //!
 //! All fields are `Cell`s or `RefCell`s: the context is only ever touched by
 //! its own thread, and nothing holds a borrow across a call that could touch
 //! the same field again (each module says why for its fields).
 
 use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::sync::Arc;
 
 use a10::Ring;
 
 use crate::runtime::ids::{NO_WAKER_ID, ProcessId, WakerId};
+use crate::runtime::io::Io;
 use crate::runtime::io::uring::ledger::Ledger;
+use crate::runtime::timers::Timers;
 use crate::runtime::trace::log::ThreadLog;
 
 /// The engine's state of one thread; see the [module docs](self).
@@ -42,6 +47,11 @@ pub(crate) struct Context {
     /// `io::ring::WorkerRing`, so that an operation can submit it to make
     /// room for cancellations.
     pub(crate) worker_ring: RefCell<Option<Ring>>,
+    /// `net::timeout`, for the read and write timeouts of sockets: the
+    /// timers of the runtime this thread works for, see [`ThreadTimers`].
+    /// Set and taken by `WorkerThread` on a worker, by the synchronous
+    /// actor's guard (`runtime.rs`) on its thread; `None` elsewhere.
+    pub(crate) timers: RefCell<Option<ThreadTimers>>,
     /// `trace`: this thread's recording, if it records.
     pub(crate) trace_log: RefCell<Option<ThreadLog>>,
     /// `trace`: the id of the actor running on this thread (0: none), for
@@ -71,6 +81,16 @@ pub(crate) struct IoCounts {
     pub(crate) making_room: Cell<bool>,
 }
 
+/// The timers a socket's timeout uses on a runtime thread; touched only by
+/// `net::timeout` (and set as said on [`Context::timers`]).
+pub(crate) struct ThreadTimers {
+    /// On a worker: its driver (whose sockets' timers go in its wheel) and
+    /// its own timing wheel, reached with no lock.
+    pub(crate) worker: Option<(Io, Rc<dyn Timers>)>,
+    /// The runtime's shared timers, for every other socket.
+    pub(crate) shared: Arc<dyn Timers + Send + Sync>,
+}
+
 impl Context {
     const fn new() -> Context {
         Context {
@@ -88,6 +108,7 @@ impl Context {
                 making_room: Cell::new(false),
             },
             worker_ring: RefCell::new(None),
+            timers: RefCell::new(None),
             trace_log: RefCell::new(None),
             trace_actor: Cell::new(0),
         }

@@ -39,6 +39,14 @@ pub(crate) enum Io {
 }
 
 impl Io {
+    /// Whether this is `ring` (the same ring, not just the same driver).
+    pub(crate) fn is_ring(&self, ring: &IoRing) -> bool {
+        match self {
+            Io::Uring(own) => ring.uses(&own.sq()),
+            Io::Poll(_) => false,
+        }
+    }
+
     /// Which driver this is.
     pub(crate) const fn driver(&self) -> IoDriver {
         match self {

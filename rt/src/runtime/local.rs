@@ -3,13 +3,15 @@
 
 use std::cell::RefCell;
 use std::sync::Arc;
+use std::task::Waker;
+use std::time::Instant;
 
 use crate::runtime::counters::LocalCounters;
 use crate::runtime::io::Io;
 use crate::runtime::scheduler::RunQueue;
 use crate::runtime::scheduler::process::Process;
 use crate::runtime::shared::RuntimeInternals;
-use crate::runtime::timers::TimingWheel;
+use crate::runtime::timers::{TimerToken, Timers, TimingWheel};
 use crate::runtime::wake::WakerId;
 
 /// The state of one worker that thread-local processes reach.
@@ -27,4 +29,20 @@ pub(crate) struct LocalInternals {
     pub(crate) io: Io,
     /// Counters for the metrics.
     pub(crate) counters: LocalCounters,
+}
+
+/// The worker's own wheel, for the sockets on its ring (see
+/// [`Context::timers`](crate::runtime::context::Context::timers)).
+impl Timers for LocalInternals {
+    fn add_timer(&self, deadline: Instant, waker: Waker) -> TimerToken {
+        self.timers.borrow_mut().add(deadline, waker)
+    }
+
+    fn update_timer(&self, token: TimerToken, waker: &Waker) -> bool {
+        self.timers.borrow_mut().update_waker(token, waker)
+    }
+
+    fn remove_timer(&self, token: TimerToken) {
+        self.timers.borrow_mut().remove(token);
+    }
 }

@@ -20,7 +20,7 @@ use crate::runtime::counters::{self, RuntimeCounters};
 use crate::runtime::io::Io;
 pub(crate) use crate::runtime::lock::lock;
 use crate::runtime::scheduler::process::SharedProcess;
-use crate::runtime::timers::{TimerToken, TimingWheel};
+use crate::runtime::timers::{TimerToken, Timers, TimingWheel};
 use crate::runtime::trace::TraceFile;
 use crate::runtime::wake::{ProcessId, WakeTarget};
 use crate::runtime::worker::WorkerHandle;
@@ -279,5 +279,21 @@ impl WakeTarget for ShardWaker {
         log::trace!("waking thread-safe process {pid:?} of shard {}", self.shard);
         self.internals.shards.wake(self.shard, pid);
         self.internals.wake_worker_for(self.shard);
+    }
+}
+
+/// The shared timers, for sockets off their worker (see
+/// [`Context::timers`](crate::runtime::context::Context::timers)).
+impl Timers for RuntimeInternals {
+    fn add_timer(&self, deadline: Instant, waker: Waker) -> TimerToken {
+        RuntimeInternals::add_timer(self, deadline, waker)
+    }
+
+    fn update_timer(&self, token: TimerToken, waker: &Waker) -> bool {
+        self.timers().update_waker(token, waker)
+    }
+
+    fn remove_timer(&self, token: TimerToken) {
+        self.timers().remove(token);
     }
 }

@@ -174,10 +174,12 @@ impl WorkerSetup {
             io: self.io,
             counters: LocalCounters::default(),
         };
+        let local = Rc::new(local);
+        thread.set_timers(&local);
         let mut worker = Worker {
             index: self.index,
             handle: self.handle,
-            local: Rc::new(local),
+            local,
             shared,
             remote: self.remote,
             control: self.control,

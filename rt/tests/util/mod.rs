@@ -1,12 +1,15 @@
 //! Helpers shared by the tests: running the examples as child processes
-//! (here), waiting for metrics ([`metrics`]), an RPC server and client
-//! ([`rpc`]), and a runtime of the test's own ([`run`]).
+//! (here, and server examples in [`server`]), clients that stall a server
+//! ([`clients`]), waiting for metrics ([`metrics`]), an RPC server and
+//! client ([`rpc`]), and a runtime of the test's own ([`run`]).
 
 #![allow(dead_code, reason = "each test binary uses some of these")]
 
+pub(crate) mod clients;
 pub(crate) mod metrics;
 pub(crate) mod rpc;
 pub(crate) mod run;
+pub(crate) mod server;
 
 use std::path::PathBuf;
 use std::process::{Child, Command};

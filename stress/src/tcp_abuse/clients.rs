@@ -9,6 +9,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use kiln_rt::net::MemoryBudget;
+
 use super::server::LineReader;
 use super::{IDLE, MAX_LINE};
 use crate::report::{self, Rng, duration};
@@ -239,7 +241,15 @@ struct RandomClient {
 fn random_client(address: SocketAddr, input: &[u8], rng: &mut Rng) -> io::Result<RandomClient> {
     let mut expected = Vec::new();
     // No random line is a control command: their answers are not checked.
-    let open = LineReader::default().feed(input, &mut expected, &|_| String::new());
+    let unbounded = MemoryBudget::new(usize::MAX);
+    let open = LineReader::default()
+        .feed(
+            input,
+            &mut expected,
+            &|_| String::new(),
+            &mut unbounded.reservation(),
+        )
+        .map_err(io::Error::other)?;
     let closed_early = !open;
     let mut stream = connect(address)?;
     let mut chunks = Vec::new();
@@ -397,27 +407,37 @@ pub(super) fn fill_without_reading(address: SocketAddr) -> io::Result<(StdStream
     Ok((stream, Instant::now()))
 }
 
-/// Holds a non-reading connection until the end of the `window` (at least
-/// the idle timeout after it stopped sending), then reads: the server must
-/// have closed it (end of stream, or a reset, after the buffered answers).
-pub(super) fn deaf_client(
-    mut stream: StdStream,
-    stopped: Instant,
-    window: Duration,
-) -> Result<(), String> {
-    thread::sleep(
-        window
-            .max(IDLE + Duration::from_secs(1))
-            .saturating_sub(stopped.elapsed()),
-    );
-    let mut buf = vec![0; 64 * 1024];
+/// Holds a non-reading connection (its buffers full since `stopped`)
+/// until the server closes it: probes it with a one-byte write every
+/// 20 ms, which fails once the server has closed the connection (a reset:
+/// it closed with bytes unread). Returns how long after `stopped` that
+/// was; fails if the server did not within the idle timeout and 2 s.
+pub(super) fn deaf_client(stream: StdStream, stopped: Instant) -> Result<Duration, String> {
+    let limit = IDLE + Duration::from_secs(2);
+    stream
+        .set_nonblocking(true)
+        .map_err(|err| err.to_string())?;
     loop {
-        match stream.read(&mut buf) {
-            Ok(0) => break,
+        match (&stream).write(b"x") {
             Ok(_) => {}
-            Err(err) if err.kind() == ErrorKind::ConnectionReset => break,
-            Err(err) => return Err(format!("not disconnected: {err}")),
+            Err(err) if err.kind() == ErrorKind::WouldBlock => {}
+            Err(err)
+                if matches!(
+                    err.kind(),
+                    ErrorKind::ConnectionReset | ErrorKind::BrokenPipe
+                ) =>
+            {
+                return Ok(stopped.elapsed());
+            }
+            Err(err) => return Err(format!("can't probe: {err}")),
         }
+        if stopped.elapsed() > limit {
+            return Err(format!(
+                "not disconnected {} after it stopped reading (idle timeout {})",
+                duration(limit),
+                duration(IDLE)
+            ));
+        }
+        thread::sleep(Duration::from_millis(20));
     }
-    Ok(())
 }

@@ -162,6 +162,13 @@ impl ServerProcess {
             .ok_or_else(|| "no VmHWM in the server's status".to_owned())
     }
 
+    /// Resets the child's peak resident memory to its resident memory now
+    /// (writes `5` to `/proc/<pid>/clear_refs`).
+    pub(super) fn reset_peak_resident(&self) -> Result<(), String> {
+        std::fs::write(format!("/proc/{}/clear_refs", self.pid), "5")
+            .map_err(|err| format!("can't reset the server's peak resident memory: {err}"))
+    }
+
     /// The child's user and system CPU time.
     pub(super) fn cpu_time(&self) -> Result<Duration, String> {
         let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid))
@@ -187,6 +194,11 @@ impl ServerProcess {
     /// The server's count of connections it has started actors for.
     pub(super) fn connections(&self) -> Result<u64, String> {
         self.control("STATS", "connections")
+    }
+
+    /// The server's count of blobs its memory budget refused.
+    pub(super) fn blobs_refused(&self) -> Result<u64, String> {
+        self.control("STATS", "blobs-refused")
     }
 
     /// Makes the server's allocator give its cached memory back
@@ -269,8 +281,9 @@ impl ServerProcess {
         Ok(old.rlim_cur)
     }
 
-    /// Sends SIGTERM; the child must exit 0 within 5 s without a panic.
-    pub(super) fn stop(&mut self) -> Result<Vec<Figure>, String> {
+    /// Sends SIGTERM; the child must exit 0 within `limit` without a
+    /// panic. `stalled` says which stalled clients are connected.
+    pub(super) fn stop(&mut self, limit: Duration, stalled: &str) -> Result<Vec<Figure>, String> {
         if let Ok(Some(status)) = self.child.try_wait() {
             return Err(format!(
                 "the server had exited already ({status}): {}",
@@ -290,12 +303,14 @@ impl ServerProcess {
         let status = loop {
             match self.child.try_wait() {
                 Ok(Some(status)) => break status,
-                Ok(None) if sent.elapsed() < Duration::from_secs(5) => {
+                Ok(None) if sent.elapsed() < limit => {
                     thread::sleep(Duration::from_millis(5));
                 }
                 Ok(None) => {
                     return Err(format!(
-                        "the server did not exit within 5 s of SIGTERM: {}",
+                        "the server did not exit within {} of SIGTERM with {stalled} \
+                         connected: {}",
+                        duration(limit),
                         self.stderr()
                     ));
                 }
@@ -322,8 +337,8 @@ impl ServerProcess {
             .to_owned();
         Ok(vec![
             Figure::new(
-                "server exit after SIGTERM",
-                format!("0, in {}", duration(took)),
+                format!("server exit after SIGTERM, {stalled} connected (limit)"),
+                format!("0, in {} ({})", duration(took), duration(limit)),
             ),
             Figure::new("server's counters at exit", stats),
             Figure::new("server panics", 0),

@@ -12,6 +12,7 @@
 //! | `ECHO <text>` | `<text>` |
 //! | `ADD <a> <b>` (decimal `u64`s) | the sum, or `ERR overflow`, or `ERR ADD needs two numbers` |
 //! | `QUIT` | `BYE`, then the server closes the connection |
+//! | `BLOB <n>` then `n` bytes (`n` up to [`MAX_BLOB`]) | `BLOB <n> <sum of the bytes>`; past the memory budget `ERR memory budget exceeded: ...`, then the server closes the connection |
 //! | `STATS`, `TRIM`, `HEAPSTART`, `HEAP` | the server's counters, memory trimming and heap accounting, see [`control`] |
 //! | an empty line, not UTF-8, anything else | `ERR empty line`, `ERR not UTF-8`, `ERR unknown command` |
 //! | a line longer than [`MAX_LINE`] | `ERR line too long`, then the server closes the connection |
@@ -19,12 +20,15 @@
 //! # The server
 //!
 //! A `kiln_rt::net::Server` on 127.0.0.1 (a free port) on two workers; each
-//! connection is a thread-local actor ([`connection`]) whose every receive
-//! and send runs under an [`IDLE`] `Deadline`. Failed connections
-//! (timed out, reset) are counted and stopped; a server whose accept fails
-//! (too many open files) says so on stderr and is restarted (it backs off).
-//! The runtime stops it on SIGTERM, and the process then prints its
-//! counters and exits 0.
+//! connection is a thread-local actor ([`connection`]). The server sets
+//! [`IDLE`] as every connection's read and write timeout, so every receive
+//! and send is bounded without a `Deadline` around each. A blob's bytes are
+//! held in memory until it is complete, within a [`MemoryBudget`] of
+//! [`BLOB_BUDGET`] shared by all connections. Failed connections (timed
+//! out, reset) are counted and stopped; a server whose accept fails (too
+//! many open files) says so on stderr and is restarted (it backs off). The
+//! runtime stops it on SIGTERM, and the process then prints its counters
+//! and exits 0.
 
 use std::convert::Infallible;
 use std::io::{self, ErrorKind, Write};
@@ -33,13 +37,13 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 
+use kiln::actor::NewActor;
 use kiln::actor::{self, actor_fn};
 use kiln::supervisor::SupervisorStrategy;
-use kiln_rt::net::{Server, ServerError, TcpStream};
-use kiln_rt::timer::Deadline;
+use kiln_rt::net::{BudgetExceeded, MemoryBudget, Reservation, Server, ServerError, TcpStream};
 use kiln_rt::{ActorOptions, Runtime, RuntimeRef, ThreadLocal};
 
-use super::{IDLE, MAX_LINE, SERVER, WORKERS};
+use super::{BLOB_BUDGET, IDLE, MAX_BLOB, MAX_LINE, SERVER, WORKERS};
 use crate::report::heap;
 
 /// The answer to one line (without its `\n`) into `out`; returns whether
@@ -86,32 +90,139 @@ pub(super) fn respond(line: &[u8], out: &mut Vec<u8>, control: &dyn Fn(&str) -> 
 #[derive(Default)]
 pub(super) struct LineReader {
     line: Vec<u8>,
+    /// The blob being received, if any.
+    blob: Option<Blob>,
+    /// Blobs received whole.
+    blobs: u64,
+}
+
+/// A blob being received: its bytes so far, and how many are still to come.
+///
+/// The bytes are held in chunks of [`BLOB_CHUNK`], each taken from the
+/// memory budget before it is allocated: no chunk is ever reallocated, so
+/// the allocator keeps no copies left behind by growth, and the process's
+/// memory follows what the budget counts (a `Vec` grown by doubling left
+/// up to the budget again resident in glibc's arenas).
+struct Blob {
+    chunks: Vec<Vec<u8>>,
+    len: usize,
+    left: usize,
+}
+
+/// The bytes of one chunk of a blob: below glibc's mmap threshold, so that
+/// chunks come from, and go back to, the worker's arena.
+const BLOB_CHUNK: usize = 64 * 1024;
+
+impl Blob {
+    /// Takes the start of `input` (up to what is left); returns how much.
+    fn fill(&mut self, input: &[u8], held: &mut Reservation) -> Result<usize, BudgetExceeded> {
+        let mut taken = 0;
+        while taken < input.len() && self.left > 0 {
+            if self
+                .chunks
+                .last()
+                .is_none_or(|chunk| chunk.len() == BLOB_CHUNK)
+            {
+                held.try_grow(BLOB_CHUNK + size_of::<Vec<u8>>())?;
+                self.chunks.push(Vec::with_capacity(BLOB_CHUNK));
+            }
+            let chunk = self.chunks.last_mut().expect("a chunk");
+            let n = (BLOB_CHUNK - chunk.len())
+                .min(self.left)
+                .min(input.len() - taken);
+            chunk.extend_from_slice(&input[taken..taken + n]);
+            taken += n;
+            self.left -= n;
+            self.len += n;
+        }
+        Ok(taken)
+    }
+
+    /// The sum of the bytes.
+    fn sum(&self) -> u64 {
+        self.chunks.iter().flatten().map(|&b| u64::from(b)).sum()
+    }
+
+    /// Drops the bytes, giving them back to `held`.
+    fn release(self, held: &mut Reservation) {
+        held.shrink(self.chunks.len() * (BLOB_CHUNK + size_of::<Vec<u8>>()));
+    }
 }
 
 impl LineReader {
     /// Handles `input`; returns `false` once the connection must close
-    /// (after `QUIT`, or a line too long), ignoring the rest.
+    /// (after `QUIT`, or a line too long), ignoring the rest. A blob's
+    /// bytes are held through `held`: a blob that would take it past its
+    /// budget fails with the budget's error, and the connection must close.
     pub(super) fn feed(
         &mut self,
-        input: &[u8],
+        mut input: &[u8],
         out: &mut Vec<u8>,
         control: &dyn Fn(&str) -> String,
-    ) -> bool {
-        for &byte in input {
+        held: &mut Reservation,
+    ) -> Result<bool, BudgetExceeded> {
+        while !input.is_empty() {
+            if let Some(blob) = &mut self.blob {
+                let n = blob.fill(input, held)?;
+                input = &input[n..];
+                if blob.left == 0 {
+                    let blob = self.blob.take().expect("a blob");
+                    out.extend_from_slice(format!("BLOB {} {}\n", blob.len, blob.sum()).as_bytes());
+                    blob.release(held);
+                    self.blobs += 1;
+                }
+                continue;
+            }
+            let byte = input[0];
+            input = &input[1..];
             if byte == b'\n' {
-                let open = respond(&self.line, out, control);
-                self.line.clear();
+                let mut line = std::mem::take(&mut self.line);
+                let open = match line.strip_prefix(b"BLOB ") {
+                    Some(length) => self.start_blob(length, out),
+                    None => respond(&line, out, control),
+                };
+                line.clear();
+                self.line = line;
                 if !open {
-                    return false;
+                    return Ok(false);
                 }
             } else if self.line.len() == MAX_LINE {
                 out.extend_from_slice(b"ERR line too long\n");
-                return false;
+                return Ok(false);
             } else {
                 self.line.push(byte);
             }
         }
+        Ok(true)
+    }
+
+    /// `BLOB <length>`: its bytes follow the line.
+    fn start_blob(&mut self, length: &[u8], out: &mut Vec<u8>) -> bool {
+        let length = std::str::from_utf8(length.strip_suffix(b"\r").unwrap_or(length))
+            .ok()
+            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|&n| n <= MAX_BLOB);
+        match length {
+            Some(0) => out.extend_from_slice(b"BLOB 0 0\n"),
+            Some(left) => {
+                self.blob = Some(Blob {
+                    chunks: Vec::new(),
+                    len: 0,
+                    left,
+                });
+            }
+            None => out.extend_from_slice(
+                format!("ERR BLOB needs a length up to {MAX_BLOB}\n").as_bytes(),
+            ),
+        }
         true
+    }
+
+    /// Drops the blob being received, giving its bytes back to `held`.
+    pub(super) fn drop_blob(&mut self, held: &mut Reservation) {
+        if let Some(blob) = self.blob.take() {
+            blob.release(held);
+        }
     }
 }
 
@@ -121,6 +232,8 @@ static TIMED_OUT: AtomicU64 = AtomicU64::new(0);
 static FAILED: AtomicU64 = AtomicU64::new(0);
 static LINES_TOO_LONG: AtomicU64 = AtomicU64::new(0);
 static SERVER_RESTARTS: AtomicU64 = AtomicU64::new(0);
+static BLOBS: AtomicU64 = AtomicU64::new(0);
+static BLOBS_REFUSED: AtomicU64 = AtomicU64::new(0);
 
 /// Heap accounting since `HEAPSTART` (the stress binary's counting
 /// allocator).
@@ -128,12 +241,15 @@ static HEAP: Mutex<Option<heap::Counting>> = Mutex::new(None);
 
 fn server_stats() -> String {
     format!(
-        "STATS connections {} timed-out {} failed {} too-long {} server-restarts {}",
+        "STATS connections {} timed-out {} failed {} too-long {} server-restarts {} blobs {} \
+         blobs-refused {}",
         CONNECTIONS.load(Ordering::Relaxed),
         TIMED_OUT.load(Ordering::Relaxed),
         FAILED.load(Ordering::Relaxed),
         LINES_TOO_LONG.load(Ordering::Relaxed),
         SERVER_RESTARTS.load(Ordering::Relaxed),
+        BLOBS.load(Ordering::Relaxed),
+        BLOBS_REFUSED.load(Ordering::Relaxed),
     )
 }
 
@@ -190,13 +306,19 @@ fn serve() -> Result<(), String> {
         .num_threads(WORKERS)
         .build()
         .map_err(|err| format!("can't build the runtime: {err}"))?;
+    let budget = MemoryBudget::new(BLOB_BUDGET);
+    let new_actor =
+        actor_fn(connection).map_arg(move |(stream, peer)| (stream, peer, budget.clone()));
     let server = Server::new(
         "127.0.0.1:0".parse().expect("a valid address"),
         connection_supervisor,
-        actor_fn(connection),
+        new_actor,
         ActorOptions::default(),
     )
-    .map_err(|err| format!("can't create the server: {err}"))?;
+    .map_err(|err| format!("can't create the server: {err}"))?
+    // Every receive and send of every connection is bounded.
+    .with_read_timeout(IDLE)
+    .with_write_timeout(IDLE);
     let address = server.local_addr();
     runtime
         .run_on_workers(move |mut rt: RuntimeRef| -> io::Result<()> {
@@ -234,27 +356,39 @@ fn server_supervisor(err: ServerError) -> SupervisorStrategy<()> {
     SupervisorStrategy::Restart(())
 }
 
-/// A connection: answers lines until the client closes, sends `QUIT` or a
-/// line too long, or is idle (not sending, or not reading) for [`IDLE`].
+/// A connection: answers lines until the client closes, sends `QUIT`, a
+/// line too long or a blob past the memory budget, or is idle (not
+/// sending, or not reading) for [`IDLE`]: the stream's timeouts.
 async fn connection(
-    ctx: actor::Context<Infallible, ThreadLocal>,
+    _: actor::Context<Infallible, ThreadLocal>,
     stream: TcpStream,
     _peer: SocketAddr,
+    budget: MemoryBudget,
 ) -> io::Result<()> {
     CONNECTIONS.fetch_add(1, Ordering::Relaxed);
-    let rt = ctx.runtime_ref().clone();
+    let mut held = budget.reservation();
     let mut reader = LineReader::default();
     let mut buf = Vec::with_capacity(4096);
     let mut out = Vec::with_capacity(4096);
     loop {
         buf.clear();
-        buf = Deadline::after(rt.clone(), IDLE, stream.recv(buf)).await?;
+        buf = stream.recv(buf).await?;
         if buf.is_empty() {
             return Ok(()); // The client closed its side.
         }
-        let open = reader.feed(&buf, &mut out, &control);
+        let blobs = reader.blobs;
+        let open = match reader.feed(&buf, &mut out, &control, &mut held) {
+            Ok(open) => open,
+            Err(err) => {
+                BLOBS_REFUSED.fetch_add(1, Ordering::Relaxed);
+                reader.drop_blob(&mut held);
+                out.extend_from_slice(format!("ERR {err}\n").as_bytes());
+                false
+            }
+        };
+        BLOBS.fetch_add(reader.blobs - blobs, Ordering::Relaxed);
         if !out.is_empty() {
-            out = Deadline::after(rt.clone(), IDLE, stream.send_all(out)).await?;
+            out = stream.send_all(out).await?;
             out.clear();
         }
         if !open {

@@ -10,7 +10,9 @@ use a10::AsyncFd;
 use socket2::{Domain, Protocol, Socket, TcpKeepalive, Type};
 
 use crate::access::Access;
+use crate::net::limit::ConnectionSlot;
 use crate::net::stream_ops::stream_operations;
+use crate::net::timeout::{Direction, Timeouts};
 use crate::net::{ip_addr, with_socket};
 use crate::runtime::io::{FdRing, IoRing};
 
@@ -40,6 +42,11 @@ pub struct TcpStream {
     fd: AsyncFd,
     // After `fd`, so dropped after it: counts the close `fd`'s drop queues.
     ring: FdRing,
+    timeouts: Timeouts,
+    /// For a connection a `Server` accepted: its place under the server's
+    /// connection limit, given back when the stream is dropped (after its
+    /// descriptor).
+    _slot: Option<ConnectionSlot>,
 }
 
 impl TcpStream {
@@ -47,7 +54,16 @@ impl TcpStream {
         TcpStream {
             fd,
             ring: FdRing::new(ring),
+            timeouts: Timeouts::NONE,
+            _slot: None,
         }
+    }
+
+    /// Sets the timeouts of a connection a server accepted, and the slot it
+    /// holds under the server's connection limit.
+    pub(crate) fn accepted_by_server(&mut self, timeouts: Timeouts, slot: ConnectionSlot) {
+        self.timeouts = timeouts;
+        self._slot = Some(slot);
     }
 
     /// Connects to `address`. A refused or failed connection keeps its
@@ -77,8 +93,20 @@ impl TcpStream {
 
     /// Sends `length` bytes of `file` from `offset` without copying them
     /// through user space (the kernel splices them through a pipe). Stops
-    /// early at the end of the file; returns how many bytes were sent.
+    /// early at the end of the file; returns how many bytes were sent. The
+    /// write timeout, if set, bounds the whole call.
     pub async fn send_file<F: AsFd>(&self, file: &F, offset: u64, length: u64) -> io::Result<u64> {
+        let send = self.splice_file(file.as_fd(), offset, length);
+        self.timed(Direction::Write, send).await
+    }
+
+    /// [`send_file`](TcpStream::send_file) without its timeout.
+    async fn splice_file(
+        &self,
+        file: std::os::fd::BorrowedFd<'_>,
+        offset: u64,
+        length: u64,
+    ) -> io::Result<u64> {
         let [read_end, write_end] = a10::pipe::sync_pipe()?;
         // Dropped after the pipe's ends (locals drop in reverse order): counts
         // the closes their drops queue, like the `FdRing` of an I/O type.
@@ -86,7 +114,6 @@ impl TcpStream {
         let read_end = AsyncFd::new(read_end, self.ring.sq());
         let write_end = AsyncFd::new(write_end, self.ring.sq());
         let socket = self.borrowed_fd()?;
-        let file = file.as_fd();
         let mut sent = 0;
         while sent < length {
             let chunk = u32::try_from(length - sent).map_or(SPLICE_CHUNK, |n| n.min(SPLICE_CHUNK));
@@ -155,6 +182,9 @@ impl TcpStream {
 
 impl fmt::Debug for TcpStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TcpStream").field("fd", &self.fd).finish()
+        f.debug_struct("TcpStream")
+            .field("fd", &self.fd)
+            .field("timeouts", &self.timeouts)
+            .finish()
     }
 }

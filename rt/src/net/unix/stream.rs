@@ -10,6 +10,7 @@ use socket2::{Domain, Socket, Type};
 
 use crate::access::Access;
 use crate::net::stream_ops::stream_operations;
+use crate::net::timeout::Timeouts;
 use crate::net::unix::addr::{UnixAddr, describe, from_sock_addr};
 use crate::net::with_socket;
 use crate::runtime::io::{FdRing, IoRing};
@@ -36,6 +37,7 @@ pub struct UnixStream {
     fd: AsyncFd,
     // After `fd`, so dropped after it: counts the close `fd`'s drop queues.
     ring: FdRing,
+    timeouts: Timeouts,
 }
 
 impl UnixStream {
@@ -43,6 +45,7 @@ impl UnixStream {
         UnixStream {
             fd,
             ring: FdRing::new(ring),
+            timeouts: Timeouts::NONE,
         }
     }
 
@@ -109,6 +112,9 @@ impl UnixStream {
 
 impl fmt::Debug for UnixStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("UnixStream").field("fd", &self.fd).finish()
+        f.debug_struct("UnixStream")
+            .field("fd", &self.fd)
+            .field("timeouts", &self.timeouts)
+            .finish()
     }
 }

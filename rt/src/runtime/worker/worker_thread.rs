@@ -5,17 +5,22 @@
 //! Entering registers the worker's waker id (so wakers of its processes
 //! find it) and makes it this thread's, makes the worker's shard this
 //! thread's home shard, installs the worker's ring, starts the thread's
-//! trace and tells the metrics the worker runs. Dropping the guard stops
+//! trace and tells the metrics the worker runs; once the worker's state
+//! exists, [`WorkerThread::set_timers`] makes its timers the thread's for
+//! sockets' timeouts. Dropping the guard stops
 //! all of it in reverse, unregisters the waker id (the registry's reference
 //! to the worker's handle goes with it) and tells the shared state that the
 //! worker stopped, so a panicking worker leaves nothing registered.
 
+use std::rc::Rc;
 use std::sync::Arc;
 use std::thread;
 
 use crate::error::Error;
+use crate::runtime::context::{self, ThreadTimers};
 use crate::runtime::io::WorkerIo;
 use crate::runtime::io::setup::WorkerDriverKind;
+use crate::runtime::local::LocalInternals;
 use crate::runtime::scheduler::shards;
 use crate::runtime::shared::RuntimeInternals;
 use crate::runtime::trace::{self, Thread};
@@ -69,10 +74,23 @@ impl WorkerThread {
     pub(crate) const fn io(&mut self) -> &mut WorkerIo {
         &mut self.io
     }
+
+    /// Makes the timers of the worker with state `local` (its wheel for the
+    /// sockets on its ring, the shared timers for the others) this thread's
+    /// for sockets' timeouts, until the guard is dropped.
+    pub(crate) fn set_timers(&self, local: &Rc<LocalInternals>) {
+        let timers = ThreadTimers {
+            worker: Some((local.io.clone(), local.clone())),
+            shared: self.shared.clone(),
+        };
+        context::with(|cx| cx.timers.replace(Some(timers)));
+    }
 }
 
 impl Drop for WorkerThread {
     fn drop(&mut self) {
+        // Taken out, then dropped outside the context's borrow.
+        drop(context::try_with(|cx| cx.timers.take()));
         trace::finish_thread();
         self.handle.metrics.stopped();
         wake::set_current(NO_WAKER_ID);

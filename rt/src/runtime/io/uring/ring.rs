@@ -67,6 +67,11 @@ impl IoRing {
         self.sq.clone()
     }
 
+    /// Whether this is the ring with submission queue `sq`.
+    pub(crate) fn uses(&self, sq: &SubmissionQueue) -> bool {
+        self.sq == *sq
+    }
+
     /// This thread's ledger of this kind of ring.
     fn ledger<'c>(&self, cx: &'c Context) -> &'c Ledger {
         if self.shared.is_some() {

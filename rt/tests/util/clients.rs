@@ -1,0 +1,78 @@
+//! Clients that stall a server, on std's blocking sockets: one that never
+//! sends, one that sends and never reads, and a reset; and the echo loop
+//! the servers under test run.
+
+use std::io::{self, ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpStream as StdStream};
+use std::time::{Duration, Instant};
+
+use kiln_rt::net::TcpStream;
+
+/// Connects and sends nothing; returns when the server closed the
+/// connection, measured from the connect. Panics if it did not within
+/// `limit`.
+pub(crate) fn silent_client(address: SocketAddr, limit: Duration) -> Duration {
+    let mut stream = StdStream::connect(address).expect("can't connect");
+    let connected = Instant::now();
+    stream.set_read_timeout(Some(limit)).unwrap();
+    let mut buf = [0; 16];
+    match stream.read(&mut buf) {
+        Ok(0) => {}
+        Err(err) if err.kind() == ErrorKind::ConnectionReset => {}
+        other => panic!("silent client: expected the server to close, got {other:?}"),
+    }
+    connected.elapsed()
+}
+
+/// Sends `request` again and again on `stream` and never reads, until the
+/// server closes the connection: returns how long that took, or `None` if
+/// `stop` says so first (it is asked every 100 ms at least). Also returns
+/// the bytes sent.
+pub(crate) fn send_until_closed(
+    stream: &mut StdStream,
+    request: &[u8],
+    mut stop: impl FnMut() -> bool,
+) -> (Option<Duration>, usize) {
+    // Short, so that `stop` is asked; a timed-out write is retried.
+    stream
+        .set_write_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let start = Instant::now();
+    let mut sent = 0;
+    while !stop() {
+        match stream.write(request) {
+            Ok(n) => sent += n,
+            Err(err) if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(err)
+                if matches!(
+                    err.kind(),
+                    ErrorKind::ConnectionReset | ErrorKind::BrokenPipe
+                ) =>
+            {
+                return (Some(start.elapsed()), sent);
+            }
+            Err(err) => panic!("non-reading client: unexpected error {err}"),
+        }
+    }
+    (None, sent)
+}
+
+/// Closes `stream` with a reset (`SO_LINGER` 0).
+pub(crate) fn reset(stream: StdStream) {
+    socket2::SockRef::from(&stream)
+        .set_linger(Some(Duration::ZERO))
+        .expect("can't set SO_LINGER");
+}
+
+/// Echoes what the peer sends until it closes its side.
+pub(crate) async fn echo(stream: &TcpStream) -> io::Result<()> {
+    let mut buf = Vec::with_capacity(4096);
+    loop {
+        buf.clear();
+        buf = stream.recv(buf).await?;
+        if buf.is_empty() {
+            return Ok(());
+        }
+        buf = stream.send_all(buf).await?;
+    }
+}
