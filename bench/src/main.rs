@@ -19,6 +19,7 @@
 //! | W6-skynet, W6-skynet-2w | skynet, a tree of 1,111,111 actors ten wide: ms in all, on one thread and on two workers | [`w6_skynet`] |
 //! | W6-ring | thread ring: 1,000 actors pass a token 10,000,000 hops; ns per hop | [`w6_thread_ring`] |
 //! | W7 | TCP echo over loopback, an actor per connection, server in a child process: requests per second, server CPU µs per request | [`w7_tcp_echo`] |
+//! | W8 | HTTP/1.1 plaintext and JSON (TechEmpower), 16 and 256 connections, pipelined or not, against hyper, actix-web and may-minihttp, load from `wrk`: requests per second, server CPU µs per request | [`w8_http`] |
 //!
 //! Each workload checks its own result (a lost, duplicated or reordered
 //! message fails the run with a message saying what went wrong). Each
@@ -42,6 +43,7 @@ mod chart;
 mod measure;
 mod peer;
 mod results;
+mod server_process;
 mod w1_ping_pong;
 mod w2_rpc;
 mod w3_fan_in;
@@ -50,9 +52,16 @@ mod w5_spawn;
 mod w6_skynet;
 mod w6_thread_ring;
 mod w7_tcp_echo;
+mod w8_http;
 
 use measure::Measurement;
 use w1_ping_pong::Flavour;
+
+/// How long each W8 measurement lasts (wrk takes whole seconds): with
+/// `--quick`, 96 runs (8 configurations, 4 systems, 3 runs) take about 2.5
+/// minutes.
+const W8_SECONDS: u32 = 10;
+const W8_QUICK_SECONDS: u32 = 1;
 
 /// How long each W7 measurement lasts with `--quick`: 60 runs (4
 /// configurations, 5 systems, 3 runs) of this and a tenth more of warm-up
@@ -63,9 +72,15 @@ const W7_QUICK_DURATION: Duration = Duration::from_millis(400);
 const SYSTEMS: [&str; 5] = ["kiln", "tokio", "actix", "kameo", "ractor"];
 
 /// Systems `--systems` also takes: kiln on its epoll driver (what
-/// `--driver poll` or `both` adds), and kiln recording a trace (W1 only), to
-/// measure the cost of tracing.
-const EXTRA_SYSTEMS: [&str; 2] = ["kiln-poll", "kiln-traced"];
+/// `--driver poll` or `both` adds), kiln recording a trace (W1 only), to
+/// measure the cost of tracing, and W8's HTTP servers.
+const EXTRA_SYSTEMS: [&str; 5] = [
+    "kiln-poll",
+    "kiln-traced",
+    "hyper",
+    "actix-web",
+    "may-minihttp",
+];
 
 const USAGE: &str = "\
 usage: kiln-bench [--quick] [--only WORKLOADS] [--systems SYSTEMS] [--driver DRIVER]
@@ -74,7 +89,9 @@ usage: kiln-bench [--quick] [--only WORKLOADS] [--systems SYSTEMS] [--driver DRI
   --quick            smaller workloads, 3 runs each (the whole suite in about 2 minutes)
   --only WORKLOADS   comma-separated: W1 W1a W1b W1c W2 W3 W4 W5 W6 W6-skynet
                      W6-skynet-2w W6-ring W7 W7-64B-16c W7-64B-256c W7-1KiB-16c W7-1KiB-256c
-  --systems SYSTEMS  comma-separated: kiln tokio actix kameo ractor (and kiln-poll, kiln-traced for W1)
+                     W8 W8-plaintext-16c ... W8-json-256c-p16 (W8 needs wrk: apt-get install wrk)
+  --systems SYSTEMS  comma-separated: kiln tokio actix kameo ractor (and kiln-poll; kiln-traced
+                     for W1; hyper actix-web may-minihttp for W8)
   --driver DRIVER    kiln's I/O driver: uring (system kiln), poll (system kiln-poll) or both
                      (default: both, side by side)
   --charts FILE      draw SVG charts of the JSON lines in FILE into DIR (default .)
@@ -84,7 +101,7 @@ followed by a table of medians and their ratio to kiln.";
 
 /// Every name `--only` takes.
 fn workload_names() -> Vec<&'static str> {
-    let mut names = vec!["W1", "W2", "W3", "W4", "W5", "W6", "W7"];
+    let mut names = vec!["W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8"];
     names.extend(Flavour::ALL.map(Flavour::workload));
     names.extend([
         w6_skynet::ONE_THREAD,
@@ -92,6 +109,7 @@ fn workload_names() -> Vec<&'static str> {
         w6_thread_ring::WORKLOAD,
     ]);
     names.extend(w7_tcp_echo::CONFIGS.map(|config| config.workload));
+    names.extend(w8_http::CONFIGS.map(|config| config.workload));
     names
 }
 
@@ -176,9 +194,25 @@ fn main() -> ExitCode {
     }
     let quick = args.iter().any(|a| a == "--quick");
     let only = list_arg(&args, "--only");
+    let systems_given = list_arg(&args, "--systems");
+    let driver = value_arg(&args, "--driver").unwrap_or("both");
     let systems = with_drivers(
-        list_arg(&args, "--systems").unwrap_or_else(|| SYSTEMS.map(String::from).to_vec()),
-        value_arg(&args, "--driver").unwrap_or("both"),
+        systems_given
+            .clone()
+            .unwrap_or_else(|| SYSTEMS.map(String::from).to_vec()),
+        driver,
+    );
+    // W8's peers are HTTP servers: its own list unless `--systems` names them.
+    let w8_systems: Vec<String> = with_drivers(
+        match &systems_given {
+            Some(given) => given
+                .iter()
+                .filter(|s| w8_http::SYSTEMS.contains(&s.as_str()))
+                .cloned()
+                .collect(),
+            None => w8_http::SYSTEMS.map(String::from).to_vec(),
+        },
+        driver,
     );
     let runs = if quick { 3 } else { 5 };
     let wants = |workload: &str| {
@@ -310,17 +344,18 @@ fn main() -> ExitCode {
             let measured = interleave(runs, config.workload, w7_systems, |system| {
                 w7_tcp_echo::run(system, config, w7_duration)
             })?;
-            for (system, samples) in measured {
-                let (per_sec, cpu) = samples.into_iter().unzip();
-                record(
-                    &mut results,
-                    Measurement::new(config.workload, system, "requests_per_sec", per_sec),
-                );
-                record(
-                    &mut results,
-                    Measurement::new(config.workload, system, "server_cpu_us_per_request", cpu),
-                );
-            }
+            record_server_runs(&mut results, config.workload, measured);
+        }
+        // `--only W8` runs every configuration, `--only W8-json-16c` one.
+        let w8_configs = w8_http::CONFIGS
+            .into_iter()
+            .filter(|config| wants("W8") || wants(config.workload));
+        let w8_seconds = if quick { W8_QUICK_SECONDS } else { W8_SECONDS };
+        for config in w8_configs {
+            let measured = interleave(runs, config.workload, &w8_systems, |system| {
+                w8_http::run(system, config, w8_seconds)
+            })?;
+            record_server_runs(&mut results, config.workload, measured);
         }
         Ok::<(), String>(())
     })();
@@ -367,6 +402,26 @@ fn record(results: &mut Vec<Measurement>, measurement: Measurement) {
     results.push(measurement);
 }
 
+/// Adds the (requests per second, server CPU µs per request) samples of a
+/// server workload (W7, W8) to `results`.
+fn record_server_runs(
+    results: &mut Vec<Measurement>,
+    workload: &'static str,
+    measured: Vec<(&str, Vec<(f64, f64)>)>,
+) {
+    for (system, samples) in measured {
+        let (per_sec, cpu) = samples.into_iter().unzip();
+        record(
+            results,
+            Measurement::new(workload, system, "requests_per_sec", per_sec),
+        );
+        record(
+            results,
+            Measurement::new(workload, system, "server_cpu_us_per_request", cpu),
+        );
+    }
+}
+
 /// The value after `flag`.
 fn value_arg<'a>(args: &'a [String], flag: &str) -> Option<&'a str> {
     let index = args.iter().position(|a| a == flag)?;
@@ -405,12 +460,17 @@ fn spawn_child(args: &[&str]) -> Result<(f64, f64), String> {
 /// The child process side of [`spawn_child`], and W7's servers.
 fn child(args: &[String]) -> ExitCode {
     if let [workload, system] = args
-        && workload == "W7-server"
+        && (workload == "W7-server" || workload == "W8-server")
     {
-        return match w7_tcp_echo::serve(system) {
+        let served = if workload == "W7-server" {
+            w7_tcp_echo::serve(system)
+        } else {
+            w8_http::serve(system)
+        };
+        return match served {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => {
-                eprintln!("W7 {system} server: {err}");
+                eprintln!("{workload} {system}: {err}");
                 ExitCode::FAILURE
             }
         };
@@ -477,9 +537,9 @@ mod tests {
 
     #[test]
     fn typos_are_refused_with_what_is_known() {
-        let err = check("--only W8").unwrap_err();
+        let err = check("--only W9").unwrap_err();
         assert!(
-            err.starts_with("--only: unknown name 'W8'; known: W1, W2"),
+            err.starts_with("--only: unknown name 'W9'; known: W1, W2"),
             "{err}"
         );
         let err = check("--systems kiln,toikio").unwrap_err();

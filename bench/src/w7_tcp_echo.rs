@@ -54,13 +54,10 @@
 //!   get their turn.
 
 use std::convert::Infallible;
-use std::fs;
-use std::io::{self, BufRead as _, BufReader, Write as _};
+use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::process::{self, Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::thread;
 use std::time::{Duration, Instant};
 
 use actix::{Actor as _, ActorContext as _, AsyncContext as _};
@@ -68,13 +65,17 @@ use kameo::actor::Spawn as _;
 use kameo::message::StreamMessage;
 use kiln::actor::{self, actor_fn};
 use kiln::supervisor::SupervisorStrategy;
-use kiln_rt::net::{Server, ServerError};
-use kiln_rt::{ActorOptions, Runtime, RuntimeRef, ThreadLocal};
+use kiln_rt::net::Server;
+use kiln_rt::{ActorOptions, ThreadLocal};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio_util::bytes::BytesMut;
 use tokio_util::codec::{BytesCodec, FramedRead};
 
 use crate::peer::CAPACITY;
+use crate::server_process::{
+    ANY_PORT, ServerProcess, accept_each, cpu_time, exit_when_stdin_closes, run_kiln_server,
+    tokio_accept_loop,
+};
 
 /// The systems W7 measures.
 pub(crate) const SYSTEMS: [&str; 6] = ["kiln", "kiln-poll", "tokio", "actix", "kameo", "ractor"];
@@ -89,9 +90,6 @@ const MIN_WARM_UP: Duration = Duration::from_millis(100);
 /// How long the connections may take to finish their last request after
 /// the measurement before the run fails: the server has stalled.
 const STALL_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// How long a stopped server may take to exit before it is killed.
-const EXIT_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// One configuration: message size and number of connections.
 #[derive(Copy, Clone, Debug)]
@@ -132,7 +130,7 @@ pub(crate) const CONFIGS: [Config; 4] = [
 /// it for `duration`; returns (requests per second, server CPU µs per
 /// request).
 pub(crate) fn run(system: &str, config: Config, duration: Duration) -> Result<(f64, f64), String> {
-    let server = ServerProcess::start(system)?;
+    let server = ServerProcess::start(&["W7-server", system])?;
     let result = client(&server, config, duration);
     let stopped = server.stop();
     let (requests, elapsed, cpu) = result?;
@@ -148,97 +146,6 @@ pub(crate) fn run(system: &str, config: Config, duration: Duration) -> Result<(f
 }
 
 // The parent's side.
-
-/// A server running in a child process.
-struct ServerProcess {
-    child: Child,
-    port: u16,
-}
-
-impl ServerProcess {
-    /// Starts the child and reads the port it prints.
-    fn start(system: &str) -> Result<ServerProcess, String> {
-        let exe = std::env::current_exe().map_err(|err| err.to_string())?;
-        let child = Command::new(exe)
-            .args(["--child", "W7-server", system])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .map_err(|err| format!("can't start the server process: {err}"))?;
-        let mut server = ServerProcess { child, port: 0 };
-        let stdout = server.child.stdout.take().ok_or("no stdout pipe")?;
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .map_err(|err| format!("can't read the server's port: {err}"))?;
-        server.port = line.trim().parse().map_err(|_| {
-            let status = server.child.try_wait().ok().flatten();
-            format!("the server printed {line:?} instead of its port (exit status: {status:?})")
-        })?;
-        Ok(server)
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Closes the child's standard input, which stops it, and waits for it
-    /// to exit; fails if it had failed. A child that does not exit is killed
-    /// when `self` drops.
-    fn stop(mut self) -> Result<(), String> {
-        drop(self.child.stdin.take());
-        let deadline = Instant::now() + EXIT_TIMEOUT;
-        loop {
-            match self.child.try_wait() {
-                Ok(Some(status)) if status.success() => return Ok(()),
-                Ok(Some(status)) => return Err(format!("the server failed: {status}")),
-                Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(5)),
-                Ok(None) => return Err("the server did not stop when its input closed".into()),
-                Err(err) => return Err(err.to_string()),
-            }
-        }
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-/// The CPU time (user and system) that process `pid` has used so far.
-fn cpu_time(pid: u32) -> Result<Duration, String> {
-    let stat =
-        fs::read_to_string(format!("/proc/{pid}/stat")).map_err(|err| format!("{pid}: {err}"))?;
-    // The second field, the command, is in parentheses and may hold spaces:
-    // count from the last ')'. The fields after it start with the third
-    // (the state); utime and stime are the 14th and 15th.
-    let rest = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest)
-        .ok_or("malformed /proc/<pid>/stat")?;
-    let mut fields = rest.split_whitespace().skip(11);
-    let mut ticks = || -> Result<u64, String> {
-        fields
-            .next()
-            .ok_or("malformed /proc/<pid>/stat")?
-            .parse()
-            .map_err(|err: std::num::ParseIntError| err.to_string())
-    };
-    let ticks = ticks()? + ticks()?;
-    // SAFETY: `sysconf` only reads a configuration value.
-    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    let per_second = u64::try_from(per_second)
-        .ok()
-        .filter(|&n| n > 0)
-        .ok_or("can't get the clock tick rate")?;
-    Ok(Duration::from_secs(ticks / per_second)
-        + Duration::from_nanos((ticks % per_second) * 1_000_000_000 / per_second))
-}
 
 /// The client: `config.connections` connections to `server`, all running
 /// requests from the start; after a warm-up, counts the requests done in
@@ -363,11 +270,7 @@ pub(crate) fn serve(system: &str) -> Result<(), String> {
     if !SYSTEMS.contains(&system) {
         return Err(format!("W7 has no server for {system}"));
     }
-    // Closing standard input (or killing the process) stops the server.
-    thread::spawn(|| {
-        let _ = io::copy(&mut io::stdin().lock(), &mut io::sink());
-        process::exit(0);
-    });
+    exit_when_stdin_closes();
     match system {
         "kiln" | "kiln-poll" => kiln_server(system),
         "tokio" => tokio_server(),
@@ -376,17 +279,6 @@ pub(crate) fn serve(system: &str) -> Result<(), String> {
         _ => ractor_server(),
     }
 }
-
-/// Tells the parent the port: one line on standard output.
-fn announce(port: u16) -> Result<(), String> {
-    let mut stdout = io::stdout().lock();
-    writeln!(stdout, "{port}")
-        .and_then(|()| stdout.flush())
-        .map_err(|err| err.to_string())
-}
-
-/// A free port on the loopback address.
-const ANY_PORT: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
 
 // kiln.
 
@@ -408,10 +300,6 @@ async fn kiln_echo(
 }
 
 fn kiln_server(system: &str) -> Result<(), String> {
-    let mut runtime = crate::peer::kiln_setup(system)
-        .num_threads(1)
-        .build()
-        .map_err(|err| err.to_string())?;
     let connection_supervisor = |err: io::Error| {
         eprintln!("W7 kiln server: connection failed: {err}");
         SupervisorStrategy::Stop
@@ -424,49 +312,10 @@ fn kiln_server(system: &str) -> Result<(), String> {
     )
     .map_err(|err| err.to_string())?;
     let port = server.local_addr().port();
-    runtime
-        .run_on_workers(move |mut rt: RuntimeRef| -> io::Result<()> {
-            let server_supervisor = |err: ServerError| {
-                eprintln!("W7 kiln server: {err}; restarting it");
-                SupervisorStrategy::Restart(())
-            };
-            let server_ref =
-                rt.try_spawn_local(server_supervisor, server, (), ActorOptions::default())?;
-            // A server stops when no reference to it is left: the signal
-            // relay keeps one (and stops it on Ctrl-C), as in example 8.
-            rt.receive_signals(server_ref.try_map());
-            Ok(())
-        })
-        .map_err(|err| err.to_string())?;
-    announce(port)?;
-    runtime.start().map_err(|err| err.to_string())
+    run_kiln_server(system, "W7 kiln server", server, port)
 }
 
 // tokio.
-
-/// Serves on a tokio `current_thread` runtime (tokio's own server, and
-/// kameo's and ractor's, which have no networking of their own): binds,
-/// announces the port, and hands every accepted connection to `serve`.
-fn tokio_accept_loop<F, Fut>(mut serve: F) -> Result<(), String>
-where
-    F: FnMut(tokio::net::TcpStream) -> Fut,
-    Fut: Future<Output = Result<(), String>>,
-{
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|err| err.to_string())?;
-    runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(ANY_PORT)
-            .await
-            .map_err(|err| err.to_string())?;
-        announce(listener.local_addr().map_err(|err| err.to_string())?.port())?;
-        loop {
-            let (stream, _) = listener.accept().await.map_err(|err| err.to_string())?;
-            serve(stream).await?;
-        }
-    })
-}
 
 fn tokio_server() -> Result<(), String> {
     tokio_accept_loop(|stream| async move {
@@ -519,22 +368,16 @@ impl actix::StreamHandler<io::Result<BytesMut>> for ActixEcho {
 
 fn actix_server() -> Result<(), String> {
     let system = actix::System::new();
-    system.block_on(async {
-        let listener = tokio::net::TcpListener::bind(ANY_PORT)
-            .await
-            .map_err(|err| err.to_string())?;
-        announce(listener.local_addr().map_err(|err| err.to_string())?.port())?;
-        loop {
-            let (stream, _) = listener.accept().await.map_err(|err| err.to_string())?;
-            let (read, write) = stream.into_split();
-            ActixEcho::create(|ctx| {
-                ctx.add_stream(FramedRead::with_capacity(read, BytesCodec::new(), BUFFER));
-                ActixEcho {
-                    writer: actix::io::Writer::new(write, ctx),
-                }
-            });
-        }
-    })
+    system.block_on(accept_each(|stream| async move {
+        let (read, write) = stream.into_split();
+        ActixEcho::create(|ctx| {
+            ctx.add_stream(FramedRead::with_capacity(read, BytesCodec::new(), BUFFER));
+            ActixEcho {
+                writer: actix::io::Writer::new(write, ctx),
+            }
+        });
+        Ok(())
+    }))
 }
 
 // kameo.

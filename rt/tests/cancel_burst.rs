@@ -19,7 +19,7 @@ use std::io::{self, Read};
 use std::os::unix::net::UnixStream as StdStream;
 use std::path::PathBuf;
 use std::pin::{Pin, pin};
-use std::sync::{Mutex, MutexGuard, mpsc};
+use std::sync::mpsc;
 use std::task::Poll;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -31,6 +31,12 @@ use kiln_rt::net::unix::UnixStream;
 use kiln_rt::{Access, ActorOptions, Runtime, RuntimeRef, ThreadLocal, ThreadSafe};
 use socket2::{Domain, SockAddr, Socket, Type};
 
+mod util;
+
+use util::one_at_a_time::one_at_a_time;
+use util::temp_dir::TempDir;
+use util::timeout::TIMEOUT;
+
 /// Receives dropped in one turn: almost three times the submission queue.
 const STREAMS: usize = 3000;
 /// How long the receives get to start before they are dropped. Without room in the submission
@@ -38,14 +44,6 @@ const STREAMS: usize = 3000;
 const SETTLE: Duration = Duration::from_millis(300);
 /// How long the peers get to see the end of their streams.
 const EOF_WAIT: Duration = Duration::from_secs(10);
-/// The safety net for every other wait.
-const TIMEOUT: Duration = Duration::from_secs(60);
-
-/// The two tests open thousands of descriptors each: one at a time.
-fn one_at_a_time() -> MutexGuard<'static, ()> {
-    static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock().unwrap_or_else(|err| err.into_inner())
-}
 
 /// What the test tells the actor.
 #[derive(Debug)]
@@ -124,28 +122,6 @@ async fn burst<RT: Access + Clone>(
         }
     }
     let _ = ctx.receive_next().await;
-}
-
-/// The listener's socket file, in a fresh directory removed when dropped.
-struct SocketPath(PathBuf);
-
-impl SocketPath {
-    fn new(name: &str) -> SocketPath {
-        let dir = std::env::temp_dir().join(format!("kiln-rt-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("can't create the test directory");
-        SocketPath(dir)
-    }
-
-    fn path(&self) -> PathBuf {
-        self.0.join("listener.sock")
-    }
-}
-
-impl Drop for SocketPath {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// A listener with room for every stream in its backlog, accepting without blocking.
@@ -235,8 +211,8 @@ fn dropped_receives_are_cancelled(
     spawn: impl FnOnce(&mut Runtime, PathBuf, mpsc::Sender<Event>) -> ActorRef<Step> + Send + 'static,
 ) {
     let _one = one_at_a_time();
-    let dir = SocketPath::new(name);
-    let path = dir.path();
+    let dir = TempDir::new(&format!("cancel-burst-{name}"));
+    let path = dir.join("listener.sock");
     let listener = listener(&path);
     let (events_sender, events) = mpsc::channel();
     let (refs_sender, refs) = mpsc::channel();

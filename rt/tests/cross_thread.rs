@@ -9,7 +9,7 @@ use std::hint::spin_loop;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use kiln::InboxSize;
 use kiln::actor_fn;
@@ -22,9 +22,7 @@ mod util;
 
 use kiln_rt::Spawn;
 use util::rpc::{client, incrementer};
-
-/// The safety net for waits that should end much sooner.
-const TIMEOUT: Duration = Duration::from_secs(10);
+use util::timeout::TIMEOUT;
 
 /// Messages each echo actor receives before it stops.
 const ECHOES: u32 = 200;

@@ -2,19 +2,12 @@
 //! socket (empty, small and large ones, every byte), then stops it with SIGINT and checks that it
 //! says so and exits successfully.
 
-use std::io::{BufRead, BufReader, Read};
-use std::net::{SocketAddr, UdpSocket};
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
-use std::thread;
-use std::time::Duration;
+use std::net::UdpSocket;
 
 mod util;
 
-use util::{Running, example};
-
-/// The longest wait for an echo; loopback answers in microseconds.
-const TIMEOUT: Duration = Duration::from_secs(10);
+use util::server::ServerExample;
+use util::timeout::TIMEOUT;
 
 /// A datagram of `len` bytes, each depending on `seed` and its position.
 fn datagram(seed: usize, len: usize) -> Vec<u8> {
@@ -25,20 +18,8 @@ fn datagram(seed: usize, len: usize) -> Vec<u8> {
 
 #[test]
 fn example_10_udp_echo() {
-    let child = Command::new(example("rt_10_udp_echo"))
-        .arg("127.0.0.1:0")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("can't run example");
-    let mut child = Running(child);
-    let mut stdout = BufReader::new(child.0.stdout.take().expect("no stdout"));
-    let mut first = String::new();
-    stdout.read_line(&mut first).expect("can't read output");
-    let address: SocketAddr = first
-        .strip_prefix("listening on ")
-        .and_then(|rest| rest.trim_end().parse().ok())
-        .unwrap_or_else(|| panic!("unexpected first line: {first:?}"));
+    let example = ServerExample::start("rt_10_udp_echo", &["127.0.0.1:0"], &[]);
+    let address = example.address;
     assert_eq!(address.ip().to_string(), "127.0.0.1");
     assert_ne!(address.port(), 0, "the example printed port 0");
 
@@ -63,29 +44,5 @@ fn example_10_udp_echo() {
         );
     }
 
-    let pid = libc::pid_t::try_from(child.0.id()).expect("pid out of range");
-    // SAFETY: sending a signal to our own child process.
-    let res = unsafe { libc::kill(pid, libc::SIGINT) };
-    assert_eq!(res, 0, "can't send SIGINT");
-    // Read the rest on a thread, so that an example that does not stop fails the test (and is
-    // killed) rather than hang it.
-    let (done, output) = mpsc::channel();
-    thread::spawn(move || {
-        let mut rest = String::new();
-        let _ = done.send(stdout.read_to_string(&mut rest).map(|_| rest));
-    });
-    let rest = match output.recv_timeout(TIMEOUT) {
-        Ok(rest) => rest.expect("can't read output"),
-        Err(_) => panic!("the example did not stop after SIGINT"),
-    };
-    let status = child.0.wait().expect("can't wait for the example");
-    let mut stderr = String::new();
-    if let Some(mut err) = child.0.stderr.take() {
-        let _ = err.read_to_string(&mut stderr);
-    }
-    assert!(
-        status.success(),
-        "example failed: {status}\nstderr:\n{stderr}"
-    );
-    assert_eq!(rest, "stopped\n", "stderr:\n{stderr}");
+    example.stop(libc::SIGINT, TIMEOUT);
 }

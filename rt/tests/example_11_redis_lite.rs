@@ -14,9 +14,7 @@ mod util;
 
 use util::clients::send_until_closed;
 use util::server::ServerExample;
-
-/// How long a client waits for a reply before the test fails.
-const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
+use util::timeout::TIMEOUT;
 
 /// The example running as a child process; killed if the test fails.
 struct Server {
@@ -47,7 +45,7 @@ impl Server {
     /// Stops the example with SIGINT and checks it prints `stopped`, exits
     /// with 0 and printed no error.
     fn stop(self) {
-        self.example.stop(libc::SIGINT, Duration::from_secs(15));
+        self.example.stop(libc::SIGINT, TIMEOUT);
     }
 }
 
@@ -78,7 +76,7 @@ struct Client {
 impl Client {
     fn connect(address: SocketAddr) -> Client {
         let stream = TcpStream::connect(address).expect("can't connect");
-        stream.set_read_timeout(Some(REPLY_TIMEOUT)).unwrap();
+        stream.set_read_timeout(Some(TIMEOUT)).unwrap();
         stream.set_nodelay(true).unwrap();
         Client { stream }
     }

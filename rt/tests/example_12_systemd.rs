@@ -3,112 +3,38 @@
 //! makes it send `STOPPING=1` and exit 0. Outside systemd it runs and stops
 //! the same.
 
-use std::io::{self, BufRead, BufReader, Read};
-use std::os::unix::net::UnixDatagram;
-use std::path::PathBuf;
-use std::process::{ChildStdout, Command, Stdio};
-use std::thread;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 mod util;
 
-use util::{Running, example};
+use util::example;
+use util::fake_systemd::FakeSystemd;
+use util::server::RunningExample;
+use util::timeout::TIMEOUT;
 
-/// How long the example may take to notify, or to stop.
-const TIMEOUT: Duration = Duration::from_secs(20);
-
-impl Running {
-    /// Starts the example with `env`, and reads its first line.
-    fn start(env: &[(&str, &str)]) -> (Running, BufReader<ChildStdout>, String) {
-        let mut command = Command::new(example("rt_12_systemd"));
-        command
-            .env_remove("NOTIFY_SOCKET")
-            .env_remove("WATCHDOG_USEC")
-            .env_remove("WATCHDOG_PID")
-            .envs(env.iter().copied())
-            .stdout(Stdio::piped());
-        let mut child = Running(command.spawn().expect("can't run example"));
-        let mut stdout = BufReader::new(child.0.stdout.take().expect("no stdout"));
-        let mut first = String::new();
-        stdout.read_line(&mut first).expect("can't read output");
-        (child, stdout, first)
-    }
-
-    /// Sends `signal` and checks that the example prints `stopped` and
-    /// exits 0.
-    fn stop(mut self, mut stdout: BufReader<ChildStdout>, signal: libc::c_int) {
-        let pid = libc::pid_t::try_from(self.0.id()).expect("pid out of range");
-        // SAFETY: sending a signal to our own child process.
-        let res = unsafe { libc::kill(pid, signal) };
-        assert_eq!(res, 0, "can't send the signal");
-        let deadline = Instant::now() + TIMEOUT;
-        let status = loop {
-            if let Some(status) = self.0.try_wait().expect("can't wait for example") {
-                break status;
-            }
-            assert!(Instant::now() < deadline, "example did not stop");
-            thread::sleep(Duration::from_millis(10));
-        };
-        assert!(status.success(), "example failed: {status}");
-        let mut rest = String::new();
-        stdout.read_to_string(&mut rest).expect("can't read output");
-        assert_eq!(rest, "stopped\n");
-    }
-}
-
-/// A socket standing in for systemd's notify socket; the file is removed
-/// on drop.
-struct FakeSystemd {
-    socket: UnixDatagram,
-    path: PathBuf,
-}
-
-impl FakeSystemd {
-    fn bind() -> FakeSystemd {
-        let path =
-            std::env::temp_dir().join(format!("kiln-example-12-{}.sock", std::process::id()));
-        let _ = std::fs::remove_file(&path);
-        let socket = UnixDatagram::bind(&path).expect("can't bind the fake notify socket");
-        FakeSystemd { socket, path }
-    }
-
-    fn address(&self) -> &str {
-        self.path.to_str().expect("temp dir is not UTF-8")
-    }
-
-    /// The next datagram, if one arrives within `timeout`.
-    fn recv(&self, timeout: Duration) -> Option<String> {
-        self.socket.set_read_timeout(Some(timeout)).unwrap();
-        let mut buf = [0; 4096];
-        match self.socket.recv(&mut buf) {
-            Ok(n) => Some(String::from_utf8(buf[..n].to_vec()).expect("datagram is not UTF-8")),
-            Err(err)
-                if matches!(
-                    err.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                None
-            }
-            Err(err) => panic!("can't receive: {err}"),
-        }
-    }
-}
-
-impl Drop for FakeSystemd {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
+/// Starts the example with `env` (and no other systemd variable).
+fn start(env: &[(&str, &str)]) -> RunningExample {
+    let mut command = Command::new(example("rt_12_systemd"));
+    command
+        .env_remove("NOTIFY_SOCKET")
+        .env_remove("WATCHDOG_USEC")
+        .env_remove("WATCHDOG_PID")
+        .envs(env.iter().copied());
+    RunningExample::spawn("rt_12_systemd", command)
 }
 
 #[test]
 fn example_12_systemd() {
-    let systemd = FakeSystemd::bind();
-    let (child, stdout, first) = Running::start(&[
+    let systemd = FakeSystemd::at_path("example-12");
+    let example = start(&[
         ("NOTIFY_SOCKET", systemd.address()),
         ("WATCHDOG_USEC", "1000000"),
     ]);
-    assert_eq!(first, "running under systemd, watchdog timeout 1s\n");
+    assert_eq!(
+        example.first_line,
+        "running under systemd, watchdog timeout 1s\n"
+    );
 
     // It printed after `READY=1` and `STATUS=` went out; the watchdog pings
     // every 500 ms.
@@ -130,7 +56,7 @@ fn example_12_systemd() {
         "no READY=1, then STATUS=working: {datagrams:?}"
     );
 
-    child.stop(stdout, libc::SIGTERM);
+    example.stop(libc::SIGTERM, TIMEOUT);
     // The example has exited: what it sent is queued.
     while let Some(datagram) = systemd.recv(Duration::from_millis(50)) {
         datagrams.push(datagram);
@@ -147,7 +73,7 @@ fn example_12_systemd() {
 
 #[test]
 fn example_12_systemd_outside_systemd() {
-    let (child, stdout, first) = Running::start(&[]);
-    assert_eq!(first, "running outside systemd\n");
-    child.stop(stdout, libc::SIGINT);
+    let example = start(&[]);
+    assert_eq!(example.first_line, "running outside systemd\n");
+    example.stop(libc::SIGINT, TIMEOUT);
 }

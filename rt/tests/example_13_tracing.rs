@@ -9,11 +9,11 @@ use kiln_rt::trace::{Event, ThreadKind};
 mod util;
 
 use util::example;
+use util::temp_dir::TempDir;
 
 #[test]
 fn example_13_tracing() {
-    let dir = std::env::temp_dir().join(format!("kiln-example-13-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("example-13");
     let path = dir.join("example.trace");
     let output = Command::new(example("rt_13_tracing"))
         .arg(&path)

@@ -2,19 +2,17 @@
 //! over HTTP, sends a bad request (logged with the actor's name), makes it
 //! log its metrics with SIGUSR2, and stops it with SIGINT.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 mod util;
 
-use util::{Running, example};
-
-/// How long the example may take to answer, log, or stop.
-const TIMEOUT: Duration = Duration::from_secs(20);
+use util::example;
+use util::server::ServerExample;
+use util::timeout::TIMEOUT;
 
 /// Sends `request` and reads the whole response.
 fn request(address: SocketAddr, request: &str) -> String {
@@ -26,58 +24,14 @@ fn request(address: SocketAddr, request: &str) -> String {
     response
 }
 
-/// Waits for a line of standard error containing `text`.
-fn wait_for_line(lines: &mpsc::Receiver<String>, text: &str, seen: &mut Vec<String>) -> String {
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match lines.recv_timeout(left) {
-            Ok(line) => {
-                seen.push(line.clone());
-                if line.contains(text) {
-                    return line;
-                }
-            }
-            Err(_) => panic!(
-                "no line with {text:?} on standard error; got:\n{}",
-                seen.join("\n")
-            ),
-        }
-    }
-}
-
 #[test]
 fn example_14_metrics() {
-    let child = Command::new(example("rt_14_metrics"))
-        .arg("127.0.0.1:0")
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("can't run example");
-    let mut child = Running(child);
-    let mut stdout = BufReader::new(child.0.stdout.take().expect("no stdout"));
-    let stderr = BufReader::new(child.0.stderr.take().expect("no stderr"));
-    let (line_sender, lines) = mpsc::channel();
-    thread::spawn(move || {
-        for line in stderr.lines().map_while(Result::ok) {
-            if line_sender.send(line).is_err() {
-                return;
-            }
-        }
-    });
-    let mut seen = Vec::new();
-
-    let mut first = String::new();
-    stdout.read_line(&mut first).expect("can't read output");
-    let address: SocketAddr = first
-        .strip_prefix("listening on ")
-        .and_then(|rest| rest.strip_suffix('\n'))
-        .unwrap_or_else(|| panic!("unexpected first line: {first:?}"))
-        .parse()
-        .expect("not a socket address");
+    let mut command = Command::new(example("rt_14_metrics"));
+    command.arg("127.0.0.1:0").env_remove("RUST_LOG");
+    let mut child = ServerExample::spawn("rt_14_metrics", command);
+    let address = child.address;
     // A readable log line: time, level, thread, target, message.
-    let started = wait_for_line(&lines, "serving metrics at", &mut seen);
+    let started = child.wait_for_stderr_line("serving metrics at");
     assert!(
         started.contains(" INFO  [main] rt_14_metrics: "),
         "{started}"
@@ -151,7 +105,7 @@ fn example_14_metrics() {
 
     // Not a GET: the connection actor fails, and the log names it.
     let _ = request(address, "HELLO\r\n\r\n");
-    let failed = wait_for_line(&lines, "failed, stopping it", &mut seen);
+    let failed = child.wait_for_stderr_line("failed, stopping it");
     assert!(
         failed.contains(" WARN  [metrics-example:worker:")
             && failed.contains(
@@ -163,30 +117,22 @@ fn example_14_metrics() {
     // SIGUSR2: the coordinator logs the metrics, a line for the runtime and
     // one per worker.
     child.signal(libc::SIGUSR2);
-    let runtime_line = wait_for_line(&lines, "runtime 'metrics-example': up ", &mut seen);
+    let runtime_line = child.wait_for_stderr_line("runtime 'metrics-example': up ");
     assert!(
         runtime_line.contains(" INFO  [main] kiln_rt::metrics: "),
         "{runtime_line}"
     );
-    let worker_0 = wait_for_line(&lines, "kiln_rt::metrics: worker 0: ", &mut seen);
+    let worker_0 = child.wait_for_stderr_line("kiln_rt::metrics: worker 0: ");
     assert!(worker_0.contains("messages"), "{worker_0}");
-    wait_for_line(&lines, "kiln_rt::metrics: worker 1: ", &mut seen);
-    assert!(
-        !seen.iter().any(|l| l.contains("no actor receives it")),
-        "SIGUSR2 is not an unhandled signal: {seen:?}"
-    );
+    child.wait_for_stderr_line("kiln_rt::metrics: worker 1: ");
 
+    // It logs: stopped by hand, its log checked.
     child.signal(libc::SIGINT);
-    let deadline = Instant::now() + TIMEOUT;
-    let status = loop {
-        if let Some(status) = child.0.try_wait().expect("can't wait for example") {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "example did not stop on SIGINT");
-        thread::sleep(Duration::from_millis(10));
-    };
-    assert!(status.success(), "example failed: {status}");
-    let mut rest = String::new();
-    stdout.read_to_string(&mut rest).expect("can't read output");
-    assert_eq!(rest, "stopped\n");
+    let exit = child.exit(TIMEOUT);
+    assert!(
+        !exit.stderr.contains("no actor receives it"),
+        "SIGUSR2 is not an unhandled signal: {}",
+        exit.stderr
+    );
+    exit.assert_success("stopped\n");
 }

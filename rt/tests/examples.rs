@@ -1,12 +1,14 @@
 //! Runs every example and checks what it prints against
 //! `examples/README.md`; the signal example is stopped with a real SIGINT.
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Command, Stdio};
+use std::io::Read;
+use std::process::Command;
 
 mod util;
 
 use util::example;
+use util::server::{RunningExample, ServerExample};
+use util::timeout::TIMEOUT;
 
 /// Runs example `name` and returns its standard output.
 fn run_example(name: &str) -> String {
@@ -51,27 +53,15 @@ fn example_3_rpc() {
 
 #[test]
 fn example_4_process_signals() {
-    let mut child = Command::new(example("rt_4_process_signals"))
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("can't run example");
-    let mut stdout = BufReader::new(child.stdout.take().expect("no stdout"));
-    let mut first = String::new();
-    stdout.read_line(&mut first).expect("can't read output");
-    assert_eq!(first, "running; press Ctrl-C to stop\n");
-    // The actor registered for signals before printing.
-    let pid = libc::pid_t::try_from(child.id()).expect("pid out of range");
-    // SAFETY: sending a signal to our own child process.
-    let res = unsafe { libc::kill(pid, libc::SIGINT) };
-    assert_eq!(res, 0, "can't send SIGINT");
-    let mut rest = String::new();
-    stdout.read_to_string(&mut rest).expect("can't read output");
-    let status = child.wait().expect("can't wait for example");
-    assert!(status.success(), "example failed: {status}");
-    assert_eq!(
-        rest,
-        "got the interrupt (SIGINT) signal, shutting down\nstopped\n"
+    let example = RunningExample::spawn(
+        "rt_4_process_signals",
+        Command::new(example("rt_4_process_signals")),
     );
+    assert_eq!(example.first_line, "running; press Ctrl-C to stop\n");
+    // The actor registered for signals before printing.
+    example.signal(libc::SIGINT);
+    let exit = example.exit(TIMEOUT);
+    exit.assert_success("got the interrupt (SIGINT) signal, shutting down\nstopped\n");
 }
 
 #[test]
@@ -110,54 +100,19 @@ fn example_7_runtime_setup() {
     );
 }
 
-/// Starts example `name` with `args` and stdout piped; returns it with its stdout reader, after
-/// reading the first line, `listening on <address>`, and the address.
-fn start_server_example(
-    name: &str,
-    args: &[&str],
-) -> (
-    std::process::Child,
-    BufReader<std::process::ChildStdout>,
-    std::net::SocketAddr,
-) {
-    let mut child = Command::new(example(name))
-        .args(args)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("can't run example");
-    let mut stdout = BufReader::new(child.stdout.take().expect("no stdout"));
-    let mut first = String::new();
-    stdout.read_line(&mut first).expect("can't read output");
-    let address = first
-        .strip_prefix("listening on ")
-        .and_then(|address| address.trim().parse().ok())
-        .unwrap_or_else(|| panic!("unexpected first line: {first:?}"));
-    (child, stdout, address)
-}
-
-/// Sends `signal` to `child`.
-fn signal(child: &std::process::Child, signal: libc::c_int) {
-    let pid = libc::pid_t::try_from(child.id()).expect("pid out of range");
-    // SAFETY: sending a signal to our own child process.
-    let res = unsafe { libc::kill(pid, signal) };
-    assert_eq!(res, 0, "can't send the signal");
-}
-
 #[test]
 fn example_8_tcp_echo_server() {
     use std::io::Write;
     use std::net::TcpStream;
     use std::time::Duration;
 
-    let (mut child, mut stdout, address) =
-        start_server_example("rt_8_tcp_echo_server", &["127.0.0.1:0", "10"]);
+    let example = ServerExample::start("rt_8_tcp_echo_server", &["127.0.0.1:0", "10"], &[]);
+    let address = example.address;
     let clients: Vec<_> = (0..100)
         .map(|i| {
             std::thread::spawn(move || {
                 let mut stream = TcpStream::connect(address).expect("can't connect");
-                stream
-                    .set_read_timeout(Some(Duration::from_secs(10)))
-                    .unwrap();
+                stream.set_read_timeout(Some(TIMEOUT)).unwrap();
                 let message = format!("hello from client {i}\n").repeat(50);
                 stream.write_all(message.as_bytes()).unwrap();
                 let mut echo = vec![0; message.len()];
@@ -173,21 +128,16 @@ fn example_8_tcp_echo_server() {
     // Stopping with a connection open: the server stops accepting, the
     // connection is served until the client closes it.
     let mut open = TcpStream::connect(address).unwrap();
-    open.set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
+    open.set_read_timeout(Some(TIMEOUT)).unwrap();
     open.write_all(b"one").unwrap();
     let mut buf = [0; 3];
     open.read_exact(&mut buf).unwrap();
-    signal(&child, libc::SIGTERM);
+    example.signal(libc::SIGTERM);
     std::thread::sleep(Duration::from_millis(100));
     open.write_all(b"two").unwrap();
     open.read_exact(&mut buf).unwrap();
     assert_eq!(&buf, b"two");
     drop(open);
 
-    let mut rest = String::new();
-    stdout.read_to_string(&mut rest).expect("can't read output");
-    let status = child.wait().expect("can't wait for example");
-    assert!(status.success(), "example failed: {status}");
-    assert_eq!(rest, "stopped\n");
+    example.exit(TIMEOUT).assert_success("stopped\n");
 }

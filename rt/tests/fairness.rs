@@ -12,7 +12,7 @@
 use std::convert::Infallible;
 use std::hint::spin_loop;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, mpsc};
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use kiln::future::yield_now;
@@ -23,8 +23,14 @@ use kiln_rt::{
     ActorOptions, FutureOptions, Priority, Runtime, RuntimeRef, ThreadLocal, ThreadSafe,
 };
 
-/// The safety net for waits that should end much sooner, and the bound on the ping-pong game.
-const TIMEOUT: Duration = Duration::from_secs(10);
+mod util;
+
+use util::one_at_a_time::one_at_a_time;
+use util::timeout::TIMEOUT;
+
+/// How long a ping-pong game next to a busy actor may take: a bound the test asserts (a scheduler
+/// that starves the players takes far longer), shorter than the safety net [`TIMEOUT`].
+const GAME_LIMIT: Duration = Duration::from_secs(10);
 
 /// How long a busy actor works before it yields.
 const WORK: Duration = Duration::from_micros(50);
@@ -49,12 +55,6 @@ fn in_one_of_the_attempts<T: std::fmt::Debug>(
         results.push(result);
     }
     panic!("{what}, in none of {ATTEMPTS} attempts: {results:#?}");
-}
-
-/// Makes the tests of this file run one at a time.
-fn one_at_a_time() -> MutexGuard<'static, ()> {
-    static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Works (spins) for `duration`.
@@ -168,7 +168,7 @@ async fn player(
 }
 
 /// Plays a ping-pong game of `round_trips` next to a busy actor; fails if it takes longer than
-/// [`TIMEOUT`].
+/// [`GAME_LIMIT`].
 fn ping_pong_next_to_busy_actor(round_trips: u32) -> Game {
     let busy_actor = Busy::default();
     let mut runtime = runtime_with_busy_actor(&busy_actor);
@@ -190,10 +190,10 @@ fn ping_pong_next_to_busy_actor(round_trips: u32) -> Game {
             Ok(())
         })
         .unwrap();
-    let game = games.recv_timeout(TIMEOUT);
+    let game = games.recv_timeout(GAME_LIMIT);
     busy_actor.stop();
     let game = game.expect("the ping-pong pair did not finish in time");
-    assert!(game.took < TIMEOUT, "{game:?}");
+    assert!(game.took < GAME_LIMIT, "{game:?}");
     runtime.start().unwrap();
     game
 }

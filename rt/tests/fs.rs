@@ -3,16 +3,14 @@
 //! name the path, file I/O in thread-safe actors (the shared ring), and
 //! `TcpStream::send_file` of a file to a std client.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::io::{self, Read};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, mpsc};
 use std::thread;
-use std::time::Duration;
 
 use kiln::actor;
 use kiln::actor_fn;
@@ -21,25 +19,15 @@ use kiln_rt::Spawn;
 use kiln_rt::fs::{self, File, OpenOptions};
 use kiln_rt::net::TcpListener;
 use kiln_rt::timer::Deadline;
-use kiln_rt::{ActorOptions, Runtime, RuntimeRef, ThreadLocal, ThreadSafe};
+use kiln_rt::{ActorOptions, RuntimeRef, ThreadLocal, ThreadSafe};
 
-/// Time an actor of these tests may take before it fails with `TimedOut`.
-const TIMEOUT: Duration = Duration::from_secs(30);
+mod util;
 
-/// Returns an error with the message unless `cond` holds.
-macro_rules! ensure {
-    ($cond: expr, $($arg: tt)+) => {
-        if !$cond {
-            return Err(io::Error::other(format!($($arg)+)));
-        }
-    };
-}
-
-/// `len` bytes that repeat every 251 bytes (a prime, so the pattern never
-/// lines up with buffer or page sizes), varied by `seed`.
-fn pattern(len: usize, seed: u8) -> Vec<u8> {
-    (0..len).map(|i| (i % 251) as u8 ^ seed).collect()
-}
+use util::check::ensure;
+use util::pattern::pattern;
+use util::runtime::{run_on_one_worker, run_runtime};
+use util::temp_dir::TempDir;
+use util::timeout::TIMEOUT;
 
 /// Fails unless `got` is `want`, naming the first byte that differs.
 fn check_bytes(got: &[u8], want: &[u8]) -> io::Result<()> {
@@ -56,29 +44,6 @@ fn check_bytes(got: &[u8], want: &[u8]) -> io::Result<()> {
         want.len()
     );
     Ok(())
-}
-
-/// A directory of its own for a test, removed (with its contents) when
-/// dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(test: &str) -> TempDir {
-        let path = std::env::temp_dir().join(format!("kiln-rt-fs-{}-{test}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).expect("can't create the test's directory");
-        TempDir(path)
-    }
-
-    fn join(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// The future of a test's actor.
@@ -110,27 +75,17 @@ fn run_local<F>(setup: F) -> Vec<io::Result<()>>
 where
     F: FnOnce(&mut RuntimeRef) -> Vec<Body> + Send + 'static,
 {
-    let setup = Arc::new(Mutex::new(Some(setup)));
     let spawned = Arc::new(AtomicUsize::new(0));
     let (sender, receiver) = mpsc::channel();
-    let mut runtime = Runtime::setup()
-        .num_threads(1)
-        .build()
-        .expect("can't build runtime");
     let count = spawned.clone();
-    runtime
-        .run_on_workers(move |mut rt: RuntimeRef| -> Result<(), Infallible> {
-            let setup = setup.lock().unwrap().take().expect("one worker only");
-            let bodies = setup(&mut rt);
-            count.store(bodies.len(), Ordering::SeqCst);
-            for (index, body) in bodies.into_iter().enumerate() {
-                let arg = (index, body, sender.clone());
-                rt.spawn_local(NoSupervisor, actor_fn(runner), arg, ActorOptions::default());
-            }
-            Ok(())
-        })
-        .expect("run_on_workers failed");
-    runtime.start().expect("runtime failed");
+    run_on_one_worker(move |rt| {
+        let bodies = setup(rt);
+        count.store(bodies.len(), Ordering::SeqCst);
+        for (index, body) in bodies.into_iter().enumerate() {
+            let arg = (index, body, sender.clone());
+            rt.spawn_local(NoSupervisor, actor_fn(runner), arg, ActorOptions::default());
+        }
+    });
     collect(&receiver, spawned.load(Ordering::SeqCst))
 }
 
@@ -323,7 +278,7 @@ fn append_writes_at_the_end() {
 fn metadata_and_set_len() {
     let dir = TempDir::new("metadata");
     let path = dir.join("data");
-    let directory = dir.0.clone();
+    let directory = dir.path().to_owned();
     run_one(move |rt| async move {
         let file = OpenOptions::new()
             .read(true)
@@ -416,7 +371,7 @@ fn metadata_matches_std() {
 #[test]
 fn create_rename_and_remove_files_and_directories() {
     let dir = TempDir::new("directories");
-    let root = dir.0.clone();
+    let root = dir.path().to_owned();
     run_one(move |rt| async move {
         let sub = root.join("sub");
         fs::create_dir(&rt, &sub).await?;
@@ -456,7 +411,7 @@ fn create_rename_and_remove_files_and_directories() {
 #[test]
 fn errors_name_the_path() {
     let dir = TempDir::new("errors");
-    let root = dir.0.clone();
+    let root = dir.path().to_owned();
     run_one(move |rt| async move {
         let missing = root.join("missing").join("file");
         let shown = missing.display().to_string();
@@ -556,7 +511,7 @@ fn errors_name_the_path() {
 #[test]
 fn many_actors_write_and_read_files_at_once() {
     let dir = TempDir::new("many");
-    let root = dir.0.clone();
+    let root = dir.path().to_owned();
     let results = run_local(move |_| {
         (0..8u8)
             .map(|i| {
@@ -613,22 +568,18 @@ async fn thread_safe_file_io(
 fn thread_safe_actors_do_file_io_on_the_shared_ring() {
     let dir = TempDir::new("thread-safe");
     let (sender, receiver) = mpsc::channel();
-    let mut runtime = Runtime::setup()
-        .num_threads(2)
-        .build()
-        .expect("can't build runtime");
-    for i in 0..4 {
-        let path = dir.join(&format!("file-{i}"));
-        runtime.spawn(
-            NoSupervisor,
-            actor_fn(thread_safe_file_io),
-            (path, sender.clone()),
-            ActorOptions::default(),
-        );
-    }
-    drop(sender);
-    runtime.start().expect("runtime failed");
-    let results: Vec<_> = receiver.iter().collect();
+    let paths: Vec<_> = (0..4).map(|i| dir.join(&format!("file-{i}"))).collect();
+    run_runtime(2, move |runtime| {
+        for path in paths {
+            runtime.spawn(
+                NoSupervisor,
+                actor_fn(thread_safe_file_io),
+                (path, sender.clone()),
+                ActorOptions::default(),
+            );
+        }
+    });
+    let results: Vec<_> = receiver.try_iter().collect();
     assert_eq!(results.len(), 4, "not every actor reported");
     for result in results {
         result.expect("thread-safe file I/O failed");
@@ -729,13 +680,10 @@ fn send_file_from_a_thread_safe_actor() {
     }
     check_send_file("send-file-thread-safe", |path, address| {
         let (sender, receiver) = mpsc::channel();
-        let mut runtime = Runtime::setup()
-            .num_threads(2)
-            .build()
-            .expect("can't build runtime");
-        let arg = (path, address, sender);
-        runtime.spawn(NoSupervisor, actor_fn(server), arg, ActorOptions::default());
-        runtime.start().expect("runtime failed");
+        run_runtime(2, move |runtime| {
+            let arg = (path, address, sender);
+            runtime.spawn(NoSupervisor, actor_fn(server), arg, ActorOptions::default());
+        });
         receiver
             .try_recv()
             .expect("the server did not report")

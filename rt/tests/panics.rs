@@ -24,8 +24,9 @@ use kiln_rt::{
     ActorOptions, FutureOptions, Runtime, RuntimeRef, SyncActorOptions, ThreadLocal, ThreadSafe,
 };
 
-/// The safety net for waits that should end much sooner.
-const TIMEOUT: Duration = Duration::from_secs(10);
+mod util;
+
+use util::timeout::TIMEOUT;
 
 /// Warnings and errors logged so far, by all tests.
 static LOGS: Mutex<Vec<String>> = Mutex::new(Vec::new());

@@ -3,9 +3,8 @@
 //! sender is dropped, a broken pipe once the receiver is, on a worker's ring
 //! and on the shared ring of thread-safe actors.
 
-use std::convert::Infallible;
 use std::io;
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::mpsc;
 use std::time::Duration;
 
 use kiln::actor;
@@ -14,30 +13,17 @@ use kiln::supervisor::NoSupervisor;
 use kiln_rt::Spawn;
 use kiln_rt::pipe::{self, Receiver, Sender};
 use kiln_rt::timer::{Deadline, Timer};
-use kiln_rt::{ActorOptions, Runtime, RuntimeRef, ThreadLocal, ThreadSafe};
+use kiln_rt::{ActorOptions, Runtime, ThreadLocal, ThreadSafe};
 
-/// Time an actor of these tests may take before it fails with `TimedOut`.
-const TIMEOUT: Duration = Duration::from_secs(30);
+mod util;
+
+use util::check::{Report, check_reports, ensure};
+use util::pattern::byte;
+use util::runtime::run_on_one_worker;
+use util::timeout::TIMEOUT;
 
 /// Bytes sent through the pipe: 16 times the default pipe capacity.
 const LEN: usize = 1024 * 1024;
-
-/// Returns an error with the message unless `cond` holds.
-macro_rules! ensure {
-    ($cond: expr, $($arg: tt)+) => {
-        if !$cond {
-            return Err(io::Error::other(format!($($arg)+)));
-        }
-    };
-}
-
-/// Byte `i` of the stream: repeats every 251 bytes (a prime, so it never
-/// lines up with buffer sizes).
-fn byte(i: usize) -> u8 {
-    (i % 251) as u8
-}
-
-type Report = mpsc::Sender<(&'static str, io::Result<()>)>;
 
 /// Writes `LEN` bytes in pieces of changing sizes, then drops the sender.
 async fn write_stream(sender: Sender) -> io::Result<()> {
@@ -99,38 +85,6 @@ async fn local_reader(ctx: actor::Context<(), ThreadLocal>, receiver: Receiver, 
         "reader",
         Deadline::after(rt, TIMEOUT, read_stream(receiver)).await,
     ));
-}
-
-/// Checks that both `writer` and `reader` reported success.
-#[track_caller]
-fn check_reports(receiver: &mpsc::Receiver<(&'static str, io::Result<()>)>, want: &[&str]) {
-    let mut reports: Vec<_> = receiver.try_iter().collect();
-    reports.sort_by_key(|(name, _)| *name);
-    let names: Vec<_> = reports.iter().map(|(name, _)| *name).collect();
-    assert_eq!(names, want, "not every actor reported (did one panic?)");
-    for (name, result) in reports {
-        if let Err(err) = result {
-            panic!("the {name} failed: {err}");
-        }
-    }
-}
-
-/// Runs `f` on the one worker of a new runtime, until everything it spawned
-/// finished.
-fn run_on_one_worker(f: impl FnOnce(&mut RuntimeRef) + Send + 'static) {
-    let f = Arc::new(Mutex::new(Some(f)));
-    let mut runtime = Runtime::setup()
-        .num_threads(1)
-        .build()
-        .expect("can't build runtime");
-    runtime
-        .run_on_workers(move |mut rt: RuntimeRef| -> Result<(), Infallible> {
-            let f = f.lock().unwrap().take().expect("one worker only");
-            f(&mut rt);
-            Ok(())
-        })
-        .expect("run_on_workers failed");
-    runtime.start().expect("runtime failed");
 }
 
 #[test]

@@ -4,12 +4,11 @@
 //! `cat` with a writer and a reader actor), exit by a signal, waiting that
 //! does not block the worker, cancelled waits, and waits on the shared ring.
 
-use std::convert::Infallible;
 use std::io;
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use kiln::actor;
@@ -18,53 +17,14 @@ use kiln::supervisor::NoSupervisor;
 use kiln_rt::Spawn;
 use kiln_rt::pipe::{Receiver, Sender};
 use kiln_rt::timer::{Deadline, Timer};
-use kiln_rt::{ActorOptions, Runtime, RuntimeRef, ThreadLocal, ThreadSafe, process};
+use kiln_rt::{ActorOptions, Runtime, ThreadLocal, ThreadSafe, process};
 
-/// Time an actor of these tests may take before it fails with `TimedOut`.
-const TIMEOUT: Duration = Duration::from_secs(30);
+mod util;
 
-/// Returns an error with the message unless `cond` holds.
-macro_rules! ensure {
-    ($cond: expr, $($arg: tt)+) => {
-        if !$cond {
-            return Err(io::Error::other(format!($($arg)+)));
-        }
-    };
-}
-
-type Report = mpsc::Sender<(&'static str, io::Result<()>)>;
-
-/// Checks that exactly the actors `want` reported, all successes.
-#[track_caller]
-fn check_reports(receiver: &mpsc::Receiver<(&'static str, io::Result<()>)>, want: &[&str]) {
-    let mut reports: Vec<_> = receiver.try_iter().collect();
-    reports.sort_by_key(|(name, _)| *name);
-    let names: Vec<_> = reports.iter().map(|(name, _)| *name).collect();
-    assert_eq!(names, want, "not every actor reported (did one panic?)");
-    for (name, result) in reports {
-        if let Err(err) = result {
-            panic!("the {name} failed: {err}");
-        }
-    }
-}
-
-/// Runs `f` on the one worker of a new runtime, until everything it spawned
-/// finished.
-fn run_on_one_worker(f: impl FnOnce(&mut RuntimeRef) + Send + 'static) {
-    let f = Arc::new(Mutex::new(Some(f)));
-    let mut runtime = Runtime::setup()
-        .num_threads(1)
-        .build()
-        .expect("can't build runtime");
-    runtime
-        .run_on_workers(move |mut rt: RuntimeRef| -> Result<(), Infallible> {
-            let f = f.lock().unwrap().take().expect("one worker only");
-            f(&mut rt);
-            Ok(())
-        })
-        .expect("run_on_workers failed");
-    runtime.start().expect("runtime failed");
-}
+use util::check::{Report, check_reports, ensure};
+use util::pattern::byte;
+use util::runtime::run_on_one_worker;
+use util::timeout::TIMEOUT;
 
 /// Spawns one thread-local actor running `f` and checks it succeeded.
 #[track_caller]
@@ -158,11 +118,6 @@ fn child_input_written_by_an_actor() {
         let _ = report.send(("actor", Deadline::after(rt.clone(), TIMEOUT, run).await));
     }
     run_one(actor);
-}
-
-/// Byte `i` of the stream sent through `cat`.
-fn byte(i: usize) -> u8 {
-    (i % 251) as u8
 }
 
 const CAT_LEN: usize = 1024 * 1024;

@@ -33,8 +33,9 @@ const SPAWNS: usize = 50_000;
 /// burst takes as long in a debug build as in a release one.
 const WORK: Duration = Duration::from_micros(2);
 
-/// The sleeper's timer.
-const TIMEOUT: Duration = Duration::from_millis(1);
+/// How long the sleeper's timer runs (a timer under test, not a safety net:
+/// see `util::timeout` for those).
+const SLEEP: Duration = Duration::from_millis(1);
 
 /// How late the timer may fire after the spawner's run ended. With the fix
 /// it fired 10 to 80 µs after it on the (shared, 2-vCPU) machine this was
@@ -75,10 +76,10 @@ enum Report {
     Burst { start: Instant, end: Instant },
 }
 
-/// Waits on a [`TIMEOUT`] timer; spawns the [`spawner`] in the same run,
+/// Waits on a [`SLEEP`] timer; spawns the [`spawner`] in the same run,
 /// after which it is one of the processes that already ran.
 async fn sleeper(mut ctx: actor::Context<(), ThreadLocal>, (report, handled): (Sender, Handled)) {
-    let timer = Timer::after(ctx.runtime_ref().clone(), TIMEOUT);
+    let timer = Timer::after(ctx.runtime_ref().clone(), SLEEP);
     let deadline = timer.deadline();
     let arg = (report.clone(), handled);
     let _ = ctx.runtime().spawn_local(
@@ -167,7 +168,7 @@ fn a_timer_is_not_delayed_behind_a_burst_of_spawns() {
     for _ in 0..ATTEMPTS {
         let measured = measure();
         eprintln!(
-            "{SPAWNS} spawns in {:?}; a {TIMEOUT:?} timer fired {:?} late, {:?} after the spawns",
+            "{SPAWNS} spawns in {:?}; a {SLEEP:?} timer fired {:?} late, {:?} after the spawns",
             measured.burst, measured.lateness, measured.after_burst
         );
         if measured.after_burst < BOUND {

@@ -8,25 +8,25 @@ use std::convert::Infallible;
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream as StdStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
-use std::thread;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kiln::actor::{self, NewActor};
 use kiln::actor_fn;
 use kiln::messages::Terminate;
-use kiln::supervisor::SupervisorStrategy;
-use kiln_rt::net::{DEFAULT_MAX_CONNECTIONS, Server, ServerError, TcpStream};
-use kiln_rt::{ActorOptions, Runtime, RuntimeRef, ThreadLocal};
+use kiln_rt::net::{DEFAULT_MAX_CONNECTIONS, TcpStream};
+use kiln_rt::{Runtime, ThreadLocal};
 
 mod util;
+
+use util::net_server::{fail_connection, loopback_server, spawn_on_every_worker};
+use util::runtime::start;
+use util::timeout::TIMEOUT;
 
 /// The limit under test.
 const LIMIT: usize = 4;
 /// Clients, more than the limit.
 const CLIENTS: usize = 10;
-/// The safety net for waits that should end much sooner.
-const SLACK: Duration = Duration::from_secs(10);
 
 /// Connection actors alive now, and the most at once.
 #[derive(Default)]
@@ -47,14 +47,6 @@ async fn echo(
     // Counted down before the stream (the slot) is dropped.
     open.now.fetch_sub(1, Ordering::SeqCst);
     result
-}
-
-fn fail_connection(err: io::Error) -> SupervisorStrategy<(TcpStream, SocketAddr)> {
-    panic!("connection failed: {err}");
-}
-
-fn fail_server(err: ServerError) -> SupervisorStrategy<()> {
-    panic!("server failed: {err}");
 }
 
 /// The warnings logged, as `target: message`.
@@ -109,27 +101,12 @@ fn connections_beyond_the_limit_wait_in_the_backlog_until_one_closes() {
     let open = Arc::new(Open::default());
     let counts = open.clone();
     let new_actor = actor_fn(echo).map_arg(move |(stream, peer)| (stream, peer, counts.clone()));
-    let server = Server::new(
-        "127.0.0.1:0".parse().unwrap(),
-        fail_connection,
-        new_actor,
-        ActorOptions::default(),
-    )
-    .unwrap();
+    let server = loopback_server(fail_connection, new_actor);
     assert_eq!(server.max_connections(), DEFAULT_MAX_CONNECTIONS);
     let server = server.with_max_connections(LIMIT);
     assert_eq!(server.max_connections(), LIMIT);
     let address = server.local_addr();
-    let (refs_sender, refs) = mpsc::channel();
-    runtime
-        .run_on_workers(move |mut rt: RuntimeRef| -> io::Result<()> {
-            refs_sender
-                .send(rt.try_spawn_local(fail_server, server, (), ActorOptions::default())?)
-                .unwrap();
-            Ok(())
-        })
-        .unwrap();
-    let server_ref = refs.recv().unwrap();
+    let server_ref = spawn_on_every_worker(&mut runtime, server).remove(0);
 
     // The first LIMIT are served; the others connect (the kernel completes
     // the handshake into the backlog) but are not accepted.
@@ -137,7 +114,7 @@ fn connections_beyond_the_limit_wait_in_the_backlog_until_one_closes() {
         .map(|_| {
             let mut stream = StdStream::connect(address).unwrap();
             assert!(
-                echoed(&mut stream, SLACK),
+                echoed(&mut stream, TIMEOUT),
                 "a client within the limit not served"
             );
             stream
@@ -164,7 +141,7 @@ fn connections_beyond_the_limit_wait_in_the_backlog_until_one_closes() {
         }
         let mut next = waiting.remove(0);
         assert!(
-            served_late(&mut next, SLACK),
+            served_late(&mut next, TIMEOUT),
             "a waiting client was not served after a connection closed"
         );
         total_served += 1;
@@ -196,15 +173,11 @@ fn connections_beyond_the_limit_wait_in_the_backlog_until_one_closes() {
     let full: Vec<StdStream> = (0..LIMIT)
         .map(|_| {
             let mut stream = StdStream::connect(address).unwrap();
-            assert!(echoed(&mut stream, SLACK));
+            assert!(echoed(&mut stream, TIMEOUT));
             stream
         })
         .collect();
     server_ref.try_send(Terminate).unwrap();
     drop(full);
-    let (done, result) = mpsc::channel();
-    thread::spawn(move || {
-        let _ = done.send(runtime.start().map_err(|err| err.to_string()));
-    });
-    assert_eq!(result.recv_timeout(SLACK), Ok(Ok(())));
+    start(runtime).ends();
 }

@@ -7,7 +7,6 @@ use std::convert::Infallible;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
 use std::thread;
-use std::time::Duration;
 
 use kiln::InboxSize;
 use kiln::actor_ref::SendError;
@@ -18,8 +17,9 @@ use kiln_rt::{
     ActorOptions, FutureOptions, Runtime, RuntimeRef, SyncActorOptions, ThreadLocal, ThreadSafe,
 };
 
-/// The safety net for waits that should end much sooner.
-const TIMEOUT: Duration = Duration::from_secs(10);
+mod util;
+
+use util::timeout::TIMEOUT;
 
 /// Messages sent to each actor.
 const MESSAGES: usize = 10_000;

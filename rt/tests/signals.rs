@@ -21,7 +21,6 @@ use std::panic::catch_unwind;
 use std::process::ExitCode;
 use std::sync::mpsc;
 use std::thread;
-use std::time::Duration;
 
 use kiln::InboxSize;
 use kiln::actor_ref::ActorRef;
@@ -32,11 +31,9 @@ use kiln_rt::{
     ActorOptions, Runtime, RuntimeRef, Signal, SyncActorOptions, ThreadLocal, ThreadSafe,
 };
 
-/// The safety net for waits that should end much sooner.
-const TIMEOUT: Duration = Duration::from_secs(10);
+mod util;
 
-/// The whole binary fails if it takes longer than this (a scenario hangs).
-const WATCHDOG: Duration = Duration::from_secs(60);
+use util::timeout::{RUN_TIMEOUT, TIMEOUT};
 
 /// The signals sent to the actors, in order; the last one stops them.
 const SENT: [Signal; 4] = [
@@ -50,8 +47,8 @@ fn main() -> ExitCode {
     block_runtime_signals();
     // A watchdog: a hanging scenario fails the binary instead of hanging it.
     thread::spawn(|| {
-        thread::sleep(WATCHDOG);
-        println!("signals: timed out after {WATCHDOG:?}");
+        thread::sleep(RUN_TIMEOUT);
+        println!("signals: timed out after {RUN_TIMEOUT:?}");
         std::process::exit(2);
     });
 

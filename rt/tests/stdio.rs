@@ -18,7 +18,6 @@ use std::io::{self, Write};
 use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 use std::thread;
-use std::time::Duration;
 
 use kiln::actor;
 use kiln::actor_fn;
@@ -28,12 +27,13 @@ use kiln_rt::io::{stderr, stdin, stdout};
 use kiln_rt::timer::Deadline;
 use kiln_rt::{ActorOptions, Runtime, RuntimeRef, ThreadLocal, ThreadSafe};
 
+mod util;
+
+use util::timeout::{RUN_TIMEOUT, TIMEOUT};
+
 /// Set (to `local` or `shared`) in the child process: which kind of actor
 /// copies the streams.
 const CHILD_ENV: &str = "KILN_RT_STDIO_CHILD";
-
-/// Time the child may take.
-const TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Copies standard input to standard output upper-cased, in reads of at
 /// most 8 KiB, then writes `read N bytes` to standard error.
@@ -170,12 +170,12 @@ fn run_child_on_files(mode: &str, input: &[u8]) -> Output {
     output
 }
 
-/// Waits for `child`'s output, killing it after [`TIMEOUT`].
+/// Waits for `child`'s output, killing it after [`RUN_TIMEOUT`].
 fn wait_for(child: std::process::Child) -> Output {
     let pid = libc::pid_t::try_from(child.id()).expect("pid out of range");
     let (done, finished) = mpsc::channel::<()>();
     let watchdog = thread::spawn(move || {
-        if finished.recv_timeout(TIMEOUT) == Err(mpsc::RecvTimeoutError::Timeout) {
+        if finished.recv_timeout(RUN_TIMEOUT) == Err(mpsc::RecvTimeoutError::Timeout) {
             // SAFETY: sending a signal to our own child, not yet reaped.
             unsafe { libc::kill(pid, libc::SIGKILL) };
         }

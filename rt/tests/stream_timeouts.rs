@@ -11,7 +11,6 @@ use std::convert::Infallible;
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream as StdStream};
 use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -20,7 +19,7 @@ use kiln::actor::{self, NewActor};
 use kiln::actor_fn;
 use kiln::messages::Terminate;
 use kiln::supervisor::{NoSupervisor, SupervisorStrategy};
-use kiln_rt::net::{Server, ServerError, ServerMessage, ServerSetup, TcpStream, UnixStream};
+use kiln_rt::net::{Server, ServerMessage, ServerSetup, TcpStream, UnixStream};
 use kiln_rt::{
     ActorOptions, Runtime, RuntimeRef, Spawn, SyncActorOptions, ThreadLocal, ThreadSafe,
 };
@@ -29,10 +28,15 @@ mod util;
 
 use util::clients::{echo, send_until_closed, silent_client};
 use util::metrics::wait_for;
+use util::net_server::{fail_server, loopback_server, spawn_on_every_worker};
+use util::runtime::start;
 
-/// The servers' read and write timeouts.
-const TIMEOUT: Duration = Duration::from_millis(500);
-/// The safety net for waits that should end much sooner (a noisy machine).
+/// The servers' read and write timeouts: the timeouts under test.
+const STREAM_TIMEOUT: Duration = Duration::from_millis(500);
+/// The safety net for waits that should end much sooner (a noisy machine),
+/// and the bound of the checks that a timeout fired in time: a
+/// disconnection this late is a failure, so this file keeps its own value
+/// instead of `util::timeout::TIMEOUT`.
 const SLACK: Duration = Duration::from_secs(10);
 /// Bytes a non-reading client sends per write.
 const CHUNK: usize = 64 * 1024;
@@ -74,10 +78,6 @@ fn stop_connection(_: io::Error) -> SupervisorStrategy<(TcpStream, SocketAddr)> 
     SupervisorStrategy::Stop
 }
 
-fn fail_server(err: ServerError) -> SupervisorStrategy<()> {
-    panic!("server failed: {err}");
-}
-
 /// The supervisor of the connections.
 type StopConnection = fn(io::Error) -> SupervisorStrategy<(TcpStream, SocketAddr)>;
 
@@ -87,15 +87,9 @@ fn timed_server<NA>(new_actor: NA) -> ServerSetup<StopConnection, NA, NA::Runtim
 where
     NA: NewActor<Argument = (TcpStream, SocketAddr)>,
 {
-    Server::new(
-        "127.0.0.1:0".parse().unwrap(),
-        stop_connection as StopConnection,
-        new_actor,
-        ActorOptions::default(),
-    )
-    .unwrap()
-    .with_read_timeout(TIMEOUT)
-    .with_write_timeout(TIMEOUT)
+    loopback_server(stop_connection as StopConnection, new_actor)
+        .with_read_timeout(STREAM_TIMEOUT)
+        .with_write_timeout(STREAM_TIMEOUT)
 }
 
 /// A thread-local server with both timeouts on each of two workers; the
@@ -115,20 +109,10 @@ impl LocalServer {
         let new_actor =
             actor_fn(local_echo).map_arg(move |(stream, peer)| (stream, peer, report.clone()));
         let server = timed_server(new_actor);
-        assert_eq!(server.read_timeout(), Some(TIMEOUT));
-        assert_eq!(server.write_timeout(), Some(TIMEOUT));
+        assert_eq!(server.read_timeout(), Some(STREAM_TIMEOUT));
+        assert_eq!(server.write_timeout(), Some(STREAM_TIMEOUT));
         let address = server.local_addr();
-        let servers = Arc::new(Mutex::new(Vec::new()));
-        let refs = servers.clone();
-        runtime
-            .run_on_workers(move |mut rt: RuntimeRef| -> io::Result<()> {
-                let server_ref =
-                    rt.try_spawn_local(fail_server, server, (), ActorOptions::default())?;
-                refs.lock().unwrap().push(server_ref);
-                Ok(())
-            })
-            .unwrap();
-        let servers = servers.lock().unwrap().drain(..).collect();
+        let servers = spawn_on_every_worker(&mut runtime, server);
         LocalServer {
             runtime,
             address,
@@ -143,25 +127,6 @@ impl LocalServer {
             server.try_send(Terminate).unwrap();
         }
         start(self.runtime).ends();
-    }
-}
-
-/// A runtime started on a thread of its own.
-struct Started(Receiver<Result<(), String>>);
-
-/// Starts `runtime` on a thread of its own.
-fn start(runtime: Runtime) -> Started {
-    let (done, result) = mpsc::channel();
-    thread::spawn(move || {
-        let _ = done.send(runtime.start().map_err(|err| err.to_string()));
-    });
-    Started(result)
-}
-
-impl Started {
-    /// The runtime must end, without an error, within `SLACK`.
-    fn ends(self) {
-        assert_eq!(self.0.recv_timeout(SLACK), Ok(Ok(())));
     }
 }
 
@@ -226,9 +191,12 @@ fn silent_clients_are_disconnected_after_the_read_timeout() {
     assert_eq!(metrics.shared_timers_pending, 0, "{metrics}");
     for client in clients {
         let closed = client.join().expect("silent client failed");
-        assert!(closed >= TIMEOUT, "disconnected early: after {closed:?}");
         assert!(
-            closed < TIMEOUT + SLACK / 2,
+            closed >= STREAM_TIMEOUT,
+            "disconnected early: after {closed:?}"
+        );
+        assert!(
+            closed < STREAM_TIMEOUT + SLACK / 2,
             "disconnected late: after {closed:?}"
         );
     }
@@ -307,7 +275,10 @@ fn thread_safe_server_disconnects_silent_and_non_reading_clients() {
         .collect();
     for client in silent {
         let closed = client.join().expect("silent client failed");
-        assert!(closed >= TIMEOUT, "disconnected early: after {closed:?}");
+        assert!(
+            closed >= STREAM_TIMEOUT,
+            "disconnected early: after {closed:?}"
+        );
     }
     for client in deaf {
         client.join().expect("non-reading client failed");

@@ -10,9 +10,6 @@
 
 use std::ffi::OsStr;
 use std::io;
-use std::os::linux::net::SocketAddrExt;
-use std::os::unix::net::{SocketAddr, UnixDatagram};
-use std::path::PathBuf;
 use std::process::{Command, ExitStatus, Output, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -25,72 +22,21 @@ use kiln_rt::systemd::{self, Notify};
 use kiln_rt::test::{self, TestSupervisor};
 use kiln_rt::{ActorOptions, ThreadLocal};
 
+mod util;
+
+use util::fake_systemd::FakeSystemd;
+use util::timeout::{RUN_TIMEOUT, TIMEOUT};
+
 /// Names the scenario a child process runs.
 const SCENARIO: &str = "KILN_SYSTEMD_SCENARIO";
 /// The watchdog timeout a child expects `Notify` to find, in microseconds,
 /// or `none`.
 const EXPECT_WATCHDOG: &str = "KILN_EXPECT_WATCHDOG";
-/// How long any child may run.
-const CHILD_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long an actor in a child may run.
-const ACTOR_TIMEOUT: Duration = Duration::from_secs(10);
 
 // ---------------------------------------------------------------------------
 // The parent's side.
 
-/// A datagram socket standing in for systemd's notify socket.
-struct FakeSystemd {
-    socket: UnixDatagram,
-    /// The address as `NOTIFY_SOCKET` names it.
-    address: String,
-    /// The socket file, removed on drop.
-    path: Option<PathBuf>,
-}
-
 impl FakeSystemd {
-    /// Bound to a path in the temporary directory.
-    fn at_path(name: &str) -> FakeSystemd {
-        let path =
-            std::env::temp_dir().join(format!("kiln-systemd-{}-{name}.sock", std::process::id()));
-        let _ = std::fs::remove_file(&path);
-        let socket = UnixDatagram::bind(&path).expect("can't bind the fake notify socket");
-        FakeSystemd {
-            socket,
-            address: path.to_str().expect("temp dir is not UTF-8").to_owned(),
-            path: Some(path),
-        }
-    }
-
-    /// Bound to a name in the abstract namespace.
-    fn abstract_name(name: &str) -> FakeSystemd {
-        let name = format!("kiln-systemd-{}-{name}", std::process::id());
-        let address = SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
-        let socket = UnixDatagram::bind_addr(&address).expect("can't bind the fake notify socket");
-        FakeSystemd {
-            socket,
-            address: format!("@{name}"),
-            path: None,
-        }
-    }
-
-    /// The next datagram, if one arrives within `timeout`.
-    fn recv(&self, timeout: Duration) -> Option<String> {
-        self.socket.set_read_timeout(Some(timeout)).unwrap();
-        let mut buf = [0; 4096];
-        match self.socket.recv(&mut buf) {
-            Ok(n) => Some(String::from_utf8(buf[..n].to_vec()).expect("datagram is not UTF-8")),
-            Err(err)
-                if matches!(
-                    err.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                None
-            }
-            Err(err) => panic!("can't receive: {err}"),
-        }
-    }
-
     /// Runs `child` to its end, recording the datagrams that arrive (and
     /// when) meanwhile and after.
     fn record(&self, mut child: Command) -> Recording {
@@ -104,12 +50,12 @@ impl FakeSystemd {
         let waiter = thread::spawn(move || child.wait_with_output());
         let mut datagrams = Vec::new();
         while !waiter.is_finished() {
-            if start.elapsed() > CHILD_TIMEOUT {
+            if start.elapsed() > RUN_TIMEOUT {
                 // SAFETY: killing our own child process.
                 let _ = unsafe { libc::kill(pid, libc::SIGKILL) };
                 let output = waiter.join().unwrap().unwrap();
                 panic!(
-                    "the child did not finish within {CHILD_TIMEOUT:?}; datagrams: {datagrams:?}\n{}",
+                    "the child did not finish within {RUN_TIMEOUT:?}; datagrams: {datagrams:?}\n{}",
                     describe(&output)
                 );
             }
@@ -123,14 +69,6 @@ impl FakeSystemd {
             datagrams.push((start.elapsed(), datagram));
         }
         Recording { output, datagrams }
-    }
-}
-
-impl Drop for FakeSystemd {
-    fn drop(&mut self) {
-        if let Some(path) = &self.path {
-            let _ = std::fs::remove_file(path);
-        }
     }
 }
 
@@ -256,7 +194,7 @@ fn notify_sends_each_message_to_a_socket_path() {
     let systemd = FakeSystemd::at_path("notify");
     let mut command = child_command("notify");
     command
-        .env("NOTIFY_SOCKET", &systemd.address)
+        .env("NOTIFY_SOCKET", systemd.address())
         .env(EXPECT_WATCHDOG, "none");
     let before = monotonic_usec();
     let recording = systemd.record(command);
@@ -269,7 +207,7 @@ fn notify_sends_each_message_to_an_abstract_socket() {
     let systemd = FakeSystemd::abstract_name("notify");
     let mut command = child_command("notify");
     command
-        .env("NOTIFY_SOCKET", &systemd.address)
+        .env("NOTIFY_SOCKET", systemd.address())
         .env(EXPECT_WATCHDOG, "none");
     let before = monotonic_usec();
     let recording = systemd.record(command);
@@ -282,7 +220,7 @@ fn watchdog_timeout_is_read_for_our_pid_or_no_pid() {
     let systemd = FakeSystemd::at_path("our-pid");
     let mut command = child_with_watchdog_pid("notify");
     command
-        .env("NOTIFY_SOCKET", &systemd.address)
+        .env("NOTIFY_SOCKET", systemd.address())
         .env("WATCHDOG_USEC", "1500000")
         .env(EXPECT_WATCHDOG, "1500000");
     assert_notify_datagrams(&systemd.record(command), (0, u64::MAX));
@@ -290,7 +228,7 @@ fn watchdog_timeout_is_read_for_our_pid_or_no_pid() {
     let systemd = FakeSystemd::at_path("no-pid");
     let mut command = child_command("notify");
     command
-        .env("NOTIFY_SOCKET", &systemd.address)
+        .env("NOTIFY_SOCKET", systemd.address())
         .env("WATCHDOG_USEC", "2500")
         .env(EXPECT_WATCHDOG, "2500");
     assert_notify_datagrams(&systemd.record(command), (0, u64::MAX));
@@ -307,7 +245,7 @@ fn watchdog_timeout_for_another_process_or_invalid_is_ignored() {
         let systemd = FakeSystemd::at_path("other-pid");
         let mut command = child_command("notify");
         command
-            .env("NOTIFY_SOCKET", &systemd.address)
+            .env("NOTIFY_SOCKET", systemd.address())
             .env("WATCHDOG_USEC", usec)
             .env(EXPECT_WATCHDOG, "none");
         if !pid.is_empty() {
@@ -322,7 +260,7 @@ fn watchdog_pings_at_half_the_interval_while_healthy() {
     let systemd = FakeSystemd::abstract_name("watchdog");
     let mut command = child_with_watchdog_pid("watchdog");
     command
-        .env("NOTIFY_SOCKET", &systemd.address)
+        .env("NOTIFY_SOCKET", systemd.address())
         .env("WATCHDOG_USEC", "1000000");
     let recording = systemd.record(command);
     recording.assert_success();
@@ -361,7 +299,7 @@ fn watchdog_without_an_interval_returns_at_once() {
     for pid in [None, Some("1")] {
         let systemd = FakeSystemd::at_path("no-watchdog");
         let mut command = child_command("watchdog_returns");
-        command.env("NOTIFY_SOCKET", &systemd.address);
+        command.env("NOTIFY_SOCKET", systemd.address());
         if let Some(pid) = pid {
             command
                 .env("WATCHDOG_PID", pid)
@@ -445,10 +383,10 @@ fn connect_sends_to_the_given_socket() {
         let actor_ref = test::spawn_local(
             TestSupervisor,
             actor_fn(send),
-            systemd.address.clone(),
+            systemd.address().to_owned(),
             ActorOptions::default(),
         );
-        test::assert_completed(&actor_ref, ACTOR_TIMEOUT);
+        test::assert_completed(&actor_ref, TIMEOUT);
         let timeout = Duration::from_secs(1);
         assert_eq!(
             systemd.recv(timeout).as_deref(),
@@ -514,7 +452,7 @@ fn notify_scenario() {
         (),
         ActorOptions::default(),
     );
-    test::assert_completed(&actor_ref, ACTOR_TIMEOUT);
+    test::assert_completed(&actor_ref, TIMEOUT);
 }
 
 /// Runs the watchdog until its health check ran five times (the third
@@ -532,7 +470,7 @@ fn watchdog_scenario() {
         health_check,
         ActorOptions::default(),
     );
-    let deadline = Instant::now() + ACTOR_TIMEOUT;
+    let deadline = Instant::now() + TIMEOUT;
     while checks.load(Ordering::SeqCst) < 5 {
         assert!(
             Instant::now() < deadline,
@@ -542,7 +480,7 @@ fn watchdog_scenario() {
     }
     // The fifth ping is sent before the watchdog looks at its inbox again.
     actor_ref.try_send(Terminate).unwrap();
-    test::assert_completed(&actor_ref, ACTOR_TIMEOUT);
+    test::assert_completed(&actor_ref, TIMEOUT);
     assert_eq!(checks.load(Ordering::SeqCst), 5);
 }
 
@@ -556,7 +494,7 @@ fn watchdog_returns_scenario() {
         ActorOptions::default(),
     );
     // Still referenced, so only returning on its own stops it.
-    test::assert_completed(&actor_ref, ACTOR_TIMEOUT);
+    test::assert_completed(&actor_ref, TIMEOUT);
 }
 
 /// Without `NOTIFY_SOCKET`: no `Notify`, and the watchdog returns at once.

@@ -8,7 +8,7 @@ use std::convert::Infallible;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener as StdListener, TcpStream as StdStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, mpsc};
 use std::thread;
 use std::time::Duration;
 
@@ -16,15 +16,18 @@ use kiln::ActorRef;
 use kiln::actor::{self, NewActor};
 use kiln::actor_fn;
 use kiln::messages::Terminate;
-use kiln::supervisor::SupervisorStrategy;
 use kiln_rt::Spawn;
 use kiln_rt::io::ArrayBuf;
-use kiln_rt::net::{Server, ServerError, ServerMessage, TcpListener, TcpStream};
+use kiln_rt::net::{Server, ServerMessage, TcpListener, TcpStream};
 use kiln_rt::timer::{Deadline, Timer};
-use kiln_rt::{ActorOptions, Runtime, RuntimeRef, ThreadLocal, ThreadSafe};
+use kiln_rt::{ActorOptions, Runtime, ThreadLocal, ThreadSafe};
 
-/// The safety net for waits that should end much sooner.
-const TIMEOUT: Duration = Duration::from_secs(20);
+mod util;
+
+use util::check::check_in_actor;
+use util::net_server::{fail_connection, fail_server, loopback_server, spawn_on_every_worker};
+use util::runtime::start;
+use util::timeout::TIMEOUT;
 
 /// Bytes each client sends (in four writes) and expects back.
 const MESSAGE: usize = 8 * 1024;
@@ -37,19 +40,7 @@ async fn echo(
     per_worker: Arc<[AtomicUsize; 2]>,
 ) -> io::Result<()> {
     per_worker[ctx.runtime_ref().worker_index()].fetch_add(1, Ordering::Relaxed);
-    echo_loop(&stream).await
-}
-
-async fn echo_loop(stream: &TcpStream) -> io::Result<()> {
-    let mut buf = Vec::with_capacity(4096);
-    loop {
-        buf.clear();
-        buf = stream.recv(buf).await?;
-        if buf.is_empty() {
-            return Ok(());
-        }
-        buf = stream.send_all(buf).await?;
-    }
+    util::clients::echo(&stream).await
 }
 
 /// [`echo`] as a thread-safe actor.
@@ -58,15 +49,7 @@ async fn shared_echo(
     stream: TcpStream,
     _: SocketAddr,
 ) -> io::Result<()> {
-    echo_loop(&stream).await
-}
-
-fn fail_connection(err: io::Error) -> SupervisorStrategy<(TcpStream, SocketAddr)> {
-    panic!("connection actor failed: {err}");
-}
-
-fn fail_server(err: ServerError) -> SupervisorStrategy<()> {
-    panic!("server failed: {err}");
+    util::clients::echo(&stream).await
 }
 
 /// A client: sends `MESSAGE` patterned bytes in four writes, reads them back, closes.
@@ -103,19 +86,10 @@ fn run_clients(address: SocketAddr, clients: usize) {
     }
 }
 
-fn terminate_all(servers: &Mutex<Vec<ActorRef<ServerMessage>>>) {
-    for server in servers.lock().unwrap().drain(..) {
+fn terminate_all(servers: &[ActorRef<ServerMessage>]) {
+    for server in servers {
         server.try_send(Terminate).expect("can't stop the server");
     }
-}
-
-/// Starts `runtime` on a thread; returns what `start` returned through the channel.
-fn start(runtime: Runtime) -> mpsc::Receiver<Result<(), String>> {
-    let (done, result) = mpsc::channel();
-    thread::spawn(move || {
-        let _ = done.send(runtime.start().map_err(|err| err.to_string()));
-    });
-    result
 }
 
 #[test]
@@ -124,30 +98,15 @@ fn echo_with_256_concurrent_clients_on_two_workers() {
     let per_worker = Arc::new([AtomicUsize::new(0), AtomicUsize::new(0)]);
     let counts = per_worker.clone();
     let new_actor = actor_fn(echo).map_arg(move |(stream, peer)| (stream, peer, counts.clone()));
-    let server = Server::new(
-        "127.0.0.1:0".parse().unwrap(),
-        fail_connection,
-        new_actor,
-        ActorOptions::default(),
-    )
-    .unwrap();
+    let server = loopback_server(fail_connection, new_actor);
     let address = server.local_addr();
     assert_ne!(address.port(), 0);
-    let servers = Arc::new(Mutex::new(Vec::new()));
-    let refs = servers.clone();
-    runtime
-        .run_on_workers(move |mut rt: RuntimeRef| -> io::Result<()> {
-            let server_ref =
-                rt.try_spawn_local(fail_server, server, (), ActorOptions::default())?;
-            refs.lock().unwrap().push(server_ref);
-            Ok(())
-        })
-        .unwrap();
-    let result = start(runtime);
+    let servers = spawn_on_every_worker(&mut runtime, server);
+    let started = start(runtime);
 
     run_clients(address, 256);
     terminate_all(&servers);
-    assert_eq!(result.recv_timeout(TIMEOUT), Ok(Ok(())));
+    started.ends();
     let counts = per_worker
         .each_ref()
         .map(|count| count.load(Ordering::Relaxed));
@@ -167,47 +126,26 @@ fn echo_with_256_concurrent_clients_on_two_workers() {
 #[test]
 fn thread_safe_server_echoes() {
     let runtime = Runtime::setup().num_threads(2).build().unwrap();
-    let server = Server::new(
-        "127.0.0.1:0".parse().unwrap(),
-        fail_connection,
-        actor_fn(shared_echo),
-        ActorOptions::default(),
-    )
-    .unwrap();
+    let server = loopback_server(fail_connection, actor_fn(shared_echo));
     let address = server.local_addr();
     let mut runtime = runtime;
     let server_ref = runtime
         .try_spawn(fail_server, server, (), ActorOptions::default())
         .unwrap();
-    let result = start(runtime);
+    let started = start(runtime);
 
     run_clients(address, 64);
     server_ref.try_send(Terminate).unwrap();
-    assert_eq!(result.recv_timeout(TIMEOUT), Ok(Ok(())));
+    started.ends();
 }
 
 #[test]
 fn stopped_server_closes_its_listener_and_leaves_connections_open() {
     let mut runtime = Runtime::setup().num_threads(1).build().unwrap();
-    let server = Server::new(
-        "127.0.0.1:0".parse().unwrap(),
-        fail_connection,
-        actor_fn(shared_echo_local),
-        ActorOptions::default(),
-    )
-    .unwrap();
+    let server = loopback_server(fail_connection, actor_fn(shared_echo_local));
     let address = server.local_addr();
-    let (refs_sender, refs) = mpsc::channel();
-    runtime
-        .run_on_workers(move |mut rt: RuntimeRef| -> io::Result<()> {
-            refs_sender
-                .send(rt.try_spawn_local(fail_server, server, (), ActorOptions::default())?)
-                .unwrap();
-            Ok(())
-        })
-        .unwrap();
-    let server_ref = refs.recv().unwrap();
-    let result = start(runtime);
+    let server_ref = spawn_on_every_worker(&mut runtime, server).remove(0);
+    let started = start(runtime);
 
     let mut open = StdStream::connect(address).unwrap();
     open.set_read_timeout(Some(TIMEOUT)).unwrap();
@@ -234,11 +172,11 @@ fn stopped_server_closes_its_listener_and_leaves_connections_open() {
     open.read_exact(&mut buf).unwrap();
     assert_eq!(&buf, b"after!");
     assert!(
-        result.recv_timeout(Duration::from_millis(100)).is_err(),
+        !started.ended_within(Duration::from_millis(100)),
         "the runtime stopped with a connection open"
     );
     drop(open);
-    assert_eq!(result.recv_timeout(TIMEOUT), Ok(Ok(())));
+    started.ends();
 }
 
 async fn shared_echo_local(
@@ -246,37 +184,19 @@ async fn shared_echo_local(
     stream: TcpStream,
     _: SocketAddr,
 ) -> io::Result<()> {
-    echo_loop(&stream).await
+    util::clients::echo(&stream).await
 }
 
-/// Runs `f` as a thread-local actor on a fresh one-worker runtime, to completion.
+/// Runs `f` as a thread-local actor on a fresh one-worker runtime, to completion; fails the test
+/// if it fails or panics.
 fn run_actor<F, Fut>(f: F)
 where
-    F: FnOnce(ThreadLocal) -> Fut + Send + Clone + 'static,
+    F: FnOnce(ThreadLocal) -> Fut + Send + 'static,
     Fut: Future<Output = io::Result<()>> + 'static,
 {
-    let mut runtime = Runtime::setup().num_threads(1).build().unwrap();
-    let failed = Arc::new(Mutex::new(None));
-    let failures = failed.clone();
-    runtime
-        .run_on_workers(move |mut rt: RuntimeRef| -> Result<(), Infallible> {
-            let actor = move |ctx: actor::Context<Infallible, ThreadLocal>| {
-                let f = f.clone();
-                async move { f(ctx.runtime_ref().clone()).await }
-            };
-            let supervisor = move |err: io::Error| {
-                *failures.lock().unwrap() = Some(err.to_string());
-                SupervisorStrategy::Stop
-            };
-            rt.spawn_local(supervisor, actor_fn(actor), (), ActorOptions::default());
-            Ok(())
-        })
-        .unwrap();
-    let result = start(runtime);
-    assert_eq!(result.recv_timeout(TIMEOUT), Ok(Ok(())));
-    if let Some(err) = failed.lock().unwrap().take() {
-        panic!("actor failed: {err}");
-    }
+    check_in_actor(
+        move |rt| async move { f(rt).await.map_err(|err| format!("actor failed: {err}")) },
+    );
 }
 
 #[test]
@@ -427,10 +347,10 @@ fn errors_name_the_address() {
         assert_eq!(err.kind(), io::ErrorKind::AddrInUse);
         assert!(err.to_string().contains(&address.to_string()), "{err}");
 
-        // Nothing listens on a port we bound and closed.
-        let closed = TcpListener::bind(&rt, "127.0.0.1:0".parse().unwrap())?;
-        let closed_address = closed.local_addr()?;
-        drop(closed);
+        // Nothing listens on a port we bound and closed. A std listener: dropping kiln's closes
+        // its descriptor through the ring, after this turn, so a connect right after the drop
+        // can still reach it.
+        let closed_address = StdListener::bind("127.0.0.1:0")?.local_addr()?;
         let err = TcpStream::connect(&rt, closed_address)
             .await
             .expect_err("connected to a closed port");
@@ -447,20 +367,8 @@ fn errors_name_the_address() {
 #[test]
 fn server_stops_when_every_reference_is_gone() {
     let mut runtime = Runtime::setup().num_threads(1).build().unwrap();
-    let server = Server::new(
-        "127.0.0.1:0".parse().unwrap(),
-        fail_connection,
-        actor_fn(shared_echo_local),
-        ActorOptions::default(),
-    )
-    .unwrap();
-    runtime
-        .run_on_workers(move |mut rt: RuntimeRef| -> io::Result<()> {
-            // The reference is dropped right away.
-            let _ = rt.try_spawn_local(fail_server, server, (), ActorOptions::default())?;
-            Ok(())
-        })
-        .unwrap();
-    let result = start(runtime);
-    assert_eq!(result.recv_timeout(TIMEOUT), Ok(Ok(())));
+    let server = loopback_server(fail_connection, actor_fn(shared_echo_local));
+    // The references are dropped right away.
+    drop(spawn_on_every_worker(&mut runtime, server));
+    start(runtime).ends();
 }

@@ -5,15 +5,19 @@
 use std::convert::Infallible;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream as StdStream};
-use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use kiln::actor::{self, actor_fn};
 use kiln::messages::Terminate;
-use kiln::supervisor::SupervisorStrategy;
-use kiln_rt::net::{Server, ServerError, TcpStream};
-use kiln_rt::{ActorOptions, Runtime, RuntimeRef, ThreadLocal};
+use kiln_rt::net::TcpStream;
+use kiln_rt::{Runtime, ThreadLocal};
+
+mod util;
+
+use util::net_server::{fail_connection, loopback_server, spawn_on_every_worker};
+use util::runtime::start;
+use util::timeout::TIMEOUT;
 
 const CONNECTIONS: usize = 10_000;
 
@@ -22,15 +26,7 @@ async fn echo(
     stream: TcpStream,
     _: SocketAddr,
 ) -> io::Result<()> {
-    let mut buf = Vec::with_capacity(64);
-    loop {
-        buf.clear();
-        buf = stream.recv(buf).await?;
-        if buf.is_empty() {
-            return Ok(());
-        }
-        buf = stream.send_all(buf).await?;
-    }
+    util::clients::echo(&stream).await
 }
 
 fn open_descriptors() -> usize {
@@ -42,38 +38,15 @@ fn open_descriptors() -> usize {
 #[test]
 fn descriptors_return_to_baseline_after_ten_thousand_connections() {
     let mut runtime = Runtime::setup().num_threads(2).build().unwrap();
-    let server = Server::new(
-        "127.0.0.1:0".parse().unwrap(),
-        |err: io::Error| -> SupervisorStrategy<(TcpStream, SocketAddr)> {
-            panic!("connection failed: {err}")
-        },
-        actor_fn(echo),
-        ActorOptions::default(),
-    )
-    .unwrap();
+    let server = loopback_server(fail_connection, actor_fn(echo));
     let address = server.local_addr();
-    let (refs_sender, refs) = mpsc::channel();
-    runtime
-        .run_on_workers(move |mut rt: RuntimeRef| -> io::Result<()> {
-            let restart = |err: ServerError| -> SupervisorStrategy<()> { panic!("{err}") };
-            refs_sender
-                .send(rt.try_spawn_local(restart, server, (), ActorOptions::default())?)
-                .unwrap();
-            Ok(())
-        })
-        .unwrap();
-    let servers: Vec<_> = refs.iter().take(2).collect();
-    let (done, result) = mpsc::channel();
-    thread::spawn(move || {
-        let _ = done.send(runtime.start().map_err(|err| err.to_string()));
-    });
+    let servers = spawn_on_every_worker(&mut runtime, server);
+    let started = start(runtime);
 
     // Warm up (the first connection may allocate in the runtime), then count.
     let one_connection = || {
         let mut stream = StdStream::connect(address).expect("can't connect");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .unwrap();
+        stream.set_read_timeout(Some(TIMEOUT)).unwrap();
         stream.write_all(b"ping").unwrap();
         let mut buf = [0; 4];
         stream.read_exact(&mut buf).unwrap();
@@ -90,7 +63,7 @@ fn descriptors_return_to_baseline_after_ten_thousand_connections() {
         one_connection();
     }
     // The server closes its side asynchronously, once it saw the end.
-    let give_up = Instant::now() + Duration::from_secs(10);
+    let give_up = Instant::now() + TIMEOUT;
     let mut open = open_descriptors();
     while open > baseline && Instant::now() < give_up {
         thread::sleep(Duration::from_millis(10));
@@ -104,5 +77,5 @@ fn descriptors_return_to_baseline_after_ten_thousand_connections() {
     for server in servers {
         server.try_send(Terminate).unwrap();
     }
-    assert_eq!(result.recv_timeout(Duration::from_secs(10)), Ok(Ok(())));
+    started.ends();
 }

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 mod util;
 
 use util::example;
+use util::timeout::TIMEOUT;
 
 /// The descriptor limit of the server process: enough for the runtime (rings, eventfds,
 /// signalfd, standard streams, the listeners) and a few connections.
@@ -83,7 +84,7 @@ fn accept_errors_do_not_spin_and_the_server_recovers() {
     let held: Vec<TcpStream> = (0..2 * LIMIT)
         .map(|_| TcpStream::connect(address).expect("can't connect"))
         .collect();
-    let give_up = Instant::now() + Duration::from_secs(10);
+    let give_up = Instant::now() + TIMEOUT;
     let mut saw_emfile = false;
     while !saw_emfile && Instant::now() < give_up {
         if let Ok(line) = errors.recv_timeout(Duration::from_millis(100)) {
@@ -112,7 +113,7 @@ fn accept_errors_do_not_spin_and_the_server_recovers() {
 
     // Descriptors free again: new connections are served (after at most a second of back-off).
     drop(held);
-    let give_up = Instant::now() + Duration::from_secs(10);
+    let give_up = Instant::now() + TIMEOUT;
     loop {
         match echo_once(address) {
             Ok(()) => break,

@@ -22,8 +22,9 @@ use kiln_rt::test::{self, BlockOnError, JoinTimeout, TestSupervisor};
 use kiln_rt::timer::Timer;
 use kiln_rt::{ActorOptions, FutureOptions, SyncActorOptions, ThreadLocal};
 
-/// The safety net for waits that should end much sooner.
-const TIMEOUT: Duration = Duration::from_secs(10);
+mod util;
+
+use util::timeout::TIMEOUT;
 
 /// A short wait, for things that must time out.
 const SHORT: Duration = Duration::from_millis(20);

@@ -17,8 +17,9 @@ use kiln::actor_ref::ActorExit;
 use kiln_rt::test::{self, JoinTimeout, TestSupervisor};
 use kiln_rt::{ActorOptions, FutureOptions, ThreadLocal, ThreadSafe};
 
-/// The safety net for waits that should end much sooner.
-const TIMEOUT: Duration = Duration::from_secs(10);
+mod util;
+
+use util::timeout::TIMEOUT;
 
 /// Adds the two numbers it gets and fails unless they add up to 3.
 async fn adder(mut ctx: actor::Context<u32, ThreadLocal>) -> Result<(), String> {

@@ -19,25 +19,8 @@ mod util;
 use kiln_rt::Spawn;
 use util::metrics::wait_for;
 use util::rpc::{client, incrementer};
-
-/// The safety net for waits that should end much sooner.
-const TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Runs `scenario` on its own thread; fails the test if it does not end within [`TIMEOUT`]
-/// (a lost wake-up leaves a runtime running forever).
-fn with_timeout(what: &str, scenario: impl FnOnce() + Send + 'static) {
-    let (done, finished) = mpsc::channel();
-    let scenario = thread::spawn(move || {
-        scenario();
-        let _ = done.send(());
-    });
-    match finished.recv_timeout(TIMEOUT) {
-        Ok(()) => scenario.join().unwrap(),
-        // The scenario panicked: show its panic.
-        Err(mpsc::RecvTimeoutError::Disconnected) => scenario.join().unwrap(),
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("{what}: did not end in {TIMEOUT:?}"),
-    }
-}
+use util::runtime::with_timeout;
+use util::timeout::TIMEOUT;
 
 /// The name of the thread this runs on.
 fn thread_name() -> String {

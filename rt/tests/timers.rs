@@ -21,7 +21,7 @@ use kiln_rt::timer::{Deadline, DeadlinePassed, Interval, Timer};
 use kiln_rt::{ActorOptions, Runtime, SyncActorOptions, ThreadLocal, ThreadSafe};
 
 mod util;
-use util::run::run_on_one_worker;
+use util::runtime::run_on_one_worker;
 
 /// How late a timer may fire on an idle worker in this test. The target is
 /// about a millisecond; the bound is generous for a loaded CI machine.
@@ -40,7 +40,7 @@ where
     T: Send + 'static,
 {
     let (sender, receiver) = mpsc::channel();
-    run_on_one_worker(move |mut rt| {
+    run_on_one_worker(move |rt| {
         rt.spawn_local(NoSupervisor, new_actor, sender, ActorOptions::default());
     });
     receiver
@@ -59,7 +59,7 @@ async fn sleeper(
 #[test]
 fn thread_local_timer_is_never_early_and_fires_soon_after_its_deadline() {
     let (sender, receiver) = mpsc::channel();
-    run_on_one_worker(move |mut rt| {
+    run_on_one_worker(move |rt| {
         for ms in [1, 10, 50] {
             rt.spawn_local(
                 NoSupervisor,
@@ -121,7 +121,7 @@ fn dropped_timer_does_not_keep_the_runtime_running() {
         polled.await;
     }
     let start = Instant::now();
-    run_on_one_worker(move |mut rt| {
+    run_on_one_worker(move |rt| {
         rt.spawn_local(NoSupervisor, actor_fn(drops), (), ActorOptions::default());
     });
     assert!(
@@ -267,7 +267,7 @@ async fn pinger(
 fn change_deadline_pushes_a_watchdog_back_and_brings_it_forward() {
     let quiet = Duration::from_millis(60);
     let (sender, receiver) = mpsc::channel();
-    run_on_one_worker(move |mut rt| {
+    run_on_one_worker(move |rt| {
         let dog = rt.spawn_local(
             NoSupervisor,
             actor_fn(watchdog),

@@ -20,6 +20,10 @@ use kiln_rt::trace::{Attribute, Event, Recording, ThreadKind, Trace};
 use kiln_rt::{ActorOptions, Runtime, RuntimeRef, Sync, SyncActorOptions, ThreadLocal, ThreadSafe};
 use serde_json::Value;
 
+mod util;
+
+use util::temp_dir::TempDir;
+
 /// Counts the allocations of each thread.
 struct CountingAllocator;
 
@@ -65,13 +69,6 @@ unsafe impl GlobalAlloc for CountingAllocator {
 
 #[global_allocator]
 static ALLOCATOR: CountingAllocator = CountingAllocator;
-
-/// A file in a fresh temporary directory of this test.
-fn temp_file(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("kiln-trace-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
-}
 
 /// The path of the `kiln-trace` binary, built (if it is not up to date) in
 /// this test binary's target directory and profile.
@@ -254,7 +251,8 @@ fn assert_nested(events: &[&Value]) {
 
 #[test]
 fn converted_trace_is_valid_json_with_the_expected_events_nested_and_named() {
-    let path = temp_file("converted.trace");
+    let dir = TempDir::new("trace-converted");
+    let path = dir.join("converted.trace");
     let recording = record(&path);
     let json = convert(&path);
     let events: Vec<&Value> = json["traceEvents"].as_array().unwrap().iter().collect();
@@ -387,7 +385,8 @@ fn converted_trace_is_valid_json_with_the_expected_events_nested_and_named() {
 
 #[test]
 fn user_events_carry_their_actors_id() {
-    let path = temp_file("ids.trace");
+    let dir = TempDir::new("trace-ids");
+    let path = dir.join("ids.trace");
     let recording = record(&path);
     let mut checked = HashMap::new();
     for thread in &recording.threads {
@@ -539,7 +538,8 @@ fn tracing_disabled_records_nothing_and_allocates_nothing() {
     }
 
     // The same with tracing on: timings, and a trace of the events.
-    let path = temp_file("on.trace");
+    let dir = TempDir::new("trace-on");
+    let path = dir.join("on.trace");
     let mut runtime = Runtime::setup().enable_tracing(&path).build().unwrap();
     let (sender, results) = mpsc::channel();
     runtime

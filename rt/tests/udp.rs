@@ -6,125 +6,40 @@
 //! The thread-safe echo runs with 20 and with 200 clients: the larger one once found that a
 //! ring's wake-up could be lost with its submission queue full (see `rt/src/runtime/io/ring_waker.rs`).
 
-use std::convert::Infallible;
-use std::future::{Future, poll_fn};
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::pin::pin;
-use std::sync::{Mutex, MutexGuard, mpsc};
-use std::task::Poll;
-use std::thread;
 use std::time::Duration;
 
-use kiln::messages::Terminate;
+use kiln::actor_fn;
 use kiln::supervisor::NoSupervisor;
-use kiln::{ActorRef, actor, actor_fn};
-use kiln_rt::Spawn;
 use kiln_rt::net::udp::UdpSocket;
 use kiln_rt::timer::Deadline;
-use kiln_rt::{Access, ActorOptions, Runtime, RuntimeRef, ThreadLocal, ThreadSafe};
+use kiln_rt::{Access, ActorOptions, ThreadSafe};
 
-/// The safety net for a whole runtime: it should stop much sooner.
-const TIMEOUT: Duration = Duration::from_secs(120);
-/// How long the server waits for the next datagram before giving up.
-const IDLE: Duration = Duration::from_secs(30);
-/// Clients of the echo server.
-const CLIENTS: usize = 200;
-/// Clients of the echo server when they are thread-safe actors, see the module docs.
-const SHARED_CLIENTS: usize = 20;
-/// Datagrams each client sends, one at a time.
-const ROUNDS: usize = 4;
+mod util;
+
+use util::check::{
+    check_in_actor, check_in_thread_safe_actor, expect_eq, expect_vectored, failed, peek_then_recv,
+};
+use util::datagram_echo::{datagram_server, shared_datagram_echo};
+use util::echo::{
+    CLIENTS, ROUNDS, Reports, SHARED_CLIENTS, client_actor, payload, thread_local_echo,
+};
+use util::timeout::TIMEOUT;
+
 /// The first wait for an echo before sending again (loopback drops datagrams only when a socket's
 /// receive buffer is full); doubled after each retransmission, up to `MAX_WAIT`.
 const FIRST_WAIT: Duration = Duration::from_millis(250);
 const MAX_WAIT: Duration = Duration::from_secs(2);
 /// Retransmissions a client may need in all before it gives up.
 const MAX_RETRANSMITS: usize = 20;
-/// The receive buffers' capacity: more than the largest payload.
+/// The largest datagram a client sends.
+const MAX_DATAGRAM: usize = 1408;
+/// The receive buffers' capacity: more than the largest datagram.
 const CAPACITY: usize = 2048;
-/// The id the server reports its result with.
-const SERVER: usize = usize::MAX;
-
-/// A client's id (or [`SERVER`]) and its result: the client's retransmissions or the server's
-/// number of echoes.
-type Report = (usize, Result<usize, String>);
-
-/// The echo tests use hundreds of sockets: one at a time, to stay far from a low limit of open
-/// files.
-fn heavy() -> MutexGuard<'static, ()> {
-    static HEAVY: Mutex<()> = Mutex::new(());
-    HEAVY.lock().unwrap_or_else(|err| err.into_inner())
-}
 
 fn localhost() -> SocketAddr {
     (Ipv4Addr::LOCALHOST, 0).into()
-}
-
-/// Builds a runtime with `threads` workers on a thread of its own, runs `setup` and starts it;
-/// fails the test if anything fails or the runtime runs for longer than [`TIMEOUT`].
-fn run_runtime(threads: usize, setup: impl FnOnce(&mut Runtime) + Send + 'static) {
-    let (done, wait) = mpsc::channel();
-    thread::spawn(move || {
-        let mut runtime = Runtime::setup()
-            .num_threads(threads)
-            .build()
-            .expect("can't build the runtime");
-        setup(&mut runtime);
-        let result = runtime.start().map_err(|err| err.to_string());
-        let _ = done.send(result);
-    });
-    match wait.recv_timeout(TIMEOUT) {
-        Ok(Ok(())) => {}
-        Ok(Err(err)) => panic!("the runtime failed: {err}"),
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("the runtime did not stop in time"),
-        Err(mpsc::RecvTimeoutError::Disconnected) => panic!("setting up the runtime panicked"),
-    }
-}
-
-/// The datagram client `id` sends in `round`: its id and round, then bytes of both, 8 to 1,407
-/// bytes in all.
-fn payload(id: usize, round: usize) -> Vec<u8> {
-    let len = 8 + (id * 37 + round * 131) % 1400;
-    let mut buf = Vec::with_capacity(len);
-    buf.extend_from_slice(&u32::try_from(id).unwrap().to_be_bytes());
-    buf.extend_from_slice(&u32::try_from(round).unwrap().to_be_bytes());
-    buf.extend((8..len).map(|i| (i ^ id.wrapping_mul(31) ^ round) as u8));
-    buf
-}
-
-/// Echoes datagrams until its inbox disconnects (its clients hold its references) or it gets a
-/// message; returns how many it echoed.
-async fn serve<RT: Access + Clone>(
-    ctx: &mut actor::Context<Terminate, RT>,
-    socket: &UdpSocket,
-) -> Result<usize, String> {
-    let rt = ctx.runtime_ref().clone();
-    let mut echoed = 0;
-    let recv = socket.recv_from(Vec::with_capacity(CAPACITY));
-    let mut recv = pin!(Deadline::after(rt.clone(), IDLE, recv));
-    loop {
-        let received = poll_fn(|cx| {
-            if pin!(ctx.receive_next()).poll(cx).is_ready() {
-                return Poll::Ready(None);
-            }
-            recv.as_mut().poll(cx).map(Some)
-        })
-        .await;
-        let Some(received) = received else {
-            return Ok(echoed);
-        };
-        let (buf, peer) = received.map_err(|err| format!("server can't receive: {err}"))?;
-        let (mut buf, sent) = socket
-            .send_to(buf, peer)
-            .await
-            .map_err(|err| format!("server can't send to {peer}: {err}"))?;
-        if sent != buf.len() {
-            return Err(format!("server sent {sent} of {} bytes", buf.len()));
-        }
-        echoed += 1;
-        buf.clear();
-        recv.set(Deadline::after(rt.clone(), IDLE, socket.recv_from(buf)));
-    }
 }
 
 /// Sends [`ROUNDS`] datagrams to the echo server at `server`, one at a time, and checks every
@@ -148,7 +63,7 @@ async fn client<RT: Access + Clone>(
     let mut retransmits = 0;
     let mut buf = Vec::with_capacity(CAPACITY);
     for round in 0..ROUNDS {
-        let expected = payload(id, round);
+        let expected = payload(id, round, MAX_DATAGRAM);
         let mut wait = FIRST_WAIT;
         'send: loop {
             let sent = if connected {
@@ -178,7 +93,7 @@ async fn client<RT: Access + Clone>(
                         }
                         let done = echo == expected;
                         // A late echo of a datagram sent again is not an error.
-                        if !done && !(0..=round).any(|r| echo == payload(id, r)) {
+                        if !done && !(0..=round).any(|r| echo == payload(id, r, MAX_DATAGRAM)) {
                             return Err(format!(
                                 "round {round}: wrong echo of {} bytes (sent {})",
                                 echo.len(),
@@ -210,78 +125,11 @@ async fn client<RT: Access + Clone>(
     Ok(retransmits)
 }
 
-async fn local_server(
-    mut ctx: actor::Context<Terminate, ThreadLocal>,
-    socket: UdpSocket,
-    reports: mpsc::Sender<Report>,
-) {
-    let result = serve(&mut ctx, &socket).await;
-    reports.send((SERVER, result)).unwrap();
-}
-
-/// Holds the server's reference until it is done.
-async fn local_client(
-    ctx: actor::Context<Infallible, ThreadLocal>,
-    id: usize,
-    server: SocketAddr,
-    reports: mpsc::Sender<Report>,
-    _server_ref: ActorRef<Terminate>,
-) {
-    let result = client(ctx.runtime_ref().clone(), id, server).await;
-    reports.send((id, result)).unwrap();
-}
-
-/// Binds its socket on the shared ring and spawns the clients, which hold its references.
-async fn shared_server(
-    mut ctx: actor::Context<Terminate, ThreadSafe>,
-    reports: mpsc::Sender<Report>,
-    clients: usize,
-) {
-    let socket = match UdpSocket::bind(ctx.runtime_ref(), localhost()) {
-        Ok(socket) => socket,
-        Err(err) => return reports.send((SERVER, Err(err.to_string()))).unwrap(),
-    };
-    let address = socket.local_addr().unwrap();
-    for id in 0..clients {
-        let arg = (id, address, reports.clone(), ctx.actor_ref());
-        let options = ActorOptions::default();
-        ctx.runtime()
-            .spawn(NoSupervisor, actor_fn(shared_client), arg, options);
-    }
-    let result = serve(&mut ctx, &socket).await;
-    reports.send((SERVER, result)).unwrap();
-}
-
-async fn shared_client(
-    ctx: actor::Context<Infallible, ThreadSafe>,
-    id: usize,
-    server: SocketAddr,
-    reports: mpsc::Sender<Report>,
-    _server_ref: ActorRef<Terminate>,
-) {
-    let result = client(ctx.runtime_ref().clone(), id, server).await;
-    reports.send((id, result)).unwrap();
-}
-
-/// Checks that the server and each of `count` clients reported success once, and that the server
-/// echoed every datagram.
-fn check_reports(reports: &mpsc::Receiver<Report>, count: usize) {
-    let mut clients = vec![false; count];
-    let mut echoed = None;
-    let mut retransmits = 0;
-    for (id, result) in reports.try_iter() {
-        if id == SERVER {
-            assert!(echoed.is_none(), "two server reports");
-            echoed = Some(result.unwrap_or_else(|err| panic!("the server failed: {err}")));
-        } else {
-            retransmits += result.unwrap_or_else(|err| panic!("client {id} failed: {err}"));
-            assert!(!clients[id], "client {id} reported twice");
-            clients[id] = true;
-        }
-    }
-    let missing: Vec<_> = (0..count).filter(|&id| !clients[id]).collect();
-    assert!(missing.is_empty(), "clients {missing:?} did not finish");
-    let echoed = echoed.expect("the server did not report");
+/// Checks that the server echoed every datagram of `count` clients, and no more than they sent
+/// (with the datagrams they sent again).
+#[track_caller]
+fn check_echoes(reports: &Reports, count: usize) {
+    let (echoed, retransmits) = (reports.server, reports.clients);
     assert!(
         echoed >= count * ROUNDS,
         "the server echoed {echoed} datagrams, fewer than the {} sent",
@@ -296,50 +144,34 @@ fn check_reports(reports: &mpsc::Receiver<Report>, count: usize) {
 
 #[test]
 fn echo_with_many_thread_local_clients() {
-    let _heavy = heavy();
-    let (report, reports) = mpsc::channel();
-    run_runtime(2, move |runtime| {
-        let (server_tx, server_rx) = mpsc::channel();
-        let server_report = report.clone();
-        runtime
-            .run_on_workers(move |mut rt: RuntimeRef| -> io::Result<()> {
-                if rt.worker_index() == 0 {
-                    let socket = UdpSocket::bind(&rt, localhost())?;
-                    let address = socket.local_addr()?;
-                    let arg = (socket, server_report);
-                    let options = ActorOptions::default();
-                    let server = rt.spawn_local(NoSupervisor, actor_fn(local_server), arg, options);
-                    server_tx.send((address, server)).unwrap();
-                }
-                Ok(())
-            })
-            .unwrap();
-        let (address, server) = server_rx.recv().unwrap();
-        // Half the clients on each worker: the one of the server and the other.
-        runtime
-            .run_on_workers(move |mut rt: RuntimeRef| -> Result<(), Infallible> {
-                for id in (rt.worker_index()..CLIENTS).step_by(2) {
-                    let arg = (id, address, report.clone(), server.clone());
-                    let options = ActorOptions::default();
-                    rt.spawn_local(NoSupervisor, actor_fn(local_client), arg, options);
-                }
-                Ok(())
-            })
-            .unwrap();
-    });
-    check_reports(&reports, CLIENTS);
+    let reports = thread_local_echo(
+        |rt, server_report| {
+            let socket = UdpSocket::bind(rt, localhost())?;
+            let address = socket.local_addr()?;
+            let arg = (socket, CAPACITY, server_report);
+            let options = ActorOptions::default();
+            let server = rt.spawn_local(NoSupervisor, actor_fn(datagram_server), arg, options);
+            Ok((address, server))
+        },
+        |rt, id, (address, server), report| {
+            let address = *address;
+            let client = move |rt| client(rt, id, address);
+            let arg = (id, client, server.clone(), report.clone());
+            let options = ActorOptions::default();
+            rt.spawn_local(NoSupervisor, actor_fn(client_actor), arg, options);
+        },
+    );
+    check_echoes(&reports, CLIENTS);
 }
 
 /// The server and `clients` clients as thread-safe actors, on two workers.
 fn thread_safe_echo(clients: usize) {
-    let _heavy = heavy();
-    let (report, reports) = mpsc::channel();
-    run_runtime(2, move |runtime| {
-        let options = ActorOptions::default();
-        let arg = (report, clients);
-        runtime.spawn(NoSupervisor, actor_fn(shared_server), arg, options);
+    let reports = shared_datagram_echo(clients, CAPACITY, |rt: &ThreadSafe| {
+        let socket = UdpSocket::bind(rt, localhost())?;
+        let address = socket.local_addr()?;
+        Ok((socket, move |rt, id| client(rt, id, address)))
     });
-    check_reports(&reports, clients);
+    check_echoes(&reports, clients);
 }
 
 #[test]
@@ -350,64 +182,6 @@ fn echo_with_thread_safe_clients() {
 #[test]
 fn echo_with_many_thread_safe_clients() {
     thread_safe_echo(CLIENTS);
-}
-
-/// Runs `check` in a thread-local actor on a one-worker runtime and fails the test with its error.
-fn check_in_actor<F, Fut>(check: F)
-where
-    F: FnOnce(ThreadLocal) -> Fut + Clone + Send + 'static,
-    Fut: Future<Output = Result<(), String>> + 'static,
-{
-    async fn checker<F, Fut>(
-        ctx: actor::Context<Infallible, ThreadLocal>,
-        check: F,
-        report: mpsc::Sender<Result<(), String>>,
-    ) where
-        F: FnOnce(ThreadLocal) -> Fut,
-        Fut: Future<Output = Result<(), String>>,
-    {
-        let result = check(ctx.runtime_ref().clone()).await;
-        report.send(result).unwrap();
-    }
-
-    let (report, reports) = mpsc::channel();
-    run_runtime(1, move |runtime| {
-        runtime
-            .run_on_workers(move |mut rt: RuntimeRef| -> Result<(), Infallible> {
-                let arg = (check, report);
-                rt.spawn_local(
-                    NoSupervisor,
-                    actor_fn(checker),
-                    arg,
-                    ActorOptions::default(),
-                );
-                Ok(())
-            })
-            .unwrap();
-    });
-    match reports.try_recv() {
-        Ok(Ok(())) => {}
-        Ok(Err(err)) => panic!("{err}"),
-        Err(_) => panic!("the actor did not finish"),
-    }
-}
-
-/// Maps an I/O error to a message naming what failed.
-fn failed(what: &str) -> impl FnOnce(io::Error) -> String + '_ {
-    move |err| format!("{what}: {err}")
-}
-
-/// Fails unless `got` equals `expected`.
-fn expect_eq<T: PartialEq + std::fmt::Debug>(
-    what: &str,
-    got: T,
-    expected: T,
-) -> Result<(), String> {
-    if got == expected {
-        Ok(())
-    } else {
-        Err(format!("{what}: got {got:?}, expected {expected:?}"))
-    }
 }
 
 #[test]
@@ -451,11 +225,8 @@ fn socket_operations() {
             .recv_from_vectored(bufs)
             .await
             .map_err(failed("recv_from_vectored"))?;
-        expect_eq(
-            "received vectored",
-            (&bufs[0][..], &bufs[1][..], from),
-            (&b"one "[..], &b"two three"[..], a_addr),
-        )?;
+        expect_vectored(&bufs, &[b"one ", b"two three"])?;
+        expect_eq("sender", from, a_addr)?;
 
         // A datagram longer than the buffer is cut; the next one is whole.
         a.send_to(vec![7; 100], b_addr)
@@ -495,16 +266,7 @@ fn socket_operations() {
             .await
             .map_err(failed("c send_to"))?;
         b.send("from b").await.map_err(failed("send"))?;
-        let buf = a
-            .peek(Vec::with_capacity(16))
-            .await
-            .map_err(failed("peek"))?;
-        expect_eq("peeked connected", &buf[..], b"from b")?;
-        let buf = a
-            .recv(Vec::with_capacity(16))
-            .await
-            .map_err(failed("recv"))?;
-        expect_eq("received connected", &buf[..], b"from b")?;
+        peek_then_recv!(a, b"from b");
         // An empty datagram.
         let (_, n) = b.send(Vec::new()).await.map_err(failed("send empty"))?;
         expect_eq("empty datagram sent", n, 0)?;
@@ -522,11 +284,7 @@ fn socket_operations() {
             .recv_vectored([Vec::with_capacity(1), Vec::with_capacity(8)])
             .await
             .map_err(failed("recv_vectored"))?;
-        expect_eq(
-            "received vectored",
-            (&bufs[0][..], &bufs[1][..]),
-            (&b"a"[..], &b"bcd"[..]),
-        )?;
+        expect_vectored(&bufs, &[b"a", b"bcd"])?;
 
         // Options.
         a.set_broadcast(true).map_err(failed("set_broadcast"))?;
@@ -580,7 +338,7 @@ async fn dropped_receives<RT: Access + Clone>(rt: RT) -> Result<(), String> {
             .await
             .map_err(failed("send_to"))?;
         let recv = b.recv_from(Vec::with_capacity(64));
-        let (buf, from) = Deadline::after(rt.clone(), IDLE, recv)
+        let (buf, from) = Deadline::after(rt.clone(), TIMEOUT, recv)
             .await
             .map_err(|err| format!("try {i}: no datagram after the dropped receive: {err}"))?;
         expect_eq(
@@ -599,29 +357,7 @@ fn dropped_receive_then_reuse_in_a_thread_local_actor() {
 
 #[test]
 fn dropped_receive_then_reuse_in_a_thread_safe_actor() {
-    async fn checker(
-        ctx: actor::Context<Infallible, ThreadSafe>,
-        report: mpsc::Sender<Result<(), String>>,
-    ) {
-        report
-            .send(dropped_receives(ctx.runtime_ref().clone()).await)
-            .unwrap();
-    }
-
-    let (report, reports) = mpsc::channel();
-    run_runtime(2, move |runtime| {
-        runtime.spawn(
-            NoSupervisor,
-            actor_fn(checker),
-            report,
-            ActorOptions::default(),
-        );
-    });
-    match reports.try_recv() {
-        Ok(Ok(())) => {}
-        Ok(Err(err)) => panic!("{err}"),
-        Err(_) => panic!("the actor did not finish"),
-    }
+    check_in_thread_safe_actor(dropped_receives);
 }
 
 #[test]

@@ -15,7 +15,7 @@ use kiln_rt::timer::Timer;
 use kiln_rt::{ActorOptions, ThreadLocal};
 
 mod util;
-use util::run::run_on_one_worker;
+use util::runtime::run_on_one_worker;
 
 /// How late a timer may fire behind a busy actor: a time slice (2 ms) and a
 /// generous margin for a loaded machine.
@@ -59,7 +59,7 @@ async fn yielder(
 #[test]
 fn a_yielding_actor_lets_an_actor_it_woke_run_first() {
     let (report, reports) = mpsc::channel();
-    run_on_one_worker(move |mut rt| {
+    run_on_one_worker(move |rt| {
         let log = Log::default();
         let other = rt.spawn_local(
             NoSupervisor,
@@ -109,7 +109,7 @@ fn a_busy_actor_that_yields_does_not_hold_up_a_timer() {
     let (busy_done, busy_ended) = mpsc::channel();
     let (sleeper_done, slept) = mpsc::channel();
     let start = Instant::now();
-    run_on_one_worker(move |mut rt| {
+    run_on_one_worker(move |rt| {
         rt.spawn_local(
             NoSupervisor,
             actor_fn(busy),

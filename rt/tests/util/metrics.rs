@@ -6,13 +6,15 @@ use std::time::{Duration, Instant};
 use kiln_rt::Runtime;
 use kiln_rt::metrics::RuntimeMetrics;
 
-/// Reads `runtime.metrics()` until `done` holds for them, for at most ten
-/// seconds; returns the last figures.
+use super::timeout::TIMEOUT;
+
+/// Reads `runtime.metrics()` until `done` holds for them, for at most
+/// [`TIMEOUT`]; returns the last figures.
 pub(crate) fn wait_for(
     runtime: &Runtime,
     done: impl Fn(&RuntimeMetrics) -> bool,
 ) -> RuntimeMetrics {
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + TIMEOUT;
     loop {
         let metrics = runtime.metrics();
         if done(&metrics) || Instant::now() > deadline {

@@ -1,18 +1,44 @@
-//! Helpers shared by the tests: running the examples as child processes
-//! (here, and server examples in [`server`]), clients that stall a server
-//! ([`clients`]), waiting for metrics ([`metrics`]), an RPC server and
-//! client ([`rpc`]), and a runtime of the test's own ([`run`]).
+//! Helpers shared by the tests. Each test file includes this folder with
+//! `mod util;` and uses what it needs; a helper that two test files need
+//! lives here, once.
+//!
+//! - here: building the examples;
+//! - [`check`]: checks that run inside an actor;
+//! - [`clients`]: clients that stall a server, and the TCP echo loop;
+//! - [`datagram_echo`]: the datagram echo server of UDP and Unix sockets;
+//! - [`echo`]: the echo tests with many clients;
+//! - [`fake_systemd`]: a socket standing in for systemd's notify socket;
+//! - [`metrics`]: waiting for a runtime's metrics;
+//! - [`net_server`]: `kiln_rt::net::Server` in the tests;
+//! - [`one_at_a_time`]: tests of one binary that must not overlap;
+//! - [`pattern`]: test data in which a byte out of place shows;
+//! - [`rpc`]: an RPC server and client;
+//! - [`runtime`]: running a runtime so that the test ends;
+//! - [`server`]: an example running as a child process until it is stopped;
+//! - [`temp_dir`]: a directory of a test's own;
+//! - [`timeout`]: how long a test waits before it fails;
+//! - [`unix`]: abstract names for Unix-domain sockets.
 
 #![allow(dead_code, reason = "each test binary uses some of these")]
 
+pub(crate) mod check;
 pub(crate) mod clients;
+pub(crate) mod datagram_echo;
+pub(crate) mod echo;
+pub(crate) mod fake_systemd;
 pub(crate) mod metrics;
+pub(crate) mod net_server;
+pub(crate) mod one_at_a_time;
+pub(crate) mod pattern;
 pub(crate) mod rpc;
-pub(crate) mod run;
+pub(crate) mod runtime;
 pub(crate) mod server;
+pub(crate) mod temp_dir;
+pub(crate) mod timeout;
+pub(crate) mod unix;
 
 use std::path::PathBuf;
-use std::process::{Child, Command};
+use std::process::Command;
 use std::sync::{Mutex, PoisonError};
 
 /// The path of example `name`, built (if it is not up to date) in the
@@ -47,27 +73,4 @@ pub(crate) fn example(name: &str) -> PathBuf {
         built.push(name.to_owned());
     }
     binary
-}
-
-/// A child process, killed when dropped if it still runs (a failed test
-/// leaves no server behind).
-pub(crate) struct Running(pub(crate) Child);
-
-impl Running {
-    /// Sends `signal` to the child.
-    pub(crate) fn signal(&self, signal: libc::c_int) {
-        let pid = libc::pid_t::try_from(self.0.id()).expect("pid out of range");
-        // SAFETY: sending a signal to our own child process.
-        let res = unsafe { libc::kill(pid, signal) };
-        assert_eq!(res, 0, "can't send the signal");
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
 }
