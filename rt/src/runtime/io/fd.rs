@@ -23,8 +23,8 @@ use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 use std::time::Duration;
 
-use a10::AsyncFd;
-use a10::io::{Buf, BufMut};
+use a10::io::{Buf, BufMut, BufMutSlice, BufSlice};
+use a10::{AsyncFd, Extract};
 
 use crate::runtime::io::Io;
 use crate::runtime::io::driver_id::DriverId;
@@ -142,6 +142,55 @@ impl IoFd {
         match self {
             IoFd::Uring { fd, ring } => rw::write_all(ring, fd, buf, None).await,
             IoFd::Poll(fd) => fd.write_all(buf).await,
+        }
+    }
+
+    /// Reads into several buffers, in order (`readv(2)`).
+    pub(crate) async fn read_vectored<B: BufMutSlice<N>, const N: usize>(
+        &self,
+        bufs: B,
+    ) -> io::Result<B> {
+        match self {
+            IoFd::Uring { fd, ring } => ring.op(fd.read_vectored(bufs)).await,
+            IoFd::Poll(fd) => fd.read_vectored(bufs).await,
+        }
+    }
+
+    /// Reads at least `n` bytes into several buffers.
+    pub(crate) async fn read_n_vectored<B: BufMutSlice<N>, const N: usize>(
+        &self,
+        bufs: B,
+        n: usize,
+    ) -> io::Result<B> {
+        match self {
+            IoFd::Uring { fd, ring } => ring.op(fd.read_n_vectored(bufs, n)).await,
+            IoFd::Poll(fd) => fd.read_n_vectored(bufs, n).await,
+        }
+    }
+
+    /// Writes some bytes of several buffers (`writev(2)`); returns them and
+    /// how many.
+    pub(crate) async fn write_vectored<B: BufSlice<N>, const N: usize>(
+        &self,
+        bufs: B,
+    ) -> io::Result<(B, usize)> {
+        match self {
+            IoFd::Uring { fd, ring } => ring.op(fd.write_vectored(bufs).extract()).await,
+            IoFd::Poll(fd) => fd.write_vectored(bufs).await,
+        }
+    }
+
+    /// Writes all bytes of several buffers; empty buffers at once.
+    pub(crate) async fn write_all_vectored<B: BufSlice<N>, const N: usize>(
+        &self,
+        bufs: B,
+    ) -> io::Result<B> {
+        if bufs.total_len() == 0 {
+            return Ok(bufs); // a10 would fail with `WriteZero`.
+        }
+        match self {
+            IoFd::Uring { fd, ring } => ring.op(fd.write_all_vectored(bufs).extract()).await,
+            IoFd::Poll(fd) => fd.write_all_vectored(bufs).await,
         }
     }
 

@@ -7,10 +7,10 @@
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd};
 
-use a10::io::{Buf, BufMut};
+use a10::io::{Buf, BufMut, BufMutSlice, BufSlice};
 
 use crate::runtime::io::poll::fd::PollFd;
-use crate::runtime::io::poll::raw::{bytes, check, spare};
+use crate::runtime::io::poll::raw::{bytes, check, iovecs, iovecs_mut, skip, spare};
 use crate::runtime::io::poll::readiness::Direction;
 
 impl PollFd {
@@ -57,6 +57,98 @@ impl PollFd {
         }
         Ok(buf)
     }
+}
+
+impl PollFd {
+    /// Reads into several buffers, in order (`readv(2)`).
+    pub(crate) async fn read_vectored<B: BufMutSlice<N>, const N: usize>(
+        &self,
+        mut bufs: B,
+    ) -> io::Result<B> {
+        let n = self
+            .io(Direction::Read, |fd| readv(fd, &mut bufs))
+            .await?;
+        // SAFETY: the kernel wrote `n` bytes to the buffers' spare capacity,
+        // in order.
+        unsafe { bufs.set_init(n) };
+        Ok(bufs)
+    }
+
+    /// Reads until at least `n` bytes were added to several buffers.
+    pub(crate) async fn read_n_vectored<B: BufMutSlice<N>, const N: usize>(
+        &self,
+        mut bufs: B,
+        n: usize,
+    ) -> io::Result<B> {
+        let mut left = n;
+        while left > 0 {
+            let got = self
+                .io(Direction::Read, |fd| readv(fd, &mut bufs))
+                .await?;
+            if got == 0 {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+            // SAFETY: as in `read_vectored`.
+            unsafe { bufs.set_init(got) };
+            left = left.saturating_sub(got);
+        }
+        Ok(bufs)
+    }
+
+    /// Writes some bytes of several buffers (`writev(2)`); returns them and
+    /// how many.
+    pub(crate) async fn write_vectored<B: BufSlice<N>, const N: usize>(
+        &self,
+        bufs: B,
+    ) -> io::Result<(B, usize)> {
+        let n = self
+            .io(Direction::Write, |fd| writev(fd, &bufs, 0))
+            .await?;
+        Ok((bufs, n))
+    }
+
+    /// Writes all bytes of several buffers; fails with `WriteZero` if the
+    /// kernel takes none.
+    pub(crate) async fn write_all_vectored<B: BufSlice<N>, const N: usize>(
+        &self,
+        bufs: B,
+    ) -> io::Result<B> {
+        let total = bufs.total_len();
+        let mut written = 0;
+        while written < total {
+            let n = self
+                .io(Direction::Write, |fd| writev(fd, &bufs, written))
+                .await?;
+            if n == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            written += n;
+        }
+        Ok(bufs)
+    }
+}
+
+/// `readv(2)` into the spare capacity of `bufs`.
+fn readv<B: BufMutSlice<N>, const N: usize>(fd: BorrowedFd<'_>, bufs: &mut B) -> io::Result<usize> {
+    let iovecs = iovecs_mut(bufs);
+    let count = libc::c_int::try_from(N).unwrap_or(libc::c_int::MAX);
+    // SAFETY: `iovecs` describes the buffers' spare capacity, valid for
+    // writes for the call.
+    check(unsafe { libc::readv(fd.as_raw_fd(), iovecs.as_ptr(), count) })
+}
+
+/// `writev(2)` of the bytes of `bufs` after the first `skip_bytes`.
+fn writev<B: BufSlice<N>, const N: usize>(
+    fd: BorrowedFd<'_>,
+    bufs: &B,
+    skip_bytes: usize,
+) -> io::Result<usize> {
+    let mut iovecs = iovecs(bufs);
+    let left = skip(&mut iovecs, skip_bytes);
+    let count = libc::c_int::try_from(left.len()).unwrap_or(libc::c_int::MAX);
+    // SAFETY: `left` describes the buffers' bytes from `skip_bytes` on,
+    // valid for reads for the call.
+    check(unsafe { libc::writev(fd.as_raw_fd(), left.as_ptr(), count) })
 }
 
 /// `read(2)` into the spare capacity of `buf`.
