@@ -4,13 +4,14 @@
 //! of its own; the pinger checks it and sends the next one, `round_trips`
 //! times. One message is in flight at a time. Three flavours:
 //!
-//! - **W1a**, one thread: kiln's thread-local actors on a one-worker runtime;
+//! - **W1a**, one thread: kiln's thread-local actors on a one-worker runtime
+//!   (`Runtime::spawn_local_on` worker 0);
 //!   tokio, kameo and ractor on a `current_thread` runtime; actix on its
 //!   `System`'s thread.
 //! - **W1b**, two threads, one actor on each, so that every message crosses
 //!   threads: kiln's thread-local actors on workers 0 and 1 of a two-worker
-//!   runtime (`run_on_workers`; thread-safe actors could both run on one
-//!   worker, see W1c); tokio, kameo and ractor on a `current_thread` runtime
+//!   runtime (`Runtime::spawn_local_on`; thread-safe actors could both run
+//!   on one worker, see W1c); tokio, kameo and ractor on a `current_thread` runtime
 //!   on each of two threads; actix on the `System`'s thread and an `Arbiter`.
 //! - **W1c**, a runtime with two workers, either of which may run either
 //!   actor: kiln's thread-safe actors (`Runtime::spawn`, `num_threads(2)`);
@@ -36,15 +37,14 @@
 //! The peers' pingers learn of the ponger from a first message (`Go`), which
 //! also starts the clock.
 
-use std::convert::Infallible;
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::mpsc;
 use std::time::Instant;
 
 use actix::{Actor as _, ActorContext as _};
 use kameo::actor::Spawn as _;
 use kiln::supervisor::NoSupervisor;
 use kiln::{ActorRef, actor, actor_fn};
-use kiln_rt::{ActorOptions, Runtime, RuntimeRef, ThreadSafe};
+use kiln_rt::{ActorOptions, Runtime, ThreadSafe};
 use tokio::sync::oneshot;
 
 use crate::peer::{self, CAPACITY, ResultSender, report};
@@ -231,44 +231,17 @@ fn kiln_run(
     }
     let mut runtime = setup.build().map_err(|err| err.to_string())?;
     match flavour {
-        Flavour::OneThread => runtime.run_on_workers(move |mut rt: RuntimeRef| {
-            let ponger =
-                rt.spawn_local(NoSupervisor, actor_fn(ponger), (), ActorOptions::default());
-            rt.spawn_local(
-                NoSupervisor,
-                actor_fn(pinger),
-                (ponger, round_trips, sender.clone()),
-                ActorOptions::default(),
-            );
-            Ok::<(), Infallible>(())
-        }),
-        Flavour::TwoThreads => {
-            // Worker 1 spawns the ponger and hands its reference to worker 0,
-            // which spawns the pinger.
-            let (ponger_sender, ponger_receiver) = mpsc::channel();
-            let ponger_receiver = Arc::new(Mutex::new(ponger_receiver));
-            runtime.run_on_workers(move |mut rt: RuntimeRef| {
-                if rt.worker_index() == 1 {
-                    let ponger =
-                        rt.spawn_local(NoSupervisor, actor_fn(ponger), (), ActorOptions::default());
-                    ponger_sender
-                        .send(ponger)
-                        .map_err(|_| "worker 0 is gone".to_owned())
-                } else {
-                    let ponger = ponger_receiver
-                        .lock()
-                        .map_err(|_| "lock poisoned".to_owned())?
-                        .recv()
-                        .map_err(|_| "worker 1 spawned no ponger".to_owned())?;
-                    rt.spawn_local(
-                        NoSupervisor,
-                        actor_fn(pinger),
-                        (ponger, round_trips, sender.clone()),
-                        ActorOptions::default(),
-                    );
-                    Ok(())
-                }
-            })
+        Flavour::OneThread | Flavour::TwoThreads => {
+            // The ponger on worker 1 (or 0), the pinger on worker 0.
+            let ponger_worker = usize::from(flavour == Flavour::TwoThreads);
+            let options = ActorOptions::default();
+            runtime
+                .spawn_local_on(ponger_worker, NoSupervisor, actor_fn(ponger), (), options)
+                .and_then(|ponger| {
+                    let arg = (ponger, round_trips, sender);
+                    runtime.spawn_local_on(0, NoSupervisor, actor_fn(pinger), arg, options)
+                })
+                .map(drop)
         }
         Flavour::TwoWorkers => {
             let ponger = runtime.spawn(

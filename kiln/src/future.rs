@@ -9,6 +9,11 @@
 //! `Pending`) rather than run inline, so an actor in a crash loop cannot hog
 //! the executor's thread.
 //!
+//! A runtime that creates the actor on another thread than the one asking
+//! for it makes the inbox first ([`ActorInbox`]), returns the reference, and
+//! builds the future where the actor will run
+//! ([`ActorFutureBuilder::build_with_inbox`]).
+//!
 //! ```
 //! use kiln::{actor, actor_fn, ActorFuture};
 //! use kiln::supervisor::NoSupervisor;
@@ -51,8 +56,10 @@ use crate::actor_ref::{ActorExit, ActorRef};
 use crate::inbox::InboxSize;
 use crate::supervisor::{Supervisor, SupervisorStrategy, panic_message};
 
+mod actor_inbox;
 mod yield_now;
 
+pub use actor_inbox::ActorInbox;
 pub use yield_now::{YieldNow, yield_now};
 
 pin_project! {

@@ -53,6 +53,11 @@ pub trait Supervisor<NA: NewActor> {
     /// this returns `Restart` and that fails too,
     /// [`second_restart_error`](Supervisor::second_restart_error) is called
     /// and the actor stops.
+    ///
+    /// Also called when *creating* an actor fails where no caller waits for
+    /// it: an actor built with an
+    /// [`ActorInbox`](crate::future::ActorInbox) on another thread, such as
+    /// one kiln-rt's `spawn_local_on` starts on another worker.
     fn decide_on_restart_error(&mut self, error: NA::Error) -> SupervisorStrategy<NA::Argument>;
 
     /// The second restart in a row failed; the actor stops.

@@ -75,7 +75,7 @@ async fn greeter(
 }
 
 /// Synchronous: blocks its own thread while waiting for messages.
-fn name_giver(mut ctx: sync::Context<RpcMessage<(), &'static str>, kiln_rt::Sync>) {
+fn name_giver(mut ctx: sync::Context<RpcMessage<(), &'static str>, kiln_rt::access::Sync>) {
     while let Ok(RpcMessage { response, .. }) = ctx.receive_next() {
         println!("the synchronous actor gives a name");
         let _ = response.respond("World");

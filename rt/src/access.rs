@@ -220,6 +220,24 @@ shared_access!(ThreadSafe);
 
 /// The runtime access of synchronous actors, which run on a thread of their
 /// own.
+///
+/// Name it through this module, `kiln_rt::access::Sync`: it is not
+/// re-exported at the crate root (as [`ThreadLocal`] and [`ThreadSafe`] are),
+/// because there a glob import (`use kiln_rt::*;`) would shadow
+/// [`std::marker::Sync`], and every `T: Sync` bound in that code would name
+/// this type instead of the trait.
+///
+/// ```
+/// use kiln::sync;
+/// use kiln_rt::access;
+///
+/// fn worker(mut ctx: sync::Context<String, access::Sync>) {
+///     while let Ok(msg) = ctx.receive_next() {
+///         println!("got {msg}");
+///     }
+/// }
+/// # let _ = worker;
+/// ```
 #[derive(Clone)]
 pub struct Sync {
     internals: Arc<RuntimeInternals>,

@@ -5,8 +5,10 @@ use std::{fmt, io};
 use crate::signal::Signal;
 
 /// An error of the runtime: setting it up, running a worker, a function given
-/// to [`Runtime::run_on_workers`](crate::Runtime::run_on_workers), or an exit
-/// signal nobody handles.
+/// to [`Runtime::run_on_workers`](crate::Runtime::run_on_workers), spawning
+/// on a worker that does not exist or has failed
+/// ([`RuntimeRef::spawn_local_on`](crate::RuntimeRef::spawn_local_on)), or an
+/// exit signal nobody handles.
 ///
 /// `Display` says what failed and, where it can, what to do; `source` gives
 /// the underlying I/O error.
@@ -40,6 +42,11 @@ enum ErrorKind {
     InvalidSetup(&'static str),
     /// Bad setup value, with a message made at run time.
     InvalidSetupOwned(String),
+    /// `spawn_local_on` a worker (the first) of a runtime with fewer (the
+    /// second).
+    NoSuchWorker(usize, usize),
+    /// `spawn_local_on` a worker whose thread has ended.
+    WorkerStopped(usize),
 }
 
 impl Error {
@@ -112,6 +119,18 @@ impl Error {
     pub(crate) const fn invalid_setup(what: &'static str) -> Error {
         Error {
             kind: ErrorKind::InvalidSetup(what),
+        }
+    }
+
+    pub(crate) const fn no_such_worker(worker: usize, workers: usize) -> Error {
+        Error {
+            kind: ErrorKind::NoSuchWorker(worker, workers),
+        }
+    }
+
+    pub(crate) const fn worker_stopped(worker: usize) -> Error {
+        Error {
+            kind: ErrorKind::WorkerStopped(worker),
         }
     }
 
@@ -195,6 +214,16 @@ impl fmt::Display for Error {
             ),
             ErrorKind::InvalidSetup(what) => write!(f, "invalid runtime setup: {what}"),
             ErrorKind::InvalidSetupOwned(what) => write!(f, "invalid runtime setup: {what}"),
+            ErrorKind::NoSuchWorker(worker, workers) => write!(
+                f,
+                "can't spawn an actor on worker {worker}: the runtime has {workers} workers, \
+                 numbered from 0"
+            ),
+            ErrorKind::WorkerStopped(worker) => write!(
+                f,
+                "can't spawn an actor on worker {worker}: its thread has ended (it failed; \
+                 `Runtime::start` returns why)"
+            ),
         }
     }
 }

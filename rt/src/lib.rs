@@ -45,9 +45,12 @@
 //!   `actor::Context<M, ThreadSafe>`) are `Send` and run on whichever worker
 //!   is free: use them for work that must not wait for one busy worker.
 //! - **Synchronous** actors ([`Runtime::spawn_sync_actor`], context
-//!   `kiln::sync::Context<M, Sync>`) get a thread of their own and may block:
-//!   use them for blocking libraries, CPU-heavy work or files without
-//!   io_uring.
+//!   `kiln::sync::Context<M, access::Sync>`) get a thread of their own and
+//!   may block: use them for blocking libraries, CPU-heavy work or files
+//!   without io_uring. Their runtime access is named through its module,
+//!   [`access::Sync`], and is not re-exported at the root like
+//!   [`ThreadLocal`] and [`ThreadSafe`]: there it would shadow
+//!   [`std::marker::Sync`] in code that imports `kiln_rt::*`.
 //!
 //! Any [`ActorRef`](kiln::ActorRef) can send to any kind of actor from any
 //! thread.
@@ -58,7 +61,8 @@
 //!   actor-per-connection TCP server.
 //! - [`io`]: buffers (passed by value to the kernel and back) and the
 //!   standard streams; [`fs`]: files; [`pipe`]: pipes and a child's
-//!   standard streams; [`process`]: waiting for a child process.
+//!   standard streams; [`process`]: spawning child processes, waiting for
+//!   them and sending them signals.
 //! - [`systemd`]: telling systemd the service is ready or stopping
 //!   ([`Notify`](systemd::Notify)) and feeding its watchdog
 //!   ([`watchdog`](systemd::watchdog)).
@@ -71,6 +75,8 @@
 //!   timeline ([`Setup::enable_tracing`]).
 //! - [`access`]: the runtime access types actors' contexts carry.
 //! - [`spawn`]: options for spawning.
+//! - `tokio` (feature `tokio`): running futures that need a tokio runtime
+//!   (tokio-based database drivers, HTTP clients, ...) from actors.
 //!
 //! [kiln]: kiln
 
@@ -91,10 +97,14 @@ pub mod systemd;
 #[cfg(feature = "test")]
 pub mod test;
 pub mod timer;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 pub mod trace;
 
+// `Sync` (the runtime access of synchronous actors) stays in `access`: at the
+// root, `use kiln_rt::*` would shadow `std::marker::Sync`.
 #[doc(no_inline)]
-pub use access::{Access, Sync, ThreadLocal, ThreadSafe};
+pub use access::{Access, ThreadLocal, ThreadSafe};
 pub use error::Error;
 pub use runtime::Runtime;
 pub use runtime_ref::RuntimeRef;

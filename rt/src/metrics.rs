@@ -4,7 +4,7 @@
 //! Read them with [`Runtime::metrics`](crate::Runtime::metrics), from an
 //! actor with [`RuntimeRef::metrics`](crate::RuntimeRef::metrics) (or the
 //! same method of [`ThreadSafe`](crate::ThreadSafe) and
-//! [`Sync`](crate::Sync)), or send the process SIGUSR2: the coordinator
+//! [`Sync`](crate::access::Sync)), or send the process SIGUSR2: the coordinator
 //! then logs them (at `info` level, target `kiln_rt::metrics`).
 //! [`RuntimeMetrics::write_prometheus`] writes them in Prometheus' text
 //! format; `Display` writes the lines that SIGUSR2 logs.

@@ -13,6 +13,10 @@
 //! bytes (the end of the stream) once every sender is dropped, and writing
 //! fails with [`BrokenPipe`](io::ErrorKind::BrokenPipe) once the receiver
 //! is. A pipe holds 64 KiB by default: a sender waits while it is full.
+//! Both ends have vectored forms (`write_vectored`, `write_all_vectored`,
+//! `read_vectored`, `read_n_vectored`) that take an array or tuple of
+//! buffers, e.g. a header and a body, written or filled in order in one
+//! system call.
 //!
 //! [`Stdio::piped`]: std::process::Stdio::piped
 //!
@@ -51,7 +55,7 @@ use std::process::{ChildStderr, ChildStdin, ChildStdout};
 use a10::{AsyncFd, Extract};
 
 use crate::access::Access;
-use crate::io::{Buf, BufMut};
+use crate::io::{Buf, BufMut, BufMutSlice, BufSlice};
 use crate::runtime::io::{FdRing, IoRing};
 
 /// Creates a pipe, both ends on the ring of `rt`.
@@ -115,6 +119,50 @@ impl Sender {
         }
         self.ring.op(self.fd.write_all(buf).extract()).await
     }
+
+    /// Writes some bytes of several buffers, in order (`writev(2)`);
+    /// returns them and how many bytes were written.
+    pub async fn write_vectored<B: BufSlice<N>, const N: usize>(
+        &self,
+        bufs: B,
+    ) -> io::Result<(B, usize)> {
+        self.ring.op(self.fd.write_vectored(bufs).extract()).await
+    }
+
+    /// Writes all bytes of several buffers, in order, waiting while the
+    /// pipe is full; returns them. Empty buffers are written at once, as
+    /// with [`write_all`](Sender::write_all).
+    ///
+    /// ```no_run
+    /// # use std::io;
+    /// # use kiln::actor;
+    /// # use kiln_rt::ThreadLocal;
+    /// use kiln_rt::pipe;
+    ///
+    /// /// Sends a length-prefixed message without copying it behind its header.
+    /// async fn framed(ctx: actor::Context<(), ThreadLocal>, body: Vec<u8>) -> io::Result<()> {
+    ///     let (sender, receiver) = pipe::new(ctx.runtime_ref())?;
+    ///     let header = (body.len() as u32).to_be_bytes().to_vec();
+    ///     let [header, body] = sender.write_all_vectored([header, body]).await?;
+    ///     let [got_header, got_body] = receiver
+    ///         .read_n_vectored([Vec::with_capacity(4), Vec::with_capacity(body.len())], 4 + body.len())
+    ///         .await?;
+    ///     assert_eq!((got_header, got_body), (header, body));
+    ///     Ok(())
+    /// }
+    /// ```
+    pub async fn write_all_vectored<B: BufSlice<N>, const N: usize>(
+        &self,
+        bufs: B,
+    ) -> io::Result<B> {
+        if bufs.total_len() == 0 {
+            // a10 would fail with `WriteZero`.
+            return Ok(bufs);
+        }
+        self.ring
+            .op(self.fd.write_all_vectored(bufs).extract())
+            .await
+    }
 }
 
 impl AsFd for Sender {
@@ -173,6 +221,25 @@ impl Receiver {
     /// first.
     pub async fn read_n<B: BufMut>(&self, buf: B, n: usize) -> io::Result<B> {
         self.ring.op(self.fd.read_n(buf, n)).await
+    }
+
+    /// Reads into the spare capacity of several buffers, filling them in
+    /// order (`readv(2)`), waiting until there is something to read;
+    /// returns them with the bytes read added. No bytes added (with spare
+    /// capacity in the buffers) means the end of the stream.
+    pub async fn read_vectored<B: BufMutSlice<N>, const N: usize>(&self, bufs: B) -> io::Result<B> {
+        self.ring.op(self.fd.read_vectored(bufs)).await
+    }
+
+    /// Reads at least `n` bytes into several buffers, filling them in order
+    /// (they need the spare capacity for `n` bytes in all); fails with
+    /// [`io::ErrorKind::UnexpectedEof`] if the stream ends first.
+    pub async fn read_n_vectored<B: BufMutSlice<N>, const N: usize>(
+        &self,
+        bufs: B,
+        n: usize,
+    ) -> io::Result<B> {
+        self.ring.op(self.fd.read_n_vectored(bufs, n)).await
     }
 }
 

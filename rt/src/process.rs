@@ -1,4 +1,5 @@
-//! Child processes: [`wait`] for one to exit without blocking the worker.
+//! Child processes: [`wait`] for one to exit without blocking the worker,
+//! and send it signals ([`send_signal`], [`Pidfd`]).
 //!
 //! Spawn the child with [`std::process::Command`] (a quick system call that
 //! never waits for the child), talk to it through its standard streams as
@@ -6,6 +7,18 @@
 //! [`pipe::Receiver::from_child_stdout`], ...), and wait for it with
 //! [`wait`], which waits on the ring of the runtime access (io_uring's
 //! `waitid`, Linux 6.7 or later) rather than in a blocking system call.
+//!
+//! Spawn children with [`spawn`] rather than `Command::spawn` where they
+//! should react to SIGTERM, SIGINT and the other signals the runtime
+//! handles: the runtime blocks those in its threads, and a child inherits
+//! that mask.
+//!
+//! To stop or pause a child, send it a signal ([`ChildSignal`]): with
+//! [`send_signal`], by its process id (`kill(2)`), which is right only
+//! while the child has not been waited for; or through a [`Pidfd`] opened
+//! right after spawning it (`pidfd_send_signal(2)`), which can never reach
+//! another process that reused the id. See [`send_signal`] for when that
+//! matters.
 //!
 //! [`pipe::Sender::from_child_stdin`]: crate::pipe::Sender::from_child_stdin
 //! [`pipe::Receiver::from_child_stdout`]: crate::pipe::Receiver::from_child_stdout
@@ -32,6 +45,14 @@ use std::process::{Child, ExitStatus};
 use a10::process::{ChildStatus, WaitOption};
 
 use crate::access::Access;
+
+mod pidfd;
+mod signal;
+mod spawn;
+
+pub use pidfd::Pidfd;
+pub use signal::{ChildSignal, send_signal};
+pub use spawn::spawn;
 
 /// Waits, on the ring of `rt`, until `child` exits; returns its exit
 /// status, as [`Child::wait`] would.

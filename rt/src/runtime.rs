@@ -213,6 +213,43 @@ impl Runtime {
     /// or until the first error (including an exit signal that no actor
     /// receives, and a second exit signal during a graceful shutdown, which
     /// forces it: see [`Signal`](crate::Signal)).
+    ///
+    /// # Actors run before `start`
+    ///
+    /// The worker threads run from [`Setup::build`](crate::Setup::build) on,
+    /// so an actor or future spawned before `start` (thread-local ones
+    /// through [`run_on_workers`](Runtime::run_on_workers), thread-safe ones
+    /// through [`Spawn`](crate::Spawn), synchronous actors) runs as soon as
+    /// it is spawned, not when `start` is called: it may receive and send
+    /// messages, do I/O, even finish, before `start`. So give an actor what
+    /// it needs before spawning it, not between spawning it and `start`.
+    ///
+    /// What `start` adds: it marks the runtime started, after which the
+    /// workers stop, all together, once none has anything left to run and
+    /// nothing could give one work again (before, they wait for work however
+    /// idle); it relays process signals to the actors registered for them
+    /// (until then signals stay pending); and it waits for the workers.
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    /// use std::time::Duration;
+    ///
+    /// use kiln::supervisor::NoSupervisor;
+    /// use kiln::{actor, actor_fn};
+    /// use kiln_rt::{ActorOptions, Runtime, Spawn, ThreadSafe};
+    ///
+    /// async fn hello(_: actor::Context<(), ThreadSafe>, ran: mpsc::Sender<&'static str>) {
+    ///     ran.send("hello ran").unwrap();
+    /// }
+    ///
+    /// let mut runtime = Runtime::new()?;
+    /// let (ran, has_run) = mpsc::channel();
+    /// runtime.spawn(NoSupervisor, actor_fn(hello), ran, ActorOptions::default());
+    /// // The actor runs without `start`.
+    /// assert_eq!(has_run.recv_timeout(Duration::from_secs(30)), Ok("hello ran"));
+    /// runtime.start()?;
+    /// # Ok::<(), kiln_rt::Error>(())
+    /// ```
     pub fn start(mut self) -> Result<(), Error> {
         let coordinator = self.coordinator.take().expect("runtime already started");
         debug!("starting runtime '{}'", self.internals.name);

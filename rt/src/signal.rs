@@ -22,6 +22,11 @@ use std::fmt;
 /// SIGUSR2 also makes the runtime log its [metrics](crate::metrics) (at
 /// `info` level), whether or not an actor receives it.
 ///
+/// A child process inherits the blocked signals of the thread that spawns
+/// it: spawn children with [`process::spawn`](crate::process::spawn), which
+/// unblocks these signals in the child, or SIGTERM and SIGINT stay pending
+/// in most programs instead of stopping them.
+///
 /// # A second exit signal forces the shutdown
 ///
 /// The first exit signal that an actor accepts starts a graceful shutdown:

@@ -3,9 +3,9 @@
 //!
 //! | spawner | thread-local actors (`ThreadLocal` context) | thread-safe actors (`ThreadSafe` context) |
 //! |---|---|---|
-//! | [`RuntimeRef`] (a worker's handle) | on this worker | yes |
-//! | [`ThreadLocal`] (a thread-local actor's runtime access) | on its worker | yes |
-//! | [`Runtime`], [`ThreadSafe`], [`Sync`] | no (they are not on a worker; see [`Runtime::run_on_workers`]) | yes |
+//! | [`RuntimeRef`] (a worker's handle) | on this worker; on any with `spawn_local_on` | yes |
+//! | [`ThreadLocal`] (a thread-local actor's runtime access) | on its worker; on any with `spawn_local_on` | yes |
+//! | [`Runtime`], [`ThreadSafe`], [`Sync`] | on a chosen worker: `spawn_local_on` (not through `Spawn`: they are on no worker) | yes |
 //! | an actor's [`Context`](kiln::actor::Context) | as its runtime access | as its runtime access |
 //! | the test runtime ([`test::TestRuntime`](crate::test::TestRuntime)) | on its worker | yes |
 //!
@@ -49,6 +49,42 @@
 //! runtime.start()?;
 //! # Ok::<(), kiln_rt::Error>(())
 //! ```
+//!
+//! # A child that gets its parent's reference
+//!
+//! An actor spawns through its context's runtime access,
+//! `ctx.runtime()`, which borrows the whole context mutably while the call
+//! runs. So make the actor's own reference (or anything else taken from the
+//! context) *before* the call: `ctx.runtime().spawn_local(.., ctx.actor_ref(),
+//! ..)` does not compile (E0502; see
+//! [`Context::runtime`](kiln::actor::Context::runtime)).
+//!
+//! ```
+//! use kiln::supervisor::NoSupervisor;
+//! use kiln::{actor, actor_fn, ActorRef};
+//! use kiln_rt::{ActorOptions, ThreadLocal};
+//!
+//! async fn child(_: actor::Context<(), ThreadLocal>, parent: ActorRef<&'static str>) {
+//!     let _ = parent.send("hello, parent").await;
+//! }
+//!
+//! async fn parent(mut ctx: actor::Context<&'static str, ThreadLocal>) {
+//!     let me = ctx.actor_ref(); // First, then:
+//!     ctx.runtime().spawn_local(NoSupervisor, actor_fn(child), me, ActorOptions::default());
+//!     if let Ok(greeting) = ctx.receive_next().await {
+//!         println!("{greeting}");
+//!     }
+//! }
+//! # let _ = parent;
+//! ```
+//!
+//! # On a chosen worker
+//!
+//! `spawn_local_on(worker, ..)` ([`RuntimeRef::spawn_local_on`], and the
+//! same method of [`Runtime`], [`ThreadSafe`] and [`Sync`]) spawns a
+//! thread-local actor on the worker it names, from anywhere, without
+//! waiting for that worker: the reference comes back at once and the actor
+//! is created there; a failure to create it goes to its supervisor.
 //!
 //! `RuntimeRef::spawn_local` stays as the explicit way to spawn a
 //! thread-local actor on the current worker; spawning futures (which are not
@@ -105,8 +141,8 @@
 //! ```
 //!
 //! [`RuntimeRef`]: crate::RuntimeRef
+//! [`RuntimeRef::spawn_local_on`]: crate::RuntimeRef::spawn_local_on
 //! [`Runtime`]: crate::Runtime
-//! [`Runtime::run_on_workers`]: crate::Runtime::run_on_workers
 //! [`ThreadLocal`]: crate::ThreadLocal
 //! [`ThreadSafe`]: crate::ThreadSafe
 //! [`Sync`]: crate::access::Sync
@@ -127,6 +163,7 @@ use crate::runtime::scheduler::process::FutureProcess;
 use crate::runtime::shared::RuntimeInternals;
 use crate::runtime_ref::RuntimeRef;
 
+mod on_worker;
 mod options;
 
 pub use options::{ActorOptions, FutureOptions, Priority, SyncActorOptions};
@@ -382,17 +419,16 @@ where
     NA: NewActor<RuntimeAccess = ThreadLocal> + 'static,
     NA::Message: 'static,
 {
-    let rt = ThreadLocal::new(RuntimeRef::from_local(local.clone()));
-    let (future, actor_ref) = ActorFutureBuilder::new()
-        .with_rt(rt)
+    let (future, actor_ref) = thread_local_builder(local)
         .with_inbox_size(options.inbox_size())
         .try_build(supervisor, new_actor, arg)?;
-    local
-        .scheduler
-        .borrow_mut()
-        .add(Box::pin(future), options.priority());
-    local.counters.actor_spawned();
+    local.add_actor(Box::pin(future), options.priority());
     Ok(actor_ref)
+}
+
+/// The builder of a thread-local actor on the worker of `local`.
+pub(crate) fn thread_local_builder(local: &Rc<LocalInternals>) -> ActorFutureBuilder<ThreadLocal> {
+    ActorFutureBuilder::new().with_rt(ThreadLocal::new(RuntimeRef::from_local(local.clone())))
 }
 
 /// Spawns a thread-safe actor on the runtime of `shared`.
@@ -425,10 +461,7 @@ where
     Fut: Future<Output = ()> + 'static,
 {
     let process = FutureProcess::new(future);
-    local
-        .scheduler
-        .borrow_mut()
-        .add(Box::pin(process), options.priority());
+    local.add_process(Box::pin(process), options.priority());
 }
 
 /// Spawns a `Send` future on the runtime of `shared`; any worker may run it.

@@ -284,12 +284,12 @@ pub fn spawn_sync_actor<S, A>(
 ) -> io::Result<(thread::JoinHandle<ActorExit>, ActorRef<A::Message>)>
 where
     S: SyncSupervisor<A> + Send + 'static,
-    A: SyncActor<RuntimeAccess = crate::Sync> + Send + 'static,
+    A: SyncActor<RuntimeAccess = crate::access::Sync> + Send + 'static,
     A::Message: Send + 'static,
     A::Argument: Send + 'static,
 {
     let mut builder = SyncActorRunnerBuilder::new()
-        .with_rt(crate::Sync::new(test_runtime().clone()))
+        .with_rt(crate::access::Sync::new(test_runtime().clone()))
         .with_inbox_size(options.inbox_size());
     if let Some(name) = options.thread_name() {
         builder = builder.with_thread_name(name);

@@ -201,7 +201,7 @@ macro_rules! trace_through_thread {
 trace_through_thread!(
     crate::ThreadLocal,
     crate::ThreadSafe,
-    crate::Sync,
+    crate::access::Sync,
     crate::RuntimeRef
 );
 

@@ -44,7 +44,7 @@ async fn shared_echo(mut ctx: actor::Context<u32, ThreadSafe>, acks: mpsc::Sende
 }
 
 /// [`local_echo`] as a synchronous actor.
-fn sync_echo(mut ctx: sync::Context<u32, kiln_rt::Sync>, acks: mpsc::Sender<u32>, n: u32) {
+fn sync_echo(mut ctx: sync::Context<u32, kiln_rt::access::Sync>, acks: mpsc::Sender<u32>, n: u32) {
     for _ in 0..n {
         let msg = ctx.receive_next().expect("inbox disconnected early");
         acks.send(msg).unwrap();
@@ -139,7 +139,7 @@ fn other_threads_wake_each_kind_of_actor() {
 
 /// Does what [`echo_round_trips`] does, for each actor in turn, from a synchronous actor.
 fn sync_driver(
-    _: sync::Context<(), kiln_rt::Sync>,
+    _: sync::Context<(), kiln_rt::access::Sync>,
     targets: Vec<(ActorRef<u32>, mpsc::Receiver<u32>)>,
     done: mpsc::Sender<usize>,
 ) {
@@ -471,7 +471,7 @@ fn a_thread_safe_actor_runs_on_a_free_worker() {
 
 /// The RPC client (`util::rpc::client`) as a synchronous actor.
 fn sync_client(
-    mut ctx: sync::Context<(), kiln_rt::Sync>,
+    mut ctx: sync::Context<(), kiln_rt::access::Sync>,
     server: ActorRef<RpcMessage<u64, u64>>,
     calls: u64,
     report: mpsc::Sender<u64>,

@@ -9,11 +9,11 @@ use std::time::Duration;
 
 use kiln::supervisor::NoSupervisor;
 use kiln::{ActorRef, actor, actor_fn};
+use kiln_rt::access::Sync;
 use kiln_rt::metrics::{RuntimeMetrics, WorkerState};
 use kiln_rt::timer::Deadline;
 use kiln_rt::{
-    ActorOptions, FutureOptions, Runtime, RuntimeRef, Sync, SyncActorOptions, ThreadLocal,
-    ThreadSafe,
+    ActorOptions, FutureOptions, Runtime, RuntimeRef, SyncActorOptions, ThreadLocal, ThreadSafe,
 };
 
 mod util;

@@ -314,7 +314,7 @@ restart_supervisor!(
 
 /// Reports its thread on each start, and panics on its first three starts.
 fn sync_flaky(
-    _: sync::Context<(), kiln_rt::Sync>,
+    _: sync::Context<(), kiln_rt::access::Sync>,
     starts: Arc<AtomicUsize>,
     threads: mpsc::Sender<ThreadId>,
 ) {
@@ -619,7 +619,7 @@ async fn bombed_shared(mut ctx: actor::Context<Bomb, ThreadSafe>) {
 }
 
 /// Takes one message, waits until the others are queued, and returns.
-fn bombed_sync(mut ctx: sync::Context<Bomb, kiln_rt::Sync>, queued: Arc<Barrier>) {
+fn bombed_sync(mut ctx: sync::Context<Bomb, kiln_rt::access::Sync>, queued: Arc<Barrier>) {
     ctx.receive_next().unwrap().defuse();
     queued.wait();
 }

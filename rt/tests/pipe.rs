@@ -1,7 +1,7 @@
 //! Pipes between actors: more bytes than a pipe holds from a writer actor to
 //! a reader actor (every byte checked), the end of the stream once the
 //! sender is dropped, a broken pipe once the receiver is, on a worker's ring
-//! and on the shared ring of thread-safe actors.
+//! and on the shared ring of thread-safe actors; vectored writes and reads.
 
 use std::io;
 use std::sync::mpsc;
@@ -71,43 +71,41 @@ async fn read_stream(receiver: Receiver) -> io::Result<()> {
     Ok(())
 }
 
-async fn local_writer(ctx: actor::Context<(), ThreadLocal>, sender: Sender, report: Report) {
-    let rt = ctx.runtime_ref().clone();
-    let _ = report.send((
-        "writer",
-        Deadline::after(rt, TIMEOUT, write_stream(sender)).await,
-    ));
-}
-
-async fn local_reader(ctx: actor::Context<(), ThreadLocal>, receiver: Receiver, report: Report) {
-    let rt = ctx.runtime_ref().clone();
-    let _ = report.send((
-        "reader",
-        Deadline::after(rt, TIMEOUT, read_stream(receiver)).await,
-    ));
-}
-
-#[test]
-fn a_mebibyte_from_a_writer_actor_to_a_reader_actor() {
+/// Runs `write` with the sender and `read` with the receiver of a new
+/// pipe, each in a thread-local actor of one worker, for at most `TIMEOUT`,
+/// and checks that both succeeded.
+#[track_caller]
+fn run_writer_and_reader<W, R>(write: fn(Sender) -> W, read: fn(Receiver) -> R)
+where
+    W: Future<Output = io::Result<()>> + 'static,
+    R: Future<Output = io::Result<()>> + 'static,
+{
+    /// Runs `run` with one end of the pipe; reports as `name`.
+    async fn end<E, Fut>(
+        ctx: actor::Context<(), ThreadLocal>,
+        (end, run, name): (E, fn(E) -> Fut, &'static str),
+        report: Report,
+    ) where
+        Fut: Future<Output = io::Result<()>>,
+    {
+        let rt = ctx.runtime_ref().clone();
+        let _ = report.send((name, Deadline::after(rt, TIMEOUT, run(end)).await));
+    }
     let (report, reports) = mpsc::channel();
     run_on_one_worker(move |rt| {
         let (sender, receiver) = pipe::new(rt).expect("can't create pipe");
         let options = ActorOptions::default();
-        rt.spawn_local(
-            NoSupervisor,
-            actor_fn(local_reader),
-            (receiver, report.clone()),
-            options,
-        );
-        let options = ActorOptions::default();
-        rt.spawn_local(
-            NoSupervisor,
-            actor_fn(local_writer),
-            (sender, report),
-            options,
-        );
+        let arg = ((receiver, read, "reader"), report.clone());
+        rt.spawn_local(NoSupervisor, actor_fn(end::<Receiver, R>), arg, options);
+        let arg = ((sender, write, "writer"), report);
+        rt.spawn_local(NoSupervisor, actor_fn(end::<Sender, W>), arg, options);
     });
     check_reports(&reports, &["reader", "writer"]);
+}
+
+#[test]
+fn a_mebibyte_from_a_writer_actor_to_a_reader_actor() {
+    run_writer_and_reader(write_stream, read_stream);
 }
 
 /// The reader waits, then the sender is dropped (after a while, so the read
@@ -267,4 +265,127 @@ fn dropping_the_sender_ends_the_stream_on_the_shared_ring() {
     );
     runtime.start().expect("runtime failed");
     check_reports(&reports, &["dropper", "waiter"]);
+}
+
+/// Writes `LEN` bytes as three buffers a call (`write_all_vectored`, and
+/// `write_vectored`, which may be short), then drops the sender.
+async fn write_stream_vectored(sender: Sender) -> io::Result<()> {
+    let mut at = 0;
+    let mut piece = 1;
+    let mut call = 0;
+    while at < LEN {
+        // Three pieces of different lengths, in stream order.
+        let lens = [piece, piece / 2 + 1, piece / 3 + 7].map(|len: usize| len.min(LEN));
+        let mut start = at;
+        let bufs = lens.map(|len| {
+            let end = (start + len).min(LEN);
+            let buf: Vec<u8> = (start..end).map(byte).collect();
+            start = end;
+            buf
+        });
+        if call % 2 == 0 {
+            let bufs = sender.write_all_vectored(bufs).await?;
+            at += bufs.iter().map(Vec::len).sum::<usize>();
+        } else {
+            let (_, n) = sender.write_vectored(bufs).await?;
+            ensure!(n > 0, "wrote nothing");
+            at += n;
+        }
+        call += 1;
+        piece = (piece * 3 + 1) % 30_001;
+    }
+    drop(sender);
+    Ok(())
+}
+
+/// Reads until the end of the stream into three buffers a call, with
+/// `read_vectored` and `read_n_vectored`, checking every byte in order.
+async fn read_stream_vectored(receiver: Receiver) -> io::Result<()> {
+    let mut at = 0;
+    let mut call = 0;
+    loop {
+        let bufs = [7, 1000, 4096].map(Vec::with_capacity);
+        let bufs = if call % 2 == 0 || LEN - at < 1000 {
+            receiver.read_vectored(bufs).await?
+        } else {
+            // Enough bytes to spill into the second buffer.
+            receiver.read_n_vectored(bufs, 1000).await?
+        };
+        let read: usize = bufs.iter().map(Vec::len).sum();
+        if read == 0 {
+            break;
+        }
+        // Each buffer is filled before the next gets a byte.
+        ensure!(
+            bufs[1].is_empty() || bufs[0].len() == 7,
+            "second buffer used with the first not full"
+        );
+        ensure!(
+            bufs[2].is_empty() || bufs[1].len() == 1000,
+            "third buffer used with the second not full"
+        );
+        for (i, b) in bufs.iter().flatten().enumerate() {
+            ensure!(
+                *b == byte(at + i),
+                "byte {} is {b}, not {}",
+                at + i,
+                byte(at + i)
+            );
+        }
+        at += read;
+        call += 1;
+    }
+    ensure!(at == LEN, "read {at} bytes, not {LEN}");
+    Ok(())
+}
+
+/// Vectored writes and reads through a pipe: a mebibyte, more than the
+/// pipe holds, every byte checked in order.
+#[test]
+fn a_mebibyte_written_and_read_vectored() {
+    run_writer_and_reader(write_stream_vectored, read_stream_vectored);
+}
+
+/// Empty buffers are written at once (a10 alone fails with `WriteZero`);
+/// `read_n_vectored` fails with `UnexpectedEof` when the stream ends short,
+/// and `read_vectored` then reads nothing.
+#[test]
+fn vectored_edge_cases() {
+    async fn actor(ctx: actor::Context<(), ThreadLocal>, report: Report) {
+        let result = async {
+            let (sender, receiver) = pipe::new(ctx.runtime_ref())?;
+            let empty = sender
+                .write_all_vectored([Vec::new(), Vec::new()])
+                .await
+                .map_err(|err| io::Error::other(format!("empty write: {err}")))?;
+            ensure!(empty.iter().all(Vec::is_empty), "empty buffers changed");
+            sender.write_all_vectored(["ab", "", "cde"]).await?;
+            drop(sender);
+            let bufs = [Vec::with_capacity(2), Vec::with_capacity(8)];
+            match receiver.read_n_vectored(bufs, 6).await {
+                Err(err) if err.kind() == io::ErrorKind::UnexpectedEof => {}
+                other => ensure!(false, "read_n_vectored of 6 of 5 bytes: {other:?}"),
+            }
+            let bufs = receiver
+                .read_vectored([Vec::with_capacity(4), Vec::with_capacity(4)])
+                .await?;
+            ensure!(
+                bufs.iter().all(Vec::is_empty),
+                "read {bufs:?} after the end"
+            );
+            Ok(())
+        };
+        let rt = ctx.runtime_ref().clone();
+        let _ = report.send(("actor", Deadline::after(rt, TIMEOUT, result).await));
+    }
+    let (report, reports) = mpsc::channel();
+    run_on_one_worker(move |rt| {
+        rt.spawn_local(
+            NoSupervisor,
+            actor_fn(actor),
+            report,
+            ActorOptions::default(),
+        );
+    });
+    check_reports(&reports, &["actor"]);
 }

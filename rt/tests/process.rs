@@ -2,11 +2,13 @@
 //! through pipe receivers and its exit code from `process::wait`, a child's
 //! input written through a pipe sender (`wc -c`, and a mebibyte through
 //! `cat` with a writer and a reader actor), exit by a signal, waiting that
-//! does not block the worker, cancelled waits, and waits on the shared ring.
+//! does not block the worker, cancelled waits, waits on the shared ring, and
+//! signals sent to children (by process id and through a pidfd), which
+//! `process::spawn` starts with the runtime's signals unblocked.
 
 use std::io;
 use std::os::unix::process::ExitStatusExt;
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
@@ -16,6 +18,7 @@ use kiln::actor_fn;
 use kiln::supervisor::NoSupervisor;
 use kiln_rt::Spawn;
 use kiln_rt::pipe::{Receiver, Sender};
+use kiln_rt::process::{ChildSignal, Pidfd};
 use kiln_rt::timer::{Deadline, Timer};
 use kiln_rt::{ActorOptions, Runtime, ThreadLocal, ThreadSafe, process};
 
@@ -140,7 +143,7 @@ fn a_mebibyte_through_cat_with_a_writer_and_a_reader_actor() {
     }
     async fn reader(
         ctx: actor::Context<(), ThreadLocal>,
-        (stdout, child): (Receiver, std::process::Child),
+        (stdout, child): (Receiver, Child),
         report: Report,
     ) {
         let rt = ctx.runtime_ref().clone();
@@ -318,4 +321,210 @@ fn thread_safe_actors_wait_for_children() {
     drop(report);
     runtime.start().expect("runtime failed");
     check_reports(&reports, &["child 0", "child 1", "child 2", "child 3"]);
+}
+
+/// The state letter of process `pid` in `/proc/<pid>/stat` ('S' sleeping,
+/// 'T' stopped, ...).
+fn process_state(pid: u32) -> io::Result<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // "pid (comm) S ...": the state follows the last ')'.
+    stat.rsplit_once(')')
+        .and_then(|(_, rest)| rest.trim_start().chars().next())
+        .ok_or_else(|| io::Error::other(format!("unexpected stat {stat:?}")))
+}
+
+/// The signals blocked in the process or thread of `/proc/<task>/status`
+/// (`SigBlk`): `task` is a process id, or `thread-self`.
+fn blocked_signals(task: &str) -> io::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{task}/status"))?;
+    let mask = status
+        .lines()
+        .find_map(|line| line.strip_prefix("SigBlk:"))
+        .ok_or_else(|| io::Error::other("no SigBlk line"))?;
+    u64::from_str_radix(mask.trim(), 16).map_err(io::Error::other)
+}
+
+/// Polls (every 10 ms, at most `TIMEOUT`) until process `pid` is in
+/// `state`.
+async fn wait_for_state(rt: &ThreadLocal, pid: u32, state: char) -> io::Result<()> {
+    let start = Instant::now();
+    loop {
+        let now = process_state(pid)?;
+        if now == state {
+            return Ok(());
+        }
+        ensure!(
+            start.elapsed() < TIMEOUT,
+            "process {pid} stayed in state {now}, not {state}"
+        );
+        Timer::after(rt.clone(), Duration::from_millis(10)).await;
+    }
+}
+
+/// Starts a shell that exits with code `code` on SIGHUP and waits until it
+/// says it is ready (its trap is set, so a signal now is handled).
+async fn hangup_handler(rt: &ThreadLocal, code: i32) -> io::Result<Child> {
+    let script = format!("trap 'exit {code}' HUP; echo ready; while :; do sleep 0.05; done");
+    let mut child = process::spawn(
+        Command::new("sh")
+            .args(["-c", &script])
+            .stdout(Stdio::piped()),
+    )?;
+    let stdout = Receiver::from_child_stdout(rt, child.stdout.take().unwrap());
+    let ready = stdout.read_n(Vec::with_capacity(6), 6).await?;
+    ensure!(ready == b"ready\n", "the shell said {ready:?}");
+    Ok(child)
+}
+
+/// Runs `body` (given the actor's runtime access) in one thread-local
+/// actor, for at most `TIMEOUT`, and checks that it succeeded.
+#[track_caller]
+fn run_body<Fut>(body: fn(ThreadLocal) -> Fut)
+where
+    Fut: Future<Output = io::Result<()>> + 'static,
+{
+    async fn actor<Fut: Future<Output = io::Result<()>>>(
+        ctx: actor::Context<(), ThreadLocal>,
+        body: fn(ThreadLocal) -> Fut,
+        report: Report,
+    ) {
+        let rt = ctx.runtime_ref().clone();
+        let result = Deadline::after(rt.clone(), TIMEOUT, body(rt)).await;
+        let _ = report.send(("actor", result));
+    }
+    let (report, reports) = mpsc::channel();
+    run_on_one_worker(move |rt| {
+        let arg = (body, report);
+        rt.spawn_local(
+            NoSupervisor,
+            actor_fn(actor::<Fut>),
+            arg,
+            ActorOptions::default(),
+        );
+    });
+    check_reports(&reports, &["actor"]);
+}
+
+/// Waits for `child` and fails unless signal `signo` ended it.
+async fn check_signalled(rt: &ThreadLocal, child: &Child, signo: libc::c_int) -> io::Result<()> {
+    let status = process::wait(rt, child).await?;
+    ensure!(
+        status.signal() == Some(signo),
+        "the child ended with {status}, not signal {signo}"
+    );
+    Ok(())
+}
+
+/// The runtime blocks the signals it handles (`Signal::ALL`) in its
+/// threads, and a child inherits its parent thread's mask: a child spawned
+/// through `process::spawn` has them unblocked, so it reacts to SIGTERM.
+#[test]
+fn children_spawned_by_process_spawn_have_the_runtimes_signals_unblocked() {
+    async fn body(rt: ThreadLocal) -> io::Result<()> {
+        let runtime_signals = kiln_rt::Signal::ALL
+            .iter()
+            .fold(0u64, |mask, signal| mask | 1 << (signal.as_raw() - 1));
+        // This thread, a worker.
+        let here = blocked_signals("thread-self")?;
+        ensure!(
+            here & runtime_signals == runtime_signals,
+            "the runtime's signals are not blocked here: {here:x}"
+        );
+        let child = process::spawn(Command::new("sleep").arg("60"))?;
+        let blocked = blocked_signals(&child.id().to_string())?;
+        process::send_signal(&child, ChildSignal::KILL)?;
+        check_signalled(&rt, &child, libc::SIGKILL).await?;
+        ensure!(
+            blocked & runtime_signals == 0,
+            "the child has signals {:x} blocked",
+            blocked & runtime_signals
+        );
+        Ok(())
+    }
+    run_body(body);
+}
+
+/// `send_signal` (by process id): the runtime's `Signal::Hangup` reaches a
+/// shell that handles it (its exit code says so), SIGTERM ends a `sleep`,
+/// signal 0 only checks.
+#[test]
+fn signals_sent_to_children_by_process_id() {
+    async fn body(rt: ThreadLocal) -> io::Result<()> {
+        let shell = hangup_handler(&rt, 42).await?;
+        process::send_signal(&shell, kiln_rt::Signal::Hangup)?;
+        check_exit(process::wait(&rt, &shell).await?, 42)?;
+
+        let sleep = process::spawn(Command::new("sleep").arg("60"))?;
+        process::send_signal(&sleep, ChildSignal::from_raw(0))?;
+        process::send_signal(&sleep, ChildSignal::TERMINATE)?;
+        check_signalled(&rt, &sleep, libc::SIGTERM).await
+    }
+    run_body(body);
+}
+
+/// Through a pidfd: SIGSTOP pauses the child and SIGCONT resumes it (as
+/// /proc shows), a handled SIGHUP gives its exit code, SIGTERM ends it;
+/// once it is reaped, signals fail with `NotFound` and a new pidfd cannot
+/// be opened.
+#[test]
+fn signals_sent_to_children_through_a_pidfd() {
+    async fn body(rt: ThreadLocal) -> io::Result<()> {
+        let shell = hangup_handler(&rt, 7).await?;
+        let pidfd = Pidfd::open(&shell)?;
+        ensure!(pidfd.pid() == shell.id(), "pid {}", pidfd.pid());
+        pidfd.send_signal(ChildSignal::STOP)?;
+        wait_for_state(&rt, shell.id(), 'T').await?;
+        pidfd.send_signal(ChildSignal::CONTINUE)?;
+        // Sleeping in `sleep` or running the loop: anything but stopped.
+        let start = Instant::now();
+        while process_state(shell.id())? == 'T' {
+            ensure!(start.elapsed() < TIMEOUT, "SIGCONT did not resume it");
+            Timer::after(rt.clone(), Duration::from_millis(10)).await;
+        }
+        pidfd.send_signal(ChildSignal::HANGUP)?;
+        check_exit(process::wait(&rt, &shell).await?, 7)?;
+        // Reaped: the pidfd still names that process, which is gone.
+        let err = pidfd.send_signal(ChildSignal::KILL).unwrap_err();
+        ensure!(
+            err.kind() == io::ErrorKind::NotFound,
+            "after reaping: {err}"
+        );
+        let pid = shell.id().to_string();
+        ensure!(
+            err.to_string().contains(&pid) && err.to_string().contains("SIGKILL"),
+            "error without the pid or signal: {err}"
+        );
+        let err = Pidfd::open(&shell).unwrap_err();
+        ensure!(
+            err.kind() == io::ErrorKind::NotFound,
+            "open after reaping: {err}"
+        );
+
+        let sleep = process::spawn(Command::new("sleep").arg("60"))?;
+        Pidfd::open(&sleep)?.send_signal(kiln_rt::Signal::Terminate)?;
+        check_signalled(&rt, &sleep, libc::SIGTERM).await
+    }
+    run_body(body);
+}
+
+/// A number that is no signal is refused by both ways, with
+/// `InvalidInput`, and the child is left running.
+#[test]
+fn a_number_that_is_no_signal_is_refused() {
+    async fn body(rt: ThreadLocal) -> io::Result<()> {
+        let sleep = process::spawn(Command::new("sleep").arg("60"))?;
+        let pidfd = Pidfd::open(&sleep)?;
+        let bad = ChildSignal::from_raw(12_345);
+        for result in [process::send_signal(&sleep, bad), pidfd.send_signal(bad)] {
+            let err = result
+                .err()
+                .ok_or_else(|| io::Error::other("sent signal 12345"))?;
+            ensure!(err.kind() == io::ErrorKind::InvalidInput, "{err}");
+            ensure!(err.to_string().contains("signal 12345"), "{err}");
+        }
+        ensure!(process_state(sleep.id())? != 'Z', "the child ended");
+        pidfd.send_signal(ChildSignal::KILL)?;
+        check_signalled(&rt, &sleep, libc::SIGKILL).await
+    }
+    run_body(body);
 }

@@ -112,7 +112,7 @@ const SYNC_MESSAGES: usize = 1_000;
 
 /// Handles [`SYNC_MESSAGES`] messages, then spawns a thread-safe actor and stops.
 fn sync_worker(
-    mut ctx: sync::Context<usize, kiln_rt::Sync>,
+    mut ctx: sync::Context<usize, kiln_rt::access::Sync>,
     handled: Arc<AtomicUsize>,
     finished: Arc<AtomicBool>,
     spawned_ran: Arc<AtomicBool>,

@@ -224,7 +224,7 @@ async fn shared_receiver(
 /// A synchronous actor that registers itself for signals (through `try_map`), unless `register`
 /// is false; waits for `go` before it receives anything.
 fn sync_receiver(
-    mut ctx: sync::Context<Msg, kiln_rt::Sync>,
+    mut ctx: sync::Context<Msg, kiln_rt::access::Sync>,
     who: &'static str,
     register: bool,
     go: mpsc::Receiver<()>,

@@ -59,7 +59,11 @@ async fn shared_actor(_: actor::Context<(), ThreadSafe>, report: Report, from: &
         .unwrap();
 }
 
-fn sync_actor(_: sync::Context<(), kiln_rt::Sync>, report: Report, thread_name: &'static str) {
+fn sync_actor(
+    _: sync::Context<(), kiln_rt::access::Sync>,
+    report: Report,
+    thread_name: &'static str,
+) {
     let name = thread::current().name().map(str::to_owned);
     report
         .send(format!(
@@ -290,7 +294,7 @@ fn from_thread_safe_actor() {
 }
 
 /// Spawns each kind it can through its `Sync` runtime access.
-fn sync_spawner(mut ctx: sync::Context<(), kiln_rt::Sync>, report: Report) {
+fn sync_spawner(mut ctx: sync::Context<(), kiln_rt::access::Sync>, report: Report) {
     let from = "sync actor";
     let rt = ctx.runtime();
     let _ = rt.spawn(

@@ -373,7 +373,7 @@ async fn unix_timeouts(rt: &RuntimeRef) -> Result<(), String> {
 fn unix_stream_read_timeout_in_a_synchronous_actor() {
     let mut runtime = Runtime::setup().num_threads(1).build().unwrap();
     let (report, outcome) = mpsc::channel::<Result<Duration, String>>();
-    let actor = move |mut ctx: kiln::sync::Context<Infallible, kiln_rt::Sync>| {
+    let actor = move |mut ctx: kiln::sync::Context<Infallible, kiln_rt::access::Sync>| {
         let result = (|| {
             let (mut stream, _peer) = UnixStream::pair(ctx.runtime()).map_err(|e| e.to_string())?;
             stream

@@ -187,7 +187,7 @@ fn join_many_and_join_all_wait_for_every_actor() {
 }
 
 /// Spawns a future on the runtime for each number, which reports it.
-fn forwarder(mut ctx: kiln::sync::Context<u32, kiln_rt::Sync>, out: mpsc::Sender<u32>) {
+fn forwarder(mut ctx: kiln::sync::Context<u32, kiln_rt::access::Sync>, out: mpsc::Sender<u32>) {
     while let Ok(n) = ctx.receive_next() {
         let out = out.clone();
         ctx.runtime().spawn_future(

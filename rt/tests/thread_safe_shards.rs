@@ -195,7 +195,10 @@ fn send_all(counters: &[ActorRef<usize>]) {
 }
 
 /// [`send_all`] as a synchronous actor.
-fn sync_sender(_: sync::Context<Infallible, kiln_rt::Sync>, counters: Vec<ActorRef<usize>>) {
+fn sync_sender(
+    _: sync::Context<Infallible, kiln_rt::access::Sync>,
+    counters: Vec<ActorRef<usize>>,
+) {
     send_all(&counters);
 }
 

@@ -185,7 +185,7 @@ fn thread_safe_and_sync_actors_use_the_shared_timers() {
         Timer::after(ctx.runtime_ref().clone(), Duration::from_millis(20)).await;
         report.send(start.elapsed()).unwrap();
     }
-    fn blocking(mut ctx: sync::Context<(), kiln_rt::Sync>, report: mpsc::Sender<Duration>) {
+    fn blocking(mut ctx: sync::Context<(), kiln_rt::access::Sync>, report: mpsc::Sender<Duration>) {
         let start = Instant::now();
         let rt = ctx.runtime_ref().clone();
         // Every worker sleeps without a timeout when this timer is added:

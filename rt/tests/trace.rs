@@ -15,9 +15,10 @@ use std::time::Duration;
 use kiln::supervisor::NoSupervisor;
 use kiln::{ActorRef, actor, actor_fn};
 use kiln_rt::Spawn;
+use kiln_rt::access::Sync;
 use kiln_rt::timer::Timer;
 use kiln_rt::trace::{Attribute, Event, Recording, ThreadKind, Trace};
-use kiln_rt::{ActorOptions, Runtime, RuntimeRef, Sync, SyncActorOptions, ThreadLocal, ThreadSafe};
+use kiln_rt::{ActorOptions, Runtime, RuntimeRef, SyncActorOptions, ThreadLocal, ThreadSafe};
 use serde_json::Value;
 
 mod util;

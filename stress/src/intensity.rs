@@ -113,7 +113,7 @@ async fn always_fails<RT>(
 
 /// The synchronous version of [`always_fails`].
 fn always_fails_sync(
-    _: sync::Context<u64, kiln_rt::Sync>,
+    _: sync::Context<u64, kiln_rt::access::Sync>,
     counts: Arc<Counts>,
     panic: bool,
 ) -> Result<(), Failure> {

@@ -120,6 +120,46 @@ impl<M, RT> Context<M, RT> {
     }
 
     /// Returns the runtime access, mutably.
+    ///
+    /// The access borrows the whole context for as long as it is used, so
+    /// an argument made from the context, such as the actor's own reference
+    /// for a child it spawns, must be made *before* the call, not inside its
+    /// argument list: `let me = ctx.actor_ref();` then
+    /// `ctx.runtime().spawn_local(.., me, ..)`. Written in one expression,
+    /// the compiler rejects it (E0502, "cannot borrow `ctx` as immutable
+    /// because it is also borrowed as mutable"):
+    ///
+    /// ```compile_fail,E0502
+    /// use kiln::{actor, ActorRef};
+    ///
+    /// /// A runtime access that spawns children, which get a reference to
+    /// /// their parent (the `kiln-rt` crate's spawners work the same way).
+    /// struct Spawner;
+    ///
+    /// impl Spawner {
+    ///     fn spawn_child(&mut self, parent: ActorRef<u64>) {}
+    /// }
+    ///
+    /// async fn parent(mut ctx: actor::Context<u64, Spawner>) {
+    ///     ctx.runtime().spawn_child(ctx.actor_ref());
+    /// }
+    /// ```
+    ///
+    /// Made first, the reference is a value of its own and the borrows do
+    /// not overlap:
+    ///
+    /// ```
+    /// # use kiln::{actor, ActorRef};
+    /// # struct Spawner;
+    /// # impl Spawner {
+    /// #     fn spawn_child(&mut self, parent: ActorRef<u64>) {}
+    /// # }
+    /// async fn parent(mut ctx: actor::Context<u64, Spawner>) {
+    ///     let me = ctx.actor_ref();
+    ///     ctx.runtime().spawn_child(me);
+    /// }
+    /// # let _ = parent;
+    /// ```
     pub fn runtime(&mut self) -> &mut RT {
         &mut self.rt
     }

@@ -1,7 +1,8 @@
 //! [`LocalInternals`]: the state of one worker that its thread-local
 //! processes reach, through their [`RuntimeRef`](crate::RuntimeRef).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Waker;
 use std::time::Instant;
@@ -13,6 +14,7 @@ use crate::runtime::scheduler::process::Process;
 use crate::runtime::shared::RuntimeInternals;
 use crate::runtime::timers::{TimerToken, Timers, TimingWheel};
 use crate::runtime::wake::WakerId;
+use crate::spawn::Priority;
 
 /// The state of one worker that thread-local processes reach.
 pub(crate) struct LocalInternals {
@@ -29,6 +31,41 @@ pub(crate) struct LocalInternals {
     pub(crate) io: Io,
     /// Counters for the metrics.
     pub(crate) counters: LocalCounters,
+    /// Whether this worker counts as having local work in the shared state
+    /// (see "When workers stop" in `worker.rs`): set with the first process
+    /// added, cleared once the queue is seen empty.
+    pub(crate) local_work: Cell<bool>,
+}
+
+impl LocalInternals {
+    /// Adds a thread-local process, ready to run.
+    pub(crate) fn add_process(&self, process: Pin<Box<dyn Process>>, priority: Priority) {
+        self.scheduler.borrow_mut().add(process, priority);
+        if !self.local_work.get() {
+            self.local_work.set(true);
+            self.shared.local_work_started();
+        }
+    }
+
+    /// Adds a thread-local actor (an `ActorFuture`), ready to run.
+    pub(crate) fn add_actor(&self, process: Pin<Box<dyn Process>>, priority: Priority) {
+        self.add_process(process, priority);
+        self.counters.actor_spawned();
+    }
+
+    /// Stops counting as having local work if no process is left.
+    pub(crate) fn end_local_work_if_idle(&self) {
+        if self.local_work.get() && self.scheduler.borrow().len() == 0 {
+            self.end_local_work();
+        }
+    }
+
+    /// Stops counting as having local work (the worker stops).
+    pub(crate) fn end_local_work(&self) {
+        if self.local_work.replace(false) {
+            self.shared.local_work_done();
+        }
+    }
 }
 
 /// The worker's own wheel, for the sockets on its ring (see

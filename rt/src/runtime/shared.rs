@@ -43,8 +43,8 @@ pub(crate) struct RuntimeInternals {
     workers: OnceLock<Vec<Arc<WorkerHandle>>>,
     /// Actors that receive process signals.
     signal_receivers: Mutex<Vec<ActorRef<Signal>>>,
-    /// Set by `Runtime::start`: from then on a worker with nothing to do
-    /// stops.
+    /// Set by `Runtime::start`: from then on the workers stop once none has
+    /// anything to do (see "When workers stop" in `worker.rs`).
     started: AtomicBool,
     /// Number of synchronous actor threads running; workers keep running
     /// while any is (it may spawn thread-safe actors or use timers).
@@ -52,6 +52,10 @@ pub(crate) struct RuntimeInternals {
     /// Number of workers not yet stopped; the last to stop unregisters the
     /// shards' wakers (which hold a reference to these internals).
     running_workers: AtomicUsize,
+    /// Local work: workers with thread-local processes, plus spawns sent to
+    /// a worker and not yet added there. The workers stop once it is zero
+    /// (see "When workers stop" in `worker.rs`).
+    local_work: AtomicUsize,
     /// Runtime-wide metrics (see `metrics`).
     pub(crate) metrics: RuntimeCounters,
     /// The trace file, if tracing is enabled (see `trace`).
@@ -77,6 +81,7 @@ impl RuntimeInternals {
             started: AtomicBool::new(false),
             sync_actors: AtomicUsize::new(0),
             running_workers: AtomicUsize::new(0),
+            local_work: AtomicUsize::new(0),
             metrics: RuntimeCounters::new(),
             trace,
         });
@@ -156,6 +161,40 @@ impl RuntimeInternals {
     /// Number of synchronous actor threads running.
     pub(crate) fn sync_actors(&self) -> usize {
         self.sync_actors.load(Ordering::Acquire)
+    }
+
+    /// A worker got its first thread-local process, or a spawn on a worker
+    /// is under way: local work started.
+    pub(crate) fn local_work_started(&self) {
+        self.local_work.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Local work ended. The last wakes every worker, which may now stop.
+    pub(crate) fn local_work_done(&self) {
+        if self.local_work.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.wake_all_workers();
+        }
+    }
+
+    /// Counts a spawn sent to a worker as local work until the returned
+    /// guard is dropped (once the process is added there).
+    pub(crate) fn local_work_pending(self: &Arc<Self>) -> PendingLocalWork {
+        self.local_work_started();
+        PendingLocalWork {
+            shared: self.clone(),
+        }
+    }
+
+    /// Whether any local work is counted, as far as this thread knows: a
+    /// cheap hint.
+    pub(crate) fn has_local_work(&self) -> bool {
+        self.local_work.load(Ordering::Acquire) != 0
+    }
+
+    /// Whether any local work is counted: read with a read-modify-write,
+    /// which reads the last value written (see `worker.rs`).
+    pub(crate) fn has_local_work_now(&self) -> bool {
+        self.local_work.fetch_add(0, Ordering::AcqRel) != 0
     }
 
     /// Adds a shared timer; wakes a worker if it is now the first to expire,
@@ -264,6 +303,18 @@ impl RuntimeInternals {
         let mut receivers = lock(&self.signal_receivers);
         receivers.retain(ActorRef::is_connected);
         receivers.clone()
+    }
+}
+
+/// A spawn sent to a worker, counted as local work until dropped; see
+/// [`RuntimeInternals::local_work_pending`].
+pub(crate) struct PendingLocalWork {
+    shared: Arc<RuntimeInternals>,
+}
+
+impl Drop for PendingLocalWork {
+    fn drop(&mut self) {
+        self.shared.local_work_done();
     }
 }
 

@@ -5,7 +5,9 @@
 //! # The loop
 //!
 //! Each turn a worker
-//! 1. runs control messages (functions from `Runtime::run_on_workers`);
+//! 1. runs control messages (functions from `Runtime::run_on_workers`) and
+//!    errands from other threads (actors they spawn on this worker, see
+//!    [`handle`]);
 //! 2. collects wake-ups: from this thread (the thread-local list in
 //!    [`wake`](crate::runtime::wake)), from other threads (a bounded queue; if it
 //!    overflows, a flag makes the worker mark every process ready, so no
@@ -15,7 +17,7 @@
 //!    ones, from its own shard first (see
 //!    [`shards`](crate::runtime::scheduler::shards));
 //! 4. stops once the runtime has started and there is nothing left to run
-//!    (no process, no synchronous actor that could spawn one);
+//!    on any worker (see below);
 //! 5. with nothing ready, **sleeps** in the kernel (`Ring::poll`) until I/O
 //!    completes, the next timer expires, or another thread wakes it;
 //! 6. busy, but with I/O of its own pending, polls its ring without waiting
@@ -28,12 +30,36 @@
 //! sent between actors on one worker never touches io_uring: wake-ups on the
 //! same thread are a push onto a thread-local list.
 //!
+//! # When workers stop
+//!
+//! Once the runtime has started, the workers stop together, when nothing
+//! is left that could run or spawn: no worker has thread-local processes,
+//! no thread-safe process is in any shard, no synchronous actor runs, and
+//! no spawn sent to a worker (`spawn_local_on`) is under way. An idle worker
+//! waits (asleep, at no cost) while others still work, because any actor
+//! may still spawn a thread-local actor onto it.
+//!
+//! The shared state counts *local work*
+//! ([`RuntimeInternals::local_work_started`]): a worker counts once while it
+//! has thread-local processes (from adding its first until it sees its queue
+//! empty at the end of a turn), and every spawn sent to a worker counts from
+//! before it is sent until the worker has added the process (or the errand
+//! is dropped, if the worker's thread ended). Whatever can spawn a
+//! thread-local process is counted in it while it does, or is a thread-safe
+//! process (in a shard) or a synchronous actor (counted, and after `start`
+//! none is added). So a worker stops when, with every shard locked at once,
+//! the shards are empty and the count (read with a read-modify-write, which
+//! sees the last value) is zero: from then on nothing exists that could give
+//! any worker work again, and every worker comes to the same answer. The
+//! last worker to stop counting wakes the others to check.
+//!
 //! # Waking a sleeping worker
 //!
 //! See [`handle`]: other threads reach a worker through its
 //! [`WorkerHandle`].
 
-use std::cell::RefCell;
+use std::any::Any;
+use std::cell::{Cell, RefCell};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -68,7 +94,7 @@ use crate::runtime::wake::{self, ProcessId};
 use crate::trace::RunEnd;
 pub(crate) use control::{Control, RunFn, WorkerControl};
 pub(crate) use exit::{ExitGuard, ThreadExit};
-pub(crate) use handle::WorkerHandle;
+pub(crate) use handle::{Errand, WorkerHandle};
 pub(crate) use tuning::Tuning;
 use worker_thread::WorkerThread;
 
@@ -83,6 +109,7 @@ pub(crate) struct WorkerSetup {
     remote: Receiver<ProcessId>,
     control: mpsc::Receiver<Control>,
     control_sender: mpsc::Sender<Control>,
+    errands: mpsc::Receiver<Errand>,
     tuning: Tuning,
 }
 
@@ -95,6 +122,7 @@ impl WorkerSetup {
         } = driver;
         let (remote_sender, remote) = kiln_inbox::new(tuning.wake_queue_capacity);
         let (control_sender, control) = mpsc::channel();
+        let (errand_sender, errands) = mpsc::channel();
         let handle = Arc::new(WorkerHandle {
             index,
             waker,
@@ -102,6 +130,7 @@ impl WorkerSetup {
             remote: remote_sender,
             overflow: AtomicBool::new(false),
             metrics: Published::new(),
+            errands: errand_sender,
         });
         WorkerSetup {
             index,
@@ -111,6 +140,7 @@ impl WorkerSetup {
             remote,
             control,
             control_sender,
+            errands,
             tuning,
         }
     }
@@ -173,6 +203,7 @@ impl WorkerSetup {
             shared: shared.clone(),
             io: self.io,
             counters: LocalCounters::default(),
+            local_work: Cell::new(false),
         };
         let local = Rc::new(local);
         thread.set_timers(&local);
@@ -183,6 +214,7 @@ impl WorkerSetup {
             shared,
             remote: self.remote,
             control: self.control,
+            errands: self.errands,
             woken: Vec::new(),
             tuning: self.tuning,
             last_ring_poll: Instant::now(),
@@ -226,6 +258,8 @@ struct Worker {
     shared: Arc<RuntimeInternals>,
     remote: Receiver<ProcessId>,
     control: mpsc::Receiver<Control>,
+    /// Errands other threads send (see [`handle`]).
+    errands: mpsc::Receiver<Errand>,
     /// Scratch space for process ids woken by other threads.
     woken: Vec<ProcessId>,
     tuning: Tuning,
@@ -274,14 +308,30 @@ impl Worker {
         }
     }
 
-    /// Runs control messages; returns how many.
+    /// Runs control messages and errands; returns how many.
     fn handle_control(&mut self) -> usize {
         let mut handled = 0;
         while let Ok(control) = self.control.try_recv() {
             handled += 1;
             self.run_control(control);
         }
+        while let Ok(errand) = self.errands.try_recv() {
+            handled += 1;
+            self.run_errand(errand);
+        }
         handled
+    }
+
+    /// Runs an errand from another thread with this worker's state.
+    fn run_errand(&mut self, errand: Errand) {
+        let local: &dyn Any = &self.local;
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| errand(local))) {
+            error!(
+                "worker {}: an actor sent to be spawned here panicked while being spawned: {}",
+                self.index,
+                panic_message(&*panic)
+            );
+        }
     }
 
     /// Runs one control message.
@@ -448,11 +498,21 @@ impl Worker {
         runs
     }
 
+    /// Whether the runtime has started and nothing is left to run on any
+    /// worker (see "When workers stop" above). Once it returns `true` the
+    /// answer stays: nothing can give a worker work again.
     fn should_stop(&self) -> bool {
-        self.shared.is_started()
-            && self.local.scheduler.borrow().len() == 0
-            && self.shared.shards.is_empty()
-            && self.shared.sync_actors() == 0
+        if !self.shared.is_started() || self.local.scheduler.borrow().len() != 0 {
+            return false;
+        }
+        self.local.end_local_work_if_idle();
+        // The cheap checks first; the answer is the one under the locks.
+        self.shared.sync_actors() == 0
+            && !self.shared.has_local_work()
+            && self
+                .shared
+                .shards
+                .is_empty_and(|| !self.shared.has_local_work_now())
     }
 
     /// Returns `true` if there is work to do right now.
@@ -520,6 +580,11 @@ impl Worker {
         if let Ok(control) = self.control.try_recv() {
             self.handle.sleeping.store(false, Ordering::Release);
             self.run_control(control);
+            return Ok(());
+        }
+        if let Ok(errand) = self.errands.try_recv() {
+            self.handle.sleeping.store(false, Ordering::Release);
+            self.run_errand(errand);
             return Ok(());
         }
         if self.has_work() {
@@ -611,5 +676,13 @@ impl Worker {
         for process in processes {
             drop_process(process);
         }
+    }
+}
+
+/// A worker that stops, also when its loop panics or fails, no longer
+/// counts as having local work, so the other workers can stop.
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.local.end_local_work();
     }
 }

@@ -6,6 +6,8 @@
 //! forever), and with the run's own panic if it panics. A test that drives
 //! a runtime from outside while it runs (clients on std sockets, messages to
 //! its actors) [`start`]s it and waits for it to end with [`Started::ends`].
+//! [`run_thread_safe_and_sync`] runs a thread-safe and a synchronous actor
+//! that report to the test.
 
 use std::convert::Infallible;
 use std::panic::resume_unwind;
@@ -13,7 +15,10 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
 use std::time::Duration;
 
-use kiln_rt::{Runtime, RuntimeRef};
+use kiln::actor::NewActor;
+use kiln::supervisor::{NoSupervisor, Supervisor, SyncSupervisor};
+use kiln::sync::SyncActor;
+use kiln_rt::{ActorOptions, Runtime, RuntimeRef, Spawn, SyncActorOptions, ThreadSafe};
 
 use super::timeout::{RUN_TIMEOUT, TIMEOUT};
 
@@ -106,4 +111,41 @@ pub(crate) fn run_on_one_worker(f: impl FnOnce(&mut RuntimeRef) + Send + 'static
             })
             .expect("run_on_workers failed");
     });
+}
+
+/// Runs a thread-safe actor and a synchronous actor, both given the same
+/// report channel, on a two-worker runtime (as [`run_runtime`]); returns
+/// what they reported, sorted.
+#[track_caller]
+pub(crate) fn run_thread_safe_and_sync<T, TS, SA>(thread_safe: TS, synchronous: SA) -> Vec<T>
+where
+    T: Ord + Send + 'static,
+    TS: NewActor<Argument = mpsc::Sender<T>, Error = Infallible, RuntimeAccess = ThreadSafe>
+        + Send
+        + 'static,
+    TS::Actor: Send + 'static,
+    TS::Message: Send + 'static,
+    NoSupervisor: Supervisor<TS>,
+    SA: SyncActor<Argument = mpsc::Sender<T>, RuntimeAccess = kiln_rt::access::Sync>
+        + Send
+        + 'static,
+    SA::Message: Send + 'static,
+    NoSupervisor: SyncSupervisor<SA>,
+{
+    let (report, reports) = mpsc::channel();
+    run_runtime(2, move |runtime| {
+        let options = ActorOptions::default();
+        runtime.spawn(NoSupervisor, thread_safe, report.clone(), options);
+        runtime
+            .spawn_sync_actor(
+                NoSupervisor,
+                synchronous,
+                report,
+                SyncActorOptions::default(),
+            )
+            .expect("can't spawn the synchronous actor");
+    });
+    let mut reported: Vec<T> = reports.try_iter().collect();
+    reported.sort_unstable();
+    reported
 }

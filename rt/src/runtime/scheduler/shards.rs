@@ -257,18 +257,26 @@ impl Shards {
     /// one is ever held). Checked one after another, a process spawning into
     /// a shard already checked and then ending in its own could make every
     /// shard look empty, and a worker stop while processes remain.
+    #[cfg(test)]
     pub(crate) fn is_empty(&self) -> bool {
-        self.empty_from(0)
+        self.is_empty_and(|| true)
+    }
+
+    /// Whether no shard holds a process and `also` holds, `also` checked
+    /// while every shard is locked (no thread-safe process can be added or
+    /// finish meanwhile).
+    pub(crate) fn is_empty_and(&self, also: impl FnOnce() -> bool) -> bool {
+        self.empty_from(0, also)
     }
 
     /// Whether shards `from..` are empty, holding their locks while checking
-    /// the next.
-    fn empty_from(&self, from: usize) -> bool {
+    /// the next, and then `also`.
+    fn empty_from(&self, from: usize, also: impl FnOnce() -> bool) -> bool {
         if from == self.shards.len() {
-            return true;
+            return also();
         }
         let queue = self.queue(from);
-        queue.len() == 0 && self.empty_from(from + 1)
+        queue.len() == 0 && self.empty_from(from + 1, also)
     }
 }
 

@@ -9,8 +9,15 @@
 //! so either the worker sees the work, or the waker sees the flag; and a10
 //! remembers a wake that comes before the poll starts. A
 //! busy worker is never interrupted (see [`ring_waker`](crate::runtime::io::uring::ring_waker)).
+//!
+//! Other threads also send a worker *errands*: functions to run on its
+//! thread with its state, such as creating a thread-local actor there
+//! (`spawn_local_on`). The worker runs them at the start of its next turn,
+//! and looks for them after setting `sleeping`, as for control messages.
 
+use std::any::Any;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
 
 use kiln_inbox::Sender;
 use log::trace;
@@ -18,6 +25,13 @@ use log::trace;
 use crate::runtime::counters::Published;
 use crate::runtime::io::DriverWaker;
 use crate::runtime::wake::{ProcessId, WakeTarget};
+
+/// A function another thread sends to run on a worker's thread, given the
+/// worker's state as `&dyn Any`: an `Rc<LocalInternals>`. Not by its type:
+/// `LocalInternals` names the shared state, which names this handle, and
+/// the engine's files import one way; errands are made where the type can
+/// be named (the public `spawn` module), and downcast there.
+pub(crate) type Errand = Box<dyn FnOnce(&dyn Any) + Send>;
 
 /// How other threads reach a worker.
 pub(crate) struct WorkerHandle {
@@ -32,6 +46,8 @@ pub(crate) struct WorkerHandle {
     pub(crate) overflow: AtomicBool,
     /// What the worker publishes for the metrics, once per turn.
     pub(crate) metrics: Published,
+    /// Errands for the worker; the receiver goes with the worker's thread.
+    pub(crate) errands: mpsc::Sender<Errand>,
 }
 
 impl WorkerHandle {
@@ -55,6 +71,14 @@ impl WorkerHandle {
     /// Wakes the worker (if it sleeps), e.g. to look at the start flag.
     pub(crate) fn wake(&self) {
         let _ = self.wake_if_sleeping();
+    }
+
+    /// Sends `errand` to the worker and wakes it; gives it back if the
+    /// worker's thread has ended.
+    pub(crate) fn send_errand(&self, errand: Errand) -> Result<(), Errand> {
+        self.errands.send(errand).map_err(|err| err.0)?;
+        self.wake();
+        Ok(())
     }
 }
 
