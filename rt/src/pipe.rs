@@ -56,6 +56,7 @@ use a10::{AsyncFd, Extract};
 
 use crate::access::Access;
 use crate::io::{Buf, BufMut, BufMutSlice, BufSlice};
+use crate::runtime::io::vectored::EmptyFirst;
 use crate::runtime::io::{FdRing, IoRing};
 
 /// Creates a pipe, both ends on the ring of `rt`.
@@ -159,9 +160,8 @@ impl Sender {
             // a10 would fail with `WriteZero`.
             return Ok(bufs);
         }
-        self.ring
-            .op(self.fd.write_all_vectored(bufs).extract())
-            .await
+        let write = self.fd.write_all_vectored(EmptyFirst(bufs)).extract();
+        self.ring.op(write).await.map(|bufs| bufs.0)
     }
 }
 

@@ -122,9 +122,12 @@ macro_rules! stream_operations {
             if bufs.total_len() == 0 {
                 return Ok(bufs); // a10 would fail with `WriteZero`.
             }
+            // Empty buffers first: a10 gets an empty last one wrong.
+            let bufs = $crate::runtime::io::vectored::EmptyFirst(bufs);
             let send = ::a10::Extract::extract(self.fd.send_all_vectored(bufs));
             self.timed($crate::net::timeout::Direction::Write, self.ring.op(send))
                 .await
+                .map(|bufs| bufs.0)
         }
 
         /// Sets the read timeout: a receive (`recv`, `recv_n`, `peek`, the

@@ -21,6 +21,7 @@ use crate::io::IoDriver;
 pub(crate) mod poll;
 pub(crate) mod setup;
 pub(crate) mod uring;
+pub(crate) mod vectored;
 
 pub(crate) use uring::{
     FdRing, IoRing, MultishotGuard, RING_ENTRIES, WorkerRing, io_counts, io_work_on_this_thread,
