@@ -346,6 +346,21 @@ fn a_mebibyte_written_and_read_vectored() {
     run_writer_and_reader(write_stream_vectored, read_stream_vectored);
 }
 
+/// A mebibyte and an empty buffer last, written whole with
+/// `write_all_vectored`: the pipe takes only part of it a write, and every
+/// byte must still arrive (a10 alone stops after the first short write when
+/// the last buffer is empty).
+#[test]
+fn write_all_vectored_with_an_empty_last_buffer_writes_everything() {
+    async fn write(sender: Sender) -> io::Result<()> {
+        let bytes: Vec<u8> = (0..LEN).map(byte).collect();
+        let [bytes, empty] = sender.write_all_vectored([bytes, Vec::new()]).await?;
+        ensure!(bytes.len() == LEN && empty.is_empty(), "buffers changed");
+        Ok(())
+    }
+    run_writer_and_reader(write, read_stream);
+}
+
 /// Empty buffers are written at once (a10 alone fails with `WriteZero`);
 /// `read_n_vectored` fails with `UnexpectedEof` when the stream ends short,
 /// and `read_vectored` then reads nothing.

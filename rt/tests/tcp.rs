@@ -249,6 +249,36 @@ fn client_stream_operations() {
     peer.join().unwrap();
 }
 
+/// Four mebibytes and an empty buffer last, sent whole with
+/// `send_all_vectored` to a peer that reads slowly at first: the socket
+/// takes only part a send, and every byte must still arrive (a10 alone stops
+/// after the first short send when the last buffer is empty).
+#[test]
+fn send_all_vectored_with_an_empty_last_buffer_sends_everything() {
+    const LEN: usize = 4 * 1024 * 1024;
+    let listener = StdListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    let peer = thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+        // Let the sender fill the socket's buffers first.
+        thread::sleep(Duration::from_millis(100));
+        let mut got = Vec::new();
+        stream.read_to_end(&mut got).unwrap();
+        got
+    });
+    run_actor(move |rt| async move {
+        let stream = TcpStream::connect(&rt, address).await?;
+        let bytes: Vec<u8> = (0..LEN).map(|i| (i % 251) as u8).collect();
+        let (bytes, empty) = stream.send_all_vectored((bytes, Vec::new())).await?;
+        assert_eq!((bytes.len(), empty.len()), (LEN, 0));
+        Ok(())
+    });
+    let got = peer.join().unwrap();
+    assert_eq!(got.len(), LEN, "bytes lost");
+    assert!(got.iter().enumerate().all(|(i, b)| *b == (i % 251) as u8));
+}
+
 #[test]
 fn buffers_of_every_kind() {
     let listener = StdListener::bind("127.0.0.1:0").unwrap();

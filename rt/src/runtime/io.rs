@@ -10,6 +10,11 @@
 //! - [`WorkerIo`]: a worker's own ring or poll instance, which it waits in
 //!   when it sleeps and polls while busy.
 //!
+//! Below them, what both drivers share: the driver-neutral descriptors
+//! ([`fd`], [`file`], [`stdio`], [`process`]), which match on the driver
+//! once per operation, and the `iovec`s of vectored buffers
+//! ([`vectored`]).
+//!
 //! A message between actors, a timer, a spawn: nothing but I/O touches the
 //! driver, so only I/O depends on which one runs.
 
@@ -28,6 +33,7 @@ pub(crate) mod stat;
 pub(crate) mod stdio;
 pub(crate) mod timerfd;
 pub(crate) mod uring;
+pub(crate) mod vectored;
 
 pub(crate) use uring::{RING_ENTRIES, io_counts, io_work_on_this_thread};
 

@@ -128,11 +128,11 @@ pub(crate) fn check_reports(
     reports.sort_by_key(|(name, _)| *name);
     let names: Vec<_> = reports.iter().map(|(name, _)| *name).collect();
     assert_eq!(names, want, "not every actor reported (did one panic?)");
-    for (name, result) in reports {
-        if let Err(err) = result {
-            panic!("the {name} failed: {err}");
-        }
-    }
+    let failures: Vec<String> = reports
+        .into_iter()
+        .filter_map(|(name, result)| result.err().map(|err| format!("the {name} failed: {err}")))
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("; "));
 }
 
 /// Maps an I/O error to a message naming what failed.

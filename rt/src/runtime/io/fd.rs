@@ -31,6 +31,7 @@ use crate::runtime::io::driver_id::DriverId;
 use crate::runtime::io::poll::PollFd;
 use crate::runtime::io::timerfd::timerfd;
 use crate::runtime::io::uring::{FdRing, IoRing, rw};
+use crate::runtime::io::vectored::EmptyFirst;
 
 mod accept;
 mod socket;
@@ -189,7 +190,11 @@ impl IoFd {
             return Ok(bufs); // a10 would fail with `WriteZero`.
         }
         match self {
-            IoFd::Uring { fd, ring } => ring.op(fd.write_all_vectored(bufs).extract()).await,
+            IoFd::Uring { fd, ring } => {
+                // Empty buffers first: a10 gets an empty last one wrong.
+                let write = fd.write_all_vectored(EmptyFirst(bufs)).extract();
+                Ok(ring.op(write).await?.0)
+            }
             IoFd::Poll(fd) => fd.write_all_vectored(bufs).await,
         }
     }

@@ -14,6 +14,7 @@ use crate::runtime::io::Io;
 use crate::runtime::io::fd::IoFd;
 use crate::runtime::io::poll::socket as poll_socket;
 use crate::runtime::io::uring::{FdRing, IoRing};
+use crate::runtime::io::vectored::EmptyFirst;
 
 /// Bytes moved per splice in [`IoFd::send_file`] on io_uring: the default
 /// capacity of a pipe.
@@ -153,7 +154,11 @@ impl IoFd {
             return Ok(bufs); // a10 would fail with `WriteZero`.
         }
         match self {
-            IoFd::Uring { fd, ring } => ring.op(fd.send_all_vectored(bufs).extract()).await,
+            IoFd::Uring { fd, ring } => {
+                // Empty buffers first: a10 gets an empty last one wrong.
+                let send = fd.send_all_vectored(EmptyFirst(bufs)).extract();
+                Ok(ring.op(send).await?.0)
+            }
             IoFd::Poll(fd) => fd.send_all_vectored(bufs).await,
         }
     }

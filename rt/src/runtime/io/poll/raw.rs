@@ -1,33 +1,13 @@
 //! What the system calls of the poll driver take and give: the raw parts of
 //! a10's buffer traits (a buffer's spare capacity, [`spare`], its bytes,
-//! [`bytes`], and the `iovec`s of vectored buffers, [`iovecs_mut`] and
-//! [`iovecs`]), and their results as `io::Result`s ([`check`]).
-//!
-//! # Why the vectored buffers are reinterpreted
-//!
-//! a10's vectored traits give their buffers only as `[IoMutSlice; N]` and
-//! `[IoSlice; N]`. Each of those is a newtype (no `repr` of its own) over a
-//! private `#[repr(transparent)]` wrapper of `libc::iovec` (a10 0.4's
-//! `src/unix.rs`, which a10 itself passes to `readv`/`sendmsg` as an array
-//! of iovecs). So their layout is that of `libc::iovec` in practice, but
-//! only the inner type promises it. This module relies on it, and checks it
-//! twice: the sizes and alignments are asserted at compile time, and a unit
-//! test reads back a buffer of known address and length through the
-//! reinterpreted iovecs. The alternative, receiving into a scratch buffer and
-//! copying with the safe `BufMutSlice::extend_from_slice`, costs a copy of
-//! every byte, and there is no safe way at all to read a `BufSlice`'s bytes.
+//! [`bytes`]; the `iovec`s of vectored buffers come from
+//! [`vectored`](crate::runtime::io::vectored), shared with io_uring, and
+//! [`skip`] moves past the bytes already sent), and the results of system
+//! calls as `io::Result`s ([`check`]).
 
 use std::io;
-use std::mem::{ManuallyDrop, align_of, size_of};
 
-use a10::io::{Buf, BufMut, BufMutSlice, BufSlice, IoMutSlice, IoSlice};
-
-const _: () = {
-    assert!(size_of::<IoMutSlice>() == size_of::<libc::iovec>());
-    assert!(align_of::<IoMutSlice>() == align_of::<libc::iovec>());
-    assert!(size_of::<IoSlice>() == size_of::<libc::iovec>());
-    assert!(align_of::<IoSlice>() == align_of::<libc::iovec>());
-};
+use a10::io::{Buf, BufMut};
 
 /// The spare capacity of `buf`: where to receive into, and how many bytes.
 pub(crate) fn spare<B: BufMut>(buf: &mut B) -> (*mut u8, usize) {
@@ -48,27 +28,6 @@ pub(crate) fn bytes<B: Buf>(buf: &B, skip: usize) -> (*const u8, usize) {
     // SAFETY: `ptr` points to `len` bytes, so `skip` (at most `len`) bytes
     // on is inside them or just past their end.
     (unsafe { ptr.add(skip) }, len - skip)
-}
-
-/// The spare capacity of `bufs` as iovecs, valid until `bufs` is next used.
-pub(crate) fn iovecs_mut<B: BufMutSlice<N>, const N: usize>(bufs: &mut B) -> [libc::iovec; N] {
-    // SAFETY: `as_iovecs_mut` has no preconditions of its own; the iovecs
-    // are only written to by the kernel, with initialised bytes.
-    let slices = ManuallyDrop::new(unsafe { bufs.as_iovecs_mut() });
-    // SAFETY: `IoMutSlice` has the size and alignment of `libc::iovec`
-    // (asserted above) and is one in practice (see the module docs; checked
-    // by a unit test); `IoMutSlice` has no `Drop`, so reading it as another
-    // type (and not dropping the original) loses nothing.
-    unsafe { std::mem::transmute_copy::<[IoMutSlice; N], [libc::iovec; N]>(&slices) }
-}
-
-/// The bytes of `bufs` as iovecs, valid until `bufs` is next used.
-pub(crate) fn iovecs<B: BufSlice<N>, const N: usize>(bufs: &B) -> [libc::iovec; N] {
-    // SAFETY: `as_iovecs` has no preconditions of its own; the bytes are
-    // only read.
-    let slices = ManuallyDrop::new(unsafe { bufs.as_iovecs() });
-    // SAFETY: as in `iovecs_mut`, for `IoSlice`.
-    unsafe { std::mem::transmute_copy::<[IoSlice; N], [libc::iovec; N]>(&slices) }
 }
 
 /// The result of a system call that returns a count or -1 and `errno`.
@@ -113,27 +72,8 @@ pub(crate) fn skip(iovecs: &mut [libc::iovec], mut n: usize) -> &mut [libc::iove
 
 #[cfg(test)]
 mod tests {
-    use super::{bytes, iovecs, iovecs_mut, skip, spare};
-
-    #[test]
-    fn the_iovecs_of_vectored_buffers_are_their_buffers() {
-        let mut bufs = (Vec::<u8>::with_capacity(7), Vec::<u8>::with_capacity(3));
-        bufs.0.push(1); // The spare capacity starts after it.
-        let expected = [
-            (bufs.0.spare_capacity_mut().as_ptr() as usize, 6),
-            (bufs.1.spare_capacity_mut().as_ptr() as usize, 3),
-        ];
-        let got = iovecs_mut(&mut bufs).map(|iovec| (iovec.iov_base as usize, iovec.iov_len));
-        assert_eq!(got, expected);
-
-        let bufs = [b"hello".to_vec(), b"kiln!!".to_vec()];
-        let expected = [
-            (bufs[0].as_ptr() as usize, 5),
-            (bufs[1].as_ptr() as usize, 6),
-        ];
-        let got = iovecs(&bufs).map(|iovec| (iovec.iov_base as usize, iovec.iov_len));
-        assert_eq!(got, expected);
-    }
+    use super::{bytes, skip, spare};
+    use crate::runtime::io::vectored::iovecs;
 
     #[test]
     fn plain_buffers_give_their_parts() {

@@ -10,8 +10,9 @@ use std::os::fd::{AsRawFd, BorrowedFd};
 use a10::io::{Buf, BufMut, BufMutSlice, BufSlice};
 
 use crate::runtime::io::poll::fd::PollFd;
-use crate::runtime::io::poll::raw::{bytes, check, iovecs, iovecs_mut, skip, spare};
+use crate::runtime::io::poll::raw::{bytes, check, skip, spare};
 use crate::runtime::io::poll::readiness::Direction;
+use crate::runtime::io::vectored::{iovecs, iovecs_mut};
 
 impl PollFd {
     /// Reads into the spare capacity of `buf`.

@@ -22,11 +22,10 @@ use a10::net::SocketAddress;
 
 use crate::runtime::io::poll::PollHandle;
 use crate::runtime::io::poll::fd::{Pending, PollFd, set_nonblocking};
-use crate::runtime::io::poll::raw::{
-    bytes, check, check_int, iovecs, iovecs_mut, msghdr, skip, spare,
-};
+use crate::runtime::io::poll::raw::{bytes, check, check_int, msghdr, skip, spare};
 use crate::runtime::io::poll::readiness::Direction;
 use crate::runtime::io::timerfd::timerfd;
+use crate::runtime::io::vectored::{iovecs, iovecs_mut};
 
 /// Flags of every send, see the module docs.
 const SEND_FLAGS: libc::c_int = libc::MSG_NOSIGNAL;
