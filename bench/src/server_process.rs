@@ -12,10 +12,10 @@ use std::time::{Duration, Instant};
 
 use kiln::actor::{Actor, NewActor};
 use kiln::supervisor::SupervisorStrategy;
+use kiln_rt::RuntimeRef;
 use kiln_rt::access::ThreadLocal;
 use kiln_rt::net::{ServerError, ServerMessage};
 use kiln_rt::spawn::ActorOptions;
-use kiln_rt::{Runtime, RuntimeRef};
 
 /// How long a stopped server may take to exit before it is killed.
 const EXIT_TIMEOUT: Duration = Duration::from_secs(2);

@@ -44,7 +44,7 @@ use actix::{Actor as _, ActorContext as _};
 use kameo::actor::Spawn as _;
 use kiln::supervisor::NoSupervisor;
 use kiln::{ActorRef, actor, actor_fn};
-use kiln_rt::{ActorOptions, Runtime, ThreadSafe};
+use kiln_rt::{ActorOptions, ThreadSafe};
 use tokio::sync::oneshot;
 
 use crate::peer::{self, CAPACITY, ResultSender, report};
@@ -225,7 +225,7 @@ fn kiln_run(
 ) -> Result<f64, String> {
     let (sender, receiver) = mpsc::channel();
     let threads = if flavour == Flavour::OneThread { 1 } else { 2 };
-    let mut setup = crate::peer::kiln_setup(system).num_threads(threads);
+    let mut setup = peer::kiln_setup(system).num_threads(threads);
     if let Some(trace) = trace {
         setup = setup.enable_tracing(&trace.0);
     }

@@ -30,7 +30,7 @@ use kameo::actor::Spawn as _;
 use kiln::actor_ref::RpcMessage;
 use kiln::supervisor::NoSupervisor;
 use kiln::{ActorRef, actor, actor_fn, from_message};
-use kiln_rt::{ActorOptions, Runtime, RuntimeRef, ThreadLocal};
+use kiln_rt::{ActorOptions, RuntimeRef, ThreadLocal};
 use tokio::sync::oneshot;
 
 use crate::peer::{self, CAPACITY};
@@ -142,7 +142,7 @@ async fn driver(
 
 fn kiln(system: &str, total: u64) -> Result<f64, String> {
     let (result, outcome) = mpsc::channel();
-    let mut runtime = crate::peer::kiln_setup(system)
+    let mut runtime = peer::kiln_setup(system)
         .num_threads(1)
         .build()
         .map_err(|err| err.to_string())?;

@@ -32,7 +32,7 @@ use actix::Actor as _;
 use kameo::actor::Spawn as _;
 use kiln::supervisor::NoSupervisor;
 use kiln::{ActorRef, actor, actor_fn};
-use kiln_rt::{ActorOptions, Runtime, RuntimeRef, ThreadLocal};
+use kiln_rt::{ActorOptions, RuntimeRef, ThreadLocal};
 
 use crate::measure::resident_bytes;
 use crate::peer::{self, CAPACITY};
@@ -55,7 +55,7 @@ async fn idle(mut ctx: actor::Context<u64, ThreadLocal>) {
 }
 
 fn kiln(system: &str, n: usize) -> Result<(f64, f64), String> {
-    let mut runtime = crate::peer::kiln_setup(system)
+    let mut runtime = peer::kiln_setup(system)
         .num_threads(1)
         .build()
         .map_err(|err| err.to_string())?;

@@ -51,7 +51,7 @@ use actix::{Actor as _, ActorContext as _, AsyncContext as _};
 use kameo::actor::Spawn as _;
 use kiln::supervisor::NoSupervisor;
 use kiln::{ActorRef, actor, actor_fn};
-use kiln_rt::{ActorOptions, Runtime, RuntimeRef, ThreadLocal, ThreadSafe};
+use kiln_rt::{ActorOptions, RuntimeRef, ThreadLocal, ThreadSafe};
 use tokio::sync::oneshot;
 
 use crate::peer::{self, CAPACITY, ResultSender, report};
@@ -204,7 +204,7 @@ async fn driver<RT: SpawnNode>(
 
 fn kiln_local(system: &str, leaves: u64) -> Result<Outcome, String> {
     let (result, outcome) = mpsc::channel();
-    let mut runtime = crate::peer::kiln_setup(system)
+    let mut runtime = peer::kiln_setup(system)
         .num_threads(1)
         .build()
         .map_err(|err| err.to_string())?;
@@ -225,7 +225,7 @@ fn kiln_local(system: &str, leaves: u64) -> Result<Outcome, String> {
 
 fn kiln_thread_safe(system: &str, leaves: u64) -> Result<Outcome, String> {
     let (result, outcome) = mpsc::channel();
-    let mut runtime = crate::peer::kiln_setup(system)
+    let mut runtime = peer::kiln_setup(system)
         .num_threads(2)
         .build()
         .map_err(|err| err.to_string())?;

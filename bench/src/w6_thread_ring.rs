@@ -36,7 +36,7 @@ use actix::{Actor as _, ActorContext as _};
 use kameo::actor::Spawn as _;
 use kiln::supervisor::NoSupervisor;
 use kiln::{ActorRef, actor, actor_fn};
-use kiln_rt::{ActorOptions, Runtime, RuntimeRef, ThreadLocal};
+use kiln_rt::{ActorOptions, RuntimeRef, ThreadLocal};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
 use crate::peer::{self, CAPACITY};
@@ -183,7 +183,7 @@ async fn driver(
 
 fn kiln(system: &str, hops: u64) -> Result<f64, String> {
     let (result, outcome) = mpsc::channel();
-    let mut runtime = crate::peer::kiln_setup(system)
+    let mut runtime = peer::kiln_setup(system)
         .num_threads(1)
         .build()
         .map_err(|err| err.to_string())?;

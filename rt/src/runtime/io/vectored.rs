@@ -126,7 +126,10 @@ mod tests {
     fn empty_buffers_move_to_the_front_in_order() {
         let bufs = EmptyFirst([vec![1; 3], Vec::new(), vec![2; 5], Vec::new()]);
         assert_eq!(iovecs(&bufs).map(|iovec| iovec.iov_len), [0, 0, 3, 5]);
-        assert_eq!(iovecs(&bufs)[2].iov_base.cast_const(), bufs.0[0].as_ptr().cast());
+        assert_eq!(
+            iovecs(&bufs)[2].iov_base.cast_const(),
+            bufs.0[0].as_ptr().cast()
+        );
         assert_eq!(bufs.total_len(), 8);
     }
 

@@ -66,9 +66,7 @@ impl PollFd {
         &self,
         mut bufs: B,
     ) -> io::Result<B> {
-        let n = self
-            .io(Direction::Read, |fd| readv(fd, &mut bufs))
-            .await?;
+        let n = self.io(Direction::Read, |fd| readv(fd, &mut bufs)).await?;
         // SAFETY: the kernel wrote `n` bytes to the buffers' spare capacity,
         // in order.
         unsafe { bufs.set_init(n) };
@@ -83,9 +81,7 @@ impl PollFd {
     ) -> io::Result<B> {
         let mut left = n;
         while left > 0 {
-            let got = self
-                .io(Direction::Read, |fd| readv(fd, &mut bufs))
-                .await?;
+            let got = self.io(Direction::Read, |fd| readv(fd, &mut bufs)).await?;
             if got == 0 {
                 return Err(io::ErrorKind::UnexpectedEof.into());
             }
@@ -102,9 +98,7 @@ impl PollFd {
         &self,
         bufs: B,
     ) -> io::Result<(B, usize)> {
-        let n = self
-            .io(Direction::Write, |fd| writev(fd, &bufs, 0))
-            .await?;
+        let n = self.io(Direction::Write, |fd| writev(fd, &bufs, 0)).await?;
         Ok((bufs, n))
     }
 
