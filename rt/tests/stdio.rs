@@ -134,6 +134,21 @@ fn run_child(mode: &str, input: Vec<u8>, streams: Streams) -> Output {
     }
 }
 
+/// This test binary, to run only the child test in `mode`.
+fn child_command(mode: &str) -> Command {
+    let mut command = Command::new(std::env::current_exe().expect("no test binary path"));
+    command
+        .args([
+            "stdio_child",
+            "--exact",
+            "--quiet",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_ENV, mode);
+    command
+}
+
 /// [`run_child`] with regular files for standard input and output.
 fn run_child_on_files(mode: &str, input: &[u8]) -> Output {
     let dir = std::env::temp_dir();
@@ -149,15 +164,7 @@ fn run_child_on_files(mode: &str, input: &[u8]) -> Output {
     std::fs::write(&input_path, input).expect("can't write the input file");
     let stdin = std::fs::File::open(&input_path).expect("can't open the input file");
     let stdout = std::fs::File::create(&output_path).expect("can't create the output file");
-    let child = Command::new(std::env::current_exe().expect("no test binary path"))
-        .args([
-            "stdio_child",
-            "--exact",
-            "--quiet",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_ENV, mode)
+    let child = child_command(mode)
         .stdin(stdin)
         .stdout(stdout)
         .stderr(Stdio::piped())
@@ -188,16 +195,7 @@ fn wait_for(child: std::process::Child) -> Output {
 
 /// [`run_child`] with pipes for standard input and output.
 fn run_child_on_pipes(mode: &str, input: Vec<u8>) -> Output {
-    let test_binary = std::env::current_exe().expect("no test binary path");
-    let mut child = Command::new(test_binary)
-        .args([
-            "stdio_child",
-            "--exact",
-            "--quiet",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_ENV, mode)
+    let mut child = child_command(mode)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

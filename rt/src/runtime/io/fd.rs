@@ -31,7 +31,6 @@ use crate::runtime::io::driver_id::DriverId;
 use crate::runtime::io::poll::PollFd;
 use crate::runtime::io::timerfd::timerfd;
 use crate::runtime::io::uring::{FdRing, IoRing, rw};
-use crate::runtime::io::vectored::EmptyFirst;
 
 mod accept;
 mod socket;
@@ -186,14 +185,10 @@ impl IoFd {
         &self,
         bufs: B,
     ) -> io::Result<B> {
-        if bufs.total_len() == 0 {
-            return Ok(bufs); // a10 would fail with `WriteZero`.
-        }
         match self {
             IoFd::Uring { fd, ring } => {
-                // Empty buffers first: a10 gets an empty last one wrong.
-                let write = fd.write_all_vectored(EmptyFirst(bufs)).extract();
-                Ok(ring.op(write).await?.0)
+                rw::write_all_vectored(ring, bufs, |bufs| fd.write_all_vectored(bufs).extract())
+                    .await
             }
             IoFd::Poll(fd) => fd.write_all_vectored(bufs).await,
         }

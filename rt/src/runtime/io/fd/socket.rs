@@ -13,8 +13,7 @@ use a10::{AsyncFd, Extract};
 use crate::runtime::io::Io;
 use crate::runtime::io::fd::IoFd;
 use crate::runtime::io::poll::socket as poll_socket;
-use crate::runtime::io::uring::{FdRing, IoRing};
-use crate::runtime::io::vectored::EmptyFirst;
+use crate::runtime::io::uring::{FdRing, IoRing, rw};
 
 /// Bytes moved per splice in [`IoFd::send_file`] on io_uring: the default
 /// capacity of a pipe.
@@ -150,14 +149,10 @@ impl IoFd {
         &self,
         bufs: B,
     ) -> io::Result<B> {
-        if bufs.total_len() == 0 {
-            return Ok(bufs); // a10 would fail with `WriteZero`.
-        }
         match self {
             IoFd::Uring { fd, ring } => {
-                // Empty buffers first: a10 gets an empty last one wrong.
-                let send = fd.send_all_vectored(EmptyFirst(bufs)).extract();
-                Ok(ring.op(send).await?.0)
+                rw::write_all_vectored(ring, bufs, |bufs| fd.send_all_vectored(bufs).extract())
+                    .await
             }
             IoFd::Poll(fd) => fd.send_all_vectored(bufs).await,
         }

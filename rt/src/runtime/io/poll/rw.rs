@@ -1,8 +1,14 @@
 //! Reading and writing a pollable descriptor that is not a socket (a pipe,
-//! a terminal, a `timerfd`) on the poll driver: `read(2)` and `write(2)`,
-//! retried by [`PollFd::io`] when the descriptor is ready. The results
-//! match a10's (`read_n` fails with `UnexpectedEof` if the stream ends
-//! first, `write_all` with `WriteZero` if the kernel takes no bytes).
+//! a terminal, a `timerfd`) on the poll driver: `read(2)`, `write(2)` and
+//! their vectored forms, retried by [`PollFd::io`] when the descriptor is
+//! ready. The results match a10's (`read_n` fails with `UnexpectedEof` if
+//! the stream ends first, `write_all` with `WriteZero` if the kernel takes
+//! no bytes): [`PollFd::read_n_with`] and [`PollFd::write_all_with`] are
+//! those loops, for sockets too.
+//!
+//! The system calls that fill a buffer (here and in
+//! [`socket`](super::socket)) mark the bytes they received as initialised
+//! themselves, so a loop that calls them again never forgets to.
 
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd};
@@ -15,26 +21,53 @@ use crate::runtime::io::poll::readiness::Direction;
 use crate::runtime::io::vectored::{iovecs, iovecs_mut};
 
 impl PollFd {
+    /// Runs `read` (a non-blocking system call that adds bytes to a buffer
+    /// and returns how many) until it added at least `n` bytes; fails with
+    /// `UnexpectedEof` if the stream ends first.
+    pub(crate) async fn read_n_with(
+        &self,
+        n: usize,
+        mut read: impl FnMut(BorrowedFd<'_>) -> io::Result<usize>,
+    ) -> io::Result<()> {
+        let mut left = n;
+        while left > 0 {
+            let got = self.io(Direction::Read, &mut read).await?;
+            if got == 0 {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+            left = left.saturating_sub(got);
+        }
+        Ok(())
+    }
+
+    /// Runs `write` (a non-blocking system call that writes the bytes after
+    /// the first `written` it is given, and returns how many) until `total`
+    /// bytes are written; fails with `WriteZero` if the kernel takes none.
+    pub(crate) async fn write_all_with(
+        &self,
+        total: usize,
+        mut write: impl FnMut(BorrowedFd<'_>, usize) -> io::Result<usize>,
+    ) -> io::Result<()> {
+        let mut written = 0;
+        while written < total {
+            let n = self.io(Direction::Write, |fd| write(fd, written)).await?;
+            if n == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            written += n;
+        }
+        Ok(())
+    }
+
     /// Reads into the spare capacity of `buf`.
     pub(crate) async fn read<B: BufMut>(&self, mut buf: B) -> io::Result<B> {
-        let n = self.io(Direction::Read, |fd| read(fd, &mut buf)).await?;
-        // SAFETY: the kernel wrote `n` bytes to the buffer's spare capacity.
-        unsafe { buf.set_init(n) };
+        self.io(Direction::Read, |fd| read(fd, &mut buf)).await?;
         Ok(buf)
     }
 
     /// Reads until at least `n` bytes were added to `buf`.
     pub(crate) async fn read_n<B: BufMut>(&self, mut buf: B, n: usize) -> io::Result<B> {
-        let mut left = n;
-        while left > 0 {
-            let got = self.io(Direction::Read, |fd| read(fd, &mut buf)).await?;
-            if got == 0 {
-                return Err(io::ErrorKind::UnexpectedEof.into());
-            }
-            // SAFETY: as in `read`.
-            unsafe { buf.set_init(got) };
-            left = left.saturating_sub(got);
-        }
+        self.read_n_with(n, |fd| read(fd, &mut buf)).await?;
         Ok(buf)
     }
 
@@ -46,30 +79,17 @@ impl PollFd {
 
     /// Writes all of `buf`; fails with `WriteZero` if the kernel takes none.
     pub(crate) async fn write_all<B: Buf>(&self, buf: B) -> io::Result<B> {
-        let mut written = 0;
-        while written < buf.len() {
-            let n = self
-                .io(Direction::Write, |fd| write(fd, &buf, written))
-                .await?;
-            if n == 0 {
-                return Err(io::ErrorKind::WriteZero.into());
-            }
-            written += n;
-        }
+        self.write_all_with(buf.len(), |fd, written| write(fd, &buf, written))
+            .await?;
         Ok(buf)
     }
-}
 
-impl PollFd {
     /// Reads into several buffers, in order (`readv(2)`).
     pub(crate) async fn read_vectored<B: BufMutSlice<N>, const N: usize>(
         &self,
         mut bufs: B,
     ) -> io::Result<B> {
-        let n = self.io(Direction::Read, |fd| readv(fd, &mut bufs)).await?;
-        // SAFETY: the kernel wrote `n` bytes to the buffers' spare capacity,
-        // in order.
-        unsafe { bufs.set_init(n) };
+        self.io(Direction::Read, |fd| readv(fd, &mut bufs)).await?;
         Ok(bufs)
     }
 
@@ -79,16 +99,7 @@ impl PollFd {
         mut bufs: B,
         n: usize,
     ) -> io::Result<B> {
-        let mut left = n;
-        while left > 0 {
-            let got = self.io(Direction::Read, |fd| readv(fd, &mut bufs)).await?;
-            if got == 0 {
-                return Err(io::ErrorKind::UnexpectedEof.into());
-            }
-            // SAFETY: as in `read_vectored`.
-            unsafe { bufs.set_init(got) };
-            left = left.saturating_sub(got);
-        }
+        self.read_n_with(n, |fd| readv(fd, &mut bufs)).await?;
         Ok(bufs)
     }
 
@@ -102,34 +113,49 @@ impl PollFd {
         Ok((bufs, n))
     }
 
-    /// Writes all bytes of several buffers; fails with `WriteZero` if the
-    /// kernel takes none.
+    /// Writes all bytes of several buffers (empty ones anywhere); fails
+    /// with `WriteZero` if the kernel takes none.
     pub(crate) async fn write_all_vectored<B: BufSlice<N>, const N: usize>(
         &self,
         bufs: B,
     ) -> io::Result<B> {
-        let total = bufs.total_len();
-        let mut written = 0;
-        while written < total {
-            let n = self
-                .io(Direction::Write, |fd| writev(fd, &bufs, written))
-                .await?;
-            if n == 0 {
-                return Err(io::ErrorKind::WriteZero.into());
-            }
-            written += n;
-        }
+        self.write_all_with(bufs.total_len(), |fd, written| writev(fd, &bufs, written))
+            .await?;
         Ok(bufs)
     }
 }
 
-/// `readv(2)` into the spare capacity of `bufs`.
+/// `read(2)` into the spare capacity of `buf`, the bytes read marked
+/// initialised.
+fn read<B: BufMut>(fd: BorrowedFd<'_>, buf: &mut B) -> io::Result<usize> {
+    let (ptr, len) = spare(buf);
+    // SAFETY: `ptr` is valid for writes of `len` bytes, the buffer's spare
+    // capacity.
+    let n = check(unsafe { libc::read(fd.as_raw_fd(), ptr.cast(), len) })?;
+    // SAFETY: the kernel wrote `n` bytes to the buffer's spare capacity.
+    unsafe { buf.set_init(n) };
+    Ok(n)
+}
+
+/// `write(2)` of the bytes of `buf` after the first `skip`.
+fn write<B: Buf>(fd: BorrowedFd<'_>, buf: &B, skip: usize) -> io::Result<usize> {
+    let (ptr, len) = bytes(buf, skip);
+    // SAFETY: `ptr` is valid for reads of `len` bytes of the buffer.
+    check(unsafe { libc::write(fd.as_raw_fd(), ptr.cast(), len) })
+}
+
+/// `readv(2)` into the spare capacity of `bufs`, the bytes read marked
+/// initialised.
 fn readv<B: BufMutSlice<N>, const N: usize>(fd: BorrowedFd<'_>, bufs: &mut B) -> io::Result<usize> {
     let iovecs = iovecs_mut(bufs);
     let count = libc::c_int::try_from(N).unwrap_or(libc::c_int::MAX);
     // SAFETY: `iovecs` describes the buffers' spare capacity, valid for
     // writes for the call.
-    check(unsafe { libc::readv(fd.as_raw_fd(), iovecs.as_ptr(), count) })
+    let n = check(unsafe { libc::readv(fd.as_raw_fd(), iovecs.as_ptr(), count) })?;
+    // SAFETY: the kernel wrote `n` bytes to the buffers' spare capacity, in
+    // order.
+    unsafe { bufs.set_init(n) };
+    Ok(n)
 }
 
 /// `writev(2)` of the bytes of `bufs` after the first `skip_bytes`.
@@ -144,19 +170,4 @@ fn writev<B: BufSlice<N>, const N: usize>(
     // SAFETY: `left` describes the buffers' bytes from `skip_bytes` on,
     // valid for reads for the call.
     check(unsafe { libc::writev(fd.as_raw_fd(), left.as_ptr(), count) })
-}
-
-/// `read(2)` into the spare capacity of `buf`.
-fn read<B: BufMut>(fd: BorrowedFd<'_>, buf: &mut B) -> io::Result<usize> {
-    let (ptr, len) = spare(buf);
-    // SAFETY: `ptr` is valid for writes of `len` bytes, the buffer's spare
-    // capacity.
-    check(unsafe { libc::read(fd.as_raw_fd(), ptr.cast(), len) })
-}
-
-/// `write(2)` of the bytes of `buf` after the first `skip`.
-fn write<B: Buf>(fd: BorrowedFd<'_>, buf: &B, skip: usize) -> io::Result<usize> {
-    let (ptr, len) = bytes(buf, skip);
-    // SAFETY: `ptr` is valid for reads of `len` bytes of the buffer.
-    check(unsafe { libc::write(fd.as_raw_fd(), ptr.cast(), len) })
 }

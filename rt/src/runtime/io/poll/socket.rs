@@ -40,26 +40,14 @@ const SENDFILE_CHUNK: u64 = 0x7fff_f000;
 impl PollFd {
     /// Receives into the spare capacity of `buf` (`recv(2)` with `flags`).
     pub(crate) async fn recv<B: BufMut>(&self, mut buf: B, flags: libc::c_int) -> io::Result<B> {
-        let n = self
-            .io(Direction::Read, |fd| recv(fd, &mut buf, flags))
+        self.io(Direction::Read, |fd| recv(fd, &mut buf, flags))
             .await?;
-        // SAFETY: the kernel wrote `n` bytes to the buffer's spare capacity.
-        unsafe { buf.set_init(n) };
         Ok(buf)
     }
 
     /// Receives until at least `n` bytes were added to `buf`.
     pub(crate) async fn recv_n<B: BufMut>(&self, mut buf: B, n: usize) -> io::Result<B> {
-        let mut left = n;
-        while left > 0 {
-            let got = self.io(Direction::Read, |fd| recv(fd, &mut buf, 0)).await?;
-            if got == 0 {
-                return Err(io::ErrorKind::UnexpectedEof.into());
-            }
-            // SAFETY: the kernel wrote `got` bytes to the spare capacity.
-            unsafe { buf.set_init(got) };
-            left = left.saturating_sub(got);
-        }
+        self.read_n_with(n, |fd| recv(fd, &mut buf, 0)).await?;
         Ok(buf)
     }
 
@@ -70,14 +58,10 @@ impl PollFd {
         mut bufs: B,
         flags: libc::c_int,
     ) -> io::Result<B> {
-        let n = self
-            .io(Direction::Read, |fd| {
-                recv_msg(fd, &mut bufs, ptr::null_mut(), &mut 0, flags)
-            })
-            .await?;
-        // SAFETY: the kernel wrote `n` bytes to the buffers' spare capacity,
-        // in order.
-        unsafe { bufs.set_init(n) };
+        self.io(Direction::Read, |fd| {
+            recv_msg(fd, &mut bufs, ptr::null_mut(), &mut 0, flags)
+        })
+        .await?;
         Ok(bufs)
     }
 
@@ -87,20 +71,8 @@ impl PollFd {
         mut bufs: B,
         n: usize,
     ) -> io::Result<B> {
-        let mut left = n;
-        while left > 0 {
-            let got = self
-                .io(Direction::Read, |fd| {
-                    recv_msg(fd, &mut bufs, ptr::null_mut(), &mut 0, 0)
-                })
-                .await?;
-            if got == 0 {
-                return Err(io::ErrorKind::UnexpectedEof.into());
-            }
-            // SAFETY: as in `recv_vectored`.
-            unsafe { bufs.set_init(got) };
-            left = left.saturating_sub(got);
-        }
+        self.read_n_with(n, |fd| recv_msg(fd, &mut bufs, ptr::null_mut(), &mut 0, 0))
+            .await?;
         Ok(bufs)
     }
 
@@ -142,15 +114,13 @@ impl PollFd {
         mut bufs: B,
         flags: libc::c_int,
     ) -> io::Result<(B, A)> {
-        let (n, address) = self
+        let (_, address) = self
             .io(Direction::Read, |fd| {
                 with_address_storage(|address, length| {
                     recv_msg(fd, &mut bufs, address, length, flags)
                 })
             })
             .await?;
-        // SAFETY: as in `recv_vectored`.
-        unsafe { bufs.set_init(n) };
         Ok((bufs, address))
     }
 
@@ -162,14 +132,8 @@ impl PollFd {
 
     /// Sends all of `buf`; fails with `WriteZero` if the kernel takes none.
     pub(crate) async fn send_all<B: Buf>(&self, buf: B) -> io::Result<B> {
-        let mut sent = 0;
-        while sent < buf.len() {
-            let n = self.io(Direction::Write, |fd| send(fd, &buf, sent)).await?;
-            if n == 0 {
-                return Err(io::ErrorKind::WriteZero.into());
-            }
-            sent += n;
-        }
+        self.write_all_with(buf.len(), |fd, sent| send(fd, &buf, sent))
+            .await?;
         Ok(buf)
     }
 
@@ -193,19 +157,10 @@ impl PollFd {
         &self,
         bufs: B,
     ) -> io::Result<B> {
-        let total = bufs.total_len();
-        let mut sent = 0;
-        while sent < total {
-            let n = self
-                .io(Direction::Write, |fd| {
-                    send_msg(fd, &bufs, sent, ptr::null(), 0)
-                })
-                .await?;
-            if n == 0 {
-                return Err(io::ErrorKind::WriteZero.into());
-            }
-            sent += n;
-        }
+        self.write_all_with(bufs.total_len(), |fd, sent| {
+            send_msg(fd, &bufs, sent, ptr::null(), 0)
+        })
+        .await?;
         Ok(bufs)
     }
 
@@ -215,25 +170,9 @@ impl PollFd {
         buf: B,
         address: A,
     ) -> io::Result<(B, usize)> {
-        let storage = address.into_storage();
         let n = self
-            .io(Direction::Write, |fd| {
-                // SAFETY: `as_ptr` only describes the storage, which lives
-                // across the call below.
-                let (address, length) = unsafe { A::as_ptr(&storage) };
-                let (ptr, len) = bytes(&buf, 0);
-                // SAFETY: `ptr` is valid for reads of `len` bytes (the
-                // buffer's bytes), `address` of `length`.
-                check(unsafe {
-                    libc::sendto(
-                        fd.as_raw_fd(),
-                        ptr.cast(),
-                        len,
-                        SEND_FLAGS,
-                        address.cast(),
-                        length,
-                    )
-                })
+            .send_to_address(address, |fd, address, length| {
+                send_to(fd, &buf, address, length)
             })
             .await?;
         Ok((buf, n))
@@ -245,15 +184,30 @@ impl PollFd {
         bufs: B,
         address: A,
     ) -> io::Result<(B, usize)> {
-        let storage = address.into_storage();
         let n = self
-            .io(Direction::Write, |fd| {
-                // SAFETY: as in `send_to`.
-                let (address, length) = unsafe { A::as_ptr(&storage) };
+            .send_to_address(address, |fd, address, length| {
                 send_msg(fd, &bufs, 0, address, length)
             })
             .await?;
         Ok((bufs, n))
+    }
+
+    /// Runs `send` (a non-blocking system call that sends to the address it
+    /// is given, `length` bytes of it) with `address`, when the socket is
+    /// ready; returns how many bytes it sent.
+    async fn send_to_address<A: SocketAddress>(
+        &self,
+        address: A,
+        mut send: impl FnMut(BorrowedFd<'_>, *const libc::c_void, libc::socklen_t) -> io::Result<usize>,
+    ) -> io::Result<usize> {
+        let storage = address.into_storage();
+        self.io(Direction::Write, |fd| {
+            // SAFETY: `as_ptr` only describes the storage, which lives
+            // across the call below.
+            let (address, length) = unsafe { A::as_ptr(&storage) };
+            send(fd, address, length)
+        })
+        .await
     }
 
     /// Accepts a connection; returns it (non-blocking, registered with this
@@ -386,12 +340,16 @@ pub(crate) async fn connect<A: SocketAddress>(
     Ok(fd)
 }
 
-/// `recv(2)` into the spare capacity of `buf`.
+/// `recv(2)` into the spare capacity of `buf`, the bytes received marked
+/// initialised.
 fn recv<B: BufMut>(fd: BorrowedFd<'_>, buf: &mut B, flags: libc::c_int) -> io::Result<usize> {
     let (ptr, len) = spare(buf);
     // SAFETY: `ptr` is valid for writes of `len` bytes, the buffer's spare
     // capacity.
-    check(unsafe { libc::recv(fd.as_raw_fd(), ptr.cast(), len, flags) })
+    let n = check(unsafe { libc::recv(fd.as_raw_fd(), ptr.cast(), len, flags) })?;
+    // SAFETY: the kernel wrote `n` bytes to the buffer's spare capacity.
+    unsafe { buf.set_init(n) };
+    Ok(n)
 }
 
 /// `send(2)` of the bytes of `buf` after the first `skip`.
@@ -401,8 +359,31 @@ fn send<B: Buf>(fd: BorrowedFd<'_>, buf: &B, skip: usize) -> io::Result<usize> {
     check(unsafe { libc::send(fd.as_raw_fd(), ptr.cast(), len, SEND_FLAGS) })
 }
 
-/// `recvmsg(2)` into the spare capacity of `bufs`, with the sender's
-/// address written to `address` (`length` bytes at most; null for none).
+/// `sendto(2)` of the bytes of `buf` to `address` (`length` bytes).
+fn send_to<B: Buf>(
+    fd: BorrowedFd<'_>,
+    buf: &B,
+    address: *const libc::c_void,
+    length: libc::socklen_t,
+) -> io::Result<usize> {
+    let (ptr, len) = bytes(buf, 0);
+    // SAFETY: `ptr` is valid for reads of `len` bytes (the buffer's bytes),
+    // `address` of `length`.
+    check(unsafe {
+        libc::sendto(
+            fd.as_raw_fd(),
+            ptr.cast(),
+            len,
+            SEND_FLAGS,
+            address.cast(),
+            length,
+        )
+    })
+}
+
+/// `recvmsg(2)` into the spare capacity of `bufs`, the bytes received
+/// marked initialised, with the sender's address written to `address`
+/// (`length` bytes at most; null for none).
 fn recv_msg<B: BufMutSlice<N>, const N: usize>(
     fd: BorrowedFd<'_>,
     bufs: &mut B,
@@ -421,6 +402,9 @@ fn recv_msg<B: BufMutSlice<N>, const N: usize>(
     // the call.
     let n = check(unsafe { libc::recvmsg(fd.as_raw_fd(), &raw mut msg, flags) })?;
     *length = msg.msg_namelen;
+    // SAFETY: the kernel wrote `n` bytes to the buffers' spare capacity, in
+    // order.
+    unsafe { bufs.set_init(n) };
     Ok(n)
 }
 
