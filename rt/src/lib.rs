@@ -25,15 +25,23 @@
 //! }
 //!
 //! fn main() -> Result<(), kiln_rt::Error> {
+//!     // One worker thread per core.
 //!     let mut runtime = Runtime::setup().use_all_cores().build()?;
+//!     // Runs on every worker: each spawns a greeter of its own and sends it
+//!     // a name, so this prints "Hello, World!" once per worker.
 //!     runtime.run_on_workers(|mut rt: RuntimeRef| -> Result<(), Infallible> {
 //!         let greeter = rt.spawn_local(NoSupervisor, actor_fn(greeter), (), ActorOptions::default());
 //!         greeter.try_send("World").unwrap();
 //!         Ok(())
 //!     })?;
+//!     // Returns once every greeter has ended (its last reference is gone).
 //!     runtime.start()
 //! }
 //! ```
+//!
+//! The README's "A first actor" and the guide (`docs/guide.md`) go on from
+//! here: messages and answers, supervisors, timers, a TCP server and its
+//! tests.
 //!
 //! # Three kinds of actors
 //!
@@ -77,6 +85,17 @@
 //! - [`spawn`]: options for spawning.
 //! - `tokio` (feature `tokio`): running futures that need a tokio runtime
 //!   (tokio-based database drivers, HTTP clients, ...) from actors.
+//! - `test` (feature `test`): helpers to test actors on a test runtime.
+//!
+//! The feature-gated modules are documented only when their feature is on:
+//! `cargo doc -p kiln-rt --all-features --open`.
+//!
+//! # Platform
+//!
+//! Linux 6.6 or later, with io_uring allowed (Docker's default seccomp
+//! profile blocks it; building a runtime then fails with an error that says
+//! so, see [`Error::is_io_uring_unavailable`]). [`process::wait`] needs
+//! Linux 6.7.
 //!
 //! [kiln]: kiln
 
