@@ -163,10 +163,18 @@ impl Error {
 }
 
 /// Explains why io_uring setup failed, from its error code.
+///
+/// kiln-rt's io_uring driver needs Linux 6.6: a10 sets every ring up with
+/// `IORING_SETUP_NO_SQARRAY`, new in 6.6, which older kernels refuse with
+/// `EINVAL` (kernels without io_uring at all fail with `ENOSYS`).
 fn io_uring_hint(err: &io::Error) -> &'static str {
     match err.raw_os_error() {
         Some(libc::ENOSYS) => {
-            "the kernel does not support io_uring: kiln-rt needs Linux 5.11 or later"
+            "the kernel does not support io_uring: kiln-rt's io_uring driver needs Linux 6.6 or later"
+        }
+        Some(libc::EINVAL) => {
+            "the kernel refused kiln-rt's io_uring setup: its io_uring driver needs Linux 6.6 or later \
+             (`uname -r` shows this one's version)"
         }
         Some(libc::EPERM) => {
             "io_uring is not permitted: it is blocked by a seccomp profile (such as Docker's \
@@ -247,3 +255,6 @@ impl std::error::Error for Error {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -32,15 +32,23 @@
 //! }
 //!
 //! fn main() -> Result<(), kiln_rt::Error> {
+//!     // One worker thread per core.
 //!     let mut runtime = Runtime::setup().use_all_cores().build()?;
+//!     // Runs on every worker: each spawns a greeter of its own and sends it
+//!     // a name, so this prints "Hello, World!" once per worker.
 //!     runtime.run_on_workers(|mut rt: RuntimeRef| -> Result<(), Infallible> {
 //!         let greeter = rt.spawn_local(NoSupervisor, actor_fn(greeter), (), ActorOptions::default());
 //!         greeter.try_send("World").unwrap();
 //!         Ok(())
 //!     })?;
+//!     // Returns once every greeter has ended (its last reference is gone).
 //!     runtime.start()
 //! }
 //! ```
+//!
+//! The README's "A first actor" and the guide (`docs/guide.md`) go on from
+//! here: messages and answers, supervisors, timers, a TCP server and its
+//! tests.
 //!
 //! # Three kinds of actors
 //!
@@ -83,6 +91,19 @@
 //! - [`spawn`]: options for spawning.
 //! - `tokio` (feature `tokio`): running futures that need a tokio runtime
 //!   (tokio-based database drivers, HTTP clients, ...) from actors.
+//! - `test` (feature `test`): helpers to test actors on a test runtime.
+//!
+//! The feature-gated modules are documented only when their feature is on:
+//! `cargo doc -p kiln-rt --all-features --open`.
+//!
+//! # Platform
+//!
+//! Linux. io_uring needs Linux 6.6 or later, allowed (Docker's default
+//! seccomp profile blocks it), and [`process::wait`] on io_uring 6.7;
+//! elsewhere the runtime runs on epoll (see [`IoDriver`](io::IoDriver)),
+//! where [`process::wait`] needs Linux 5.4. A runtime forced onto io_uring
+//! where it can't be used fails to build with an error that says why
+//! ([`Error::is_io_uring_unavailable`]).
 //!
 //! [kiln]: kiln
 

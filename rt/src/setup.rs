@@ -94,10 +94,15 @@ impl Setup {
     }
 
     /// Sets how long a worker runs thread-local actors before it looks at
-    /// expired timers, wake-ups from other threads and thread-safe actors
-    /// (default 2 ms; also at most 256 runs). Shorter gives thread-safe
-    /// actors and timers lower latency under load, longer gives busy
-    /// thread-local actors more throughput.
+    /// expired timers, I/O and wake-ups of its thread-local actors from other
+    /// threads (default 2 ms; also at most 256 runs). Shorter gives timers
+    /// and such wake-ups lower latency under load, longer gives busy
+    /// thread-local actors more throughput. Thread-safe actors do not wait
+    /// for the end of the slice: a worker whose thread-local actors have had
+    /// more of its time than its thread-safe ones (by 100 µs) runs the ready
+    /// thread-safe actors of its shard (those spawned on it, or given to it
+    /// round robin) after the current poll, so when both kinds are busy each
+    /// gets about half of the worker.
     pub const fn with_time_slice(mut self, time_slice: Duration) -> Self {
         self.tuning.time_slice = time_slice;
         self

@@ -369,6 +369,22 @@ fn prometheus_text_and_log_lines() {
         text.contains("# TYPE kiln_worker_polls_total counter\n"),
         "{text}"
     );
+    // Every I/O count of `WorkerMetrics`, with its value.
+    let worker = &metrics.workers[0];
+    for (family, value) in [
+        ("worker_io_submitted_total", worker.io_submitted),
+        ("worker_io_completed_total", worker.io_completed),
+        ("worker_io_cancelled_total", worker.io_cancelled),
+    ] {
+        assert!(
+            text.contains(&format!("# TYPE kiln_{family} counter\n")),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("kiln_{family}{{{label},worker=\"0\"}} {value}\n")),
+            "{text}"
+        );
+    }
     for line in text.lines().filter(|line| !line.starts_with('#')) {
         let (name, value) = line.rsplit_once(' ').expect("no value");
         assert!(name.starts_with("kiln_") && name.ends_with('}'), "{line}");

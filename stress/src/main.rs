@@ -89,7 +89,7 @@ const SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "starvation",
         item: 7,
-        what: "starvation: ping-pong latency next to a busy actor",
+        what: "starvation: ping-pong latency next to a busy actor; a thread-safe consumer's share next to busy producers",
         run: starvation::run,
     },
     Scenario {

@@ -31,7 +31,7 @@ pub enum IoDriver {
     /// io_uring if it can be used, else epoll.
     #[default]
     Auto,
-    /// io_uring (Linux 5.11 or later, not blocked).
+    /// io_uring (Linux 6.6 or later, not blocked).
     Uring,
     /// Readiness through epoll.
     Poll,

@@ -3,7 +3,7 @@
 //! Each worker has a [`RunQueue`] for its thread-local processes (in its
 //! `LocalInternals`, no locks, no atomics), and one behind a mutex for each
 //! shard of thread-safe processes (in `RuntimeInternals`, see
-//! `internals/shards.rs`). All use the same algorithm:
+//! `scheduler/shards.rs`). All use the same algorithm:
 //!
 //! # Algorithm: virtual run time, as in Linux's CFS
 //!
@@ -30,6 +30,17 @@
 //!   each poll with its grown virtual run time, so every other ready process
 //!   runs before it runs again; and a worker runs processes for at most a
 //!   time slice before it checks timers, I/O and other threads' wake-ups.
+//!
+//! # Between the two kinds of process
+//!
+//! A worker has two sides: its thread-local processes (its own [`RunQueue`])
+//! and thread-safe ones (its shard first, see `scheduler/shards.rs`). The
+//! virtual run times of the two cannot be compared (each queue has its own
+//! minimum), so the sides share the worker as two groups, by the CPU time
+//! each used on it: the side behind runs first when it has a process ready,
+//! within a bounded lead (see `scheduler/balance.rs`, which also tells the
+//! starvation this fixed: a thread-safe consumer next to busy thread-local
+//! producers used to run once per time slice).
 //!
 //! # Why new processes start with a debit
 //!
@@ -318,6 +329,7 @@ impl<P: ?Sized> RunQueue<P> {
     }
 }
 
+pub(crate) mod balance;
 pub(crate) mod process;
 mod ready;
 pub(crate) mod shards;

@@ -15,7 +15,12 @@
 //! 3. runs ready thread-local processes for at most a time slice (or a
 //!    number of runs), then a few thread-safe (see [`Tuning`])
 //!    ones, from its own shard first (see
-//!    [`shards`](crate::runtime::scheduler::shards));
+//!    [`shards`](crate::runtime::scheduler::shards)). Either batch ends early to
+//!    give way to the other kind of process when that is ready and has had
+//!    less of the worker's time (see
+//!    [`balance`](crate::runtime::scheduler::balance)): a thread-safe process
+//!    woken while thread-local ones keep the worker busy runs after at
+//!    most about 200 µs of their polls, not at the end of the time slice;
 //! 4. stops once the runtime has started and there is nothing left to run
 //!    on any worker (see below);
 //! 5. with nothing ready, **sleeps** in the kernel (`Ring::poll`) until I/O
@@ -57,6 +62,12 @@
 //!
 //! See [`handle`]: other threads reach a worker through its
 //! [`WorkerHandle`].
+//!
+//! A busy worker is never interrupted: it finds thread-safe processes made
+//! ready in its shard through the shard's ready hint, which it reads before
+//! each thread-local poll (see
+//! [`balance`](crate::runtime::scheduler::balance)), and wake-ups of its
+//! thread-local processes from other threads once per turn.
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
@@ -86,6 +97,7 @@ mod worker_thread;
 
 use crate::runtime::local::LocalInternals;
 use crate::runtime::scheduler::RunQueue;
+use crate::runtime::scheduler::balance::Balance;
 use crate::runtime::scheduler::process::{drop_process, run_process};
 use crate::runtime::scheduler::shards::STEAL_EVERY;
 use crate::runtime::shared::RuntimeInternals;
@@ -223,6 +235,7 @@ impl WorkerSetup {
             tracing,
             counters: WorkerCounters::default(),
             thread,
+            balance: Balance::new(),
         };
         let result = worker.run_loop();
         worker.shutdown();
@@ -273,6 +286,9 @@ struct Worker {
     tracing: bool,
     /// Counters for the metrics, published once per turn.
     counters: WorkerCounters,
+    /// How this worker's time went to thread-local and thread-safe processes
+    /// (see `scheduler/balance.rs`).
+    balance: Balance,
     /// What makes this thread a worker; dropped last (after the processes
     /// in `local`), also when the loop panics.
     thread: WorkerThread,
@@ -296,7 +312,10 @@ impl Worker {
                 self.shared.wake_all_workers();
                 return Ok(());
             }
-            if ran_local == 0 && ran_shared == 0 {
+            // Idle only if no thread-local process is ready either: a turn
+            // runs nothing when the worker gave way to a thread-safe process
+            // that another worker took meanwhile (a stale ready hint).
+            if ran_local == 0 && ran_shared == 0 && !self.local_ready() {
                 if !(ran_last_turn && self.spin()) {
                     self.sleep()?;
                 }
@@ -394,7 +413,18 @@ impl Worker {
         let deadline = start.after(self.time_slice);
         let mut runs = 0;
         let mut ended = RunEnd::RunLimit;
+        let shard_ready = self.shared.shards.ready_hint(self.index);
         while runs < self.tuning.max_local_runs {
+            // One load per poll; the balance is worked out only when a
+            // thread-safe process is ready.
+            if shard_ready.get()
+                && self
+                    .balance
+                    .local_gives_way_after(clock.nanos_between(batch_start, start))
+            {
+                ended = RunEnd::GaveWay;
+                break;
+            }
             let Some(mut running) = self.local.scheduler.borrow_mut().next() else {
                 ended = RunEnd::NothingReady;
                 break;
@@ -439,6 +469,8 @@ impl Worker {
             }
         }
         self.counters.polls += runs as u64;
+        self.balance
+            .ran_local(clock.nanos_between(batch_start, start));
         if self.tracing && runs != 0 {
             let (batch_start, end) = (clock.instant(batch_start), clock.instant(start));
             crate::runtime::trace::run(false, ended, runs, batch_start, end);
@@ -458,6 +490,10 @@ impl Worker {
         let mut batch: Option<(Instant, Instant)> = None;
         let steal_turn = self.counters.turns.is_multiple_of(STEAL_EVERY);
         while runs < self.tuning.max_shared_runs {
+            if self.balance.shared_gives_way() && self.local_ready() {
+                ended = RunEnd::GaveWay;
+                break;
+            }
             let Some(mut taken) = shards.take(self.index, steal_turn && runs == 0) else {
                 ended = RunEnd::NothingReady;
                 break;
@@ -477,7 +513,9 @@ impl Worker {
                 crate::runtime::trace::poll_end(process.name(), true, done, start, end);
                 batch = Some((batch.map_or(start, |(first, _)| first), end));
             }
-            let ran = Duration::from_nanos(clock.nanos_between(start, end));
+            let nanos = clock.nanos_between(start, end);
+            self.balance.ran_shared(nanos);
+            let ran = Duration::from_nanos(nanos);
             let finished = shards.finish(taken, ran, done);
             if let Some(process) = finished {
                 if process.is_actor() {
@@ -496,6 +534,12 @@ impl Worker {
             self.collect_wakes();
         }
         runs
+    }
+
+    /// Whether a thread-local process is ready, or woken on this thread and
+    /// not yet marked ready (by a thread-safe process that ran here).
+    fn local_ready(&self) -> bool {
+        wake::has_woken() || self.local.scheduler.borrow().has_ready()
     }
 
     /// Whether the runtime has started and nothing is left to run on any

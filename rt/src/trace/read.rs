@@ -59,6 +59,10 @@ pub enum RunEnd {
     TimeSlice = 1,
     /// The batch made its maximum number of runs.
     RunLimit = 2,
+    /// The batch gave way to the worker's other kind of process (thread-local
+    /// or thread-safe), which had used less of the worker's time and had a
+    /// process ready.
+    GaveWay = 3,
 }
 
 impl fmt::Display for RunEnd {
@@ -67,6 +71,7 @@ impl fmt::Display for RunEnd {
             RunEnd::NothingReady => "nothing ready",
             RunEnd::TimeSlice => "time slice used",
             RunEnd::RunLimit => "run limit reached",
+            RunEnd::GaveWay => "gave way to the other kind of process",
         })
     }
 }
@@ -321,6 +326,7 @@ fn parse_stream(bytes: &[u8]) -> io::Result<ThreadTrace> {
                 ended: match r.b {
                     0 => RunEnd::NothingReady,
                     1 => RunEnd::TimeSlice,
+                    3 => RunEnd::GaveWay,
                     _ => RunEnd::RunLimit,
                 },
                 runs: r.c,

@@ -6,7 +6,8 @@ use std::time::Duration;
 #[derive(Copy, Clone, Debug)]
 pub(crate) struct Tuning {
     /// The longest a worker runs thread-local processes before it looks at
-    /// timers, other threads' wake-ups and thread-safe processes.
+    /// timers and other threads' wake-ups (it gives way to thread-safe
+    /// processes sooner, see `scheduler/balance.rs`).
     pub(crate) time_slice: Duration,
     /// The most thread-local process runs in one turn.
     pub(crate) max_local_runs: usize,

@@ -102,6 +102,33 @@ fn stealing_skips_a_locked_shard_and_hints_do_not_block() {
 }
 
 #[test]
+fn ready_hint_follows_every_change_of_a_shard() {
+    let shards = Shards::new(2);
+    let hints = |shards: &Shards| (shards.ready_hint(0).get(), shards.ready_hint(1).get());
+    assert_eq!(hints(&shards), (false, false));
+    shards.add(1, process(), Priority::NORMAL);
+    assert_eq!(hints(&shards), (false, true));
+    // Stolen: nothing ready in shard 1 while it runs.
+    let taken = shards.take(0, false).expect("not stolen");
+    let pid = taken.running.pid;
+    assert_eq!(hints(&shards), (false, false));
+    // Woken while it runs: ready only once given back.
+    shards.wake(1, pid);
+    assert_eq!(hints(&shards), (false, false));
+    assert!(shards.finish(taken, Duration::ZERO, false).is_none());
+    assert_eq!(hints(&shards), (false, true));
+    // Run by its own worker and given back without a wake: idle.
+    assert_eq!(run(&shards, 1, false), Some(1));
+    assert_eq!(hints(&shards), (false, false));
+    // Woken while idle.
+    shards.wake(1, pid);
+    assert_eq!(hints(&shards), (false, true));
+    let taken = shards.take(1, false).expect("not ready");
+    assert!(shards.finish(taken, Duration::ZERO, true).is_some());
+    assert_eq!(hints(&shards), (false, false));
+}
+
+#[test]
 fn one_shard_at_least() {
     let shards = Shards::new(0);
     assert_eq!(shards.home_of(0x3000), 0);
