@@ -38,6 +38,9 @@ pub(crate) struct PollFd {
     // Before `fd`: deregistered before the descriptor is closed.
     registration: Registration,
     fd: OwnedFd,
+    /// Whether this is a stream socket, whose short reads and writes clear
+    /// its readiness (see [`PollFd::transfer`]).
+    stream: bool,
 }
 
 impl PollFd {
@@ -54,8 +57,13 @@ impl PollFd {
         if let Err(err) = set_nonblocking(fd.as_fd()) {
             return Err((fd, err));
         }
+        let stream = is_stream_socket(fd.as_fd());
         match Registration::new(handle, fd.as_raw_fd()) {
-            Ok(registration) => Ok(PollFd { registration, fd }),
+            Ok(registration) => Ok(PollFd {
+                registration,
+                fd,
+                stream,
+            }),
             Err(err) => Err((fd, err)),
         }
     }
@@ -63,8 +71,23 @@ impl PollFd {
     /// Registers `fd`, which is non-blocking already (made with
     /// `SOCK_NONBLOCK`, say), with the poll of `handle`.
     pub(crate) fn new_nonblocking(fd: OwnedFd, handle: &PollHandle) -> io::Result<PollFd> {
+        let stream = is_stream_socket(fd.as_fd());
+        PollFd::registered(fd, handle, stream)
+    }
+
+    /// A connection this listening socket accepted (non-blocking already),
+    /// registered with the same poll: a stream socket if this is one.
+    pub(crate) fn accepted(&self, fd: OwnedFd) -> io::Result<PollFd> {
+        PollFd::registered(fd, self.handle(), self.stream)
+    }
+
+    fn registered(fd: OwnedFd, handle: &PollHandle, stream: bool) -> io::Result<PollFd> {
         let registration = Registration::new(handle, fd.as_raw_fd())?;
-        Ok(PollFd { registration, fd })
+        Ok(PollFd {
+            registration,
+            fd,
+            stream,
+        })
     }
 
     /// The poll instance the descriptor is registered with.
@@ -101,6 +124,32 @@ impl PollFd {
         poll_fn(|cx| self.poll_io(direction, cx, &mut pending, &mut op)).await
     }
 
+    /// Runs `op`, a read or write that returns how many bytes it moved and
+    /// how many it asked to move, as [`PollFd::io`] does; returns the bytes
+    /// moved.
+    ///
+    /// On a stream socket a short read (some bytes, fewer than asked)
+    /// emptied the receive buffer and a short write filled the send buffer,
+    /// so the readiness of `direction` is cleared as if the next call had
+    /// failed with `EWOULDBLOCK`: the next operation waits for an event
+    /// instead of making that call (see [`readiness`](super::readiness)).
+    /// An echo server's every request saves a `recv` so. Not on datagram
+    /// sockets (a read takes one datagram of many), pipes or terminals (a
+    /// terminal's read stops at the end of a line), nor for a peek, which
+    /// empties nothing.
+    pub(crate) async fn transfer(
+        &self,
+        direction: Direction,
+        mut op: impl FnMut(BorrowedFd<'_>) -> io::Result<(usize, usize)>,
+    ) -> io::Result<usize> {
+        let stream = self.stream;
+        let drained = |&(moved, asked): &(usize, usize)| stream && moved > 0 && moved < asked;
+        let mut pending = Pending::new(self.handle());
+        poll_fn(|cx| self.poll_io_drained(direction, cx, &mut pending, &mut op, drained))
+            .await
+            .map(|(moved, _)| moved)
+    }
+
     /// One poll of [`PollFd::io`], for a hand-written future or stream that
     /// keeps its own [`Pending`].
     pub(crate) fn poll_io<T>(
@@ -108,7 +157,21 @@ impl PollFd {
         direction: Direction,
         cx: &mut task::Context<'_>,
         pending: &mut Pending,
+        op: impl FnMut(BorrowedFd<'_>) -> io::Result<T>,
+    ) -> Poll<io::Result<T>> {
+        self.poll_io_drained(direction, cx, pending, op, |_| false)
+    }
+
+    /// [`PollFd::poll_io`], which also clears the readable or writable bit
+    /// after a result that `drained` says emptied or filled the kernel's
+    /// buffer (see [`PollFd::transfer`]).
+    fn poll_io_drained<T>(
+        &self,
+        direction: Direction,
+        cx: &mut task::Context<'_>,
+        pending: &mut Pending,
         mut op: impl FnMut(BorrowedFd<'_>) -> io::Result<T>,
+        drained: impl Fn(&T) -> bool,
     ) -> Poll<io::Result<T>> {
         if !pending.waiting && budget_spent() {
             cx.waker().wake_by_ref();
@@ -125,6 +188,11 @@ impl PollFd {
                 }
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
                 result => {
+                    if let Ok(value) = &result
+                        && drained(value)
+                    {
+                        self.registration.clear_ready(direction, seen);
+                    }
                     pending.done();
                     return Poll::Ready(result);
                 }
@@ -230,6 +298,14 @@ fn budget_spent() -> bool {
 
 fn increment(counter: &Cell<u64>) {
     counter.set(counter.get().wrapping_add(1));
+}
+
+/// Whether `fd` is a stream socket (`SOCK_STREAM`): one `getsockopt`, which
+/// fails for anything that is not a socket.
+fn is_stream_socket(fd: BorrowedFd<'_>) -> bool {
+    socket2::SockRef::from(&fd)
+        .r#type()
+        .is_ok_and(|kind| kind == socket2::Type::STREAM)
 }
 
 /// Sets `O_NONBLOCK` on `fd`.

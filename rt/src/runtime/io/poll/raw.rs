@@ -52,6 +52,11 @@ pub(crate) fn msghdr() -> libc::msghdr {
     unsafe { std::mem::zeroed() }
 }
 
+/// The bytes `iovecs` describe.
+pub(crate) fn total_len(iovecs: &[libc::iovec]) -> usize {
+    iovecs.iter().map(|iovec| iovec.iov_len).sum()
+}
+
 /// Skips the first `n` bytes of `iovecs` (bytes already sent); returns the
 /// iovecs left.
 pub(crate) fn skip(iovecs: &mut [libc::iovec], mut n: usize) -> &mut [libc::iovec] {

@@ -23,6 +23,15 @@
 //! that would block try again at once, for ever: a worker spinning on
 //! `EAGAIN` (`a_stale_closed_or_error_bit_is_cleared_by_an_operation_that_would_block`).
 //!
+//! A read of a stream socket that got fewer bytes than it asked for emptied
+//! the receive buffer, and a short write filled the send buffer: the
+//! operation clears only the readable or writable bit then
+//! ([`Readiness::clear_ready`], with the same tick check), so the next one
+//! waits for the next event instead of making a system call that would fail
+//! with `EAGAIN` (tokio does the same). The closed and error bits stay: the
+//! peer's end of the stream may have come with the bytes just read, and no
+//! other event would report it.
+//!
 //! # Waiting
 //!
 //! A reader and a writer may wait at once (a connection's receive and send
@@ -203,6 +212,22 @@ impl Readiness {
             });
     }
 
+    /// An operation of `direction` on a stream emptied (read) or filled
+    /// (write) the kernel's buffer after it saw `seen`: clears the readable
+    /// or writable bit only, unless an event came since (see the [module
+    /// docs](self)).
+    pub(crate) fn clear_ready(&self, direction: Direction, seen: Seen) {
+        let bit = match direction {
+            Direction::Read => READABLE,
+            Direction::Write => WRITABLE,
+        };
+        let _ = self
+            .state
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |state| {
+                (state >> BITS == seen.tick).then_some(state & !bit)
+            });
+    }
+
     /// Forgets the wakers (the descriptor is being deregistered).
     pub(crate) fn clear_waiters(&self) {
         let mut waiters = lock(&self.waiters);
@@ -217,7 +242,7 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::task::{self, Poll, Wake, Waker};
 
-    use super::{Direction, ERROR, READ_CLOSED, READABLE, Readiness, WRITE_CLOSED};
+    use super::{Direction, ERROR, READ_CLOSED, READABLE, Readiness, WRITABLE, WRITE_CLOSED};
 
     struct Count(AtomicUsize);
 
@@ -281,6 +306,38 @@ mod tests {
         };
         readiness.clear(Direction::Read, seen);
         assert!(readiness.poll_ready(Direction::Read, &mut cx).is_pending());
+    }
+
+    #[test]
+    fn a_drained_stream_keeps_its_closed_and_error_bits() {
+        let (_, waker) = waker();
+        let mut cx = task::Context::from_waker(&waker);
+        for (bits, direction) in [
+            (READABLE | READ_CLOSED, Direction::Read),
+            (READABLE | ERROR, Direction::Read),
+            (WRITABLE | WRITE_CLOSED, Direction::Write),
+        ] {
+            let readiness = unready();
+            readiness.set(bits);
+            let Poll::Ready(seen) = readiness.poll_ready(direction, &mut cx) else {
+                panic!("{bits:b} does not wake {direction:?}");
+            };
+            // A short read or write: the bytes are gone, the end is not.
+            readiness.clear_ready(direction, seen);
+            assert!(
+                readiness.poll_ready(direction, &mut cx).is_ready(),
+                "{bits:b}: the closed or error bit went with the ready one"
+            );
+        }
+        // Without them, the next operation waits for the next event.
+        let readiness = unready();
+        readiness.set(READABLE | WRITABLE);
+        let Poll::Ready(seen) = readiness.poll_ready(Direction::Read, &mut cx) else {
+            panic!("not ready");
+        };
+        readiness.clear_ready(Direction::Read, seen);
+        assert!(readiness.poll_ready(Direction::Read, &mut cx).is_pending());
+        assert!(readiness.poll_ready(Direction::Write, &mut cx).is_ready());
     }
 
     #[test]

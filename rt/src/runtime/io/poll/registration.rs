@@ -64,6 +64,11 @@ impl Registration {
     pub(crate) fn clear(&self, direction: Direction, seen: Seen) {
         self.readiness.clear(direction, seen);
     }
+
+    /// See [`Readiness::clear_ready`].
+    pub(crate) fn clear_ready(&self, direction: Direction, seen: Seen) {
+        self.readiness.clear_ready(direction, seen);
+    }
 }
 
 impl Drop for Registration {

@@ -22,7 +22,7 @@ use a10::net::SocketAddress;
 
 use crate::runtime::io::poll::PollHandle;
 use crate::runtime::io::poll::fd::{Pending, PollFd, set_nonblocking};
-use crate::runtime::io::poll::raw::{bytes, check, check_int, msghdr, skip, spare};
+use crate::runtime::io::poll::raw::{bytes, check, check_int, msghdr, skip, spare, total_len};
 use crate::runtime::io::poll::readiness::Direction;
 use crate::runtime::io::timerfd::timerfd;
 use crate::runtime::io::vectored::{iovecs, iovecs_mut};
@@ -40,7 +40,7 @@ const SENDFILE_CHUNK: u64 = 0x7fff_f000;
 impl PollFd {
     /// Receives into the spare capacity of `buf` (`recv(2)` with `flags`).
     pub(crate) async fn recv<B: BufMut>(&self, mut buf: B, flags: libc::c_int) -> io::Result<B> {
-        self.io(Direction::Read, |fd| recv(fd, &mut buf, flags))
+        self.transfer(Direction::Read, |fd| recv(fd, &mut buf, flags))
             .await?;
         Ok(buf)
     }
@@ -58,7 +58,7 @@ impl PollFd {
         mut bufs: B,
         flags: libc::c_int,
     ) -> io::Result<B> {
-        self.io(Direction::Read, |fd| {
+        self.transfer(Direction::Read, |fd| {
             recv_msg(fd, &mut bufs, ptr::null_mut(), &mut 0, flags)
         })
         .await?;
@@ -126,7 +126,9 @@ impl PollFd {
 
     /// Sends some bytes of `buf`; returns it and how many.
     pub(crate) async fn send<B: Buf>(&self, buf: B) -> io::Result<(B, usize)> {
-        let n = self.io(Direction::Write, |fd| send(fd, &buf, 0)).await?;
+        let n = self
+            .transfer(Direction::Write, |fd| send(fd, &buf, 0))
+            .await?;
         Ok((buf, n))
     }
 
@@ -144,7 +146,7 @@ impl PollFd {
         bufs: B,
     ) -> io::Result<(B, usize)> {
         let n = self
-            .io(Direction::Write, |fd| {
+            .transfer(Direction::Write, |fd| {
                 send_msg(fd, &bufs, 0, ptr::null(), 0)
             })
             .await?;
@@ -186,7 +188,7 @@ impl PollFd {
     ) -> io::Result<(B, usize)> {
         let n = self
             .send_to_address(address, |fd, address, length| {
-                send_msg(fd, &bufs, 0, address, length)
+                send_msg(fd, &bufs, 0, address, length).map(|(sent, _)| sent)
             })
             .await?;
         Ok((bufs, n))
@@ -218,7 +220,7 @@ impl PollFd {
                 with_address_storage(|address, length| accept(fd, address, length))
             })
             .await?;
-        Ok((PollFd::new_nonblocking(fd, self.handle())?, address))
+        Ok((self.accepted(fd)?, address))
     }
 
     /// One poll of a stream of accepted connections (`Incoming`), which
@@ -231,7 +233,7 @@ impl PollFd {
         self.poll_io(Direction::Read, cx, pending, |fd| {
             accept(fd, ptr::null_mut(), ptr::null_mut())
         })
-        .map(|result| result.and_then(|fd| PollFd::new_nonblocking(fd, self.handle())))
+        .map(|result| result.and_then(|fd| self.accepted(fd)))
     }
 
     /// Shuts down the reading, writing or both halves of the connection; a
@@ -341,22 +343,36 @@ pub(crate) async fn connect<A: SocketAddress>(
 }
 
 /// `recv(2)` into the spare capacity of `buf`, the bytes received marked
-/// initialised.
-fn recv<B: BufMut>(fd: BorrowedFd<'_>, buf: &mut B, flags: libc::c_int) -> io::Result<usize> {
+/// initialised; returns them and the capacity asked for, none for a peek
+/// (`MSG_PEEK` empties nothing: it is never short, see
+/// [`PollFd::transfer`]).
+fn recv<B: BufMut>(
+    fd: BorrowedFd<'_>,
+    buf: &mut B,
+    flags: libc::c_int,
+) -> io::Result<(usize, usize)> {
     let (ptr, len) = spare(buf);
     // SAFETY: `ptr` is valid for writes of `len` bytes, the buffer's spare
     // capacity.
     let n = check(unsafe { libc::recv(fd.as_raw_fd(), ptr.cast(), len, flags) })?;
     // SAFETY: the kernel wrote `n` bytes to the buffer's spare capacity.
     unsafe { buf.set_init(n) };
-    Ok(n)
+    Ok((n, asked(len, flags)))
 }
 
-/// `send(2)` of the bytes of `buf` after the first `skip`.
-fn send<B: Buf>(fd: BorrowedFd<'_>, buf: &B, skip: usize) -> io::Result<usize> {
+/// What a receive of `len` bytes with `flags` asks to take: nothing for a
+/// peek.
+const fn asked(len: usize, flags: libc::c_int) -> usize {
+    if flags & libc::MSG_PEEK == 0 { len } else { 0 }
+}
+
+/// `send(2)` of the bytes of `buf` after the first `skip`; returns how many
+/// were sent, and how many it asked to send.
+fn send<B: Buf>(fd: BorrowedFd<'_>, buf: &B, skip: usize) -> io::Result<(usize, usize)> {
     let (ptr, len) = bytes(buf, skip);
     // SAFETY: `ptr` is valid for reads of `len` bytes of the buffer.
-    check(unsafe { libc::send(fd.as_raw_fd(), ptr.cast(), len, SEND_FLAGS) })
+    let n = check(unsafe { libc::send(fd.as_raw_fd(), ptr.cast(), len, SEND_FLAGS) })?;
+    Ok((n, len))
 }
 
 /// `sendto(2)` of the bytes of `buf` to `address` (`length` bytes).
@@ -383,15 +399,17 @@ fn send_to<B: Buf>(
 
 /// `recvmsg(2)` into the spare capacity of `bufs`, the bytes received
 /// marked initialised, with the sender's address written to `address`
-/// (`length` bytes at most; null for none).
+/// (`length` bytes at most; null for none); returns them and the capacity
+/// asked for (as [`recv`]).
 fn recv_msg<B: BufMutSlice<N>, const N: usize>(
     fd: BorrowedFd<'_>,
     bufs: &mut B,
     address: *mut libc::c_void,
     length: &mut libc::socklen_t,
     flags: libc::c_int,
-) -> io::Result<usize> {
+) -> io::Result<(usize, usize)> {
     let mut iovecs = iovecs_mut(bufs);
+    let len = total_len(&iovecs);
     let mut msg = msghdr();
     msg.msg_iov = iovecs.as_mut_ptr();
     msg.msg_iovlen = N as _;
@@ -405,20 +423,22 @@ fn recv_msg<B: BufMutSlice<N>, const N: usize>(
     // SAFETY: the kernel wrote `n` bytes to the buffers' spare capacity, in
     // order.
     unsafe { bufs.set_init(n) };
-    Ok(n)
+    Ok((n, asked(len, flags)))
 }
 
 /// `sendmsg(2)` of the bytes of `bufs` after the first `skip`, to
-/// `address` (`length` bytes; null for the connected peer).
+/// `address` (`length` bytes; null for the connected peer); returns how many
+/// were sent, and how many it asked to send.
 fn send_msg<B: BufSlice<N>, const N: usize>(
     fd: BorrowedFd<'_>,
     bufs: &B,
     skip_bytes: usize,
     address: *const libc::c_void,
     length: libc::socklen_t,
-) -> io::Result<usize> {
+) -> io::Result<(usize, usize)> {
     let mut iovecs = iovecs(bufs);
     let left = skip(&mut iovecs, skip_bytes);
+    let len = total_len(left);
     let mut msg = msghdr();
     msg.msg_iov = left.as_mut_ptr();
     msg.msg_iovlen = left.len() as _;
@@ -427,7 +447,8 @@ fn send_msg<B: BufSlice<N>, const N: usize>(
     // SAFETY: `msg` points to iovecs describing the buffers' bytes (from
     // `skip_bytes` on) and to `length` bytes of address, all valid for the
     // call; `sendmsg` does not write through them.
-    check(unsafe { libc::sendmsg(fd.as_raw_fd(), &raw const msg, SEND_FLAGS) })
+    let n = check(unsafe { libc::sendmsg(fd.as_raw_fd(), &raw const msg, SEND_FLAGS) })?;
+    Ok((n, len))
 }
 
 /// `accept4(2)` of a non-blocking, close-on-exec connection, the peer's

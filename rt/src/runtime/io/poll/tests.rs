@@ -1,7 +1,9 @@
 //! The poll driver's operations against real sockets and pipes, driven by a
 //! poller of their own: waiting on `EWOULDBLOCK`, a closed peer, a refused
 //! connection, `send_all` over short writes, vectored I/O, datagrams with
-//! addresses, accepting, and that a dropped operation loses nothing.
+//! addresses, accepting, that a short read of a stream waits for the next
+//! event (and of datagrams or a peek does not), and that a dropped operation
+//! loses nothing.
 
 use std::future::Future;
 use std::io::{self, Read, Write};
@@ -220,6 +222,75 @@ fn datagrams_carry_their_senders_address() {
         (first.as_slice(), second.as_slice(), from),
         (&b"two"[..], &b" parts"[..], sender_address)
     );
+}
+
+#[test]
+fn a_short_read_of_a_stream_waits_for_the_next_event() {
+    let mut poller = Poller::new(false).unwrap();
+    let (polled, mut peer) = pair(&poller);
+    peer.write_all(b"abc").unwrap();
+    let buf = run(&mut poller, polled.recv(Vec::with_capacity(64), 0)).unwrap();
+    assert_eq!(buf, b"abc");
+    // Fewer bytes than asked for: the receive buffer was empty, so the next
+    // receive waits for the event of new bytes, without a system call
+    // (which would have found these bytes at once: the poller has not seen
+    // their event yet).
+    peer.write_all(b"def").unwrap();
+    let mut recv = pin!(polled.recv(Vec::with_capacity(64), 0));
+    assert!(
+        pending(recv.as_mut()),
+        "a short read left the socket readable"
+    );
+    assert_eq!(run(&mut poller, recv).unwrap(), b"def");
+
+    // A full read says nothing: the next receive tries at once.
+    peer.write_all(b"0123456789").unwrap();
+    poller.poll(Some(Duration::from_millis(50))).unwrap();
+    let buf = run(&mut poller, polled.recv(Vec::with_capacity(4), 0)).unwrap();
+    assert_eq!(buf, b"0123");
+    let mut recv = pin!(polled.recv_n(Vec::with_capacity(6), 6));
+    let Poll::Ready(Ok(buf)) = recv
+        .as_mut()
+        .poll(&mut task::Context::from_waker(Waker::noop()))
+    else {
+        panic!("a full read made the next receive wait");
+    };
+    assert_eq!(buf, b"456789");
+
+    // The end of the stream that came with the last bytes is not lost with
+    // the readable bit: the receive after a short read sees it.
+    peer.write_all(b"last").unwrap();
+    peer.shutdown(std::net::Shutdown::Write).unwrap();
+    poller.poll(Some(Duration::from_millis(50))).unwrap();
+    let buf = run(&mut poller, polled.recv(Vec::with_capacity(64), 0)).unwrap();
+    assert_eq!(buf, b"last");
+    let buf = run(&mut poller, polled.recv(Vec::with_capacity(64), 0)).unwrap();
+    assert!(buf.is_empty(), "no end of the stream after a short read");
+}
+
+#[test]
+fn short_reads_of_datagrams_and_peeks_keep_the_socket_readable() {
+    let mut poller = Poller::new(false).unwrap();
+    // Datagrams: a read takes one of several.
+    let (one, two) = Socket::pair(Domain::UNIX, Type::DGRAM, None).unwrap();
+    let polled = PollFd::new(OwnedFd::from(one), &poller.handle()).unwrap();
+    for datagram in [&b"first"[..], b"second"] {
+        two.send(datagram).unwrap();
+    }
+    poller.poll(Some(Duration::from_millis(50))).unwrap();
+    let buf = run(&mut poller, polled.recv(Vec::with_capacity(64), 0)).unwrap();
+    assert_eq!(buf, b"first");
+    let mut recv = pin!(polled.recv(Vec::with_capacity(64), 0));
+    assert!(!pending(recv.as_mut()), "the second datagram waits");
+
+    // A peek leaves the bytes where they are.
+    let (polled, mut peer) = pair(&poller);
+    peer.write_all(b"peeked").unwrap();
+    poller.poll(Some(Duration::from_millis(50))).unwrap();
+    let peek = polled.recv(Vec::with_capacity(64), libc::MSG_PEEK);
+    assert_eq!(run(&mut poller, peek).unwrap(), b"peeked");
+    let mut recv = pin!(polled.recv(Vec::with_capacity(64), 0));
+    assert!(!pending(recv.as_mut()), "the bytes peeked at wait");
 }
 
 #[test]
