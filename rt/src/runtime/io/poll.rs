@@ -23,6 +23,11 @@
 //! for the next event (see [`readiness`] for why no event is lost). A new
 //! descriptor starts out readable and writable, so its first operation
 //! tries the system call at once instead of waiting for the first event.
+//! A short read or write of a stream socket clears the readiness too
+//! ([`PollFd::transfer`]), which saves the call that would fail with
+//! `EWOULDBLOCK`. Operations that complete without waiting count against a
+//! budget, after which one yields (see [`fd`]), so an actor that loops over
+//! I/O can't keep its worker.
 //!
 //! Dropping an operation's future is always safe here and loses nothing:
 //! nothing was started in the kernel that could complete later. A dropped
