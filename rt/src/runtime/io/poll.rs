@@ -49,6 +49,7 @@ use std::time::Duration;
 use mio::{Events, Poll};
 
 use crate::runtime::io::driver_id::DriverId;
+use crate::runtime::io::poll::readiness::Readiness;
 use crate::runtime::io::poll::sources::{Sources, WAKE_TOKEN};
 use crate::runtime::lock::lock;
 
@@ -113,6 +114,9 @@ impl PollHandle {
 pub(crate) struct Poller {
     poll: Poll,
     events: Events,
+    /// The readiness of each event's descriptor and the event's bits, taken
+    /// out of `sources` under one lock per poll; kept for its capacity.
+    ready: Vec<(Arc<Readiness>, u64)>,
     shared: Arc<PollShared>,
 }
 
@@ -125,6 +129,7 @@ impl Poller {
         Ok(Poller {
             poll,
             events: Events::with_capacity(EVENTS),
+            ready: Vec::with_capacity(EVENTS),
             shared: Arc::new(PollShared {
                 registry,
                 sources: Mutex::new(Sources::default()),
@@ -147,16 +152,23 @@ impl Poller {
             Err(err) if err.kind() == io::ErrorKind::Interrupted => return Ok(()),
             Err(err) => return Err(err),
         }
-        for event in &self.events {
-            let token = event.token();
-            if token == WAKE_TOKEN {
-                continue;
+        {
+            let sources = lock(&self.shared.sources);
+            for event in &self.events {
+                let token = event.token();
+                if token == WAKE_TOKEN {
+                    continue;
+                }
+                // Deregistered since the kernel reported it: none.
+                if let Some(readiness) = sources.get(token) {
+                    self.ready
+                        .push((readiness.clone(), readiness::bits_of(event)));
+                }
             }
-            // Cloned out of the lock: waking may register or drop sources.
-            let Some(readiness) = lock(&self.shared.sources).get(token).cloned() else {
-                continue; // Deregistered since the kernel reported it.
-            };
-            readiness.set(readiness::bits_of(event));
+        }
+        // Set out of the lock: a woken waker may register or drop sources.
+        for (readiness, bits) in self.ready.drain(..) {
+            readiness.set(bits);
         }
         Ok(())
     }
