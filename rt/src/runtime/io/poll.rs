@@ -49,6 +49,7 @@ use std::time::Duration;
 use mio::{Events, Poll};
 
 use crate::runtime::io::driver_id::DriverId;
+use crate::runtime::io::poll::polling::PollingState;
 use crate::runtime::io::poll::readiness::Readiness;
 use crate::runtime::io::poll::sources::{Sources, WAKE_TOKEN};
 use crate::runtime::lock::lock;
@@ -56,6 +57,7 @@ use crate::runtime::lock::lock;
 pub(crate) mod blocking;
 pub(crate) mod fd;
 pub(crate) mod file;
+mod polling;
 pub(crate) mod process;
 mod raw;
 pub(crate) mod readiness;
@@ -79,6 +81,8 @@ pub(crate) struct PollShared {
     registry: mio::Registry,
     sources: Mutex<Sources>,
     waker: mio::Waker,
+    /// Whether the poller waits, and was woken (see [`polling`]).
+    polling: PollingState,
     /// Whether this is the runtime's shared poll (polled by the
     /// coordinator), not a worker's.
     shared: bool,
@@ -90,9 +94,12 @@ pub(crate) struct PollShared {
 pub(crate) struct PollHandle(pub(crate) Arc<PollShared>);
 
 impl PollHandle {
-    /// Wakes the thread polling this instance, if it waits.
+    /// Wakes the thread polling this instance: interrupts its wait if it
+    /// waits, else makes its next poll not wait (see [`polling`]).
     pub(crate) fn wake(&self) {
-        if let Err(err) = self.0.waker.wake() {
+        if self.0.polling.wake()
+            && let Err(err) = self.0.waker.wake()
+        {
             log::warn!("can't wake a poll driver: {err}");
         }
     }
@@ -134,6 +141,7 @@ impl Poller {
                 registry,
                 sources: Mutex::new(Sources::default()),
                 waker,
+                polling: PollingState::default(),
                 shared,
             }),
         })
@@ -147,7 +155,10 @@ impl Poller {
     /// Waits at most `timeout` (for ever if `None`) for events, and hands
     /// them to their descriptors' waiters.
     pub(crate) fn poll(&mut self, timeout: Option<Duration>) -> io::Result<()> {
-        match self.poll.poll(&mut self.events, timeout) {
+        let timeout = self.shared.polling.start(timeout);
+        let result = self.poll.poll(&mut self.events, timeout);
+        self.shared.polling.end();
+        match result {
             Ok(()) => {}
             Err(err) if err.kind() == io::ErrorKind::Interrupted => return Ok(()),
             Err(err) => return Err(err),
