@@ -63,7 +63,12 @@ pub use spawn::spawn;
 /// may be reused, and a later wait on that id could wait for another child.
 ///
 /// Dropping the returned future before the child exits cancels the wait;
-/// the child keeps running and can be waited for again.
+/// the child keeps running and can be waited for again. On io_uring, as
+/// for every dropped operation (see [`io`](crate::io)), what the kernel did
+/// before it saw the cancellation goes with the dropped future: a child
+/// that exits right after the drop, before the worker next polls its ring,
+/// is reaped by the dropped wait, and a later wait fails (`ECHILD`, "No
+/// child processes"). On the poll driver a dropped wait did nothing.
 ///
 /// On io_uring this is io_uring's `waitid`, which needs Linux 6.7 or later
 /// (before: `InvalidInput`); on the poll driver a `pidfd` (Linux 5.3) that
