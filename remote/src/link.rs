@@ -1,0 +1,219 @@
+//! Links: one connection to another node, run by one thread-safe actor.
+//!
+//! A link actor connects (or takes an accepted connection), runs the TLS
+//! handshake, exchanges [`Hello`](crate::frame::Hello)s, asks the node
+//! actor whether to keep it (one link per pair of nodes, see
+//! `node::actor`), and then moves frames both ways until the connection
+//! ends: messages and requests from this node's references arrive in its
+//! inbox (bounded: the per-peer send queue) and go out; frames from the
+//! peer are delivered to local actors in the order they came.
+//!
+//! A link that ends, for any reason, is forgotten with the peer's registry
+//! entries; the requests waiting on it fail and the watches through it are
+//! told (`Shared::link_lost`), and the node actor decides whether to
+//! connect again.
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use kiln::actor;
+use kiln_inbox::oneshot;
+use kiln_rt::access::ThreadSafe;
+use kiln_rt::net::TcpStream;
+use kiln_rt::timer::DeadlinePassed;
+use log::{debug, info, warn};
+
+use crate::frame::{FrameError, RpcFailure};
+use crate::node::actor::{LinkUp, NodeMessage, NodeMsg};
+use crate::shared::Shared;
+
+mod handshake;
+mod run;
+mod session;
+
+/// What a link actor receives.
+pub(crate) enum LinkMsg {
+    /// An encoded frame to send.
+    Frame(Vec<u8>),
+    /// An encoded request to send; its response goes to `reply` (dropped
+    /// if the link ends first).
+    Request {
+        id: u64,
+        frame: Vec<u8>,
+        reply: oneshot::Sender<Result<Vec<u8>, RpcFailure>>,
+    },
+    /// The response of a local actor to a request from the peer.
+    Respond {
+        id: u64,
+        result: Result<Vec<u8>, RpcFailure>,
+    },
+    /// A local actor the peer watches has stopped.
+    Stopped { watch: u64 },
+    /// This node's registry entries changed.
+    RegistryChanged,
+    /// End the link.
+    Close,
+}
+
+impl fmt::Debug for LinkMsg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LinkMsg::Frame(frame) => write!(f, "Frame({} bytes)", frame.len()),
+            LinkMsg::Request { id, .. } => write!(f, "Request({id})"),
+            LinkMsg::Respond { id, .. } => write!(f, "Respond({id})"),
+            LinkMsg::Stopped { watch } => write!(f, "Stopped({watch})"),
+            LinkMsg::RegistryChanged => f.write_str("RegistryChanged"),
+            LinkMsg::Close => f.write_str("Close"),
+        }
+    }
+}
+
+/// How a link starts.
+#[derive(Debug)]
+pub(crate) enum Direction {
+    /// Connect to `address`; `expected` names the node there, if known.
+    Outbound {
+        address: SocketAddr,
+        expected: Option<String>,
+    },
+    /// A connection the node's listener accepted.
+    Inbound(TcpStream, SocketAddr),
+}
+
+/// The peer of an established link, from its `Hello`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Peer {
+    pub(crate) name: String,
+    pub(crate) incarnation: u64,
+    pub(crate) listen: SocketAddr,
+}
+
+/// Why a link ended or never started.
+#[derive(Debug)]
+pub(crate) enum LinkError {
+    Io(io::Error),
+    Frame(FrameError),
+    /// The peer broke the protocol; says how.
+    Protocol(String),
+    /// Connecting, the handshake or the `Hello`s took too long.
+    Timeout,
+    /// A send made no progress for the stall timeout.
+    Stalled,
+    /// The address is this node's own.
+    SelfConnect,
+}
+
+impl fmt::Display for LinkError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LinkError::Io(err) => write!(f, "{err}"),
+            LinkError::Frame(err) => write!(f, "{err}"),
+            LinkError::Protocol(why) => write!(f, "protocol error: {why}"),
+            LinkError::Timeout => f.write_str("connecting timed out"),
+            LinkError::Stalled => f.write_str("the peer stopped reading (send stalled)"),
+            LinkError::SelfConnect => f.write_str("the address is this node's own"),
+        }
+    }
+}
+
+impl From<io::Error> for LinkError {
+    fn from(err: io::Error) -> LinkError {
+        LinkError::Io(err)
+    }
+}
+
+impl From<FrameError> for LinkError {
+    fn from(err: FrameError) -> LinkError {
+        LinkError::Frame(err)
+    }
+}
+
+impl From<DeadlinePassed> for LinkError {
+    fn from(_: DeadlinePassed) -> LinkError {
+        LinkError::Timeout
+    }
+}
+
+/// The link actor; see the [module documentation](self).
+pub(crate) async fn link_actor(
+    mut ctx: actor::Context<LinkMsg, ThreadSafe>,
+    shared: Arc<Shared>,
+    direction: Direction,
+) {
+    let (outbound, inbound) = match &direction {
+        Direction::Outbound { address, .. } => (Some(*address), None),
+        Direction::Inbound(_, from) => (None, Some(*from)),
+    };
+    let rt = ctx.runtime().clone();
+    let established = handshake::establish(&rt, &shared, direction).await;
+    let (stream, mut session, peer) = match established {
+        Ok(established) => established,
+        Err(err) => {
+            match (&err, outbound) {
+                (LinkError::SelfConnect, _) => debug!("not linking to this node itself"),
+                (_, Some(address)) => debug!("can't link to {address}: {err}"),
+                (_, None) => warn!(
+                    "refused a link from {}: {err}",
+                    inbound.map_or_else(String::new, |from| from.to_string())
+                ),
+            }
+            if let (Some(address), Some(node)) = (outbound, shared.node_ref.get()) {
+                let self_connect = matches!(err, LinkError::SelfConnect);
+                let _ = node
+                    .send(NodeMessage(NodeMsg::ConnectFailed {
+                        address,
+                        self_connect,
+                    }))
+                    .await;
+            }
+            return;
+        }
+    };
+
+    let Some(node) = shared.node_ref.get().cloned() else {
+        return;
+    };
+    let link_ref = ctx.actor_ref();
+    let up = LinkUp {
+        peer: peer.clone(),
+        link: link_ref.clone(),
+        outbound: outbound.is_some(),
+    };
+    match node.rpc(up).await {
+        Ok(true) => {}
+        _ => {
+            debug!(
+                "link to node '{}' not kept: another link to it is",
+                peer.name
+            );
+            session.close();
+            let _ = run::flush(&stream, &mut session).await;
+            return;
+        }
+    }
+    info!(
+        "linked to node '{}' at {} ({})",
+        peer.name,
+        peer.listen,
+        if shared.tls.is_some() {
+            "mutual TLS"
+        } else {
+            "plaintext"
+        }
+    );
+    let result = run::run(&mut ctx, &shared, &stream, &mut session, &peer.name).await;
+    match &result {
+        Ok(()) => info!("link to node '{}' closed", peer.name),
+        Err(err) => warn!("link to node '{}' failed: {err}", peer.name),
+    }
+    if shared.link_lost(&peer.name, &link_ref) {
+        let _ = node
+            .send(NodeMessage(NodeMsg::LinkDown {
+                peer,
+                link: link_ref,
+            }))
+            .await;
+    }
+}

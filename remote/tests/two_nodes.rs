@@ -1,0 +1,229 @@
+//! Two nodes in one process: lookup, messages, requests, wrong types, TLS
+//! and an untrusted certificate.
+
+mod util;
+
+use std::time::Duration;
+
+use kiln::ActorRef;
+use kiln::actor::{self, actor_fn};
+use kiln::actor_ref::rpc::RpcMessage;
+use kiln::supervisor::NoSupervisor;
+use kiln_remote::test::TestCa;
+use kiln_remote::{Config, LookupError, RpcError, Security, SendError};
+use kiln_rt::access::ThreadSafe;
+use kiln_rt::spawn::{ActorOptions, Spawn};
+use kiln_rt::timer::{Deadline, Timer};
+
+use util::*;
+
+/// Collects texts and reports them to `report` once it has `count`.
+async fn collector(
+    mut ctx: actor::Context<Text, ThreadSafe>,
+    count: usize,
+    report: ActorRef<Vec<String>>,
+) {
+    let mut got = Vec::new();
+    while got.len() < count {
+        let Ok(Text(text)) = ctx.receive_next().await else {
+            return;
+        };
+        got.push(text);
+    }
+    let _ = report.send(got).await;
+}
+
+/// Answers `Add` with the running total.
+async fn adder(mut ctx: actor::Context<RpcMessage<Add, Total>, ThreadSafe>) {
+    let mut total = 0;
+    while let Ok(RpcMessage {
+        request: Add(n),
+        response,
+    }) = ctx.receive_next().await
+    {
+        total += n;
+        let _ = response.respond(Total(total));
+    }
+}
+
+async fn reports(
+    mut ctx: actor::Context<Vec<String>, ThreadSafe>,
+    out: std::sync::mpsc::Sender<Vec<String>>,
+) {
+    while let Ok(report) = ctx.receive_next().await {
+        let _ = out.send(report);
+    }
+}
+
+fn messages_and_requests(
+    a_config: Config,
+    b_config: impl FnOnce(std::net::SocketAddr) -> Config + Send + 'static,
+) {
+    let (report_out, report_in) = std::sync::mpsc::channel();
+    run(move |runtime| {
+        let a = start(runtime, a_config);
+        let b = start(runtime, b_config(a.address()));
+        let report = runtime.spawn(
+            NoSupervisor,
+            actor_fn(reports),
+            report_out,
+            ActorOptions::default(),
+        );
+        let texts = runtime.spawn(
+            NoSupervisor,
+            actor_fn(collector),
+            (3, report),
+            ActorOptions::default(),
+        );
+        a.register("texts", texts).unwrap();
+        let adder_ref = runtime.spawn(NoSupervisor, actor_fn(adder), (), ActorOptions::default());
+        a.register_rpc::<Add, Total, _>("adder", adder_ref).unwrap();
+        move |rt: ThreadSafe| async move {
+            eventually(&rt, "b sees a's registrations", || {
+                b.lookup::<Text>("texts").is_ok() && b.lookup::<Add>("adder").is_ok()
+            })
+            .await;
+            let texts = b.lookup::<Text>("texts").unwrap();
+            assert_eq!(texts.node(), a.name());
+            texts.try_send(Text("one".into())).unwrap();
+            texts.send(Text("two".into())).await.unwrap();
+            texts.try_send(Text("three".into())).unwrap();
+
+            // Wrong types are errors, not garbage.
+            match b.lookup::<Add>("texts") {
+                Err(LookupError::WrongType {
+                    registered, asked, ..
+                }) => {
+                    assert_eq!((registered.as_str(), asked), ("test.Text", "test.Add"));
+                }
+                other => panic!("expected WrongType, got {other:?}"),
+            }
+            assert!(matches!(
+                b.lookup::<Text>("nobody"),
+                Err(LookupError::NotFound(_))
+            ));
+            assert_eq!(
+                texts.rpc::<Total>(Text("x".into())).await,
+                Err(RpcError::WrongType)
+            );
+
+            let adder = b.lookup::<Add>("adder").unwrap();
+            for (n, total) in [(2, 2), (3, 5), (10, 15)] {
+                let got = Deadline::after(
+                    rt.clone(),
+                    Duration::from_secs(10),
+                    adder.rpc::<Total>(Add(n)),
+                )
+                .await;
+                assert_eq!(got, Ok(Total(total)));
+            }
+            // Looked up locally, the same reference type works.
+            let local = a.lookup::<Add>("adder").unwrap();
+            assert_eq!(local.rpc::<Total>(Add(1)).await, Ok(Total(16)));
+
+            // Unreachable once a is gone.
+            a.stop();
+            eventually(&rt, "b loses a", || b.linked_nodes().is_empty()).await;
+            match adder.try_send(Add(1)) {
+                Err(SendError::Unreachable(Add(1))) => {}
+                other => panic!("expected Unreachable, got {other:?}"),
+            }
+            assert_eq!(adder.rpc::<Total>(Add(1)).await, Err(RpcError::NotSent));
+            b.stop();
+            Timer::after(rt, Duration::from_millis(10)).await;
+        }
+    });
+    let got = report_in.recv_timeout(TIMEOUT).unwrap();
+    assert_eq!(got, ["one", "two", "three"]);
+}
+
+#[test]
+fn plaintext_messages_and_requests() {
+    messages_and_requests(plain("node-a"), |seed| plain("node-b").with_seeds([seed]));
+}
+
+#[test]
+fn tls_messages_and_requests() {
+    let ca = TestCa::new("test CA").unwrap();
+    let a = ca.identity("node-a").unwrap();
+    let b = ca.identity("node-b").unwrap();
+    let address = "127.0.0.1:0".parse().unwrap();
+    messages_and_requests(
+        fast(Config::new(
+            "test",
+            "node-a",
+            address,
+            Security::MutualTls(a),
+        )),
+        move |seed| {
+            fast(Config::new(
+                "test",
+                "node-b",
+                address,
+                Security::MutualTls(b),
+            ))
+            .with_seeds([seed])
+        },
+    );
+}
+
+#[test]
+fn untrusted_certificate_is_refused() {
+    let ca = TestCa::new("test CA").unwrap();
+    let other_ca = TestCa::new("another CA").unwrap();
+    let trusted = ca.identity("node-a").unwrap();
+    let untrusted = other_ca.identity("node-b").unwrap();
+    let address = "127.0.0.1:0".parse().unwrap();
+    run(move |runtime| {
+        let a = start(
+            runtime,
+            fast(Config::new(
+                "test",
+                "node-a",
+                address,
+                Security::MutualTls(trusted),
+            )),
+        );
+        let b = start(
+            runtime,
+            fast(Config::new(
+                "test",
+                "node-b",
+                address,
+                Security::MutualTls(untrusted),
+            ))
+            .with_seeds([a.address()]),
+        );
+        move |rt: ThreadSafe| async move {
+            // b keeps trying (with backoff); no link ever comes up.
+            Timer::after(rt.clone(), Duration::from_secs(2)).await;
+            assert!(
+                a.linked_nodes().is_empty(),
+                "a linked to {:?}",
+                a.linked_nodes()
+            );
+            assert!(
+                b.linked_nodes().is_empty(),
+                "b linked to {:?}",
+                b.linked_nodes()
+            );
+            assert!(a.members().is_empty());
+            a.stop();
+            b.stop();
+        }
+    });
+}
+
+#[test]
+fn certificate_for_another_name_is_refused() {
+    let ca = TestCa::new("test CA").unwrap();
+    // A valid certificate, but for "node-c": node-b can't claim to be it.
+    let wrong_name = ca.identity("node-c").unwrap();
+    let address = "127.0.0.1:0".parse().unwrap();
+    let mut runtime = kiln_rt::Runtime::new().unwrap();
+    let config = Config::new("test", "node-b", address, Security::MutualTls(wrong_name));
+    let err = kiln_remote::Node::start(&mut runtime, config)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not valid for 'node-b'"), "{err}");
+}
