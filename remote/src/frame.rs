@@ -94,6 +94,21 @@ pub(crate) enum Frame<'a> {
         /// The watch's number.
         watch: u64,
     },
+    /// The sender delivered this many bytes of `Message` and `Request`
+    /// frames to its actors: the receiver may send that many more (flow
+    /// control, see `link::flow`).
+    Credit {
+        /// Bytes of frames, length prefixes included.
+        bytes: u64,
+    },
+}
+
+impl Frame<'_> {
+    /// Whether the frame is data, which flow control counts: messages and
+    /// requests for actors. Everything else is control, which goes ahead.
+    pub(crate) const fn is_data(&self) -> bool {
+        matches!(self, Frame::Message { .. } | Frame::Request { .. })
+    }
 }
 
 /// The first frame each way on a link.

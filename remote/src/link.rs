@@ -27,9 +27,11 @@ use log::{debug, info, warn};
 
 use crate::frame::{FrameError, RpcFailure};
 use crate::node::actor::{LinkUp, NodeMessage, NodeMsg};
-use crate::shared::Shared;
+use crate::shared::{Control, LinkHandle, Shared};
 
+mod flow;
 mod handshake;
+mod inbound;
 mod run;
 mod session;
 
@@ -51,8 +53,9 @@ pub(crate) enum LinkMsg {
     },
     /// A local actor the peer watches has stopped.
     Stopped { watch: u64 },
-    /// This node's registry entries changed.
-    RegistryChanged,
+    /// Look at the shared state: the registry or the control queue
+    /// changed.
+    Wake,
     /// End the link.
     Close,
 }
@@ -64,7 +67,7 @@ impl fmt::Debug for LinkMsg {
             LinkMsg::Request { id, .. } => write!(f, "Request({id})"),
             LinkMsg::Respond { id, .. } => write!(f, "Respond({id})"),
             LinkMsg::Stopped { watch } => write!(f, "Stopped({watch})"),
-            LinkMsg::RegistryChanged => f.write_str("RegistryChanged"),
+            LinkMsg::Wake => f.write_str("Wake"),
             LinkMsg::Close => f.write_str("Close"),
         }
     }
@@ -176,9 +179,13 @@ pub(crate) async fn link_actor(
         return;
     };
     let link_ref = ctx.actor_ref();
+    let control = Arc::new(Control::default());
     let up = LinkUp {
         peer: peer.clone(),
-        link: link_ref.clone(),
+        link: LinkHandle {
+            actor: link_ref.clone(),
+            control: control.clone(),
+        },
         outbound: outbound.is_some(),
     };
     match node.rpc(up).await {
@@ -203,7 +210,15 @@ pub(crate) async fn link_actor(
             "plaintext"
         }
     );
-    let result = run::run(&mut ctx, &shared, &stream, &mut session, &peer.name).await;
+    let result = run::run(
+        &mut ctx,
+        &shared,
+        &control,
+        &stream,
+        &mut session,
+        &peer.name,
+    )
+    .await;
     match &result {
         Ok(()) => info!("link to node '{}' closed", peer.name),
         Err(err) => warn!("link to node '{}' failed: {err}", peer.name),

@@ -18,7 +18,6 @@ use crate::config::Config;
 use crate::error::{LookupError, RegisterError, StartError};
 use crate::event::{MemberEvent, WatchEvent};
 use crate::frame::{self, Frame};
-use crate::link::LinkMsg;
 use crate::node::actor::{NodeActor, NodeMessage, NodeMsg};
 use crate::registry::{Answering, LocalTarget, OneWay};
 use crate::remote_ref::RemoteRef;
@@ -249,10 +248,6 @@ impl Node {
             }
             return;
         }
-        let Some(link) = self.shared.link(node) else {
-            let _ = watcher.try_send(WatchEvent::ConnectionLost(name));
-            return;
-        };
         let watch = self.shared.next_id();
         let frame = Frame::Watch { watch, name: &name };
         let Ok(frame) = frame::encode(&frame, self.shared.config.max_frame) else {
@@ -267,7 +262,7 @@ impl Node {
                 watcher: watcher.clone(),
             },
         );
-        if link.try_send(LinkMsg::Frame(frame)).is_err() {
+        if !self.shared.send_control(node, frame) {
             lock(&self.shared.watches).remove(&watch);
             let _ = watcher.try_send(WatchEvent::ConnectionLost(name));
         }

@@ -6,10 +6,10 @@
 //! Each table has its own mutex, held for a few map operations and never
 //! across an `.await` or while taking another of these locks.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use kiln::ActorRef;
 use log::debug;
@@ -39,7 +39,7 @@ pub(crate) struct Shared {
     /// to what they last sent.
     pub(crate) generation: AtomicU64,
     /// The established link to each node, by node name.
-    pub(crate) links: Mutex<HashMap<Box<str>, ActorRef<LinkMsg>>>,
+    pub(crate) links: Mutex<HashMap<Box<str>, LinkHandle>>,
     /// Request and watch numbers.
     next_id: AtomicU64,
     /// Remote actors watched from this node, by watch number.
@@ -48,6 +48,45 @@ pub(crate) struct Shared {
     pub(crate) subscribers: Mutex<Vec<ActorRef<MemberEvent>>>,
     /// The live members (this node excluded), by name.
     pub(crate) members: Mutex<BTreeMap<String, SocketAddr>>,
+}
+
+/// An established link as the node's references see it.
+#[derive(Clone, Debug)]
+pub(crate) struct LinkHandle {
+    /// The link actor: its inbox is the per-peer send queue.
+    pub(crate) actor: ActorRef<LinkMsg>,
+    /// Frames that go ahead of the queue.
+    pub(crate) control: Arc<Control>,
+}
+
+/// The frames a link sends ahead of its queued messages: membership
+/// (SWIM) packets, which must not wait behind a full send queue, or a busy
+/// link would make its node look dead. Bounded: the oldest go first, like
+/// datagrams.
+#[derive(Debug, Default)]
+pub(crate) struct Control {
+    frames: Mutex<VecDeque<Vec<u8>>>,
+}
+
+impl Control {
+    /// The most frames waiting.
+    const LIMIT: usize = 256;
+
+    pub(crate) fn push(&self, frame: Vec<u8>) {
+        let mut frames = lock(&self.frames);
+        if frames.len() == Self::LIMIT {
+            frames.pop_front();
+        }
+        frames.push_back(frame);
+    }
+
+    /// Appends the waiting frames to `out`.
+    pub(crate) fn drain_into(&self, out: &mut Vec<u8>) {
+        let mut frames = lock(&self.frames);
+        for frame in frames.drain(..) {
+            out.extend_from_slice(&frame);
+        }
+    }
 }
 
 /// A remote actor watched from this node.
@@ -96,16 +135,31 @@ impl Shared {
 
     /// The established link to `node`.
     pub(crate) fn link(&self, node: &str) -> Option<ActorRef<LinkMsg>> {
-        lock(&self.links).get(node).cloned()
+        lock(&self.links)
+            .get(node)
+            .map(|handle| handle.actor.clone())
+    }
+
+    /// Sends `frame` to `node` ahead of its queued messages; returns
+    /// whether there is a link to it.
+    pub(crate) fn send_control(&self, node: &str, frame: Vec<u8>) -> bool {
+        let Some(handle) = lock(&self.links).get(node).cloned() else {
+            return false;
+        };
+        handle.control.push(frame);
+        // A full inbox means the link is busy: it drains the control queue
+        // on its next turn anyway.
+        let _ = handle.actor.try_send(LinkMsg::Wake);
+        true
     }
 
     /// Tells every link that this node's entries changed.
     pub(crate) fn registry_changed(&self) {
         self.generation.fetch_add(1, Ordering::Release);
-        for link in lock(&self.links).values() {
+        for handle in lock(&self.links).values() {
             // A full inbox means the link is busy and looks at the
             // generation on its next turn anyway.
-            let _ = link.try_send(LinkMsg::RegistryChanged);
+            let _ = handle.actor.try_send(LinkMsg::Wake);
         }
     }
 
@@ -116,7 +170,7 @@ impl Shared {
         {
             let mut links = lock(&self.links);
             match links.get(node) {
-                Some(current) if current.sends_to(link) => {
+                Some(current) if current.actor.sends_to(link) => {
                     links.remove(node);
                 }
                 _ => return false,

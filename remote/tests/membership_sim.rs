@@ -63,7 +63,8 @@ impl Sim {
     fn drain(&mut self, i: usize) {
         while let Some((to, packet)) = self.members[i].next_packet() {
             self.sequence += 1;
-            self.wire.insert((self.now + LATENCY, self.sequence), (index(&to), packet));
+            self.wire
+                .insert((self.now + LATENCY, self.sequence), (index(&to), packet));
         }
         while let Some(change) = self.members[i].next_change() {
             match change {
@@ -140,12 +141,18 @@ fn hundred_members_converge_and_detect_a_failure() {
     let name = id(victim).name;
     let first = sim
         .until(Duration::from_secs(60), |sim| {
-            sim.views.iter().enumerate().any(|(i, view)| i != victim && !view.contains(&name))
+            sim.views
+                .iter()
+                .enumerate()
+                .any(|(i, view)| i != victim && !view.contains(&name))
         })
         .expect("nobody declared the dead member down");
     let rest = sim
         .until(Duration::from_secs(60), |sim| {
-            sim.views.iter().enumerate().all(|(i, view)| i == victim || !view.contains(&name))
+            sim.views
+                .iter()
+                .enumerate()
+                .all(|(i, view)| i == victim || !view.contains(&name))
         })
         .expect("not everyone declared the dead member down within 60 s");
     let all = first + rest;
@@ -161,8 +168,5 @@ fn hundred_members_converge_and_detect_a_failure() {
     );
     // Detection: the first probe of the dead member comes within a round of
     // probes; then suspicion, then dissemination.
-    assert!(
-        all < Duration::from_secs(30),
-        "detection took {all:?}"
-    );
+    assert!(all < Duration::from_secs(30), "detection took {all:?}");
 }

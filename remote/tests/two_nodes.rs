@@ -85,6 +85,11 @@ fn messages_and_requests(
             .await;
             let texts = b.lookup::<Text>("texts").unwrap();
             assert_eq!(texts.node(), a.name());
+            eventually(&rt, "membership sees both", || {
+                a.members().len() == 1 && b.members().len() == 1
+            })
+            .await;
+            assert_eq!(a.members()[0], (b.name().to_owned(), b.address()));
             texts.try_send(Text("one".into())).unwrap();
             texts.send(Text("two".into())).await.unwrap();
             texts.try_send(Text("three".into())).unwrap();

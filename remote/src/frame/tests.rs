@@ -20,6 +20,7 @@ enum Owned {
     Swim(Vec<u8>),
     Watch(u64, String),
     Stopped(u64),
+    Credit(u64),
 }
 
 const FAILURES: [RpcFailure; 5] = [
@@ -70,6 +71,7 @@ impl Owned {
                 name,
             },
             Owned::Stopped(watch) => Frame::Stopped { watch: *watch },
+            Owned::Credit(bytes) => Frame::Credit { bytes: *bytes },
         }
     }
 }
@@ -96,6 +98,7 @@ fn owned() -> impl Strategy<Value = Owned> {
         bytes().prop_map(Owned::Swim),
         (any::<u64>(), ".{0,40}").prop_map(|(w, n)| Owned::Watch(w, n)),
         any::<u64>().prop_map(Owned::Stopped),
+        any::<u64>().prop_map(Owned::Credit),
     ]
 }
 

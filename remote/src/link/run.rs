@@ -21,7 +21,7 @@
 //!   stops reading the socket, so TCP pushes back on the peer) rather than
 //!   drop or reorder messages.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::future::{Future, poll_fn};
 use std::mem::take;
 use std::pin::{Pin, pin};
@@ -33,20 +33,19 @@ use kiln::actor;
 use kiln_inbox::oneshot;
 use kiln_rt::access::ThreadSafe;
 use kiln_rt::net::TcpStream;
-use kiln_rt::spawn::FutureOptions;
 use kiln_rt::timer::Timer;
 use log::{debug, warn};
 
 use crate::frame::{self, Entry, Frame, RpcFailure};
+use crate::link::flow::{Credit, Grant};
 use crate::link::session::Session;
 use crate::link::{LinkError, LinkMsg};
-use crate::node::actor::{NodeMessage, NodeMsg};
-use crate::registry::{BoxFuture, Delivery, LocalTarget, RemoteEntry};
-use crate::shared::{Shared, lock};
+use crate::registry::{BoxFuture, LocalTarget, RemoteEntry};
+use crate::shared::{Control, Shared, lock};
 
 /// Bytes waiting for the socket above which the link stops taking
 /// messages from its inbox.
-pub(super) const HIGH_WATER: usize = 1024 * 1024;
+pub(super) const HIGH_WATER: usize = 256 * 1024;
 
 /// Room a receive asks for.
 const RECV_SIZE: usize = 64 * 1024;
@@ -88,24 +87,34 @@ enum Event {
 }
 
 /// The state of an established link besides the socket and the session.
-struct Link<'a> {
-    shared: &'a Shared,
-    rt: ThreadSafe,
+pub(super) struct Link<'a> {
+    pub(super) shared: &'a Shared,
+    pub(super) rt: ThreadSafe,
     /// The peer's node name.
-    peer: &'a str,
-    link_ref: kiln::ActorRef<LinkMsg>,
+    pub(super) peer: &'a str,
+    pub(super) link_ref: kiln::ActorRef<LinkMsg>,
     /// Requests sent, waiting for their responses.
-    pending: HashMap<u64, oneshot::Sender<Result<Vec<u8>, RpcFailure>>>,
+    pub(super) pending: HashMap<u64, oneshot::Sender<Result<Vec<u8>, RpcFailure>>>,
     /// Prune `pending` of abandoned requests when it grows past this.
     prune_at: usize,
     /// A delivery waiting for room in a local inbox.
-    delivering: Option<BoxFuture<Result<(), RpcFailure>>>,
+    pub(super) delivering: Option<BoxFuture<Result<(), RpcFailure>>>,
+    /// Data frames received while a delivery waits, in order.
+    pub(super) backlog: VecDeque<Vec<u8>>,
+    /// Bytes in `backlog`.
+    pub(super) backlog_bytes: usize,
+    /// Credit to send data frames.
+    pub(super) credit: Credit,
+    /// Credit to grant the peer.
+    pub(super) grant: Grant,
+    /// A message waiting for credit.
+    held: Option<LinkMsg>,
     /// Local actors by name, valid for `generation`.
-    targets: HashMap<Box<str>, Arc<dyn LocalTarget>>,
+    pub(super) targets: HashMap<Box<str>, Arc<dyn LocalTarget>>,
     /// The registry generation `targets` and `told` are of.
     generation: u64,
     /// The entries the peer has been told about.
-    told: HashMap<Box<str>, RemoteEntry>,
+    pub(super) told: HashMap<Box<str>, RemoteEntry>,
     /// `Close` received: send what is queued, then end.
     closing: bool,
 }
@@ -115,6 +124,7 @@ struct Link<'a> {
 pub(super) async fn run(
     ctx: &mut actor::Context<LinkMsg, ThreadSafe>,
     shared: &Shared,
+    control: &Control,
     stream: &TcpStream,
     session: &mut Session,
     peer: &str,
@@ -127,6 +137,11 @@ pub(super) async fn run(
         pending: HashMap::new(),
         prune_at: 64,
         delivering: None,
+        backlog: VecDeque::new(),
+        backlog_bytes: 0,
+        credit: Credit::new(),
+        grant: Grant::default(),
+        held: None,
         targets: HashMap::new(),
         generation: u64::MAX,
         told: HashMap::new(),
@@ -143,6 +158,7 @@ pub(super) async fn run(
     // Bytes that came with the peer's `Hello`.
     link.process_input(session, limit)?;
     loop {
+        control.drain_into(&mut session.output);
         link.sync_registry(session, limit)?;
         if send.is_none() {
             session.take_output(&mut spare_out)?;
@@ -153,13 +169,17 @@ pub(super) async fn run(
                 return Ok(());
             }
         }
-        if recv.is_none() && link.delivering.is_none() && !session.closed {
+        if let Some(msg) = link.held.take() {
+            link.handle(msg, session, limit)?;
+        }
+        if recv.is_none() && !session.closed {
             let mut buf = take(&mut spare_in);
             buf.clear();
             buf.reserve(RECV_SIZE);
             recv.set(Some(stream.recv(buf)));
         }
-        let take_messages = session.output.len() < HIGH_WATER && !link.closing;
+        let take_messages =
+            link.held.is_none() && session.output.len() < HIGH_WATER && !link.closing;
         let event = poll_fn(|cx| {
             if let Some(delivering) = link.delivering.as_mut()
                 && let Poll::Ready(result) = delivering.as_mut().poll(cx)
@@ -215,12 +235,12 @@ pub(super) async fn run(
                 if let Err(failure) = result {
                     debug!("message from node '{peer}' dropped: {failure}");
                 }
-                link.process_input(session, limit)?;
+                link.drain_backlog(session, limit)?;
             }
             Event::Message(msg) => {
                 link.handle(msg, session, limit)?;
                 // More at once: one TLS record and one send for a burst.
-                while session.output.len() < HIGH_WATER && !link.closing {
+                while link.held.is_none() && session.output.len() < HIGH_WATER && !link.closing {
                     match ctx.try_receive_next() {
                         Ok(msg) => link.handle(msg, session, limit)?,
                         Err(_) => break,
@@ -240,8 +260,18 @@ impl Link<'_> {
         limit: usize,
     ) -> Result<(), LinkError> {
         match msg {
-            LinkMsg::Frame(frame) => session.output.extend_from_slice(&frame),
+            LinkMsg::Frame(frame) => {
+                if !self.credit.take(frame.len()) {
+                    self.held = Some(LinkMsg::Frame(frame));
+                    return Ok(());
+                }
+                session.output.extend_from_slice(&frame);
+            }
             LinkMsg::Request { id, frame, reply } => {
+                if !self.credit.take(frame.len()) {
+                    self.held = Some(LinkMsg::Request { id, frame, reply });
+                    return Ok(());
+                }
                 session.output.extend_from_slice(&frame);
                 self.pending.insert(id, reply);
                 if self.pending.len() >= self.prune_at {
@@ -267,7 +297,7 @@ impl Link<'_> {
             LinkMsg::Stopped { watch } => {
                 frame::encode_into(&Frame::Stopped { watch }, &mut session.output, limit)?;
             }
-            LinkMsg::RegistryChanged => {} // `sync_registry` runs every turn.
+            LinkMsg::Wake => {} // The loop looks at the shared state every turn.
             LinkMsg::Close => {
                 self.closing = true;
                 session.close();
@@ -309,202 +339,4 @@ impl Link<'_> {
         }
         Ok(())
     }
-
-    /// Handles the complete frames in the session's input, stopping at a
-    /// delivery that must wait.
-    fn process_input(&mut self, session: &mut Session, limit: usize) -> Result<(), LinkError> {
-        let input = take(&mut session.input);
-        let mut used = 0;
-        let result = (|| {
-            while self.delivering.is_none() {
-                let Some((frame, n)) = frame::decode(&input[used..], limit)? else {
-                    break;
-                };
-                used += n;
-                self.receive(frame, session, limit)?;
-            }
-            Ok(())
-        })();
-        session.input = input;
-        session.input.drain(..used);
-        result
-    }
-
-    /// Handles one frame from the peer.
-    fn receive(
-        &mut self,
-        frame: Frame<'_>,
-        session: &mut Session,
-        limit: usize,
-    ) -> Result<(), LinkError> {
-        match frame {
-            Frame::Hello(_) => return Err(LinkError::Protocol("a second Hello".to_owned())),
-            Frame::Message {
-                target,
-                message_type,
-                payload,
-            } => {
-                let Some(local) = self.target(target) else {
-                    debug!(
-                        "message from node '{}' for unknown actor '{}' dropped",
-                        self.peer,
-                        target.escape_debug()
-                    );
-                    return Ok(());
-                };
-                check_type(&*local, target, message_type)?;
-                match local.deliver(payload).0 {
-                    Delivery::Done => {}
-                    Delivery::Wait(future) => self.delivering = Some(future),
-                    Delivery::Stopped => debug!("message for stopped actor '{target}' dropped"),
-                    Delivery::Malformed => return Err(malformed(target, message_type)),
-                }
-            }
-            Frame::Request {
-                id,
-                target,
-                message_type,
-                response_type,
-                payload,
-            } => {
-                let failure = match self.target(target) {
-                    None => Some(RpcFailure::NotFound),
-                    Some(local)
-                        if local.message_type() != message_type
-                            || local.response_type() != Some(response_type) =>
-                    {
-                        Some(RpcFailure::WrongType)
-                    }
-                    Some(local) => {
-                        let (delivery, response) = local.deliver(payload);
-                        match delivery {
-                            Delivery::Done | Delivery::Wait(_) => {
-                                if let Delivery::Wait(future) = delivery {
-                                    self.delivering = Some(future);
-                                }
-                                // An actor answering requests gives a response.
-                                if let Some(response) = response {
-                                    self.spawn_response(id, response);
-                                }
-                                None
-                            }
-                            Delivery::Stopped => Some(RpcFailure::Stopped),
-                            Delivery::Malformed => return Err(malformed(target, message_type)),
-                        }
-                    }
-                };
-                if let Some(failure) = failure {
-                    let frame = Frame::Response {
-                        id,
-                        result: Err(failure),
-                    };
-                    frame::encode_into(&frame, &mut session.output, limit)?;
-                }
-            }
-            Frame::Response { id, result } => {
-                if let Some(reply) = self.pending.remove(&id) {
-                    let _ = reply.try_send(result.map(<[u8]>::to_vec));
-                }
-            }
-            Frame::Register(entry) => {
-                let remote = RemoteEntry {
-                    message_type: entry.message_type.into(),
-                    response_type: entry.response_type.map(Into::into),
-                };
-                lock(&self.shared.registry).add_remote(self.peer, entry.name, remote);
-            }
-            Frame::Unregister { name } => {
-                lock(&self.shared.registry).remove_remote(self.peer, name);
-            }
-            Frame::Swim(data) => {
-                if let Some(node) = self.shared.node_ref.get() {
-                    // Membership data is best effort, like the datagrams
-                    // SWIM was designed for.
-                    let _ = node.try_send(NodeMessage(NodeMsg::Swim(data.to_vec())));
-                }
-            }
-            Frame::Watch { watch, name } => match self.target(name) {
-                Some(local) if local.is_connected() => self.spawn_watch(watch, local.stopped()),
-                _ => frame::encode_into(&Frame::Stopped { watch }, &mut session.output, limit)?,
-            },
-            Frame::Stopped { watch } => {
-                let ended = lock(&self.shared.watches).remove(&watch);
-                if let Some(watch) = ended {
-                    let _ = watch
-                        .watcher
-                        .try_send(crate::WatchEvent::Stopped(watch.name));
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// The local actor registered as `name`.
-    fn target(&mut self, name: &str) -> Option<Arc<dyn LocalTarget>> {
-        if let Some(target) = self.targets.get(name) {
-            return Some(target.clone());
-        }
-        let target = lock(&self.shared.registry).local.get(name).cloned()?;
-        self.targets.insert(name.into(), target.clone());
-        Some(target)
-    }
-
-    /// Sends the response of a request once the local actor gives it.
-    fn spawn_response(&mut self, id: u64, response: BoxFuture<Result<Vec<u8>, RpcFailure>>) {
-        let link_ref = self.link_ref.clone();
-        self.rt.spawn_future(
-            async move {
-                let result = response.await;
-                let _ = link_ref.send(LinkMsg::Respond { id, result }).await;
-            },
-            FutureOptions::default(),
-        );
-    }
-
-    /// Tells the peer when a local actor stops (or forgets it when the
-    /// link ends first).
-    fn spawn_watch(&mut self, watch: u64, stopped: BoxFuture<()>) {
-        let link_ref = self.link_ref.clone();
-        self.rt.spawn_future(
-            async move {
-                let mut stopped = stopped;
-                let ended = {
-                    let mut join = pin!(link_ref.join());
-                    poll_fn(|cx| {
-                        if stopped.as_mut().poll(cx).is_ready() {
-                            return Poll::Ready(true);
-                        }
-                        join.as_mut().poll(cx).map(|_| false)
-                    })
-                    .await
-                };
-                if ended {
-                    let _ = link_ref.send(LinkMsg::Stopped { watch }).await;
-                }
-            },
-            FutureOptions::default(),
-        );
-    }
-}
-
-/// Checks that a frame's type names match the registration: a mismatch
-/// means the peer and this node disagree on the protocol.
-fn check_type(local: &dyn LocalTarget, target: &str, message_type: &str) -> Result<(), LinkError> {
-    if local.message_type() == message_type {
-        return Ok(());
-    }
-    Err(LinkError::Protocol(format!(
-        "message of type '{}' for actor '{}', which takes '{}'",
-        message_type.escape_debug(),
-        target.escape_debug(),
-        local.message_type()
-    )))
-}
-
-fn malformed(target: &str, message_type: &str) -> LinkError {
-    LinkError::Protocol(format!(
-        "a '{}' for actor '{}' does not decode",
-        message_type.escape_debug(),
-        target.escape_debug()
-    ))
 }

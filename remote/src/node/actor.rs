@@ -43,7 +43,7 @@ use crate::event::{MemberEvent, WatchEvent};
 use crate::frame::{self, Frame};
 use crate::link::{Direction, LinkMsg, Peer, link_actor};
 use crate::membership::{Change, MemberId, Membership, Timing};
-use crate::shared::{Shared, lock};
+use crate::shared::{LinkHandle, Shared, lock};
 
 /// How long the node with the larger name waits for the other to dial.
 const DIAL_GRACE: Duration = Duration::from_secs(1);
@@ -93,7 +93,7 @@ impl From<RpcMessage<LinkUp, bool>> for NodeMessage {
 /// An established link asking to stay.
 pub(crate) struct LinkUp {
     pub(crate) peer: Peer,
-    pub(crate) link: ActorRef<LinkMsg>,
+    pub(crate) link: LinkHandle,
     pub(crate) outbound: bool,
 }
 
@@ -337,9 +337,10 @@ impl State {
     fn link_up(&mut self, up: LinkUp, now: Instant) -> bool {
         let LinkUp {
             peer,
-            link,
+            link: handle,
             outbound,
         } = up;
+        let link = handle.actor.clone();
         let initiator = if outbound {
             self.shared.name().to_owned()
         } else {
@@ -357,7 +358,7 @@ impl State {
             let _ = existing.link.try_send(LinkMsg::Close);
             self.shared.link_lost(&peer.name, &existing.link);
         }
-        lock(&self.shared.links).insert(peer.name.as_str().into(), link.clone());
+        lock(&self.shared.links).insert(peer.name.as_str().into(), handle);
         self.links.insert(
             peer.name.clone(),
             Linked {
@@ -430,11 +431,9 @@ impl State {
     fn flush_membership(&mut self) {
         let limit = self.shared.config.max_frame;
         while let Some((to, packet)) = self.membership.next_packet() {
-            let Some(link) = self.shared.link(&to.name) else {
-                continue; // Best effort, like a datagram.
-            };
+            // Best effort, like a datagram: no link, no packet.
             if let Ok(frame) = frame::encode(&Frame::Swim(&packet), limit) {
-                let _ = link.try_send(LinkMsg::Frame(frame));
+                self.shared.send_control(&to.name, frame);
             }
         }
         let now = Instant::now();

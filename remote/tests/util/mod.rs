@@ -19,6 +19,8 @@ use kiln_rt::spawn::{ActorOptions, Spawn};
 use kiln_rt::timer::Timer;
 use serde::{Deserialize, Serialize};
 
+pub(crate) mod child;
+
 /// Generous: the machine is a noisy 2-vCPU VM.
 pub(crate) const TIMEOUT: Duration = Duration::from_secs(60);
 
