@@ -120,8 +120,12 @@ impl Node {
 
     /// Registers `actor_ref` as `name` for the cluster: other nodes can
     /// look it up and send it messages of type `M`. Fails if this node
-    /// registered `name` already (a registration ends with
-    /// [`unregister`](Node::unregister), or when the actor stops).
+    /// registered `name` already.
+    ///
+    /// A registration ends with [`unregister`](Node::unregister), or when
+    /// the actor stops; the other nodes forget it then. The registry holds
+    /// a reference to the actor: an actor that stops once no reference is
+    /// left stops only after it is unregistered.
     pub fn register<M: Message>(
         &self,
         name: &str,
@@ -166,9 +170,22 @@ impl Node {
                 }
                 _ => {}
             }
-            registry.local.insert(name.into(), target);
+            registry.local.insert(name.into(), target.clone());
         }
         self.shared.registry_changed();
+        // The entry goes when the actor stops.
+        let stopped = target.stopped();
+        let shared = Arc::downgrade(&self.shared);
+        let name = name.to_owned();
+        let forget = Box::pin(async move {
+            stopped.await;
+            if let Some(shared) = shared.upgrade() {
+                shared.unregister_if(&name, &target);
+            }
+        });
+        if let Some(node) = self.shared.node_ref.get() {
+            let _ = node.try_send(NodeMessage(NodeMsg::Spawn(forget)));
+        }
         Ok(())
     }
 

@@ -18,7 +18,7 @@ use crate::config::Config;
 use crate::event::{MemberEvent, WatchEvent};
 use crate::link::LinkMsg;
 use crate::node::actor::NodeMessage;
-use crate::registry::Registry;
+use crate::registry::{LocalTarget, Registry};
 use crate::tls::TlsConfigs;
 
 /// See the [module documentation](self).
@@ -151,6 +151,22 @@ impl Shared {
         // on its next turn anyway.
         let _ = handle.actor.try_send(LinkMsg::Wake);
         true
+    }
+
+    /// Removes this node's entry `name` if it is still `target`.
+    pub(crate) fn unregister_if(&self, name: &str, target: &Arc<dyn LocalTarget>) {
+        let removed = {
+            let mut registry = lock(&self.registry);
+            let same = registry
+                .local
+                .get(name)
+                .is_some_and(|current| Arc::ptr_eq(current, target));
+            same && registry.local.remove(name).is_some()
+        };
+        if removed {
+            debug!("actor '{name}' stopped; unregistered");
+            self.registry_changed();
+        }
     }
 
     /// Tells every link that this node's entries changed.

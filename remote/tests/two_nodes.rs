@@ -10,7 +10,7 @@ use kiln::actor::{self, actor_fn};
 use kiln::actor_ref::rpc::RpcMessage;
 use kiln::supervisor::NoSupervisor;
 use kiln_remote::test::TestCa;
-use kiln_remote::{Config, LookupError, RpcError, Security, SendError};
+use kiln_remote::{Config, LookupError, MemberEvent, RpcError, Security, SendError, WatchEvent};
 use kiln_rt::access::ThreadSafe;
 use kiln_rt::spawn::{ActorOptions, Spawn};
 use kiln_rt::timer::{Deadline, Timer};
@@ -231,4 +231,107 @@ fn certificate_for_another_name_is_refused() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("not valid for 'node-b'"), "{err}");
+}
+
+/// Stops at the first message.
+async fn mortal(mut ctx: actor::Context<Text, ThreadSafe>) {
+    let _ = ctx.receive_next().await;
+}
+
+async fn collect_events<E: Send + 'static>(
+    mut ctx: actor::Context<E, ThreadSafe>,
+    out: std::sync::mpsc::Sender<E>,
+) {
+    while let Ok(event) = ctx.receive_next().await {
+        let _ = out.send(event);
+    }
+}
+
+#[test]
+fn watches_and_member_events() {
+    let (watch_out, watch_in) = std::sync::mpsc::channel();
+    let (event_out, event_in) = std::sync::mpsc::channel();
+    run(move |runtime| {
+        let a = start(runtime, plain("node-a"));
+        let b = start(runtime, plain("node-b").with_seeds([a.address()]));
+        let c = start(runtime, plain("node-c").with_seeds([a.address()]));
+        let mortal_ref = runtime.spawn(NoSupervisor, actor_fn(mortal), (), ActorOptions::default());
+        a.register("mortal", mortal_ref).unwrap();
+        let watcher = runtime.spawn(
+            NoSupervisor,
+            actor_fn(collect_events::<WatchEvent>),
+            watch_out,
+            ActorOptions::default(),
+        );
+        let events = runtime.spawn(
+            NoSupervisor,
+            actor_fn(collect_events::<MemberEvent>),
+            event_out,
+            ActorOptions::default(),
+        );
+        move |rt: ThreadSafe| async move {
+            eventually(&rt, "the cluster forms", || {
+                a.members().len() == 2 && b.members().len() == 2 && c.members().len() == 2
+            })
+            .await;
+            b.subscribe(events);
+            eventually(&rt, "b knows mortal", || b.lookup::<Text>("mortal").is_ok()).await;
+            let remote = b.lookup::<Text>("mortal").unwrap();
+            b.watch(&remote, watcher.clone());
+            // Give the watch time to arrive before the actor stops (a
+            // watch that arrives after is answered at once, too).
+            Timer::after(rt.clone(), Duration::from_millis(100)).await;
+            remote.send(Text("stop".into())).await.unwrap();
+            // The entry goes away everywhere once the actor stopped.
+            eventually(&rt, "b forgets mortal", || {
+                b.lookup::<Text>("mortal").is_err()
+            })
+            .await;
+            eventually(&rt, "a forgets mortal", || {
+                a.lookup::<Text>("mortal").is_err()
+            })
+            .await;
+            // A watch of an actor on a node that leaves.
+            let c_texts = c.register("c-texts", runtime_free_actor(&rt)).map(|()| ());
+            assert!(c_texts.is_ok());
+            eventually(&rt, "b knows c-texts", || {
+                b.lookup::<Text>("c-texts").is_ok()
+            })
+            .await;
+            b.watch(&b.lookup::<Text>("c-texts").unwrap(), watcher);
+            Timer::after(rt.clone(), Duration::from_millis(100)).await;
+            c.stop();
+            eventually(&rt, "b sees c leave", || b.members().len() == 1).await;
+            a.stop();
+            b.stop();
+        }
+    });
+    let first = watch_in.recv_timeout(TIMEOUT).unwrap();
+    assert_eq!(first, WatchEvent::Stopped("mortal".into()));
+    let second = watch_in.recv_timeout(TIMEOUT).unwrap();
+    assert_eq!(second.name(), "c-texts");
+    assert!(
+        matches!(
+            second,
+            WatchEvent::NodeDown(_) | WatchEvent::ConnectionLost(_)
+        ),
+        "{second:?}"
+    );
+    let mut events: Vec<_> =
+        std::iter::from_fn(|| event_in.recv_timeout(Duration::from_secs(1)).ok()).collect();
+    events.sort_by_key(|event| format!("{event:?}"));
+    let names: Vec<String> = events
+        .iter()
+        .map(|event| match event {
+            MemberEvent::Up { node, .. } => format!("up {node}"),
+            MemberEvent::Down { node } => format!("down {node}"),
+        })
+        .collect();
+    assert_eq!(names, ["down node-c", "up node-a", "up node-c"]);
+}
+
+/// An actor to register, spawned from the test body's runtime access.
+fn runtime_free_actor(rt: &ThreadSafe) -> ActorRef<Text> {
+    let mut rt = rt.clone();
+    rt.spawn(NoSupervisor, actor_fn(mortal), (), ActorOptions::default())
 }

@@ -33,6 +33,7 @@ use kiln::actor::{self, NewActor, actor_fn};
 use kiln::actor_ref::rpc::RpcMessage;
 use kiln::supervisor::NoSupervisor;
 use kiln::{ActorRef, from_message};
+use kiln_inbox::oneshot;
 use kiln_rt::access::ThreadSafe;
 use kiln_rt::net::TcpListener;
 use kiln_rt::spawn::{ActorOptions, FutureOptions, Spawn};
@@ -173,6 +174,9 @@ struct State {
     links: HashMap<String, Linked>,
     /// Live members by name.
     members: HashMap<String, MemberId>,
+    /// One per future spawned for the node: dropped when the node stops,
+    /// which ends the futures.
+    stoppers: Vec<oneshot::Sender<()>>,
 }
 
 /// What woke the node actor.
@@ -204,6 +208,7 @@ async fn run(
         dials: HashMap::new(),
         links: HashMap::new(),
         members: HashMap::new(),
+        stoppers: Vec::new(),
         shared,
     };
     for &seed in &state.shared.config.seeds {
@@ -272,6 +277,11 @@ async fn run(
     for linked in state.links.values() {
         let _ = linked.link.try_send(LinkMsg::Close);
     }
+    // Let go of the registered actors: one that stops when its last
+    // reference goes can stop now, and the runtime with it.
+    let registry = std::mem::take(&mut *lock(&state.shared.registry));
+    drop(registry);
+    lock(&state.shared.members).clear();
 }
 
 impl State {
@@ -328,7 +338,7 @@ impl State {
                 dial.at = Some(now + backoff);
             }
             NodeMsg::Swim(packet) => self.membership.receive(&packet, now),
-            NodeMsg::Spawn(future) => self.rt.spawn_future(future, FutureOptions::default()),
+            NodeMsg::Spawn(future) => self.spawn_until_stopped(future),
             NodeMsg::Stop => {}
         }
     }
@@ -487,6 +497,25 @@ impl State {
                 }
             }
         }
+    }
+
+    /// Runs `future` on the node's runtime until it ends or the node stops.
+    fn spawn_until_stopped(&mut self, mut future: crate::registry::BoxFuture<()>) {
+        let (stopper, mut stopped) = oneshot::new::<()>();
+        if self.stoppers.len() >= 64 && self.stoppers.len().is_power_of_two() {
+            self.stoppers.retain(oneshot::Sender::is_connected);
+        }
+        self.stoppers.push(stopper);
+        let run = async move {
+            poll_fn(|cx| {
+                if future.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(());
+                }
+                stopped.poll_recv(cx).map(drop)
+            })
+            .await;
+        };
+        self.rt.spawn_future(run, FutureOptions::default());
     }
 
     /// Spawns a link actor.
