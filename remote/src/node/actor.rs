@@ -282,6 +282,10 @@ async fn run(
     let registry = std::mem::take(&mut *lock(&state.shared.registry));
     drop(registry);
     lock(&state.shared.members).clear();
+    // Subscribers and watchers hear no more: their inboxes may close.
+    lock(&state.shared.subscribers).clear();
+    let watches = std::mem::take(&mut *lock(&state.shared.watches));
+    drop(watches);
 }
 
 impl State {
