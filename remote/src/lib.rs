@@ -115,7 +115,7 @@
 //!
 //! kiln-remote writes only the glue; every protocol piece comes from a
 //! well-kept implementation:
-//! - **rustls** (with the `ring` provider) for TLS 1.3: memory-safe, audited,
+//! - **rustls** (with the aws-lc-rs provider) for TLS 1.3: memory-safe, audited,
 //!   and sans-I/O, so it runs over kiln's own sockets (see [`tls`]).
 //! - **foca** for membership: SWIM with suspicion and gossip, without a
 //!   runtime of its own (see [`membership`]).
@@ -151,8 +151,7 @@ pub use error::{LookupError, RegisterError, RpcError, SendError, StartError};
 pub use event::{MemberEvent, WatchEvent};
 pub use frame::RpcFailure;
 pub use message::Message;
-pub use node::Node;
-pub use node::actor::{NodeActor, NodeMessage};
+pub use node::{Host, Node};
 pub use remote_ref::RemoteRef;
 #[doc(no_inline)]
 pub use tls::{Security, TlsError, TlsIdentity};

@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use kiln::actor;
 use kiln_inbox::oneshot;
-use kiln_rt::access::ThreadSafe;
+use kiln_rt::access::ThreadLocal;
 use kiln_rt::net::TcpStream;
 use kiln_rt::timer::DeadlinePassed;
 use log::{debug, info, warn};
@@ -141,7 +141,7 @@ impl From<DeadlinePassed> for LinkError {
 
 /// The link actor; see the [module documentation](self).
 pub(crate) async fn link_actor(
-    mut ctx: actor::Context<LinkMsg, ThreadSafe>,
+    mut ctx: actor::Context<LinkMsg, ThreadLocal>,
     shared: Arc<Shared>,
     direction: Direction,
 ) {

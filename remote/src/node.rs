@@ -8,9 +8,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use kiln::ActorRef;
 use kiln::actor_ref::rpc::RpcMessage;
-use kiln::supervisor::StopSupervisor;
-use kiln_rt::access::ThreadSafe;
-use kiln_rt::spawn::{ActorOptions, Spawn};
 use log::warn;
 
 use crate::Message;
@@ -18,36 +15,41 @@ use crate::config::Config;
 use crate::error::{LookupError, RegisterError, StartError};
 use crate::event::{MemberEvent, WatchEvent};
 use crate::frame::{self, Frame};
-use crate::node::actor::{NodeActor, NodeMessage, NodeMsg};
+use crate::node::actor::{NodeMessage, NodeMsg};
 use crate::registry::{Answering, LocalTarget, OneWay};
 use crate::remote_ref::RemoteRef;
 use crate::shared::{Shared, Watch, lock};
 use crate::tls::Security;
 
 pub(crate) mod actor;
+mod host;
+
+pub use host::Host;
 
 /// A node of a cluster: started on a kiln runtime with [`Node::start`], it
 /// links to the other nodes, keeps the cluster's registry, and gives
 /// [`RemoteRef`]s to actors anywhere in the cluster.
 ///
 /// `Node` is a cheap handle (`Clone`, `Send`, `Sync`); the node runs as
-/// thread-safe actors until [`Node::stop`].
+/// thread-local actors of one worker until [`Node::stop`].
 #[derive(Clone)]
 pub struct Node {
     shared: Arc<Shared>,
 }
 
 impl Node {
-    /// Starts a node on the runtime of `rt` (a `Runtime`, `RuntimeRef`, or
-    /// an actor's context or runtime access): checks the configuration and
-    /// the TLS identity, binds the listening address, and starts joining
-    /// the seeds.
+    /// Starts a node on `host`: a [`Runtime`](kiln_rt::Runtime) that has
+    /// not started yet (the node runs on its first worker), or a worker (a
+    /// `RuntimeRef`, or a thread-local actor's `ThreadLocal`). Checks the
+    /// configuration and the TLS identity, binds the listening address, and
+    /// starts joining the seeds.
+    ///
+    /// The node's actors (one per link, and one that listens and runs
+    /// membership) are thread-local actors of that worker, so their socket
+    /// I/O goes straight to its ring; any thread sends through the node.
     ///
     /// With [`Security::InsecurePlaintext`] it logs a warning.
-    pub fn start<RT>(rt: &mut RT, config: Config) -> Result<Node, StartError>
-    where
-        RT: Spawn<StopSupervisor, NodeActor, ThreadSafe>,
-    {
+    pub fn start<H: Host + ?Sized>(host: &mut H, config: Config) -> Result<Node, StartError> {
         config.check().map_err(StartError::new)?;
         let tls = match &config.security {
             Security::MutualTls(identity) => {
@@ -75,12 +77,7 @@ impl Node {
                 u64::try_from(since.as_nanos()).unwrap_or(u64::MAX)
             });
         let shared = Arc::new(Shared::new(config, tls, incarnation));
-        let node_actor = NodeActor {
-            shared: shared.clone(),
-        };
-        let options = ActorOptions::default().with_inbox_size(kiln::future::InboxSize::fixed(4096));
-        rt.try_spawn(StopSupervisor, node_actor, (), options)
-            .map_err(|err| StartError::with_source("can't start listening", err))?;
+        host.start_node(shared.clone())?;
         Ok(Node { shared })
     }
 

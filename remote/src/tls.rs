@@ -22,8 +22,10 @@
 //! rustls was chosen because it is memory-safe, audited, TLS 1.3-only here,
 //! and sans-I/O: its connections take and give bytes, so they run over
 //! kiln's own sockets with buffers passed by value, on io_uring or epoll
-//! alike. Its crypto provider is `ring`, which builds with a C compiler
-//! alone (aws-lc-rs wants CMake as well).
+//! alike. Its crypto provider is aws-lc-rs, rustls's default: it offers the
+//! post-quantum hybrid key exchange X25519MLKEM768 first, and builds with a
+//! C compiler alone (no CMake, no Go). rustls 0.23.48 deprecated its `ring`
+//! provider for lacking post-quantum key exchange.
 
 use std::fmt;
 use std::path::Path;
@@ -121,11 +123,7 @@ impl TlsIdentity {
 
     /// The client and server configurations of a node.
     pub(crate) fn configs(&self) -> Result<TlsConfigs, TlsError> {
-        #[allow(
-            deprecated,
-            reason = "ring has no post-quantum key exchange; aws-lc-rs, which has, needs CMake to build"
-        )]
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let mut roots = RootCertStore::empty();
         for cert in &self.trusted {
             roots

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use kiln_rt::access::ThreadSafe;
+use kiln_rt::access::ThreadLocal;
 use kiln_rt::net::TcpStream;
 use kiln_rt::timer::Deadline;
 use rustls::pki_types::ServerName;
@@ -23,7 +23,7 @@ const TLS_NAME: &str = "kiln-remote.invalid";
 /// Connects, shakes hands and exchanges `Hello`s; see the [module
 /// docs](self).
 pub(super) async fn establish(
-    rt: &ThreadSafe,
+    rt: &ThreadLocal,
     shared: &Arc<Shared>,
     direction: Direction,
 ) -> Result<(TcpStream, Session, Peer), LinkError> {
@@ -32,7 +32,7 @@ pub(super) async fn establish(
 }
 
 async fn establish_now(
-    rt: &ThreadSafe,
+    rt: &ThreadLocal,
     shared: &Shared,
     direction: Direction,
 ) -> Result<(TcpStream, Session, Peer), LinkError> {

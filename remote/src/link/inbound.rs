@@ -209,7 +209,7 @@ impl Link<'_> {
     /// Sends the response of a request once the local actor gives it.
     fn spawn_response(&mut self, id: u64, response: BoxFuture<Result<Vec<u8>, RpcFailure>>) {
         let link_ref = self.link_ref.clone();
-        self.rt.spawn_future(
+        self.rt.spawn_local_future(
             async move {
                 let result = response.await;
                 let _ = link_ref.send(LinkMsg::Respond { id, result }).await;
@@ -222,7 +222,7 @@ impl Link<'_> {
     /// link ends first).
     fn spawn_watch(&mut self, watch: u64, stopped: BoxFuture<()>) {
         let link_ref = self.link_ref.clone();
-        self.rt.spawn_future(
+        self.rt.spawn_local_future(
             async move {
                 let mut stopped = stopped;
                 let ended = {

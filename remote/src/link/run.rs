@@ -31,7 +31,7 @@ use std::task::Poll;
 
 use kiln::actor;
 use kiln_inbox::oneshot;
-use kiln_rt::access::ThreadSafe;
+use kiln_rt::access::ThreadLocal;
 use kiln_rt::net::TcpStream;
 use kiln_rt::timer::Timer;
 use log::{debug, warn};
@@ -89,7 +89,7 @@ enum Event {
 /// The state of an established link besides the socket and the session.
 pub(super) struct Link<'a> {
     pub(super) shared: &'a Shared,
-    pub(super) rt: ThreadSafe,
+    pub(super) rt: ThreadLocal,
     /// The peer's node name.
     pub(super) peer: &'a str,
     pub(super) link_ref: kiln::ActorRef<LinkMsg>,
@@ -122,7 +122,7 @@ pub(super) struct Link<'a> {
 /// Runs the established link until it closes; see the [module
 /// docs](self).
 pub(super) async fn run(
-    ctx: &mut actor::Context<LinkMsg, ThreadSafe>,
+    ctx: &mut actor::Context<LinkMsg, ThreadLocal>,
     shared: &Shared,
     control: &Control,
     stream: &TcpStream,
@@ -152,7 +152,7 @@ pub(super) async fn run(
 
     let mut recv = pin!(None);
     let mut send = pin!(None);
-    let mut stall: Option<Timer<ThreadSafe>> = None;
+    let mut stall: Option<Timer<ThreadLocal>> = None;
     let mut spare_out = Vec::new();
     let mut spare_in = Vec::with_capacity(RECV_SIZE);
     // Bytes that came with the peer's `Hello`.

@@ -34,9 +34,9 @@ use kiln::actor_ref::rpc::RpcMessage;
 use kiln::supervisor::NoSupervisor;
 use kiln::{ActorRef, from_message};
 use kiln_inbox::oneshot;
-use kiln_rt::access::ThreadSafe;
+use kiln_rt::access::ThreadLocal;
 use kiln_rt::net::TcpListener;
-use kiln_rt::spawn::{ActorOptions, FutureOptions, Spawn};
+use kiln_rt::spawn::{ActorOptions, FutureOptions};
 use kiln_rt::timer::Timer;
 use log::{debug, info, warn};
 
@@ -50,7 +50,7 @@ use crate::shared::{LinkHandle, Shared, lock};
 const DIAL_GRACE: Duration = Duration::from_secs(1);
 
 /// A message for the node actor. Opaque: only kiln-remote sends them.
-pub struct NodeMessage(pub(crate) NodeMsg);
+pub(crate) struct NodeMessage(pub(crate) NodeMsg);
 
 impl fmt::Debug for NodeMessage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -98,10 +98,10 @@ pub(crate) struct LinkUp {
     pub(crate) outbound: bool,
 }
 
-/// The [`NewActor`] of a node's actor; [`Node::start`](crate::Node::start)
-/// spawns it. It binds the node's listener when it is created, so a spawn
+/// The [`NewActor`] of a node's actor, which [`Node::start`](crate::Node::start)
+/// spawns. It binds the node's listener when it is created, so a spawn
 /// fails (with the `io::Error`) if the address can't be bound.
-pub struct NodeActor {
+pub(crate) struct NodeActor {
     pub(crate) shared: Arc<Shared>,
 }
 
@@ -116,13 +116,13 @@ impl fmt::Debug for NodeActor {
 impl NewActor for NodeActor {
     type Message = NodeMessage;
     type Argument = ();
-    type Actor = Pin<Box<dyn Future<Output = ()> + Send>>;
+    type Actor = Pin<Box<dyn Future<Output = ()>>>;
     type Error = std::io::Error;
-    type RuntimeAccess = ThreadSafe;
+    type RuntimeAccess = ThreadLocal;
 
     fn new(
         &mut self,
-        mut ctx: actor::Context<NodeMessage, ThreadSafe>,
+        mut ctx: actor::Context<NodeMessage, ThreadLocal>,
         (): (),
     ) -> std::io::Result<Self::Actor> {
         let listener =
@@ -168,7 +168,7 @@ struct Linked {
 /// The node actor's state.
 struct State {
     shared: Arc<Shared>,
-    rt: ThreadSafe,
+    rt: ThreadLocal,
     membership: Membership,
     dials: HashMap<SocketAddr, Dial>,
     links: HashMap<String, Linked>,
@@ -187,7 +187,7 @@ enum Event {
 }
 
 async fn run(
-    mut ctx: actor::Context<NodeMessage, ThreadSafe>,
+    mut ctx: actor::Context<NodeMessage, ThreadLocal>,
     shared: Arc<Shared>,
     listener: TcpListener,
 ) {
@@ -519,7 +519,7 @@ impl State {
             })
             .await;
         };
-        self.rt.spawn_future(run, FutureOptions::default());
+        self.rt.spawn_local_future(run, FutureOptions::default());
     }
 
     /// Spawns a link actor.
@@ -527,7 +527,7 @@ impl State {
         let options = ActorOptions::default().with_inbox_size(kiln::future::InboxSize::fixed(
             self.shared.config.send_queue,
         ));
-        let _: ActorRef<LinkMsg> = self.rt.spawn(
+        let _: ActorRef<LinkMsg> = self.rt.spawn_local(
             NoSupervisor,
             actor_fn(link_actor),
             (self.shared.clone(), direction),

@@ -165,8 +165,10 @@ async fn commands(
                 Err(err) => say(&format!("watch-failed {err}")),
             },
             ["quit"] => {
+                // The runtime ends once the node's actors have; then the
+                // process.
                 node.stop();
-                std::process::exit(0);
+                return;
             }
             _ => say(&format!("unknown-command {line}")),
         }
