@@ -19,59 +19,21 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use kiln::actor;
-use kiln_inbox::oneshot;
 use kiln_rt::access::ThreadLocal;
 use kiln_rt::net::TcpStream;
 use kiln_rt::timer::DeadlinePassed;
 use log::{debug, info, warn};
 
-use crate::frame::{FrameError, RpcFailure};
-use crate::node::actor::{LinkUp, NodeMessage, NodeMsg};
-use crate::shared::{Control, LinkHandle, Shared};
+use crate::frame::FrameError;
+use crate::msg::{Control, LinkHandle, LinkMsg, LinkUp, NodeMessage, NodeMsg, Peer};
+use crate::shared::Shared;
 
 mod flow;
 mod handshake;
 mod inbound;
 mod run;
 mod session;
-
-/// What a link actor receives.
-pub(crate) enum LinkMsg {
-    /// An encoded frame to send.
-    Frame(Vec<u8>),
-    /// An encoded request to send; its response goes to `reply` (dropped
-    /// if the link ends first).
-    Request {
-        id: u64,
-        frame: Vec<u8>,
-        reply: oneshot::Sender<Result<Vec<u8>, RpcFailure>>,
-    },
-    /// The response of a local actor to a request from the peer.
-    Respond {
-        id: u64,
-        result: Result<Vec<u8>, RpcFailure>,
-    },
-    /// A local actor the peer watches has stopped.
-    Stopped { watch: u64 },
-    /// Look at the shared state: the registry or the control queue
-    /// changed.
-    Wake,
-    /// End the link.
-    Close,
-}
-
-impl fmt::Debug for LinkMsg {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            LinkMsg::Frame(frame) => write!(f, "Frame({} bytes)", frame.len()),
-            LinkMsg::Request { id, .. } => write!(f, "Request({id})"),
-            LinkMsg::Respond { id, .. } => write!(f, "Respond({id})"),
-            LinkMsg::Stopped { watch } => write!(f, "Stopped({watch})"),
-            LinkMsg::Wake => f.write_str("Wake"),
-            LinkMsg::Close => f.write_str("Close"),
-        }
-    }
-}
+mod yield_now;
 
 /// How a link starts.
 #[derive(Debug)]
@@ -83,14 +45,6 @@ pub(crate) enum Direction {
     },
     /// A connection the node's listener accepted.
     Inbound(TcpStream, SocketAddr),
-}
-
-/// The peer of an established link, from its `Hello`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Peer {
-    pub(crate) name: String,
-    pub(crate) incarnation: u64,
-    pub(crate) listen: SocketAddr,
 }
 
 /// Why a link ended or never started.

@@ -15,10 +15,11 @@ use crate::config::Config;
 use crate::error::{LookupError, RegisterError, StartError};
 use crate::event::{MemberEvent, WatchEvent};
 use crate::frame::{self, Frame};
-use crate::node::actor::{NodeMessage, NodeMsg};
+use crate::lock::lock;
+use crate::msg::{NodeMessage, NodeMsg};
 use crate::registry::{Answering, LocalTarget, OneWay};
 use crate::remote_ref::RemoteRef;
-use crate::shared::{Shared, Watch, lock};
+use crate::shared::{Shared, Watch};
 use crate::tls::Security;
 
 pub(crate) mod actor;

@@ -12,9 +12,10 @@ use kiln_inbox::oneshot;
 use crate::Message;
 use crate::error::{RpcError, SendError};
 use crate::frame::{self, Frame};
-use crate::link::LinkMsg;
+use crate::lock::lock;
+use crate::msg::LinkMsg;
 use crate::registry::{Delivery, LocalTarget};
-use crate::shared::{Shared, lock};
+use crate::shared::Shared;
 
 /// A reference to an actor registered (with
 /// [`Node::register`](crate::Node::register)) on a node of the cluster,

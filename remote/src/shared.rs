@@ -6,18 +6,18 @@
 //! Each table has its own mutex, held for a few map operations and never
 //! across an `.await` or while taking another of these locks.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use kiln::ActorRef;
 use log::debug;
 
 use crate::config::Config;
 use crate::event::{MemberEvent, WatchEvent};
-use crate::link::LinkMsg;
-use crate::node::actor::NodeMessage;
+use crate::lock::lock;
+use crate::msg::{LinkHandle, LinkMsg, NodeMessage};
 use crate::registry::{LocalTarget, Registry};
 use crate::tls::TlsConfigs;
 
@@ -48,45 +48,6 @@ pub(crate) struct Shared {
     pub(crate) subscribers: Mutex<Vec<ActorRef<MemberEvent>>>,
     /// The live members (this node excluded), by name.
     pub(crate) members: Mutex<BTreeMap<String, SocketAddr>>,
-}
-
-/// An established link as the node's references see it.
-#[derive(Clone, Debug)]
-pub(crate) struct LinkHandle {
-    /// The link actor: its inbox is the per-peer send queue.
-    pub(crate) actor: ActorRef<LinkMsg>,
-    /// Frames that go ahead of the queue.
-    pub(crate) control: Arc<Control>,
-}
-
-/// The frames a link sends ahead of its queued messages: membership
-/// (SWIM) packets, which must not wait behind a full send queue, or a busy
-/// link would make its node look dead. Bounded: the oldest go first, like
-/// datagrams.
-#[derive(Debug, Default)]
-pub(crate) struct Control {
-    frames: Mutex<VecDeque<Vec<u8>>>,
-}
-
-impl Control {
-    /// The most frames waiting.
-    const LIMIT: usize = 256;
-
-    pub(crate) fn push(&self, frame: Vec<u8>) {
-        let mut frames = lock(&self.frames);
-        if frames.len() == Self::LIMIT {
-            frames.pop_front();
-        }
-        frames.push_back(frame);
-    }
-
-    /// Appends the waiting frames to `out`.
-    pub(crate) fn drain_into(&self, out: &mut Vec<u8>) {
-        let mut frames = lock(&self.frames);
-        for frame in frames.drain(..) {
-            out.extend_from_slice(&frame);
-        }
-    }
 }
 
 /// A remote actor watched from this node.
@@ -225,10 +186,4 @@ impl Shared {
             )
         });
     }
-}
-
-/// Locks `mutex`; a panic while it was held does not poison it for the
-/// other links (the tables stay consistent between statements).
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }

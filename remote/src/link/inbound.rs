@@ -11,13 +11,14 @@ use kiln_rt::spawn::FutureOptions;
 use log::debug;
 
 use crate::frame::{self, Frame, RpcFailure};
+use crate::link::LinkError;
 use crate::link::flow::WINDOW;
 use crate::link::run::Link;
 use crate::link::session::Session;
-use crate::link::{LinkError, LinkMsg};
-use crate::node::actor::{NodeMessage, NodeMsg};
+use crate::lock::lock;
+use crate::msg::LinkMsg;
+use crate::msg::{NodeMessage, NodeMsg};
 use crate::registry::{BoxFuture, Delivery, LocalTarget, RemoteEntry};
-use crate::shared::lock;
 
 impl Link<'_> {
     /// Handles the complete frames in the session's input: control frames

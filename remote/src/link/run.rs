@@ -37,11 +37,15 @@ use kiln_rt::timer::Timer;
 use log::{debug, warn};
 
 use crate::frame::{self, Entry, Frame, RpcFailure};
+use crate::link::LinkError;
 use crate::link::flow::{Credit, Grant};
 use crate::link::session::Session;
-use crate::link::{LinkError, LinkMsg};
+use crate::link::yield_now::{BUDGET, yield_now};
+use crate::lock::lock;
+use crate::msg::Control;
+use crate::msg::LinkMsg;
 use crate::registry::{BoxFuture, LocalTarget, RemoteEntry};
-use crate::shared::{Control, Shared, lock};
+use crate::shared::Shared;
 
 /// Bytes waiting for the socket above which the link stops taking
 /// messages from its inbox.
@@ -157,7 +161,13 @@ pub(super) async fn run(
     let mut spare_in = Vec::with_capacity(RECV_SIZE);
     // Bytes that came with the peer's `Hello`.
     link.process_input(session, limit)?;
+    let mut budget = BUDGET;
     loop {
+        budget -= 1;
+        if budget == 0 {
+            budget = BUDGET;
+            yield_now().await;
+        }
         control.drain_into(&mut session.output);
         link.sync_registry(session, limit)?;
         if send.is_none() {

@@ -29,10 +29,10 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
+use kiln::ActorRef;
 use kiln::actor::{self, NewActor, actor_fn};
 use kiln::actor_ref::rpc::RpcMessage;
 use kiln::supervisor::NoSupervisor;
-use kiln::{ActorRef, from_message};
 use kiln_inbox::oneshot;
 use kiln_rt::access::ThreadLocal;
 use kiln_rt::net::TcpListener;
@@ -42,61 +42,14 @@ use log::{debug, info, warn};
 
 use crate::event::{MemberEvent, WatchEvent};
 use crate::frame::{self, Frame};
-use crate::link::{Direction, LinkMsg, Peer, link_actor};
+use crate::link::{Direction, link_actor};
+use crate::lock::lock;
 use crate::membership::{Change, MemberId, Membership, Timing};
-use crate::shared::{LinkHandle, Shared, lock};
+use crate::msg::{LinkMsg, LinkUp, NodeMessage, NodeMsg};
+use crate::shared::Shared;
 
 /// How long the node with the larger name waits for the other to dial.
 const DIAL_GRACE: Duration = Duration::from_secs(1);
-
-/// A message for the node actor. Opaque: only kiln-remote sends them.
-pub(crate) struct NodeMessage(pub(crate) NodeMsg);
-
-impl fmt::Debug for NodeMessage {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("NodeMessage")
-    }
-}
-
-/// What the node actor receives.
-pub(crate) enum NodeMsg {
-    /// A link is established: may it stay?
-    LinkUp(RpcMessage<LinkUp, bool>),
-    /// An established link that stayed has ended.
-    LinkDown { peer: Peer, link: ActorRef<LinkMsg> },
-    /// An outbound link failed before it was established.
-    ConnectFailed {
-        address: SocketAddr,
-        self_connect: bool,
-    },
-    /// Membership data from a peer.
-    Swim(Vec<u8>),
-    /// A future to run on the node's runtime (watching a local actor).
-    Spawn(crate::registry::BoxFuture<()>),
-    /// Leave the cluster and stop.
-    Stop,
-}
-
-from_message!(NodeMsg::LinkUp(LinkUp) -> bool);
-
-impl From<NodeMsg> for NodeMessage {
-    fn from(msg: NodeMsg) -> NodeMessage {
-        NodeMessage(msg)
-    }
-}
-
-impl From<RpcMessage<LinkUp, bool>> for NodeMessage {
-    fn from(msg: RpcMessage<LinkUp, bool>) -> NodeMessage {
-        NodeMessage(NodeMsg::LinkUp(msg))
-    }
-}
-
-/// An established link asking to stay.
-pub(crate) struct LinkUp {
-    pub(crate) peer: Peer,
-    pub(crate) link: LinkHandle,
-    pub(crate) outbound: bool,
-}
 
 /// The [`NewActor`] of a node's actor, which [`Node::start`](crate::Node::start)
 /// spawns. It binds the node's listener when it is created, so a spawn
@@ -413,6 +366,12 @@ impl State {
         if dial.expected.is_none() {
             dial.expected = expected;
         }
+        // Sooner if asked, unless a dial runs or is backing off.
+        if dial.failures == 0
+            && let Some(scheduled) = dial.at
+        {
+            dial.at = Some(scheduled.min(at));
+        }
     }
 
     /// Starts the dials that are due.
@@ -444,13 +403,17 @@ impl State {
     /// Sends membership's packets and acts on its changes.
     fn flush_membership(&mut self) {
         let limit = self.shared.config.max_frame;
+        let now = Instant::now();
         while let Some((to, packet)) = self.membership.next_packet() {
-            // Best effort, like a datagram: no link, no packet.
-            if let Ok(frame) = frame::encode(&Frame::Swim(&packet), limit) {
-                self.shared.send_control(&to.name, frame);
+            // Best effort, like a datagram: no link, no packet. But a member
+            // membership wants to talk to is dialled at once, whichever name
+            // is smaller: unanswered probes would make it look dead.
+            let sent = frame::encode(&Frame::Swim(&packet), limit)
+                .is_ok_and(|frame| self.shared.send_control(&to.name, frame));
+            if !sent && to.name != self.shared.name() {
+                self.want(to.address, Some(to.name), false, now);
             }
         }
-        let now = Instant::now();
         while let Some(change) = self.membership.next_change() {
             match change {
                 Change::Up(member) => {

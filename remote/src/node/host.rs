@@ -5,7 +5,7 @@ use std::sync::mpsc;
 
 use kiln::supervisor::StopSupervisor;
 use kiln_rt::access::ThreadLocal;
-use kiln_rt::spawn::ActorOptions;
+use kiln_rt::spawn::{ActorOptions, Priority};
 use kiln_rt::{Runtime, RuntimeRef};
 
 use crate::error::StartError;
@@ -36,7 +36,10 @@ mod private {
 
 /// Spawns the node actor of `shared` on the worker of `rt`.
 fn start_on(rt: &mut RuntimeRef, shared: Arc<Shared>) -> Result<(), StartError> {
-    let options = ActorOptions::default().with_inbox_size(kiln::future::InboxSize::fixed(4096));
+    // High priority: SWIM probes must not wait behind busy links.
+    let options = ActorOptions::default()
+        .with_inbox_size(kiln::future::InboxSize::fixed(4096))
+        .with_priority(Priority::HIGH);
     rt.try_spawn_local(StopSupervisor, NodeActor { shared }, (), options)
         .map(drop)
         .map_err(|err| StartError::with_source("can't start listening", err))

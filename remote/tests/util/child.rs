@@ -27,7 +27,7 @@ use kiln_rt::access::ThreadSafe;
 use kiln_rt::spawn::{ActorOptions, Spawn};
 use kiln_rt::timer::Timer;
 
-use super::{Numbered, fast};
+use super::{Numbered, moderate};
 
 /// What the child prints to.
 fn say(line: &str) {
@@ -227,7 +227,7 @@ pub(crate) fn child_main(spec: &str) {
             .unwrap(),
         )
     };
-    let config = fast(Config::new(
+    let config = moderate(Config::new(
         "test",
         *name,
         "127.0.0.1:0".parse().unwrap(),

@@ -70,6 +70,17 @@ pub(crate) fn plain(name: &str) -> Config {
     ))
 }
 
+/// SWIM timings for nodes in child processes under load (a million
+/// messages, a debug build, three processes on two cores): probe every
+/// 500 ms, 250 ms for an answer, 1.5 s to refute a suspicion.
+pub(crate) fn moderate(config: Config) -> Config {
+    config
+        .with_probe_period(Duration::from_millis(500))
+        .with_probe_timeout(Duration::from_millis(250))
+        .with_suspect_timeout(Duration::from_millis(1500))
+        .with_reconnect_backoff(Duration::from_millis(50), Duration::from_millis(500))
+}
+
 /// Fast SWIM timings for tests.
 pub(crate) fn fast(config: Config) -> Config {
     config
