@@ -76,7 +76,13 @@ const SYSTEMS: [&str; 5] = ["kiln", "tokio", "actix", "kameo", "ractor"];
 /// Systems `--systems` also takes: kiln recording a trace (W1 only), to
 /// measure the cost of tracing, W8's HTTP servers, and ractor_cluster (W9
 /// only; W9 runs it for `ractor` too).
-const EXTRA_SYSTEMS: [&str; 5] = ["kiln-traced", "hyper", "actix-web", "may-minihttp", "ractor_cluster"];
+const EXTRA_SYSTEMS: [&str; 5] = [
+    "kiln-traced",
+    "hyper",
+    "actix-web",
+    "may-minihttp",
+    "ractor_cluster",
+];
 
 const USAGE: &str = "\
 usage: kiln-bench [--quick] [--only WORKLOADS] [--systems SYSTEMS]
@@ -533,14 +539,15 @@ mod tests {
         assert_eq!(check(""), Ok(()));
         assert_eq!(check("--quick --only W1a,W6-ring,W7-1KiB-256c"), Ok(()));
         assert_eq!(check("--systems kiln,kiln-traced --only W1"), Ok(()));
+        assert_eq!(check("--systems kiln,ractor_cluster --only W9-rpc,W9-oneway"), Ok(()));
         assert_eq!(check("--charts results.txt --out docs/bench"), Ok(()));
     }
 
     #[test]
     fn typos_are_refused_with_what_is_known() {
-        let err = check("--only W9").unwrap_err();
+        let err = check("--only W10").unwrap_err();
         assert!(
-            err.starts_with("--only: unknown name 'W9'; known: W1, W2"),
+            err.starts_with("--only: unknown name 'W10'; known: W1, W2"),
             "{err}"
         );
         let err = check("--systems kiln,toikio").unwrap_err();

@@ -170,7 +170,7 @@ pub(crate) fn serve(dir: &Path) -> Result<(), String> {
     let node = Node::start(&mut runtime, config).map_err(|err| err.to_string())?;
     let registering = node.clone();
     on_first_worker(&mut runtime, move |rt| {
-        let options = ActorOptions::default().with_inbox_size(kiln::future::InboxSize::fixed(4096));
+        let options = ActorOptions::default().with_inbox_size(kiln::InboxSize::fixed(4096));
         let actor_ref = rt.spawn_local(NoSupervisor, actor_fn(server_actor), (), options);
         let node = registering;
         node.register_rpc::<Ping, Pong, _>("w9-ping", actor_ref.clone())

@@ -487,9 +487,8 @@ impl State {
 
     /// Spawns a link actor.
     fn spawn_link(&mut self, direction: Direction) {
-        let options = ActorOptions::default().with_inbox_size(kiln::future::InboxSize::fixed(
-            self.shared.config.send_queue,
-        ));
+        let options = ActorOptions::default()
+            .with_inbox_size(kiln::InboxSize::fixed(self.shared.config.send_queue));
         let _: ActorRef<LinkMsg> = self.rt.spawn_local(
             NoSupervisor,
             actor_fn(link_actor),

@@ -38,7 +38,7 @@ mod private {
 fn start_on(rt: &mut RuntimeRef, shared: Arc<Shared>) -> Result<(), StartError> {
     // High priority: SWIM probes must not wait behind busy links.
     let options = ActorOptions::default()
-        .with_inbox_size(kiln::future::InboxSize::fixed(4096))
+        .with_inbox_size(kiln::InboxSize::fixed(4096))
         .with_priority(Priority::HIGH);
     rt.try_spawn_local(StopSupervisor, NodeActor { shared }, (), options)
         .map(drop)

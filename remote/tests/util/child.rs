@@ -241,7 +241,7 @@ pub(crate) fn child_main(spec: &str) {
         NoSupervisor,
         actor_fn(sink),
         (),
-        ActorOptions::default().with_inbox_size(kiln::future::InboxSize::fixed(4096)),
+        ActorOptions::default().with_inbox_size(kiln::InboxSize::fixed(4096)),
     );
     node.register::<Numbered>(&format!("sink-{name}"), sink_ref.clone().map())
         .unwrap();
