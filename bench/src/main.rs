@@ -539,7 +539,10 @@ mod tests {
         assert_eq!(check(""), Ok(()));
         assert_eq!(check("--quick --only W1a,W6-ring,W7-1KiB-256c"), Ok(()));
         assert_eq!(check("--systems kiln,kiln-traced --only W1"), Ok(()));
-        assert_eq!(check("--systems kiln,ractor_cluster --only W9-rpc,W9-oneway"), Ok(()));
+        assert_eq!(
+            check("--systems kiln,ractor_cluster --only W9-rpc,W9-oneway"),
+            Ok(())
+        );
         assert_eq!(check("--charts results.txt --out docs/bench"), Ok(()));
     }
 

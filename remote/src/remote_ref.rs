@@ -89,18 +89,13 @@ impl<M: Message> RemoteRef<M> {
     /// Sends `msg` without waiting; see [`SendError`] for why it may not.
     pub fn try_send(&self, msg: M) -> Result<(), SendError<M>> {
         match &self.target {
-            Target::Local(target) => {
-                let Ok(payload) = postcard::to_stdvec(&msg) else {
-                    return Err(SendError::Unencodable(msg));
-                };
-                match target.deliver(&payload).0 {
-                    Delivery::Done => Ok(()),
-                    // Dropping the wait drops the decoded copy.
-                    Delivery::Wait(_) => Err(SendError::Full(msg)),
-                    Delivery::Stopped => Err(SendError::Stopped(msg)),
-                    Delivery::Malformed => Err(SendError::Unencodable(msg)),
-                }
-            }
+            Target::Local(target) => match deliver_local(&**target, &msg) {
+                Some((Delivery::Done, _)) => Ok(()),
+                // Dropping the wait drops the decoded copy.
+                Some((Delivery::Wait(_), _)) => Err(SendError::Full(msg)),
+                Some((Delivery::Stopped, _)) => Err(SendError::Stopped(msg)),
+                Some((Delivery::Malformed, _)) | None => Err(SendError::Unencodable(msg)),
+            },
             Target::Remote { .. } => {
                 let Some(frame) = self.message_frame(&msg) else {
                     return Err(SendError::Unencodable(msg));
@@ -130,36 +125,20 @@ impl<M: Message> RemoteRef<M> {
     /// full.
     pub async fn send(&self, msg: M) -> Result<(), SendError<M>> {
         match &self.target {
-            Target::Local(target) => {
-                let Ok(payload) = postcard::to_stdvec(&msg) else {
-                    return Err(SendError::Unencodable(msg));
-                };
-                match target.deliver(&payload).0 {
-                    Delivery::Done => Ok(()),
-                    Delivery::Wait(wait) => wait.await.map_err(|_| SendError::Stopped(msg)),
-                    Delivery::Stopped => Err(SendError::Stopped(msg)),
-                    Delivery::Malformed => Err(SendError::Unencodable(msg)),
-                }
-            }
+            Target::Local(target) => match deliver_local(&**target, &msg) {
+                Some((Delivery::Done, _)) => Ok(()),
+                Some((Delivery::Wait(wait), _)) => wait.await.map_err(|_| SendError::Stopped(msg)),
+                Some((Delivery::Stopped, _)) => Err(SendError::Stopped(msg)),
+                Some((Delivery::Malformed, _)) | None => Err(SendError::Unencodable(msg)),
+            },
             Target::Remote { .. } => {
                 let Some(frame) = self.message_frame(&msg) else {
                     return Err(SendError::Unencodable(msg));
                 };
-                let mut frame = LinkMsg::Frame(frame);
-                for _ in 0..2 {
-                    let Some(link) = self.link() else { break };
-                    match link.send(frame).await {
-                        Ok(()) => return Ok(()),
-                        Err(err) => match err.into_inner() {
-                            Some(back) => {
-                                self.forget_link(&link);
-                                frame = back;
-                            }
-                            None => break,
-                        },
-                    }
+                match self.send_to_link(LinkMsg::Frame(frame)).await {
+                    Ok(()) => Ok(()),
+                    Err(()) => Err(SendError::Unreachable(msg)),
                 }
-                Err(SendError::Unreachable(msg))
             }
         }
     }
@@ -178,8 +157,8 @@ impl<M: Message> RemoteRef<M> {
                 if target.response_type() != Some(Res::NAME) {
                     return Err(RpcError::WrongType);
                 }
-                let payload = postcard::to_stdvec(&request).map_err(|_| RpcError::NotSent)?;
-                let (delivery, response) = target.deliver(&payload);
+                let (delivery, response) =
+                    deliver_local(&**target, &request).ok_or(RpcError::NotSent)?;
                 match delivery {
                     Delivery::Done => {}
                     Delivery::Wait(wait) => wait.await.map_err(RpcError::Failed)?,
@@ -205,27 +184,9 @@ impl<M: Message> RemoteRef<M> {
                 let frame = frame::encode(&frame, self.shared.config.max_frame)
                     .map_err(|_| RpcError::NotSent)?;
                 let (reply, mut response) = oneshot::new();
-                let mut msg = LinkMsg::Request { id, frame, reply };
-                let mut sent = false;
-                for _ in 0..2 {
-                    let Some(link) = self.link() else { break };
-                    match link.send(msg).await {
-                        Ok(()) => {
-                            sent = true;
-                            break;
-                        }
-                        Err(err) => match err.into_inner() {
-                            Some(back) => {
-                                self.forget_link(&link);
-                                msg = back;
-                            }
-                            None => break,
-                        },
-                    }
-                }
-                if !sent {
-                    return Err(RpcError::NotSent);
-                }
+                self.send_to_link(LinkMsg::Request { id, frame, reply })
+                    .await
+                    .map_err(|()| RpcError::NotSent)?;
                 match response.recv().await {
                     Some(Ok(bytes)) => bytes,
                     Some(Err(failure)) => return Err(RpcError::Failed(failure)),
@@ -275,6 +236,25 @@ impl<M> RemoteRef<M> {
         cached.clone()
     }
 
+    /// Sends `msg` on the link to the actor's node, waiting for room; if
+    /// that link ended, once more on the current one. Fails without a link.
+    async fn send_to_link(&self, mut msg: LinkMsg) -> Result<(), ()> {
+        for _ in 0..2 {
+            let Some(link) = self.link() else { break };
+            match link.send(msg).await {
+                Ok(()) => return Ok(()),
+                Err(err) => match err.into_inner() {
+                    Some(back) => {
+                        self.forget_link(&link);
+                        msg = back;
+                    }
+                    None => break,
+                },
+            }
+        }
+        Err(())
+    }
+
     /// Forgets `ended`, a link that ended, if it is the one cached.
     fn forget_link(&self, ended: &ActorRef<LinkMsg>) {
         if let Target::Remote { link, .. } = &self.target {
@@ -284,6 +264,16 @@ impl<M> RemoteRef<M> {
             }
         }
     }
+}
+
+/// Encodes `msg` and delivers it to the local actor `target`, as a frame
+/// from another node would be; `None` if it does not encode.
+fn deliver_local<M: Message>(
+    target: &dyn LocalTarget,
+    msg: &M,
+) -> Option<(Delivery, Option<crate::registry::Response>)> {
+    let payload = postcard::to_stdvec(msg).ok()?;
+    Some(target.deliver(&payload))
 }
 
 impl<M> Clone for RemoteRef<M> {
