@@ -1,97 +1,45 @@
-//! Links: one connection to another node, run by one thread-safe actor.
+//! Links: one connection to another node, run by one thread-local actor
+//! of the node's worker.
 //!
 //! A link actor connects (or takes an accepted connection), runs the TLS
-//! handshake, exchanges [`Hello`](crate::frame::Hello)s, asks the node
-//! actor whether to keep it (one link per pair of nodes, see
+//! handshake, exchanges [`Hello`](crate::frame::Hello)s (`handshake`),
+//! asks the node actor whether to keep it (one link per pair of nodes, see
 //! `node::actor`), and then moves frames both ways until the connection
-//! ends: messages and requests from this node's references arrive in its
-//! inbox (bounded: the per-peer send queue) and go out; frames from the
-//! peer are delivered to local actors in the order they came.
+//! ends (`run`, with `inbound` for the frames from the peer): messages and
+//! requests from this node's references arrive in its inbox (bounded: the
+//! per-peer send queue) and go out; frames from the peer are delivered to
+//! local actors in the order they came.
 //!
 //! A link that ends, for any reason, is forgotten with the peer's registry
 //! entries; the requests waiting on it fail and the watches through it are
 //! told (`Shared::link_lost`), and the node actor decides whether to
 //! connect again.
+//!
+//! The files import one way: this one uses `handshake` and `run`; `run`
+//! drives the loop over `state` (the link's fields), `inbound`, `flow`,
+//! `io` and `session`; `error` is below them all.
 
-use std::fmt;
-use std::io;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use kiln::actor;
 use kiln_rt::access::ThreadLocal;
-use kiln_rt::net::TcpStream;
-use kiln_rt::timer::DeadlinePassed;
 use log::{debug, info, warn};
 
-use crate::frame::FrameError;
-use crate::msg::{Control, LinkHandle, LinkMsg, LinkUp, NodeMessage, NodeMsg, Peer};
+use crate::link::error::LinkError;
+use crate::msg::{Control, LinkHandle, LinkMsg, LinkUp, NodeMessage, NodeMsg};
 use crate::shared::Shared;
 
+mod error;
 mod flow;
 mod handshake;
 mod inbound;
+mod io;
 mod run;
 mod session;
+mod state;
 mod yield_now;
 
-/// How a link starts.
-#[derive(Debug)]
-pub(crate) enum Direction {
-    /// Connect to `address`; `expected` names the node there, if known.
-    Outbound {
-        address: SocketAddr,
-        expected: Option<String>,
-    },
-    /// A connection the node's listener accepted.
-    Inbound(TcpStream, SocketAddr),
-}
-
-/// Why a link ended or never started.
-#[derive(Debug)]
-pub(crate) enum LinkError {
-    Io(io::Error),
-    Frame(FrameError),
-    /// The peer broke the protocol; says how.
-    Protocol(String),
-    /// Connecting, the handshake or the `Hello`s took too long.
-    Timeout,
-    /// A send made no progress for the stall timeout.
-    Stalled,
-    /// The address is this node's own.
-    SelfConnect,
-}
-
-impl fmt::Display for LinkError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            LinkError::Io(err) => write!(f, "{err}"),
-            LinkError::Frame(err) => write!(f, "{err}"),
-            LinkError::Protocol(why) => write!(f, "protocol error: {why}"),
-            LinkError::Timeout => f.write_str("connecting timed out"),
-            LinkError::Stalled => f.write_str("the peer stopped reading (send stalled)"),
-            LinkError::SelfConnect => f.write_str("the address is this node's own"),
-        }
-    }
-}
-
-impl From<io::Error> for LinkError {
-    fn from(err: io::Error) -> LinkError {
-        LinkError::Io(err)
-    }
-}
-
-impl From<FrameError> for LinkError {
-    fn from(err: FrameError) -> LinkError {
-        LinkError::Frame(err)
-    }
-}
-
-impl From<DeadlinePassed> for LinkError {
-    fn from(_: DeadlinePassed) -> LinkError {
-        LinkError::Timeout
-    }
-}
+pub(crate) use handshake::Direction;
 
 /// The link actor; see the [module documentation](self).
 pub(crate) async fn link_actor(
@@ -150,7 +98,7 @@ pub(crate) async fn link_actor(
                 peer.name
             );
             session.close();
-            let _ = run::flush(&stream, &mut session).await;
+            let _ = io::flush(&stream, &mut session).await;
             return;
         }
     }

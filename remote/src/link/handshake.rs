@@ -1,6 +1,7 @@
 //! Establishing a link: connect (or take the accepted connection), the TLS
 //! handshake, and the `Hello` each way, all under the connect timeout.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use kiln_rt::access::ThreadLocal;
@@ -10,15 +11,28 @@ use rustls::pki_types::ServerName;
 use rustls::{ClientConnection, Connection, ServerConnection};
 
 use crate::frame::{self, Frame, Hello, PROTOCOL_VERSION};
-use crate::link::run::{flush, recv_into};
+use crate::link::error::LinkError;
+use crate::link::io::{flush, recv_into};
 use crate::link::session::Session;
-use crate::link::{Direction, LinkError, Peer};
+use crate::msg::Peer;
 use crate::shared::Shared;
 use crate::tls;
 
 /// The name a link's TLS client sends: never checked (the verifier checks
 /// the chain, and the name is checked against the peer's `Hello`).
 const TLS_NAME: &str = "kiln-remote.invalid";
+
+/// How a link starts.
+#[derive(Debug)]
+pub(crate) enum Direction {
+    /// Connect to `address`; `expected` names the node there, if known.
+    Outbound {
+        address: SocketAddr,
+        expected: Option<String>,
+    },
+    /// A connection the node's listener accepted.
+    Inbound(TcpStream, SocketAddr),
+}
 
 /// Connects, shakes hands and exchanges `Hello`s; see the [module
 /// docs](self).

@@ -11,10 +11,10 @@ use kiln_rt::spawn::FutureOptions;
 use log::debug;
 
 use crate::frame::{self, Frame, RpcFailure};
-use crate::link::LinkError;
+use crate::link::error::LinkError;
 use crate::link::flow::WINDOW;
-use crate::link::run::Link;
 use crate::link::session::Session;
+use crate::link::state::Link;
 use crate::lock::lock;
 use crate::msg::LinkMsg;
 use crate::msg::{NodeMessage, NodeMsg};

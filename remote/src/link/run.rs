@@ -17,69 +17,39 @@
 //!   reading fills the queue, not memory, and after the stall timeout loses
 //!   its link. Other links are separate actors and go on.
 //! - In: at most one frame (the link's frame limit) plus one receive is
-//!   buffered. A local actor whose inbox is full makes the link wait (it
-//!   stops reading the socket, so TCP pushes back on the peer) rather than
-//!   drop or reorder messages.
+//!   buffered in the session. Data for a local actor whose inbox is full
+//!   waits, in order, in the link's backlog, which the peer's credit bounds
+//!   (see `flow`); the link goes on reading, so control frames (SWIM,
+//!   responses, credit) are never stuck behind it.
 
 use std::collections::{HashMap, VecDeque};
 use std::future::{Future, poll_fn};
 use std::mem::take;
 use std::pin::{Pin, pin};
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::task::Poll;
 
 use kiln::actor;
-use kiln_inbox::oneshot;
 use kiln_rt::access::ThreadLocal;
 use kiln_rt::net::TcpStream;
 use kiln_rt::timer::Timer;
 use log::{debug, warn};
 
 use crate::frame::{self, Entry, Frame, RpcFailure};
-use crate::link::LinkError;
+use crate::link::error::LinkError;
 use crate::link::flow::{Credit, Grant};
+use crate::link::io::RECV_SIZE;
 use crate::link::session::Session;
+use crate::link::state::Link;
 use crate::link::yield_now::{BUDGET, yield_now};
 use crate::lock::lock;
-use crate::msg::Control;
-use crate::msg::LinkMsg;
-use crate::registry::{BoxFuture, LocalTarget, RemoteEntry};
+use crate::msg::{Control, LinkMsg};
+use crate::registry::RemoteEntry;
 use crate::shared::Shared;
 
 /// Bytes waiting for the socket above which the link stops taking
 /// messages from its inbox.
 pub(super) const HIGH_WATER: usize = 256 * 1024;
-
-/// Room a receive asks for.
-const RECV_SIZE: usize = 64 * 1024;
-
-/// Sends everything the session has to send.
-pub(super) async fn flush(stream: &TcpStream, session: &mut Session) -> std::io::Result<()> {
-    let mut out = Vec::new();
-    session.take_output(&mut out)?;
-    if !out.is_empty() {
-        stream.send_all(out).await?;
-    }
-    Ok(())
-}
-
-/// Receives once into `buf` and hands the bytes to the session; the peer
-/// closing is an error here (in the middle of a handshake or `Hello`).
-pub(super) async fn recv_into(
-    stream: &TcpStream,
-    session: &mut Session,
-    mut buf: Vec<u8>,
-) -> Result<Vec<u8>, LinkError> {
-    buf.clear();
-    buf.reserve(RECV_SIZE);
-    let buf = stream.recv(buf).await?;
-    if buf.is_empty() {
-        return Err(LinkError::Io(std::io::ErrorKind::UnexpectedEof.into()));
-    }
-    session.received(&buf)?;
-    Ok(buf)
-}
 
 /// What woke the loop.
 enum Event {
@@ -88,39 +58,6 @@ enum Event {
     Delivered(Result<(), RpcFailure>),
     Message(LinkMsg),
     Stalled,
-}
-
-/// The state of an established link besides the socket and the session.
-pub(super) struct Link<'a> {
-    pub(super) shared: &'a Shared,
-    pub(super) rt: ThreadLocal,
-    /// The peer's node name.
-    pub(super) peer: &'a str,
-    pub(super) link_ref: kiln::ActorRef<LinkMsg>,
-    /// Requests sent, waiting for their responses.
-    pub(super) pending: HashMap<u64, oneshot::Sender<Result<Vec<u8>, RpcFailure>>>,
-    /// Prune `pending` of abandoned requests when it grows past this.
-    prune_at: usize,
-    /// A delivery waiting for room in a local inbox.
-    pub(super) delivering: Option<BoxFuture<Result<(), RpcFailure>>>,
-    /// Data frames received while a delivery waits, in order.
-    pub(super) backlog: VecDeque<Vec<u8>>,
-    /// Bytes in `backlog`.
-    pub(super) backlog_bytes: usize,
-    /// Credit to send data frames.
-    pub(super) credit: Credit,
-    /// Credit to grant the peer.
-    pub(super) grant: Grant,
-    /// A message waiting for credit.
-    held: Option<LinkMsg>,
-    /// Local actors by name, valid for `generation`.
-    pub(super) targets: HashMap<Box<str>, Arc<dyn LocalTarget>>,
-    /// The registry generation `targets` and `told` are of.
-    generation: u64,
-    /// The entries the peer has been told about.
-    pub(super) told: HashMap<Box<str>, RemoteEntry>,
-    /// `Close` received: send what is queued, then end.
-    closing: bool,
 }
 
 /// Runs the established link until it closes; see the [module
