@@ -99,9 +99,12 @@ impl Config {
         self
     }
 
-    /// How long a send to a peer may make no progress before the link is
-    /// closed (default 10 s): a peer that stops reading loses its link
-    /// rather than holding memory for ever.
+    /// How long a link may make no progress sending before it is closed
+    /// (default 10 s): a socket send that does not complete, or messages
+    /// waiting for flow-control credit that the peer does not grant (it
+    /// stopped reading, or its actor stopped taking messages). A peer that
+    /// stops reading loses its link rather than holding its send queue for
+    /// ever; what was queued for it is lost (at most once).
     pub const fn with_stall_timeout(mut self, timeout: Duration) -> Config {
         self.stall_timeout = timeout;
         self

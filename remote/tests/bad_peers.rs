@@ -1,6 +1,7 @@
 //! Peers that misbehave: random, truncated, oversized and malformed
 //! frames, a message of the wrong type, TLS garbage, and a peer that stops
-//! reading. Each loses its own link; the node goes on serving the others.
+//! reading. Each loses its own link, with a warning in the log that names
+//! it and says why; the node goes on serving the others.
 
 mod util;
 
@@ -68,9 +69,11 @@ fn hello(node: &str) -> Vec<u8> {
 }
 
 /// Connects to `address`, writes `bytes`, and waits (up to 10 s) for the
-/// node to close the connection; returns whether it did.
-fn closed_after(address: SocketAddr, bytes: &[u8], then_close: bool) -> bool {
+/// node to close the connection; returns whether it did, and the address
+/// the connection came from (which the node's log line names).
+fn closed_after(address: SocketAddr, bytes: &[u8], then_close: bool) -> (bool, SocketAddr) {
     let mut stream = TcpStream::connect(address).unwrap();
+    let from = stream.local_addr().unwrap();
     stream.write_all(bytes).unwrap();
     if then_close {
         let _ = stream.shutdown(std::net::Shutdown::Write);
@@ -82,13 +85,22 @@ fn closed_after(address: SocketAddr, bytes: &[u8], then_close: bool) -> bool {
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
         match stream.read(&mut buf) {
-            Ok(0) => return true,
+            Ok(0) => return (true, from),
             Ok(_) => {} // The node's Hello, registry, SWIM.
-            Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => return false,
-            Err(_) => return true, // Reset.
+            Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => return (false, from),
+            Err(_) => return (true, from), // Reset.
         }
     }
-    false
+    (false, from)
+}
+
+/// The log line a closed connection must leave.
+enum Logged {
+    /// Refused before its `Hello` was accepted: names the address, and says
+    /// why.
+    Refused(&'static str),
+    /// An established link to the node named that failed, and why.
+    Failed(&'static str, &'static str),
 }
 
 /// Counts texts.
@@ -133,6 +145,7 @@ async fn still_works(rt: &ThreadSafe, b: &Node, count: &AtomicU64) {
 
 #[test]
 fn bad_frames_close_only_their_link() {
+    logs::capture();
     let count = Arc::new(AtomicU64::new(0));
     run(move |runtime| {
         let a = start(runtime, plain("node-a"));
@@ -160,16 +173,16 @@ fn bad_frames_close_only_their_link() {
             let oversized = u32::MAX.to_be_bytes().to_vec();
             let mut truncated = hello("node-x");
             truncated.truncate(truncated.len() / 2);
-            let mut malformed = hello("node-x");
+            let mut malformed = hello("node-x4");
             malformed.extend_from_slice(&[0, 0, 0, 3, 0xff, 0xff, 0xff]);
-            let mut wrong_type = hello("node-x");
+            let mut wrong_type = hello("node-x5");
             wrong_type.extend(encode(&Frame::Message {
                 target: "texts",
                 message_type: "test.Add",
                 // A valid `Text`: only the type name is wrong.
                 payload: &[2, b'h', b'i'],
             }));
-            let mut bad_payload = hello("node-x");
+            let mut bad_payload = hello("node-x6");
             bad_payload.extend(encode(&Frame::Message {
                 target: "texts",
                 message_type: "test.Text",
@@ -182,18 +195,60 @@ fn bad_frames_close_only_their_link() {
                 incarnation: 1,
                 listen: "127.0.0.1:9".parse().unwrap(),
             });
-            let cases: [(&str, Vec<u8>, bool); 7] = [
-                ("random bytes", random, false),
-                ("an oversized length", oversized, false),
-                ("a truncated Hello, then end of stream", truncated, true),
-                ("a malformed frame after the Hello", malformed, false),
-                ("a message of the wrong type", wrong_type, false),
-                ("a payload that does not decode", bad_payload, false),
-                ("a Hello of another cluster", other_cluster, false),
+            let cases: [(&str, Vec<u8>, bool, Logged); 7] = [
+                ("random bytes", random, false, Logged::Refused("")),
+                (
+                    "an oversized length",
+                    oversized,
+                    false,
+                    Logged::Refused("over the limit"),
+                ),
+                (
+                    "a truncated Hello, then end of stream",
+                    truncated,
+                    true,
+                    Logged::Refused(""),
+                ),
+                (
+                    "a malformed frame after the Hello",
+                    malformed,
+                    false,
+                    Logged::Failed("node-x4", "malformed frame"),
+                ),
+                (
+                    "a message of the wrong type",
+                    wrong_type,
+                    false,
+                    Logged::Failed("node-x5", "of type 'test.Add' for actor 'texts'"),
+                ),
+                (
+                    "a payload that does not decode",
+                    bad_payload,
+                    false,
+                    Logged::Failed("node-x6", "does not decode"),
+                ),
+                (
+                    "a Hello of another cluster",
+                    other_cluster,
+                    false,
+                    Logged::Refused("of cluster 'another'"),
+                ),
             ];
-            for (what, bytes, then_close) in cases {
-                let closed = blocking(&rt, move || closed_after(address, &bytes, then_close)).await;
+            for (what, bytes, then_close, expected) in cases {
+                let (closed, from) =
+                    blocking(&rt, move || closed_after(address, &bytes, then_close)).await;
                 assert!(closed, "the node kept a link that sent {what}");
+                let line = match expected {
+                    Logged::Refused(why) => {
+                        let from = format!("refused a link from {from}: ");
+                        logs::logged(&rt, &[&from, why]).await
+                    }
+                    Logged::Failed(node, why) => {
+                        let node = format!("link to node '{node}' failed: ");
+                        logs::logged(&rt, &[&node, why]).await
+                    }
+                };
+                assert!(line.starts_with("WARN: "), "{what}: {line}");
                 still_works(&rt, &b, &count).await;
             }
             assert_eq!(a.linked_nodes(), ["node-b"]);
@@ -222,7 +277,7 @@ fn tls_garbage_is_refused() {
             let address = a.address();
             // A plaintext Hello to a TLS node, and random bytes.
             for bytes in [hello("node-x"), vec![0x16, 3, 1, 0xff, 0xff, 1, 2, 3]] {
-                let closed = blocking(&rt, move || closed_after(address, &bytes, false)).await;
+                let (closed, _) = blocking(&rt, move || closed_after(address, &bytes, false)).await;
                 assert!(closed, "the TLS node kept a plaintext connection");
             }
             assert!(a.linked_nodes().is_empty());
@@ -233,9 +288,15 @@ fn tls_garbage_is_refused() {
 
 #[test]
 fn a_peer_that_stops_reading_does_not_block_the_others() {
+    logs::capture();
     let count = Arc::new(AtomicU64::new(0));
     run(move |runtime| {
-        let a = start(runtime, plain("node-a").with_send_queue(64));
+        let a = start(
+            runtime,
+            plain("node-a")
+                .with_send_queue(64)
+                .with_stall_timeout(Duration::from_secs(2)),
+        );
         let b = start(runtime, plain("node-b").with_seeds([a.address()]));
         let texts = runtime.spawn(
             NoSupervisor,
@@ -292,6 +353,17 @@ fn a_peer_that_stops_reading_does_not_block_the_others() {
                 count.load(Ordering::Relaxed) == 10_000
             })
             .await;
+            // The zombie grants no credit: after the stall timeout it loses
+            // its link, with a warning, and sends to it fail.
+            eventually(&rt, "the zombie loses its link", || {
+                a.linked_nodes() == ["node-b"]
+            })
+            .await;
+            logs::logged(&rt, &["link to node 'node-z' failed: ", "stopped reading"]).await;
+            match zombie.try_send(Text("late".into())) {
+                Err(SendError::Unreachable(Text(back))) => assert_eq!(back, "late"),
+                other => panic!("expected Unreachable, got {other:?}"),
+            }
             drop(zombie_done);
             a.stop();
             b.stop();

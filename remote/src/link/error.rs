@@ -17,7 +17,8 @@ pub(crate) enum LinkError {
     Protocol(String),
     /// Connecting, the handshake or the `Hello`s took too long.
     Timeout,
-    /// A send made no progress for the stall timeout.
+    /// A send made no progress, or no credit came while a message waited
+    /// for it, for the stall timeout.
     Stalled,
     /// The address is this node's own.
     SelfConnect,
@@ -30,7 +31,9 @@ impl fmt::Display for LinkError {
             LinkError::Frame(err) => write!(f, "{err}"),
             LinkError::Protocol(why) => write!(f, "protocol error: {why}"),
             LinkError::Timeout => f.write_str("connecting timed out"),
-            LinkError::Stalled => f.write_str("the peer stopped reading (send stalled)"),
+            LinkError::Stalled => {
+                f.write_str("the peer stopped reading (no progress for the stall timeout)")
+            }
             LinkError::SelfConnect => f.write_str("the address is this node's own"),
         }
     }

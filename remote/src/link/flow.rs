@@ -25,6 +25,9 @@
 //!   reading and handling control frames. It grants the bytes back
 //!   (`Credit`) once it has delivered a quarter of the window, or caught
 //!   up.
+//! - A sender whose message waits for credit, and gets none for the stall
+//!   timeout, closes the link: the peer stopped reading (or its actors
+//!   stopped taking messages), and its link would hold the queue for ever.
 //! - A sender that goes beyond its credit (a backlog over the window plus
 //!   one frame) breaks the protocol, and its link is closed.
 
@@ -35,11 +38,16 @@ pub(crate) const WINDOW: usize = 512 * 1024;
 #[derive(Debug)]
 pub(super) struct Credit {
     available: usize,
+    /// Grants received: the link's stall check sees progress by it.
+    grants: u64,
 }
 
 impl Credit {
     pub(super) const fn new() -> Credit {
-        Credit { available: WINDOW }
+        Credit {
+            available: WINDOW,
+            grants: 0,
+        }
     }
 
     /// Takes credit for a frame of `len` bytes, if there is enough.
@@ -54,8 +62,14 @@ impl Credit {
 
     /// Credit granted by the receiver.
     pub(super) fn grant(&mut self, bytes: u64) {
+        self.grants = self.grants.wrapping_add(1);
         let bytes = usize::try_from(bytes).unwrap_or(usize::MAX);
         self.available = self.available.saturating_add(bytes).min(WINDOW);
+    }
+
+    /// How many grants came so far.
+    pub(super) const fn grants(&self) -> u64 {
+        self.grants
     }
 }
 

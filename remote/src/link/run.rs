@@ -13,9 +13,11 @@
 //!
 //! - Out: messages wait in the link's inbox (the per-peer send queue,
 //!   whose `try_send` gives `Full`); the loop takes them only while less
-//!   than [`HIGH_WATER`] bytes wait for the socket, so a peer that stops
-//!   reading fills the queue, not memory, and after the stall timeout loses
-//!   its link. Other links are separate actors and go on.
+//!   than [`HIGH_WATER`] bytes wait for the socket and the peer's credit
+//!   allows (see `flow`), so a peer that stops reading fills the queue, not
+//!   memory. When a send makes no progress, or no credit comes while a
+//!   message waits for it, for the stall timeout, the link ends
+//!   (`LinkError::Stalled`). Other links are separate actors and go on.
 //! - In: at most one frame (the link's frame limit) plus one receive is
 //!   buffered in the session. Data for a local actor whose inbox is full
 //!   waits, in order, in the link's backlog, which the peer's credit bounds
@@ -94,6 +96,8 @@ pub(super) async fn run(
     let mut recv = pin!(None);
     let mut send = pin!(None);
     let mut stall: Option<Timer<ThreadLocal>> = None;
+    // While a message waits for credit: the timer, and the grants seen.
+    let mut starved: Option<(Timer<ThreadLocal>, u64)> = None;
     let mut spare_out = Vec::new();
     let mut spare_in = Vec::with_capacity(RECV_SIZE);
     // Bytes that came with the peer's `Hello`.
@@ -118,6 +122,14 @@ pub(super) async fn run(
         }
         if let Some(msg) = link.held.take() {
             link.handle(msg, session, limit)?;
+        }
+        // A message waiting for credit: the peer must grant some within
+        // the stall timeout, or it stopped reading.
+        let grants = link.credit.grants();
+        match (&link.held, &starved) {
+            (None, _) => starved = None,
+            (Some(_), Some((_, seen))) if *seen == grants => {}
+            (Some(_), _) => starved = Some((Timer::after(link.rt.clone(), stall_timeout), grants)),
         }
         if recv.is_none() && !session.closed {
             let mut buf = take(&mut spare_in);
@@ -144,6 +156,11 @@ pub(super) async fn run(
                 return Poll::Ready(Event::Sent(result));
             }
             if let Some(timer) = stall.as_mut()
+                && Pin::new(timer).poll(cx).is_ready()
+            {
+                return Poll::Ready(Event::Stalled);
+            }
+            if let Some((timer, _)) = starved.as_mut()
                 && Pin::new(timer).poll(cx).is_ready()
             {
                 return Poll::Ready(Event::Stalled);

@@ -20,6 +20,7 @@ use kiln_rt::timer::Timer;
 use serde::{Deserialize, Serialize};
 
 pub(crate) mod child;
+pub(crate) mod logs;
 
 /// Generous: the machine is a noisy 2-vCPU VM.
 pub(crate) const TIMEOUT: Duration = Duration::from_secs(60);
