@@ -48,6 +48,9 @@ use crate::membership::{Change, MemberId, Membership, Timing};
 use crate::msg::{LinkMsg, LinkUp, NodeMessage, NodeMsg};
 use crate::shared::Shared;
 
+#[cfg(test)]
+mod tests;
+
 /// How long the node with the larger name waits for the other to dial.
 const DIAL_GRACE: Duration = Duration::from_secs(1);
 
@@ -107,6 +110,15 @@ struct Dial {
     failures: u32,
     /// A seed (dialled until the node has a link).
     seed: bool,
+}
+
+/// Whether a new link replaces the established one to the same node, each
+/// given as (the node's run, the name of the node that dialled): a link to
+/// a newer run does; of two links to the same run, the one the node with
+/// the smaller name dialled stays. Both nodes decide the same for the same
+/// two links, whichever order they come up in (see the module docs).
+fn replaces(new: (u64, &str), existing: (u64, &str)) -> bool {
+    new.0 > existing.0 || (new.0 == existing.0 && new.1 < existing.1)
 }
 
 /// An established link that stayed.
@@ -316,9 +328,8 @@ impl State {
         if let Some(existing) = self.links.get(&peer.name)
             && existing.link.is_connected()
         {
-            let newer_run = peer.incarnation > existing.incarnation;
-            let same_run = peer.incarnation == existing.incarnation;
-            if !(newer_run || (same_run && initiator < existing.initiator)) {
+            let new = (peer.incarnation, initiator.as_str());
+            if !replaces(new, (existing.incarnation, &existing.initiator)) {
                 return false;
             }
             debug!("link to node '{}' replaces an older one", peer.name);
@@ -453,12 +464,14 @@ impl State {
                     lock(&self.shared.members).remove(&member.name);
                     self.dials
                         .retain(|_, dial| dial.expected.as_deref() != Some(&member.name));
+                    // Watchers first: closing the link would tell them
+                    // `ConnectionLost`, but the node is known to be dead.
+                    self.shared.fail_watches(&member.name, WatchEvent::NodeDown);
                     if let Some(linked) = self.links.remove(&member.name) {
                         let _ = linked.link.try_send(LinkMsg::Close);
                         self.shared.link_lost(&member.name, &linked.link);
                     }
                     lock(&self.shared.registry).remove_node(&member.name);
-                    self.shared.fail_watches(&member.name, WatchEvent::NodeDown);
                     self.shared
                         .publish(&MemberEvent::Down { node: member.name });
                 }

@@ -7,7 +7,8 @@
 //! `send NODE COUNT` (COUNT numbered messages to NODE's sink, then
 //! `sent NODE COUNT`), `report` (`received FROM COUNT dups=D reordered=R`
 //! per sender, then `report-end`), `watch NODE` (then `watch-event
-//! EVENT`), `members` (`members NAME,NAME`), `quit`. Unprompted: `started ADDRESS`, `member-up NAME`,
+//! EVENT`), `lookup NAME` (`lookup NAME found` or `not-found`), `members`
+//! (`members NAME,NAME`), `quit`. Unprompted: `started ADDRESS`, `member-up NAME`,
 //! `member-down NAME`.
 
 use std::collections::HashMap;
@@ -149,6 +150,13 @@ async fn commands(
                     sent += 1;
                 }
                 say(&format!("sent {target} {sent}"));
+            }
+            ["lookup", name] => {
+                let found = node.lookup::<Numbered>(name).is_ok();
+                say(&format!(
+                    "lookup {name} {}",
+                    if found { "found" } else { "not-found" }
+                ));
             }
             ["members"] => {
                 let names: Vec<String> = node.members().into_iter().map(|(name, _)| name).collect();
@@ -381,6 +389,16 @@ impl ChildNode {
             lines.push(line);
         }
         lines
+    }
+
+    /// Sends the process `signal` (`STOP`, `CONT`, ...) with kill(1).
+    pub(crate) fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -{signal} {}: {status}", self.name);
     }
 
     /// Kills the process with SIGKILL.
