@@ -63,14 +63,7 @@ impl Node {
                         .map_err(|err| StartError::with_source("bad TLS identity", err))?,
                 )
             }
-            Security::InsecurePlaintext => {
-                warn!(
-                    "node '{}': links are NOT encrypted or authenticated (Security::InsecurePlaintext): \
-                     anyone who can reach {} can join the cluster and read and send messages",
-                    config.name, config.listen
-                );
-                None
-            }
+            Security::InsecurePlaintext => None,
         };
         let incarnation = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -79,6 +72,14 @@ impl Node {
             });
         let shared = Arc::new(Shared::new(config, tls, incarnation));
         host.start_node(shared.clone())?;
+        if shared.tls.is_none() {
+            warn!(
+                "node '{}': links are NOT encrypted or authenticated (Security::InsecurePlaintext): \
+                 anyone who can reach {} can join the cluster and read and send messages",
+                shared.name(),
+                shared.listen()
+            );
+        }
         Ok(Node { shared })
     }
 

@@ -1,16 +1,23 @@
-//! Two nodes in one process: lookup, messages, requests, wrong types, TLS
-//! and an untrusted certificate.
+//! Nodes in one process: lookup, messages, requests, wrong types, TLS and
+//! an untrusted certificate, the plaintext warning, deadlines and lost
+//! links of calls, the frame limit, watches and member events, and one
+//! link per pair of nodes.
 
 mod util;
 
-use std::time::Duration;
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::pin::pin;
+use std::time::{Duration, Instant};
 
 use kiln::ActorRef;
 use kiln::actor::{self, actor_fn};
 use kiln::actor_ref::rpc::RpcMessage;
 use kiln::supervisor::NoSupervisor;
 use kiln_remote::test::TestCa;
-use kiln_remote::{Config, LookupError, MemberEvent, RpcError, Security, SendError, WatchEvent};
+use kiln_remote::{
+    Config, LookupError, MemberEvent, RpcError, RpcFailure, Security, SendError, WatchEvent,
+};
 use kiln_rt::access::ThreadSafe;
 use kiln_rt::spawn::{ActorOptions, Spawn};
 use kiln_rt::timer::{Deadline, Timer};
@@ -57,7 +64,7 @@ async fn reports(
 
 fn messages_and_requests(
     a_config: Config,
-    b_config: impl FnOnce(std::net::SocketAddr) -> Config + Send + 'static,
+    b_config: impl FnOnce(SocketAddr) -> Config + Send + 'static,
 ) {
     let (report_out, report_in) = std::sync::mpsc::channel();
     run(move |runtime| {
@@ -301,6 +308,11 @@ fn watches_and_member_events() {
             Timer::after(rt.clone(), Duration::from_millis(100)).await;
             c.stop();
             eventually(&rt, "b sees c leave", || b.members().len() == 1).await;
+            // A node that left takes its entries with it.
+            assert!(matches!(
+                b.lookup::<Text>("c-texts"),
+                Err(LookupError::NotFound(_))
+            ));
             a.stop();
             b.stop();
         }
@@ -333,4 +345,198 @@ fn watches_and_member_events() {
 fn runtime_free_actor(rt: &ThreadSafe) -> ActorRef<Text> {
     let mut rt = rt.clone();
     rt.spawn(NoSupervisor, actor_fn(mortal), (), ActorOptions::default())
+}
+
+#[test]
+fn plaintext_is_named_and_warned_about() {
+    logs::capture();
+    let ca = TestCa::new("test CA").unwrap();
+    let identity = ca.identity("quiet-node").unwrap();
+    run(move |runtime| {
+        let plain = start(runtime, plain("loud-node"));
+        let tls = start(
+            runtime,
+            fast(Config::new(
+                "test",
+                "quiet-node",
+                "127.0.0.1:0".parse().unwrap(),
+                Security::MutualTls(identity),
+            )),
+        );
+        move |rt: ThreadSafe| async move {
+            let line = logs::logged(&rt, &["node 'loud-node'", "NOT encrypted"]).await;
+            assert!(line.starts_with("WARN: "), "{line}");
+            assert!(line.contains("InsecurePlaintext"), "{line}");
+            assert!(line.contains(&plain.address().to_string()), "{line}");
+            assert_eq!(logs::find(&["node 'quiet-node'"]), None);
+            plain.stop();
+            tls.stop();
+        }
+    });
+}
+
+/// Holds requests without answering them; drops `Add(0)` at once.
+async fn sloth(mut ctx: actor::Context<RpcMessage<Add, Total>, ThreadSafe>) {
+    let mut held = Vec::new();
+    while let Ok(msg) = ctx.receive_next().await {
+        if msg.request != Add(0) {
+            held.push(msg);
+        }
+    }
+}
+
+#[test]
+fn calls_end_by_deadline_without_response_or_when_the_link_is_lost() {
+    run(move |runtime| {
+        let a = start(runtime, plain("node-a"));
+        let b = start(runtime, plain("node-b").with_seeds([a.address()]));
+        let sloth_ref = runtime.spawn(NoSupervisor, actor_fn(sloth), (), ActorOptions::default());
+        a.register_rpc::<Add, Total, _>("sloth", sloth_ref).unwrap();
+        move |rt: ThreadSafe| async move {
+            eventually(&rt, "b knows sloth", || b.lookup::<Add>("sloth").is_ok()).await;
+            let sloth = b.lookup::<Add>("sloth").unwrap();
+            assert_eq!(sloth.node(), "node-a");
+
+            // No answer: the deadline ends the call.
+            let start = Instant::now();
+            let deadline = Duration::from_millis(300);
+            let got = Deadline::after(rt.clone(), deadline, sloth.rpc::<Total>(Add(1))).await;
+            assert_eq!(got, Err(RpcError::Timeout));
+            assert!(start.elapsed() >= deadline, "{:?}", start.elapsed());
+
+            // The request dropped unanswered: the remote node says so.
+            let got = Deadline::after(rt.clone(), TIMEOUT, sloth.rpc::<Total>(Add(0))).await;
+            assert_eq!(got, Err(RpcError::Failed(RpcFailure::NoResponse)));
+
+            // The link is lost while a call waits: the caller is told.
+            let mut call = pin!(sloth.rpc::<Total>(Add(2)));
+            let waited = Deadline::after(rt.clone(), deadline, call.as_mut()).await;
+            assert_eq!(waited, Err(RpcError::Timeout), "the call went out");
+            a.stop();
+            let got = Deadline::after(rt.clone(), TIMEOUT, call).await;
+            assert_eq!(got, Err(RpcError::ConnectionLost));
+            b.stop();
+        }
+    });
+}
+
+#[test]
+fn messages_over_the_frame_limit_are_given_back() {
+    run(move |runtime| {
+        let a = start(runtime, plain("node-a"));
+        let b = start(
+            runtime,
+            plain("node-b")
+                .with_seeds([a.address()])
+                .with_max_frame_size(1024),
+        );
+        let (report_out, _report_in) = std::sync::mpsc::channel();
+        let report = runtime.spawn(
+            NoSupervisor,
+            actor_fn(reports),
+            report_out,
+            ActorOptions::default(),
+        );
+        let texts = runtime.spawn(
+            NoSupervisor,
+            actor_fn(collector),
+            (1, report),
+            ActorOptions::default(),
+        );
+        a.register("texts", texts).unwrap();
+        move |rt: ThreadSafe| async move {
+            eventually(&rt, "b knows texts", || b.lookup::<Text>("texts").is_ok()).await;
+            let texts = b.lookup::<Text>("texts").unwrap();
+            let big = "x".repeat(2000);
+            match texts.try_send(Text(big.clone())) {
+                Err(SendError::Unencodable(Text(back))) => assert_eq!(back, big),
+                other => panic!("expected Unencodable, got {other:?}"),
+            }
+            match texts.send(Text(big.clone())).await {
+                Err(SendError::Unencodable(Text(back))) => assert_eq!(back, big),
+                other => panic!("expected Unencodable, got {other:?}"),
+            }
+            // Below the limit it goes.
+            texts.send(Text("small".into())).await.unwrap();
+            a.stop();
+            b.stop();
+        }
+    });
+}
+
+/// A loopback port no one listens on (it was free a moment ago).
+fn free_port() -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap()
+}
+
+/// This process's established TCP connections that have an end on one of
+/// `ports`.
+fn established(ports: &[u16]) -> usize {
+    let mut mine = HashSet::new();
+    for fd in std::fs::read_dir("/proc/self/fd").unwrap().flatten() {
+        if let Ok(target) = std::fs::read_link(fd.path())
+            && let Some(inode) = target
+                .to_str()
+                .and_then(|t| t.strip_prefix("socket:["))
+                .and_then(|t| t.strip_suffix(']'))
+        {
+            mine.insert(inode.to_owned());
+        }
+    }
+    let table = std::fs::read_to_string("/proc/self/net/tcp").unwrap();
+    let port =
+        |address: &str| u16::from_str_radix(address.rsplit(':').next().unwrap(), 16).unwrap();
+    table
+        .lines()
+        .skip(1)
+        .filter(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            // local, remote, state (01: established), ..., inode.
+            fields[3] == "01"
+                && mine.contains(fields[9])
+                && (ports.contains(&port(fields[1])) || ports.contains(&port(fields[2])))
+        })
+        .count()
+}
+
+#[test]
+fn one_link_per_pair_when_all_dial_at_once() {
+    // Every node seeds every other: each pair dials both ways at once.
+    let addresses = [free_port(), free_port(), free_port()];
+    let ports = addresses.map(|address| address.port());
+    run(move |runtime| {
+        let nodes: Vec<_> = ["node-a", "node-b", "node-c"]
+            .iter()
+            .zip(addresses)
+            .map(|(name, address)| {
+                let seeds = addresses.into_iter().filter(|&seed| seed != address);
+                let config = fast(Config::new(
+                    "test",
+                    *name,
+                    address,
+                    Security::InsecurePlaintext,
+                ))
+                .with_seeds(seeds);
+                start(runtime, config)
+            })
+            .collect();
+        move |rt: ThreadSafe| async move {
+            eventually(&rt, "the cluster forms", || {
+                nodes.iter().all(|node| node.linked_nodes().len() == 2)
+            })
+            .await;
+            // Three pairs, a connection each, both ends in this process; the
+            // links that lost the race close.
+            eventually(&rt, "one connection per pair", || established(&ports) == 6).await;
+            // And it stays so (the node with the larger name dials after a
+            // second's grace).
+            Timer::after(rt.clone(), Duration::from_millis(1500)).await;
+            assert_eq!(established(&ports), 6);
+            for node in &nodes {
+                assert_eq!(node.linked_nodes().len(), 2, "{node:?}");
+                node.stop();
+            }
+        }
+    });
 }
