@@ -6,6 +6,9 @@ use std::time::Duration;
 use crate::frame::MIN_FRAME_LIMIT;
 use crate::tls::Security;
 
+#[cfg(test)]
+mod tests;
+
 /// The largest per-peer send queue (a kiln inbox's largest size).
 const MAX_SEND_QUEUE: usize = 65_536;
 
@@ -93,14 +96,14 @@ impl Config {
     }
 
     /// How long connecting, the TLS handshake and the `Hello` exchange may
-    /// take together (default 5 s).
+    /// take together (above zero; default 5 s).
     pub const fn with_connect_timeout(mut self, timeout: Duration) -> Config {
         self.connect_timeout = timeout;
         self
     }
 
     /// How long a link may make no progress sending before it is closed
-    /// (default 10 s): a socket send that does not complete, or messages
+    /// (above zero; default 10 s): a socket send that does not complete, or messages
     /// waiting for flow-control credit that the peer does not grant (it
     /// stopped reading, or its actor stopped taking messages). A peer that
     /// stops reading loses its link rather than holding its send queue for
@@ -132,7 +135,7 @@ impl Config {
     }
 
     /// SWIM: how long a suspected member has to refute it before it is
-    /// declared dead (default 3 s).
+    /// declared dead (above zero; default 3 s).
     ///
     /// A node that stops answering is declared dead by the others within
     /// about `probe_period × (members − 1) + probe_period +
@@ -179,6 +182,15 @@ impl Config {
                 "the frame size limit must be {MIN_FRAME_LIMIT} bytes to 4 GiB, not {}",
                 self.max_frame
             ));
+        }
+        for (what, timeout) in [
+            ("connect timeout", self.connect_timeout),
+            ("stall timeout", self.stall_timeout),
+            ("suspect timeout", self.suspect_timeout),
+        ] {
+            if timeout.is_zero() {
+                return Err(format!("the {what} must be above zero"));
+            }
         }
         if self.probe_timeout >= self.probe_period {
             return Err(format!(
