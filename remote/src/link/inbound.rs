@@ -18,7 +18,11 @@ use crate::link::state::Link;
 use crate::lock::lock;
 use crate::msg::LinkMsg;
 use crate::msg::{NodeMessage, NodeMsg};
-use crate::registry::{BoxFuture, Delivery, LocalTarget, RemoteEntry};
+use crate::registry::{BoxFuture, Delivery, LocalTarget, RemoteEntry, Response};
+
+/// Responses the link waits for itself: every wake of the link polls them
+/// all, so they are few; more wait in futures of their own.
+pub(super) const RESPONDING: usize = 32;
 
 impl Link<'_> {
     /// Handles the complete frames in the session's input: control frames
@@ -141,7 +145,7 @@ impl Link<'_> {
                                 }
                                 // An actor answering requests gives a response.
                                 if let Some(response) = response {
-                                    self.spawn_response(id, response);
+                                    self.respond_later(id, response);
                                 }
                                 None
                             }
@@ -207,8 +211,21 @@ impl Link<'_> {
         Some(target)
     }
 
-    /// Sends the response of a request once the local actor gives it.
-    fn spawn_response(&mut self, id: u64, response: BoxFuture<Result<Vec<u8>, RpcFailure>>) {
+    /// Sends the response of a request once the local actor gives it: the
+    /// link waits for it itself (the actor's answer wakes the link, one
+    /// hop), or, with [`RESPONDING`] waiting already, a future of its own
+    /// does and hands it to the link through its inbox.
+    fn respond_later(&mut self, id: u64, response: Response) {
+        if self.responding.len() < RESPONDING {
+            self.responding.push((id, response));
+        } else {
+            self.spawn_response(id, response);
+        }
+    }
+
+    /// Sends the response of a request through the link's inbox once the
+    /// local actor gives it.
+    fn spawn_response(&mut self, id: u64, response: Response) {
         let link_ref = self.link_ref.clone();
         self.rt.spawn_local_future(
             async move {

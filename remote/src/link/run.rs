@@ -6,8 +6,10 @@
 //! One actor does both directions, so the TLS session needs no lock: it
 //! keeps at most one receive and one send in flight (both borrow the
 //! stream; the buffers they own come back with their results) and waits
-//! for whichever completes first, a message, a delivery that waited for
-//! room, or the stall timer.
+//! for whichever completes first: a receive, a send, a message, a
+//! delivery that waited for room, a local actor's response to one of the
+//! peer's requests (polled here, so the actor's answer wakes the link
+//! directly), or a stall timer.
 //!
 //! # Bounds
 //!
@@ -58,6 +60,8 @@ enum Event {
     Received(std::io::Result<Vec<u8>>),
     Sent(std::io::Result<Vec<u8>>),
     Delivered(Result<(), RpcFailure>),
+    /// The response at that index of `responding` is ready.
+    Responded(usize, Result<Vec<u8>, RpcFailure>),
     Message(LinkMsg),
     Stalled,
 }
@@ -79,6 +83,7 @@ pub(super) async fn run(
         link_ref: ctx.actor_ref(),
         pending: HashMap::new(),
         prune_at: 64,
+        responding: Vec::new(),
         delivering: None,
         backlog: VecDeque::new(),
         backlog_bytes: 0,
@@ -145,6 +150,11 @@ pub(super) async fn run(
             {
                 return Poll::Ready(Event::Delivered(result));
             }
+            for (index, (_, response)) in link.responding.iter_mut().enumerate() {
+                if let Poll::Ready(result) = response.as_mut().poll(cx) {
+                    return Poll::Ready(Event::Responded(index, result));
+                }
+            }
             if let Some(future) = recv.as_mut().as_pin_mut()
                 && let Poll::Ready(result) = future.poll(cx)
             {
@@ -200,6 +210,10 @@ pub(super) async fn run(
                     debug!("message from node '{peer}' dropped: {failure}");
                 }
                 link.drain_backlog(session, limit)?;
+            }
+            Event::Responded(index, result) => {
+                let (id, _) = link.responding.swap_remove(index);
+                link.handle(LinkMsg::Respond { id, result }, session, limit)?;
             }
             Event::Message(msg) => {
                 link.handle(msg, session, limit)?;

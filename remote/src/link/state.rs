@@ -11,7 +11,7 @@ use kiln_rt::access::ThreadLocal;
 use crate::frame::RpcFailure;
 use crate::link::flow::{Credit, Grant};
 use crate::msg::LinkMsg;
-use crate::registry::{BoxFuture, LocalTarget, RemoteEntry};
+use crate::registry::{BoxFuture, LocalTarget, RemoteEntry, Response};
 use crate::shared::Shared;
 
 /// The state of an established link besides the socket and the session.
@@ -25,6 +25,9 @@ pub(super) struct Link<'a> {
     pub(super) pending: HashMap<u64, oneshot::Sender<Result<Vec<u8>, RpcFailure>>>,
     /// Prune `pending` of abandoned requests when it grows past this.
     pub(super) prune_at: usize,
+    /// Responses of local actors to the peer's requests, which the link
+    /// waits for itself (at most `inbound::RESPONDING`), by request id.
+    pub(super) responding: Vec<(u64, Response)>,
     /// A delivery waiting for room in a local inbox.
     pub(super) delivering: Option<BoxFuture<Result<(), RpcFailure>>>,
     /// Data frames received while a delivery waits, in order.
