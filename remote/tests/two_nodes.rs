@@ -511,7 +511,7 @@ fn one_link_per_pair_when_all_dial_at_once() {
             .zip(addresses)
             .map(|(name, address)| {
                 let seeds = addresses.into_iter().filter(|&seed| seed != address);
-                let config = fast(Config::new(
+                let config = moderate(Config::new(
                     "test",
                     *name,
                     address,

@@ -60,10 +60,12 @@ impl Message for Total {
     const NAME: &'static str = "test.Total";
 }
 
-/// A plaintext node config on a free loopback port, with fast SWIM
-/// timings.
+/// A plaintext node config on a free loopback port, with moderate SWIM
+/// timings: the tests that use it end links by stopping nodes (which leave
+/// the cluster at once), and a busy machine must not make a node look
+/// dead.
 pub(crate) fn plain(name: &str) -> Config {
-    fast(Config::new(
+    moderate(Config::new(
         "test",
         name,
         "127.0.0.1:0".parse().unwrap(),
