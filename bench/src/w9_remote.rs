@@ -12,7 +12,7 @@
 //! when the per-peer queue is full; ractor: `cast`, whose queues are
 //! unbounded) and one `Flush`, which arrives after them: messages over the
 //! time until its answer. A lost or reordered message fails the run. Both
-//! sides use rustls 0.23 with ring and TLS 1.3, certificates from one
+//! sides use rustls 0.23 with aws-lc-rs and TLS 1.3, certificates from one
 //! throw-away CA, client certificates checked.
 //!
 //! - **kiln**: kiln-remote nodes on runtimes with a worker per core; a
