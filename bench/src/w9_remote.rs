@@ -58,41 +58,38 @@ pub(crate) const SYSTEMS: [&str; 2] = ["kiln", "ractor_cluster"];
 #[derive(Serialize, Deserialize)]
 struct Ping(u64);
 
-impl Message for Ping {
-    const NAME: &'static str = "w9.Ping";
-}
-
 /// Its answer.
 #[derive(Serialize, Deserialize, PartialEq, Debug)]
 struct Pong(u64);
-
-impl Message for Pong {
-    const NAME: &'static str = "w9.Pong";
-}
 
 /// A one-way message.
 #[derive(Serialize, Deserialize)]
 struct Count(u64);
 
-impl Message for Count {
-    const NAME: &'static str = "w9.Count";
-}
-
 /// How many arrived, in order (`u64::MAX` if not).
 #[derive(Serialize, Deserialize)]
 struct Flush;
-
-impl Message for Flush {
-    const NAME: &'static str = "w9.Flush";
-}
 
 /// The answer to `Flush`.
 #[derive(Serialize, Deserialize)]
 struct Counted(u64);
 
-impl Message for Counted {
-    const NAME: &'static str = "w9.Counted";
+/// The stable names of W9's messages.
+macro_rules! names {
+    ($($message:ident = $name:literal),* $(,)?) => {
+        $(impl Message for $message {
+            const NAME: &'static str = $name;
+        })*
+    };
 }
+
+names!(
+    Ping = "w9.Ping",
+    Pong = "w9.Pong",
+    Count = "w9.Count",
+    Flush = "w9.Flush",
+    Counted = "w9.Counted",
+);
 
 enum ServerMessage {
     Ping(RpcMessage<Ping, Pong>),
@@ -158,16 +155,24 @@ fn on_first_worker<T: Send + 'static>(
         .map_err(|_| "no first worker".to_owned())?
 }
 
-/// `--child W9-server kiln DIR`: serves until standard input closes.
-pub(crate) fn serve(dir: &Path) -> Result<(), String> {
-    let security = Security::MutualTls(identity(dir, "w9-server")?);
-    let config = Config::new("w9", "w9-server", "127.0.0.1:0".parse().unwrap(), security)
+/// A runtime with a worker per core and node `name` on it (mutual TLS with
+/// the certificates in `dir`, a send queue of 4,096), joining `seed`.
+fn start_node(dir: &Path, name: &str, seed: Option<SocketAddr>) -> Result<(Runtime, Node), String> {
+    let security = Security::MutualTls(identity(dir, name)?);
+    let config = Config::new("w9", name, "127.0.0.1:0".parse().unwrap(), security)
+        .with_seeds(seed)
         .with_send_queue(4096);
     let mut runtime = Runtime::setup()
         .use_all_cores()
         .build()
         .map_err(|err| err.to_string())?;
     let node = Node::start(&mut runtime, config).map_err(|err| err.to_string())?;
+    Ok((runtime, node))
+}
+
+/// `--child W9-server kiln DIR`: serves until standard input closes.
+pub(crate) fn serve(dir: &Path) -> Result<(), String> {
+    let (mut runtime, node) = start_node(dir, "w9-server", None)?;
     let registering = node.clone();
     on_first_worker(&mut runtime, move |rt| {
         let options = ActorOptions::default().with_inbox_size(kiln::InboxSize::fixed(4096));
@@ -383,15 +388,7 @@ fn run_kiln(dir: &Path, calls: u64, messages: u64) -> Result<(f64, f64, f64), St
     let (_server, address) = ServerProcess::start(command)?;
     let seed: SocketAddr = address.parse().map_err(|err| format!("{err}: {address}"))?;
 
-    let security = Security::MutualTls(identity(dir, "w9-client")?);
-    let config = Config::new("w9", "w9-client", "127.0.0.1:0".parse().unwrap(), security)
-        .with_seeds([seed])
-        .with_send_queue(4096);
-    let mut runtime = Runtime::setup()
-        .use_all_cores()
-        .build()
-        .map_err(|err| err.to_string())?;
-    let node = Node::start(&mut runtime, config).map_err(|err| err.to_string())?;
+    let (mut runtime, node) = start_node(dir, "w9-client", Some(seed))?;
     let (result, outcome) = mpsc::channel();
     on_first_worker(&mut runtime, move |rt| {
         rt.spawn_local(

@@ -13,10 +13,12 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use kiln::ActorRef;
 use kiln::actor::{self, actor_fn};
 use kiln::supervisor::NoSupervisor;
 use kiln_remote::test::TestCa;
-use kiln_remote::{Config, Node, Security, SendError};
+use kiln_remote::{Node, SendError};
+use kiln_rt::Runtime;
 use kiln_rt::access::ThreadSafe;
 use kiln_rt::spawn::{ActorOptions, Spawn};
 use kiln_rt::timer::Timer;
@@ -110,6 +112,16 @@ async fn counter(mut ctx: actor::Context<Text, ThreadSafe>, count: Arc<AtomicU64
     }
 }
 
+/// A `counter` of `count`.
+fn spawn_counter(runtime: &mut Runtime, count: &Arc<AtomicU64>) -> ActorRef<Text> {
+    runtime.spawn(
+        NoSupervisor,
+        actor_fn(counter),
+        count.clone(),
+        ActorOptions::default(),
+    )
+}
+
 /// Runs blocking `f` on a thread; waits for it without blocking the
 /// runtime.
 async fn blocking<T: Send + 'static>(rt: &ThreadSafe, f: impl FnOnce() -> T + Send + 'static) -> T {
@@ -150,12 +162,7 @@ fn bad_frames_close_only_their_link() {
     run(move |runtime| {
         let a = start(runtime, plain("node-a"));
         let b = start(runtime, plain("node-b").with_seeds([a.address()]));
-        let texts = runtime.spawn(
-            NoSupervisor,
-            actor_fn(counter),
-            count.clone(),
-            ActorOptions::default(),
-        );
+        let texts = spawn_counter(runtime, &count);
         a.register("texts", texts).unwrap();
         move |rt: ThreadSafe| async move {
             eventually(&rt, "b knows texts", || b.lookup::<Text>("texts").is_ok()).await;
@@ -262,17 +269,8 @@ fn bad_frames_close_only_their_link() {
 fn tls_garbage_is_refused() {
     let ca = TestCa::new("test CA").unwrap();
     let identity = ca.identity("node-a").unwrap();
-    let address = "127.0.0.1:0".parse().unwrap();
     run(move |runtime| {
-        let a = start(
-            runtime,
-            fast(Config::new(
-                "test",
-                "node-a",
-                address,
-                Security::MutualTls(identity),
-            )),
-        );
+        let a = start(runtime, tls("node-a", identity));
         move |rt: ThreadSafe| async move {
             let address = a.address();
             // A plaintext Hello to a TLS node, and random bytes.
@@ -298,12 +296,7 @@ fn a_peer_that_stops_reading_does_not_block_the_others() {
                 .with_stall_timeout(Duration::from_secs(2)),
         );
         let b = start(runtime, plain("node-b").with_seeds([a.address()]));
-        let texts = runtime.spawn(
-            NoSupervisor,
-            actor_fn(counter),
-            count.clone(),
-            ActorOptions::default(),
-        );
+        let texts = spawn_counter(runtime, &count);
         b.register("texts", texts).unwrap();
         move |rt: ThreadSafe| async move {
             eventually(&rt, "a knows texts", || a.lookup::<Text>("texts").is_ok()).await;

@@ -178,28 +178,8 @@ fn cluster_of_three_million_messages_kill_and_rejoin() {
     }
 
     // It restarts (a new run, a new port) and rejoins.
-    let mut c = ChildNode::start("node-c", 3, &[b.address], Some(certs.dir()));
-    for node in [&mut a, &mut b] {
-        node.expect(|line| line == "member-up node-c", TIMEOUT);
-    }
-    c.command("sinks 3");
-    c.expect(|line| line == "sinks-ready", TIMEOUT);
-    a.command("sinks 3");
-    a.expect(|line| line == "sinks-ready", TIMEOUT);
-    a.command("send node-c 1000");
-    a.expect(|line| line == "sent node-c 1000", TIMEOUT);
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        let counts = c.report();
-        if counts.get(&1) == Some(&(1000, 0, 0)) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "restarted node-c got {counts:?}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    for node in [&mut a, &mut b, &mut c] {
-        node.command("quit");
-    }
+    let c = ChildNode::start("node-c", 3, &[b.address], Some(certs.dir()));
+    back_and_reachable([a, b, c], 1000);
 }
 
 #[test]
@@ -275,6 +255,14 @@ fn a_frozen_node_is_declared_dead_and_rejoins_when_it_goes_on() {
     // Going on, it learns it was declared dead, rejoins under a new
     // incarnation, and is reachable again.
     c.signal("CONT");
+    back_and_reachable([a, b, c], 100);
+}
+
+/// node-c is back (a restarted or resumed run): node-a and node-b see it
+/// come up, node-a sends `count` messages to its sink, and they all
+/// arrive, none twice or out of order. Then all three quit.
+fn back_and_reachable(nodes: [ChildNode; 3], count: u64) {
+    let [mut a, mut b, mut c] = nodes;
     for node in [&mut a, &mut b] {
         node.expect(|line| line == "member-up node-c", TIMEOUT);
     }
@@ -282,12 +270,12 @@ fn a_frozen_node_is_declared_dead_and_rejoins_when_it_goes_on() {
         node.command("sinks 3");
         node.expect(|line| line == "sinks-ready", TIMEOUT);
     }
-    a.command("send node-c 100");
-    a.expect(|line| line == "sent node-c 100", TIMEOUT);
+    a.command(&format!("send node-c {count}"));
+    a.expect(|line| line == format!("sent node-c {count}"), TIMEOUT);
     let deadline = Instant::now() + TIMEOUT;
     loop {
         let counts = c.report();
-        if counts.get(&1) == Some(&(100, 0, 0)) {
+        if counts.get(&1) == Some(&(count, 0, 0)) {
             break;
         }
         assert!(Instant::now() < deadline, "node-c got {counts:?}");

@@ -159,24 +159,9 @@ fn tls_messages_and_requests() {
     let ca = TestCa::new("test CA").unwrap();
     let a = ca.identity("node-a").unwrap();
     let b = ca.identity("node-b").unwrap();
-    let address = "127.0.0.1:0".parse().unwrap();
-    messages_and_requests(
-        fast(Config::new(
-            "test",
-            "node-a",
-            address,
-            Security::MutualTls(a),
-        )),
-        move |seed| {
-            fast(Config::new(
-                "test",
-                "node-b",
-                address,
-                Security::MutualTls(b),
-            ))
-            .with_seeds([seed])
-        },
-    );
+    messages_and_requests(tls("node-a", a), move |seed| {
+        tls("node-b", b).with_seeds([seed])
+    });
 }
 
 #[test]
@@ -185,27 +170,9 @@ fn untrusted_certificate_is_refused() {
     let other_ca = TestCa::new("another CA").unwrap();
     let trusted = ca.identity("node-a").unwrap();
     let untrusted = other_ca.identity("node-b").unwrap();
-    let address = "127.0.0.1:0".parse().unwrap();
     run(move |runtime| {
-        let a = start(
-            runtime,
-            fast(Config::new(
-                "test",
-                "node-a",
-                address,
-                Security::MutualTls(trusted),
-            )),
-        );
-        let b = start(
-            runtime,
-            fast(Config::new(
-                "test",
-                "node-b",
-                address,
-                Security::MutualTls(untrusted),
-            ))
-            .with_seeds([a.address()]),
-        );
+        let a = start(runtime, tls("node-a", trusted));
+        let b = start(runtime, tls("node-b", untrusted).with_seeds([a.address()]));
         move |rt: ThreadSafe| async move {
             // b keeps trying (with backoff); no link ever comes up.
             Timer::after(rt.clone(), Duration::from_secs(2)).await;
@@ -354,15 +321,7 @@ fn plaintext_is_named_and_warned_about() {
     let identity = ca.identity("quiet-node").unwrap();
     run(move |runtime| {
         let plain = start(runtime, plain("loud-node"));
-        let tls = start(
-            runtime,
-            fast(Config::new(
-                "test",
-                "quiet-node",
-                "127.0.0.1:0".parse().unwrap(),
-                Security::MutualTls(identity),
-            )),
-        );
+        let tls = start(runtime, tls("quiet-node", identity));
         move |rt: ThreadSafe| async move {
             let line = logs::logged(&rt, &["node 'loud-node'", "NOT encrypted"]).await;
             assert!(line.starts_with("WARN: "), "{line}");
@@ -430,19 +389,7 @@ fn messages_over_the_frame_limit_are_given_back() {
                 .with_seeds([a.address()])
                 .with_max_frame_size(1024),
         );
-        let (report_out, _report_in) = std::sync::mpsc::channel();
-        let report = runtime.spawn(
-            NoSupervisor,
-            actor_fn(reports),
-            report_out,
-            ActorOptions::default(),
-        );
-        let texts = runtime.spawn(
-            NoSupervisor,
-            actor_fn(collector),
-            (1, report),
-            ActorOptions::default(),
-        );
+        let texts = runtime.spawn(NoSupervisor, actor_fn(mortal), (), ActorOptions::default());
         a.register("texts", texts).unwrap();
         move |rt: ThreadSafe| async move {
             eventually(&rt, "b knows texts", || b.lookup::<Text>("texts").is_ok()).await;

@@ -12,7 +12,7 @@ use std::pin::Pin;
 
 use kiln::actor::{self, actor_fn};
 use kiln::supervisor::NoSupervisor;
-use kiln_remote::{Config, Message, Node, Security};
+use kiln_remote::{Config, Message, Node, Security, TlsIdentity};
 use kiln_rt::Runtime;
 use kiln_rt::access::ThreadSafe;
 use kiln_rt::spawn::{ActorOptions, Spawn};
@@ -70,6 +70,17 @@ pub(crate) fn plain(name: &str) -> Config {
         name,
         "127.0.0.1:0".parse().unwrap(),
         Security::InsecurePlaintext,
+    ))
+}
+
+/// A node config with mutual TLS (`identity`) on a free loopback port,
+/// with fast SWIM timings.
+pub(crate) fn tls(name: &str, identity: TlsIdentity) -> Config {
+    fast(Config::new(
+        "test",
+        name,
+        "127.0.0.1:0".parse().unwrap(),
+        Security::MutualTls(identity),
     ))
 }
 
