@@ -23,7 +23,9 @@
 //!   a bounded send queue per peer (`Full` with the message given back),
 //!   visible errors for unreachable nodes (see [`RemoteRef`]).
 //! - **Bad input** (oversized or malformed frames, wrong message types)
-//!   closes only the link it came on, with a log line; never a panic.
+//!   closes only the link it came on, with a log line; never a panic. A
+//!   peer that stops reading fills only its own send queue, and loses its
+//!   link after [`Config::with_stall_timeout`].
 //!
 //! # Getting started
 //!
