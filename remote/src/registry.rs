@@ -8,6 +8,14 @@
 //! are unique per node; two nodes may register the same name, and a lookup
 //! then picks the entry of the node with the smallest name, so every node
 //! picks the same one.
+//!
+//! Why the owner tells every node itself rather than gossiping entries
+//! through SWIM (foca's custom broadcasts): every pair of members has a
+//! link anyway (messages need one), so one hop reaches everyone; an entry
+//! has one writer, so there is nothing to merge; and an entry arrives on
+//! the link its messages will use, so a node never knows an actor it has
+//! no link to. Gossip would pay off for clusters too large for a full mesh
+//! of links, which kiln-remote does not aim at.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
