@@ -20,6 +20,7 @@
 //! | W6-ring | thread ring: 1,000 actors pass a token 10,000,000 hops; ns per hop | [`w6_thread_ring`] |
 //! | W7 | TCP echo over loopback, an actor per connection, server in a child process: requests per second, server CPU µs per request | [`w7_tcp_echo`] |
 //! | W8 | HTTP/1.1 plaintext and JSON (TechEmpower), 16 and 256 connections, pipelined or not, against hyper, actix-web and may-minihttp, load from `wrk`: requests per second, server CPU µs per request | [`w8_http`] |
+//! | W9-rpc, W9-oneway | actors on two nodes in two processes, mutual TLS: RPC round trip p50 and p99, one-way messages per second; kiln-remote against ractor_cluster | [`w9_remote`] |
 //!
 //! Each workload checks its own result (a lost, duplicated or reordered
 //! message fails the run with a message saying what went wrong). Each
@@ -53,6 +54,7 @@ mod w6_skynet;
 mod w6_thread_ring;
 mod w7_tcp_echo;
 mod w8_http;
+mod w9_remote;
 
 use measure::Measurement;
 use w1_ping_pong::Flavour;
@@ -73,13 +75,15 @@ const SYSTEMS: [&str; 5] = ["kiln", "tokio", "actix", "kameo", "ractor"];
 
 /// Systems `--systems` also takes: kiln on its epoll driver (what
 /// `--driver poll` or `both` adds), kiln recording a trace (W1 only), to
-/// measure the cost of tracing, and W8's HTTP servers.
-const EXTRA_SYSTEMS: [&str; 5] = [
+/// measure the cost of tracing, W8's HTTP servers, and ractor_cluster (W9
+/// only; W9 runs it for `ractor` too).
+const EXTRA_SYSTEMS: [&str; 6] = [
     "kiln-poll",
     "kiln-traced",
     "hyper",
     "actix-web",
     "may-minihttp",
+    "ractor_cluster",
 ];
 
 const USAGE: &str = "\
@@ -90,8 +94,10 @@ usage: kiln-bench [--quick] [--only WORKLOADS] [--systems SYSTEMS] [--driver DRI
   --only WORKLOADS   comma-separated: W1 W1a W1b W1c W2 W3 W4 W5 W6 W6-skynet
                      W6-skynet-2w W6-ring W7 W7-64B-16c W7-64B-256c W7-1KiB-16c W7-1KiB-256c
                      W8 W8-plaintext-16c ... W8-json-256c-p16 (W8 needs wrk: apt-get install wrk)
+                     W9 W9-rpc W9-oneway
   --systems SYSTEMS  comma-separated: kiln tokio actix kameo ractor (and kiln-poll; kiln-traced
-                     for W1; hyper actix-web may-minihttp for W8)
+                     for W1; hyper actix-web may-minihttp for W8; ractor_cluster for W9, which
+                     runs it for ractor too, but not with --quick)
   --driver DRIVER    kiln's I/O driver: uring (system kiln), poll (system kiln-poll) or both
                      (default: both, side by side)
   --charts FILE      draw SVG charts of the JSON lines in FILE into DIR (default .)
@@ -101,7 +107,7 @@ followed by a table of medians and their ratio to kiln.";
 
 /// Every name `--only` takes.
 fn workload_names() -> Vec<&'static str> {
-    let mut names = vec!["W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8"];
+    let mut names = vec!["W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8", "W9"];
     names.extend(Flavour::ALL.map(Flavour::workload));
     names.extend([
         w6_skynet::ONE_THREAD,
@@ -110,6 +116,7 @@ fn workload_names() -> Vec<&'static str> {
     ]);
     names.extend(w7_tcp_echo::CONFIGS.map(|config| config.workload));
     names.extend(w8_http::CONFIGS.map(|config| config.workload));
+    names.extend([w9_remote::RPC, w9_remote::ONE_WAY]);
     names
 }
 
@@ -357,6 +364,50 @@ fn main() -> ExitCode {
             })?;
             record_server_runs(&mut results, config.workload, measured);
         }
+        if wants("W9") || wants(w9_remote::RPC) || wants(w9_remote::ONE_WAY) {
+            let (calls, messages) = if quick {
+                (2_000, 50_000)
+            } else {
+                (50_000, 1_000_000)
+            };
+            // ractor_cluster runs for `ractor` too, except with `--quick`
+            // (CI), where building its peer (a workspace of its own, about
+            // ten minutes on two cores) must be asked for by name.
+            let w9_systems: Vec<String> = w9_remote::SYSTEMS
+                .into_iter()
+                .filter(|&system| {
+                    systems.iter().any(|s| {
+                        s == system || (system == "ractor_cluster" && s == "ractor" && !quick)
+                    })
+                })
+                .map(str::to_owned)
+                .collect();
+            let certs = w9_remote::Certs::new()?;
+            let measured = interleave(runs, "W9", &w9_systems, |system| {
+                w9_remote::run(system, &certs, calls, messages)
+            })?;
+            for (system, samples) in measured {
+                let p50 = samples.iter().map(|s| s.0).collect();
+                let p99 = samples.iter().map(|s| s.1).collect();
+                let per_sec = samples.iter().map(|s| s.2).collect();
+                if wants("W9") || wants(w9_remote::RPC) {
+                    record(
+                        &mut results,
+                        Measurement::new(w9_remote::RPC, system, "ns_per_call_p50", p50),
+                    );
+                    record(
+                        &mut results,
+                        Measurement::new(w9_remote::RPC, system, "ns_per_call_p99", p99),
+                    );
+                }
+                if wants("W9") || wants(w9_remote::ONE_WAY) {
+                    record(
+                        &mut results,
+                        Measurement::new(w9_remote::ONE_WAY, system, "msgs_per_sec", per_sec),
+                    );
+                }
+            }
+        }
         Ok::<(), String>(())
     })();
     if let Err(err) = outcome {
@@ -459,6 +510,18 @@ fn spawn_child(args: &[&str]) -> Result<(f64, f64), String> {
 
 /// The child process side of [`spawn_child`], and W7's servers.
 fn child(args: &[String]) -> ExitCode {
+    if let [workload, system, dir] = args
+        && workload == "W9-server"
+        && (system == "kiln" || system == "kiln-poll")
+    {
+        return match w9_remote::serve(system, Path::new(dir)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("W9 kiln server: {err}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if let [workload, system] = args
         && (workload == "W7-server" || workload == "W8-server")
     {
@@ -530,6 +593,10 @@ mod tests {
         assert_eq!(check(""), Ok(()));
         assert_eq!(check("--quick --only W1a,W6-ring,W7-1KiB-256c"), Ok(()));
         assert_eq!(check("--systems kiln,kiln-traced --only W1"), Ok(()));
+        assert_eq!(
+            check("--systems kiln,ractor_cluster --only W9-rpc,W9-oneway"),
+            Ok(())
+        );
         assert_eq!(check("--charts results.txt --out docs/bench"), Ok(()));
         assert_eq!(check("--driver poll --only W7"), Ok(()));
         assert!(check("--driver kqueue").is_err());
@@ -537,9 +604,9 @@ mod tests {
 
     #[test]
     fn typos_are_refused_with_what_is_known() {
-        let err = check("--only W9").unwrap_err();
+        let err = check("--only W10").unwrap_err();
         assert!(
-            err.starts_with("--only: unknown name 'W9'; known: W1, W2"),
+            err.starts_with("--only: unknown name 'W10'; known: W1, W2"),
             "{err}"
         );
         let err = check("--systems kiln,toikio").unwrap_err();
