@@ -61,6 +61,19 @@ impl Sample for f64 {
     }
 }
 
+impl Sample for (f64, f64, f64) {
+    fn numbers(&self) -> Vec<f64> {
+        vec![self.0, self.1, self.2]
+    }
+
+    fn from_numbers(numbers: &[f64]) -> Option<(f64, f64, f64)> {
+        match numbers {
+            [a, b, c] => Some((*a, *b, *c)),
+            _ => None,
+        }
+    }
+}
+
 impl Sample for (f64, f64) {
     fn numbers(&self) -> Vec<f64> {
         vec![self.0, self.1]
@@ -156,6 +169,11 @@ pub(crate) fn child_args(args: &[String]) -> Option<Vec<String>> {
         workload.clone(),
         "--systems".to_owned(),
         system.clone(),
+        // The parent named the driver in the system (`kiln` or `kiln-poll`):
+        // `uring` leaves the name as it is, where the default, `both`,
+        // would add `kiln-poll` to `kiln`.
+        "--driver".to_owned(),
+        "uring".to_owned(),
     ];
     match size.as_str() {
         "quick" => suite.push("--quick".to_owned()),
@@ -207,11 +225,11 @@ mod tests {
         let args = |line: &str| line.split(' ').map(str::to_owned).collect::<Vec<_>>();
         assert_eq!(
             child_args(&args("sample W1a kiln quick")),
-            Some(args("--only W1a --systems kiln --quick"))
+            Some(args("--only W1a --systems kiln --driver uring --quick"))
         );
         assert_eq!(
             child_args(&args("sample W6-skynet tokio full")),
-            Some(args("--only W6-skynet --systems tokio"))
+            Some(args("--only W6-skynet --systems tokio --driver uring"))
         );
         assert_eq!(child_args(&args("sample W1a kiln huge")), None);
         assert_eq!(child_args(&args("W5 kiln 100")), None);

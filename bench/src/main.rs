@@ -20,6 +20,7 @@
 //! | W6-ring | thread ring: 1,000 actors pass a token 10,000,000 hops; ns per hop | [`w6_thread_ring`] |
 //! | W7 | TCP echo over loopback, an actor per connection, server in a child process: requests per second, server CPU µs per request | [`w7_tcp_echo`] |
 //! | W8 | HTTP/1.1 plaintext and JSON (TechEmpower), 16 and 256 connections, pipelined or not, against hyper, actix-web and may-minihttp, load from `wrk`: requests per second, server CPU µs per request | [`w8_http`] |
+//! | W9-rpc, W9-oneway | actors on two nodes in two processes, mutual TLS: RPC round trip p50 and p99, one-way messages per second; kiln-remote against ractor_cluster | [`w9_remote`] |
 //!
 //! Each workload checks its own result (a lost, duplicated or reordered
 //! message fails the run with a message saying what went wrong). Each
@@ -56,6 +57,7 @@ mod w6_skynet;
 mod w6_thread_ring;
 mod w7_tcp_echo;
 mod w8_http;
+mod w9_remote;
 
 use fresh::{Mode, Sampler};
 use measure::Measurement;
@@ -75,12 +77,21 @@ const W7_QUICK_DURATION: Duration = Duration::from_millis(400);
 /// The systems measured.
 const SYSTEMS: [&str; 5] = ["kiln", "tokio", "actix", "kameo", "ractor"];
 
-/// Systems `--systems` also takes: kiln recording a trace (W1 only), to
-/// measure the cost of tracing, and W8's HTTP servers.
-const EXTRA_SYSTEMS: [&str; 4] = ["kiln-traced", "hyper", "actix-web", "may-minihttp"];
+/// Systems `--systems` also takes: kiln on its epoll driver (what
+/// `--driver poll` or `both` adds), kiln recording a trace (W1 only), to
+/// measure the cost of tracing, W8's HTTP servers, and ractor_cluster (W9
+/// only; W9 runs it for `ractor` too).
+const EXTRA_SYSTEMS: [&str; 6] = [
+    "kiln-poll",
+    "kiln-traced",
+    "hyper",
+    "actix-web",
+    "may-minihttp",
+    "ractor_cluster",
+];
 
 const USAGE: &str = "\
-usage: kiln-bench [--quick] [--fresh] [--only WORKLOADS] [--systems SYSTEMS]
+usage: kiln-bench [--quick] [--fresh] [--only WORKLOADS] [--systems SYSTEMS] [--driver DRIVER]
        kiln-bench --charts FILE [--out DIR]
 
   --quick            smaller workloads, 3 runs each (the whole suite in about 2 minutes)
@@ -88,8 +99,12 @@ usage: kiln-bench [--quick] [--fresh] [--only WORKLOADS] [--systems SYSTEMS]
   --only WORKLOADS   comma-separated: W1 W1a W1b W1c W2 W3 W4 W5 W6 W6-skynet
                      W6-skynet-2w W6-ring W7 W7-64B-16c W7-64B-256c W7-1KiB-16c W7-1KiB-256c
                      W8 W8-plaintext-16c ... W8-json-256c-p16 (W8 needs wrk: apt-get install wrk)
-  --systems SYSTEMS  comma-separated: kiln tokio actix kameo ractor (and kiln-traced for W1;
-                     hyper actix-web may-minihttp for W8)
+                     W9 W9-rpc W9-oneway
+  --systems SYSTEMS  comma-separated: kiln tokio actix kameo ractor (and kiln-poll; kiln-traced
+                     for W1; hyper actix-web may-minihttp for W8; ractor_cluster for W9, which
+                     runs it for ractor too, but not with --quick)
+  --driver DRIVER    kiln's I/O driver: uring (system kiln), poll (system kiln-poll) or both
+                     (default: both, side by side)
   --charts FILE      draw SVG charts of the JSON lines in FILE into DIR (default .)
 
 JSON lines go to standard error as measured and to standard output at the end,
@@ -97,7 +112,7 @@ followed by a table of medians and their ratio to kiln.";
 
 /// Every name `--only` takes.
 fn workload_names() -> Vec<&'static str> {
-    let mut names = vec!["W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8"];
+    let mut names = vec!["W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8", "W9"];
     names.extend(Flavour::ALL.map(Flavour::workload));
     names.extend([
         w6_skynet::ONE_THREAD,
@@ -106,7 +121,28 @@ fn workload_names() -> Vec<&'static str> {
     ]);
     names.extend(w7_tcp_echo::CONFIGS.map(|config| config.workload));
     names.extend(w8_http::CONFIGS.map(|config| config.workload));
+    names.extend([w9_remote::RPC, w9_remote::ONE_WAY]);
     names
+}
+
+/// `systems` with `kiln` run on the I/O drivers `driver` asks for: `uring`
+/// keeps `kiln` (io_uring), `poll` makes it `kiln-poll` (epoll), `both` runs
+/// both, side by side.
+fn with_drivers(systems: Vec<String>, driver: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(systems.len() + 1);
+    for system in systems {
+        let expanded: &[&str] = match (system.as_str(), driver) {
+            ("kiln", "poll") => &["kiln-poll"],
+            ("kiln", "both") => &["kiln", "kiln-poll"],
+            _ => &[system.as_str()],
+        };
+        for name in expanded {
+            if !out.iter().any(|s| s == name) {
+                out.push((*name).to_owned());
+            }
+        }
+    }
+    out
 }
 
 /// Checks the command line: every flag known, every flag that takes a value
@@ -117,13 +153,14 @@ fn check_args(args: &[String]) -> Result<(), String> {
     while let Some(arg) = iter.next() {
         match arg.as_str() {
             "--quick" | "--fresh" => {}
-            "--only" | "--systems" | "--charts" | "--out" => {
+            "--only" | "--systems" | "--charts" | "--out" | "--driver" => {
                 let Some(value) = iter.next().filter(|v| !v.starts_with("--")) else {
                     return Err(format!("{arg} needs a value"));
                 };
                 let known: Vec<&str> = match arg.as_str() {
                     "--only" => workload_names(),
                     "--systems" => SYSTEMS.into_iter().chain(EXTRA_SYSTEMS).collect(),
+                    "--driver" => vec!["uring", "poll", "both"],
                     _ => continue,
                 };
                 if let Some(unknown) = value.split(',').find(|v| !known.contains(v)) {
@@ -183,18 +220,25 @@ fn run_suite(args: &[String], mode: Mode) -> ExitCode {
     let sampler = Sampler { mode, quick };
     let only = list_arg(args, "--only");
     let systems_given = list_arg(args, "--systems");
-    let systems = systems_given
-        .clone()
-        .unwrap_or_else(|| SYSTEMS.map(String::from).to_vec());
+    let driver = value_arg(args, "--driver").unwrap_or("both");
+    let systems = with_drivers(
+        systems_given
+            .clone()
+            .unwrap_or_else(|| SYSTEMS.map(String::from).to_vec()),
+        driver,
+    );
     // W8's peers are HTTP servers: its own list unless `--systems` names them.
-    let w8_systems: Vec<String> = match &systems_given {
-        Some(given) => given
-            .iter()
-            .filter(|s| w8_http::SYSTEMS.contains(&s.as_str()))
-            .cloned()
-            .collect(),
-        None => w8_http::SYSTEMS.map(String::from).to_vec(),
-    };
+    let w8_systems: Vec<String> = with_drivers(
+        match &systems_given {
+            Some(given) => given
+                .iter()
+                .filter(|s| w8_http::SYSTEMS.contains(&s.as_str()))
+                .cloned()
+                .collect(),
+            None => w8_http::SYSTEMS.map(String::from).to_vec(),
+        },
+        driver,
+    );
     let runs = if quick { 3 } else { 5 };
     let wants = |workload: &str| {
         only.as_ref()
@@ -341,6 +385,50 @@ fn run_suite(args: &[String], mode: Mode) -> ExitCode {
             })?;
             record_server_runs(&mut results, config.workload, measured);
         }
+        if wants("W9") || wants(w9_remote::RPC) || wants(w9_remote::ONE_WAY) {
+            let (calls, messages) = if quick {
+                (2_000, 50_000)
+            } else {
+                (50_000, 1_000_000)
+            };
+            // ractor_cluster runs for `ractor` too, except with `--quick`
+            // (CI), where building its peer (a workspace of its own, about
+            // ten minutes on two cores) must be asked for by name.
+            let w9_systems: Vec<String> = w9_remote::SYSTEMS
+                .into_iter()
+                .filter(|&system| {
+                    systems.iter().any(|s| {
+                        s == system || (system == "ractor_cluster" && s == "ractor" && !quick)
+                    })
+                })
+                .map(str::to_owned)
+                .collect();
+            let certs = w9_remote::Certs::new()?;
+            let measured = sampler.interleave(runs, "W9", &w9_systems, |system| {
+                w9_remote::run(system, &certs, calls, messages)
+            })?;
+            for (system, samples) in measured {
+                let p50 = samples.iter().map(|s| s.0).collect();
+                let p99 = samples.iter().map(|s| s.1).collect();
+                let per_sec = samples.iter().map(|s| s.2).collect();
+                if wants("W9") || wants(w9_remote::RPC) {
+                    record(
+                        &mut results,
+                        Measurement::new(w9_remote::RPC, system, "ns_per_call_p50", p50),
+                    );
+                    record(
+                        &mut results,
+                        Measurement::new(w9_remote::RPC, system, "ns_per_call_p99", p99),
+                    );
+                }
+                if wants("W9") || wants(w9_remote::ONE_WAY) {
+                    record(
+                        &mut results,
+                        Measurement::new(w9_remote::ONE_WAY, system, "msgs_per_sec", per_sec),
+                    );
+                }
+            }
+        }
         Ok::<(), String>(())
     })();
     if let Err(err) = outcome {
@@ -425,6 +513,18 @@ fn child(args: &[String]) -> ExitCode {
     if let Some(suite) = fresh::child_args(args) {
         return run_suite(&suite, Mode::Child);
     }
+    if let [workload, system, dir] = args
+        && workload == "W9-server"
+        && (system == "kiln" || system == "kiln-poll")
+    {
+        return match w9_remote::serve(system, Path::new(dir)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("W9 kiln server: {err}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if let [workload, system] = args
         && (workload == "W7-server" || workload == "W8-server")
     {
@@ -462,7 +562,40 @@ fn child(args: &[String]) -> ExitCode {
 
 #[cfg(test)]
 mod tests {
-    use super::check_args;
+    use super::{check_args, fresh, list_arg, value_arg, with_drivers};
+
+    #[test]
+    fn drivers_expand_kiln_only() {
+        let systems = |list: &str| list.split(',').map(String::from).collect::<Vec<_>>();
+        assert_eq!(
+            with_drivers(systems("kiln,tokio"), "uring"),
+            systems("kiln,tokio")
+        );
+        assert_eq!(
+            with_drivers(systems("kiln,tokio"), "poll"),
+            systems("kiln-poll,tokio")
+        );
+        assert_eq!(
+            with_drivers(systems("kiln,tokio"), "both"),
+            systems("kiln,kiln-poll,tokio")
+        );
+        assert_eq!(with_drivers(systems("tokio"), "both"), systems("tokio"));
+        assert_eq!(
+            with_drivers(systems("kiln-poll,kiln"), "both"),
+            systems("kiln-poll,kiln")
+        );
+    }
+
+    #[test]
+    fn a_fresh_child_runs_the_one_system_it_was_given() {
+        for system in ["kiln", "kiln-poll", "tokio"] {
+            let args = ["sample", "W1a", system, "quick"].map(String::from);
+            let suite = fresh::child_args(&args).unwrap();
+            let driver = value_arg(&suite, "--driver").unwrap_or("both");
+            let systems = with_drivers(list_arg(&suite, "--systems").unwrap(), driver);
+            assert_eq!(systems, [system]);
+        }
+    }
 
     fn check(line: &str) -> Result<(), String> {
         let args: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
@@ -475,14 +608,20 @@ mod tests {
         assert_eq!(check("--quick --only W1a,W6-ring,W7-1KiB-256c"), Ok(()));
         assert_eq!(check("--systems kiln,kiln-traced --only W1"), Ok(()));
         assert_eq!(check("--fresh --quick --only W6-skynet"), Ok(()));
+        assert_eq!(
+            check("--systems kiln,ractor_cluster --only W9-rpc,W9-oneway"),
+            Ok(())
+        );
         assert_eq!(check("--charts results.txt --out docs/bench"), Ok(()));
+        assert_eq!(check("--driver poll --only W7"), Ok(()));
+        assert!(check("--driver kqueue").is_err());
     }
 
     #[test]
     fn typos_are_refused_with_what_is_known() {
-        let err = check("--only W9").unwrap_err();
+        let err = check("--only W10").unwrap_err();
         assert!(
-            err.starts_with("--only: unknown name 'W9'; known: W1, W2"),
+            err.starts_with("--only: unknown name 'W10'; known: W1, W2"),
             "{err}"
         );
         let err = check("--systems kiln,toikio").unwrap_err();

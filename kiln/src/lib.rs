@@ -56,13 +56,14 @@
 //!   own.
 //! - [`metrics`]: per-thread counts of messages sent and received, which
 //!   runtimes report.
-//! - `test` (feature `test`): helpers to test actors.
+//! - `test` (feature `test`): helpers to test actors; documented only with
+//!   the feature on (`cargo doc -p kiln --features test --open`).
 //!
 //! # Differences from Heph
 //!
 //! kiln follows the design and names of [Heph](https://github.com/Thomasdezeeuw/heph),
 //! on stable Rust: [`Infallible`](std::convert::Infallible) where Heph uses
-//! `!`, [`futures_core::Stream`] where Heph uses `AsyncIterator`, named
+//! `!`, [`futures_core::Stream`][Stream] where Heph uses `AsyncIterator`, named
 //! future types where Heph uses `impl Trait` in associated types. Beyond that:
 //! - send errors give the message back and say why (`Full`, `Disconnected`);
 //! - [`ActorRef::join`] tells how the actor ended ([`ActorExit`](actor_ref::ActorExit));
@@ -72,6 +73,8 @@
 //!   `Clone`;
 //! - inboxes hold 1 to 65,536 messages (Heph: at most 29);
 //! - `test::set_message_loss` loses the given percentage of messages.
+//!
+//! [Stream]: https://docs.rs/futures-core/0.3/futures_core/stream/trait.Stream.html
 
 #![forbid(unsafe_code)]
 

@@ -4,7 +4,8 @@
 //!   it ([`try_init_actor`] for a [`NewActor`] that can fail); [`poll_actor`] polls it once and [`run_actor`] runs it to completion
 //!   on the current thread.
 //! - [`poll_future`] and [`block_on`] do the same for any future, and
-//!   [`poll_next`] polls a [`Stream`] once;
+//!   [`poll_next`] polls a
+//!   [`Stream`](https://docs.rs/futures-core/0.3/futures_core/stream/trait.Stream.html) once;
 //!   [`block_for`] gives up after a timeout.
 //! - [`size_of_actor`] tells how much memory an actor takes.
 //! - [`set_message_loss`] makes [`ActorRef`] drop a percentage of messages,

@@ -5,10 +5,12 @@
 //!   repository or in an example's header names an example of that package
 //!   (`-p NAME`), or of any package of the workspace when none is named;
 //! - every relative link of a Markdown file points at a file or folder of
-//!   the repository.
-//!
-//! The README's snippets are compiled as doctests (`readme` in kiln-rt's
-//! `lib.rs`).
+//!   the repository;
+//! - the Rust snippets of the Markdown files are compiled: the documents
+//!   `kiln-docs` includes (`docs/src/lib.rs`: the README and the guide) run
+//!   theirs as doctests, so every code block there says its language (an
+//!   unlabelled one would be taken for Rust) and none is `ignore`d; no other
+//!   Markdown file shows Rust code, which nothing would compile.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -100,6 +102,19 @@ fn markdown_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// Every Markdown file of the repository with its text.
+fn markdown_texts() -> Vec<(PathBuf, String)> {
+    let mut files = Vec::new();
+    markdown_files(&root(), &mut files);
+    files
+        .into_iter()
+        .map(|file| {
+            let text = fs::read_to_string(&file).unwrap();
+            (file, text)
+        })
+        .collect()
+}
+
 /// The header (`//!` lines) of every example file.
 fn example_headers() -> Vec<(PathBuf, String)> {
     let mut headers = Vec::new();
@@ -154,12 +169,7 @@ fn every_documented_example_exists() {
         .iter()
         .map(|(name, dir)| (name.clone(), examples(dir)))
         .collect();
-    let mut texts = Vec::new();
-    let mut files = Vec::new();
-    markdown_files(&root(), &mut files);
-    for file in files {
-        texts.push((file.clone(), fs::read_to_string(&file).unwrap()));
-    }
+    let mut texts = markdown_texts();
     texts.extend(example_headers());
     let mut wrong = Vec::new();
     let mut checked = 0;
@@ -191,12 +201,9 @@ fn every_documented_example_exists() {
 
 #[test]
 fn every_relative_link_points_at_a_file() {
-    let mut files = Vec::new();
-    markdown_files(&root(), &mut files);
     let mut wrong = Vec::new();
     let mut checked = 0;
-    for file in &files {
-        let text = fs::read_to_string(file).unwrap();
+    for (file, text) in &markdown_texts() {
         let mut in_code = false;
         for line in text.lines() {
             if line.trim_start().starts_with("```") {
@@ -234,6 +241,91 @@ fn every_relative_link_points_at_a_file() {
     assert!(
         wrong.is_empty(),
         "relative links to nothing:\n{}",
+        wrong.join("\n")
+    );
+}
+
+/// The Markdown files whose snippets `kiln-docs` runs as doctests: the
+/// files its `lib.rs` includes (`include_str!`).
+fn compiled_documents() -> BTreeSet<PathBuf> {
+    let lib = root().join("docs/src/lib.rs");
+    let text = fs::read_to_string(&lib).unwrap();
+    let mut documents = BTreeSet::new();
+    for (at, start) in text.match_indices("include_str!(\"") {
+        let rest = &text[at + start.len()..];
+        let path = &rest[..rest.find('"').expect("unterminated include_str!")];
+        let file = lib.parent().unwrap().join(path);
+        documents.insert(
+            file.canonicalize()
+                .unwrap_or_else(|err| panic!("{}: {err}", file.display())),
+        );
+    }
+    documents
+}
+
+/// The opening fences of the code blocks of a Markdown text: line number and
+/// info string (`rust no_run`, `sh`, or empty). Fences in block quotes count.
+fn code_fences(text: &str) -> Vec<(usize, String)> {
+    let mut fences = Vec::new();
+    let mut in_code = false;
+    for (index, line) in text.lines().enumerate() {
+        let line = line.trim_start_matches([' ', '>']);
+        if let Some(info) = line.strip_prefix("```") {
+            if !in_code {
+                fences.push((index + 1, info.trim().to_owned()));
+            }
+            in_code = !in_code;
+        }
+    }
+    fences
+}
+
+/// The words of an info string as rustdoc reads them: split at commas and
+/// white space.
+fn info_words(info: &str) -> Vec<&str> {
+    info.split([',', ' ', '\t'])
+        .filter(|word| !word.is_empty())
+        .collect()
+}
+
+#[test]
+fn every_rust_snippet_is_compiled() {
+    let compiled = compiled_documents();
+    assert!(
+        compiled.contains(&root().join("README.md").canonicalize().unwrap()),
+        "kiln-docs does not include the README: {compiled:?}"
+    );
+    let mut wrong = Vec::new();
+    let mut rust_snippets = 0;
+    for (file, text) in &markdown_texts() {
+        let is_compiled = compiled.contains(&file.canonicalize().unwrap());
+        let name = file.strip_prefix(root()).unwrap_or(file).display();
+        for (line, info) in code_fences(text) {
+            let words = info_words(&info);
+            let is_rust = words.first() == Some(&"rust");
+            if is_compiled {
+                if words.is_empty() {
+                    wrong.push(format!(
+                        "{name}:{line}: a code block without a language (rustdoc would compile it as Rust; say `text`, `sh`, ...)"
+                    ));
+                } else if is_rust && words.contains(&"ignore") {
+                    wrong.push(format!("{name}:{line}: an ignored Rust snippet"));
+                }
+                rust_snippets += usize::from(is_rust);
+            } else if is_rust {
+                wrong.push(format!(
+                    "{name}:{line}: Rust code that nothing compiles (include the file in docs/src/lib.rs, or show it in a compiled document)"
+                ));
+            }
+        }
+    }
+    assert!(
+        rust_snippets >= 4,
+        "found only {rust_snippets} compiled Rust snippets"
+    );
+    assert!(
+        wrong.is_empty(),
+        "code blocks of the documents:\n{}",
         wrong.join("\n")
     );
 }

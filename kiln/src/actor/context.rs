@@ -102,7 +102,8 @@ impl<M, RT> Context<M, RT> {
         }
     }
 
-    /// Returns the messages as a [`Stream`] that ends when
+    /// Returns the messages as a
+    /// [`Stream`](https://docs.rs/futures-core/0.3/futures_core/stream/trait.Stream.html) that ends when
     /// [`receive_next`](Context::receive_next) would fail with [`NoMessages`].
     pub fn receive_messages(&mut self) -> ReceiveMessages<'_, M> {
         ReceiveMessages {
@@ -255,7 +256,8 @@ impl<M> fmt::Debug for PeekMessage<'_, M> {
     }
 }
 
-/// The [`Stream`] returned by [`Context::receive_messages`].
+/// The [`Stream`](https://docs.rs/futures-core/0.3/futures_core/stream/trait.Stream.html) returned by
+/// [`Context::receive_messages`].
 #[must_use = "streams do nothing unless polled"]
 pub struct ReceiveMessages<'ctx, M> {
     inbox: &'ctx mut Receiver<M>,

@@ -18,6 +18,16 @@ pub(super) fn write(metrics: &RuntimeMetrics, out: &mut impl Write) -> fmt::Resu
         "Time since the runtime was built.",
     )?;
     w.sample("uptime_seconds", "", seconds(metrics.uptime))?;
+    w.family(
+        "io_driver_info",
+        "gauge",
+        "The I/O driver the runtime runs (the label), always 1.",
+    )?;
+    w.sample(
+        "io_driver_info",
+        &format!("driver=\"{}\"", metrics.io_driver.name()),
+        1,
+    )?;
     if let Some(cpu) = metrics.cpu_time {
         w.family(
             "process_cpu_seconds_total",
@@ -73,7 +83,7 @@ pub(super) fn write(metrics: &RuntimeMetrics, out: &mut impl Write) -> fmt::Resu
         w.sample("shared_next_timer_seconds", "", seconds(next))?;
     }
 
-    let families: [(&str, &str, &str, fn(&WorkerMetrics) -> Option<f64>); 18] = [
+    let families: [(&str, &str, &str, fn(&WorkerMetrics) -> Option<f64>); 19] = [
         (
             "worker_sleeping",
             "gauge",
@@ -166,6 +176,12 @@ pub(super) fn write(metrics: &RuntimeMetrics, out: &mut impl Write) -> fmt::Resu
             "counter",
             "I/O operations completed on the worker.",
             |w| Some(w.io_completed as f64),
+        ),
+        (
+            "worker_io_cancelled_total",
+            "counter",
+            "I/O operations cancelled (dropped before they completed) on the worker.",
+            |w| Some(w.io_cancelled as f64),
         ),
         (
             "worker_since_last_turn_seconds",
