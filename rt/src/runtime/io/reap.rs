@@ -52,6 +52,7 @@ mod tests {
     use super::reap_exited;
 
     #[test]
+    #[expect(clippy::zombie_processes, reason = "reaped by `reap_exited`")]
     fn a_running_child_is_not_reaped_and_an_exited_one_is_once() {
         let mut child = Command::new("sh")
             .args(["-c", "read _; exit 7"])
