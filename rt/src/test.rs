@@ -91,7 +91,7 @@ use kiln::{ActorRef, InboxSize};
 
 use crate::runtime::shared::{RuntimeInternals, lock};
 use crate::runtime::worker::{Control, RunFn, WorkerControl};
-use crate::spawn::{PrivateSpawn, Spawn, spawn_thread_safe};
+use crate::spawn::{PrivateSpawn, Spawn, impl_spawn_thread_safe, spawn_thread_safe};
 use crate::{
     ActorOptions, FutureOptions, Runtime, RuntimeRef, SyncActorOptions, ThreadLocal, ThreadSafe,
 };
@@ -188,32 +188,15 @@ where
     }
 }
 
-impl<S, NA> Spawn<S, NA, ThreadSafe> for TestRuntime
-where
-    S: Supervisor<NA> + Send + 'static,
-    NA: NewActor<RuntimeAccess = ThreadSafe> + Send + 'static,
-    NA::Actor: Send + 'static,
-    NA::Message: Send + 'static,
-{
-}
-
-impl<S, NA> PrivateSpawn<S, NA, ThreadSafe> for TestRuntime
-where
-    S: Supervisor<NA> + Send + 'static,
-    NA: NewActor<RuntimeAccess = ThreadSafe> + Send + 'static,
-    NA::Actor: Send + 'static,
-    NA::Message: Send + 'static,
-{
-    fn try_spawn_setup(
-        &mut self,
-        supervisor: S,
-        new_actor: NA,
-        arg: NA::Argument,
-        options: ActorOptions,
-    ) -> Result<ActorRef<NA::Message>, NA::Error> {
-        spawn_thread_safe(test_runtime(), supervisor, new_actor, arg, options)
+impl TestRuntime {
+    /// The test runtime's shared state, which thread-safe actors are spawned
+    /// into.
+    fn shared_internals(self) -> &'static Arc<RuntimeInternals> {
+        test_runtime()
     }
 }
+
+impl_spawn_thread_safe!(TestRuntime);
 
 /// Spawns a thread-local actor on the test runtime's worker; fails if
 /// creating it fails. The same as [`TestRuntime`]'s [`Spawn::try_spawn`].
