@@ -297,6 +297,7 @@ macro_rules! impl_spawn_thread_safe {
         }
     };
 }
+#[cfg(feature = "test")] // For the test runtime.
 pub(crate) use impl_spawn_thread_safe;
 
 impl_spawn_thread_local!(RuntimeRef);
