@@ -2,6 +2,7 @@
 //! the status a server answers and whether it closes the connection), and
 //! property tests that split input at random points and feed random bytes.
 
+use bytes::Bytes;
 use http::{Method, StatusCode};
 use proptest::prelude::*;
 
@@ -9,6 +10,7 @@ use crate::proto::drive::read_requests;
 use crate::proto::encode::{self, BodyEncoding, Exchange};
 use crate::proto::error::ErrorKind;
 use crate::proto::framing::Framing;
+use crate::proto::input::Input;
 use crate::proto::limits::Limits;
 use crate::proto::response::parse_response;
 
@@ -160,7 +162,7 @@ proptest! {
             raw.extend_from_slice(&bytes);
             let _ = read_requests(&split(&raw, &cuts), &limits);
         }
-        let _ = parse_response(&bytes, &limits, false);
+        let _ = parse_response(&Bytes::from(bytes), &limits, false);
     }
 
     /// Random mutations of a good request never panic either (they stay
@@ -294,7 +296,15 @@ fn response_heads_frame_the_body() {
     ];
     for (status, length, exchange, close, encoding, line, closes) in cases {
         let mut out = Vec::new();
-        let got = encode::response_head(&mut out, status, &headers, length, exchange, close);
+        let got = encode::response_head(
+            &mut out,
+            status,
+            &headers,
+            length,
+            exchange,
+            close,
+            b"Thu, 01 Jan 2026 00:00:00 GMT",
+        );
         let text = String::from_utf8(out).unwrap();
         assert_eq!(got, (encoding, closes), "{text}");
         assert!(
@@ -371,7 +381,7 @@ fn response_framing() {
         ),
     ];
     for (raw, head, expected, keep_alive) in cases {
-        let got = parse_response(raw, &limits, head);
+        let got = parse_response(&Bytes::from_static(raw), &limits, head);
         match expected {
             Ok(framing) => {
                 let got = got.unwrap().unwrap();
@@ -422,4 +432,34 @@ fn request_heads_set_host_and_framing() {
         String::from_utf8(out).unwrap(),
         "GET /a?b HTTP/1.1\r\nhost: example.com:8080\r\n\r\n"
     );
+}
+
+#[test]
+fn the_input_buffer_is_reused_when_no_slice_is_alive() {
+    let mut input = Input::default();
+    let mut buf = input.take_buffer(64);
+    buf.extend_from_slice(b"headbody");
+    let address = buf.as_ptr();
+    input.put_back(buf);
+    let head = input.bytes().slice(..4);
+    input.consume(4);
+    drop(head);
+    // Room that fits the buffer's capacity (64): no reallocation.
+    let buf = input.take_buffer(16);
+    assert_eq!(buf, b"body");
+    assert_eq!(buf.as_ptr(), address, "the buffer was copied");
+}
+
+#[test]
+fn the_rest_of_the_input_is_copied_while_a_slice_is_alive() {
+    let mut input = Input::default();
+    let mut buf = input.take_buffer(64);
+    buf.extend_from_slice(b"headbody");
+    input.put_back(buf);
+    let head = input.bytes().slice(..4);
+    input.consume(4);
+    let buf = input.take_buffer(64);
+    assert_eq!(buf, b"body");
+    assert!(buf.capacity() >= 4 + 64);
+    assert_eq!(head, &b"head"[..], "the slice still holds its bytes");
 }

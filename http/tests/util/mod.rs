@@ -291,6 +291,59 @@ pub fn is_closed(stream: &mut TcpStream, wait: Duration) -> bool {
     closed
 }
 
+/// Starts a POST of a 256 MiB body on `stream` and writes it for `within`,
+/// as fast as the server takes it; returns how many bytes of it went.
+/// Without backpressure the whole body would go in well under a second.
+pub fn write_large_body_for(stream: &mut TcpStream, path: &str, within: Duration) -> usize {
+    let total = 256 * 1024 * 1024;
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: a\r\nContent-Length: {total}\r\n\r\n"
+    )
+    .unwrap();
+    stream
+        .set_write_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let block = vec![7; 1024 * 1024];
+    let mut written = 0;
+    let start = Instant::now();
+    while start.elapsed() < within && written < total {
+        match stream.write(&block[..block.len().min(total - written)]) {
+            Ok(n) => written += n,
+            Err(err) => assert!(
+                matches!(
+                    err.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ),
+                "{err}"
+            ),
+        }
+    }
+    stream.set_write_timeout(Some(TIMEOUT)).unwrap();
+    written
+}
+
+/// POSTs `data` to `path` on `stream` as a chunked body in chunks of
+/// `chunk` bytes (from a thread, so that a server that answers as the body
+/// arrives is not blocked by the test), and reads the response.
+pub fn post_chunked(stream: &mut TcpStream, path: &str, data: &[u8], chunk: usize) -> RawResponse {
+    let mut writer = stream.try_clone().unwrap();
+    let data = data.to_vec();
+    let head = format!("POST {path} HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n");
+    let client = thread::spawn(move || {
+        writer.write_all(head.as_bytes()).unwrap();
+        for chunk in data.chunks(chunk) {
+            write!(writer, "{:x}\r\n", chunk.len()).unwrap();
+            writer.write_all(chunk).unwrap();
+            writer.write_all(b"\r\n").unwrap();
+        }
+        writer.write_all(b"0\r\n\r\n").unwrap();
+    });
+    let response = read_response(stream).expect("no response");
+    client.join().unwrap();
+    response
+}
+
 /// Sends `raw` on a new connection and reads one response.
 pub fn exchange(address: SocketAddr, raw: &[u8]) -> (Option<RawResponse>, TcpStream) {
     let mut stream = connect(address);
