@@ -346,3 +346,48 @@ fn a_streamed_upload_to_a_server_that_does_not_read_pushes_back() {
     );
     drop(held.join());
 }
+
+/// A server that answers every request head with `response` and then
+/// holds the connection, silent, for 5 s.
+fn stalling_server(response: &'static [u8]) -> std::net::SocketAddr {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            std::thread::spawn(move || {
+                let mut buf = [0; 4096];
+                let mut got = Vec::new();
+                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = stream.write_all(response);
+                std::thread::sleep(Duration::from_secs(5));
+            });
+        }
+    });
+    address
+}
+
+#[test]
+fn a_silent_server_times_out() {
+    // No response head at all: the response timeout.
+    let address = stalling_server(b"");
+    let config = ClientConfig::default().with_response_timeout(Duration::from_millis(300));
+    let start = std::time::Instant::now();
+    let err = get(address, config).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::TimedOut, "{err}");
+    assert!(start.elapsed() >= Duration::from_millis(300));
+    assert!(start.elapsed() < Duration::from_secs(4));
+    // A head, then part of the body: the read timeout.
+    let address = stalling_server(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc");
+    let config = ClientConfig::default().with_read_timeout(Duration::from_millis(300));
+    let start = std::time::Instant::now();
+    let err = get(address, config).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::TimedOut, "{err}");
+    assert!(start.elapsed() < Duration::from_secs(4));
+}

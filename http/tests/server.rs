@@ -474,3 +474,46 @@ fn a_zero_timeout_or_limit_is_refused() {
         assert!(err.to_string().contains(name), "{err}");
     }
 }
+
+/// Clients at their limits (one trickling its head, one not reading a
+/// large response, one sending a malformed request) cost the others
+/// nothing: a normal request on the same worker is answered at once.
+#[test]
+fn clients_at_their_limits_cost_the_others_nothing() {
+    async fn answer(request: Request<Bytes>) -> Response<Bytes> {
+        match request.uri().path() {
+            "/large" => Response::new(Bytes::from(vec![b'x'; 16 * 1024 * 1024])),
+            _ => Response::new(Bytes::from_static(b"hello")),
+        }
+    }
+    let server = TestServer::handler(answer, ServerConfig::default());
+    let mut slow = connect(server.address);
+    slow.write_all(b"GET / HTTP/1.1\r\nHo").unwrap();
+    let mut not_reading = connect(server.address);
+    not_reading
+        .write_all(b"GET /large HTTP/1.1\r\nHost: a\r\n\r\n")
+        .unwrap();
+    let (malformed, _) = exchange(
+        server.address,
+        b"GET / HTTP/1.1\r\nHost: a\r\nX : y\r\n\r\n",
+    );
+    assert_eq!(malformed.expect("no response").status, 400);
+    thread::sleep(Duration::from_millis(100));
+    for _ in 0..10 {
+        let start = Instant::now();
+        let (response, _) = exchange(server.address, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        assert_eq!(response.expect("no response").body, b"hello");
+        assert!(
+            start.elapsed() < Duration::from_secs(1),
+            "answered after {:?}",
+            start.elapsed()
+        );
+    }
+    slow.write_all(b"st: a\r\n\r\n").unwrap();
+    assert_eq!(
+        read_response(&mut slow).expect("no response").body,
+        b"hello"
+    );
+    drop((slow, not_reading));
+    server.stop();
+}
