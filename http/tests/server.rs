@@ -409,6 +409,38 @@ fn graceful_shutdown_finishes_in_flight_requests_and_closes_idle_ones() {
     stopper.join().unwrap();
 }
 
+/// The drain is bounded: a request still in its handler when the
+/// shutdown's time is up is dropped, its connection closed, and the
+/// runtime stops; a connection made once the shutdown started is refused
+/// (the listener is closed).
+#[test]
+fn the_drain_ends_at_the_shutdown_timeout() {
+    let config = ServerConfig::default().with_shutdown_timeout(Duration::from_millis(300));
+    let server = TestServer::handler(app, config);
+    let address = server.address;
+    let mut busy = connect(address);
+    busy.write_all(b"GET /sleep/20000 HTTP/1.1\r\nHost: a\r\n\r\n")
+        .unwrap();
+    thread::sleep(Duration::from_millis(100)); // The request is in the handler.
+    let start = Instant::now();
+    let stopper = thread::spawn(move || server.stop_within(Duration::from_secs(5)));
+    assert!(
+        is_closed(&mut busy, Duration::from_secs(5)),
+        "the busy connection stayed open"
+    );
+    let closed_after = start.elapsed();
+    assert!(
+        closed_after >= Duration::from_millis(250) && closed_after < Duration::from_secs(3),
+        "closed after {closed_after:?}, not at the shutdown timeout (300 ms)"
+    );
+    let refused = std::net::TcpStream::connect_timeout(&address, Duration::from_secs(1));
+    assert!(
+        refused.is_err(),
+        "a connection was accepted after the shutdown started"
+    );
+    stopper.join().unwrap();
+}
+
 #[test]
 fn router_over_tcp() {
     async fn user(request: Request<Bytes>) -> String {

@@ -129,8 +129,9 @@ impl ServerConfig {
     }
 
     /// How long in-flight requests may take to finish once a graceful
-    /// shutdown started; every wait of a connection ends by then. 10 s by
-    /// default.
+    /// shutdown started; every wait of a connection ends by then, and a
+    /// connection actor still busy (a slow handler) is dropped and its
+    /// connection closed. 10 s by default.
     pub const fn shutdown_timeout(&self) -> Duration {
         self.shutdown_timeout
     }

@@ -62,7 +62,10 @@ use crate::server::wire::Wire;
 /// - Sends are bounded by the [write
 ///   timeout](ServerConfig::write_timeout), set on the stream.
 /// - After a graceful shutdown started, an idle connection closes at once
-///   and a busy one after its current response.
+///   and a busy one after its current response; one still busy at the
+///   end of the [drain](ServerConfig::shutdown_timeout) is closed and its
+///   actor dropped (for the connections of a
+///   [`Server`](crate::server::Server)).
 /// - If the connection's actor panics (a handler's, or your own), the
 ///   request being served is answered with 500 and the connection closes
 ///   (for the connections of a [`Server`](crate::server::Server)).

@@ -67,7 +67,9 @@ use crate::server::shutdown::{Shutdown, Watch};
 /// setup's connections on every worker: idle keep-alive connections close
 /// at once, busy ones answer their current request (with
 /// `Connection: close`) and close, and every wait of a connection ends
-/// within [`shutdown_timeout`](ServerConfig::shutdown_timeout).
+/// within [`shutdown_timeout`](ServerConfig::shutdown_timeout). A
+/// connection actor still busy then (a handler that takes longer) is
+/// dropped and its connection closed: the drain is bounded.
 ///
 /// # Example
 ///

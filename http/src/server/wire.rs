@@ -40,7 +40,7 @@ use std::mem::take;
 use std::net::{Shutdown as Direction, SocketAddr};
 use std::ops::Range;
 use std::pin::pin;
-use std::task::Poll;
+use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -221,6 +221,20 @@ impl Wire {
     /// Marks the connection as closed early because of `err`.
     pub(crate) fn set_error(&self, err: ParseError) {
         self.error.set(Some(err));
+    }
+
+    /// Ready with the drain deadline once a graceful shutdown started;
+    /// else keeps `cx`'s waker to wake when it starts.
+    pub(crate) fn poll_shutdown(&self, cx: &mut Context<'_>) -> Poll<Instant> {
+        let mut watch = self.watch.borrow_mut();
+        ready!(watch.poll_started(cx));
+        // Set before `started` is (see `Shutdown::start`).
+        Poll::Ready(watch.deadline().unwrap_or_else(Instant::now))
+    }
+
+    /// The runtime of the connection's worker.
+    pub(crate) const fn rt(&self) -> &RuntimeRef {
+        &self.rt
     }
 
     /// The number of the last request read.
