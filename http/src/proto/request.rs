@@ -69,12 +69,16 @@ pub(crate) fn parse_request(
     if length > limits.max_head_size {
         return Err(ErrorKind::HeadTooLarge.into());
     }
-    check_request_line(buf, limits)?;
-
     let method = parsed.method.ok_or(ErrorKind::InvalidRequestLine)?;
+    let path = parsed.path.ok_or(ErrorKind::InvalidRequestLine)?;
+    // httparse takes exactly one space between the parts (its default):
+    // the line's length without scanning it again.
+    if method.len() + path.len() + " HTTP/1.1".len() + 1 > limits.max_request_line {
+        return Err(ErrorKind::RequestLineTooLong.into());
+    }
+
     let method =
         Method::from_bytes(method.as_bytes()).map_err(|_| ErrorKind::InvalidRequestLine)?;
-    let path = parsed.path.ok_or(ErrorKind::InvalidRequestLine)?;
     let uri = slice_of(input, path.as_bytes());
     let uri = Uri::from_maybe_shared(uri).map_err(|_| ErrorKind::InvalidUri)?;
     let version = match parsed.version {

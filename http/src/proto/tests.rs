@@ -194,6 +194,39 @@ proptest! {
     }
 }
 
+/// The request line limit at its boundary, for complete heads (whose
+/// line length comes from the parsed parts) and partial ones (scanned),
+/// after empty lines too.
+#[test]
+fn the_request_line_limit_is_exact() {
+    let limits = Limits {
+        max_request_line: 32,
+        ..Limits::default()
+    };
+    for (prefix, complete) in [("", true), ("", false), ("\r\n\r\n", true)] {
+        for (length, allowed) in [(32, true), (33, false)] {
+            // "GET /aaa HTTP/1.1": 14 bytes besides the path's letters.
+            let line = format!("GET /{} HTTP/1.1", "a".repeat(length - 14));
+            assert_eq!(line.len(), length);
+            let rest = if complete {
+                "\r\nHost: a\r\n\r\n"
+            } else {
+                "\r\nHost"
+            };
+            let raw = Bytes::from(format!("{prefix}{line}{rest}"));
+            let got = crate::proto::request::parse_request(&raw, &limits, &mut None);
+            match got {
+                Ok(Some(_)) => assert!(allowed && complete, "{raw:?}"),
+                Ok(None) => assert!(allowed && !complete, "{raw:?}"),
+                Err(err) => {
+                    assert!(!allowed, "{raw:?}: {err}");
+                    assert_eq!(err.kind(), ErrorKind::RequestLineTooLong);
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn chunk_heads_are_hex() {
     for (size, text) in [

@@ -129,13 +129,22 @@ impl Connection {
     /// client. The body of the previous request, if not read, is read and
     /// dropped first (or the connection is closed, see [`Connection`]).
     pub async fn next_request(&self) -> io::Result<Option<Request<RequestBody>>> {
+        // Keep-alive and pipelined requests whose head is here already.
+        if let Some((head, number)) = self.wire.buffered_head() {
+            return Ok(Some(self.with_body(head, number)));
+        }
         let Some((head, number)) = self.wire.next_head().await? else {
             return Ok(None);
         };
-        let (parts, ()) = head.request.into_parts();
+        Ok(Some(self.with_body(head, number)))
+    }
+
+    /// The request of `head`, the `number`th of the connection, with its
+    /// body.
+    fn with_body(&self, head: Request<()>, number: u64) -> Request<RequestBody> {
         let length = self.wire.body_length();
         let body = RequestBody::new(self.wire.clone(), number, length);
-        Ok(Some(Request::from_parts(parts, body)))
+        head.map(|()| body)
     }
 
     /// Answers the oldest request not answered yet with `response`.
@@ -144,9 +153,10 @@ impl Connection {
     /// `Content-Length`, others chunked (or, to an HTTP/1.0 client, until
     /// the connection closes). kiln sets the framing headers
     /// (`Content-Length`, `Transfer-Encoding`, `Connection`) itself and
-    /// `Date` unless given. The response waits in the buffer only while a
-    /// complete next request has been received already (pipelining); then
-    /// `next_request` sends it with the responses after it.
+    /// `Date` unless given. The response waits in the buffer only while
+    /// bytes of a next request have been received already (pipelining);
+    /// then `next_request` sends it with the responses after it, once it
+    /// runs out of complete requests (or 64 KiB of responses wait).
     ///
     /// Fails with [`io::ErrorKind::InvalidInput`] if there is no request to
     /// answer or the body's length differs from what it declared (the

@@ -36,7 +36,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::future::{Future, poll_fn};
 use std::io;
-use std::mem::take;
+use std::mem::{replace, take};
 use std::net::{Shutdown as Direction, SocketAddr};
 use std::ops::Range;
 use std::pin::pin;
@@ -45,7 +45,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderValue};
-use http::{Method, StatusCode, Version};
+use http::{Method, Request, StatusCode, Version};
 use kiln_rt::RuntimeRef;
 use kiln_rt::io::Buf;
 use kiln_rt::net::TcpStream;
@@ -111,9 +111,6 @@ pub(crate) struct Wire {
 struct Reader {
     /// Bytes received and not used yet.
     input: Input,
-    /// The next request's head, parsed already (by `end_response`, to
-    /// decide whether to send).
-    next: Option<RequestHead>,
     /// The body of the last request read.
     decoder: Decoder,
     /// Requests read so far; the last one's number.
@@ -183,7 +180,6 @@ impl Wire {
             watch: RefCell::new(watch),
             read: RefCell::new(Reader {
                 input: Input::default(),
-                next: None,
                 decoder: Decoder::Done,
                 requests: 0,
                 continue_pending: false,
@@ -249,11 +245,38 @@ impl Wire {
 
     // Requests.
 
+    /// The next request's head if it is complete in the input already and
+    /// nothing is to be done before it (no body left to read, no close
+    /// pending): keep-alive and pipelined requests, without a wait or a
+    /// future. `None` sends the caller to [`next_head`](Wire::next_head),
+    /// which handles every case (and parses again to answer an error).
+    /// Returns the head with its number.
+    pub(crate) fn buffered_head(&self) -> Option<(Request<()>, u64)> {
+        if self.closing.get() || self.read_lost.get() {
+            return None;
+        }
+        let parsed = {
+            let mut read = self.read.borrow_mut();
+            let read = &mut *read;
+            if !read.decoder.is_done() || read.input.is_empty() {
+                return None;
+            }
+            parse_request(read.input.bytes(), self.config.limits(), &mut read.recycled)
+        };
+        match parsed {
+            Ok(Some(head)) => {
+                let number = self.start_request(&head);
+                Some((head.request, number))
+            }
+            Ok(None) | Err(_) => None,
+        }
+    }
+
     /// Reads the next request head, see
     /// [`Connection::next_request`](crate::server::Connection::next_request);
     /// returns it with its number.
-    pub(crate) async fn next_head(&self) -> io::Result<Option<(RequestHead, u64)>> {
-        if !self.finish_body().await? {
+    pub(crate) async fn next_head(&self) -> io::Result<Option<(Request<()>, u64)>> {
+        if !self.body_done() && !self.finish_body().await? {
             // A body left unread: read what comes for a while, so that the
             // kernel does not reset the connection, losing the responses.
             self.linger.set(true);
@@ -266,34 +289,28 @@ impl Wire {
         }
         let mut head_deadline = None;
         loop {
-            let parsed = {
-                let mut read = self.read.borrow_mut();
-                let read = &mut *read;
-                match read.next.take() {
-                    Some(head) => Some(Ok(Some(head))),
-                    None if read.input.is_empty() => None,
-                    None => Some(parse_request(
-                        read.input.bytes(),
-                        self.config.limits(),
-                        &mut read.recycled,
-                    )),
+            let idle = self.read.borrow().input.is_empty();
+            if !idle {
+                let parsed = {
+                    let mut read = self.read.borrow_mut();
+                    let read = &mut *read;
+                    parse_request(read.input.bytes(), self.config.limits(), &mut read.recycled)
+                };
+                match parsed {
+                    Ok(Some(head)) => {
+                        let number = self.start_request(&head);
+                        return Ok(Some((head.request, number)));
+                    }
+                    Err(err) => {
+                        self.fail(err).await;
+                        return Ok(None);
+                    }
+                    Ok(None) => {}
                 }
-            };
-            match parsed {
-                Some(Ok(Some(head))) => {
-                    let number = self.start_request(&head);
-                    return Ok(Some((head, number)));
-                }
-                Some(Err(err)) => {
-                    self.fail(err).await;
-                    return Ok(None);
-                }
-                Some(Ok(None)) | None => {}
             }
             // A partial head (or none): send what is waiting, then wait
             // for more bytes.
             self.flush().await?;
-            let idle = parsed.is_none();
             if idle && self.watch.borrow().started() {
                 debug!(
                     "connection from {}: closing idle connection for the shutdown",
@@ -621,7 +638,7 @@ impl Wire {
             let continue_first = self.write.borrow().owed.is_empty()
                 && status.is_success()
                 && take(&mut read.continue_pending);
-            (continue_first, !take(&mut read.date_fresh))
+            (continue_first, !replace(&mut read.date_fresh, true))
         };
         let mut write = self.write.borrow_mut();
         if continue_first {
@@ -656,31 +673,24 @@ impl Wire {
         self.closing.set(true);
     }
 
-    /// Ends a response whose body was written whole: sends the output
-    /// unless the next request was received already (it is parsed now, so
-    /// that `next_head` does not parse it again) and the output is small.
-    /// `headers`, the response's, are kept for the next request's head.
+    /// Ends a response whose body was written whole: sends the output,
+    /// unless bytes of a next request were received already (pipelining:
+    /// the responses to the requests of one receive go out in one send,
+    /// when [`next_head`](Wire::next_head) runs out of complete requests)
+    /// and the output is small. `headers`, the response's, are kept for the
+    /// next request's head.
     pub(crate) async fn end_response(&self, mut headers: HeaderMap) -> io::Result<()> {
         self.responding.set(false);
-        let pending = self.write.borrow().output.len();
         let batch = {
             let mut read = self.read.borrow_mut();
-            let read = &mut *read;
             if read.recycled.is_none() {
                 headers.clear();
                 read.recycled = Some(headers);
             }
-            if pending < FLUSH_AT
-                && !self.closing.get()
+            !self.closing.get()
                 && read.decoder.is_done()
                 && !read.input.is_empty()
-            {
-                // An error is answered by `next_head`, which parses again.
-                let parsed =
-                    parse_request(read.input.bytes(), self.config.limits(), &mut read.recycled);
-                read.next = parsed.ok().flatten();
-            }
-            read.next.is_some()
+                && self.write.borrow().output.len() < FLUSH_AT
         };
         if !batch {
             self.flush().await?;
