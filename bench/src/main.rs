@@ -85,7 +85,7 @@ const EXTRA_SYSTEMS: [&str; 5] = [
 ];
 
 const USAGE: &str = "\
-usage: kiln-bench [--quick] [--only WORKLOADS] [--systems SYSTEMS]
+usage: kiln-bench [--quick] [--only WORKLOADS] [--systems SYSTEMS] [--baseline BINARY]
        kiln-bench --charts FILE [--out DIR]
 
   --quick            smaller workloads, 3 runs each (the whole suite in about 2 minutes)
@@ -96,6 +96,8 @@ usage: kiln-bench [--quick] [--only WORKLOADS] [--systems SYSTEMS]
   --systems SYSTEMS  comma-separated: kiln tokio actix kameo ractor (and kiln-traced for W1;
                      hyper actix-web may-minihttp for W8; ractor_cluster for W9, which runs
                      it for ractor too, but not with --quick)
+  --baseline BINARY  W8 also measures BINARY's kiln server, as system kiln-baseline (a
+                     kiln-bench built from an earlier commit: before and after in one run)
   --charts FILE      draw SVG charts of the JSON lines in FILE into DIR (default .)
 
 JSON lines go to standard error as measured and to standard output at the end,
@@ -124,10 +126,15 @@ fn check_args(args: &[String]) -> Result<(), String> {
     while let Some(arg) = iter.next() {
         match arg.as_str() {
             "--quick" => {}
-            "--only" | "--systems" | "--charts" | "--out" => {
+            "--only" | "--systems" | "--charts" | "--out" | "--baseline" => {
                 let Some(value) = iter.next().filter(|v| !v.starts_with("--")) else {
                     return Err(format!("{arg} needs a value"));
                 };
+                if arg == "--baseline" && !Path::new(value).is_file() {
+                    return Err(format!(
+                        "--baseline: '{value}' is not a file (give the path of a kiln-bench binary)"
+                    ));
+                }
                 let known: Vec<&str> = match arg.as_str() {
                     "--only" => workload_names(),
                     "--systems" => SYSTEMS.into_iter().chain(EXTRA_SYSTEMS).collect(),
@@ -181,7 +188,7 @@ fn main() -> ExitCode {
         .clone()
         .unwrap_or_else(|| SYSTEMS.map(String::from).to_vec());
     // W8's peers are HTTP servers: its own list unless `--systems` names them.
-    let w8_systems: Vec<String> = match &systems_given {
+    let mut w8_systems: Vec<String> = match &systems_given {
         Some(given) => given
             .iter()
             .filter(|s| w8_http::SYSTEMS.contains(&s.as_str()))
@@ -189,6 +196,10 @@ fn main() -> ExitCode {
             .collect(),
         None => w8_http::SYSTEMS.map(String::from).to_vec(),
     };
+    let baseline = value_arg(&args, "--baseline").map(Path::new);
+    if baseline.is_some() {
+        w8_systems.insert(1, w8_http::BASELINE.to_owned());
+    }
     let runs = if quick { 3 } else { 5 };
     let wants = |workload: &str| {
         only.as_ref()
@@ -328,7 +339,7 @@ fn main() -> ExitCode {
         let w8_seconds = if quick { W8_QUICK_SECONDS } else { W8_SECONDS };
         for config in w8_configs {
             let measured = interleave(runs, config.workload, &w8_systems, |system| {
-                w8_http::run(system, config, w8_seconds)
+                w8_http::run(system, config, w8_seconds, baseline)
             })?;
             record_server_runs(&mut results, config.workload, measured);
         }
@@ -544,6 +555,24 @@ mod tests {
             Ok(())
         );
         assert_eq!(check("--charts results.txt --out docs/bench"), Ok(()));
+        let this = std::env::current_exe().unwrap();
+        assert_eq!(
+            check(&format!("--only W8 --baseline {}", this.display())),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn a_baseline_that_is_not_a_file_is_refused() {
+        let err = check("--only W8 --baseline /no/such/kiln-bench").unwrap_err();
+        assert!(
+            err.starts_with("--baseline: '/no/such/kiln-bench' is not a file"),
+            "{err}"
+        );
+        assert_eq!(
+            check("--baseline"),
+            Err("--baseline needs a value".to_owned())
+        );
     }
 
     #[test]
