@@ -496,3 +496,41 @@ fn the_rest_of_the_input_is_copied_while_a_slice_is_alive() {
     assert!(buf.capacity() >= 4 + 64);
     assert_eq!(head, &b"head"[..], "the slice still holds its bytes");
 }
+
+/// `Date` is an IMF-fixdate of now, the cached text is the last one read,
+/// and the per-thread cache follows the clock to the next second.
+#[test]
+fn the_date_is_now_and_the_cache_follows_the_clock() {
+    use std::time::{Duration, SystemTime};
+
+    use crate::proto::date::{with_cached_date, with_date};
+
+    let first = with_date(<[u8]>::to_vec);
+    let text = std::str::from_utf8(&first).unwrap();
+    assert_eq!(first.len(), 29, "{text}");
+    let parsed = httpdate::parse_http_date(text).unwrap();
+    let now = SystemTime::now();
+    let off = now.duration_since(parsed).unwrap_or_else(|e| e.duration());
+    assert!(off < Duration::from_secs(2), "{text} is {off:?} from now");
+    assert_eq!(with_cached_date(<[u8]>::to_vec), first);
+    // Read until the second changes: the text moves forward.
+    let mut last = with_date(<[u8]>::to_vec);
+    let start = std::time::Instant::now();
+    loop {
+        assert!(
+            start.elapsed() < Duration::from_secs(3),
+            "the date did not change in 3 s"
+        );
+        let next = with_date(<[u8]>::to_vec);
+        if next != last {
+            let parsed_last =
+                httpdate::parse_http_date(std::str::from_utf8(&last).unwrap()).unwrap();
+            let parsed_next =
+                httpdate::parse_http_date(std::str::from_utf8(&next).unwrap()).unwrap();
+            assert!(parsed_next > parsed_last, "the date went back");
+            break;
+        }
+        last = next;
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}

@@ -36,6 +36,16 @@ use crate::server::shutdown::{Shutdown, Watch};
 /// Handlers run on that worker too; work that must run elsewhere is an
 /// actor reached by RPC ([`rpc_handler`](crate::server::rpc_handler)).
 ///
+/// Connection actors are thread-local on purpose, not an omission: a
+/// connection's socket, buffers and request bodies are shared by `Rc` and
+/// `RefCell` within its worker, with no lock or atomic on the path of a
+/// request, and the kernel already spreads connections over the workers'
+/// listeners. A thread-safe connection actor would pay for a lock on every
+/// read and write to be able to move between workers, which an I/O-bound
+/// connection has no use for. State shared by all workers lives in a
+/// thread-safe or synchronous actor that handlers reach by RPC (example
+/// `http_3_todo`).
+///
 /// # Connection limit
 ///
 /// Each worker's server has at most
