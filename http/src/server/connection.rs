@@ -181,7 +181,10 @@ impl Connection {
             self.wire.response_failed();
             return Err(err);
         }
-        self.wire.end_response(parts.headers).await
+        if self.wire.end_response(parts.headers) {
+            self.wire.flush().await?;
+        }
+        Ok(())
     }
 
     /// Sends the responses waiting in the buffer.

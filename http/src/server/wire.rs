@@ -673,29 +673,24 @@ impl Wire {
         self.closing.set(true);
     }
 
-    /// Ends a response whose body was written whole: sends the output,
-    /// unless bytes of a next request were received already (pipelining:
-    /// the responses to the requests of one receive go out in one send,
-    /// when [`next_head`](Wire::next_head) runs out of complete requests)
-    /// and the output is small. `headers`, the response's, are kept for the
+    /// Ends a response whose body was written whole; returns whether to
+    /// send the output now ([`flush`](Wire::flush)): not while bytes of a
+    /// next request were received already (pipelining: the responses to
+    /// the requests of one receive go out in one send, when
+    /// [`next_head`](Wire::next_head) runs out of complete requests) and
+    /// the output is small. `headers`, the response's, are kept for the
     /// next request's head.
-    pub(crate) async fn end_response(&self, mut headers: HeaderMap) -> io::Result<()> {
+    pub(crate) fn end_response(&self, mut headers: HeaderMap) -> bool {
         self.responding.set(false);
-        let batch = {
-            let mut read = self.read.borrow_mut();
-            if read.recycled.is_none() {
-                headers.clear();
-                read.recycled = Some(headers);
-            }
-            !self.closing.get()
-                && read.decoder.is_done()
-                && !read.input.is_empty()
-                && self.write.borrow().output.len() < FLUSH_AT
-        };
-        if !batch {
-            self.flush().await?;
+        let mut read = self.read.borrow_mut();
+        if read.recycled.is_none() {
+            headers.clear();
+            read.recycled = Some(headers);
         }
-        Ok(())
+        self.closing.get()
+            || !read.decoder.is_done()
+            || read.input.is_empty()
+            || self.write.borrow().output.len() >= FLUSH_AT
     }
 
     // Output.
