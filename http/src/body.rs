@@ -62,13 +62,15 @@ impl<'c> BodySink<'c> {
             return Ok(());
         }
         self.count(data.len())?;
-        match self.encoding {
-            BodyEncoding::None => Ok(()),
-            BodyEncoding::Chunked => self.wire.write_output(data, true).await,
-            BodyEncoding::Length(_) | BodyEncoding::UntilClose => {
-                self.wire.write_output(data, false).await
-            }
+        let full = match self.encoding {
+            BodyEncoding::None => false,
+            BodyEncoding::Chunked => self.wire.push_body(data, true),
+            BodyEncoding::Length(_) | BodyEncoding::UntilClose => self.wire.push_body(data, false),
+        };
+        if full {
+            self.wire.flush().await?;
         }
+        Ok(())
     }
 
     /// Writes an owned buffer: a small one is copied, a large one is sent
@@ -79,9 +81,7 @@ impl<'c> BodySink<'c> {
         }
         self.count(buf.len())?;
         if self.encoding == BodyEncoding::Chunked {
-            let mut head = Vec::with_capacity(16);
-            encode::chunk_head(&mut head, buf.len());
-            self.wire.push_output(&head);
+            self.wire.push_chunk_head(buf.len());
             self.wire.send_with(buf).await?;
             self.wire.push_output(encode::CHUNK_END);
             Ok(())

@@ -707,24 +707,24 @@ impl Wire {
         Ok(())
     }
 
-    /// Appends `data` to the output (as a chunk if `chunked`), sending it
-    /// once it is large.
-    pub(crate) async fn write_output(&self, data: &[u8], chunked: bool) -> io::Result<()> {
-        let full = {
-            let mut write = self.write.borrow_mut();
-            if chunked {
-                encode::chunk_head(&mut write.output, data.len());
-            }
-            write.output.extend_from_slice(data);
-            if chunked {
-                write.output.extend_from_slice(encode::CHUNK_END);
-            }
-            write.output.len() >= FLUSH_AT
-        };
-        if full {
-            self.flush().await?;
+    /// Appends `data` to the output (as a chunk if `chunked`); returns
+    /// whether the output is large enough to send now
+    /// ([`flush`](Wire::flush)).
+    pub(crate) fn push_body(&self, data: &[u8], chunked: bool) -> bool {
+        let mut write = self.write.borrow_mut();
+        if chunked {
+            encode::chunk_head(&mut write.output, data.len());
         }
-        Ok(())
+        write.output.extend_from_slice(data);
+        if chunked {
+            write.output.extend_from_slice(encode::CHUNK_END);
+        }
+        write.output.len() >= FLUSH_AT
+    }
+
+    /// Appends the size line of a chunk of `size` bytes to the output.
+    pub(crate) fn push_chunk_head(&self, size: usize) {
+        encode::chunk_head(&mut self.write.borrow_mut().output, size);
     }
 
     /// Appends raw `bytes` to the output (framing of a body).
