@@ -24,6 +24,9 @@
 //! - **actix-web**: `HttpServer` with `workers(1)` and two routes.
 //! - **may-minihttp**: TechEmpower's fastest Rust entry: an `HttpService`
 //!   on `may` coroutines with `set_workers(1)`.
+//! - **kiln-baseline** (with `--baseline BINARY`): the kiln server of
+//!   another kiln-bench build, to measure a change against its parent in
+//!   the same interleaved run.
 
 use std::convert::Infallible;
 use std::io;
