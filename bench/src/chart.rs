@@ -255,6 +255,8 @@ pub(crate) fn format_value(v: f64) -> String {
 fn system_color(system: &str, index: usize) -> RGBColor {
     match system {
         "kiln" => RGBColor(0xd9, 0x5f, 0x0e),
+        // A lighter shade of kiln's: the same runtime on its epoll driver.
+        "kiln-poll" => RGBColor(0xfd, 0xae, 0x6b),
         "tokio" => RGBColor(0x31, 0x82, 0xbd),
         "actix" => RGBColor(0x31, 0xa3, 0x54),
         "kameo" => RGBColor(0x75, 0x6b, 0xb1),

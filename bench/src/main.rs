@@ -73,10 +73,12 @@ const W7_QUICK_DURATION: Duration = Duration::from_millis(400);
 /// The systems measured.
 const SYSTEMS: [&str; 5] = ["kiln", "tokio", "actix", "kameo", "ractor"];
 
-/// Systems `--systems` also takes: kiln recording a trace (W1 only), to
+/// Systems `--systems` also takes: kiln on its epoll driver (what
+/// `--driver poll` or `both` adds), kiln recording a trace (W1 only), to
 /// measure the cost of tracing, W8's HTTP servers, and ractor_cluster (W9
 /// only; W9 runs it for `ractor` too).
-const EXTRA_SYSTEMS: [&str; 5] = [
+const EXTRA_SYSTEMS: [&str; 6] = [
+    "kiln-poll",
     "kiln-traced",
     "hyper",
     "actix-web",
@@ -85,7 +87,8 @@ const EXTRA_SYSTEMS: [&str; 5] = [
 ];
 
 const USAGE: &str = "\
-usage: kiln-bench [--quick] [--only WORKLOADS] [--systems SYSTEMS] [--baseline BINARY]
+usage: kiln-bench [--quick] [--only WORKLOADS] [--systems SYSTEMS] [--driver DRIVER]
+                  [--baseline BINARY]
        kiln-bench --charts FILE [--out DIR]
 
   --quick            smaller workloads, 3 runs each (the whole suite in about 2 minutes)
@@ -93,9 +96,11 @@ usage: kiln-bench [--quick] [--only WORKLOADS] [--systems SYSTEMS] [--baseline B
                      W6-skynet-2w W6-ring W7 W7-64B-16c W7-64B-256c W7-1KiB-16c W7-1KiB-256c
                      W8 W8-plaintext-16c ... W8-json-256c-p16 (W8 needs wrk: apt-get install wrk)
                      W9 W9-rpc W9-oneway
-  --systems SYSTEMS  comma-separated: kiln tokio actix kameo ractor (and kiln-traced for W1;
-                     hyper actix-web may-minihttp for W8; ractor_cluster for W9, which runs
-                     it for ractor too, but not with --quick)
+  --systems SYSTEMS  comma-separated: kiln tokio actix kameo ractor (and kiln-poll; kiln-traced
+                     for W1; hyper actix-web may-minihttp for W8; ractor_cluster for W9, which
+                     runs it for ractor too, but not with --quick)
+  --driver DRIVER    kiln's I/O driver: uring (system kiln), poll (system kiln-poll) or both
+                     (default: both, side by side)
   --baseline BINARY  W8 also measures BINARY's kiln server, as system kiln-baseline (a
                      kiln-bench built from an earlier commit: before and after in one run)
   --charts FILE      draw SVG charts of the JSON lines in FILE into DIR (default .)
@@ -118,6 +123,26 @@ fn workload_names() -> Vec<&'static str> {
     names
 }
 
+/// `systems` with `kiln` run on the I/O drivers `driver` asks for: `uring`
+/// keeps `kiln` (io_uring), `poll` makes it `kiln-poll` (epoll), `both` runs
+/// both, side by side.
+fn with_drivers(systems: Vec<String>, driver: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(systems.len() + 1);
+    for system in systems {
+        let expanded: &[&str] = match (system.as_str(), driver) {
+            ("kiln", "poll") => &["kiln-poll"],
+            ("kiln", "both") => &["kiln", "kiln-poll"],
+            _ => &[system.as_str()],
+        };
+        for name in expanded {
+            if !out.iter().any(|s| s == name) {
+                out.push((*name).to_owned());
+            }
+        }
+    }
+    out
+}
+
 /// Checks the command line: every flag known, every flag that takes a value
 /// given one, every workload and system known. A typo must not start a
 /// 40-minute run of something else.
@@ -126,7 +151,7 @@ fn check_args(args: &[String]) -> Result<(), String> {
     while let Some(arg) = iter.next() {
         match arg.as_str() {
             "--quick" => {}
-            "--only" | "--systems" | "--charts" | "--out" | "--baseline" => {
+            "--only" | "--systems" | "--charts" | "--out" | "--driver" | "--baseline" => {
                 let Some(value) = iter.next().filter(|v| !v.starts_with("--")) else {
                     return Err(format!("{arg} needs a value"));
                 };
@@ -138,6 +163,7 @@ fn check_args(args: &[String]) -> Result<(), String> {
                 let known: Vec<&str> = match arg.as_str() {
                     "--only" => workload_names(),
                     "--systems" => SYSTEMS.into_iter().chain(EXTRA_SYSTEMS).collect(),
+                    "--driver" => vec!["uring", "poll", "both"],
                     _ => continue,
                 };
                 if let Some(unknown) = value.split(',').find(|v| !known.contains(v)) {
@@ -184,18 +210,25 @@ fn main() -> ExitCode {
     let quick = args.iter().any(|a| a == "--quick");
     let only = list_arg(&args, "--only");
     let systems_given = list_arg(&args, "--systems");
-    let systems = systems_given
-        .clone()
-        .unwrap_or_else(|| SYSTEMS.map(String::from).to_vec());
+    let driver = value_arg(&args, "--driver").unwrap_or("both");
+    let systems = with_drivers(
+        systems_given
+            .clone()
+            .unwrap_or_else(|| SYSTEMS.map(String::from).to_vec()),
+        driver,
+    );
     // W8's peers are HTTP servers: its own list unless `--systems` names them.
-    let mut w8_systems: Vec<String> = match &systems_given {
-        Some(given) => given
-            .iter()
-            .filter(|s| w8_http::SYSTEMS.contains(&s.as_str()))
-            .cloned()
-            .collect(),
-        None => w8_http::SYSTEMS.map(String::from).to_vec(),
-    };
+    let mut w8_systems: Vec<String> = with_drivers(
+        match &systems_given {
+            Some(given) => given
+                .iter()
+                .filter(|s| w8_http::SYSTEMS.contains(&s.as_str()))
+                .cloned()
+                .collect(),
+            None => w8_http::SYSTEMS.map(String::from).to_vec(),
+        },
+        driver,
+    );
     let baseline = value_arg(&args, "--baseline").map(Path::new);
     if baseline.is_some() {
         w8_systems.insert(1, w8_http::BASELINE.to_owned());
@@ -491,9 +524,9 @@ fn spawn_child(args: &[&str]) -> Result<(f64, f64), String> {
 fn child(args: &[String]) -> ExitCode {
     if let [workload, system, dir] = args
         && workload == "W9-server"
-        && system == "kiln"
+        && (system == "kiln" || system == "kiln-poll")
     {
-        return match w9_remote::serve(Path::new(dir)) {
+        return match w9_remote::serve(system, Path::new(dir)) {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => {
                 eprintln!("W9 kiln server: {err}");
@@ -538,7 +571,29 @@ fn child(args: &[String]) -> ExitCode {
 
 #[cfg(test)]
 mod tests {
-    use super::check_args;
+    use super::{check_args, with_drivers};
+
+    #[test]
+    fn drivers_expand_kiln_only() {
+        let systems = |list: &str| list.split(',').map(String::from).collect::<Vec<_>>();
+        assert_eq!(
+            with_drivers(systems("kiln,tokio"), "uring"),
+            systems("kiln,tokio")
+        );
+        assert_eq!(
+            with_drivers(systems("kiln,tokio"), "poll"),
+            systems("kiln-poll,tokio")
+        );
+        assert_eq!(
+            with_drivers(systems("kiln,tokio"), "both"),
+            systems("kiln,kiln-poll,tokio")
+        );
+        assert_eq!(with_drivers(systems("tokio"), "both"), systems("tokio"));
+        assert_eq!(
+            with_drivers(systems("kiln-poll,kiln"), "both"),
+            systems("kiln-poll,kiln")
+        );
+    }
 
     fn check(line: &str) -> Result<(), String> {
         let args: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
@@ -560,6 +615,8 @@ mod tests {
             check(&format!("--only W8 --baseline {}", this.display())),
             Ok(())
         );
+        assert_eq!(check("--driver poll --only W7"), Ok(()));
+        assert!(check("--driver kqueue").is_err());
     }
 
     #[test]

@@ -10,6 +10,18 @@
 use std::future::Future;
 use std::thread;
 
+/// The setup of a kiln runtime for `system`: `kiln` runs on io_uring,
+/// `kiln-poll` on epoll (the two I/O drivers, see `--driver`). A message
+/// between actors never touches the driver, so only W7 should differ.
+pub(crate) fn kiln_setup(system: &str) -> kiln_rt::Setup {
+    let driver = if system == "kiln-poll" {
+        kiln_rt::io::IoDriver::Poll
+    } else {
+        kiln_rt::io::IoDriver::Uring
+    };
+    kiln_rt::Runtime::setup().with_io_driver(driver)
+}
+
 /// The inbox capacity of every system that has bounded inboxes: kiln's
 /// default.
 pub(crate) const CAPACITY: usize = 8;

@@ -13,10 +13,10 @@ use std::time::{Duration, Instant};
 
 use kiln::actor::{Actor, NewActor};
 use kiln::supervisor::SupervisorStrategy;
+use kiln_rt::RuntimeRef;
 use kiln_rt::access::ThreadLocal;
 use kiln_rt::net::{ServerError, ServerMessage};
 use kiln_rt::spawn::ActorOptions;
-use kiln_rt::{Runtime, RuntimeRef};
 
 /// How long a stopped server may take to exit before it is killed.
 const EXIT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -146,7 +146,12 @@ pub(crate) fn exit_when_stdin_closes() {
 /// Runs the server actor `setup` (listening on `port`) on a one-worker
 /// kiln runtime: announces the port, serves until the process exits.
 /// `label` names the server in error messages.
-pub(crate) fn run_kiln_server<NA>(label: &'static str, setup: NA, port: u16) -> Result<(), String>
+pub(crate) fn run_kiln_server<NA>(
+    system: &str,
+    label: &'static str,
+    setup: NA,
+    port: u16,
+) -> Result<(), String>
 where
     NA: NewActor<
             Message = ServerMessage,
@@ -158,7 +163,7 @@ where
         + 'static,
     NA::Actor: Actor<Error = ServerError>,
 {
-    let mut runtime = Runtime::setup()
+    let mut runtime = crate::peer::kiln_setup(system)
         .num_threads(1)
         .build()
         .map_err(|err| err.to_string())?;

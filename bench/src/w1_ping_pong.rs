@@ -44,7 +44,7 @@ use actix::{Actor as _, ActorContext as _};
 use kameo::actor::Spawn as _;
 use kiln::supervisor::NoSupervisor;
 use kiln::{ActorRef, actor, actor_fn};
-use kiln_rt::{ActorOptions, Runtime, ThreadSafe};
+use kiln_rt::{ActorOptions, ThreadSafe};
 use tokio::sync::oneshot;
 
 use crate::peer::{self, CAPACITY, ResultSender, report};
@@ -83,8 +83,8 @@ impl Flavour {
 /// Runs `round_trips` round trips on `system`; returns ns per round trip.
 pub(crate) fn run(system: &str, flavour: Flavour, round_trips: u64) -> Result<f64, String> {
     match system {
-        "kiln" => kiln(flavour, round_trips, false),
-        "kiln-traced" => kiln(flavour, round_trips, true),
+        "kiln" | "kiln-poll" => kiln(system, flavour, round_trips, false),
+        "kiln-traced" => kiln("kiln", flavour, round_trips, true),
         "tokio" => tokio(flavour, round_trips),
         "actix" => actix(flavour, round_trips),
         "kameo" => kameo(flavour, round_trips),
@@ -184,9 +184,9 @@ async fn pinger<RT>(
 
 /// kiln, with tracing (`Setup::enable_tracing`) into a temporary file if
 /// `traced`: the system `kiln-traced`, which measures what tracing costs.
-fn kiln(flavour: Flavour, round_trips: u64, traced: bool) -> Result<f64, String> {
+fn kiln(system: &str, flavour: Flavour, round_trips: u64, traced: bool) -> Result<f64, String> {
     let trace = traced.then(|| TempTrace::new(flavour));
-    let result = kiln_run(flavour, round_trips, trace.as_ref());
+    let result = kiln_run(system, flavour, round_trips, trace.as_ref());
     if let (Some(trace), Ok(_)) = (&trace, &result) {
         // Tracing that wrote nothing measured nothing.
         let bytes = std::fs::metadata(&trace.0).map_or(0, |meta| meta.len());
@@ -217,10 +217,15 @@ impl Drop for TempTrace {
     }
 }
 
-fn kiln_run(flavour: Flavour, round_trips: u64, trace: Option<&TempTrace>) -> Result<f64, String> {
+fn kiln_run(
+    system: &str,
+    flavour: Flavour,
+    round_trips: u64,
+    trace: Option<&TempTrace>,
+) -> Result<f64, String> {
     let (sender, receiver) = mpsc::channel();
     let threads = if flavour == Flavour::OneThread { 1 } else { 2 };
-    let mut setup = Runtime::setup().num_threads(threads);
+    let mut setup = peer::kiln_setup(system).num_threads(threads);
     if let Some(trace) = trace {
         setup = setup.enable_tracing(&trace.0);
     }

@@ -29,7 +29,7 @@ use kameo::actor::Spawn as _;
 use kiln::actor_ref::RpcMessage;
 use kiln::supervisor::NoSupervisor;
 use kiln::{ActorRef, actor, actor_fn};
-use kiln_rt::{ActorOptions, Runtime, RuntimeRef, ThreadLocal};
+use kiln_rt::{ActorOptions, RuntimeRef, ThreadLocal};
 use tokio::sync::oneshot;
 
 use crate::peer::{self, CAPACITY};
@@ -38,7 +38,7 @@ use crate::peer::{self, CAPACITY};
 /// ns per call.
 pub(crate) fn run(system: &str, calls: u64) -> Result<(f64, f64), String> {
     match system {
-        "kiln" => kiln(calls),
+        "kiln" | "kiln-poll" => kiln(system, calls),
         "tokio" => tokio(calls),
         "actix" => actix(calls),
         "kameo" => kameo(calls),
@@ -106,9 +106,9 @@ async fn caller(
     let _ = result.send(latencies.percentiles());
 }
 
-fn kiln(calls: u64) -> Result<(f64, f64), String> {
+fn kiln(system: &str, calls: u64) -> Result<(f64, f64), String> {
     let (sender, receiver) = mpsc::channel();
-    let mut runtime = Runtime::setup()
+    let mut runtime = peer::kiln_setup(system)
         .num_threads(1)
         .build()
         .map_err(|err| err.to_string())?;

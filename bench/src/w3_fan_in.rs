@@ -37,7 +37,7 @@ use actix::{Actor as _, ActorContext as _};
 use kameo::actor::Spawn as _;
 use kiln::supervisor::NoSupervisor;
 use kiln::{ActorRef, actor, actor_fn};
-use kiln_rt::{ActorOptions, Runtime, RuntimeRef, ThreadLocal};
+use kiln_rt::{ActorOptions, RuntimeRef, ThreadLocal};
 use tokio::sync::oneshot;
 
 use crate::peer::{self, CAPACITY, ResultSender, report};
@@ -55,7 +55,7 @@ pub(crate) fn run(system: &str, messages: u64) -> Result<f64, String> {
     }
     let per_sender = messages / SENDERS as u64;
     match system {
-        "kiln" => kiln(per_sender),
+        "kiln" | "kiln-poll" => kiln(system, per_sender),
         "tokio" => tokio(per_sender),
         "actix" => actix(per_sender),
         "kameo" => kameo(per_sender),
@@ -150,9 +150,9 @@ async fn sender(
     }
 }
 
-fn kiln(per_sender: u64) -> Result<f64, String> {
+fn kiln(system: &str, per_sender: u64) -> Result<f64, String> {
     let (result, outcome) = mpsc::channel();
-    let mut runtime = Runtime::setup()
+    let mut runtime = peer::kiln_setup(system)
         .num_threads(1)
         .build()
         .map_err(|err| err.to_string())?;

@@ -30,7 +30,7 @@ use kameo::actor::Spawn as _;
 use kiln::actor_ref::RpcMessage;
 use kiln::supervisor::NoSupervisor;
 use kiln::{ActorRef, actor, actor_fn, from_message};
-use kiln_rt::{ActorOptions, Runtime, RuntimeRef, ThreadLocal};
+use kiln_rt::{ActorOptions, RuntimeRef, ThreadLocal};
 use tokio::sync::oneshot;
 
 use crate::peer::{self, CAPACITY};
@@ -46,7 +46,7 @@ pub(crate) fn run(system: &str, messages: u64) -> Result<f64, String> {
         ));
     }
     match system {
-        "kiln" => kiln(messages),
+        "kiln" | "kiln-poll" => kiln(system, messages),
         "tokio" => tokio(messages),
         "actix" => actix(messages),
         "kameo" => kameo(messages),
@@ -140,9 +140,9 @@ async fn driver(
     let _ = result.send(outcome.await);
 }
 
-fn kiln(total: u64) -> Result<f64, String> {
+fn kiln(system: &str, total: u64) -> Result<f64, String> {
     let (result, outcome) = mpsc::channel();
-    let mut runtime = Runtime::setup()
+    let mut runtime = peer::kiln_setup(system)
         .num_threads(1)
         .build()
         .map_err(|err| err.to_string())?;

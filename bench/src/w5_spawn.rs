@@ -32,7 +32,7 @@ use actix::Actor as _;
 use kameo::actor::Spawn as _;
 use kiln::supervisor::NoSupervisor;
 use kiln::{ActorRef, actor, actor_fn};
-use kiln_rt::{ActorOptions, Runtime, RuntimeRef, ThreadLocal};
+use kiln_rt::{ActorOptions, RuntimeRef, ThreadLocal};
 
 use crate::measure::resident_bytes;
 use crate::peer::{self, CAPACITY};
@@ -41,7 +41,7 @@ use crate::peer::{self, CAPACITY};
 /// actor).
 pub(crate) fn run(system: &str, n: usize) -> Result<(f64, f64), String> {
     match system {
-        "kiln" => kiln(n),
+        "kiln" | "kiln-poll" => kiln(system, n),
         "tokio" => tokio(n),
         "actix" => actix(n),
         "kameo" => kameo(n),
@@ -54,8 +54,8 @@ async fn idle(mut ctx: actor::Context<u64, ThreadLocal>) {
     while ctx.receive_next().await.is_ok() {}
 }
 
-fn kiln(n: usize) -> Result<(f64, f64), String> {
-    let mut runtime = Runtime::setup()
+fn kiln(system: &str, n: usize) -> Result<(f64, f64), String> {
+    let mut runtime = peer::kiln_setup(system)
         .num_threads(1)
         .build()
         .map_err(|err| err.to_string())?;

@@ -51,7 +51,7 @@ use actix::{Actor as _, ActorContext as _, AsyncContext as _};
 use kameo::actor::Spawn as _;
 use kiln::supervisor::NoSupervisor;
 use kiln::{ActorRef, actor, actor_fn};
-use kiln_rt::{ActorOptions, Runtime, RuntimeRef, ThreadLocal, ThreadSafe};
+use kiln_rt::{ActorOptions, RuntimeRef, ThreadLocal, ThreadSafe};
 use tokio::sync::oneshot;
 
 use crate::peer::{self, CAPACITY, ResultSender, report};
@@ -87,8 +87,8 @@ pub(crate) fn run(system: &str, two_workers: bool, leaves: u64) -> Result<f64, S
         }
     };
     let (elapsed, sum) = match (system, two_workers) {
-        ("kiln", false) => kiln_local(leaves)?,
-        ("kiln", true) => kiln_thread_safe(leaves)?,
+        ("kiln" | "kiln-poll", false) => kiln_local(system, leaves)?,
+        ("kiln" | "kiln-poll", true) => kiln_thread_safe(system, leaves)?,
         ("tokio", _) => runtime()?.block_on(tokio(leaves))?,
         ("actix", false) => actix(leaves)?,
         ("kameo", _) => runtime()?.block_on(kameo(leaves))?,
@@ -202,9 +202,9 @@ async fn driver<RT: SpawnNode>(
     let _ = result.send(sum.map(|sum| (start.elapsed(), sum)));
 }
 
-fn kiln_local(leaves: u64) -> Result<Outcome, String> {
+fn kiln_local(system: &str, leaves: u64) -> Result<Outcome, String> {
     let (result, outcome) = mpsc::channel();
-    let mut runtime = Runtime::setup()
+    let mut runtime = peer::kiln_setup(system)
         .num_threads(1)
         .build()
         .map_err(|err| err.to_string())?;
@@ -223,9 +223,9 @@ fn kiln_local(leaves: u64) -> Result<Outcome, String> {
     outcome.recv().map_err(|err| err.to_string())?
 }
 
-fn kiln_thread_safe(leaves: u64) -> Result<Outcome, String> {
+fn kiln_thread_safe(system: &str, leaves: u64) -> Result<Outcome, String> {
     let (result, outcome) = mpsc::channel();
-    let mut runtime = Runtime::setup()
+    let mut runtime = peer::kiln_setup(system)
         .num_threads(2)
         .build()
         .map_err(|err| err.to_string())?;

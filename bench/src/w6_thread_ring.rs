@@ -36,7 +36,7 @@ use actix::{Actor as _, ActorContext as _};
 use kameo::actor::Spawn as _;
 use kiln::supervisor::NoSupervisor;
 use kiln::{ActorRef, actor, actor_fn};
-use kiln_rt::{ActorOptions, Runtime, RuntimeRef, ThreadLocal};
+use kiln_rt::{ActorOptions, RuntimeRef, ThreadLocal};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
 use crate::peer::{self, CAPACITY};
@@ -54,7 +54,7 @@ pub(crate) const WORKLOAD: &str = "W6-ring";
 /// hop.
 pub(crate) fn run(system: &str, hops: u64) -> Result<f64, String> {
     match system {
-        "kiln" => kiln(hops),
+        "kiln" | "kiln-poll" => kiln(system, hops),
         "tokio" => peer::current_thread()?.block_on(tokio(hops)),
         "actix" => actix::System::new().block_on(actix(hops)),
         "kameo" => peer::current_thread()?.block_on(kameo(hops)),
@@ -181,9 +181,9 @@ async fn driver(
     let _ = result.send(outcome);
 }
 
-fn kiln(hops: u64) -> Result<f64, String> {
+fn kiln(system: &str, hops: u64) -> Result<f64, String> {
     let (result, outcome) = mpsc::channel();
-    let mut runtime = Runtime::setup()
+    let mut runtime = peer::kiln_setup(system)
         .num_threads(1)
         .build()
         .map_err(|err| err.to_string())?;

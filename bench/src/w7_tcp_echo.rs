@@ -78,7 +78,7 @@ use crate::server_process::{
 };
 
 /// The systems W7 measures.
-pub(crate) const SYSTEMS: [&str; 5] = ["kiln", "tokio", "actix", "kameo", "ractor"];
+pub(crate) const SYSTEMS: [&str; 6] = ["kiln", "kiln-poll", "tokio", "actix", "kameo", "ractor"];
 
 /// The servers' receive buffer: what kiln's example uses.
 const BUFFER: usize = 4096;
@@ -272,7 +272,7 @@ pub(crate) fn serve(system: &str) -> Result<(), String> {
     }
     exit_when_stdin_closes();
     match system {
-        "kiln" => kiln_server(),
+        "kiln" | "kiln-poll" => kiln_server(system),
         "tokio" => tokio_server(),
         "actix" => actix_server(),
         "kameo" => kameo_server(),
@@ -299,7 +299,7 @@ async fn kiln_echo(
     }
 }
 
-fn kiln_server() -> Result<(), String> {
+fn kiln_server(system: &str) -> Result<(), String> {
     let connection_supervisor = |err: io::Error| {
         eprintln!("W7 kiln server: connection failed: {err}");
         SupervisorStrategy::Stop
@@ -312,7 +312,7 @@ fn kiln_server() -> Result<(), String> {
     )
     .map_err(|err| err.to_string())?;
     let port = server.local_addr().port();
-    run_kiln_server("W7 kiln server", server, port)
+    run_kiln_server(system, "W7 kiln server", server, port)
 }
 
 // tokio.

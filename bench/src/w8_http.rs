@@ -48,7 +48,7 @@ use crate::server_process::{
 };
 
 /// The systems W8 measures.
-pub(crate) const SYSTEMS: [&str; 4] = ["kiln", "hyper", "actix-web", "may-minihttp"];
+pub(crate) const SYSTEMS: [&str; 5] = ["kiln", "kiln-poll", "hyper", "actix-web", "may-minihttp"];
 
 /// The system name of the kiln server of `--baseline BINARY`: another
 /// build of kiln-bench (an earlier commit's), to measure a change against
@@ -239,7 +239,7 @@ pub(crate) fn serve(system: &str) -> Result<(), String> {
     }
     exit_when_stdin_closes();
     match system {
-        "kiln" => kiln_server(),
+        "kiln" | "kiln-poll" => kiln_server(system),
         "hyper" => hyper_server(),
         "actix-web" => actix_web_server(),
         _ => may_minihttp_server(),
@@ -289,7 +289,7 @@ async fn kiln_connection(
     Ok(())
 }
 
-fn kiln_server() -> Result<(), String> {
+fn kiln_server(system: &str) -> Result<(), String> {
     let connection_supervisor = |err: io::Error| {
         if !matches!(
             err.kind(),
@@ -307,7 +307,7 @@ fn kiln_server() -> Result<(), String> {
     )
     .map_err(|err| err.to_string())?;
     let port = server.local_addr().port();
-    run_kiln_server("W8 kiln server", server, port)
+    run_kiln_server(system, "W8 kiln server", server, port)
 }
 
 // hyper.

@@ -20,7 +20,8 @@
 //!   and client actors are thread-local actors of that worker (kiln's
 //!   default kind of actor), so a message between an actor and its node's
 //!   link stays on one thread. The server actor is registered under three
-//!   names (a name takes one message type).
+//!   names (a name takes one message type). `kiln-poll` is the same on
+//!   kiln's epoll driver (both nodes).
 //! - **ractor_cluster** 0.16.5: `NodeServer`s on tokio's multi-thread
 //!   runtime, the server's actor found through the process group it joins,
 //!   `call_t!` and `cast` on its remote `ActorRef`; TLS through
@@ -52,7 +53,7 @@ pub(crate) const RPC: &str = "W9-rpc";
 pub(crate) const ONE_WAY: &str = "W9-oneway";
 
 /// The systems W9 measures.
-pub(crate) const SYSTEMS: [&str; 2] = ["kiln", "ractor_cluster"];
+pub(crate) const SYSTEMS: [&str; 3] = ["kiln", "kiln-poll", "ractor_cluster"];
 
 /// A round trip.
 #[derive(Serialize, Deserialize)]
@@ -157,12 +158,17 @@ fn on_first_worker<T: Send + 'static>(
 
 /// A runtime with a worker per core and node `name` on it (mutual TLS with
 /// the certificates in `dir`, a send queue of 4,096), joining `seed`.
-fn start_node(dir: &Path, name: &str, seed: Option<SocketAddr>) -> Result<(Runtime, Node), String> {
+fn start_node(
+    system: &str,
+    dir: &Path,
+    name: &str,
+    seed: Option<SocketAddr>,
+) -> Result<(Runtime, Node), String> {
     let security = Security::MutualTls(identity(dir, name)?);
     let config = Config::new("w9", name, "127.0.0.1:0".parse().unwrap(), security)
         .with_seeds(seed)
         .with_send_queue(4096);
-    let mut runtime = Runtime::setup()
+    let mut runtime = crate::peer::kiln_setup(system)
         .use_all_cores()
         .build()
         .map_err(|err| err.to_string())?;
@@ -170,9 +176,10 @@ fn start_node(dir: &Path, name: &str, seed: Option<SocketAddr>) -> Result<(Runti
     Ok((runtime, node))
 }
 
-/// `--child W9-server kiln DIR`: serves until standard input closes.
-pub(crate) fn serve(dir: &Path) -> Result<(), String> {
-    let (mut runtime, node) = start_node(dir, "w9-server", None)?;
+/// `--child W9-server kiln DIR` (or `kiln-poll`, on epoll): serves until
+/// standard input closes.
+pub(crate) fn serve(system: &str, dir: &Path) -> Result<(), String> {
+    let (mut runtime, node) = start_node(system, dir, "w9-server", None)?;
     let registering = node.clone();
     on_first_worker(&mut runtime, move |rt| {
         let options = ActorOptions::default().with_inbox_size(kiln::InboxSize::fixed(4096));
@@ -375,20 +382,25 @@ pub(crate) fn run(
     messages: u64,
 ) -> Result<(f64, f64, f64), String> {
     match system {
-        "kiln" => run_kiln(&certs.0, calls, messages),
+        "kiln" | "kiln-poll" => run_kiln(system, &certs.0, calls, messages),
         "ractor_cluster" => run_ractor_cluster(&certs.0, calls, messages),
         _ => Err(format!("W9 does not run {system}")),
     }
 }
 
-fn run_kiln(dir: &Path, calls: u64, messages: u64) -> Result<(f64, f64, f64), String> {
+fn run_kiln(
+    system: &str,
+    dir: &Path,
+    calls: u64,
+    messages: u64,
+) -> Result<(f64, f64, f64), String> {
     let exe = std::env::current_exe().map_err(|err| err.to_string())?;
     let mut command = Command::new(exe);
-    command.args(["--child", "W9-server", "kiln"]).arg(dir);
+    command.args(["--child", "W9-server", system]).arg(dir);
     let (_server, address) = ServerProcess::start(command)?;
     let seed: SocketAddr = address.parse().map_err(|err| format!("{err}: {address}"))?;
 
-    let (mut runtime, node) = start_node(dir, "w9-client", Some(seed))?;
+    let (mut runtime, node) = start_node(system, dir, "w9-client", Some(seed))?;
     let (result, outcome) = mpsc::channel();
     on_first_worker(&mut runtime, move |rt| {
         rt.spawn_local(

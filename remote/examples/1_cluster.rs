@@ -29,7 +29,7 @@ use kiln::actor::{self, actor_fn};
 use kiln::actor_ref::rpc::RpcMessage;
 use kiln::supervisor::NoSupervisor;
 use kiln_remote::test::TestCa;
-use kiln_remote::{Config, MemberEvent, Message, Node, Security, TlsIdentity};
+use kiln_remote::{Config, MemberEvent, Message, Node, RpcError, Security, TlsIdentity};
 use kiln_rt::access::ThreadSafe;
 use kiln_rt::spawn::{ActorOptions, Spawn};
 use kiln_rt::timer::{Deadline, Timer};
@@ -87,9 +87,15 @@ async fn members(mut ctx: actor::Context<MemberEvent, ThreadSafe>, node: Node) {
 
 /// Greets `other` once its greeter is known (the registry reaches a node
 /// shortly after the member does).
+///
+/// Delivery is at most once: a request on a link that is lost before the
+/// answer (e.g. when both nodes dialled each other at once and one of the
+/// two links is closed) may or may not have been handled. A greeting can
+/// be repeated safely, so it is asked again, a few times.
 async fn greet(ctx: actor::Context<(), ThreadSafe>, node: Node, other: String) {
     let rt = ctx.runtime_ref().clone();
     let name = format!("greeter-{other}");
+    let mut retries = 3;
     for _ in 0..500 {
         if let Ok(greeter) = node.lookup::<Greet>(&name) {
             let call = greeter.rpc::<Greeting>(Greet {
@@ -97,6 +103,15 @@ async fn greet(ctx: actor::Context<(), ThreadSafe>, node: Node, other: String) {
             });
             match Deadline::after(rt.clone(), Duration::from_secs(5), call).await {
                 Ok(Greeting(text)) => println!("{}: {other} answered: {text}", node.name()),
+                Err(RpcError::ConnectionLost | RpcError::NotSent) if retries > 0 => {
+                    retries -= 1;
+                    println!(
+                        "{}: the link to {other} was lost, asking again",
+                        node.name()
+                    );
+                    Timer::after(rt.clone(), Duration::from_millis(50)).await;
+                    continue;
+                }
                 Err(err) => println!("{}: {other} did not answer: {err}", node.name()),
             }
             return;

@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use kiln::ActorRef;
 
-use crate::runtime::io::IoRing;
+use crate::runtime::io::Io;
 use crate::runtime::local::LocalInternals;
 use crate::runtime::shared::RuntimeInternals;
 use crate::runtime::timers::TimerToken;
@@ -37,7 +37,7 @@ mod private {
     use std::task::Waker;
     use std::time::Instant;
 
-    use crate::runtime::io::IoRing;
+    use crate::runtime::io::Io;
     use crate::runtime::timers::TimerToken;
 
     /// The methods behind [`Access`](super::Access). In a private module, so
@@ -50,9 +50,9 @@ mod private {
         fn update_timer(&self, token: TimerToken, waker: &Waker);
         /// Removes (cancels) a timer.
         fn remove_timer(&self, token: TimerToken);
-        /// The ring for I/O: the worker's for thread-local access, the
-        /// runtime's shared ring otherwise.
-        fn io_ring(&self) -> IoRing;
+        /// The I/O driver: the worker's ring or poll instance for
+        /// thread-local access, the runtime's shared one otherwise.
+        fn io(&self) -> Io;
     }
 }
 
@@ -121,8 +121,8 @@ impl PrivateAccess for RuntimeRef {
         self.local_internals().timers.borrow_mut().remove(token);
     }
 
-    fn io_ring(&self) -> IoRing {
-        self.local_internals().ring.clone()
+    fn io(&self) -> Io {
+        self.local_internals().io.clone()
     }
 }
 
@@ -142,8 +142,8 @@ impl PrivateAccess for ThreadLocal {
         self.rt.remove_timer(token);
     }
 
-    fn io_ring(&self) -> IoRing {
-        self.rt.io_ring()
+    fn io(&self) -> Io {
+        self.rt.io()
     }
 }
 
@@ -187,8 +187,8 @@ macro_rules! shared_access {
                 self.internals.timers().remove(token);
             }
 
-            fn io_ring(&self) -> IoRing {
-                self.internals.shared_ring.clone()
+            fn io(&self) -> Io {
+                self.internals.shared_io.clone()
             }
         }
 

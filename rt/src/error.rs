@@ -40,6 +40,8 @@ enum ErrorKind {
     TooManyWorkers,
     /// Bad setup value.
     InvalidSetup(&'static str),
+    /// Bad setup value, with a message made at run time.
+    InvalidSetupOwned(String),
     /// `spawn_local_on` a worker (the first) of a runtime with fewer (the
     /// second).
     NoSuchWorker(usize, usize),
@@ -108,6 +110,12 @@ impl Error {
         }
     }
 
+    pub(crate) const fn invalid_setup_owned(what: String) -> Error {
+        Error {
+            kind: ErrorKind::InvalidSetupOwned(what),
+        }
+    }
+
     pub(crate) const fn invalid_setup(what: &'static str) -> Error {
         Error {
             kind: ErrorKind::InvalidSetup(what),
@@ -156,16 +164,16 @@ impl Error {
 
 /// Explains why io_uring setup failed, from its error code.
 ///
-/// kiln-rt needs Linux 6.6: a10 sets every ring up with
+/// kiln-rt's io_uring driver needs Linux 6.6: a10 sets every ring up with
 /// `IORING_SETUP_NO_SQARRAY`, new in 6.6, which older kernels refuse with
 /// `EINVAL` (kernels without io_uring at all fail with `ENOSYS`).
 fn io_uring_hint(err: &io::Error) -> &'static str {
     match err.raw_os_error() {
         Some(libc::ENOSYS) => {
-            "the kernel does not support io_uring: kiln-rt needs Linux 6.6 or later"
+            "the kernel does not support io_uring: kiln-rt's io_uring driver needs Linux 6.6 or later"
         }
         Some(libc::EINVAL) => {
-            "the kernel refused kiln-rt's io_uring setup: kiln-rt needs Linux 6.6 or later \
+            "the kernel refused kiln-rt's io_uring setup: its io_uring driver needs Linux 6.6 or later \
              (`uname -r` shows this one's version)"
         }
         Some(libc::EPERM) => {
@@ -213,6 +221,7 @@ impl fmt::Display for Error {
                 "too many runtime workers in this process (at most 65,534 at a time): drop runtimes that have finished",
             ),
             ErrorKind::InvalidSetup(what) => write!(f, "invalid runtime setup: {what}"),
+            ErrorKind::InvalidSetupOwned(what) => write!(f, "invalid runtime setup: {what}"),
             ErrorKind::NoSuchWorker(worker, workers) => write!(
                 f,
                 "can't spawn an actor on worker {worker}: the runtime has {workers} workers, \

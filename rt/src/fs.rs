@@ -1,13 +1,25 @@
-//! Files and directories on io_uring: [`File`] (opened with [`File::open`],
+//! Files and directories: [`File`] (opened with [`File::open`],
 //! [`File::create`] or [`OpenOptions`]) and the directory operations
 //! [`create_dir`], [`rename`], [`remove_file`] and [`remove_dir`].
 //!
-//! Every operation, opening included, goes to the kernel through the ring
-//! of the runtime access it was given (see [`io`](crate::io)); where a file
-//! system would block, io_uring waits on a kernel thread of its own, so an
-//! actor waiting for a file never blocks its worker. Like sockets, a file
-//! is bound for life to the ring it was opened with: open files where they
-//! are used.
+//! Every operation, opening included, goes through the I/O driver of the
+//! runtime access it was given (see [`io`](crate::io)), so an actor waiting
+//! for a file never blocks its worker:
+//!
+//! - On io_uring, operations go to the kernel through the ring; where a
+//!   file system would block, io_uring waits on a kernel thread of its own.
+//!   Like sockets, a file is bound for life to the ring it was opened with:
+//!   open files where they are used.
+//! - On the poll driver (epoll, where io_uring is blocked), epoll can't wait
+//!   for regular files, so, as in tokio, file operations run on a small pool
+//!   of threads (`kiln-blocking`, at most 64, shared by the process, each
+//!   ending after 10 s without work) and complete the actor's future. An
+//!   operation dropped before its thread started it never runs; one that
+//!   started runs to its end.
+//!
+//! The pool thread owns an operation's buffer while it runs, so buffers of
+//! file operations must be `Send` (every buffer type of
+//! [`io`](crate::io) is).
 //!
 //! # Positions
 //!
@@ -29,14 +41,13 @@ use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::path::Path;
 
-use a10::{AsyncFd, Extract};
-
 use crate::access::Access;
 use crate::io::{Buf, BufMut};
-use crate::runtime::io::FdRing;
+use crate::runtime::io::file::{self as io_file, IoFile, OpenHow};
 
-#[doc(no_inline)]
-pub use a10::fs::{FileType, Metadata, Permissions};
+mod metadata;
+
+pub use metadata::{FileType, Metadata, Permissions};
 
 /// An open file.
 ///
@@ -58,9 +69,7 @@ pub use a10::fs::{FileType, Metadata, Permissions};
 /// }
 /// ```
 pub struct File {
-    fd: AsyncFd,
-    // After `fd`, so dropped after it: counts the close `fd`'s drop queues.
-    ring: FdRing,
+    file: IoFile,
 }
 
 impl File {
@@ -91,88 +100,84 @@ impl File {
     /// Reads from the file's position into the spare capacity of `buf`;
     /// returns it with the bytes read added (none at the end of the file,
     /// or if `buf` has no spare capacity).
-    pub async fn read<B: BufMut>(&self, buf: B) -> io::Result<B> {
-        self.ring.op(self.fd.read(buf)).await
+    pub async fn read<B: BufMut + Send>(&self, buf: B) -> io::Result<B> {
+        self.file.read(buf, None).await
     }
 
     /// Reads at least `n` bytes from the file's position (`buf` needs the
     /// spare capacity for them); fails with
     /// [`io::ErrorKind::UnexpectedEof`] if the file ends first.
-    pub async fn read_n<B: BufMut>(&self, buf: B, n: usize) -> io::Result<B> {
-        self.ring.op(self.fd.read_n(buf, n)).await
+    pub async fn read_n<B: BufMut + Send>(&self, buf: B, n: usize) -> io::Result<B> {
+        self.file.read_n(buf, n, None).await
     }
 
     /// Reads from `offset` into the spare capacity of `buf`, leaving the
     /// file's position alone; returns it with the bytes read added (none at
     /// or past the end of the file).
-    pub async fn read_at<B: BufMut>(&self, buf: B, offset: u64) -> io::Result<B> {
-        self.ring.op(self.fd.read(buf).from(offset)).await
+    pub async fn read_at<B: BufMut + Send>(&self, buf: B, offset: u64) -> io::Result<B> {
+        self.file.read(buf, Some(offset)).await
     }
 
     /// Reads at least `n` bytes from `offset` (`buf` needs the spare
     /// capacity for them); fails with [`io::ErrorKind::UnexpectedEof`] if
     /// the file ends first.
-    pub async fn read_n_at<B: BufMut>(&self, buf: B, n: usize, offset: u64) -> io::Result<B> {
-        self.ring.op(self.fd.read_n(buf, n).from(offset)).await
+    pub async fn read_n_at<B: BufMut + Send>(
+        &self,
+        buf: B,
+        n: usize,
+        offset: u64,
+    ) -> io::Result<B> {
+        self.file.read_n(buf, n, Some(offset)).await
     }
 
     /// Writes some bytes of `buf` at the file's position (at the end with
     /// [`append`](OpenOptions::append)); returns it and how many.
-    pub async fn write<B: Buf>(&self, buf: B) -> io::Result<(B, usize)> {
-        self.ring.op(self.fd.write(buf).extract()).await
+    pub async fn write<B: Buf + Send>(&self, buf: B) -> io::Result<(B, usize)> {
+        self.file.write(buf, None).await
     }
 
     /// Writes all of `buf` at the file's position; returns it. Writing an
     /// empty buffer succeeds at once, as with std.
-    pub async fn write_all<B: Buf>(&self, buf: B) -> io::Result<B> {
-        if buf.is_empty() {
-            // a10 would fail with `WriteZero`.
-            return Ok(buf);
-        }
-        self.ring.op(self.fd.write_all(buf).extract()).await
+    pub async fn write_all<B: Buf + Send>(&self, buf: B) -> io::Result<B> {
+        self.file.write_all(buf, None).await
     }
 
     /// Writes some bytes of `buf` at `offset`, leaving the file's position
     /// alone; returns it and how many. (A file opened to
     /// [`append`](OpenOptions::append) is written at its end regardless, as
     /// `pwrite(2)` does on Linux.)
-    pub async fn write_at<B: Buf>(&self, buf: B, offset: u64) -> io::Result<(B, usize)> {
-        self.ring.op(self.fd.write(buf).at(offset).extract()).await
+    pub async fn write_at<B: Buf + Send>(&self, buf: B, offset: u64) -> io::Result<(B, usize)> {
+        self.file.write(buf, Some(offset)).await
     }
 
     /// Writes all of `buf` at `offset`; returns it (at once if it is
     /// empty).
-    pub async fn write_all_at<B: Buf>(&self, buf: B, offset: u64) -> io::Result<B> {
-        if buf.is_empty() {
-            return Ok(buf); // See `write_all`.
-        }
-        self.ring
-            .op(self.fd.write_all(buf).at(offset).extract())
-            .await
+    pub async fn write_all_at<B: Buf + Send>(&self, buf: B, offset: u64) -> io::Result<B> {
+        self.file.write_all(buf, Some(offset)).await
     }
 
     /// Waits until the file's data and metadata reached the storage device
     /// (`fsync(2)`). Only writes that completed before are covered.
     pub async fn sync_all(&self) -> io::Result<()> {
-        self.ring.op(self.fd.sync_all()).await
+        self.file.sync(false).await
     }
 
     /// Like [`sync_all`](File::sync_all), but skips metadata that is not
     /// needed to read the data back (`fdatasync(2)`), such as the time it
     /// was modified.
     pub async fn sync_data(&self) -> io::Result<()> {
-        self.ring.op(self.fd.sync_data()).await
+        self.file.sync(true).await
     }
 
     /// The file's metadata: its type, length, permissions and times.
     pub async fn metadata(&self) -> io::Result<Metadata> {
-        self.ring.op(self.fd.metadata()).await
+        self.file.metadata().await.map(Metadata::new)
     }
 
     /// Truncates the file to `len` bytes, or extends it with zero bytes.
     /// The file's position is left alone, even if it is past the new end.
     pub async fn set_len(&self, len: u64) -> io::Result<()> {
-        self.ring.op(self.fd.truncate(len)).await
+        self.file.set_len(len).await
     }
 }
 
@@ -180,17 +185,13 @@ impl AsFd for File {
     /// The file descriptor, e.g. for
     /// [`TcpStream::send_file`](crate::net::TcpStream::send_file).
     fn as_fd(&self) -> BorrowedFd<'_> {
-        // Files are opened as regular descriptors (never io_uring's direct
-        // descriptors), for which a10 always has one.
-        self.fd
-            .as_fd()
-            .expect("a file is a regular file descriptor")
+        self.file.as_fd()
     }
 }
 
 impl fmt::Debug for File {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("File").field("fd", &self.fd).finish()
+        f.debug_struct("File").field("fd", &self.as_fd()).finish()
     }
 }
 
@@ -290,7 +291,8 @@ impl OpenOptions {
         self
     }
 
-    /// Opens the file at `path` with these options, on the ring of `rt`.
+    /// Opens the file at `path` with these options, on the I/O driver of
+    /// `rt`.
     ///
     /// Fails with [`InvalidInput`](io::ErrorKind::InvalidInput) for options
     /// that contradict each other (no access, or creating a file without
@@ -302,23 +304,18 @@ impl OpenOptions {
         P: AsRef<Path>,
     {
         let path = path.as_ref();
-        let options = self
-            .to_a10()
+        let how = self
+            .how()
             .map_err(|reason| named_error(io::ErrorKind::InvalidInput, "open", path, reason))?;
-        let ring = rt.io_ring();
-        let fd = ring
-            .op(options.open(ring.sq(), path.to_path_buf()))
+        let file = io_file::open(&rt.io(), how, path.to_path_buf())
             .await
             .map_err(|err| path_error("open", path, &err))?;
-        Ok(File {
-            fd,
-            ring: FdRing::new(ring),
-        })
+        Ok(File { file })
     }
 
-    /// The a10 options, or why these options make no sense (the checks of
-    /// std's `OpenOptions`).
-    fn to_a10(&self) -> Result<a10::fs::OpenOptions, &'static str> {
+    /// How to open the file, or why these options make no sense (the checks
+    /// of std's `OpenOptions`).
+    const fn how(&self) -> Result<OpenHow, &'static str> {
         let writes = self.write || self.append;
         if !self.read && !writes {
             return Err("no access asked for: set read, write or append");
@@ -329,26 +326,15 @@ impl OpenOptions {
         if self.append && self.truncate && !self.create_new {
             return Err("a file opened to append can't also be truncated");
         }
-        let mut options = a10::fs::OpenOptions::new();
-        options = match (self.read, writes) {
-            (true, true) => options.write(),
-            (false, true) => options.write_only(),
-            _ => options, // Read only.
-        };
-        if self.append {
-            options = options.append();
-        }
-        if self.create_new {
-            options = options.create_new();
-        } else {
-            if self.create {
-                options = options.create();
-            }
-            if self.truncate {
-                options = options.truncate();
-            }
-        }
-        Ok(options.mode(self.mode))
+        Ok(OpenHow {
+            read: self.read,
+            write: writes,
+            append: self.append,
+            truncate: self.truncate,
+            create: self.create,
+            create_new: self.create_new,
+            mode: self.mode,
+        })
     }
 }
 
@@ -365,8 +351,7 @@ where
     P: AsRef<Path>,
 {
     let path = path.as_ref();
-    let ring = rt.io_ring();
-    ring.op(a10::fs::create_dir(ring.sq(), path.to_path_buf()))
+    io_file::create_dir(&rt.io(), path.to_path_buf())
         .await
         .map_err(|err| path_error("create directory", path, &err))
 }
@@ -378,8 +363,7 @@ where
     P: AsRef<Path>,
 {
     let path = path.as_ref();
-    let ring = rt.io_ring();
-    ring.op(a10::fs::remove_file(ring.sq(), path.to_path_buf()))
+    io_file::remove_file(&rt.io(), path.to_path_buf())
         .await
         .map_err(|err| path_error("remove file", path, &err))
 }
@@ -391,8 +375,7 @@ where
     P: AsRef<Path>,
 {
     let path = path.as_ref();
-    let ring = rt.io_ring();
-    ring.op(a10::fs::remove_dir(ring.sq(), path.to_path_buf()))
+    io_file::remove_dir(&rt.io(), path.to_path_buf())
         .await
         .map_err(|err| path_error("remove directory", path, &err))
 }
@@ -406,19 +389,14 @@ where
     Q: AsRef<Path>,
 {
     let (from, to) = (from.as_ref(), to.as_ref());
-    let ring = rt.io_ring();
-    ring.op(a10::fs::rename(
-        ring.sq(),
-        from.to_path_buf(),
-        to.to_path_buf(),
-    ))
-    .await
-    .map_err(|err| {
-        io::Error::new(
-            err.kind(),
-            format!("can't rename {} to {}: {err}", from.display(), to.display()),
-        )
-    })
+    io_file::rename(&rt.io(), from.to_path_buf(), to.to_path_buf())
+        .await
+        .map_err(|err| {
+            io::Error::new(
+                err.kind(),
+                format!("can't rename {} to {}: {err}", from.display(), to.display()),
+            )
+        })
 }
 
 /// `err` of `what` on `path`, naming the path; keeps the error's kind.

@@ -29,6 +29,14 @@
 //! means anyway. Dropping an `accept` may likewise close a connection just
 //! accepted, which its client sees as a reset.
 //!
+//! The rule is io_uring's and holds on both [drivers](IoDriver): on the
+//! poll driver (epoll) an operation that would block has done nothing, so
+//! a dropped receive there has received nothing, and loses nothing. File
+//! operations and some standard streams run on a pool of threads there
+//! (see [`fs`](crate::fs)): one that started runs to its end, like a
+//! completed io_uring operation, and its result goes with the dropped
+//! future.
+//!
 //! Receiving fills the spare capacity of a [`BufMut`]: a `Vec<u8>` (its
 //! length grows by the bytes received), an [`ArrayBuf`] (a fixed-size
 //! array), or a [`LimitedBuf`] to read at most some bytes. Sending takes a
@@ -42,15 +50,18 @@
 //!
 //! # Which ring
 //!
-//! An I/O type (a socket, a file, a pipe) is bound to the ring of the
-//! runtime access it was created with: thread-local actors use their
-//! worker's ring, thread-safe and synchronous actors the runtime's shared
-//! ring. See the module docs of [`net`](crate::net).
+//! An I/O type (a socket, a file, a pipe) is bound to the ring (or, on the
+//! poll driver, the poll instance) of the runtime access it was created
+//! with: thread-local actors use their worker's, thread-safe and
+//! synchronous actors the runtime's shared one. See the module docs of
+//! [`net`](crate::net).
 
 mod array;
+pub(crate) mod driver;
 mod stdio;
 
 pub use array::ArrayBuf;
+pub use driver::{InvalidIoDriver, IoDriver};
 pub use stdio::{Stderr, Stdin, Stdout, stderr, stdin, stdout};
 
 #[doc(no_inline)]

@@ -1,6 +1,7 @@
 //! kiln-rt is the runtime of the [kiln] actor framework: one worker thread
-//! per core, each with its own io_uring ring and scheduler, running
-//! thread-local, thread-safe and synchronous actors.
+//! per core, each with its own io_uring ring (or epoll instance, where
+//! io_uring is blocked) and scheduler, running thread-local, thread-safe and
+//! synchronous actors.
 //!
 //! # About
 //!
@@ -8,7 +9,13 @@
 //! completed I/O, a timer) wakes it, and a worker with nothing to do sleeps
 //! in the kernel. It is share-nothing where it can be: thread-local actors
 //! run on one worker with no locks or atomics in the scheduler's path, and a
-//! message between two actors on one worker never touches io_uring.
+//! message between two actors on one worker never touches the I/O driver.
+//!
+//! The I/O driver is io_uring where it can be used, else epoll (Docker's
+//! default seccomp profile blocks io_uring, for one): the runtime chooses
+//! when it is built and logs its choice at info level; every I/O type works
+//! on both, and the environment variable `KILN_IO_DRIVER` (`auto`, `uring`,
+//! `poll`) forces one. See [`IoDriver`](io::IoDriver).
 //!
 //! # Getting started
 //!
@@ -54,8 +61,7 @@
 //!   is free: use them for work that must not wait for one busy worker.
 //! - **Synchronous** actors ([`Runtime::spawn_sync_actor`], context
 //!   `kiln::sync::Context<M, access::Sync>`) get a thread of their own and
-//!   may block: use them for blocking libraries, CPU-heavy work or files
-//!   without io_uring. Their runtime access is named through its module,
+//!   may block: use them for blocking libraries or CPU-heavy work. Their runtime access is named through its module,
 //!   [`access::Sync`], and is not re-exported at the root like
 //!   [`ThreadLocal`] and [`ThreadSafe`]: there it would shadow
 //!   [`std::marker::Sync`] in code that imports `kiln_rt::*`.
@@ -67,8 +73,8 @@
 //!
 //! - [`net`]: TCP, UDP and Unix sockets, and [`Server`](net::Server), the
 //!   actor-per-connection TCP server.
-//! - [`io`]: buffers (passed by value to the kernel and back) and the
-//!   standard streams; [`fs`]: files; [`pipe`]: pipes and a child's
+//! - [`io`]: buffers (passed by value to the kernel and back), the
+//!   standard streams and the choice of I/O driver; [`fs`]: files; [`pipe`]: pipes and a child's
 //!   standard streams; [`process`]: spawning child processes, waiting for
 //!   them and sending them signals.
 //! - [`systemd`]: telling systemd the service is ready or stopping
@@ -92,10 +98,12 @@
 //!
 //! # Platform
 //!
-//! Linux 6.6 or later, with io_uring allowed (Docker's default seccomp
-//! profile blocks it; building a runtime then fails with an error that says
-//! so, see [`Error::is_io_uring_unavailable`]). [`process::wait`] needs
-//! Linux 6.7.
+//! Linux. io_uring needs Linux 6.6 or later, allowed (Docker's default
+//! seccomp profile blocks it), and [`process::wait`] on io_uring 6.7;
+//! elsewhere the runtime runs on epoll (see [`IoDriver`](io::IoDriver)),
+//! where [`process::wait`] needs Linux 5.4. A runtime forced onto io_uring
+//! where it can't be used fails to build with an error that says why
+//! ([`Error::is_io_uring_unavailable`]).
 //!
 //! [kiln]: kiln
 

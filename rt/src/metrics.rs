@@ -48,13 +48,17 @@
 //!   waits for the kernel, *completed* when it returns its result after
 //!   that, *cancelled* when it is dropped before; all counted on the thread
 //!   that polled it (a thread-safe actor's operation may be submitted on one
-//!   worker and completed on another).
+//!   worker and completed on another). On io_uring every operation waits
+//!   for its completion; on the poll driver an operation whose system call
+//!   succeeds at once (the data was there) never waits and is not counted.
 //! - **CPU time**: a worker's from `/proc/self/task/<tid>/schedstat`, the
 //!   whole process's from `CLOCK_PROCESS_CPUTIME_ID` (all threads, also
 //!   those not of the runtime).
 
 use std::fmt;
 use std::time::Duration;
+
+use crate::io::driver::IoDriver;
 
 mod prometheus;
 
@@ -68,6 +72,9 @@ pub struct RuntimeMetrics {
     pub uptime: Duration,
     /// CPU time of the whole process (all its threads), if it can be read.
     pub cpu_time: Option<Duration>,
+    /// The I/O driver the runtime runs: [`IoDriver::Uring`] or
+    /// [`IoDriver::Poll`] (see [`IoDriver`] for how it is chosen).
+    pub io_driver: IoDriver,
     /// One entry per worker, in worker order.
     pub workers: Vec<WorkerMetrics>,
     /// Thread-safe actors alive (running, ready or waiting).
@@ -214,11 +221,12 @@ impl fmt::Display for RuntimeMetrics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "runtime '{}': up {:.3?}, cpu {}, actors: {} thread-local, {} thread-safe, {} synchronous; \
+            "runtime '{}': up {:.3?}, cpu {}, I/O driver {}, actors: {} thread-local, {} thread-safe, {} synchronous; \
              thread-safe: {} ready, {} inactive, {} futures; shared timers: {} (next {})",
             self.name,
             self.uptime,
             OptDuration(self.cpu_time),
+            self.io_driver,
             self.thread_local_actors(),
             self.thread_safe_actors,
             self.sync_actors,

@@ -1,15 +1,20 @@
-//! Networking for actors: TCP, UDP and Unix sockets on io_uring, and
-//! [`Server`], the actor-per-connection TCP server.
+//! Networking for actors: TCP, UDP and Unix sockets, and [`Server`], the
+//! actor-per-connection TCP server. They run on either I/O driver, io_uring
+//! or epoll (see [`IoDriver`](crate::io::IoDriver)), with the same API.
 //!
-//! # Sockets belong to a ring
+//! # Sockets belong to a ring (or poll)
 //!
 //! A socket is created with a runtime access (`ctx.runtime()` or a
-//! [`RuntimeRef`](crate::RuntimeRef)) and is bound to its ring for life: a
-//! thread-local actor's socket uses its worker's ring, a thread-safe or
-//! synchronous actor's socket the runtime's shared ring. A socket accepted by
-//! a listener uses the listener's ring. Sockets are `Send`, but a socket
-//! moved to another worker still has its I/O completed by the first one, so
-//! create sockets where they are used.
+//! [`RuntimeRef`](crate::RuntimeRef)) and is bound to its driver for life:
+//! a thread-local actor's socket uses its worker's ring (or poll instance),
+//! a thread-safe or synchronous actor's socket the runtime's shared one. A
+//! socket accepted by a listener uses the listener's. Sockets are `Send`,
+//! but a socket moved to another worker still has its I/O completed by the
+//! first one, so create sockets where they are used.
+//!
+//! On the poll driver every operation is a non-blocking system call retried
+//! when the socket is ready, and `TcpStream::send_file` uses `sendfile(2)`
+//! (the file's pages are read in the worker's thread).
 //!
 //! # Buffers
 //!
@@ -74,14 +79,9 @@ pub(crate) fn ip_addr(address: &socket2::SockAddr) -> io::Result<SocketAddr> {
 /// Runs `f` with a socket2 view of `fd`, for options and addresses (plain
 /// system calls that never wait).
 pub(crate) fn with_socket<T>(
-    fd: &a10::AsyncFd,
+    fd: &crate::runtime::io::fd::IoFd,
     f: impl FnOnce(socket2::SockRef<'_>) -> io::Result<T>,
 ) -> io::Result<T> {
-    let fd = fd.as_fd().ok_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::Unsupported,
-            "socket is a direct descriptor without a file descriptor",
-        )
-    })?;
+    let fd = fd.borrow()?;
     f(socket2::SockRef::from(&fd))
 }

@@ -8,8 +8,11 @@
 //! actor can talk to a child process without blocking its worker; see
 //! [`process::wait`](crate::process::wait) to wait for the child.
 //!
-//! Like every I/O type, each end is bound to the ring of the runtime access
-//! it was created with (see [`io`](crate::io)). The [`Receiver`] reads no
+//! Like every I/O type, each end is bound to the ring (or, on the poll
+//! driver, the poll instance) of the runtime access it was created with
+//! (see [`io`](crate::io)); on the poll driver the end is made
+//! non-blocking (a child process keeps its own end, and its own blocking
+//! file description, as it was). The [`Receiver`] reads no
 //! bytes (the end of the stream) once every sender is dropped, and writing
 //! fails with [`BrokenPipe`](io::ErrorKind::BrokenPipe) once the receiver
 //! is. A pipe holds 64 KiB by default: a sender waits while it is full.
@@ -49,17 +52,14 @@
 
 use std::fmt;
 use std::io;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::process::{ChildStderr, ChildStdin, ChildStdout};
-
-use a10::{AsyncFd, Extract};
 
 use crate::access::Access;
 use crate::io::{Buf, BufMut, BufMutSlice, BufSlice};
-use crate::runtime::io::vectored::EmptyFirst;
-use crate::runtime::io::{FdRing, IoRing};
+use crate::runtime::io::fd::{IoFd, MaybeFd};
 
-/// Creates a pipe, both ends on the ring of `rt`.
+/// Creates a pipe, both ends on the ring (or poll) of `rt`.
 ///
 /// ```no_run
 /// # use std::io;
@@ -78,47 +78,43 @@ use crate::runtime::io::{FdRing, IoRing};
 pub fn new<RT: Access + ?Sized>(rt: &RT) -> io::Result<(Sender, Receiver)> {
     let [read_end, write_end] = a10::pipe::sync_pipe()
         .map_err(|err| io::Error::new(err.kind(), format!("can't create a pipe: {err}")))?;
-    let ring = rt.io_ring();
-    let sender = Sender::from_fd(write_end, ring.clone());
-    let receiver = Receiver::from_fd(read_end, ring);
+    let io = rt.io();
+    let sender = Sender {
+        fd: MaybeFd::Usable(IoFd::new(write_end, &io)?),
+    };
+    let receiver = Receiver {
+        fd: MaybeFd::Usable(IoFd::new(read_end, &io)?),
+    };
     Ok((sender, receiver))
 }
 
 /// The writing end of a pipe, see the [module docs](crate::pipe).
 pub struct Sender {
-    fd: AsyncFd,
-    // After `fd`, so dropped after it: counts the close `fd`'s drop queues.
-    ring: FdRing,
+    fd: MaybeFd,
 }
 
 impl Sender {
-    fn from_fd(fd: OwnedFd, ring: IoRing) -> Sender {
-        Sender {
-            fd: AsyncFd::new(fd, ring.sq()),
-            ring: FdRing::new(ring),
-        }
-    }
-
     /// The standard input of a child process (spawned with
-    /// `stdin(Stdio::piped())`), to write on the ring of `rt`. Dropping the
-    /// sender closes it: the end of the child's input.
+    /// `stdin(Stdio::piped())`), to write on the ring (or poll) of `rt`.
+    /// Dropping the sender closes it: the end of the child's input.
+    ///
+    /// On the poll driver, if the pipe can't be registered with the poll
+    /// (the system is out of memory, say), every write fails with why.
     pub fn from_child_stdin<RT: Access + ?Sized>(rt: &RT, stdin: ChildStdin) -> Sender {
-        Sender::from_fd(stdin.into(), rt.io_ring())
+        Sender {
+            fd: IoFd::new_or_unusable(stdin.into(), &rt.io(), "the child's standard input"),
+        }
     }
 
     /// Writes some bytes of `buf`; returns it and how many.
     pub async fn write<B: Buf>(&self, buf: B) -> io::Result<(B, usize)> {
-        self.ring.op(self.fd.write(buf).extract()).await
+        self.fd.usable()?.write(buf).await
     }
 
     /// Writes all of `buf`, waiting while the pipe is full; returns it.
     /// Writing an empty buffer succeeds at once, as with std.
     pub async fn write_all<B: Buf>(&self, buf: B) -> io::Result<B> {
-        if buf.is_empty() {
-            // a10 would fail with `WriteZero`.
-            return Ok(buf);
-        }
-        self.ring.op(self.fd.write_all(buf).extract()).await
+        self.fd.usable()?.write_all(buf).await
     }
 
     /// Writes some bytes of several buffers, in order (`writev(2)`);
@@ -127,7 +123,7 @@ impl Sender {
         &self,
         bufs: B,
     ) -> io::Result<(B, usize)> {
-        self.ring.op(self.fd.write_vectored(bufs).extract()).await
+        self.fd.usable()?.write_vectored(bufs).await
     }
 
     /// Writes all bytes of several buffers, in order, waiting while the
@@ -156,22 +152,13 @@ impl Sender {
         &self,
         bufs: B,
     ) -> io::Result<B> {
-        if bufs.total_len() == 0 {
-            // a10 would fail with `WriteZero`.
-            return Ok(bufs);
-        }
-        let write = self.fd.write_all_vectored(EmptyFirst(bufs)).extract();
-        self.ring.op(write).await.map(|bufs| bufs.0)
+        self.fd.usable()?.write_all_vectored(bufs).await
     }
 }
 
 impl AsFd for Sender {
     fn as_fd(&self) -> BorrowedFd<'_> {
-        // A pipe end is a regular descriptor (never a direct one), for which
-        // a10 always has one.
-        self.fd
-            .as_fd()
-            .expect("a pipe is a regular file descriptor")
+        self.fd.as_fd()
     }
 }
 
@@ -183,29 +170,28 @@ impl fmt::Debug for Sender {
 
 /// The reading end of a pipe, see the [module docs](crate::pipe).
 pub struct Receiver {
-    fd: AsyncFd,
-    // After `fd`, so dropped after it: counts the close `fd`'s drop queues.
-    ring: FdRing,
+    fd: MaybeFd,
 }
 
 impl Receiver {
-    fn from_fd(fd: OwnedFd, ring: IoRing) -> Receiver {
+    /// The standard output of a child process (spawned with
+    /// `stdout(Stdio::piped())`), to read on the ring (or poll) of `rt`.
+    ///
+    /// On the poll driver, if the pipe can't be registered with the poll
+    /// (the system is out of memory, say), every read fails with why.
+    pub fn from_child_stdout<RT: Access + ?Sized>(rt: &RT, stdout: ChildStdout) -> Receiver {
         Receiver {
-            fd: AsyncFd::new(fd, ring.sq()),
-            ring: FdRing::new(ring),
+            fd: IoFd::new_or_unusable(stdout.into(), &rt.io(), "the child's standard output"),
         }
     }
 
-    /// The standard output of a child process (spawned with
-    /// `stdout(Stdio::piped())`), to read on the ring of `rt`.
-    pub fn from_child_stdout<RT: Access + ?Sized>(rt: &RT, stdout: ChildStdout) -> Receiver {
-        Receiver::from_fd(stdout.into(), rt.io_ring())
-    }
-
     /// The standard error of a child process (spawned with
-    /// `stderr(Stdio::piped())`), to read on the ring of `rt`.
+    /// `stderr(Stdio::piped())`), to read on the ring (or poll) of `rt`;
+    /// see [`from_child_stdout`](Receiver::from_child_stdout).
     pub fn from_child_stderr<RT: Access + ?Sized>(rt: &RT, stderr: ChildStderr) -> Receiver {
-        Receiver::from_fd(stderr.into(), rt.io_ring())
+        Receiver {
+            fd: IoFd::new_or_unusable(stderr.into(), &rt.io(), "the child's standard error"),
+        }
     }
 
     /// Reads into the spare capacity of `buf`, waiting until there is
@@ -213,14 +199,14 @@ impl Receiver {
     /// added to a buffer with spare capacity means the end of the stream:
     /// every sender is gone.
     pub async fn read<B: BufMut>(&self, buf: B) -> io::Result<B> {
-        self.ring.op(self.fd.read(buf)).await
+        self.fd.usable()?.read(buf).await
     }
 
     /// Reads at least `n` bytes (`buf` needs the spare capacity for them);
     /// fails with [`io::ErrorKind::UnexpectedEof`] if the stream ends
     /// first.
     pub async fn read_n<B: BufMut>(&self, buf: B, n: usize) -> io::Result<B> {
-        self.ring.op(self.fd.read_n(buf, n)).await
+        self.fd.usable()?.read_n(buf, n).await
     }
 
     /// Reads into the spare capacity of several buffers, filling them in
@@ -228,7 +214,7 @@ impl Receiver {
     /// returns them with the bytes read added. No bytes added (with spare
     /// capacity in the buffers) means the end of the stream.
     pub async fn read_vectored<B: BufMutSlice<N>, const N: usize>(&self, bufs: B) -> io::Result<B> {
-        self.ring.op(self.fd.read_vectored(bufs)).await
+        self.fd.usable()?.read_vectored(bufs).await
     }
 
     /// Reads at least `n` bytes into several buffers, filling them in order
@@ -239,16 +225,13 @@ impl Receiver {
         bufs: B,
         n: usize,
     ) -> io::Result<B> {
-        self.ring.op(self.fd.read_n_vectored(bufs, n)).await
+        self.fd.usable()?.read_n_vectored(bufs, n).await
     }
 }
 
 impl AsFd for Receiver {
     fn as_fd(&self) -> BorrowedFd<'_> {
-        // See `Sender`.
-        self.fd
-            .as_fd()
-            .expect("a pipe is a regular file descriptor")
+        self.fd.as_fd()
     }
 }
 

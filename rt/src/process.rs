@@ -5,8 +5,9 @@
 //! never waits for the child), talk to it through its standard streams as
 //! pipes ([`pipe::Sender::from_child_stdin`],
 //! [`pipe::Receiver::from_child_stdout`], ...), and wait for it with
-//! [`wait`], which waits on the ring of the runtime access (io_uring's
-//! `waitid`, Linux 6.7 or later) rather than in a blocking system call.
+//! [`wait`], which waits on the I/O driver of the runtime access (io_uring's
+//! `waitid`, Linux 6.7 or later, or a `pidfd` on the poll driver) rather
+//! than in a blocking system call.
 //!
 //! Spawn children with [`spawn`] rather than `Command::spawn` where they
 //! should react to SIGTERM, SIGINT and the other signals the runtime
@@ -39,12 +40,10 @@
 //! ```
 
 use std::io;
-use std::os::unix::process::ExitStatusExt;
 use std::process::{Child, ExitStatus};
 
-use a10::process::{ChildStatus, WaitOption};
-
 use crate::access::Access;
+use crate::runtime::io::process as io_process;
 
 mod pidfd;
 mod signal;
@@ -54,7 +53,7 @@ pub use pidfd::Pidfd;
 pub use signal::{ChildSignal, send_signal};
 pub use spawn::spawn;
 
-/// Waits, on the ring of `rt`, until `child` exits; returns its exit
+/// Waits, on the I/O driver of `rt`, until `child` exits; returns its exit
 /// status, as [`Child::wait`] would.
 ///
 /// The child is reaped: its status can be collected once, so do not also
@@ -64,38 +63,23 @@ pub use spawn::spawn;
 /// may be reused, and a later wait on that id could wait for another child.
 ///
 /// Dropping the returned future before the child exits cancels the wait;
-/// the child keeps running and can be waited for again.
+/// the child keeps running and can be waited for again. On io_uring, as
+/// for every dropped operation (see [`io`](crate::io)), what the kernel did
+/// before it saw the cancellation goes with the dropped future: a child
+/// that exits right after the drop, before the worker next polls its ring,
+/// is reaped by the dropped wait, and a later wait fails (`ECHILD`, "No
+/// child processes"). On the poll driver a dropped wait did nothing.
 ///
-/// Fails if the kernel lacks io_uring's `waitid` (Linux before 6.7:
-/// `InvalidInput`) or `child` is not a child of this process that has yet
-/// to be reaped; the message names the process id.
+/// On io_uring this is io_uring's `waitid`, which needs Linux 6.7 or later
+/// (before: `InvalidInput`); on the poll driver a `pidfd` (Linux 5.3) that
+/// becomes readable when the child exits. Fails if `child` is not a child of
+/// this process that has yet to be reaped; the message names the process
+/// id.
 pub async fn wait<RT: Access + ?Sized>(rt: &RT, child: &Child) -> io::Result<ExitStatus> {
-    let ring = rt.io_ring();
-    let info = ring
-        .op(a10::process::wait_on(ring.sq(), child).flags(WaitOption::EXITED))
-        .await
-        .map_err(|err| {
-            io::Error::new(
-                err.kind(),
-                format!("can't wait for process {}: {err}", child.id()),
-            )
-        })?;
-    // a10 makes its `ExitStatus` from `waitid(2)`'s `si_status` alone, which
-    // is the exit code or the signal depending on `si_code`; std's
-    // `ExitStatus` is the status word of `waitpid(2)`, so rebuild that.
-    let status = info.status().into_raw();
-    let code = info.code();
-    let wait_status = if code == ChildStatus::EXITED {
-        (status & 0xff) << 8
-    } else if code == ChildStatus::KILLED {
-        status & 0x7f
-    } else if code == ChildStatus::DUMPED {
-        (status & 0x7f) | 0x80 // WCOREFLAG
-    } else {
-        return Err(io::Error::other(format!(
-            "process {} did not exit but reported {code:?}",
-            child.id()
-        )));
-    };
-    Ok(ExitStatus::from_raw(wait_status))
+    io_process::wait(&rt.io(), child).await.map_err(|err| {
+        io::Error::new(
+            err.kind(),
+            format!("can't wait for process {}: {err}", child.id()),
+        )
+    })
 }

@@ -164,7 +164,12 @@ impl Runtime {
         internals.sync_actor_started();
         let spawned = thread::Builder::new().name(name.clone()).spawn(move || {
             if let Some(file) = &internals.trace {
-                trace::start_thread(file, trace::Thread::SyncActor, &name);
+                trace::start_thread(
+                    file,
+                    trace::Thread::SyncActor,
+                    &name,
+                    internals.shared_io.driver(),
+                );
                 trace::sync_actor(A::name());
             }
             let _guard = SyncGuard::enter(

@@ -2,22 +2,20 @@
 
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, mpsc};
 use std::thread;
 use std::time::Duration;
 
-use a10::process::Signals;
 use log::debug;
 
 use crate::error::Error;
+use crate::io::IoDriver;
 use crate::runtime::Runtime;
 use crate::runtime::coordinator::Coordinator;
-use crate::runtime::io::IoRing;
-use crate::runtime::io::ring_waker::RingWaker;
+use crate::runtime::io::setup::Drivers;
 use crate::runtime::shared::RuntimeInternals;
 use crate::runtime::trace::TraceFile;
 use crate::runtime::worker::{Tuning, WorkerSetup};
-use crate::signal::Signal;
 
 impl Runtime {
     /// Returns a [`Setup`] to configure a runtime.
@@ -55,6 +53,7 @@ pub struct Setup {
     auto_cpu_affinity: bool,
     tuning: Tuning,
     trace: Option<PathBuf>,
+    io_driver: IoDriver,
 }
 
 impl Setup {
@@ -65,6 +64,7 @@ impl Setup {
             auto_cpu_affinity: false,
             tuning: Tuning::DEFAULT,
             trace: None,
+            io_driver: IoDriver::Auto,
         }
     }
 
@@ -144,6 +144,15 @@ impl Setup {
         self
     }
 
+    /// Sets the I/O driver (default [`IoDriver::Auto`]: io_uring if it can
+    /// be used, else epoll); the environment variable `KILN_IO_DRIVER`
+    /// (`auto`, `uring` or `poll`) overrides it, so an operator can switch
+    /// without a rebuild. See [`IoDriver`].
+    pub fn with_io_driver(mut self, driver: IoDriver) -> Self {
+        self.io_driver = driver;
+        self
+    }
+
     /// Records a trace of the runtime's events (see [`trace`](crate::trace))
     /// into the file at `path`, created (or truncated) by `build`. Convert it
     /// for Perfetto or `chrome://tracing` with the `kiln-trace` tool:
@@ -194,18 +203,19 @@ impl Setup {
         let name = self.name.unwrap_or_else(default_name);
         debug!("building runtime '{name}' with {} workers", self.threads);
 
-        let ring = crate::runtime::io::new_ring().map_err(Error::io_uring)?;
-        // Before any thread starts, so every runtime thread inherits the
-        // blocked signals and none is lost (see `signal`).
-        let signals = Signals::from_signals(ring.sq(), Signal::ALL.map(Signal::to_a10))
-            .map_err(|err| Error::setup("can't set up signal handling", err))?;
-
-        let coordinator_waker = Arc::new(RingWaker::new(ring.sq()));
-        let sq = ring.sq();
-        // The coordinator polls the ring; other threads may too, to make room
-        // in its submission queue (see `runtime/io.rs`).
-        let ring = Arc::new(Mutex::new(ring));
-        let shared_ring = IoRing::shared(sq, coordinator_waker.clone(), Arc::downgrade(&ring));
+        let choice = match IoDriver::from_env() {
+            Ok(Some(driver)) => driver,
+            Ok(None) => self.io_driver,
+            Err(err) => {
+                return Err(Error::invalid_setup_owned(format!(
+                    "{}: {err}",
+                    IoDriver::ENV
+                )));
+            }
+        };
+        // Blocks the runtime's signals before any thread starts, so every
+        // runtime thread inherits that and none is lost (see `Signal`).
+        let drivers = Drivers::new(choice, self.threads)?;
         let trace = match &self.trace {
             Some(path) => Some(
                 TraceFile::create(path)
@@ -213,17 +223,15 @@ impl Setup {
             ),
             None => None,
         };
-        let internals = RuntimeInternals::new(name, self.threads, shared_ring, trace)
+        let internals = RuntimeInternals::new(name, self.threads, drivers.shared, trace)
             .ok_or_else(Error::too_many_workers)?;
-        let workers = (0..self.threads)
-            .map(|index| {
-                Ok(WorkerSetup::new(
-                    index,
-                    crate::runtime::io::new_ring().map_err(Error::io_uring)?,
-                    self.tuning,
-                ))
-            })
-            .collect::<Result<Vec<_>, Error>>()?;
+        let coordinator_waker = drivers.coordinator_waker;
+        let workers: Vec<WorkerSetup> = drivers
+            .workers
+            .into_iter()
+            .enumerate()
+            .map(|(index, driver)| WorkerSetup::new(index, driver, self.tuning))
+            .collect();
         internals.set_workers(workers.iter().map(WorkerSetup::handle).collect());
         let controls = workers.iter().map(WorkerSetup::control).collect();
 
@@ -247,9 +255,8 @@ impl Setup {
             }
         }
         let coordinator = Coordinator::new(
-            ring,
+            drivers.coordinator,
             coordinator_waker,
-            signals,
             exits,
             exits_sender,
             threads,

@@ -26,15 +26,18 @@
 //! [`watchdog`] actor returns at once, so the same program runs from a
 //! terminal unchanged.
 //!
-//! # Why the datagrams go through io_uring
+//! # Why the datagrams go through the I/O driver
 //!
 //! Sending a datagram to a local socket does not wait, except when the
 //! receiver's queue is full (`net.unix.max_dgram_qlen` datagrams, e.g. a
 //! busy or stalled service manager): a blocking socket would then block the
 //! worker thread, and every actor on it, and a non-blocking one would fail.
-//! Sent on the worker's ring (as an a10 operation) only the sending actor
-//! waits. The socket is connected once (a plain system call that does not
-//! wait for a datagram socket) and each message is one `send`.
+//! Sent through the runtime's I/O driver (an a10 operation on io_uring; on
+//! the poll driver a non-blocking send retried when the connected socket is
+//! writable again, which Linux reports once the receiver's queue has room)
+//! only the sending actor waits. The socket is connected once (a plain
+//! system call that does not wait for a datagram socket) and each message
+//! is one `send`.
 //!
 //! # Example
 //!
@@ -95,7 +98,6 @@ use std::pin::{Pin, pin};
 use std::task::Poll;
 use std::time::Duration;
 
-use a10::AsyncFd;
 use futures_core::Stream;
 use kiln::actor;
 use kiln::messages::Terminate;
@@ -103,7 +105,7 @@ use log::{debug, warn};
 use socket2::{Domain, SockAddr, Socket, Type};
 
 use crate::access::Access;
-use crate::runtime::io::FdRing;
+use crate::runtime::io::fd::IoFd;
 use crate::signal::Signal;
 use crate::timer::Interval;
 
@@ -120,8 +122,8 @@ const WATCHDOG_PID: &str = "WATCHDOG_PID";
 /// Made from the environment systemd sets with [`Notify::from_env`]
 /// (`None` outside systemd), or for a given socket with
 /// [`Notify::connect`]. Every method sends one datagram; the socket is bound
-/// to the ring of the runtime access it was made with, like every kiln-rt
-/// I/O type (see [`net`](crate::net)).
+/// to the I/O driver (ring or poll) of the runtime access it was made with,
+/// like every kiln-rt I/O type (see [`net`](crate::net)).
 ///
 /// ```no_run
 /// # use std::io;
@@ -141,9 +143,7 @@ const WATCHDOG_PID: &str = "WATCHDOG_PID";
 ///
 /// [`sd_notify(3)`]: https://www.freedesktop.org/software/systemd/man/latest/sd_notify.html
 pub struct Notify {
-    fd: AsyncFd,
-    // After `fd`, so dropped after it: counts the close `fd`'s drop queues.
-    ring: FdRing,
+    fd: IoFd,
     /// The address as given (`/path` or `@name`), for errors.
     socket: OsString,
     watchdog: Option<Duration>,
@@ -201,10 +201,8 @@ impl Notify {
         // Close-on-exec, so child processes don't inherit it.
         let fd = Socket::new(Domain::UNIX, Type::DGRAM, None).map_err(context)?;
         fd.connect(&address).map_err(context)?;
-        let ring = rt.io_ring();
         Ok(Notify {
-            fd: AsyncFd::new(fd.into(), ring.sq()),
-            ring: FdRing::new(ring),
+            fd: IoFd::new(fd.into(), &rt.io()).map_err(context)?,
             socket: socket.to_owned(),
             watchdog: None,
         })
@@ -273,9 +271,9 @@ impl Notify {
     pub async fn send(&self, assignments: &str) -> io::Result<()> {
         let datagram = assignments.as_bytes().to_vec();
         let length = datagram.len();
-        let sent = self
-            .ring
-            .op(self.fd.send(datagram))
+        let (_, sent) = self
+            .fd
+            .send(datagram)
             .await
             .map_err(|err| self.error(&err))?;
         if sent != length {

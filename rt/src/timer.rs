@@ -470,7 +470,7 @@ mod tests {
             let _ = self.0.borrow_mut().remove(token);
         }
 
-        fn io_ring(&self) -> crate::runtime::io::IoRing {
+        fn io(&self) -> crate::runtime::io::Io {
             unreachable!("timer tests do no I/O")
         }
     }

@@ -331,6 +331,44 @@ fn metadata_and_set_len() {
 }
 
 #[test]
+fn metadata_matches_std() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let dir = TempDir::new("metadata-std");
+    let path = dir.join("file");
+    std::fs::write(&path, pattern(777, 3)).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o751)).unwrap();
+    run_one(move |rt| async move {
+        let want = std::fs::metadata(&path)?;
+        let got = File::open(&rt, &path).await?.metadata().await?;
+        ensure!(
+            got.len() == want.len(),
+            "length {} != {}",
+            got.len(),
+            want.len()
+        );
+        ensure!(got.is_file() && got.file_type().is_file(), "{got:?}");
+        let mode = want.permissions().mode() & 0o777;
+        ensure!(
+            got.permissions().mode() == mode,
+            "permissions {:o} != {mode:o}",
+            got.permissions().mode()
+        );
+        ensure!(got.modified() == want.modified()?, "{got:?} vs {want:?}");
+        ensure!(got.accessed() == want.accessed()?, "{got:?} vs {want:?}");
+        ensure!(u64::from(got.block_size()) == want.blksize(), "{got:?}");
+        let parent = File::open(&rt, path.parent().unwrap())
+            .await?
+            .metadata()
+            .await?;
+        ensure!(
+            parent.file_type().is_dir() && !parent.is_file(),
+            "{parent:?}"
+        );
+        Ok(())
+    });
+}
+
+#[test]
 fn create_rename_and_remove_files_and_directories() {
     let dir = TempDir::new("directories");
     let root = dir.path().to_owned();

@@ -277,6 +277,12 @@ fn a_cancelled_wait_can_be_waited_again() {
                 .await
                 .unwrap_err();
             ensure!(err.kind() == io::ErrorKind::TimedOut, "first wait: {err}");
+            // On io_uring the dropped wait is cancelled once the worker
+            // submits its ring; a child that exits before that is reaped by
+            // the dropped wait, and the second one fails with `ECHILD` (seen
+            // once at a load average of 7). Waiting on a timer makes the
+            // worker submit its ring first.
+            Timer::after(rt.clone(), Duration::from_millis(10)).await;
             child.kill()?;
             let status = process::wait(&rt, &child).await?;
             ensure!(

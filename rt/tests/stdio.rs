@@ -3,7 +3,15 @@
 //! `CHILD_ENV` set and only `stdio_child` selected; in the child that test
 //! starts a runtime whose actor copies its standard input to its standard
 //! output upper-cased, then reports on standard error how many bytes it
-//! read. The parent checks both streams.
+//! read. The parent checks both streams. The child's standard input and
+//! output are pipes, or regular files (which the poll driver can't poll:
+//! they go to its blocking pool); the child runs on the parent's driver
+//! (`KILN_IO_DRIVER` is inherited).
+//!
+//! The child also checks that its standard streams' file descriptions are
+//! still blocking when it is done: they are shared with other processes (the
+//! parent here, a shell and a terminal in real life), so the poll driver
+//! must not make them non-blocking.
 
 use std::convert::Infallible;
 use std::io::{self, Write};
@@ -45,6 +53,15 @@ async fn upper_case<RT: Access>(rt: &RT) -> io::Result<()> {
         read += buf.len();
         buf.make_ascii_uppercase();
         buf = output.write_all(buf).await?;
+    }
+    for fd in [libc::STDIN_FILENO, libc::STDOUT_FILENO] {
+        // SAFETY: `F_GETFL` on an open descriptor has no other preconditions.
+        let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+        if flags == -1 || flags & libc::O_NONBLOCK != 0 {
+            return Err(io::Error::other(format!(
+                "the shared description of fd {fd} was made non-blocking"
+            )));
+        }
     }
     errors.write_all(format!("read {read} bytes\n")).await?;
     Ok(())
@@ -101,11 +118,26 @@ fn stdio_child() {
     std::process::exit(0);
 }
 
+/// What the child's standard input and output are.
+#[derive(Copy, Clone, Debug)]
+enum Streams {
+    Pipes,
+    Files,
+}
+
 /// Runs the child in `mode` with `input` on its standard input; returns what
 /// it wrote.
-fn run_child(mode: &str, input: Vec<u8>) -> Output {
-    let test_binary = std::env::current_exe().expect("no test binary path");
-    let mut child = Command::new(test_binary)
+fn run_child(mode: &str, input: Vec<u8>, streams: Streams) -> Output {
+    match streams {
+        Streams::Pipes => run_child_on_pipes(mode, input),
+        Streams::Files => run_child_on_files(mode, &input),
+    }
+}
+
+/// This test binary, to run only the child test in `mode`.
+fn child_command(mode: &str) -> Command {
+    let mut command = Command::new(std::env::current_exe().expect("no test binary path"));
+    command
         .args([
             "stdio_child",
             "--exact",
@@ -113,18 +145,40 @@ fn run_child(mode: &str, input: Vec<u8>) -> Output {
             "--nocapture",
             "--test-threads=1",
         ])
-        .env(CHILD_ENV, mode)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
+        .env(CHILD_ENV, mode);
+    command
+}
+
+/// [`run_child`] with regular files for standard input and output.
+fn run_child_on_files(mode: &str, input: &[u8]) -> Output {
+    let dir = std::env::temp_dir();
+    let name = format!(
+        "kiln-rt-stdio-{}-{mode}-{}",
+        std::process::id(),
+        input.len()
+    );
+    let (input_path, output_path) = (
+        dir.join(format!("{name}.in")),
+        dir.join(format!("{name}.out")),
+    );
+    std::fs::write(&input_path, input).expect("can't write the input file");
+    let stdin = std::fs::File::open(&input_path).expect("can't open the input file");
+    let stdout = std::fs::File::create(&output_path).expect("can't create the output file");
+    let child = child_command(mode)
+        .stdin(stdin)
+        .stdout(stdout)
         .stderr(Stdio::piped())
         .spawn()
         .expect("can't run the child");
-    let mut child_stdin = child.stdin.take().expect("no stdin");
-    let writer = thread::spawn(move || {
-        // Ignored: fails only if the child died, which the checks report.
-        let _ = child_stdin.write_all(&input);
-    });
-    // Kills a child that hangs.
+    let mut output = wait_for(child);
+    output.stdout = std::fs::read(&output_path).expect("can't read the output file");
+    let _ = std::fs::remove_file(&input_path);
+    let _ = std::fs::remove_file(&output_path);
+    output
+}
+
+/// Waits for `child`'s output, killing it after [`RUN_TIMEOUT`].
+fn wait_for(child: std::process::Child) -> Output {
     let pid = libc::pid_t::try_from(child.id()).expect("pid out of range");
     let (done, finished) = mpsc::channel::<()>();
     let watchdog = thread::spawn(move || {
@@ -136,14 +190,31 @@ fn run_child(mode: &str, input: Vec<u8>) -> Output {
     let output = child.wait_with_output().expect("can't wait for the child");
     drop(done);
     watchdog.join().unwrap();
+    output
+}
+
+/// [`run_child`] with pipes for standard input and output.
+fn run_child_on_pipes(mode: &str, input: Vec<u8>) -> Output {
+    let mut child = child_command(mode)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("can't run the child");
+    let mut child_stdin = child.stdin.take().expect("no stdin");
+    let writer = thread::spawn(move || {
+        // Ignored: fails only if the child died, which the checks report.
+        let _ = child_stdin.write_all(&input);
+    });
+    let output = wait_for(child);
     writer.join().unwrap();
     output
 }
 
 /// Checks that the child copied `input` upper-cased and reported its length.
 #[track_caller]
-fn check(mode: &str, input: &[u8]) {
-    let output = run_child(mode, input.to_vec());
+fn check(mode: &str, input: &[u8], streams: Streams) {
+    let output = run_child(mode, input.to_vec(), streams);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         output.status.success(),
@@ -177,15 +248,25 @@ fn text(len: usize) -> Vec<u8> {
 
 #[test]
 fn thread_local_actor_copies_stdin_to_stdout() {
-    check("local", &text(300 * 1024 + 5));
+    check("local", &text(300 * 1024 + 5), Streams::Pipes);
 }
 
 #[test]
 fn thread_safe_actor_copies_stdin_to_stdout() {
-    check("shared", &text(200 * 1024 + 1));
+    check("shared", &text(200 * 1024 + 1), Streams::Pipes);
 }
 
 #[test]
 fn empty_stdin_ends_at_once() {
-    check("local", b"");
+    check("local", b"", Streams::Pipes);
+}
+
+#[test]
+fn thread_local_actor_copies_a_file_on_stdin_to_a_file_on_stdout() {
+    check("local", &text(300 * 1024 + 5), Streams::Files);
+}
+
+#[test]
+fn thread_safe_actor_copies_a_file_on_stdin_to_a_file_on_stdout() {
+    check("shared", &text(100 * 1024 + 3), Streams::Files);
 }

@@ -370,6 +370,18 @@ fn converted_trace_is_valid_json_with_the_expected_events_nested_and_named() {
         assert!(inside, "no work event inside {handle}");
     }
     assert!(recording.threads.len() >= 4);
+    // Every thread's stream names the runtime's I/O driver: the one
+    // `KILN_IO_DRIVER` forces, if it does.
+    let driver = recording.threads[0].io_driver;
+    assert!(driver.is_some(), "no driver recorded");
+    for thread in &recording.threads {
+        assert_eq!(thread.io_driver, driver, "{}", thread.name);
+    }
+    if let Ok(Some(forced)) = kiln_rt::io::IoDriver::from_env()
+        && forced != kiln_rt::io::IoDriver::Auto
+    {
+        assert_eq!(driver, Some(forced));
+    }
 }
 
 #[test]

@@ -1,61 +1,60 @@
-//! The process's standard streams, read and written through io_uring so an
-//! actor waiting on them does not block its worker.
+//! The process's standard streams, read and written through the runtime's
+//! I/O driver so an actor waiting on them does not block its worker.
 //!
 //! They write the file descriptors directly: nothing is buffered, and they
 //! do not flush what `std::io::stdout` buffered. Dropping them does not close
 //! the descriptors.
+//!
+//! On io_uring they are fd 0, 1 and 2 themselves. On the poll driver (where
+//! io_uring is blocked) a stream that is a pipe or a terminal is opened
+//! again as a file description of its own, made non-blocking and polled, so
+//! that the description the process shares with others (the shell, the
+//! other processes of a pipeline) keeps its blocking mode; any other stream
+//! (a regular file, as in `< input.txt`, `/dev/null`, a socket) is read and
+//! written on the blocking pool, like files (see [`fs`](crate::fs)), which
+//! is why the buffers must be `Send`. There, a read dropped after it started
+//! still takes the bytes it reads.
 
 use std::fmt;
 use std::io;
 
 use crate::access::Access;
-use a10::Extract;
-
 use crate::io::{Buf, BufMut};
-use crate::runtime::io::IoRing;
+use crate::runtime::io::stdio::{IoStdio, Stream};
 
 /// Standard input, see [`stdin`].
 pub struct Stdin {
-    fd: a10::io::Stdin,
-    ring: IoRing,
+    stream: IoStdio,
 }
 
 /// Standard output, see [`stdout`].
 pub struct Stdout {
-    fd: a10::io::Stdout,
-    ring: IoRing,
+    stream: IoStdio,
 }
 
 /// Standard error, see [`stderr`].
 pub struct Stderr {
-    fd: a10::io::Stderr,
-    ring: IoRing,
+    stream: IoStdio,
 }
 
-/// Standard input of the process, on the ring of `rt`.
+/// Standard input of the process, on the I/O driver of `rt`.
 pub fn stdin<RT: Access + ?Sized>(rt: &RT) -> Stdin {
-    let ring = rt.io_ring();
     Stdin {
-        fd: a10::io::stdin(ring.sq()),
-        ring,
+        stream: IoStdio::new(Stream::In, &rt.io()),
     }
 }
 
-/// Standard output of the process, on the ring of `rt`.
+/// Standard output of the process, on the I/O driver of `rt`.
 pub fn stdout<RT: Access + ?Sized>(rt: &RT) -> Stdout {
-    let ring = rt.io_ring();
     Stdout {
-        fd: a10::io::stdout(ring.sq()),
-        ring,
+        stream: IoStdio::new(Stream::Out, &rt.io()),
     }
 }
 
-/// Standard error of the process, on the ring of `rt`.
+/// Standard error of the process, on the I/O driver of `rt`.
 pub fn stderr<RT: Access + ?Sized>(rt: &RT) -> Stderr {
-    let ring = rt.io_ring();
     Stderr {
-        fd: a10::io::stderr(ring.sq()),
-        ring,
+        stream: IoStdio::new(Stream::Err, &rt.io()),
     }
 }
 
@@ -63,14 +62,14 @@ impl Stdin {
     /// Reads into the spare capacity of `buf`; returns it with the bytes
     /// read added (none at the end of input, or if `buf` has no spare
     /// capacity).
-    pub async fn read<B: BufMut>(&self, buf: B) -> io::Result<B> {
-        self.ring.op(self.fd.read(buf)).await
+    pub async fn read<B: BufMut + Send>(&self, buf: B) -> io::Result<B> {
+        self.stream.read(buf).await
     }
 
     /// Reads at least `n` bytes; fails with `UnexpectedEof` if the input
     /// ends first.
-    pub async fn read_n<B: BufMut>(&self, buf: B, n: usize) -> io::Result<B> {
-        self.ring.op(self.fd.read_n(buf, n)).await
+    pub async fn read_n<B: BufMut + Send>(&self, buf: B, n: usize) -> io::Result<B> {
+        self.stream.read_n(buf, n).await
     }
 }
 
@@ -79,18 +78,14 @@ macro_rules! writer {
     ($name: ident) => {
         impl $name {
             /// Writes some bytes of `buf`; returns it and how many.
-            pub async fn write<B: Buf>(&self, buf: B) -> io::Result<(B, usize)> {
-                self.ring.op(self.fd.write(buf).extract()).await
+            pub async fn write<B: Buf + Send>(&self, buf: B) -> io::Result<(B, usize)> {
+                self.stream.write(buf).await
             }
 
             /// Writes all of `buf`; returns it. Writing an empty buffer
             /// succeeds at once, as with std.
-            pub async fn write_all<B: Buf>(&self, buf: B) -> io::Result<B> {
-                if buf.is_empty() {
-                    // a10 would fail with `WriteZero`.
-                    return Ok(buf);
-                }
-                self.ring.op(self.fd.write_all(buf).extract()).await
+            pub async fn write_all<B: Buf + Send>(&self, buf: B) -> io::Result<B> {
+                self.stream.write_all(buf).await
             }
         }
 

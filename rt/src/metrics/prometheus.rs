@@ -18,6 +18,16 @@ pub(super) fn write(metrics: &RuntimeMetrics, out: &mut impl Write) -> fmt::Resu
         "Time since the runtime was built.",
     )?;
     w.sample("uptime_seconds", "", seconds(metrics.uptime))?;
+    w.family(
+        "io_driver_info",
+        "gauge",
+        "The I/O driver the runtime runs (the label), always 1.",
+    )?;
+    w.sample(
+        "io_driver_info",
+        &format!("driver=\"{}\"", metrics.io_driver.name()),
+        1,
+    )?;
     if let Some(cpu) = metrics.cpu_time {
         w.family(
             "process_cpu_seconds_total",

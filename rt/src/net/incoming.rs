@@ -1,51 +1,43 @@
 //! [`Incoming`]: the stream of connections a listening socket accepts
 //! ([`TcpListener::incoming`](crate::net::TcpListener::incoming),
-//! [`UnixListener::incoming`](crate::net::UnixListener::incoming)), one
-//! multishot accept for many connections.
+//! [`UnixListener::incoming`](crate::net::UnixListener::incoming)): one
+//! multishot accept for many connections on io_uring, an `accept4(2)` each
+//! time the listener is ready on the poll driver.
 
 use std::fmt;
 use std::io;
 use std::pin::Pin;
 use std::task::{self, Poll};
 
-use a10::AsyncFd;
 use futures_core::Stream;
 use pin_project_lite::pin_project;
 
-use crate::runtime::io::{IoRing, MultishotGuard};
+use crate::runtime::io::fd::{Accepts, IoFd};
 
 pin_project! {
     /// The connections a listener accepts, as streams of type `S`
     /// ([`TcpStream`](crate::net::TcpStream) or
-    /// [`UnixStream`](crate::net::UnixStream)) using the listener's ring.
-    /// A [`Stream`] that never ends on its own: an error (e.g. too many
-    /// open files) ends the kernel's operation, and the next poll starts a
-    /// new one.
+    /// [`UnixStream`](crate::net::UnixStream)) using the listener's ring
+    /// (or poll). A [`Stream`] that never ends on its own: on io_uring an
+    /// error (e.g. too many open files) ends the kernel's operation, and
+    /// the next poll starts a new one.
     #[must_use = "streams do nothing unless polled"]
     pub struct Incoming<'l, S> {
-        fd: &'l AsyncFd,
-        ring: &'l IoRing,
+        listener: &'l IoFd,
         // Makes a stream of an accepted descriptor.
-        stream: fn(AsyncFd, IoRing) -> S,
+        stream: fn(IoFd) -> S,
         #[pin]
-        accept: a10::net::MultishotAccept<'l>,
-        guard: MultishotGuard,
+        accepts: Accepts<'l>,
     }
 }
 
 impl<'l, S> Incoming<'l, S> {
-    /// Accepts connections on `fd`, a listening socket on `ring`.
-    pub(crate) fn new(
-        fd: &'l AsyncFd,
-        ring: &'l IoRing,
-        stream: fn(AsyncFd, IoRing) -> S,
-    ) -> Incoming<'l, S> {
+    /// Accepts connections on `listener`, a listening socket.
+    pub(crate) fn new(listener: &'l IoFd, stream: fn(IoFd) -> S) -> Incoming<'l, S> {
         Incoming {
-            fd,
-            ring,
+            listener,
             stream,
-            accept: fd.multishot_accept(),
-            guard: MultishotGuard::new(ring.clone()),
+            accepts: Accepts::new(listener),
         }
     }
 }
@@ -54,30 +46,17 @@ impl<S> Stream for Incoming<'_, S> {
     type Item = io::Result<S>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut task::Context<'_>) -> Poll<Option<Self::Item>> {
-        let mut this = self.project();
-        loop {
-            let poll = this.accept.as_mut().poll_next(cx);
-            this.guard.polled(&poll);
-            return match poll {
-                Poll::Ready(Some(Ok(fd))) => {
-                    Poll::Ready(Some(Ok((this.stream)(fd, this.ring.clone()))))
-                }
-                Poll::Ready(Some(Err(err))) => Poll::Ready(Some(Err(err))),
-                // The kernel ended the multishot operation: start another.
-                Poll::Ready(None) => {
-                    this.accept.set(this.fd.multishot_accept());
-                    continue;
-                }
-                Poll::Pending => Poll::Pending,
-            };
-        }
+        let this = self.project();
+        this.accepts
+            .poll_next(cx)
+            .map(|result| Some(result.map(*this.stream)))
     }
 }
 
 impl<S> fmt::Debug for Incoming<'_, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Incoming")
-            .field("listener", self.fd)
+            .field("listener", self.listener)
             .finish()
     }
 }

@@ -25,7 +25,7 @@ use crate::access::{Access, PrivateAccess, ThreadLocal, ThreadSafe};
 use crate::net::limit::{AtLimit, ConnectionLimit};
 use crate::net::tcp::{TcpListener, TcpStream};
 use crate::net::timeout::{Direction, Timeouts};
-use crate::runtime::io::IoRing;
+use crate::runtime::io::Io;
 use crate::runtime::lock::lock;
 use crate::signal::Signal;
 use crate::spawn::ActorOptions;
@@ -377,7 +377,7 @@ where
 
     fn new(&mut self, ctx: Context<ServerMessage, ThreadLocal>, (): ()) -> io::Result<LocalServer> {
         let timeouts = self.checked_settings()?;
-        let listener = ListenerGuard::take(self, ctx.runtime_ref().io_ring())?;
+        let listener = ListenerGuard::take(self, &ctx.runtime_ref().io())?;
         let setup = self.share_state();
         Ok(Box::pin(serve(
             ctx,
@@ -416,7 +416,7 @@ where
 
     fn new(&mut self, ctx: Context<ServerMessage, ThreadSafe>, (): ()) -> io::Result<SharedServer> {
         let timeouts = self.checked_settings()?;
-        let listener = ListenerGuard::take(self, ctx.runtime_ref().io_ring())?;
+        let listener = ListenerGuard::take(self, &ctx.runtime_ref().io())?;
         let setup = self.share_state();
         Ok(Box::pin(serve(
             ctx,
@@ -541,11 +541,11 @@ struct ListenerGuard {
 
 impl ListenerGuard {
     /// Takes the listener a failed server left, or binds a new one.
-    fn take<S, NA, RT>(setup: &ServerSetup<S, NA, RT>, ring: IoRing) -> io::Result<ListenerGuard> {
+    fn take<S, NA, RT>(setup: &ServerSetup<S, NA, RT>, io: &Io) -> io::Result<ListenerGuard> {
         let left = lock(&setup.state).listener.take();
         let listener = match left {
             Some(listener) => listener,
-            None => TcpListener::bind_on(ring, setup.local_addr(), true)?,
+            None => TcpListener::bind_on(io, setup.local_addr(), true)?,
         };
         Ok(ListenerGuard {
             listener: Some(listener),

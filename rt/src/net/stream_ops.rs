@@ -9,8 +9,8 @@
 //! compiler inlines), and the two cannot drift apart, as they once did
 //! (`UnixStream::send_all` of an empty buffer failed with `WriteZero` while
 //! `TcpStream`'s returned at once). A type using it has the fields
-//! `fd: a10::AsyncFd`, `ring: crate::runtime::io::IoRing` and
-//! `timeouts: crate::net::timeout::Timeouts`.
+//! `fd: crate::runtime::io::fd::IoFd`, which runs each operation on the
+//! stream's driver, and `timeouts: crate::net::timeout::Timeouts`.
 
 /// Expands, inside an `impl` block, to the operations every connected
 /// stream socket has; see the [module documentation](self).
@@ -21,14 +21,15 @@ macro_rules! stream_operations {
         /// side.
         ///
         /// Dropping the future before it completes cancels the receive,
-        /// but bytes the kernel received just before the cancellation are
-        /// lost with it (see [`io`](crate::io), "Buffers are passed by
-        /// value"). Fails with `TimedOut` once the read timeout passes, if
+        /// but on io_uring bytes the kernel received just before the
+        /// cancellation are lost with it (see [`io`](crate::io), "Buffers
+        /// are passed by value"; on the poll driver a dropped receive has
+        /// received nothing). Fails with `TimedOut` once the read timeout passes, if
         /// one is set (see [`set_read_timeout`](Self::set_read_timeout)).
         pub async fn recv<B: $crate::io::BufMut>(&self, buf: B) -> ::std::io::Result<B> {
             self.timed(
                 $crate::net::timeout::Direction::Read,
-                self.ring.op(self.fd.recv(buf)),
+                self.fd.recv(buf, $crate::runtime::io::fd::RecvMode::Take),
             )
             .await
         }
@@ -43,7 +44,7 @@ macro_rules! stream_operations {
         ) -> ::std::io::Result<B> {
             self.timed(
                 $crate::net::timeout::Direction::Read,
-                self.ring.op(self.fd.recv_n(buf, n)),
+                self.fd.recv_n(buf, n),
             )
             .await
         }
@@ -51,8 +52,8 @@ macro_rules! stream_operations {
         /// Like `recv`, but leaves the bytes in the socket: the next receive
         /// gets them again.
         pub async fn peek<B: $crate::io::BufMut>(&self, buf: B) -> ::std::io::Result<B> {
-            let peek = self.fd.recv(buf).flags(::a10::net::RecvFlag::PEEK);
-            self.timed($crate::net::timeout::Direction::Read, self.ring.op(peek))
+            let peek = self.fd.recv(buf, $crate::runtime::io::fd::RecvMode::Peek);
+            self.timed($crate::net::timeout::Direction::Read, peek)
                 .await
         }
 
@@ -61,13 +62,11 @@ macro_rules! stream_operations {
             &self,
             bufs: B,
         ) -> ::std::io::Result<B> {
-            let (bufs, _) = self
-                .timed(
-                    $crate::net::timeout::Direction::Read,
-                    self.ring.op(self.fd.recv_vectored(bufs)),
-                )
-                .await?;
-            Ok(bufs)
+            self.timed(
+                $crate::net::timeout::Direction::Read,
+                self.fd.recv_vectored(bufs),
+            )
+            .await
         }
 
         /// Receives at least `n` bytes into several buffers.
@@ -78,7 +77,7 @@ macro_rules! stream_operations {
         ) -> ::std::io::Result<B> {
             self.timed(
                 $crate::net::timeout::Direction::Read,
-                self.ring.op(self.fd.recv_n_vectored(bufs, n)),
+                self.fd.recv_n_vectored(bufs, n),
             )
             .await
         }
@@ -87,18 +86,15 @@ macro_rules! stream_operations {
         /// Fails with `TimedOut` once the write timeout passes, if one is
         /// set (see [`set_write_timeout`](Self::set_write_timeout)).
         pub async fn send<B: $crate::io::Buf>(&self, buf: B) -> ::std::io::Result<(B, usize)> {
-            let send = ::a10::Extract::extract(self.fd.send(buf));
-            self.timed($crate::net::timeout::Direction::Write, self.ring.op(send))
+            let send = self.fd.send(buf);
+            self.timed($crate::net::timeout::Direction::Write, send)
                 .await
         }
 
         /// Sends all of `buf`; returns it. An empty buffer is sent at once.
         pub async fn send_all<B: $crate::io::Buf>(&self, buf: B) -> ::std::io::Result<B> {
-            if buf.is_empty() {
-                return Ok(buf); // a10 would fail with `WriteZero`.
-            }
-            let send = ::a10::Extract::extract(self.fd.send_all(buf));
-            self.timed($crate::net::timeout::Direction::Write, self.ring.op(send))
+            let send = self.fd.send_all(buf);
+            self.timed($crate::net::timeout::Direction::Write, send)
                 .await
         }
 
@@ -108,8 +104,8 @@ macro_rules! stream_operations {
             &self,
             bufs: B,
         ) -> ::std::io::Result<(B, usize)> {
-            let send = ::a10::Extract::extract(self.fd.send_vectored(bufs));
-            self.timed($crate::net::timeout::Direction::Write, self.ring.op(send))
+            let send = self.fd.send_vectored(bufs);
+            self.timed($crate::net::timeout::Direction::Write, send)
                 .await
         }
 
@@ -119,15 +115,9 @@ macro_rules! stream_operations {
             &self,
             bufs: B,
         ) -> ::std::io::Result<B> {
-            if bufs.total_len() == 0 {
-                return Ok(bufs); // a10 would fail with `WriteZero`.
-            }
-            // Empty buffers first: a10 gets an empty last one wrong.
-            let bufs = $crate::runtime::io::vectored::EmptyFirst(bufs);
-            let send = ::a10::Extract::extract(self.fd.send_all_vectored(bufs));
-            self.timed($crate::net::timeout::Direction::Write, self.ring.op(send))
+            let send = self.fd.send_all_vectored(bufs);
+            self.timed($crate::net::timeout::Direction::Write, send)
                 .await
-                .map(|bufs| bufs.0)
         }
 
         /// Sets the read timeout: a receive (`recv`, `recv_n`, `peek`, the
@@ -145,9 +135,9 @@ macro_rules! stream_operations {
         /// connection it accepts with `with_read_timeout`.
         ///
         /// A timed-out receive is cancelled like a dropped one (see
-        /// [`io`](crate::io)): its buffer is not handed back and bytes
-        /// received just before are lost, so close the connection after a
-        /// timeout. The timer is the worker's (or, for a thread-safe or
+        /// [`io`](crate::io)): its buffer is not handed back and, on
+        /// io_uring, bytes received just before are lost, so close the
+        /// connection after a timeout. The timer is the worker's (or, for a thread-safe or
         /// synchronous actor's socket, the runtime's); polled outside the
         /// runtime's threads a timed operation fails with
         /// [`Unsupported`](std::io::ErrorKind::Unsupported). Takes
@@ -196,13 +186,13 @@ macro_rules! stream_operations {
             direction: $crate::net::timeout::Direction,
             op: F,
         ) -> $crate::net::timeout::Timed<'r, F> {
-            self.timeouts.wrap(direction, &self.ring, op)
+            self.timeouts.wrap(direction, &self.fd, op)
         }
 
         /// Shuts down the reading, writing or both halves of the
         /// connection. Never waits for the peer, so no timeout applies.
         pub async fn shutdown(&self, how: ::std::net::Shutdown) -> ::std::io::Result<()> {
-            self.ring.op(self.fd.shutdown(how)).await
+            self.fd.shutdown(how).await
         }
 
         /// Takes the pending socket error (`SO_ERROR`), if any.

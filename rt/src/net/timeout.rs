@@ -17,7 +17,7 @@
 //! A stream has no runtime access of its own (it is `Send`, its operations
 //! are plain futures), so a timed operation finds its timers through the
 //! thread that polls it ([`Context::timers`](crate::runtime::context::Context::timers)): on the worker whose
-//! ring the stream uses (a thread-local actor's stream, the normal case)
+//! ring (or poll instance) the stream uses (a thread-local actor's stream, the normal case)
 //! the worker's own timing wheel, with no lock; anywhere else (a
 //! thread-safe actor's stream, a synchronous actor) the runtime's shared
 //! timers. A thread-safe process that registered on a worker's wheel and
@@ -56,7 +56,7 @@ use std::time::{Duration, Instant};
 use pin_project_lite::pin_project;
 
 use crate::runtime::context::{self, ThreadTimers};
-use crate::runtime::io::IoRing;
+use crate::runtime::io::fd::IoFd;
 use crate::runtime::timers::{TimerToken, Timers};
 use crate::timer::add_or_far;
 
@@ -123,17 +123,17 @@ impl Timeouts {
         Ok(())
     }
 
-    /// `future`, an operation in `direction` on a stream on `ring`, under
+    /// `future`, an operation in `direction` on the stream `fd`, under
     /// the timeout of `direction`.
     pub(crate) fn wrap<'r, F>(
         &self,
         direction: Direction,
-        ring: &'r IoRing,
+        fd: &'r IoFd,
         future: F,
     ) -> Timed<'r, F> {
         Timed {
             future,
-            ring,
+            fd,
             limit: self.get(direction).map(|timeout| (timeout, direction)),
             deadline: None,
             timer: None,
@@ -148,8 +148,9 @@ pin_project! {
     pub(crate) struct Timed<'r, F> {
         #[pin]
         future: F,
-        // The stream's ring: decides which timers to use.
-        ring: &'r IoRing,
+        // The stream's descriptor: its ring or poll decides which timers to
+        // use.
+        fd: &'r IoFd,
         // The timeout and what it is for; `None`: no timeout.
         limit: Option<(Duration, Direction)>,
         // Set on the first poll with a limit.
@@ -163,7 +164,7 @@ pin_project! {
             // Before the operation is dropped (and cancelled).
             let this = this.project();
             if let Some(timer) = this.timer.take() {
-                timer.remove(this.ring);
+                timer.remove(this.fd);
             }
         }
     }
@@ -184,7 +185,7 @@ where
         // still returns its result.
         if let Poll::Ready(result) = this.future.poll(cx) {
             if let Some(timer) = this.timer.take() {
-                timer.remove(this.ring);
+                timer.remove(this.fd);
             }
             return Poll::Ready(result);
         }
@@ -194,14 +195,14 @@ where
             .get_or_insert_with(|| add_or_far(now, timeout));
         if now >= deadline {
             if let Some(timer) = this.timer.take() {
-                timer.remove(this.ring);
+                timer.remove(this.fd);
             }
             return Poll::Ready(Err(timed_out(direction, timeout)));
         }
         match this.timer {
-            Some(timer) if timer.update(this.ring, cx.waker()) => {}
+            Some(timer) if timer.update(this.fd, cx.waker()) => {}
             // Not registered yet, or on a wheel this thread can't reach.
-            _ => match Registration::add(this.ring, deadline, cx.waker()) {
+            _ => match Registration::add(this.fd, deadline, cx.waker()) {
                 Ok(timer) => *this.timer = Some(timer),
                 Err(err) => return Poll::Ready(Err(err)),
             },
@@ -239,17 +240,17 @@ struct Registration {
 
 /// The timers a [`Registration`] is in.
 enum Home {
-    /// The timing wheel of the worker whose ring the stream uses; only
+    /// The timing wheel of the worker whose ring or poll the stream uses; only
     /// that worker's thread reaches it.
     Worker,
     /// The runtime's shared timers.
     Shared(Arc<dyn Timers + Send + Sync>),
 }
 
-/// This thread's worker's timers if `ring` is that worker's ring.
-fn worker_timers<'t>(timers: &'t ThreadTimers, ring: &IoRing) -> Option<&'t dyn Timers> {
+/// This thread's worker's timers if `fd` is on that worker's ring or poll.
+fn worker_timers<'t>(timers: &'t ThreadTimers, fd: &IoFd) -> Option<&'t dyn Timers> {
     match &timers.worker {
-        Some((sq, worker)) if ring.uses(sq) => Some(&**worker),
+        Some((id, worker)) if fd.is_on(id) => Some(&**worker),
         _ => None,
     }
 }
@@ -276,7 +277,7 @@ fn with_timers<R>(f: impl FnOnce(Option<&ThreadTimers>) -> R) -> R {
 impl Registration {
     /// Adds a timer waking `waker` at `deadline`, see the module docs for
     /// where.
-    fn add(ring: &IoRing, deadline: Instant, waker: &Waker) -> io::Result<Registration> {
+    fn add(fd: &IoFd, deadline: Instant, waker: &Waker) -> io::Result<Registration> {
         with_timers(|timers| {
             let Some(timers) = timers else {
                 return Err(io::Error::new(
@@ -286,7 +287,7 @@ impl Registration {
                      or set no timeout",
                 ));
             };
-            Ok(match worker_timers(timers, ring) {
+            Ok(match worker_timers(timers, fd) {
                 Some(worker) => Registration {
                     home: Home::Worker,
                     token: worker.add_timer(deadline, waker.clone()),
@@ -301,12 +302,12 @@ impl Registration {
 
     /// Makes the timer wake `waker`; `false` if it can't (it fired, or it
     /// is in a worker's wheel this thread can't reach).
-    fn update(&self, ring: &IoRing, waker: &Waker) -> bool {
+    fn update(&self, fd: &IoFd, waker: &Waker) -> bool {
         match &self.home {
             Home::Shared(shared) => shared.update_timer(self.token, waker),
             Home::Worker => with_timers(|timers| {
                 timers
-                    .and_then(|timers| worker_timers(timers, ring))
+                    .and_then(|timers| worker_timers(timers, fd))
                     .is_some_and(|worker| worker.update_timer(self.token, waker))
             }),
         }
@@ -314,11 +315,11 @@ impl Registration {
 
     /// Removes the timer; one in a worker's wheel this thread can't reach
     /// is left to fire (a spurious wake-up) and be freed then.
-    fn remove(self, ring: &IoRing) {
+    fn remove(self, fd: &IoFd) {
         match self.home {
             Home::Shared(shared) => shared.remove_timer(self.token),
             Home::Worker => with_timers(|timers| {
-                if let Some(worker) = timers.and_then(|timers| worker_timers(timers, ring)) {
+                if let Some(worker) = timers.and_then(|timers| worker_timers(timers, fd)) {
                     worker.remove_timer(self.token);
                 }
             }),

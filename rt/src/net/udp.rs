@@ -5,14 +5,12 @@ use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 
-use a10::net::RecvFlag;
-use a10::{AsyncFd, Extract};
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::access::Access;
 use crate::io::{Buf, BufMut, BufMutSlice, BufSlice};
 use crate::net::{ip_addr, with_socket};
-use crate::runtime::io::FdRing;
+use crate::runtime::io::fd::{IoFd, RecvMode};
 
 /// A UDP socket.
 ///
@@ -37,9 +35,7 @@ use crate::runtime::io::FdRing;
 /// }
 /// ```
 pub struct UdpSocket {
-    fd: AsyncFd,
-    // After `fd`, so dropped after it: counts the close `fd`'s drop queues.
-    ring: FdRing,
+    fd: IoFd,
 }
 
 impl UdpSocket {
@@ -60,10 +56,8 @@ impl UdpSocket {
                 format!("can't bind a UDP socket to {address}: {err}"),
             )
         })?;
-        let ring = rt.io_ring();
         Ok(UdpSocket {
-            fd: AsyncFd::new(socket.into(), ring.sq()),
-            ring: FdRing::new(ring),
+            fd: IoFd::new(socket.into(), &rt.io())?,
         })
     }
 
@@ -86,7 +80,7 @@ impl UdpSocket {
     /// Sends `buf` as one datagram to `address`; returns it and how many
     /// bytes were sent.
     pub async fn send_to<B: Buf>(&self, buf: B, address: SocketAddr) -> io::Result<(B, usize)> {
-        self.ring.op(self.fd.send_to(buf, address).extract()).await
+        self.fd.send_to(buf, address).await
     }
 
     /// Sends several buffers as one datagram to `address`; returns them and
@@ -96,24 +90,19 @@ impl UdpSocket {
         bufs: B,
         address: SocketAddr,
     ) -> io::Result<(B, usize)> {
-        self.ring
-            .op(self.fd.send_to_vectored(bufs, address).extract())
-            .await
+        self.fd.send_to_vectored(bufs, address).await
     }
 
     /// Receives one datagram into the spare capacity of `buf`; returns it
     /// with the bytes added, and the sender's address.
     pub async fn recv_from<B: BufMut>(&self, buf: B) -> io::Result<(B, SocketAddr)> {
-        let (buf, address, _) = self.ring.op(self.fd.recv_from(buf)).await?;
-        Ok((buf, address))
+        self.fd.recv_from(buf, RecvMode::Take).await
     }
 
     /// Like `recv_from`, but leaves the datagram in the socket: the next
     /// receive gets it again.
     pub async fn peek_from<B: BufMut>(&self, buf: B) -> io::Result<(B, SocketAddr)> {
-        let recv = self.fd.recv_from(buf).flags(RecvFlag::PEEK);
-        let (buf, address, _) = self.ring.op(recv).await?;
-        Ok((buf, address))
+        self.fd.recv_from(buf, RecvMode::Peek).await
     }
 
     /// Receives one datagram into several buffers, filling them in order;
@@ -122,14 +111,13 @@ impl UdpSocket {
         &self,
         bufs: B,
     ) -> io::Result<(B, SocketAddr)> {
-        let (bufs, address, _) = self.ring.op(self.fd.recv_from_vectored(bufs)).await?;
-        Ok((bufs, address))
+        self.fd.recv_from_vectored(bufs).await
     }
 
     /// Sends `buf` as one datagram to the connected peer; returns it and how
     /// many bytes were sent.
     pub async fn send<B: Buf>(&self, buf: B) -> io::Result<(B, usize)> {
-        self.ring.op(self.fd.send(buf).extract()).await
+        self.fd.send(buf).await
     }
 
     /// Sends several buffers as one datagram to the connected peer.
@@ -137,24 +125,23 @@ impl UdpSocket {
         &self,
         bufs: B,
     ) -> io::Result<(B, usize)> {
-        self.ring.op(self.fd.send_vectored(bufs).extract()).await
+        self.fd.send_vectored(bufs).await
     }
 
     /// Receives one datagram from the connected peer into the spare
     /// capacity of `buf`.
     pub async fn recv<B: BufMut>(&self, buf: B) -> io::Result<B> {
-        self.ring.op(self.fd.recv(buf)).await
+        self.fd.recv(buf, RecvMode::Take).await
     }
 
     /// Like `recv`, but leaves the datagram in the socket.
     pub async fn peek<B: BufMut>(&self, buf: B) -> io::Result<B> {
-        self.ring.op(self.fd.recv(buf).flags(RecvFlag::PEEK)).await
+        self.fd.recv(buf, RecvMode::Peek).await
     }
 
     /// Receives one datagram into several buffers, filling them in order.
     pub async fn recv_vectored<B: BufMutSlice<N>, const N: usize>(&self, bufs: B) -> io::Result<B> {
-        let (bufs, _) = self.ring.op(self.fd.recv_vectored(bufs)).await?;
-        Ok(bufs)
+        self.fd.recv_vectored(bufs).await
     }
 
     /// The address the socket is bound to, with the port the kernel picked

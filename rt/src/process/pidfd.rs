@@ -19,7 +19,7 @@ use super::signal::{ChildSignal, error_kind, signal_error};
 /// has been reaped. Open it while the child has certainly not been reaped:
 /// right after spawning it, before any [`wait`](super::wait).
 ///
-/// Pidfds need Linux 5.3 (kiln-rt needs 6.6 for io_uring anyway), but a
+/// Pidfds need Linux 5.3 (the epoll driver's `wait` uses them too), but a
 /// seccomp profile may block them; [`Pidfd::open`] then fails and says
 /// so, and [`send_signal`](super::send_signal) (`kill(2)`) is what is left.
 ///

@@ -22,10 +22,11 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::Arc;
 
-use a10::{Ring, SubmissionQueue};
+use a10::Ring;
 
 use crate::runtime::ids::{NO_WAKER_ID, ProcessId, WakerId};
-use crate::runtime::io::ledger::Ledger;
+use crate::runtime::io::driver_id::DriverId;
+use crate::runtime::io::uring::ledger::Ledger;
 use crate::runtime::timers::Timers;
 use crate::runtime::trace::log::ThreadLog;
 
@@ -78,14 +79,17 @@ pub(crate) struct IoCounts {
     pub(crate) shared_ledger: Ledger,
     /// Set while this thread submits a ring to make room for cancellations.
     pub(crate) making_room: Cell<bool>,
+    /// Operations on a poll instance in a row that did not wait, see
+    /// `io::poll::fd`'s "A budget".
+    pub(crate) ready_streak: Cell<u32>,
 }
 
 /// The timers a socket's timeout uses on a runtime thread; touched only by
 /// `net::timeout` (and set as said on [`Context::timers`]).
 pub(crate) struct ThreadTimers {
-    /// On a worker: its ring (whose sockets' timers go in its wheel) and its
-    /// own timing wheel, reached with no lock.
-    pub(crate) worker: Option<(SubmissionQueue, Rc<dyn Timers>)>,
+    /// On a worker: its ring or poll instance (whose sockets' timers go in
+    /// its wheel) and its own timing wheel, reached with no lock.
+    pub(crate) worker: Option<(DriverId, Rc<dyn Timers>)>,
     /// The runtime's shared timers, for every other socket.
     pub(crate) shared: Arc<dyn Timers + Send + Sync>,
 }
@@ -105,6 +109,7 @@ impl Context {
                 worker_ledger: Ledger::new(),
                 shared_ledger: Ledger::new(),
                 making_room: Cell::new(false),
+                ready_streak: Cell::new(0),
             },
             worker_ring: RefCell::new(None),
             timers: RefCell::new(None),

@@ -8,7 +8,7 @@ use std::task::Waker;
 use std::time::Instant;
 
 use crate::runtime::counters::LocalCounters;
-use crate::runtime::io::IoRing;
+use crate::runtime::io::Io;
 use crate::runtime::scheduler::RunQueue;
 use crate::runtime::scheduler::process::Process;
 use crate::runtime::shared::RuntimeInternals;
@@ -27,8 +27,8 @@ pub(crate) struct LocalInternals {
     /// Timers of thread-local actors.
     pub(crate) timers: RefCell<TimingWheel>,
     pub(crate) shared: Arc<RuntimeInternals>,
-    /// The worker's ring, for thread-local I/O.
-    pub(crate) ring: IoRing,
+    /// The worker's ring or poll instance, for thread-local I/O.
+    pub(crate) io: Io,
     /// Counters for the metrics.
     pub(crate) counters: LocalCounters,
     /// Whether this worker counts as having local work in the shared state

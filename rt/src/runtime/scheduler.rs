@@ -266,10 +266,40 @@ impl<P: ?Sized> RunQueue<P> {
     }
 
     /// Gives back the memory of the ready queue after a burst (say a million
-    /// processes spawned at once), once none is ready. Cheap to call often.
+    /// processes spawned at once), once none is ready, and the empty slots
+    /// at the end of the slab once a peak of processes is over (fewer than
+    /// a quarter of the slots in use). Cheap to call often.
+    ///
+    /// A slot made again after the slab shrank starts its generations
+    /// anew, so a waker of a process long gone may wake its new process:
+    /// a spurious wake-up, as after the 16-bit generation wraps.
     pub(crate) fn shrink_if_idle(&mut self) {
         const KEEP: usize = 256;
         self.ready.shrink_if_empty(KEEP);
+        if self.slots.len() > KEEP && self.len < self.slots.len() / 4 {
+            self.shrink_slots(KEEP);
+        }
+    }
+
+    /// Drops the empty slots at the end of the slab (keeping `keep`) and the
+    /// capacity that held them.
+    #[cold]
+    fn shrink_slots(&mut self, keep: usize) {
+        let before = self.slots.len();
+        while self.slots.len() > keep
+            && self
+                .slots
+                .last()
+                .is_some_and(|slot| slot.state == State::Empty)
+        {
+            self.slots.pop();
+        }
+        let len = self.slots.len();
+        if len < before {
+            self.free.retain(|&index| (index as usize) < len);
+            self.slots.shrink_to(len.max(keep));
+            self.free.shrink_to(len.max(keep));
+        }
     }
 
     /// Returns `true` if a process is ready to run.

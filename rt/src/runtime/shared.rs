@@ -17,7 +17,7 @@ use kiln::ActorRef;
 
 use crate::metrics::RuntimeMetrics;
 use crate::runtime::counters::{self, RuntimeCounters};
-use crate::runtime::io::IoRing;
+use crate::runtime::io::Io;
 pub(crate) use crate::runtime::lock::lock;
 use crate::runtime::scheduler::process::SharedProcess;
 use crate::runtime::timers::{TimerToken, Timers, TimingWheel};
@@ -32,9 +32,9 @@ use crate::runtime::scheduler::shards::Shards;
 pub(crate) struct RuntimeInternals {
     /// The name of the runtime, for thread names and logs.
     pub(crate) name: String,
-    /// The ring of thread-safe and synchronous actors' I/O, polled by the
-    /// coordinator.
-    pub(crate) shared_ring: IoRing,
+    /// The driver of thread-safe and synchronous actors' I/O (the shared
+    /// ring or poll instance), polled by the coordinator.
+    pub(crate) shared_io: Io,
     /// Thread-safe processes, one shard per worker.
     pub(crate) shards: Shards,
     /// Timers of thread-safe and synchronous actors.
@@ -68,12 +68,12 @@ impl RuntimeInternals {
     pub(crate) fn new(
         name: String,
         threads: usize,
-        shared_ring: IoRing,
+        shared_io: Io,
         trace: Option<Arc<TraceFile>>,
     ) -> Option<Arc<RuntimeInternals>> {
         let internals = Arc::new(RuntimeInternals {
             name,
-            shared_ring,
+            shared_io,
             shards: Shards::new(threads),
             timers: Mutex::new(TimingWheel::new(Instant::now())),
             workers: OnceLock::new(),
@@ -278,6 +278,7 @@ impl RuntimeInternals {
             .min(processes);
         RuntimeMetrics {
             name: internals.name.clone(),
+            io_driver: internals.shared_io.driver(),
             uptime: now_instant.saturating_duration_since(runtime.created),
             cpu_time: counters::process_cpu_time(),
             workers,

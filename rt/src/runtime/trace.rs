@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::io::driver::IoDriver;
 use crate::runtime::context;
 use crate::runtime::wake::{ProcessId, WakerId};
 use crate::trace::RunEnd;
@@ -52,8 +53,8 @@ fn with_log(f: impl FnOnce(&mut ThreadLog)) {
 
 /// Makes this thread record into `file`: its events go into a stream of
 /// their own, named `name`.
-pub(crate) fn start_thread(file: &Arc<TraceFile>, thread: Thread, name: &str) {
-    let log = ThreadLog::new(file, thread, name);
+pub(crate) fn start_thread(file: &Arc<TraceFile>, thread: Thread, name: &str, driver: IoDriver) {
+    let log = ThreadLog::new(file, thread, name, driver);
     context::with(|cx| *cx.trace_log.borrow_mut() = Some(log));
 }
 

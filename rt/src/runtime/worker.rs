@@ -79,7 +79,6 @@ use std::task;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use a10::Ring;
 use kiln::supervisor::panic_message;
 use kiln_inbox::Receiver;
 use log::{debug, error, trace};
@@ -87,8 +86,8 @@ use log::{debug, error, trace};
 use crate::error::Error;
 use crate::runtime::clock::PollClock;
 use crate::runtime::counters::{LocalCounters, Published, Snapshot, WorkerCounters};
-use crate::runtime::io::ring_waker::RingWaker;
-use crate::runtime::io::{self, IoRing};
+use crate::runtime::io::setup::{WorkerDriver, WorkerDriverKind};
+use crate::runtime::io::{self, DriverWaker, Io};
 
 mod control;
 mod exit;
@@ -115,7 +114,9 @@ use worker_thread::WorkerThread;
 /// runtime, so io_uring errors surface in `Setup::build`.
 pub(crate) struct WorkerSetup {
     index: usize,
-    ring: Ring,
+    driver: WorkerDriverKind,
+    /// The handle of the worker's driver, for its thread-local I/O.
+    io: Io,
     handle: Arc<WorkerHandle>,
     remote: Receiver<ProcessId>,
     control: mpsc::Receiver<Control>,
@@ -125,13 +126,18 @@ pub(crate) struct WorkerSetup {
 }
 
 impl WorkerSetup {
-    pub(crate) fn new(index: usize, ring: Ring, tuning: Tuning) -> WorkerSetup {
+    pub(crate) fn new(index: usize, driver: WorkerDriver, tuning: Tuning) -> WorkerSetup {
+        let WorkerDriver {
+            driver,
+            waker,
+            handle: io,
+        } = driver;
         let (remote_sender, remote) = kiln_inbox::new(tuning.wake_queue_capacity);
         let (control_sender, control) = mpsc::channel();
         let (errand_sender, errands) = mpsc::channel();
         let handle = Arc::new(WorkerHandle {
             index,
-            waker: RingWaker::new(ring.sq()),
+            waker,
             sleeping: AtomicBool::new(false),
             remote: remote_sender,
             overflow: AtomicBool::new(false),
@@ -140,7 +146,8 @@ impl WorkerSetup {
         });
         WorkerSetup {
             index,
-            ring,
+            driver,
+            io,
             handle,
             remote,
             control,
@@ -168,7 +175,7 @@ impl WorkerSetup {
         internals: Arc<RuntimeInternals>,
         cpu: Option<usize>,
         exits: mpsc::Sender<ThreadExit>,
-        coordinator: Arc<RingWaker>,
+        coordinator: Arc<DriverWaker>,
     ) -> std::io::Result<thread::JoinHandle<()>> {
         let index = self.index;
         let name = format!("{}:worker:{index}", internals.name);
@@ -193,8 +200,7 @@ impl WorkerSetup {
     }
 
     fn run(self, shared: Arc<RuntimeInternals>) -> Result<(), Error> {
-        let sq = self.ring.sq();
-        let thread = WorkerThread::enter(self.handle.clone(), shared.clone(), self.ring)?;
+        let thread = WorkerThread::enter(self.handle.clone(), shared.clone(), self.driver)?;
         let tracing = shared.trace.is_some();
         let clock = if tracing {
             PollClock::tracing()
@@ -207,7 +213,7 @@ impl WorkerSetup {
             scheduler: RefCell::new(RunQueue::new()),
             timers: RefCell::new(TimingWheel::new(Instant::now())),
             shared: shared.clone(),
-            ring: IoRing::worker(sq),
+            io: self.io,
             counters: LocalCounters::default(),
             local_work: Cell::new(false),
         };
@@ -646,7 +652,7 @@ impl Worker {
 
     /// Polls the ring without waiting, if this busy worker has I/O pending
     /// and has not polled for `io_poll_interval` (see
-    /// [`io`](crate::runtime::io::IoRing) for why not more often).
+    /// [`io`](crate::runtime::io::uring) for why not more often).
     fn poll_ring_if_due(&mut self) -> Result<(), Error> {
         // The cheap check first: this runs after every turn of the loop.
         if !io::io_work_on_this_thread() {
@@ -666,7 +672,7 @@ impl Worker {
 
     /// Processes completed I/O, waiting at most `timeout` for some.
     fn poll_ring(&mut self, timeout: Option<Duration>) -> Result<(), Error> {
-        let result = self.thread.ring().poll(timeout);
+        let result = self.thread.io().poll(timeout);
         self.last_ring_poll = Instant::now();
         match result {
             Ok(()) => Ok(()),

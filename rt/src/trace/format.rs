@@ -26,7 +26,7 @@
 //!
 //! | kind | record | a | b | c | d | start, end |
 //! |---|---|---|---|---|---|---|
-//! | 1 | `THREAD`: the stream's thread (first record of a stream) | 0 worker, 1 coordinator, 2 synchronous actor | | worker index | name (string id) | when the stream started |
+//! | 1 | `THREAD`: the stream's thread (first record of a stream) | 0 worker, 1 coordinator, 2 synchronous actor | the runtime's I/O driver: 0 unknown (older traces), 1 io_uring, 2 epoll | worker index | name (string id) | when the stream started |
 //! | 2 | `STRING` | | | string id | length in bytes | |
 //! | 3 | `POLL`: a process ran | bit 0: thread-safe, bit 1: it finished | | actor name (string id) | actor id | the run |
 //! | 4 | `RUN`: a scheduling batch | 0 thread-local, 1 thread-safe | why it ended: 0 nothing ready, 1 time slice used, 2 run limit, 3 gave way to the other kind | runs | | the batch |

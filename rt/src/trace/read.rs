@@ -8,6 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::format::{self, RECORD, Record, padded_len};
+use crate::io::driver::IoDriver;
 
 /// A trace, read back with [`read`].
 #[derive(Clone, Debug, PartialEq)]
@@ -28,6 +29,9 @@ pub struct ThreadTrace {
     pub kind: ThreadKind,
     /// The thread's name.
     pub name: Arc<str>,
+    /// The runtime's I/O driver ([`IoDriver::Uring`] or [`IoDriver::Poll`]),
+    /// `None` in traces recorded before kiln-rt recorded it.
+    pub io_driver: Option<IoDriver>,
     /// Its events, in the order they were recorded (which is the order
     /// they ended in, not always the order they started in).
     pub events: Vec<Event>,
@@ -266,6 +270,7 @@ fn parse_stream(bytes: &[u8]) -> io::Result<ThreadTrace> {
     let mut thread = ThreadTrace {
         kind: ThreadKind::Coordinator,
         name: Arc::from(""),
+        io_driver: None,
         events: Vec::new(),
     };
     let string = |strings: &HashMap<u32, Arc<str>>, id: u32| {
@@ -296,6 +301,11 @@ fn parse_stream(bytes: &[u8]) -> io::Result<ThreadTrace> {
                     _ => ThreadKind::SyncActor,
                 };
                 thread.name = string(&strings, u32::try_from(r.d).unwrap_or(u32::MAX))?;
+                thread.io_driver = match r.b {
+                    1 => Some(IoDriver::Uring),
+                    2 => Some(IoDriver::Poll),
+                    _ => None,
+                };
                 continue;
             }
             format::STRING => {

@@ -9,11 +9,18 @@ use std::time::{Duration, Instant};
 use kiln_rt::net::TcpStream;
 
 /// Connects and sends nothing; returns when the server closed the
-/// connection, measured from the connect. Panics if it did not within
-/// `limit`.
+/// connection, measured from just before the connect. Panics if it did not
+/// within `limit`.
+///
+/// From before the connect: the server's timeout starts after the
+/// connection is made, so the span measured is never shorter than the one
+/// the server waited. Measured from after the connect returns, it was 1 ms
+/// short once (`disconnected early: after 499.1ms` for a 500 ms timeout)
+/// with the client's thread descheduled between the two, at a load average
+/// of 8.
 pub(crate) fn silent_client(address: SocketAddr, limit: Duration) -> Duration {
-    let mut stream = StdStream::connect(address).expect("can't connect");
     let connected = Instant::now();
+    let mut stream = StdStream::connect(address).expect("can't connect");
     stream.set_read_timeout(Some(limit)).unwrap();
     let mut buf = [0; 16];
     match stream.read(&mut buf) {

@@ -5,14 +5,14 @@ use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 
-use a10::AsyncFd;
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::access::Access;
 use crate::net::incoming;
 use crate::net::tcp::TcpStream;
 use crate::net::{ip_addr, with_socket};
-use crate::runtime::io::{FdRing, IoRing};
+use crate::runtime::io::Io;
+use crate::runtime::io::fd::IoFd;
 
 /// The backlog of pending connections a listener asks the kernel for (the
 /// kernel caps it at `net.core.somaxconn`).
@@ -35,9 +35,7 @@ const BACKLOG: i32 = 1024;
 /// }
 /// ```
 pub struct TcpListener {
-    fd: AsyncFd,
-    // After `fd`, so dropped after it: counts the close `fd`'s drop queues.
-    ring: FdRing,
+    fd: IoFd,
 }
 
 impl TcpListener {
@@ -48,13 +46,13 @@ impl TcpListener {
     /// A refused bind (address in use, no permission) keeps its
     /// [`io::ErrorKind`] and names the address.
     pub fn bind<RT: Access + ?Sized>(rt: &RT, address: SocketAddr) -> io::Result<TcpListener> {
-        TcpListener::bind_on(rt.io_ring(), address, false)
+        TcpListener::bind_on(&rt.io(), address, false)
     }
 
     /// Like `bind`, optionally with `SO_REUSEPORT`: several listeners (one
     /// per worker) on one port, between which the kernel spreads connections.
     pub(crate) fn bind_on(
-        ring: IoRing,
+        io: &Io,
         address: SocketAddr,
         reuse_port: bool,
     ) -> io::Result<TcpListener> {
@@ -75,8 +73,7 @@ impl TcpListener {
         })?;
         socket.listen(BACKLOG)?;
         Ok(TcpListener {
-            fd: AsyncFd::new(socket.into(), ring.sq()),
-            ring: FdRing::new(ring),
+            fd: IoFd::new(socket.into(), io)?,
         })
     }
 
@@ -87,18 +84,18 @@ impl TcpListener {
     }
 
     /// Waits for a connection; returns it and the peer's address. The
-    /// stream uses the listener's ring.
+    /// stream uses the listener's ring (or poll).
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let (fd, address) = self.ring.op(self.fd.accept::<SocketAddr>()).await?;
-        Ok((TcpStream::from_fd(fd, self.ring.clone()), address))
+        let (fd, address) = self.fd.accept::<SocketAddr>().await?;
+        Ok((TcpStream::from_fd(fd), address))
     }
 
-    /// A stream of accepted connections, using a multishot accept where the
-    /// kernel has it (one operation for many connections). An error (e.g.
-    /// too many open files) ends the underlying operation; the next poll
-    /// starts a new one.
+    /// A stream of accepted connections, using a multishot accept on
+    /// io_uring (one operation for many connections; an error, e.g. too
+    /// many open files, ends it, and the next poll starts a new one), and
+    /// `accept4(2)` each time the listener is ready on the poll driver.
     pub fn incoming(&self) -> Incoming<'_> {
-        Incoming::new(&self.fd, &self.ring, TcpStream::from_fd)
+        Incoming::new(&self.fd, TcpStream::from_fd)
     }
 
     /// Sets the IP time-to-live of connections accepted from now on.

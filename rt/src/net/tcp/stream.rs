@@ -6,7 +6,6 @@ use std::net::SocketAddr;
 use std::os::fd::AsFd;
 use std::time::Duration;
 
-use a10::AsyncFd;
 use socket2::{Domain, Protocol, Socket, TcpKeepalive, Type};
 
 use crate::access::Access;
@@ -14,11 +13,7 @@ use crate::net::limit::ConnectionSlot;
 use crate::net::stream_ops::stream_operations;
 use crate::net::timeout::{Direction, Timeouts};
 use crate::net::{ip_addr, with_socket};
-use crate::runtime::io::{FdRing, IoRing};
-
-/// Bytes moved per splice in [`TcpStream::send_file`]: the default capacity
-/// of a pipe.
-const SPLICE_CHUNK: u32 = 64 * 1024;
+use crate::runtime::io::fd::IoFd;
 
 /// A TCP connection: from [`TcpStream::connect`], or accepted by a
 /// [`TcpListener`](crate::net::TcpListener).
@@ -39,9 +34,7 @@ const SPLICE_CHUNK: u32 = 64 * 1024;
 /// }
 /// ```
 pub struct TcpStream {
-    fd: AsyncFd,
-    // After `fd`, so dropped after it: counts the close `fd`'s drop queues.
-    ring: FdRing,
+    fd: IoFd,
     timeouts: Timeouts,
     /// For a connection a `Server` accepted: its place under the server's
     /// connection limit, given back when the stream is dropped (after its
@@ -50,10 +43,9 @@ pub struct TcpStream {
 }
 
 impl TcpStream {
-    pub(crate) const fn from_fd(fd: AsyncFd, ring: IoRing) -> TcpStream {
+    pub(crate) const fn from_fd(fd: IoFd) -> TcpStream {
         TcpStream {
             fd,
-            ring: FdRing::new(ring),
             timeouts: Timeouts::NONE,
             _slot: None,
         }
@@ -72,70 +64,32 @@ impl TcpStream {
         rt: &RT,
         address: SocketAddr,
     ) -> io::Result<TcpStream> {
-        let ring = rt.io_ring();
+        let context = |err: io::Error| {
+            io::Error::new(err.kind(), format!("can't connect to {address}: {err}"))
+        };
         let socket = Socket::new(
             Domain::for_address(address),
             Type::STREAM,
             Some(Protocol::TCP),
-        )?;
-        let stream = TcpStream::from_fd(AsyncFd::new(socket.into(), ring.sq()), ring);
-        stream
-            .ring
-            .op(stream.fd.connect(address))
+        )
+        .map_err(context)?;
+        let fd = IoFd::connect(socket.into(), &rt.io(), address)
             .await
-            .map_err(|err| {
-                io::Error::new(err.kind(), format!("can't connect to {address}: {err}"))
-            })?;
-        Ok(stream)
+            .map_err(context)?;
+        Ok(TcpStream::from_fd(fd))
     }
 
     stream_operations!();
 
     /// Sends `length` bytes of `file` from `offset` without copying them
-    /// through user space (the kernel splices them through a pipe). Stops
-    /// early at the end of the file; returns how many bytes were sent. The
-    /// write timeout, if set, bounds the whole call.
+    /// through user space: on io_uring the kernel splices them through a
+    /// pipe, on the poll driver it sends them with `sendfile(2)` (reading
+    /// the file's pages in the worker's thread). Stops early at the end of
+    /// the file; returns how many bytes were sent. The write timeout, if
+    /// set, bounds the whole call.
     pub async fn send_file<F: AsFd>(&self, file: &F, offset: u64, length: u64) -> io::Result<u64> {
-        let send = self.splice_file(file.as_fd(), offset, length);
+        let send = self.fd.send_file(file.as_fd(), offset, length);
         self.timed(Direction::Write, send).await
-    }
-
-    /// [`send_file`](TcpStream::send_file) without its timeout.
-    async fn splice_file(
-        &self,
-        file: std::os::fd::BorrowedFd<'_>,
-        offset: u64,
-        length: u64,
-    ) -> io::Result<u64> {
-        let [read_end, write_end] = a10::pipe::sync_pipe()?;
-        // Dropped after the pipe's ends (locals drop in reverse order): counts
-        // the closes their drops queue, like the `FdRing` of an I/O type.
-        let _close_pipe = FdRing::new(IoRing::clone(&self.ring));
-        let read_end = AsyncFd::new(read_end, self.ring.sq());
-        let write_end = AsyncFd::new(write_end, self.ring.sq());
-        let socket = self.borrowed_fd()?;
-        let mut sent = 0;
-        while sent < length {
-            let chunk = u32::try_from(length - sent).map_or(SPLICE_CHUNK, |n| n.min(SPLICE_CHUNK));
-            let filled = self
-                .ring
-                .op(write_end.splice_from(file, chunk).from(offset + sent))
-                .await?;
-            if filled == 0 {
-                break; // End of the file.
-            }
-            let mut left = filled;
-            while left > 0 {
-                let n = u32::try_from(left).unwrap_or(SPLICE_CHUNK);
-                let moved = self.ring.op(read_end.splice_to(socket, n)).await?;
-                if moved == 0 {
-                    return Err(io::ErrorKind::WriteZero.into());
-                }
-                left -= moved;
-            }
-            sent += filled as u64;
-        }
-        Ok(sent)
     }
 
     /// Sets `TCP_NODELAY`: send small writes right away instead of
@@ -171,12 +125,6 @@ impl TcpStream {
     /// The local address of the connection.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         with_socket(&self.fd, |socket| ip_addr(&socket.local_addr()?))
-    }
-
-    fn borrowed_fd(&self) -> io::Result<std::os::fd::BorrowedFd<'_>> {
-        self.fd
-            .as_fd()
-            .ok_or_else(|| io::Error::from(io::ErrorKind::Unsupported))
     }
 }
 

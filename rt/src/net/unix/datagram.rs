@@ -1,26 +1,23 @@
 //! [`UnixDatagram`]: a Unix datagram socket.
 //!
-//! Receives go through io_uring; sends are plain non-blocking system calls,
-//! see "Sending to a full queue" on [`UnixDatagram`].
+//! Receives go through the I/O driver; sends are plain non-blocking system
+//! calls, see "Sending to a full queue" on [`UnixDatagram`].
 
 use std::fmt;
 use std::io;
 use std::net::Shutdown;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
-use std::ptr;
 use std::time::Duration;
 
-use a10::AsyncFd;
-use a10::net::RecvFlag;
 use socket2::{Domain, SockAddr, Socket, Type};
 
 use crate::access::Access;
 use crate::io::{Buf, BufMut, BufMutSlice};
 use crate::net::unix::addr::{UnixAddr, describe, from_sock_addr, to_sock_addr};
 use crate::net::with_socket;
-use crate::runtime::io::{FdRing, IoRing};
+use crate::runtime::io::Io;
+use crate::runtime::io::fd::{IoFd, RecvMode};
 
 /// The first wait before sending again to a full queue, see the module docs.
 const FIRST_SEND_WAIT: Duration = Duration::from_millis(1);
@@ -40,18 +37,21 @@ const SEND_FLAGS: libc::c_int = libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
 ///
 /// # Sending to a full queue
 ///
-/// Receives go through io_uring like every other operation, but a datagram
-/// is sent with a plain non-blocking `send(2)`/`sendto(2)`. Through
-/// io_uring, a send that finds the receiver's queue full (it holds
+/// Receives go through the I/O driver like every other operation, but a
+/// datagram is sent with a plain non-blocking `send(2)`/`sendto(2)`.
+/// Through io_uring, a send that finds the receiver's queue full (it holds
 /// `net.unix.max_dgram_qlen` datagrams, 10 by default) is retried by the
 /// kernel once there is room, but Linux copies a datagram before it looks at
 /// the queue, so the retry sends what is left of the buffer: an empty
-/// datagram, and the send reports 0 bytes (seen on Linux 6.18). So when the
-/// queue is full a send waits on the socket's ring, 1 ms at first and twice
-/// as long each time up to 16 ms, and tries again: no system call waits for
-/// room in another socket's queue without blocking the thread. (There are no
-/// vectored sends: a plain system call needs the buffers as slices, which
-/// a10's `BufSlice` does not give safely.)
+/// datagram, and the send reports 0 bytes (seen on Linux 6.18). And the
+/// sending socket's readiness does not tell when another socket's queue
+/// has room (it does only for the connected peer). So when the queue is
+/// full a send waits on the socket's ring or poll (a `timerfd`), 1 ms at
+/// first and twice as long each time up to 16 ms, and tries again, on both
+/// drivers: no system call waits for room in another socket's queue without
+/// blocking the thread. (There are no vectored sends: a plain system call
+/// needs the buffers as slices, which a10's `BufSlice` does not give
+/// safely.)
 ///
 /// ```no_run
 /// # use std::io;
@@ -68,17 +68,14 @@ const SEND_FLAGS: libc::c_int = libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
 /// }
 /// ```
 pub struct UnixDatagram {
-    fd: AsyncFd,
-    // After `fd`, so dropped after it: counts the close `fd`'s drop queues.
-    ring: FdRing,
+    fd: IoFd,
 }
 
 impl UnixDatagram {
-    fn from_socket(socket: Socket, ring: IoRing) -> UnixDatagram {
-        UnixDatagram {
-            fd: AsyncFd::new(socket.into(), ring.sq()),
-            ring: FdRing::new(ring),
-        }
+    fn from_socket(socket: Socket, io: &Io) -> io::Result<UnixDatagram> {
+        Ok(UnixDatagram {
+            fd: IoFd::new(socket.into(), io)?,
+        })
     }
 
     /// Creates a socket bound to `path`.
@@ -118,7 +115,7 @@ impl UnixDatagram {
                     ),
                 )
             })?;
-        Ok(UnixDatagram::from_socket(socket, rt.io_ring()))
+        UnixDatagram::from_socket(socket, &rt.io())
     }
 
     /// Creates a socket bound to no address: it can send to bound sockets,
@@ -126,17 +123,17 @@ impl UnixDatagram {
     /// or use [`pair`](UnixDatagram::pair), for two-way traffic.
     pub fn unbound<RT: Access + ?Sized>(rt: &RT) -> io::Result<UnixDatagram> {
         let socket = Socket::new(Domain::UNIX, Type::DGRAM, None)?;
-        Ok(UnixDatagram::from_socket(socket, rt.io_ring()))
+        UnixDatagram::from_socket(socket, &rt.io())
     }
 
     /// A pair of connected, unnamed sockets (`socketpair`), both on the
     /// ring of `rt`.
     pub fn pair<RT: Access + ?Sized>(rt: &RT) -> io::Result<(UnixDatagram, UnixDatagram)> {
         let (one, two) = Socket::pair(Domain::UNIX, Type::DGRAM, None)?;
-        let ring = rt.io_ring();
+        let io = rt.io();
         Ok((
-            UnixDatagram::from_socket(one, ring.clone()),
-            UnixDatagram::from_socket(two, ring),
+            UnixDatagram::from_socket(one, &io)?,
+            UnixDatagram::from_socket(two, &io)?,
         ))
     }
 
@@ -198,15 +195,14 @@ impl UnixDatagram {
     /// with the bytes added, and the sender's address (unnamed if the
     /// sender is not bound).
     pub async fn recv_from<B: BufMut>(&self, buf: B) -> io::Result<(B, SocketAddr)> {
-        let (buf, UnixAddr(address), _) = self.ring.op(self.fd.recv_from(buf)).await?;
+        let (buf, UnixAddr(address)) = self.fd.recv_from(buf, RecvMode::Take).await?;
         Ok((buf, address))
     }
 
     /// Like `recv_from`, but leaves the datagram in the socket: the next
     /// receive gets it again.
     pub async fn peek_from<B: BufMut>(&self, buf: B) -> io::Result<(B, SocketAddr)> {
-        let recv = self.fd.recv_from(buf).flags(RecvFlag::PEEK);
-        let (buf, UnixAddr(address), _) = self.ring.op(recv).await?;
+        let (buf, UnixAddr(address)) = self.fd.recv_from(buf, RecvMode::Peek).await?;
         Ok((buf, address))
     }
 
@@ -216,7 +212,7 @@ impl UnixDatagram {
         &self,
         bufs: B,
     ) -> io::Result<(B, SocketAddr)> {
-        let (bufs, UnixAddr(address), _) = self.ring.op(self.fd.recv_from_vectored(bufs)).await?;
+        let (bufs, UnixAddr(address)) = self.fd.recv_from_vectored(bufs).await?;
         Ok((bufs, address))
     }
 
@@ -242,7 +238,7 @@ impl UnixDatagram {
             match sent {
                 Ok(n) => return Ok((buf, n)),
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
-                    self.sleep(wait).await?;
+                    self.fd.sleep(wait).await?;
                     wait = (wait * 2).min(MAX_SEND_WAIT);
                 }
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
@@ -251,62 +247,24 @@ impl UnixDatagram {
         }
     }
 
-    /// Waits `wait` on the socket's ring: reads a one-shot `timerfd`.
-    async fn sleep(&self, wait: Duration) -> io::Result<()> {
-        // SAFETY: `timerfd_create` takes no pointers; we check the result.
-        let fd = unsafe { libc::timerfd_create(libc::CLOCK_MONOTONIC, libc::TFD_CLOEXEC) };
-        if fd == -1 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: `timerfd_create` returned a new descriptor nothing else
-        // owns. It is blocking: io_uring fails a read of a non-blocking one
-        // with `EAGAIN` rather than wait.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-        let spec = libc::itimerspec {
-            it_interval: libc::timespec {
-                tv_sec: 0,
-                tv_nsec: 0,
-            },
-            it_value: libc::timespec {
-                tv_sec: wait.as_secs() as libc::time_t,
-                tv_nsec: libc::c_long::from(wait.subsec_nanos() as i32),
-            },
-        };
-        // SAFETY: `spec` lives across the call, and the old value may be
-        // null.
-        let res = unsafe { libc::timerfd_settime(fd.as_raw_fd(), 0, &spec, ptr::null_mut()) };
-        if res == -1 {
-            return Err(io::Error::last_os_error());
-        }
-        // Like the sockets, `fd` before `ring`: dropping the ring handle after
-        // the descriptor makes sure the ring gets to submit its close.
-        let timer = TimerFd {
-            fd: AsyncFd::new(fd, self.ring.sq()),
-            ring: FdRing::new(IoRing::clone(&self.ring)),
-        };
-        timer.ring.op(timer.fd.read(Vec::with_capacity(8))).await?;
-        Ok(())
-    }
-
     /// Receives one datagram into the spare capacity of `buf`.
     pub async fn recv<B: BufMut>(&self, buf: B) -> io::Result<B> {
-        self.ring.op(self.fd.recv(buf)).await
+        self.fd.recv(buf, RecvMode::Take).await
     }
 
     /// Like `recv`, but leaves the datagram in the socket.
     pub async fn peek<B: BufMut>(&self, buf: B) -> io::Result<B> {
-        self.ring.op(self.fd.recv(buf).flags(RecvFlag::PEEK)).await
+        self.fd.recv(buf, RecvMode::Peek).await
     }
 
     /// Receives one datagram into several buffers, filling them in order.
     pub async fn recv_vectored<B: BufMutSlice<N>, const N: usize>(&self, bufs: B) -> io::Result<B> {
-        let (bufs, _) = self.ring.op(self.fd.recv_vectored(bufs)).await?;
-        Ok(bufs)
+        self.fd.recv_vectored(bufs).await
     }
 
     /// Shuts down the reading, writing or both halves of the socket.
     pub async fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        self.ring.op(self.fd.shutdown(how)).await
+        self.fd.shutdown(how).await
     }
 
     /// The address the socket is bound to (unnamed if unbound).
@@ -323,13 +281,6 @@ impl UnixDatagram {
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         with_socket(&self.fd, |socket| socket.take_error())
     }
-}
-
-/// A `timerfd` on a ring, see [`UnixDatagram::sleep`].
-struct TimerFd {
-    fd: AsyncFd,
-    // After `fd`, so dropped after it: counts the close `fd`'s drop queues.
-    ring: FdRing,
 }
 
 /// Names the destination in a failed send.

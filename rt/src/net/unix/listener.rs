@@ -6,7 +6,6 @@ use std::io;
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
 
-use a10::AsyncFd;
 use socket2::{Domain, Socket, Type};
 
 use crate::access::Access;
@@ -14,7 +13,7 @@ use crate::net::incoming;
 use crate::net::unix::UnixStream;
 use crate::net::unix::addr::{UnixAddr, describe, from_sock_addr, to_sock_addr};
 use crate::net::with_socket;
-use crate::runtime::io::FdRing;
+use crate::runtime::io::fd::IoFd;
 
 /// The backlog of pending connections a listener asks the kernel for (the
 /// kernel caps it at `net.core.somaxconn`).
@@ -36,9 +35,7 @@ const BACKLOG: i32 = 1024;
 /// }
 /// ```
 pub struct UnixListener {
-    fd: AsyncFd,
-    // After `fd`, so dropped after it: counts the close `fd`'s drop queues.
-    ring: FdRing,
+    fd: IoFd,
 }
 
 impl UnixListener {
@@ -74,10 +71,8 @@ impl UnixListener {
                     format!("can't bind a Unix listener to {}: {err}", describe(address)),
                 )
             })?;
-        let ring = rt.io_ring();
         Ok(UnixListener {
-            fd: AsyncFd::new(socket.into(), ring.sq()),
-            ring: FdRing::new(ring),
+            fd: IoFd::new(socket.into(), &rt.io())?,
         })
     }
 
@@ -87,18 +82,19 @@ impl UnixListener {
     }
 
     /// Waits for a connection; returns it and the peer's address (usually
-    /// unnamed: clients rarely bind). The stream uses the listener's ring.
+    /// unnamed: clients rarely bind). The stream uses the listener's ring
+    /// (or poll).
     pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
-        let (fd, UnixAddr(address)) = self.ring.op(self.fd.accept::<UnixAddr>()).await?;
-        Ok((UnixStream::from_fd(fd, self.ring.clone()), address))
+        let (fd, UnixAddr(address)) = self.fd.accept::<UnixAddr>().await?;
+        Ok((UnixStream::from_fd(fd), address))
     }
 
-    /// A stream of accepted connections, using a multishot accept where the
-    /// kernel has it (one operation for many connections). An error (e.g.
-    /// too many open files) ends the underlying operation; the next poll
-    /// starts a new one.
+    /// A stream of accepted connections, using a multishot accept on
+    /// io_uring (one operation for many connections; an error, e.g. too
+    /// many open files, ends it, and the next poll starts a new one), and
+    /// `accept4(2)` each time the listener is ready on the poll driver.
     pub fn incoming(&self) -> Incoming<'_> {
-        Incoming::new(&self.fd, &self.ring, UnixStream::from_fd)
+        Incoming::new(&self.fd, UnixStream::from_fd)
     }
 
     /// Takes the pending socket error (`SO_ERROR`), if any.

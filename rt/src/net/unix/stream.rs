@@ -5,7 +5,6 @@ use std::io;
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
 
-use a10::AsyncFd;
 use socket2::{Domain, Socket, Type};
 
 use crate::access::Access;
@@ -13,7 +12,7 @@ use crate::net::stream_ops::stream_operations;
 use crate::net::timeout::Timeouts;
 use crate::net::unix::addr::{UnixAddr, describe, from_sock_addr};
 use crate::net::with_socket;
-use crate::runtime::io::{FdRing, IoRing};
+use crate::runtime::io::fd::IoFd;
 
 /// A Unix stream socket connection: from [`UnixStream::connect`] or
 /// [`UnixStream::pair`], or accepted by a
@@ -34,17 +33,14 @@ use crate::runtime::io::{FdRing, IoRing};
 /// }
 /// ```
 pub struct UnixStream {
-    fd: AsyncFd,
-    // After `fd`, so dropped after it: counts the close `fd`'s drop queues.
-    ring: FdRing,
+    fd: IoFd,
     timeouts: Timeouts,
 }
 
 impl UnixStream {
-    pub(crate) const fn from_fd(fd: AsyncFd, ring: IoRing) -> UnixStream {
+    pub(crate) const fn from_fd(fd: IoFd) -> UnixStream {
         UnixStream {
             fd,
-            ring: FdRing::new(ring),
             timeouts: Timeouts::NONE,
         }
     }
@@ -71,29 +67,26 @@ impl UnixStream {
         rt: &RT,
         address: &SocketAddr,
     ) -> io::Result<UnixStream> {
-        let ring = rt.io_ring();
-        let socket = Socket::new(Domain::UNIX, Type::STREAM, None)?;
-        let stream = UnixStream::from_fd(AsyncFd::new(socket.into(), ring.sq()), ring);
-        stream
-            .ring
-            .op(stream.fd.connect(UnixAddr(address.clone())))
+        let context = |err: io::Error| {
+            io::Error::new(
+                err.kind(),
+                format!("can't connect to {}: {err}", describe(address)),
+            )
+        };
+        let socket = Socket::new(Domain::UNIX, Type::STREAM, None).map_err(context)?;
+        let fd = IoFd::connect(socket.into(), &rt.io(), UnixAddr(address.clone()))
             .await
-            .map_err(|err| {
-                io::Error::new(
-                    err.kind(),
-                    format!("can't connect to {}: {err}", describe(address)),
-                )
-            })?;
-        Ok(stream)
+            .map_err(context)?;
+        Ok(UnixStream::from_fd(fd))
     }
 
     /// A pair of connected, unnamed streams (`socketpair`), both on the ring
-    /// of `rt`.
+    /// (or poll) of `rt`.
     pub fn pair<RT: Access + ?Sized>(rt: &RT) -> io::Result<(UnixStream, UnixStream)> {
         let (one, two) = Socket::pair(Domain::UNIX, Type::STREAM, None)?;
-        let ring = rt.io_ring();
-        let one = UnixStream::from_fd(AsyncFd::new(one.into(), ring.sq()), ring.clone());
-        let two = UnixStream::from_fd(AsyncFd::new(two.into(), ring.sq()), ring);
+        let io = rt.io();
+        let one = UnixStream::from_fd(IoFd::new(one.into(), &io)?);
+        let two = UnixStream::from_fd(IoFd::new(two.into(), &io)?);
         Ok((one, two))
     }
 

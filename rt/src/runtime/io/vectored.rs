@@ -1,4 +1,25 @@
-//! Vectored writes that a10 gets wrong when the last buffer is empty.
+//! Vectored buffers as the kernel sees them, for both drivers: the
+//! `iovec`s of a10's vectored buffer traits ([`iovecs`], [`iovecs_mut`]:
+//! the poll driver passes them to `readv`, `writev`, `sendmsg`...), and
+//! [`EmptyFirst`], the fix for a10's vectored writes on io_uring.
+//!
+//! # Why the iovecs are read
+//!
+//! a10's vectored traits give their buffers only as `[IoMutSlice; N]` and
+//! `[IoSlice; N]`, whose fields are private. Each of those is a newtype (no
+//! `repr` of its own) over a private `#[repr(transparent)]` wrapper of
+//! `libc::iovec` (a10 0.4's `src/unix.rs`, which a10 itself passes to
+//! `readv`/`sendmsg` as an array of iovecs). So their layout is that of
+//! `libc::iovec` in practice, but only the inner type promises it. This
+//! module relies on it in one place per type ([`as_iovec`],
+//! [`as_iovec_mut`]) and checks it twice: the sizes and alignments are
+//! asserted at compile time, and unit tests read back buffers of known
+//! addresses and lengths. The alternative on the poll driver, receiving
+//! into a scratch buffer and copying with the safe
+//! `BufMutSlice::extend_from_slice`, costs a copy of every byte, and there
+//! is no safe way at all to read a `BufSlice`'s bytes.
+//!
+//! # Empty buffers first
 //!
 //! a10 0.4.3's `write_all_vectored` and `send_all_vectored` decide that
 //! everything was written when, after skipping the bytes written so far, the
@@ -9,26 +30,49 @@
 //! rest of the bytes are never written. [`EmptyFirst`] hands a10 the same
 //! buffers with the empty ones moved to the front, where they are skipped
 //! like bytes already written, so the last iovec is empty only when all
-//! bytes are out.
-//!
-//! # Why the iovecs are read
-//!
-//! a10 gives a vectored buffer's parts only as `[IoSlice; N]`, whose length
-//! is private. Each `IoSlice` is a newtype over a private
-//! `#[repr(transparent)]` wrapper of `libc::iovec` (a10 0.4's `unix.rs`; a10
-//! itself hands an array of them to the kernel as iovecs), so [`is_empty`]
-//! reads the length through `libc::iovec`. The size and alignment are
-//! asserted at compile time, and a unit test reads back buffers of known
-//! lengths.
+//! bytes are out. The poll driver's own loops count bytes and need no such
+//! help.
 
 use std::mem::{align_of, size_of};
 
-use a10::io::{BufSlice, IoSlice};
+use a10::io::{BufMutSlice, BufSlice, IoMutSlice, IoSlice};
 
 const _: () = {
+    assert!(size_of::<IoMutSlice>() == size_of::<libc::iovec>());
+    assert!(align_of::<IoMutSlice>() == align_of::<libc::iovec>());
     assert!(size_of::<IoSlice>() == size_of::<libc::iovec>());
     assert!(align_of::<IoSlice>() == align_of::<libc::iovec>());
 };
+
+/// The bytes of `bufs` as iovecs, valid until `bufs` is next used.
+pub(crate) fn iovecs<B: BufSlice<N>, const N: usize>(bufs: &B) -> [libc::iovec; N] {
+    // SAFETY: `as_iovecs` asks that the iovecs not outlive `bufs`, which the
+    // caller keeps (see above); the bytes are only read.
+    let slices = unsafe { bufs.as_iovecs() };
+    slices.each_ref().map(|slice| *as_iovec(slice))
+}
+
+/// The spare capacity of `bufs` as iovecs, valid until `bufs` is next used.
+pub(crate) fn iovecs_mut<B: BufMutSlice<N>, const N: usize>(bufs: &mut B) -> [libc::iovec; N] {
+    // SAFETY: as in `iovecs`; the kernel writes only initialised bytes to
+    // the spare capacity.
+    let slices = unsafe { bufs.as_iovecs_mut() };
+    slices.each_ref().map(|slice| *as_iovec_mut(slice))
+}
+
+/// `slice` as the `iovec` it wraps (see the [module docs](self)).
+fn as_iovec(slice: &IoSlice) -> &libc::iovec {
+    // SAFETY: `IoSlice` has the size and alignment of `libc::iovec`
+    // (asserted above) and wraps one (see the module docs; checked by the
+    // unit tests); it is only read, for as long as `slice` is borrowed.
+    unsafe { &*std::ptr::from_ref(slice).cast::<libc::iovec>() }
+}
+
+/// `slice` as the `iovec` it wraps (see the [module docs](self)).
+fn as_iovec_mut(slice: &IoMutSlice) -> &libc::iovec {
+    // SAFETY: as in `as_iovec`, for `IoMutSlice`.
+    unsafe { &*std::ptr::from_ref(slice).cast::<libc::iovec>() }
+}
 
 /// Buffers to write whole, handed to a10 with the empty ones first (see the
 /// [module docs](self)).
@@ -43,7 +87,7 @@ unsafe impl<B: BufSlice<N>, const N: usize> BufSlice<N> for EmptyFirst<B> {
         // which holds `self.0`.
         let mut iovecs = unsafe { self.0.as_iovecs() };
         // A stable sort: the buffers with bytes keep their order.
-        iovecs.sort_by_key(|iovec| !is_empty(iovec));
+        iovecs.sort_by_key(|iovec| as_iovec(iovec).iov_len != 0);
         iovecs
     }
 
@@ -52,48 +96,46 @@ unsafe impl<B: BufSlice<N>, const N: usize> BufSlice<N> for EmptyFirst<B> {
     }
 }
 
-/// Whether `iovec` has no bytes.
-fn is_empty(iovec: &IoSlice) -> bool {
-    // SAFETY: `IoSlice` has the size and alignment of `libc::iovec` (asserted
-    // above) and is one (see the module docs; checked by a unit test); the
-    // length is only read.
-    let raw = unsafe { &*std::ptr::from_ref(iovec).cast::<libc::iovec>() };
-    raw.iov_len == 0
-}
-
 #[cfg(test)]
 mod tests {
     use a10::io::BufSlice;
 
-    use super::EmptyFirst;
+    use super::{EmptyFirst, iovecs, iovecs_mut};
 
-    /// The lengths of the iovecs, as the kernel would read them.
-    fn lens<B: BufSlice<N>, const N: usize>(bufs: &B) -> [usize; N] {
-        // SAFETY: `bufs` outlives the iovecs, which are only read here.
-        let iovecs = unsafe { bufs.as_iovecs() };
-        iovecs.map(|iovec| {
-            // SAFETY: see `is_empty`.
-            let raw = unsafe { &*std::ptr::from_ref(&iovec).cast::<libc::iovec>() };
-            raw.iov_len
-        })
+    #[test]
+    fn the_iovecs_of_vectored_buffers_are_their_buffers() {
+        let mut bufs = (Vec::<u8>::with_capacity(7), Vec::<u8>::with_capacity(3));
+        bufs.0.push(1); // The spare capacity starts after it.
+        let expected = [
+            (bufs.0.spare_capacity_mut().as_ptr() as usize, 6),
+            (bufs.1.spare_capacity_mut().as_ptr() as usize, 3),
+        ];
+        let got = iovecs_mut(&mut bufs).map(|iovec| (iovec.iov_base as usize, iovec.iov_len));
+        assert_eq!(got, expected);
+
+        let bufs = [b"hello".to_vec(), b"kiln!!".to_vec()];
+        let expected = [
+            (bufs[0].as_ptr() as usize, 5),
+            (bufs[1].as_ptr() as usize, 6),
+        ];
+        let got = iovecs(&bufs).map(|iovec| (iovec.iov_base as usize, iovec.iov_len));
+        assert_eq!(got, expected);
     }
 
     #[test]
     fn empty_buffers_move_to_the_front_in_order() {
         let bufs = EmptyFirst([vec![1; 3], Vec::new(), vec![2; 5], Vec::new()]);
-        assert_eq!(lens(&bufs), [0, 0, 3, 5]);
-        // SAFETY: `bufs` outlives the iovecs.
-        let iovecs = unsafe { bufs.as_iovecs() };
-        let first = std::ptr::from_ref(&iovecs[2]).cast::<libc::iovec>();
-        // SAFETY: see `is_empty`.
-        let base = unsafe { (*first).iov_base };
-        assert_eq!(base.cast_const(), bufs.0[0].as_ptr().cast());
+        assert_eq!(iovecs(&bufs).map(|iovec| iovec.iov_len), [0, 0, 3, 5]);
+        assert_eq!(
+            iovecs(&bufs)[2].iov_base.cast_const(),
+            bufs.0[0].as_ptr().cast()
+        );
         assert_eq!(bufs.total_len(), 8);
     }
 
     #[test]
     fn buffers_with_bytes_keep_their_places() {
         let bufs = EmptyFirst((vec![1; 4], vec![2; 6]));
-        assert_eq!(lens(&bufs), [4, 6]);
+        assert_eq!(iovecs(&bufs).map(|iovec| iovec.iov_len), [4, 6]);
     }
 }

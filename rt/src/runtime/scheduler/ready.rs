@@ -72,15 +72,17 @@ impl ReadyQueue {
         self.heap.clear();
     }
 
-    /// Gives back memory beyond `keep` entries each, once empty.
+    /// Gives back memory beyond `keep` entries each, once empty and grown
+    /// past twice that (a burst of that many ready processes costs far more
+    /// than growing again).
     pub(super) fn shrink_if_empty(&mut self, keep: usize) {
         if !self.is_empty() {
             return;
         }
-        if self.in_order.capacity() > 16 * keep {
+        if self.in_order.capacity() > 2 * keep {
             self.in_order.shrink_to(keep);
         }
-        if self.heap.capacity() > 16 * keep {
+        if self.heap.capacity() > 2 * keep {
             self.heap.shrink_to(keep);
         }
     }

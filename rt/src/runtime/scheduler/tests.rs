@@ -140,6 +140,36 @@ fn ready_queue_gives_back_memory_once_idle() {
     assert_eq!(queue.len(), 10_000);
 }
 
+#[test]
+fn slab_gives_back_its_empty_slots_after_a_peak() {
+    let mut queue = Queue::new();
+    let first = add(&mut queue, 0, Priority::NORMAL);
+    assert_eq!(run(&mut queue, 0, false), 0);
+    for n in 1..10_000 {
+        add(&mut queue, n, Priority::NORMAL);
+    }
+    let peak = queue.slots.capacity();
+    // All but the first process end.
+    while let Some(running) = queue.next() {
+        queue.finish(running, Duration::ZERO, true);
+    }
+    assert_eq!(queue.len(), 1);
+    queue.shrink_if_idle();
+    assert!(
+        queue.slots.capacity() < peak / 8 && queue.free.len() < queue.slots.len(),
+        "{} slots ({} free) of capacity {} kept, peak {peak}",
+        queue.slots.len(),
+        queue.free.len(),
+        queue.slots.capacity()
+    );
+    // The first is still there, and new processes go in the kept slots.
+    queue.wake(first);
+    assert_eq!(run(&mut queue, 0, false), 0);
+    let new = add(&mut queue, 7, Priority::NORMAL);
+    assert!((new.index as usize) < queue.slots.len());
+    assert_eq!(run(&mut queue, 0, true), 7);
+}
+
 /// The virtual run time of `pid`.
 fn vruntime(queue: &Queue, pid: ProcessId) -> u64 {
     queue.slots[pid.index as usize].vruntime

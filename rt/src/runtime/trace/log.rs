@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use crate::io::driver::IoDriver;
 use crate::runtime::trace::file::TraceFile;
 use crate::trace::format::{self, Record};
 
@@ -73,9 +74,14 @@ pub(crate) struct ThreadLog {
 const NAME_CACHE: usize = 64;
 
 impl ThreadLog {
-    /// Starts recording a thread of kind `thread` named `name` into `file`,
-    /// in a stream of its own.
-    pub(crate) fn new(file: &Arc<TraceFile>, thread: Thread, name: &str) -> ThreadLog {
+    /// Starts recording a thread of kind `thread` named `name`, of a runtime
+    /// on `driver`, into `file`, in a stream of its own.
+    pub(crate) fn new(
+        file: &Arc<TraceFile>,
+        thread: Thread,
+        name: &str,
+        driver: IoDriver,
+    ) -> ThreadLog {
         let stream = file.next_stream.fetch_add(1, Ordering::Relaxed);
         let mut log = ThreadLog {
             file: file.clone(),
@@ -97,6 +103,11 @@ impl ThreadLog {
         let now = log.nanos(Instant::now());
         log.push(Record {
             a: kind,
+            b: match driver {
+                IoDriver::Uring => 1,
+                IoDriver::Poll => 2,
+                _ => 0,
+            },
             c: index,
             d: u64::from(name),
             start: now,

@@ -4,7 +4,7 @@
 use std::sync::{Arc, mpsc};
 
 use crate::error::Error;
-use crate::runtime::io::ring_waker::RingWaker;
+use crate::runtime::io::DriverWaker;
 
 /// Why a worker or synchronous actor thread ended, sent to the coordinator.
 pub(crate) enum ThreadExit {
@@ -17,14 +17,14 @@ pub(crate) enum ThreadExit {
 pub(crate) struct ExitGuard {
     exit: Option<ThreadExit>,
     sender: mpsc::Sender<ThreadExit>,
-    coordinator: Arc<RingWaker>,
+    coordinator: Arc<DriverWaker>,
 }
 
 impl ExitGuard {
     pub(crate) const fn new(
         exit: ThreadExit,
         sender: mpsc::Sender<ThreadExit>,
-        coordinator: Arc<RingWaker>,
+        coordinator: Arc<DriverWaker>,
     ) -> ExitGuard {
         ExitGuard {
             exit: Some(exit),

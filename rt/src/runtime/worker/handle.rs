@@ -8,7 +8,7 @@
 //! (which looks at every shard). RMWs on one location are totally ordered,
 //! so either the worker sees the work, or the waker sees the flag; and a10
 //! remembers a wake that comes before the poll starts. A
-//! busy worker is never interrupted (see [`ring_waker`](crate::runtime::io::ring_waker)).
+//! busy worker is never interrupted (see [`ring_waker`](crate::runtime::io::uring::ring_waker)).
 //!
 //! Other threads also send a worker *errands*: functions to run on its
 //! thread with its state, such as creating a thread-local actor there
@@ -23,7 +23,7 @@ use kiln_inbox::Sender;
 use log::trace;
 
 use crate::runtime::counters::Published;
-use crate::runtime::io::ring_waker::RingWaker;
+use crate::runtime::io::DriverWaker;
 use crate::runtime::wake::{ProcessId, WakeTarget};
 
 /// A function another thread sends to run on a worker's thread, given the
@@ -36,8 +36,8 @@ pub(crate) type Errand = Box<dyn FnOnce(&dyn Any) + Send>;
 /// How other threads reach a worker.
 pub(crate) struct WorkerHandle {
     pub(crate) index: usize,
-    /// Wakes the worker from its ring's poll.
-    pub(crate) waker: RingWaker,
+    /// Wakes the worker from its ring's or poll's wait.
+    pub(crate) waker: DriverWaker,
     /// Set while the worker is (about to be) blocked in the kernel.
     pub(crate) sleeping: AtomicBool,
     /// Process ids woken by other threads.

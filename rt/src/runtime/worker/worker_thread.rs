@@ -16,11 +16,10 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::thread;
 
-use a10::Ring;
-
 use crate::error::Error;
 use crate::runtime::context::{self, ThreadTimers};
-use crate::runtime::io::WorkerRing;
+use crate::runtime::io::WorkerIo;
+use crate::runtime::io::setup::WorkerDriverKind;
 use crate::runtime::local::LocalInternals;
 use crate::runtime::scheduler::shards;
 use crate::runtime::shared::RuntimeInternals;
@@ -33,17 +32,17 @@ pub(crate) struct WorkerThread {
     waker_id: WakerId,
     shared: Arc<RuntimeInternals>,
     handle: Arc<WorkerHandle>,
-    /// Dropped last: takes the ring out of the context and drops it.
-    ring: WorkerRing,
+    /// Dropped last: a ring is taken out of the context and dropped.
+    io: WorkerIo,
 }
 
 impl WorkerThread {
     /// Makes this thread worker `handle.index` of the runtime of `shared`,
-    /// polling `ring`. Fails if the registry of waker ids is full.
+    /// waiting in `driver`. Fails if the registry of waker ids is full.
     pub(crate) fn enter(
         handle: Arc<WorkerHandle>,
         shared: Arc<RuntimeInternals>,
-        ring: Ring,
+        driver: WorkerDriverKind,
     ) -> Result<WorkerThread, Error> {
         let waker_id = wake::register(handle.clone()).ok_or_else(Error::too_many_workers)?;
         wake::set_current(waker_id);
@@ -51,13 +50,18 @@ impl WorkerThread {
         handle.metrics.started();
         if let Some(file) = &shared.trace {
             let name = thread::current().name().unwrap_or("worker").to_owned();
-            trace::start_thread(file, Thread::Worker(handle.index), &name);
+            trace::start_thread(
+                file,
+                Thread::Worker(handle.index),
+                &name,
+                shared.shared_io.driver(),
+            );
         }
         Ok(WorkerThread {
             waker_id,
             shared,
             handle,
-            ring: WorkerRing::install(ring),
+            io: driver.enter(),
         })
     }
 
@@ -66,17 +70,17 @@ impl WorkerThread {
         self.waker_id
     }
 
-    /// The worker's ring.
-    pub(crate) const fn ring(&self) -> &WorkerRing {
-        &self.ring
+    /// The worker's ring or poll instance.
+    pub(crate) const fn io(&mut self) -> &mut WorkerIo {
+        &mut self.io
     }
 
     /// Makes the timers of the worker with state `local` (its wheel for the
-    /// sockets on its ring, the shared timers for the others) this thread's
+    /// sockets on its ring or poll, the shared timers for the others) this thread's
     /// for sockets' timeouts, until the guard is dropped.
     pub(crate) fn set_timers(&self, local: &Rc<LocalInternals>) {
         let timers = ThreadTimers {
-            worker: Some((local.ring.sq(), local.clone())),
+            worker: Some((local.io.id(), local.clone())),
             shared: self.shared.clone(),
         };
         context::with(|cx| cx.timers.replace(Some(timers)));
@@ -104,27 +108,29 @@ mod tests {
 
     use super::WorkerThread;
     use crate::runtime::context;
-    use crate::runtime::io::{IoRing, new_ring};
+    use crate::runtime::io::Io;
+    use crate::runtime::io::poll::Poller;
+    use crate::runtime::io::setup::WorkerDriver;
     use crate::runtime::shared::RuntimeInternals;
     use crate::runtime::wake::NO_WAKER_ID;
     use crate::runtime::worker::{Tuning, WorkerSetup};
 
     /// A worker whose loop panics leaves nothing registered: not its waker id
     /// (whose registry entry holds its handle), not its thread's context.
-    #[test]
-    fn a_panicking_worker_leaves_nothing_registered() {
-        let shared_ring = new_ring().unwrap();
+    fn a_panicking_worker_leaves_nothing_registered(driver: fn() -> std::io::Result<WorkerDriver>) {
+        let shared_poll = Poller::new(true).unwrap();
         let internals =
-            RuntimeInternals::new("test".to_owned(), 1, IoRing::worker(shared_ring.sq()), None)
+            RuntimeInternals::new("test".to_owned(), 1, Io::Poll(shared_poll.handle()), None)
                 .unwrap();
-        let setup = WorkerSetup::new(0, new_ring().unwrap(), Tuning::DEFAULT);
+        let setup = WorkerSetup::new(0, driver().unwrap(), Tuning::DEFAULT);
         let handle = setup.handle();
         internals.set_workers(vec![handle.clone()]);
         let handles_before = Arc::strong_count(&handle);
-        let worker_ring = new_ring().unwrap();
+        let worker_driver = driver().unwrap();
+        let uring = matches!(worker_driver.handle, Io::Uring(_));
         let (handle2, internals2) = (handle.clone(), internals.clone());
         let (registered, after) = thread::spawn(move || {
-            let thread = WorkerThread::enter(handle2, internals2, worker_ring).unwrap();
+            let thread = WorkerThread::enter(handle2, internals2, worker_driver.driver).unwrap();
             let registered = context::with(|cx| {
                 (
                     cx.waker_id.get() == thread.waker_id(),
@@ -148,10 +154,20 @@ mod tests {
         })
         .join()
         .unwrap();
-        assert_eq!(registered, (true, true, true), "not entered");
+        assert_eq!(registered, (true, uring, true), "not entered");
         assert_eq!(after, (NO_WAKER_ID, false, (0, 0)), "context left set");
         // The registry's clone of the handle went with the waker id (the
         // thread's clone went with the thread).
         assert_eq!(Arc::strong_count(&handle), handles_before);
+    }
+
+    #[test]
+    fn a_panicking_uring_worker_leaves_nothing_registered() {
+        a_panicking_worker_leaves_nothing_registered(WorkerDriver::uring);
+    }
+
+    #[test]
+    fn a_panicking_poll_worker_leaves_nothing_registered() {
+        a_panicking_worker_leaves_nothing_registered(WorkerDriver::poll);
     }
 }

@@ -9,7 +9,7 @@ use std::task::{self, Poll};
 
 use pin_project_lite::pin_project;
 
-use crate::runtime::io::ring::IoRing;
+use crate::runtime::io::uring::ring::IoRing;
 
 impl IoRing {
     /// Wraps an a10 operation on this ring.

@@ -19,8 +19,9 @@ use log::{debug, warn};
 
 use crate::runtime::context::{self, Context};
 use crate::runtime::io::RING_ENTRIES;
-use crate::runtime::io::ledger::Ledger;
-use crate::runtime::io::ring_waker::RingWaker;
+use crate::runtime::io::driver_id::DriverId;
+use crate::runtime::io::uring::ledger::Ledger;
+use crate::runtime::io::uring::ring_waker::RingWaker;
 
 /// The ring an I/O source submits its operations to.
 #[derive(Clone, Debug)]
@@ -67,9 +68,14 @@ impl IoRing {
         self.sq.clone()
     }
 
-    /// Whether this is the ring with submission queue `sq`.
-    pub(crate) fn uses(&self, sq: &SubmissionQueue) -> bool {
-        self.sq == *sq
+    /// Which ring this is.
+    pub(crate) fn id(&self) -> DriverId {
+        DriverId::Uring(self.sq.clone())
+    }
+
+    /// Whether this is the ring `id`.
+    pub(crate) fn is(&self, id: &DriverId) -> bool {
+        matches!(id, DriverId::Uring(sq) if self.sq == *sq)
     }
 
     /// This thread's ledger of this kind of ring.

@@ -1,0 +1,69 @@
+//! Waiting for a child process on the poll driver: a `pidfd` (Linux 5.3)
+//! becomes readable when the child exits, and `waitid(P_PIDFD, ...,
+//! WNOHANG)` (Linux 5.4) then reaps it without waiting.
+
+use std::io;
+use std::mem::MaybeUninit;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+use crate::runtime::io::poll::PollHandle;
+use crate::runtime::io::poll::fd::PollFd;
+use crate::runtime::io::poll::raw::check_int;
+use crate::runtime::io::poll::readiness::Direction;
+
+/// How a child ended: `si_code` (`CLD_EXITED`, `CLD_KILLED`,
+/// `CLD_DUMPED`) and `si_status` (the exit code or the signal), as
+/// `waitid(2)` reports them.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ChildEnd {
+    pub(crate) code: libc::c_int,
+    pub(crate) status: libc::c_int,
+}
+
+/// Waits, on the poll of `handle`, until the child `pid` exits, and reaps
+/// it.
+pub(crate) async fn wait(handle: &PollHandle, pid: u32) -> io::Result<ChildEnd> {
+    let pid = libc::pid_t::try_from(pid)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "process id out of range"))?;
+    // SAFETY: a plain system call; the result is checked.
+    let raw = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    let raw = check_int(libc::c_int::try_from(raw).unwrap_or(-1)).map_err(|err| {
+        if err.raw_os_error() == Some(libc::ENOSYS) {
+            io::Error::new(
+                io::ErrorKind::Unsupported,
+                "waiting for a process needs pidfd_open (Linux 5.3 or later)",
+            )
+        } else {
+            err
+        }
+    })?;
+    // SAFETY: `pidfd_open` returned a new descriptor nothing else owns.
+    let pidfd = PollFd::new(unsafe { OwnedFd::from_raw_fd(raw) }, handle)?;
+    pidfd
+        .io(Direction::Read, |fd| {
+            let mut info = MaybeUninit::<libc::siginfo_t>::zeroed();
+            // SAFETY: `info` is valid for writes of a `siginfo_t`.
+            check_int(unsafe {
+                libc::waitid(
+                    libc::P_PIDFD,
+                    fd.as_raw_fd() as libc::id_t,
+                    info.as_mut_ptr(),
+                    libc::WEXITED | libc::WNOHANG,
+                )
+            })?;
+            // SAFETY: zeroed, and filled in by `waitid` if a child exited.
+            let info = unsafe { info.assume_init() };
+            // SAFETY: `waitid` fills in the fields of `SIGCHLD`, which
+            // `si_pid` reads; zeroed if no child exited.
+            if unsafe { info.si_pid() } == 0 {
+                // `WNOHANG`: the child has not exited yet.
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            Ok(ChildEnd {
+                code: info.si_code,
+                // SAFETY: as above, a child exited.
+                status: unsafe { info.si_status() },
+            })
+        })
+        .await
+}
