@@ -60,10 +60,11 @@ use measure::Measurement;
 use w1_ping_pong::Flavour;
 
 /// How long each W8 measurement lasts (wrk takes whole seconds): with
-/// `--quick`, 96 runs (8 configurations, 4 systems, 3 runs) take about 2.5
-/// minutes.
+/// `--quick`, 120 runs (8 configurations, 5 systems, 3 runs) take about 3
+/// minutes. `--w8-seconds` sets it (one to [`W8_MAX_SECONDS`]).
 const W8_SECONDS: u32 = 10;
 const W8_QUICK_SECONDS: u32 = 1;
+const W8_MAX_SECONDS: u32 = 60;
 
 /// How long each W7 measurement lasts with `--quick`: 60 runs (4
 /// configurations, 5 systems, 3 runs) of this and a tenth more of warm-up
@@ -88,7 +89,7 @@ const EXTRA_SYSTEMS: [&str; 6] = [
 
 const USAGE: &str = "\
 usage: kiln-bench [--quick] [--only WORKLOADS] [--systems SYSTEMS] [--driver DRIVER]
-                  [--baseline BINARY]
+                  [--baseline BINARY] [--w8-seconds SECONDS]
        kiln-bench --charts FILE [--out DIR]
 
   --quick            smaller workloads, 3 runs each (the whole suite in about 2 minutes)
@@ -103,6 +104,8 @@ usage: kiln-bench [--quick] [--only WORKLOADS] [--systems SYSTEMS] [--driver DRI
                      (default: both, side by side)
   --baseline BINARY  W8 also measures BINARY's kiln server, as system kiln-baseline (a
                      kiln-bench built from an earlier commit: before and after in one run)
+  --w8-seconds SECONDS  how long each W8 measurement lasts, 1 to 60 (default 10, 1 with
+                     --quick: --quick --only W8 --w8-seconds 4 takes about 10 minutes)
   --charts FILE      draw SVG charts of the JSON lines in FILE into DIR (default .)
 
 JSON lines go to standard error as measured and to standard output at the end,
@@ -151,7 +154,8 @@ fn check_args(args: &[String]) -> Result<(), String> {
     while let Some(arg) = iter.next() {
         match arg.as_str() {
             "--quick" => {}
-            "--only" | "--systems" | "--charts" | "--out" | "--driver" | "--baseline" => {
+            "--only" | "--systems" | "--charts" | "--out" | "--driver" | "--baseline"
+            | "--w8-seconds" => {
                 let Some(value) = iter.next().filter(|v| !v.starts_with("--")) else {
                     return Err(format!("{arg} needs a value"));
                 };
@@ -159,6 +163,9 @@ fn check_args(args: &[String]) -> Result<(), String> {
                     return Err(format!(
                         "--baseline: '{value}' is not a file (give the path of a kiln-bench binary)"
                     ));
+                }
+                if arg == "--w8-seconds" {
+                    w8_seconds(value)?;
                 }
                 let known: Vec<&str> = match arg.as_str() {
                     "--only" => workload_names(),
@@ -369,7 +376,11 @@ fn main() -> ExitCode {
         let w8_configs = w8_http::CONFIGS
             .into_iter()
             .filter(|config| wants("W8") || wants(config.workload));
-        let w8_seconds = if quick { W8_QUICK_SECONDS } else { W8_SECONDS };
+        let w8_seconds = match value_arg(&args, "--w8-seconds") {
+            Some(value) => w8_seconds(value)?,
+            None if quick => W8_QUICK_SECONDS,
+            None => W8_SECONDS,
+        };
         for config in w8_configs {
             let measured = interleave(runs, config.workload, &w8_systems, |system| {
                 w8_http::run(system, config, w8_seconds, baseline)
@@ -489,6 +500,16 @@ fn record_server_runs(
 fn value_arg<'a>(args: &'a [String], flag: &str) -> Option<&'a str> {
     let index = args.iter().position(|a| a == flag)?;
     args.get(index + 1).map(String::as_str)
+}
+
+/// The value of `--w8-seconds`: whole seconds from 1 to [`W8_MAX_SECONDS`].
+fn w8_seconds(value: &str) -> Result<u32, String> {
+    match value.parse::<u32>() {
+        Ok(seconds @ 1..=W8_MAX_SECONDS) => Ok(seconds),
+        _ => Err(format!(
+            "--w8-seconds: '{value}' is not a whole number of seconds from 1 to {W8_MAX_SECONDS}"
+        )),
+    }
 }
 
 /// The comma-separated values after `flag`.
@@ -616,17 +637,26 @@ mod tests {
             Ok(())
         );
         assert_eq!(check("--driver poll --only W7"), Ok(()));
+        assert_eq!(check("--quick --only W8 --w8-seconds 4"), Ok(()));
         assert!(check("--driver kqueue").is_err());
     }
 
     #[test]
-    fn a_baseline_that_is_not_a_file_is_refused() {
+    fn bad_values_are_refused_with_why() {
         for (line, error) in [
             (
                 "--only W8 --baseline /no/such/kiln-bench",
                 "--baseline: '/no/such/kiln-bench' is not a file (give the path of a kiln-bench binary)",
             ),
             ("--baseline", "--baseline needs a value"),
+            (
+                "--w8-seconds 0",
+                "--w8-seconds: '0' is not a whole number of seconds from 1 to 60",
+            ),
+            (
+                "--w8-seconds 2.5",
+                "--w8-seconds: '2.5' is not a whole number of seconds from 1 to 60",
+            ),
         ] {
             assert_eq!(check(line), Err(error.to_owned()));
         }

@@ -25,6 +25,14 @@
 //! its connection limit a worker stops accepting. A handler that panics
 //! gets its request answered with 500.
 //!
+//! kiln-http uses only kiln-rt's public API, so it runs on both of
+//! kiln-rt's I/O drivers: io_uring, and epoll where io_uring is blocked
+//! (old kernels, seccomp profiles such as Docker's default). The runtime
+//! picks one when it is built ([`IoDriver`](kiln_rt::io::IoDriver):
+//! `Setup::with_io_driver`, or `KILN_IO_DRIVER=auto|uring|poll` without a
+//! rebuild); a server, a client and their limits behave the same on both,
+//! and kiln-http's tests run on both.
+//!
 //! # Getting started
 //!
 //! A handler is an `async fn` from a request (its body read whole) to
