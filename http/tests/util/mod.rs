@@ -23,6 +23,7 @@ use kiln::messages::Terminate;
 use kiln::supervisor::SupervisorStrategy;
 use kiln_http::server::{Connection, Handler, Server, ServerConfig};
 use kiln_rt::access::ThreadLocal;
+use kiln_rt::io::IoDriver;
 use kiln_rt::net::{ServerError, ServerMessage};
 use kiln_rt::{ActorOptions, Runtime, RuntimeRef};
 
@@ -33,6 +34,8 @@ pub const TIMEOUT: Duration = Duration::from_secs(10);
 /// own; stopped (and waited for) by [`TestServer::stop`].
 pub struct TestServer {
     pub address: SocketAddr,
+    /// The I/O driver the runtime runs.
+    pub io_driver: IoDriver,
     servers: Vec<ActorRef<ServerMessage>>,
     done: mpsc::Receiver<Result<(), String>>,
 }
@@ -84,6 +87,25 @@ impl TestServer {
             + 'static,
         NA::Actor: kiln::actor::Actor<Error = ServerError>,
     {
+        TestServer::start_on(setup, workers, IoDriver::Auto).unwrap_or_else(|err| panic!("{err}"))
+    }
+
+    /// Runs `setup` on a runtime of `workers` workers built
+    /// `with_io_driver(driver)` (which `KILN_IO_DRIVER` overrides); the
+    /// runtime's build error if it can't be built.
+    pub fn start_on<NA>(setup: NA, workers: usize, driver: IoDriver) -> Result<TestServer, String>
+    where
+        NA: NewActor<
+                Message = ServerMessage,
+                Argument = (),
+                Error = io::Error,
+                RuntimeAccess = ThreadLocal,
+            > + AddressOf
+            + Clone
+            + Send
+            + 'static,
+        NA::Actor: kiln::actor::Actor<Error = ServerError>,
+    {
         let address = setup.address();
         let (refs_tx, refs_rx) = mpsc::channel();
         let (done_tx, done) = mpsc::channel();
@@ -91,6 +113,7 @@ impl TestServer {
             let result = (|| -> Result<(), String> {
                 let mut runtime = Runtime::setup()
                     .num_threads(workers)
+                    .with_io_driver(driver)
                     .build()
                     .map_err(|e| e.to_string())?;
                 runtime
@@ -101,7 +124,7 @@ impl TestServer {
                         };
                         let server =
                             rt.try_spawn_local(restart, setup, (), ActorOptions::default())?;
-                        refs_tx.send(server).unwrap();
+                        refs_tx.send((server, rt.metrics().io_driver)).unwrap();
                         Ok(())
                     })
                     .map_err(|e| e.to_string())?;
@@ -109,14 +132,28 @@ impl TestServer {
             })();
             let _ = done_tx.send(result);
         });
-        let servers = (0..workers)
-            .map(|_| refs_rx.recv_timeout(TIMEOUT).expect("server did not start"))
-            .collect();
-        TestServer {
+        let mut servers = Vec::with_capacity(workers);
+        let mut io_driver = driver;
+        for _ in 0..workers {
+            match refs_rx.recv_timeout(TIMEOUT) {
+                Ok((server, driver)) => {
+                    servers.push(server);
+                    io_driver = driver;
+                }
+                Err(_) => {
+                    return Err(match done.recv_timeout(TIMEOUT) {
+                        Ok(Err(err)) => err,
+                        _ => "server did not start".to_owned(),
+                    });
+                }
+            }
+        }
+        Ok(TestServer {
             address,
+            io_driver,
             servers,
             done,
-        }
+        })
     }
 
     /// Stops accepting (a graceful shutdown) and waits for the runtime to
