@@ -6,6 +6,7 @@
 //! cargo run --release -p kiln-bench -- [--quick] [--only W1,W3] [--systems kiln,tokio]
 //! cargo run --release -p kiln-bench -- --only W1a,W7-64B-256c   # one flavour, one W7 configuration
 //! cargo run --release -p kiln-bench -- --quick > results.txt
+//! cargo run --release -p kiln-bench -- --quick --only W8 --w8-seconds 4   # W8 with 4 s windows
 //! cargo run --release -p kiln-bench -- --charts results.txt --out docs/bench
 //! ```
 //!
