@@ -44,7 +44,7 @@ impl TestServer {
     /// A server of `handler`.
     pub fn handler<H: Handler>(handler: H, config: ServerConfig) -> TestServer {
         let setup = Server::new("127.0.0.1:0".parse().unwrap(), handler, config).unwrap();
-        TestServer::start(setup, 1)
+        TestServer::start_on(setup, 1, IoDriver::Auto).expect("server did not start")
     }
 
     /// A server of connection actors made by `new_actor`.
@@ -70,24 +70,7 @@ impl TestServer {
             config,
         )
         .unwrap();
-        TestServer::start(setup, 1)
-    }
-
-    /// Runs `setup` on a runtime of `workers` workers.
-    pub fn start<NA>(setup: NA, workers: usize) -> TestServer
-    where
-        NA: NewActor<
-                Message = ServerMessage,
-                Argument = (),
-                Error = io::Error,
-                RuntimeAccess = ThreadLocal,
-            > + AddressOf
-            + Clone
-            + Send
-            + 'static,
-        NA::Actor: kiln::actor::Actor<Error = ServerError>,
-    {
-        TestServer::start_on(setup, workers, IoDriver::Auto).unwrap_or_else(|err| panic!("{err}"))
+        TestServer::start_on(setup, 1, IoDriver::Auto).expect("server did not start")
     }
 
     /// Runs `setup` on a runtime of `workers` workers built
