@@ -62,7 +62,7 @@ fn encode(frame: &Frame<'_>) -> Vec<u8> {
 
 fn hello(node: &str) -> Vec<u8> {
     encode(&Frame::Hello {
-        version: 1,
+        version: 2,
         cluster: "test",
         node,
         incarnation: 1,
@@ -196,7 +196,7 @@ fn bad_frames_close_only_their_link() {
                 payload: &[0xff, 0xff, 0xff, 0xff, 0xff],
             }));
             let other_cluster = encode(&Frame::Hello {
-                version: 1,
+                version: 2,
                 cluster: "another",
                 node: "node-x",
                 incarnation: 1,
