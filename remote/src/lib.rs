@@ -28,6 +28,11 @@
 //!   closes only the link it came on, with a log line; never a panic. A
 //!   peer that stops reading fills only its own send queue, and loses its
 //!   link after [`Config::with_stall_timeout`].
+//! - **On both I/O drivers.** kiln-remote uses only kiln-rt's public API
+//!   (sockets with owned buffers, timers, actors), so a node runs on
+//!   whichever driver its runtime picked: io_uring, or epoll where
+//!   io_uring is blocked (`KILN_IO_DRIVER=auto|uring|poll`,
+//!   `Setup::with_io_driver`). Its tests and examples run on both.
 //!
 //! # Getting started
 //!

@@ -165,6 +165,7 @@ fn tls_messages_and_requests() {
 
 #[test]
 fn untrusted_certificate_is_refused() {
+    logs::capture();
     let ca = TestCa::new("test CA").unwrap();
     let other_ca = TestCa::new("another CA").unwrap();
     let trusted = ca.identity("node-a").unwrap();
@@ -175,6 +176,9 @@ fn untrusted_certificate_is_refused() {
         move |rt: ThreadSafe| async move {
             // b keeps trying (with backoff); no link ever comes up.
             Timer::after(rt.clone(), Duration::from_secs(2)).await;
+            let refused = logs::count(&["refused a link from"]);
+            println!("node-a refused {refused} links from node-b in 2 s");
+            assert!(refused >= 2, "b did not try again: {refused} refused");
             assert!(
                 a.linked_nodes().is_empty(),
                 "a linked to {:?}",

@@ -50,6 +50,16 @@ pub(crate) fn find(parts: &[&str]) -> Option<String> {
         .cloned()
 }
 
+/// How many lines logged so far contain all of `parts`.
+pub(crate) fn count(parts: &[&str]) -> usize {
+    LINES
+        .lock()
+        .unwrap_or_else(|err| err.into_inner())
+        .iter()
+        .filter(|line| parts.iter().all(|part| line.contains(part)))
+        .count()
+}
+
 /// Waits (up to `super::TIMEOUT`) for a line that contains all of
 /// `parts`, and returns it.
 pub(crate) async fn logged(rt: &ThreadSafe, parts: &[&str]) -> String {
