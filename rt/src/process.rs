@@ -62,13 +62,12 @@ pub use spawn::spawn;
 /// again for the same child. Worse, once a child is reaped its process id
 /// may be reused, and a later wait on that id could wait for another child.
 ///
-/// Dropping the returned future before the child exits cancels the wait;
-/// the child keeps running and can be waited for again. On io_uring, as
-/// for every dropped operation (see [`io`](crate::io)), what the kernel did
-/// before it saw the cancellation goes with the dropped future: a child
-/// that exits right after the drop, before the worker next polls its ring,
-/// is reaped by the dropped wait, and a later wait fails (`ECHILD`, "No
-/// child processes"). On the poll driver a dropped wait did nothing.
+/// Dropping the returned future cancels the wait; the child keeps running,
+/// or stays waitable if it already exited, and can be waited for again, on
+/// both drivers: neither reaps the child in the kernel (io_uring's `waitid`
+/// is submitted with `WNOWAIT`), the reap happens when the future sees that
+/// the child exited, so a child that exits between the drop and the moment
+/// the cancellation reaches the kernel is not lost with the dropped wait.
 ///
 /// On io_uring this is io_uring's `waitid`, which needs Linux 6.7 or later
 /// (before: `InvalidInput`); on the poll driver a `pidfd` (Linux 5.3) that

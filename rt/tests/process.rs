@@ -277,13 +277,21 @@ fn a_cancelled_wait_can_be_waited_again() {
                 .await
                 .unwrap_err();
             ensure!(err.kind() == io::ErrorKind::TimedOut, "first wait: {err}");
-            // On io_uring the dropped wait is cancelled once the worker
-            // submits its ring; a child that exits before that is reaped by
-            // the dropped wait, and the second one fails with `ECHILD` (seen
-            // once at a load average of 7). Waiting on a timer makes the
-            // worker submit its ring first.
-            Timer::after(rt.clone(), Duration::from_millis(10)).await;
+            // The dropped wait is cancelled when the worker next submits
+            // its ring. Killing the child and holding the worker until it
+            // is dead makes the dropped wait see the exit before its
+            // cancellation: it must not take the child with it (it did
+            // before io_uring's waitid got `WNOWAIT`: `ECHILD` here).
             child.kill()?;
+            let stat = format!("/proc/{}/stat", child.id());
+            let start = Instant::now();
+            // Until it is a zombie (`Z`), or gone: reaped by the dropped
+            // wait.
+            while std::fs::read_to_string(&stat).is_ok_and(|stat| !stat.contains(") Z "))
+                && start.elapsed() < TIMEOUT
+            {
+                std::thread::sleep(Duration::from_millis(1));
+            }
             let status = process::wait(&rt, &child).await?;
             ensure!(
                 status.signal() == Some(libc::SIGKILL),

@@ -39,9 +39,8 @@ use super::signal::{ChildSignal, error_kind, signal_error};
 ///     let pidfd = Pidfd::open(&child)?; // Before any wait.
 ///     let minute = Duration::from_secs(60);
 ///     if let Err(err) = Deadline::after(rt.clone(), minute, process::wait(rt, &child)).await {
-///         // The dropped wait may have reaped the child just before its
-///         // cancellation: through the pidfd the signal cannot reach
-///         // another process.
+///         // Through the pidfd the signal reaches this child or nothing,
+///         // never a process that was given its id after a reap.
 ///         if pidfd.send_signal(ChildSignal::KILL).is_ok() {
 ///             process::wait(rt, &child).await?;
 ///         }

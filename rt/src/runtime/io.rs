@@ -12,7 +12,7 @@
 //!
 //! Below them, what both drivers share: the driver-neutral descriptors
 //! ([`fd`], [`file`], [`stdio`], [`process`]), which match on the driver
-//! once per operation, and the `iovec`s of vectored buffers
+//! once per operation, the reap of an exited child ([`reap`]), and the `iovec`s of vectored buffers
 //! ([`vectored`]).
 //!
 //! A message between actors, a timer, a spawn: nothing but I/O touches the
@@ -28,6 +28,7 @@ pub(crate) mod fd;
 pub(crate) mod file;
 pub(crate) mod poll;
 pub(crate) mod process;
+pub(crate) mod reap;
 pub(crate) mod setup;
 pub(crate) mod stat;
 pub(crate) mod stdio;

@@ -1,43 +1,55 @@
 //! [`wait`]: waiting for a child process to exit on either driver, and its
 //! exit status as std has it.
 //!
-//! On io_uring it is io_uring's `waitid` (Linux 6.7 or later); on the poll
-//! driver a `pidfd` that becomes readable when the child exits (see
-//! [`poll::process`](super::poll::process)).
+//! On io_uring it is io_uring's `waitid` (Linux 6.7 or later) with
+//! `WNOWAIT`; on the poll driver a `pidfd` that becomes readable when the
+//! child exits (see [`poll::process`](super::poll::process)). Either way the
+//! child is reaped by [`reap_exited`] when the waiting future is polled.
 
 use std::io;
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Child, ExitStatus};
 
-use a10::process::{ChildStatus, WaitOption};
+use a10::process::WaitOption;
 
 use crate::runtime::io::Io;
-use crate::runtime::io::poll::process::{self as poll_process, ChildEnd};
+use crate::runtime::io::poll::process as poll_process;
+use crate::runtime::io::reap::{ChildEnd, reap_exited};
 
 /// Waits until `child` exits and reaps it; returns its exit status.
 pub(crate) async fn wait(io: &Io, child: &Child) -> io::Result<ExitStatus> {
     let end = match io {
         Io::Uring(ring) => {
-            let wait = a10::process::wait_on(ring.sq(), child).flags(WaitOption::EXITED);
+            // `NO_WAIT` leaves the child waitable: the reap below is made
+            // here, when this future sees the completion. A dropped wait
+            // whose cancellation reaches the kernel after the child exited
+            // completes without reaping it, so a later wait still finds it
+            // (see `reap`).
+            let wait = a10::process::wait_on(ring.sq(), child).flags(exited_no_wait());
             let info = ring.op(wait).await?;
-            let code = info.code();
-            let code = if code == ChildStatus::EXITED {
-                libc::CLD_EXITED
-            } else if code == ChildStatus::KILLED {
-                libc::CLD_KILLED
-            } else if code == ChildStatus::DUMPED {
-                libc::CLD_DUMPED
-            } else {
-                return Err(not_exited(child, &format!("{code:?}")));
-            };
-            ChildEnd {
-                code,
-                status: info.status().into_raw(),
+            let pid = libc::id_t::from(child.id());
+            match reap_exited(libc::P_PID, pid)? {
+                Some(end) => end,
+                None => {
+                    return Err(not_exited(
+                        child,
+                        &format!("{:?} and was not reapable", info.code()),
+                    ));
+                }
             }
         }
         Io::Poll(handle) => poll_process::wait(handle, child.id()).await?,
     };
     exit_status(end).ok_or_else(|| not_exited(child, &format!("si_code {}", end.code)))
+}
+
+/// `WEXITED | WNOWAIT`: a10 0.4 has the two options but no way to combine
+/// them.
+fn exited_no_wait() -> WaitOption {
+    // SAFETY: `WaitOption` is a `#[repr(transparent)]` wrapper of the `u32`
+    // options a10 hands to `waitid(2)` unchanged (`transmute` checks the
+    // size); these are two of its own values, or-ed as the kernel expects.
+    unsafe { std::mem::transmute::<u32, WaitOption>((libc::WEXITED | libc::WNOWAIT) as u32) }
 }
 
 /// std's `ExitStatus` is the status word of `waitpid(2)`; `waitid(2)` gives

@@ -1,24 +1,16 @@
 //! Waiting for a child process on the poll driver: a `pidfd` (Linux 5.3)
 //! becomes readable when the child exits, and `waitid(P_PIDFD, ...,
-//! WNOHANG)` (Linux 5.4) then reaps it without waiting.
+//! WNOHANG)` (Linux 5.4) then reaps it without waiting (see
+//! [`reap`](crate::runtime::io::reap)).
 
 use std::io;
-use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 use crate::runtime::io::poll::PollHandle;
 use crate::runtime::io::poll::fd::PollFd;
 use crate::runtime::io::poll::raw::check_int;
 use crate::runtime::io::poll::readiness::Direction;
-
-/// How a child ended: `si_code` (`CLD_EXITED`, `CLD_KILLED`,
-/// `CLD_DUMPED`) and `si_status` (the exit code or the signal), as
-/// `waitid(2)` reports them.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub(crate) struct ChildEnd {
-    pub(crate) code: libc::c_int,
-    pub(crate) status: libc::c_int,
-}
+use crate::runtime::io::reap::{ChildEnd, reap_exited};
 
 /// Waits, on the poll of `handle`, until the child `pid` exits, and reaps
 /// it.
@@ -41,29 +33,8 @@ pub(crate) async fn wait(handle: &PollHandle, pid: u32) -> io::Result<ChildEnd> 
     let pidfd = PollFd::new(unsafe { OwnedFd::from_raw_fd(raw) }, handle)?;
     pidfd
         .io(Direction::Read, |fd| {
-            let mut info = MaybeUninit::<libc::siginfo_t>::zeroed();
-            // SAFETY: `info` is valid for writes of a `siginfo_t`.
-            check_int(unsafe {
-                libc::waitid(
-                    libc::P_PIDFD,
-                    fd.as_raw_fd() as libc::id_t,
-                    info.as_mut_ptr(),
-                    libc::WEXITED | libc::WNOHANG,
-                )
-            })?;
-            // SAFETY: zeroed, and filled in by `waitid` if a child exited.
-            let info = unsafe { info.assume_init() };
-            // SAFETY: `waitid` fills in the fields of `SIGCHLD`, which
-            // `si_pid` reads; zeroed if no child exited.
-            if unsafe { info.si_pid() } == 0 {
-                // `WNOHANG`: the child has not exited yet.
-                return Err(io::ErrorKind::WouldBlock.into());
-            }
-            Ok(ChildEnd {
-                code: info.si_code,
-                // SAFETY: as above, a child exited.
-                status: unsafe { info.si_status() },
-            })
+            reap_exited(libc::P_PIDFD, fd.as_raw_fd() as libc::id_t)?
+                .ok_or_else(|| io::ErrorKind::WouldBlock.into())
         })
         .await
 }
