@@ -1,12 +1,14 @@
-//! Clients that stall a server, on std's blocking sockets: one that never
-//! sends, one that sends and never reads, and a reset; and the echo loop
-//! the servers under test run.
+//! Clients that stall a server, on std's blocking sockets (TCP or Unix): one
+//! that never sends, one that sends and never reads, and a reset; and the
+//! echo loops the servers under test run.
 
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream as StdStream};
+use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
-use kiln_rt::net::TcpStream;
+use kiln_rt::net::{TcpStream, UnixStream};
+use socket2::SockRef;
 
 /// Connects and sends nothing; returns when the server closed the
 /// connection, measured from just before the connect. Panics if it did not
@@ -20,8 +22,21 @@ use kiln_rt::net::TcpStream;
 /// of 8.
 pub(crate) fn silent_client(address: SocketAddr, limit: Duration) -> Duration {
     let connected = Instant::now();
-    let mut stream = StdStream::connect(address).expect("can't connect");
-    stream.set_read_timeout(Some(limit)).unwrap();
+    let stream = StdStream::connect(address).expect("can't connect");
+    wait_closed(stream, connected, limit)
+}
+
+/// Reads from `stream`, a connection that sends nothing, until the server
+/// closes it; returns how long that took from `connected`. Panics if it did
+/// not within `limit`. See [`silent_client`].
+pub(crate) fn wait_closed(
+    mut stream: impl Read + AsFd,
+    connected: Instant,
+    limit: Duration,
+) -> Duration {
+    SockRef::from(&stream)
+        .set_read_timeout(Some(limit))
+        .unwrap();
     let mut buf = [0; 16];
     match stream.read(&mut buf) {
         Ok(0) => {}
@@ -36,12 +51,12 @@ pub(crate) fn silent_client(address: SocketAddr, limit: Duration) -> Duration {
 /// `stop` says so first (it is asked every 100 ms at least). Also returns
 /// the bytes sent.
 pub(crate) fn send_until_closed(
-    stream: &mut StdStream,
+    stream: &mut (impl Write + AsFd),
     request: &[u8],
     mut stop: impl FnMut() -> bool,
 ) -> (Option<Duration>, usize) {
     // Short, so that `stop` is asked; a timed-out write is retried.
-    stream
+    SockRef::from(&*stream)
         .set_write_timeout(Some(Duration::from_millis(100)))
         .unwrap();
     let start = Instant::now();
@@ -66,20 +81,33 @@ pub(crate) fn send_until_closed(
 
 /// Closes `stream` with a reset (`SO_LINGER` 0).
 pub(crate) fn reset(stream: StdStream) {
-    socket2::SockRef::from(&stream)
+    SockRef::from(&stream)
         .set_linger(Some(Duration::ZERO))
         .expect("can't set SO_LINGER");
 }
 
-/// Echoes what the peer sends until it closes its side.
-pub(crate) async fn echo(stream: &TcpStream) -> io::Result<()> {
-    let mut buf = Vec::with_capacity(4096);
-    loop {
-        buf.clear();
-        buf = stream.recv(buf).await?;
-        if buf.is_empty() {
-            return Ok(());
+/// Writes `echo` for each of the stream types: echoes what the peer sends
+/// until it closes its side. A macro: the streams share no trait.
+macro_rules! echo_loops {
+    ($($(#[$doc: meta])* $name: ident($stream: ty);)+) => {$(
+        $(#[$doc])*
+        pub(crate) async fn $name(stream: &$stream) -> io::Result<()> {
+            let mut buf = Vec::with_capacity(4096);
+            loop {
+                buf.clear();
+                buf = stream.recv(buf).await?;
+                if buf.is_empty() {
+                    return Ok(());
+                }
+                buf = stream.send_all(buf).await?;
+            }
         }
-        buf = stream.send_all(buf).await?;
-    }
+    )+};
+}
+
+echo_loops! {
+    /// Echoes what the TCP peer sends until it closes its side.
+    echo(TcpStream);
+    /// Echoes what the Unix peer sends until it closes its side.
+    unix_echo(UnixStream);
 }
