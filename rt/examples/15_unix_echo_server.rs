@@ -65,7 +65,9 @@ fn server_supervisor(err: ServerError<UnixListener>) -> SupervisorStrategy<()> {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     let mut args = std::env::args().skip(1);
-    let name = args.next().unwrap_or_else(|| "/tmp/kiln-echo.sock".to_owned());
+    let name = args
+        .next()
+        .unwrap_or_else(|| "/tmp/kiln-echo.sock".to_owned());
     let address = match name.strip_prefix('@') {
         Some(abstract_name) => SocketAddr::from_abstract_name(abstract_name)?,
         None => SocketAddr::from_pathname(&name)?,

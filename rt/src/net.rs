@@ -55,7 +55,9 @@ pub mod unix;
 
 pub use budget::{BudgetExceeded, MemoryBudget, Reservation};
 pub use incoming::Incoming;
-pub use server::{DEFAULT_MAX_CONNECTIONS, Server, ServerError, ServerMessage, ServerSetup};
+pub use server::{
+    DEFAULT_MAX_CONNECTIONS, Listener, Server, ServerError, ServerMessage, ServerSetup,
+};
 #[doc(no_inline)]
 pub use tcp::{TcpListener, TcpStream};
 #[doc(no_inline)]

@@ -41,8 +41,8 @@ mod listener;
 mod unix_socket;
 
 pub use error::ServerError;
-use listener::{Shown, TcpReservation};
 pub use listener::Listener;
+use listener::{Shown, TcpReservation};
 use unix_socket::UnixSocket;
 
 /// The first wait of a restarted server; doubled after each failure in a row.
@@ -672,10 +672,7 @@ struct ListenerGuard<L> {
 
 impl<L: Listener> ListenerGuard<L> {
     /// Takes the listener a failed server left, or makes a new one.
-    fn take<S, NA, RT>(
-        setup: &ServerSetup<S, NA, RT, L>,
-        io: &Io,
-    ) -> io::Result<ListenerGuard<L>> {
+    fn take<S, NA, RT>(setup: &ServerSetup<S, NA, RT, L>, io: &Io) -> io::Result<ListenerGuard<L>> {
         let left = lock(&setup.state).listener.take();
         let listener = match left {
             Some(listener) => listener,

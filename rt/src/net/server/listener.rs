@@ -53,9 +53,8 @@ pub trait Listen: Sized + Send + 'static {
     fn listen(bound: &Self::Bound, io: &Io) -> io::Result<Self>;
 
     /// Waits for a connection; returns it and the peer's address.
-    fn accept(
-        &self,
-    ) -> impl Future<Output = io::Result<(Self::Stream, Self::Address)>> + Send + '_;
+    fn accept(&self)
+    -> impl Future<Output = io::Result<(Self::Stream, Self::Address)>> + Send + '_;
 
     /// Sets the timeouts of a connection the server accepted, and the slot
     /// it holds under the server's connection limit.

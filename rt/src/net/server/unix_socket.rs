@@ -86,7 +86,10 @@ impl SocketFile {
         let metadata = fs::symlink_metadata(path).map_err(|err| {
             io::Error::new(
                 err.kind(),
-                format!("can't find the socket file just bound at {}: {err}", path.display()),
+                format!(
+                    "can't find the socket file just bound at {}: {err}",
+                    path.display()
+                ),
             )
         })?;
         Ok(SocketFile {
