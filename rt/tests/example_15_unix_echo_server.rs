@@ -52,7 +52,10 @@ fn echoes_on_a_path_and_removes_the_socket_file_when_stopped() {
         .unwrap();
     assert!(!second.status.success(), "a second server bound the path");
     let stderr = String::from_utf8_lossy(&second.stderr);
-    assert!(stderr.contains("AddrInUse") && stderr.contains("the path exists"), "{stderr}");
+    assert!(
+        stderr.contains("AddrInUse") && stderr.contains("the path exists"),
+        "{stderr}"
+    );
 
     example.signal(libc::SIGTERM);
     example.exit(TIMEOUT).assert_success("stopped\n");
