@@ -6,6 +6,7 @@
 //! cargo run --release -p kiln-bench -- [--quick] [--only W1,W3] [--systems kiln,tokio]
 //! cargo run --release -p kiln-bench -- --only W1a,W7-64B-256c   # one flavour, one W7 configuration
 //! cargo run --release -p kiln-bench -- --quick > results.txt
+//! cargo run --release -p kiln-bench -- --quick --only W8 --w8-seconds 4   # W8 with 4 s windows
 //! cargo run --release -p kiln-bench -- --charts results.txt --out docs/bench
 //! ```
 //!
@@ -60,10 +61,11 @@ use measure::Measurement;
 use w1_ping_pong::Flavour;
 
 /// How long each W8 measurement lasts (wrk takes whole seconds): with
-/// `--quick`, 96 runs (8 configurations, 4 systems, 3 runs) take about 2.5
-/// minutes.
+/// `--quick`, 120 runs (8 configurations, 5 systems, 3 runs) take about 3
+/// minutes. `--w8-seconds` sets it (one to [`W8_MAX_SECONDS`]).
 const W8_SECONDS: u32 = 10;
 const W8_QUICK_SECONDS: u32 = 1;
+const W8_MAX_SECONDS: u32 = 60;
 
 /// How long each W7 measurement lasts with `--quick`: 60 runs (4
 /// configurations, 5 systems, 3 runs) of this and a tenth more of warm-up
@@ -88,6 +90,7 @@ const EXTRA_SYSTEMS: [&str; 6] = [
 
 const USAGE: &str = "\
 usage: kiln-bench [--quick] [--only WORKLOADS] [--systems SYSTEMS] [--driver DRIVER]
+                  [--baseline BINARY] [--w8-seconds SECONDS]
        kiln-bench --charts FILE [--out DIR]
 
   --quick            smaller workloads, 3 runs each (the whole suite in about 2 minutes)
@@ -100,6 +103,10 @@ usage: kiln-bench [--quick] [--only WORKLOADS] [--systems SYSTEMS] [--driver DRI
                      runs it for ractor too, but not with --quick)
   --driver DRIVER    kiln's I/O driver: uring (system kiln), poll (system kiln-poll) or both
                      (default: both, side by side)
+  --baseline BINARY  W8 also measures BINARY's kiln server, as system kiln-baseline (a
+                     kiln-bench built from an earlier commit: before and after in one run)
+  --w8-seconds SECONDS  how long each W8 measurement lasts, 1 to 60 (default 10, 1 with
+                     --quick: --quick --only W8 --w8-seconds 4 takes about 10 minutes)
   --charts FILE      draw SVG charts of the JSON lines in FILE into DIR (default .)
 
 JSON lines go to standard error as measured and to standard output at the end,
@@ -148,10 +155,19 @@ fn check_args(args: &[String]) -> Result<(), String> {
     while let Some(arg) = iter.next() {
         match arg.as_str() {
             "--quick" => {}
-            "--only" | "--systems" | "--charts" | "--out" | "--driver" => {
+            "--only" | "--systems" | "--charts" | "--out" | "--driver" | "--baseline"
+            | "--w8-seconds" => {
                 let Some(value) = iter.next().filter(|v| !v.starts_with("--")) else {
                     return Err(format!("{arg} needs a value"));
                 };
+                if arg == "--baseline" && !Path::new(value).is_file() {
+                    return Err(format!(
+                        "--baseline: '{value}' is not a file (give the path of a kiln-bench binary)"
+                    ));
+                }
+                if arg == "--w8-seconds" {
+                    w8_seconds(value)?;
+                }
                 let known: Vec<&str> = match arg.as_str() {
                     "--only" => workload_names(),
                     "--systems" => SYSTEMS.into_iter().chain(EXTRA_SYSTEMS).collect(),
@@ -210,7 +226,7 @@ fn main() -> ExitCode {
         driver,
     );
     // W8's peers are HTTP servers: its own list unless `--systems` names them.
-    let w8_systems: Vec<String> = with_drivers(
+    let mut w8_systems: Vec<String> = with_drivers(
         match &systems_given {
             Some(given) => given
                 .iter()
@@ -221,6 +237,10 @@ fn main() -> ExitCode {
         },
         driver,
     );
+    let baseline = value_arg(&args, "--baseline").map(Path::new);
+    if baseline.is_some() {
+        w8_systems.insert(1, w8_http::BASELINE.to_owned());
+    }
     let runs = if quick { 3 } else { 5 };
     let wants = |workload: &str| {
         only.as_ref()
@@ -357,10 +377,14 @@ fn main() -> ExitCode {
         let w8_configs = w8_http::CONFIGS
             .into_iter()
             .filter(|config| wants("W8") || wants(config.workload));
-        let w8_seconds = if quick { W8_QUICK_SECONDS } else { W8_SECONDS };
+        let w8_seconds = match value_arg(&args, "--w8-seconds") {
+            Some(value) => w8_seconds(value)?,
+            None if quick => W8_QUICK_SECONDS,
+            None => W8_SECONDS,
+        };
         for config in w8_configs {
             let measured = interleave(runs, config.workload, &w8_systems, |system| {
-                w8_http::run(system, config, w8_seconds)
+                w8_http::run(system, config, w8_seconds, baseline)
             })?;
             record_server_runs(&mut results, config.workload, measured);
         }
@@ -477,6 +501,16 @@ fn record_server_runs(
 fn value_arg<'a>(args: &'a [String], flag: &str) -> Option<&'a str> {
     let index = args.iter().position(|a| a == flag)?;
     args.get(index + 1).map(String::as_str)
+}
+
+/// The value of `--w8-seconds`: whole seconds from 1 to [`W8_MAX_SECONDS`].
+fn w8_seconds(value: &str) -> Result<u32, String> {
+    match value.parse::<u32>() {
+        Ok(seconds @ 1..=W8_MAX_SECONDS) => Ok(seconds),
+        _ => Err(format!(
+            "--w8-seconds: '{value}' is not a whole number of seconds from 1 to {W8_MAX_SECONDS}"
+        )),
+    }
 }
 
 /// The comma-separated values after `flag`.
@@ -598,8 +632,35 @@ mod tests {
             Ok(())
         );
         assert_eq!(check("--charts results.txt --out docs/bench"), Ok(()));
+        let this = std::env::current_exe().unwrap();
+        assert_eq!(
+            check(&format!("--only W8 --baseline {}", this.display())),
+            Ok(())
+        );
         assert_eq!(check("--driver poll --only W7"), Ok(()));
+        assert_eq!(check("--quick --only W8 --w8-seconds 4"), Ok(()));
         assert!(check("--driver kqueue").is_err());
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_why() {
+        for (line, error) in [
+            (
+                "--only W8 --baseline /no/such/kiln-bench",
+                "--baseline: '/no/such/kiln-bench' is not a file (give the path of a kiln-bench binary)",
+            ),
+            ("--baseline", "--baseline needs a value"),
+            (
+                "--w8-seconds 0",
+                "--w8-seconds: '0' is not a whole number of seconds from 1 to 60",
+            ),
+            (
+                "--w8-seconds 2.5",
+                "--w8-seconds: '2.5' is not a whole number of seconds from 1 to 60",
+            ),
+        ] {
+            assert_eq!(check(line), Err(error.to_owned()));
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::fs;
 use std::future::Future;
 use std::io::{self, BufRead as _, BufReader, Write as _};
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -31,14 +32,20 @@ impl ServerProcess {
     /// prints.
     pub(crate) fn start(args: &[&str]) -> Result<ServerProcess, String> {
         let exe = std::env::current_exe().map_err(|err| err.to_string())?;
-        let child = Command::new(exe)
+        ServerProcess::start_binary(&exe, args)
+    }
+
+    /// Starts `binary` (a kiln-bench) with `--child args` and reads the
+    /// port it prints.
+    pub(crate) fn start_binary(binary: &Path, args: &[&str]) -> Result<ServerProcess, String> {
+        let child = Command::new(binary)
             .arg("--child")
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .map_err(|err| format!("can't start the server process: {err}"))?;
+            .map_err(|err| format!("can't start {}: {err}", binary.display()))?;
         let mut server = ServerProcess { child, port: 0 };
         let stdout = server.child.stdout.take().ok_or("no stdout pipe")?;
         let mut line = String::new();

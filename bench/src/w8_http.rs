@@ -24,10 +24,14 @@
 //! - **actix-web**: `HttpServer` with `workers(1)` and two routes.
 //! - **may-minihttp**: TechEmpower's fastest Rust entry: an `HttpService`
 //!   on `may` coroutines with `set_workers(1)`.
+//! - **kiln-baseline** (with `--baseline BINARY`): the kiln server of
+//!   another kiln-bench build, to measure a change against its parent in
+//!   the same interleaved run.
 
 use std::convert::Infallible;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::path::Path;
 use std::process::Command;
 
 use bytes::Bytes;
@@ -45,6 +49,11 @@ use crate::server_process::{
 
 /// The systems W8 measures.
 pub(crate) const SYSTEMS: [&str; 5] = ["kiln", "kiln-poll", "hyper", "actix-web", "may-minihttp"];
+
+/// The system name of the kiln server of `--baseline BINARY`: another
+/// build of kiln-bench (an earlier commit's), to measure a change against
+/// its parent in the same run.
+pub(crate) const BASELINE: &str = "kiln-baseline";
 
 /// The plaintext body.
 const HELLO: &str = "Hello, World!";
@@ -95,9 +104,19 @@ const fn config(
 }
 
 /// Starts a `system` server and loads it with wrk for `seconds`; returns
-/// (requests per second, server CPU µs per request).
-pub(crate) fn run(system: &str, config: Config, seconds: u32) -> Result<(f64, f64), String> {
-    let server = ServerProcess::start(&["W8-server", system])?;
+/// (requests per second, server CPU µs per request). [`BASELINE`] is the
+/// kiln server of the `baseline` binary.
+pub(crate) fn run(
+    system: &str,
+    config: Config,
+    seconds: u32,
+    baseline: Option<&Path>,
+) -> Result<(f64, f64), String> {
+    let server = match (system, baseline) {
+        (BASELINE, Some(binary)) => ServerProcess::start_binary(binary, &["W8-server", "kiln"])?,
+        (BASELINE, None) => return Err("kiln-baseline needs --baseline BINARY".to_owned()),
+        _ => ServerProcess::start(&["W8-server", system])?,
+    };
     let result = load(&server, config, seconds);
     let stopped = server.stop();
     let result = result?;

@@ -16,8 +16,8 @@ use bytes::Bytes;
 use futures_core::Stream;
 use kiln_rt::io::Buf;
 
-use crate::proto::encode::{BodyEncoding, LAST_CHUNK};
-use crate::server::connection::{Connection, FLUSH_AT};
+use crate::proto::encode::{self, BodyEncoding, LAST_CHUNK};
+use crate::server::wire::{FLUSH_AT, Wire};
 
 /// A response body: anything that knows its length (or not) and writes
 /// itself into a [`BodySink`].
@@ -40,15 +40,15 @@ pub trait ResponseBody {
 /// chunked) and sends them once enough are waiting, so a client that reads
 /// slowly slows the writer down (backpressure) and memory stays bounded.
 pub struct BodySink<'c> {
-    conn: &'c Connection,
+    wire: &'c Wire,
     encoding: BodyEncoding,
     written: u64,
 }
 
 impl<'c> BodySink<'c> {
-    pub(crate) const fn new(conn: &'c Connection, encoding: BodyEncoding) -> BodySink<'c> {
+    pub(crate) const fn new(wire: &'c Wire, encoding: BodyEncoding) -> BodySink<'c> {
         BodySink {
-            conn,
+            wire,
             encoding,
             written: 0,
         }
@@ -62,13 +62,15 @@ impl<'c> BodySink<'c> {
             return Ok(());
         }
         self.count(data.len())?;
-        match self.encoding {
-            BodyEncoding::None => Ok(()),
-            BodyEncoding::Chunked => self.conn.write_output(data, true).await,
-            BodyEncoding::Length(_) | BodyEncoding::UntilClose => {
-                self.conn.write_output(data, false).await
-            }
+        let full = match self.encoding {
+            BodyEncoding::None => false,
+            BodyEncoding::Chunked => self.wire.push_body(data, true),
+            BodyEncoding::Length(_) | BodyEncoding::UntilClose => self.wire.push_body(data, false),
+        };
+        if full {
+            self.wire.flush().await?;
         }
+        Ok(())
     }
 
     /// Writes an owned buffer: a small one is copied, a large one is sent
@@ -79,21 +81,19 @@ impl<'c> BodySink<'c> {
         }
         self.count(buf.len())?;
         if self.encoding == BodyEncoding::Chunked {
-            let mut head = Vec::with_capacity(16);
-            crate::proto::encode::chunk_head(&mut head, buf.len());
-            self.conn.push_output(&head);
-            self.conn.send_with(buf).await?;
-            self.conn.push_output(crate::proto::encode::CHUNK_END);
+            self.wire.push_chunk_head(buf.len());
+            self.wire.send_with(buf).await?;
+            self.wire.push_output(encode::CHUNK_END);
             Ok(())
         } else {
-            self.conn.send_with(buf).await
+            self.wire.send_with(buf).await
         }
     }
 
     /// Sends what waits in the output buffer now (e.g. before a slow
     /// computation of the next part of a streamed body).
     pub async fn flush(&mut self) -> io::Result<()> {
-        self.conn.flush().await
+        self.wire.flush().await
     }
 
     /// Counts `n` more bytes against the declared length.
@@ -113,7 +113,7 @@ impl<'c> BodySink<'c> {
     pub(crate) fn finish(self) -> io::Result<()> {
         match self.encoding {
             BodyEncoding::Chunked => {
-                self.conn.push_output(LAST_CHUNK);
+                self.wire.push_output(LAST_CHUNK);
                 Ok(())
             }
             BodyEncoding::Length(length) if self.written != length => Err(io::Error::new(
@@ -232,6 +232,13 @@ impl<S> StreamBody<S> {
             stream,
             length: Some(length),
         }
+    }
+}
+
+impl<S> StreamBody<S> {
+    /// The stream and the length it was given.
+    pub(crate) fn into_parts(self) -> (S, Option<u64>) {
+        (self.stream, self.length)
     }
 }
 

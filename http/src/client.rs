@@ -9,6 +9,14 @@
 //! with the [`ParseError`] inside, or
 //! [`UnexpectedEof`](io::ErrorKind::UnexpectedEof)), never a short body.
 //!
+//! # Streaming uploads
+//!
+//! [`Client::request_stream`] sends a body made as it is sent (a
+//! [`StreamBody`]: chunked, or with `Content-Length` if given one), an
+//! item at a time: the next item is asked for once the previous one is in
+//! the output buffer, and the buffer is sent once 64 KiB wait, so a server
+//! that reads slowly slows the stream down and memory stays bounded.
+//!
 //! # A pool per worker
 //!
 //! A client keeps the connections whose responses were read whole, up to
@@ -19,32 +27,39 @@
 
 mod body;
 mod config;
+mod pool;
 
 pub use body::ResponseBody;
 pub use config::ClientConfig;
 
-use std::cell::RefCell;
 use std::fmt;
+use std::future::poll_fn;
 use std::io;
-use std::mem::take;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::time::Instant;
+use std::pin::pin;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use futures_core::Stream;
 use http::header::{self, HeaderMap};
+use http::request::Parts;
 use http::{Method, Request, Response, StatusCode, Uri};
 use kiln_rt::access::Access;
-use kiln_rt::net::TcpStream;
-use kiln_rt::timer::Deadline;
 use log::debug;
 
+use crate::body::StreamBody;
+use crate::client::pool::{Conn, Pool};
 use crate::proto::decode::Decoder;
-use crate::proto::encode;
+use crate::proto::encode::{self, BodyEncoding};
 use crate::proto::error::{ErrorKind, ParseError};
 use crate::proto::response::parse_response;
 
-/// Bytes of room made in a connection's input before each receive.
-const RECV_SIZE: usize = 16 * 1024;
+/// Output waiting to be sent is sent once it is this large.
+const SEND_AT: usize = 64 * 1024;
+/// A streamed body can't be sent twice, so it takes a pooled connection
+/// only if that has been idle for less than this (a server closes idle
+/// connections after seconds, not less: nginx 75 s, kiln 60 s, node 5 s).
+const STREAM_REUSE: Duration = Duration::from_secs(1);
 
 /// An HTTP/1.1 client with a pool of idle connections; see the [module
 /// documentation](self).
@@ -65,39 +80,20 @@ const RECV_SIZE: usize = 16 * 1024;
 /// }
 /// ```
 pub struct Client<RT: Access + Clone> {
-    rt: RT,
-    config: ClientConfig,
-    pool: RefCell<Vec<Idle>>,
-}
-
-/// A connection in the pool.
-struct Idle {
-    conn: Conn,
-    since: Instant,
-}
-
-/// A connection of the client.
-pub(crate) struct Conn {
-    pub(crate) stream: TcpStream,
-    pub(crate) address: SocketAddr,
-    /// Bytes received and not used yet start at `start`.
-    pub(crate) input: Vec<u8>,
-    pub(crate) start: usize,
+    pool: Pool<RT>,
 }
 
 impl<RT: Access + Clone> Client<RT> {
     /// A client whose sockets and timers use `rt`.
-    pub fn new(rt: RT, config: ClientConfig) -> Client<RT> {
+    pub const fn new(rt: RT, config: ClientConfig) -> Client<RT> {
         Client {
-            rt,
-            config,
-            pool: RefCell::new(Vec::new()),
+            pool: Pool::new(rt, config),
         }
     }
 
     /// The client's configuration.
     pub const fn config(&self) -> &ClientConfig {
-        &self.config
+        self.pool.config()
     }
 
     /// Sends a `GET` request for `uri` (`http://host:port/path`).
@@ -129,10 +125,8 @@ impl<RT: Access + Clone> Client<RT> {
         let mut body: Bytes = body.into();
         let mut redirects = 0;
         loop {
-            let response = self
-                .send(&parts.method, &parts.uri, &parts.headers, &body)
-                .await?;
-            if redirects >= self.config.redirects() {
+            let response = self.send(&parts, &body).await?;
+            if redirects >= self.config().redirects() {
                 return Ok(response);
             }
             let status = response.status();
@@ -164,20 +158,71 @@ impl<RT: Access + Clone> Client<RT> {
         }
     }
 
+    /// Sends `request` with a body made as it is sent (chunked, or with
+    /// `Content-Length` if the [`StreamBody`] has a length) and reads the
+    /// response head; see the [module documentation](self) for the
+    /// backpressure.
+    ///
+    /// A stream can be sent only once: redirects are returned, not
+    /// followed, and the request is not sent again if the connection turns
+    /// out closed (a pooled connection is used only if it has been idle
+    /// for less than a second; else a new one is made). Fails with the
+    /// stream's error if it yields one, and with
+    /// [`io::ErrorKind::InvalidInput`] if it yields more or fewer bytes than
+    /// its length (the connection is closed then).
+    pub async fn request_stream<S, B>(
+        &self,
+        request: Request<StreamBody<S>>,
+    ) -> io::Result<Response<ResponseBody<'_, RT>>>
+    where
+        S: Stream<Item = io::Result<B>>,
+        B: AsRef<[u8]>,
+    {
+        let (parts, body) = request.into_parts();
+        let (stream, length) = body.into_parts();
+        let address = resolve(&parts.uri)?;
+        let mut head = Vec::with_capacity(256);
+        let encoding =
+            encode::request_head(&mut head, &parts.method, &parts.uri, &parts.headers, length);
+        let mut conn = match self.pool.take(address, STREAM_REUSE) {
+            Some(conn) => conn,
+            None => self.pool.connect(address).await?,
+        };
+        send_stream(&mut conn, head, encoding, stream).await?;
+        let (response, decoder, keep_alive) = self
+            .read_response(&mut conn, &parts.method)
+            .await
+            .map_err(Retry::into_error)?;
+        let body = ResponseBody::new(&self.pool, conn, decoder, keep_alive);
+        let (parts, ()) = response.into_parts();
+        Ok(Response::from_parts(parts, body))
+    }
+
     /// Sends one request; reads the response head.
     async fn send(
         &self,
-        method: &Method,
-        uri: &Uri,
-        headers: &HeaderMap,
+        request: &Parts,
         body: &Bytes,
     ) -> io::Result<Response<ResponseBody<'_, RT>>> {
-        let address = resolve(uri)?;
-        let mut head = Vec::with_capacity(256 + body.len().min(64 * 1024));
-        let encoding =
-            encode::request_head(&mut head, method, uri, headers, Some(body.len() as u64));
+        let address = resolve(&request.uri)?;
+        // The request's bytes; made again for a second attempt (a failed
+        // send keeps its buffer).
+        let bytes = || {
+            let mut out = Vec::with_capacity(256 + body.len());
+            let encoding = encode::request_head(
+                &mut out,
+                &request.method,
+                &request.uri,
+                &request.headers,
+                Some(body.len() as u64),
+            );
+            if encoding != BodyEncoding::None {
+                out.extend_from_slice(body);
+            }
+            out
+        };
         let idempotent = matches!(
-            *method,
+            request.method,
             Method::GET
                 | Method::HEAD
                 | Method::PUT
@@ -186,16 +231,26 @@ impl<RT: Access + Clone> Client<RT> {
                 | Method::TRACE
         );
         loop {
-            let (mut conn, reused) = match self.take_idle(address) {
+            let (mut conn, reused) = match self.pool.take(address, Duration::MAX) {
                 Some(conn) => (conn, true),
-                None => (self.connect(address).await?, false),
+                None => (self.pool.connect(address).await?, false),
             };
-            let result = self
-                .exchange(&mut conn, method, &head, encoding, body)
-                .await;
+            let sent = match conn.stream.send_all(bytes()).await {
+                Ok(_) => Ok(()),
+                Err(err) => Err(match err.kind() {
+                    io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset => {
+                        Retry::Closed(err)
+                    }
+                    _ => Retry::Failed(err),
+                }),
+            };
+            let result = match sent {
+                Ok(()) => self.read_response(&mut conn, &request.method).await,
+                Err(err) => Err(err),
+            };
             match result {
                 Ok((response, decoder, keep_alive)) => {
-                    let body = ResponseBody::new(self, conn, decoder, keep_alive);
+                    let body = ResponseBody::new(&self.pool, conn, decoder, keep_alive);
                     let (parts, ()) = response.into_parts();
                     return Ok(Response::from_parts(parts, body));
                 }
@@ -206,40 +261,24 @@ impl<RT: Access + Clone> Client<RT> {
                         "HTTP client: pooled connection to {address} was closed ({err}): sending again"
                     );
                 }
-                Err(Retry::Closed(err) | Retry::Failed(err)) => return Err(err),
+                Err(err) => return Err(err.into_error()),
             }
         }
     }
 
-    /// Sends the request on `conn` and reads the response head, skipping
-    /// interim (1xx) responses.
-    async fn exchange(
+    /// Reads the response head on `conn`, skipping interim (1xx)
+    /// responses, within the response timeout.
+    async fn read_response(
         &self,
         conn: &mut Conn,
         method: &Method,
-        head: &[u8],
-        encoding: encode::BodyEncoding,
-        body: &Bytes,
     ) -> Result<(Response<()>, Decoder, bool), Retry> {
-        let deadline = Instant::now() + self.config.write_timeout();
-        let mut out = Vec::with_capacity(head.len() + body.len());
-        out.extend_from_slice(head);
-        if encoding != encode::BodyEncoding::None {
-            out.extend_from_slice(body);
-        }
-        let sent = Deadline::at(self.rt.clone(), deadline, conn.stream.send_all(out)).await;
-        if let Err(err) = sent {
-            return Err(match err.kind() {
-                io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset => Retry::Closed(err),
-                _ => Retry::Failed(err),
-            });
-        }
-        let deadline = Instant::now() + self.config.response_timeout();
+        let deadline = Instant::now() + self.config().response_timeout();
         let mut received_any = false;
         loop {
             let parsed = parse_response(
-                &conn.input[conn.start..],
-                self.config.limits(),
+                conn.input.bytes(),
+                self.config().limits(),
                 *method == Method::HEAD,
             );
             match parsed {
@@ -247,25 +286,29 @@ impl<RT: Access + Clone> Client<RT> {
                     if head.response.status().is_informational()
                         && head.response.status() != StatusCode::SWITCHING_PROTOCOLS =>
                 {
-                    conn.start += head.length;
+                    conn.input.consume(head.length);
                     continue;
                 }
                 Ok(Some(head)) => {
-                    conn.start += head.length;
+                    conn.input.consume(head.length);
                     let decoder = Decoder::new(head.framing);
                     return Ok((head.response, decoder, head.keep_alive));
                 }
                 Ok(None) => {}
-                Err(err) => return Err(Retry::Failed(invalid(err))),
+                Err(err) => return Err(Retry::Failed(err.into())),
             }
-            match conn.recv(&self.rt, deadline).await {
+            match conn.recv(self.pool.rt(), Some(deadline)).await {
                 Ok(0) if !received_any => {
                     return Err(Retry::Closed(io::Error::new(
                         io::ErrorKind::UnexpectedEof,
                         "the server closed the connection without a response",
                     )));
                 }
-                Ok(0) => return Err(Retry::Failed(invalid(ErrorKind::HeadCutShort.into()))),
+                Ok(0) => {
+                    return Err(Retry::Failed(
+                        ParseError::from(ErrorKind::HeadCutShort).into(),
+                    ));
+                }
                 Ok(_) => received_any = true,
                 Err(err) if err.kind() == io::ErrorKind::ConnectionReset && !received_any => {
                     return Err(Retry::Closed(err));
@@ -275,80 +318,79 @@ impl<RT: Access + Clone> Client<RT> {
         }
     }
 
-    /// Connects to `address` under the connect timeout.
-    async fn connect(&self, address: SocketAddr) -> io::Result<Conn> {
-        let connect = TcpStream::connect(&self.rt, address);
-        let stream =
-            Deadline::after(self.rt.clone(), self.config.connect_timeout(), connect).await?;
-        stream.set_nodelay(true)?;
-        Ok(Conn {
-            stream,
-            address,
-            input: Vec::new(),
-            start: 0,
-        })
-    }
-
-    /// A pooled connection to `address` that has not been idle too long.
-    fn take_idle(&self, address: SocketAddr) -> Option<Conn> {
-        let mut pool = self.pool.borrow_mut();
-        let max_idle = self.config.idle_timeout();
-        pool.retain(|idle| idle.since.elapsed() < max_idle);
-        let index = pool.iter().rposition(|idle| idle.conn.address == address)?;
-        Some(pool.swap_remove(index).conn)
-    }
-
-    /// Puts a connection whose response was read whole back in the pool.
-    pub(crate) fn give_back(&self, mut conn: Conn) {
-        if self.config.max_idle() == 0 || conn.start != conn.input.len() {
-            return; // Bytes after the response: out of step, drop it.
-        }
-        conn.input.clear();
-        conn.start = 0;
-        let mut pool = self.pool.borrow_mut();
-        if pool.len() >= self.config.max_idle() {
-            pool.remove(0); // The oldest.
-        }
-        pool.push(Idle {
-            conn,
-            since: Instant::now(),
-        });
-    }
-
     /// The number of idle connections in the pool.
     pub fn idle_connections(&self) -> usize {
-        self.pool.borrow().len()
+        self.pool.len()
     }
 }
 
 impl<RT: Access + Clone> fmt::Debug for Client<RT> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
-            .field("config", &self.config)
+            .field("config", self.config())
             .field("idle_connections", &self.idle_connections())
             .finish_non_exhaustive()
     }
 }
 
-impl Conn {
-    /// Receives more bytes until `deadline`; returns how many (0: closed).
-    pub(crate) async fn recv<RT: Access + Clone>(
-        &mut self,
-        rt: &RT,
-        deadline: Instant,
-    ) -> io::Result<usize> {
-        if self.start > 0 {
-            self.input.drain(..self.start);
-            self.start = 0;
+/// Sends `head` and then the items of `stream` on `conn` (framed as
+/// `encoding`), sending whenever [`SEND_AT`] bytes wait.
+async fn send_stream<S, B>(
+    conn: &mut Conn,
+    mut out: Vec<u8>,
+    encoding: BodyEncoding,
+    stream: S,
+) -> io::Result<()>
+where
+    S: Stream<Item = io::Result<B>>,
+    B: AsRef<[u8]>,
+{
+    let mut stream = pin!(stream);
+    let mut written = 0_u64;
+    while let Some(item) = poll_fn(|cx| stream.as_mut().poll_next(cx)).await {
+        let item = item?;
+        let data = item.as_ref();
+        if data.is_empty() {
+            continue;
         }
-        let mut input = take(&mut self.input);
-        let before = input.len();
-        input.reserve(RECV_SIZE);
-        input = Deadline::at(rt.clone(), deadline, self.stream.recv(input)).await?;
-        let received = input.len() - before;
-        self.input = input;
-        Ok(received)
+        written += data.len() as u64;
+        match encoding {
+            BodyEncoding::Chunked => {
+                encode::chunk_head(&mut out, data.len());
+                out.extend_from_slice(data);
+                out.extend_from_slice(encode::CHUNK_END);
+            }
+            BodyEncoding::Length(length) if written <= length => out.extend_from_slice(data),
+            BodyEncoding::Length(_) | BodyEncoding::None | BodyEncoding::UntilClose => {
+                return Err(wrong_length(written, encoding));
+            }
+        }
+        if out.len() >= SEND_AT {
+            out = conn.stream.send_all(out).await?;
+            out.clear();
+        }
     }
+    match encoding {
+        BodyEncoding::Chunked => out.extend_from_slice(encode::LAST_CHUNK),
+        BodyEncoding::Length(length) if written != length => {
+            return Err(wrong_length(written, encoding));
+        }
+        _ => {}
+    }
+    conn.stream.send_all(out).await.map(drop)
+}
+
+/// The error for a stream that yielded `written` bytes where `encoding`
+/// says otherwise.
+fn wrong_length(written: u64, encoding: BodyEncoding) -> io::Error {
+    let length = match encoding {
+        BodyEncoding::Length(length) => length,
+        _ => 0,
+    };
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("request body stream yielded {written} bytes, not its length of {length}"),
+    )
 }
 
 /// Why an exchange failed: `Closed` if the connection was closed before a
@@ -358,13 +400,11 @@ enum Retry {
     Failed(io::Error),
 }
 
-/// An I/O error for a framing error of the response.
-pub(crate) fn invalid(err: ParseError) -> io::Error {
-    match err.kind() {
-        ErrorKind::BodyCutShort | ErrorKind::HeadCutShort => {
-            io::Error::new(io::ErrorKind::UnexpectedEof, err)
+impl Retry {
+    fn into_error(self) -> io::Error {
+        match self {
+            Retry::Closed(err) | Retry::Failed(err) => err,
         }
-        _ => io::Error::new(io::ErrorKind::InvalidData, err),
     }
 }
 

@@ -21,7 +21,17 @@
 //! in `chunked`, is repeated, comes in HTTP/1.0 or carries stray
 //! whitespace, obsolete line folding, bad chunk sizes, a body cut short.
 //! Every limit and timeout is on by default ([`server::ServerConfig`]) and
-//! answered with its status (400, 408, 413, 414, 417, 431, 501, 503, 505).
+//! answered with its status (400, 408, 413, 414, 417, 431, 501, 505); at
+//! its connection limit a worker stops accepting. A handler that panics
+//! gets its request answered with 500.
+//!
+//! kiln-http uses only kiln-rt's public API, so it runs on both of
+//! kiln-rt's I/O drivers: io_uring, and epoll where io_uring is blocked
+//! (old kernels, seccomp profiles such as Docker's default). The runtime
+//! picks one when it is built ([`IoDriver`](kiln_rt::io::IoDriver):
+//! `Setup::with_io_driver`, or `KILN_IO_DRIVER=auto|uring|poll` without a
+//! rebuild); a server, a client and their limits behave the same on both,
+//! and kiln-http's tests run on both.
 //!
 //! # Getting started
 //!
@@ -66,10 +76,13 @@
 //!
 //! - **Handlers** ([`server::Handler`], given to
 //!   [`Server::new`](server::Server::new)): `async fn(Request<Bytes>) ->
-//!   impl IntoResponse`, a [`Router`] of them, or an actor reached by RPC
-//!   ([`server::rpc_handler`]) for work that belongs on another thread or
-//!   state shared by all workers. Bodies are read whole, up to
-//!   [`Limits::max_body_size`] (413 past it).
+//!   impl IntoResponse`, whose bodies are read whole, up to
+//!   [`Limits::max_body_size`] (413 past it); `async fn(Request<RequestBody>)
+//!   -> impl IntoResponse` made a handler by [`server::streaming`], which
+//!   reads the body as it arrives ([`server::RequestBody`]: pieces, or a
+//!   `Stream`), with backpressure and no size limit; a [`Router`] of them;
+//!   or an actor reached by RPC ([`server::rpc_handler`]) for work that
+//!   belongs on another thread or state shared by all workers.
 //! - **Connection actors** (given to
 //!   [`Server::with_actor`](server::Server::with_actor)): an actor per
 //!   connection that loops [`Connection::next_request`](server::Connection::next_request)
@@ -98,11 +111,12 @@
 //!
 //! # The client
 //!
-//! [`client::Client`] sends requests with bodies, returns the response head
-//! as soon as it is read and its body to read as it arrives, keeps
-//! connections for reuse in a small pool (one client per worker makes a
-//! per-worker pool), and follows redirects only when asked. Its framing is
-//! as strict as the server's.
+//! [`client::Client`] sends requests with bodies (whole, or streamed from a
+//! `Stream` with [`request_stream`](client::Client::request_stream),
+//! chunked), returns the response head as soon as it is read and its body
+//! to read as it arrives, keeps connections for reuse in a small pool (one
+//! client per worker makes a per-worker pool), and follows redirects only
+//! when asked. Its framing is as strict as the server's.
 //!
 //! # Modules
 //!

@@ -14,6 +14,7 @@ pub(crate) mod drive;
 pub(crate) mod encode;
 pub(crate) mod error;
 pub(crate) mod framing;
+pub(crate) mod input;
 pub(crate) mod limits;
 pub(crate) mod request;
 pub(crate) mod response;

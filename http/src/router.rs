@@ -11,7 +11,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode, header};
 
-use crate::server::{Handler, IntoResponse};
+use crate::server::{Handler, IntoResponse, RequestBody};
 
 /// Routes requests to handlers by method and path.
 ///
@@ -45,13 +45,27 @@ pub struct Router {
 
 /// A handler behind a pointer, with its future boxed.
 trait DynHandler: Send + Sync {
-    fn call(&self, request: Request<Bytes>) -> Pin<Box<dyn Future<Output = Response<Bytes>> + '_>>;
+    fn call(
+        &self,
+        request: Request<RequestBody>,
+    ) -> Pin<Box<dyn Future<Output = Response<Bytes>> + '_>>;
 }
 
 impl<H: Handler> DynHandler for H {
-    fn call(&self, request: Request<Bytes>) -> Pin<Box<dyn Future<Output = Response<Bytes>> + '_>> {
+    fn call(
+        &self,
+        request: Request<RequestBody>,
+    ) -> Pin<Box<dyn Future<Output = Response<Bytes>> + '_>> {
         Box::pin(self.handle(request))
     }
+}
+
+/// What the router does with a request.
+enum Decision<'r> {
+    /// Hand it to this route, with these parameters.
+    Route(&'r Route, PathParams),
+    /// Answer it so (404, 405, 501, `OPTIONS`).
+    Answer(Response<Bytes>),
 }
 
 struct Route {
@@ -131,25 +145,23 @@ impl Router {
     }
 }
 
-impl Handler for Router {
-    async fn handle(&self, mut request: Request<Bytes>) -> Response<Bytes> {
-        let method = request.method().clone();
-        let path = request.uri().path().to_owned();
-        let found = self.find(&method, &path).or_else(|| {
+impl Router {
+    /// Where a request for `method` and `path` goes.
+    fn decide(&self, method: &Method, path: &str) -> Decision<'_> {
+        let found = self.find(method, path).or_else(|| {
             (method == Method::HEAD)
-                .then(|| self.find(&Method::GET, &path))
+                .then(|| self.find(&Method::GET, path))
                 .flatten()
         });
         if let Some((route, params)) = found {
-            request.extensions_mut().insert(params);
-            return route.handler.call(request).await;
+            return Decision::Route(route, params);
         }
-        if !is_defined(&method) {
-            return StatusCode::NOT_IMPLEMENTED.into_response();
+        if !is_defined(method) {
+            return Decision::Answer(StatusCode::NOT_IMPLEMENTED.into_response());
         }
-        let allowed = self.allowed(&path);
+        let allowed = self.allowed(path);
         if allowed.is_empty() {
-            return StatusCode::NOT_FOUND.into_response();
+            return Decision::Answer(StatusCode::NOT_FOUND.into_response());
         }
         let allow = allowed
             .iter()
@@ -165,7 +177,19 @@ impl Handler for Router {
         if let Ok(allow) = header::HeaderValue::from_str(&allow) {
             response.headers_mut().insert(header::ALLOW, allow);
         }
-        response
+        Decision::Answer(response)
+    }
+}
+
+impl Handler for Router {
+    async fn handle(&self, mut request: Request<RequestBody>) -> Response<Bytes> {
+        match self.decide(request.method(), request.uri().path()) {
+            Decision::Route(route, params) => {
+                request.extensions_mut().insert(params);
+                route.handler.call(request).await
+            }
+            Decision::Answer(response) => response,
+        }
     }
 }
 

@@ -233,3 +233,161 @@ fn bad_uris_are_refused() {
         ]
     );
 }
+
+/// `count` pieces of `size` bytes, counting in `taken` how many were taken.
+struct Pieces {
+    left: usize,
+    size: usize,
+    taken: std::rc::Rc<std::cell::Cell<usize>>,
+}
+
+impl futures_core::Stream for Pieces {
+    type Item = io::Result<Vec<u8>>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        if self.left == 0 {
+            return std::task::Poll::Ready(None);
+        }
+        self.left -= 1;
+        self.taken.set(self.taken.get() + 1);
+        std::task::Poll::Ready(Some(Ok(vec![b'z'; self.size])))
+    }
+}
+
+/// Sends `pieces` pieces of `size` bytes as a streamed body (with `length`
+/// if given) to `uri`, twice on one client; returns the answers, and the
+/// idle connections after each.
+fn upload(
+    uri: String,
+    pieces: usize,
+    size: usize,
+    length: Option<u64>,
+) -> io::Result<Vec<(String, usize)>> {
+    run_local(move |rt| async move {
+        let client = Client::new(rt, ClientConfig::default());
+        let mut got = Vec::new();
+        for _ in 0..2 {
+            let stream = Pieces {
+                left: pieces,
+                size,
+                taken: Default::default(),
+            };
+            let body = match length {
+                Some(length) => StreamBody::with_length(stream, length),
+                None => StreamBody::new(stream),
+            };
+            let mut request = http::Request::new(body);
+            *request.method_mut() = Method::POST;
+            *request.uri_mut() = uri.parse().unwrap();
+            let response = client.request_stream(request).await?;
+            let body = response.into_body().recv_all().await?;
+            got.push((
+                String::from_utf8(body.to_vec()).unwrap(),
+                client.idle_connections(),
+            ));
+        }
+        Ok(got)
+    })
+}
+
+#[test]
+fn streamed_uploads_chunked_and_with_a_length() {
+    let server = TestServer::actor(actor_fn(counting), ServerConfig::default());
+    let uri = format!("http://{}/", server.address);
+    // Chunked, many sends' worth (under the server's 1 MiB limit: the
+    // counting server reads bodies whole).
+    let got = upload(uri.clone(), 60, 15_000, None).unwrap();
+    assert_eq!(
+        got,
+        [
+            ("1 POST 900000".to_owned(), 1),
+            ("2 POST 900000".to_owned(), 1)
+        ],
+        "the connection is reused"
+    );
+    let got = upload(uri.clone(), 10, 1_000, Some(10_000)).unwrap();
+    assert_eq!(got[0].0, "1 POST 10000");
+    let err = upload(uri.clone(), 10, 1_000, Some(9_999)).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{err}");
+    let err = upload(uri, 10, 1_000, Some(10_001)).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{err}");
+    server.stop();
+}
+
+/// A server that accepts and never reads: the upload stops taking pieces
+/// once the socket buffers are full, and fails at the write timeout.
+#[test]
+fn a_streamed_upload_to_a_server_that_does_not_read_pushes_back() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    let held = std::thread::spawn(move || listener.accept().map(|(stream, _)| stream));
+    let (err, taken) = run_local(move |rt| async move {
+        let config = ClientConfig::default().with_write_timeout(Duration::from_millis(500));
+        let client = Client::new(rt, config);
+        let taken = std::rc::Rc::new(std::cell::Cell::new(0));
+        let stream = Pieces {
+            left: usize::MAX,
+            size: 64 * 1024,
+            taken: taken.clone(),
+        };
+        let mut request = http::Request::new(StreamBody::new(stream));
+        *request.method_mut() = Method::POST;
+        *request.uri_mut() = format!("http://{address}/").parse().unwrap();
+        let err = client.request_stream(request).await.err();
+        (err.map(|err| err.kind()), taken.get() * 64 * 1024)
+    });
+    assert_eq!(err, Some(io::ErrorKind::TimedOut));
+    assert!(
+        taken < 64 * 1024 * 1024,
+        "{taken} bytes taken from the stream"
+    );
+    drop(held.join());
+}
+
+/// A server that answers every request head with `response` and then
+/// holds the connection, silent, for 5 s.
+fn stalling_server(response: &'static [u8]) -> std::net::SocketAddr {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            std::thread::spawn(move || {
+                let mut buf = [0; 4096];
+                let mut got = Vec::new();
+                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = stream.write_all(response);
+                std::thread::sleep(Duration::from_secs(5));
+            });
+        }
+    });
+    address
+}
+
+#[test]
+fn a_silent_server_times_out() {
+    // No response head at all: the response timeout.
+    let address = stalling_server(b"");
+    let config = ClientConfig::default().with_response_timeout(Duration::from_millis(300));
+    let start = std::time::Instant::now();
+    let err = get(address, config).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::TimedOut, "{err}");
+    assert!(start.elapsed() >= Duration::from_millis(300));
+    assert!(start.elapsed() < Duration::from_secs(4));
+    // A head, then part of the body: the read timeout.
+    let address = stalling_server(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc");
+    let config = ClientConfig::default().with_read_timeout(Duration::from_millis(300));
+    let start = std::time::Instant::now();
+    let err = get(address, config).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::TimedOut, "{err}");
+    assert!(start.elapsed() < Duration::from_secs(4));
+}

@@ -1,9 +1,10 @@
 //! kiln-http against real clients and servers: curl (keep-alive, chunked
-//! upload, 100-continue), Python's `http.client`, hyper's client against
-//! kiln's server, and kiln's client against hyper's server.
+//! upload, 100-continue), Python's `http.client`, wrk (many keep-alive
+//! connections, pipelining), hyper's client against kiln's server, and
+//! kiln's client against hyper's server.
 //!
-//! curl and python3 come from the distribution (`apt-get install curl
-//! python3`); a test whose tool is missing says so and passes.
+//! curl, python3 and wrk come from the distribution (`apt-get install curl
+//! python3 wrk`); a test whose tool is missing says so and passes.
 
 use std::convert::Infallible;
 use std::io;
@@ -38,7 +39,8 @@ fn have(tool: &str) -> bool {
     let found = Command::new(tool)
         .arg("--version")
         .output()
-        .is_ok_and(|o| o.status.success());
+        // wrk prints its version with its usage and fails.
+        .is_ok_and(|o| o.status.success() || tool == "wrk");
     if !found {
         eprintln!("{tool} is not installed: test skipped (apt-get install {tool})");
     }
@@ -243,4 +245,44 @@ fn kiln_client_against_hyper_server() {
         ]
     );
     drop(server); // Ends with the process.
+}
+
+/// wrk over 32 keep-alive connections, plain and with 16 requests per
+/// write: every answer a success, no socket error.
+#[test]
+fn wrk_keep_alive_and_pipelined() {
+    if !have("wrk") {
+        return;
+    }
+    let server = TestServer::actor(actor_fn(echo), ServerConfig::default());
+    let script = std::env::temp_dir().join(format!("kiln-http-{}-wrk.lua", std::process::id()));
+    std::fs::write(
+        &script,
+        "init = function(args)\n  local r = {}\n  for i = 1, 16 do r[i] = wrk.format() end\n  \
+         req = table.concat(r)\nend\nrequest = function() return req end\n",
+    )
+    .unwrap();
+    let url = format!("http://{}/", server.address);
+    for pipelined in [false, true] {
+        let mut wrk = Command::new("wrk");
+        wrk.args(["-t1", "-c32", "-d1s", "--timeout", "5s"]);
+        if pipelined {
+            wrk.arg("-s").arg(&script);
+        }
+        let report = String::from_utf8(output_of(wrk.arg(&url))).unwrap();
+        let requests: u64 = report
+            .lines()
+            .find_map(|l| {
+                l.split(" requests in ")
+                    .next()
+                    .filter(|_| l.contains(" requests in "))
+            })
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no request count in {report}"));
+        assert!(requests > 100, "{report}");
+        assert!(!report.contains("Non-2xx"), "{report}");
+        assert!(!report.contains("Socket errors"), "{report}");
+    }
+    let _ = std::fs::remove_file(script);
+    server.stop();
 }

@@ -101,21 +101,7 @@ fn streaming_echo_of_a_large_chunked_body() {
     let server = TestServer::actor(actor_fn(echo), ServerConfig::default());
     let mut stream = connect(server.address);
     let data: Vec<u8> = (0..4 * 1024 * 1024).map(|i: u32| (i % 251) as u8).collect();
-    let mut writer = stream.try_clone().unwrap();
-    let sent = data.clone();
-    let client = thread::spawn(move || {
-        writer
-            .write_all(b"POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n")
-            .unwrap();
-        for chunk in sent.chunks(100_000) {
-            write!(writer, "{:x}\r\n", chunk.len()).unwrap();
-            writer.write_all(chunk).unwrap();
-            writer.write_all(b"\r\n").unwrap();
-        }
-        writer.write_all(b"0\r\n\r\n").unwrap();
-    });
-    let response = read_response(&mut stream).expect("no response");
-    client.join().unwrap();
+    let response = util::post_chunked(&mut stream, "/echo", &data, 100_000);
     assert_eq!(response.header("transfer-encoding"), Some("chunked"));
     assert_eq!(response.body.len(), data.len());
     assert!(response.body == data, "echo differs");
@@ -125,41 +111,7 @@ fn streaming_echo_of_a_large_chunked_body() {
 #[test]
 fn a_client_that_does_not_read_slows_the_echo_down() {
     let server = TestServer::actor(actor_fn(echo), ServerConfig::default());
-    let mut stream = connect(server.address);
-    stream
-        .set_write_timeout(Some(Duration::from_secs(2)))
-        .unwrap();
-    let total = 256 * 1024 * 1024;
-    write!(
-        stream,
-        "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: {total}\r\n\r\n"
-    )
-    .unwrap();
-    let block = vec![7; 1024 * 1024];
-    let mut written = 0;
-    let err = loop {
-        match stream.write(&block) {
-            Ok(n) => written += n,
-            Err(err) => break err,
-        }
-        assert!(
-            written < total,
-            "the server read all {total} bytes: no backpressure"
-        );
-    };
-    assert!(
-        matches!(
-            err.kind(),
-            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-        ),
-        "{err}"
-    );
-    // The socket buffers and the server's 64 KiB, not the body.
-    assert!(
-        written < 64 * 1024 * 1024,
-        "{written} bytes written before the server pushed back"
-    );
-    drop(stream);
+    util::assert_pushes_back(server.address, "/echo");
     server.stop();
 }
 
@@ -313,6 +265,39 @@ fn a_slow_body_gets_408() {
     server.stop();
 }
 
+/// A client that never reads its response is disconnected at the write
+/// timeout (set on the stream), rather than holding the connection for
+/// ever: it then finds less than the whole body, and the end.
+#[test]
+fn a_client_that_does_not_read_is_disconnected_at_the_write_timeout() {
+    const SIZE: usize = 32 * 1024 * 1024;
+    async fn large(_: Request<Bytes>) -> Vec<u8> {
+        vec![b'x'; SIZE]
+    }
+    let config = ServerConfig::default().with_write_timeout(Duration::from_millis(300));
+    let server = TestServer::handler(large, config);
+    let mut stream = connect(server.address);
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        .unwrap();
+    thread::sleep(Duration::from_millis(1500));
+    let mut received = 0;
+    let mut buf = vec![0; 1024 * 1024];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => received += n,
+            Err(err) if err.kind() == io::ErrorKind::ConnectionReset => break,
+            Err(err) => panic!("reading the response: {err}"),
+        }
+    }
+    assert!(
+        received < SIZE,
+        "the whole response came ({received} bytes): no write timeout"
+    );
+    server.stop();
+}
+
 #[test]
 fn an_idle_connection_is_closed_after_the_idle_timeout() {
     let config = ServerConfig::default().with_idle_timeout(Duration::from_millis(300));
@@ -325,8 +310,11 @@ fn an_idle_connection_is_closed_after_the_idle_timeout() {
     server.stop();
 }
 
+/// At its connection limit a worker's server stops accepting: a
+/// connection past it waits in the listener's backlog (no 503, no reset)
+/// and is served once another one closes.
 #[test]
-fn connections_over_the_limit_get_503() {
+fn a_connection_over_the_limit_waits_until_one_closes() {
     let config = ServerConfig::default().with_max_connections(2);
     let server = TestServer::handler(app, config);
     let mut first = connect(server.address);
@@ -338,19 +326,30 @@ fn connections_over_the_limit_get_503() {
             .unwrap();
         assert_eq!(read_response(stream).unwrap().status, 200);
     }
-    let (response, _) = exchange(server.address, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
-    assert_eq!(response.expect("no response").status, 503);
-    drop((first, second));
-    // Room again once they are gone.
-    let deadline = Instant::now() + util::TIMEOUT;
-    loop {
-        let (response, _) = exchange(server.address, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
-        if response.expect("no response").status == 200 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the limit did not free up");
-        thread::sleep(Duration::from_millis(20));
+    let mut third = connect(server.address);
+    third
+        .write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        .unwrap();
+    third
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let mut byte = [0; 1];
+    match third.read(&mut byte) {
+        Err(err)
+            if matches!(
+                err.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+            ) => {}
+        other => panic!("the connection over the limit was not left waiting: {other:?}"),
     }
+    drop(first);
+    third.set_read_timeout(Some(util::TIMEOUT)).unwrap();
+    let response = read_response(&mut third).expect("not served after a connection closed");
+    assert_eq!(
+        (response.status, response.body.as_slice()),
+        (200, &b"hello"[..])
+    );
+    drop((second, third));
     server.stop();
 }
 
@@ -403,6 +402,38 @@ fn graceful_shutdown_finishes_in_flight_requests_and_closes_idle_ones() {
     stopper.join().unwrap();
 }
 
+/// The drain is bounded: a request still in its handler when the
+/// shutdown's time is up is dropped, its connection closed, and the
+/// runtime stops; a connection made once the shutdown started is refused
+/// (the listener is closed).
+#[test]
+fn the_drain_ends_at_the_shutdown_timeout() {
+    let config = ServerConfig::default().with_shutdown_timeout(Duration::from_millis(300));
+    let server = TestServer::handler(app, config);
+    let address = server.address;
+    let mut busy = connect(address);
+    busy.write_all(b"GET /sleep/20000 HTTP/1.1\r\nHost: a\r\n\r\n")
+        .unwrap();
+    thread::sleep(Duration::from_millis(100)); // The request is in the handler.
+    let start = Instant::now();
+    let stopper = thread::spawn(move || server.stop_within(Duration::from_secs(5)));
+    assert!(
+        is_closed(&mut busy, Duration::from_secs(5)),
+        "the busy connection stayed open"
+    );
+    let closed_after = start.elapsed();
+    assert!(
+        closed_after >= Duration::from_millis(250) && closed_after < Duration::from_secs(3),
+        "closed after {closed_after:?}, not at the shutdown timeout (300 ms)"
+    );
+    let refused = std::net::TcpStream::connect_timeout(&address, Duration::from_secs(1));
+    assert!(
+        refused.is_err(),
+        "a connection was accepted after the shutdown started"
+    );
+    stopper.join().unwrap();
+}
+
 #[test]
 fn router_over_tcp() {
     async fn user(request: Request<Bytes>) -> String {
@@ -441,5 +472,73 @@ fn a_half_closed_client_still_gets_its_answer() {
     stream.shutdown(Shutdown::Write).unwrap();
     assert_eq!(read_response(&mut stream).unwrap().body, b"hello");
     assert!(is_closed(&mut stream, Duration::from_secs(5)));
+    server.stop();
+}
+
+#[test]
+fn a_zero_timeout_or_limit_is_refused() {
+    let address = "127.0.0.1:0".parse().unwrap();
+    let configs = [
+        (
+            ServerConfig::default().with_write_timeout(Duration::ZERO),
+            "write_timeout",
+        ),
+        (
+            ServerConfig::default().with_head_timeout(Duration::ZERO),
+            "head_timeout",
+        ),
+        (
+            ServerConfig::default().with_max_connections(0),
+            "max_connections",
+        ),
+        (ServerConfig::default().with_max_headers(0), "max_headers"),
+    ];
+    for (config, name) in configs {
+        let err = kiln_http::server::Server::new(address, app, config).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        assert!(err.to_string().contains(name), "{err}");
+    }
+}
+
+/// Clients at their limits (one trickling its head, one not reading a
+/// large response, one sending a malformed request) cost the others
+/// nothing: a normal request on the same worker is answered at once.
+#[test]
+fn clients_at_their_limits_cost_the_others_nothing() {
+    async fn answer(request: Request<Bytes>) -> Response<Bytes> {
+        match request.uri().path() {
+            "/large" => Response::new(Bytes::from(vec![b'x'; 16 * 1024 * 1024])),
+            _ => Response::new(Bytes::from_static(b"hello")),
+        }
+    }
+    let server = TestServer::handler(answer, ServerConfig::default());
+    let mut slow = connect(server.address);
+    slow.write_all(b"GET / HTTP/1.1\r\nHo").unwrap();
+    let mut not_reading = connect(server.address);
+    not_reading
+        .write_all(b"GET /large HTTP/1.1\r\nHost: a\r\n\r\n")
+        .unwrap();
+    let (malformed, _) = exchange(
+        server.address,
+        b"GET / HTTP/1.1\r\nHost: a\r\nX : y\r\n\r\n",
+    );
+    assert_eq!(malformed.expect("no response").status, 400);
+    thread::sleep(Duration::from_millis(100));
+    for _ in 0..10 {
+        let start = Instant::now();
+        let (response, _) = exchange(server.address, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        assert_eq!(response.expect("no response").body, b"hello");
+        assert!(
+            start.elapsed() < Duration::from_secs(1),
+            "answered after {:?}",
+            start.elapsed()
+        );
+    }
+    slow.write_all(b"st: a\r\n\r\n").unwrap();
+    assert_eq!(
+        read_response(&mut slow).expect("no response").body,
+        b"hello"
+    );
+    drop((slow, not_reading));
     server.stop();
 }

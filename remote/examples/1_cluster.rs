@@ -89,9 +89,13 @@ async fn members(mut ctx: actor::Context<MemberEvent, ThreadSafe>, node: Node) {
 /// shortly after the member does).
 ///
 /// Delivery is at most once: a request on a link that is lost before the
-/// answer (e.g. when both nodes dialled each other at once and one of the
-/// two links is closed) may or may not have been handled. A greeting can
-/// be repeated safely, so it is asked again, a few times.
+/// answer may or may not have been handled. While both nodes live a link
+/// is lost only when something is wrong (two nodes dialling each other at
+/// once lose nothing: the link is chosen before either sends on it), but
+/// on a machine so loaded that a node misses the demo's quick SWIM
+/// deadlines (900 ms), the others declare it dead and close its link, and
+/// it rejoins. A greeting can be repeated safely, so it is asked again, a
+/// few times.
 async fn greet(ctx: actor::Context<(), ThreadSafe>, node: Node, other: String) {
     let rt = ctx.runtime_ref().clone();
     let name = format!("greeter-{other}");

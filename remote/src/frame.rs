@@ -10,7 +10,9 @@
 //!
 //! The first frame each way is a [`Hello`] naming the protocol version, the
 //! cluster and the node; anything else first, another version or another
-//! cluster ends the link before any message is read.
+//! cluster ends the link before any message is read. The node with the
+//! smaller name then sends [`Accept`](Frame::Accept) on the link it keeps,
+//! and the other waits for it before sending anything more.
 //!
 //! postcard was chosen for being compact (varints, no field names), fast,
 //! stable as a format (1.0 wire spec) and able to borrow strings and bytes
@@ -27,7 +29,10 @@ mod tests;
 
 /// The version of the protocol spoken in frames; a [`Hello`] with another
 /// version is refused.
-pub(crate) const PROTOCOL_VERSION: u32 = 1;
+///
+/// 2: the node with the larger name waits for an [`Accept`](Frame::Accept)
+/// before it uses a link (version 1 had no `Accept`).
+pub(crate) const PROTOCOL_VERSION: u32 = 2;
 
 /// Bytes of the length prefix.
 pub(crate) const HEADER: usize = 4;
@@ -101,6 +106,11 @@ pub(crate) enum Frame<'a> {
         /// Bytes of frames, length prefixes included.
         bytes: u64,
     },
+    /// The node with the smaller name keeps this link: the second frame
+    /// it sends, after its `Hello`. The other node uses a link only once
+    /// this came, so no frame is ever sent on a link that one of the two
+    /// drops (see `node::actor`, "One link per pair").
+    Accept,
 }
 
 impl Frame<'_> {

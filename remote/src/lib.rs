@@ -13,7 +13,9 @@
 //!   both ends prove their node name with a certificate of a CA the cluster
 //!   trusts. Plaintext needs [`Security::InsecurePlaintext`], which logs a
 //!   warning at start.
-//! - **One link per pair of nodes**, over TCP, reconnected with backoff.
+//! - **One link per pair of nodes**, over TCP, reconnected with backoff;
+//!   when two nodes dial each other at once, the link is chosen before
+//!   either sends anything on it, so no message is lost to the choice.
 //! - **Membership** by SWIM: nodes join through seeds, failed nodes are
 //!   detected and declared dead within a configurable bound
 //!   ([`Config::with_suspect_timeout`]), and actors can subscribe to
@@ -26,6 +28,11 @@
 //!   closes only the link it came on, with a log line; never a panic. A
 //!   peer that stops reading fills only its own send queue, and loses its
 //!   link after [`Config::with_stall_timeout`].
+//! - **On both I/O drivers.** kiln-remote uses only kiln-rt's public API
+//!   (sockets with owned buffers, timers, actors), so a node runs on
+//!   whichever driver its runtime picked: io_uring, or epoll where
+//!   io_uring is blocked (`KILN_IO_DRIVER=auto|uring|poll`,
+//!   `Setup::with_io_driver`). Its tests and examples run on both.
 //!
 //! # Getting started
 //!
@@ -131,7 +138,10 @@
 //! a length over [`Config::with_max_frame_size`] closes the link before
 //! anything is buffered. The first frame each way is a `Hello` with the
 //! protocol version, the cluster and the node name (which must match the
-//! peer's certificate).
+//! peer's certificate). When two nodes dial each other at once, the one
+//! with the smaller name decides which link stays and says so with an
+//! `Accept`; the other sends nothing more on a link before it, so nothing
+//! sent is lost to the choice.
 
 mod config;
 mod error;

@@ -4,7 +4,9 @@
 //! A link actor connects (or takes an accepted connection), runs the TLS
 //! handshake, exchanges [`Hello`](crate::frame::Hello)s (`handshake`),
 //! asks the node actor whether to keep it (one link per pair of nodes, see
-//! `node::actor`), and then moves frames both ways until the connection
+//! `node::actor`: the node with the smaller name decides and sends
+//! `Accept`, the other waits for it in `handshake` before it asks), and
+//! then moves frames both ways until the connection
 //! ends (`run`, with `inbound` for the frames from the peer): messages and
 //! requests from this node's references arrive in its inbox (bounded: the
 //! per-peer send queue) and go out; frames from the peer are delivered to
@@ -26,7 +28,7 @@ use kiln_rt::access::ThreadLocal;
 use log::{debug, info, warn};
 
 use crate::link::error::LinkError;
-use crate::msg::{Control, LinkHandle, LinkMsg, LinkUp, NodeMessage, NodeMsg};
+use crate::msg::{Control, LinkHandle, LinkMsg, LinkUp, NodeMessage, NodeMsg, Peer};
 use crate::shared::Shared;
 
 mod error;
@@ -39,7 +41,7 @@ mod session;
 mod state;
 mod yield_now;
 
-pub(crate) use handshake::Direction;
+pub(crate) use handshake::{Direction, decides};
 
 /// The link actor; see the [module documentation](self).
 pub(crate) async fn link_actor(
@@ -58,6 +60,7 @@ pub(crate) async fn link_actor(
         Err(err) => {
             match (&err, outbound) {
                 (LinkError::SelfConnect, _) => debug!("not linking to this node itself"),
+                (LinkError::NotKept, _) => debug!("link not kept: {err}"),
                 (_, Some(address)) => debug!("can't link to {address}: {err}"),
                 (_, None) => warn!(
                     "refused a link from {}: {err}",
@@ -88,19 +91,33 @@ pub(crate) async fn link_actor(
             actor: link_ref.clone(),
             control: control.clone(),
         },
-        outbound: outbound.is_some(),
     };
-    match node.rpc(up).await {
-        Ok(true) => {}
-        _ => {
-            debug!(
-                "link to node '{}' not kept: another link to it is",
-                peer.name
-            );
-            session.close();
-            let _ = io::flush(&stream, &mut session).await;
-            return;
+    let kept = matches!(node.rpc(up).await, Ok(true));
+    // The deciding node's word goes first, before any frame the link's
+    // loop sends.
+    let decider = decides(shared.name(), &peer.name);
+    let accepted =
+        kept && (!decider || handshake::accept(&mut session, shared.config.max_frame).is_ok());
+    if !accepted {
+        debug!(
+            "link to node '{}' not kept: another link to it is",
+            peer.name
+        );
+        session.close();
+        let _ = io::flush(&stream, &mut session).await;
+        if kept {
+            // In the node's table: take it out again.
+            link_gone(&shared, &node, peer, link_ref).await;
+        } else if let Some(address) = outbound {
+            // The dial ended without a link of its own.
+            let _ = node
+                .send(NodeMessage(NodeMsg::ConnectFailed {
+                    address,
+                    self_connect: false,
+                }))
+                .await;
         }
+        return;
     }
     info!(
         "linked to node '{}' at {} ({})",
@@ -125,12 +142,20 @@ pub(crate) async fn link_actor(
         Ok(()) => info!("link to node '{}' closed", peer.name),
         Err(err) => warn!("link to node '{}' failed: {err}", peer.name),
     }
-    if shared.link_lost(&peer.name, &link_ref) {
+    link_gone(&shared, &node, peer, link_ref).await;
+}
+
+/// The kept link `link` to `peer` has ended: forgets it and tells the node
+/// actor, if it was still the established one.
+async fn link_gone(
+    shared: &Shared,
+    node: &kiln::ActorRef<NodeMessage>,
+    peer: Peer,
+    link: kiln::ActorRef<LinkMsg>,
+) {
+    if shared.link_lost(&peer.name, &link) {
         let _ = node
-            .send(NodeMessage(NodeMsg::LinkDown {
-                peer,
-                link: link_ref,
-            }))
+            .send(NodeMessage(NodeMsg::LinkDown { peer, link }))
             .await;
     }
 }

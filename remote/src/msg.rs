@@ -148,5 +148,4 @@ impl From<RpcMessage<LinkUp, bool>> for NodeMessage {
 pub(crate) struct LinkUp {
     pub(crate) peer: Peer,
     pub(crate) link: LinkHandle,
-    pub(crate) outbound: bool,
 }

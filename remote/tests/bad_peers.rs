@@ -62,7 +62,7 @@ fn encode(frame: &Frame<'_>) -> Vec<u8> {
 
 fn hello(node: &str) -> Vec<u8> {
     encode(&Frame::Hello {
-        version: 1,
+        version: 2,
         cluster: "test",
         node,
         incarnation: 1,
@@ -76,6 +76,19 @@ fn hello(node: &str) -> Vec<u8> {
 fn closed_after(address: SocketAddr, bytes: &[u8], then_close: bool) -> (bool, SocketAddr) {
     let mut stream = TcpStream::connect(address).unwrap();
     let from = stream.local_addr().unwrap();
+    let start = Instant::now();
+    let closed = wait_closed(&mut stream, bytes, then_close);
+    println!(
+        "{} bytes from {from}: closed {closed}, after {:?}",
+        bytes.len(),
+        start.elapsed()
+    );
+    (closed, from)
+}
+
+/// Writes `bytes` to `stream` and waits (up to 10 s) for the node to
+/// close it.
+fn wait_closed(stream: &mut TcpStream, bytes: &[u8], then_close: bool) -> bool {
     stream.write_all(bytes).unwrap();
     if then_close {
         let _ = stream.shutdown(std::net::Shutdown::Write);
@@ -87,13 +100,13 @@ fn closed_after(address: SocketAddr, bytes: &[u8], then_close: bool) -> (bool, S
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
         match stream.read(&mut buf) {
-            Ok(0) => return (true, from),
+            Ok(0) => return true,
             Ok(_) => {} // The node's Hello, registry, SWIM.
-            Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => return (false, from),
-            Err(_) => return (true, from), // Reset.
+            Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => return false,
+            Err(_) => return true, // Reset.
         }
     }
-    (false, from)
+    false
 }
 
 /// The log line a closed connection must leave.
@@ -196,7 +209,7 @@ fn bad_frames_close_only_their_link() {
                 payload: &[0xff, 0xff, 0xff, 0xff, 0xff],
             }));
             let other_cluster = encode(&Frame::Hello {
-                version: 1,
+                version: 2,
                 cluster: "another",
                 node: "node-x",
                 incarnation: 1,
@@ -337,6 +350,7 @@ fn a_peer_that_stops_reading_does_not_block_the_others() {
                     Timer::after(rt.clone(), Duration::from_millis(1)).await;
                 }
             }
+            let full = Instant::now();
             // Meanwhile, node-b is served as usual.
             let texts = a.lookup::<Text>("texts").unwrap();
             for i in 0..10_000 {
@@ -346,12 +360,20 @@ fn a_peer_that_stops_reading_does_not_block_the_others() {
                 count.load(Ordering::Relaxed) == 10_000
             })
             .await;
+            println!(
+                "10,000 messages to node-b while node-z's queue was full: {:?}",
+                full.elapsed()
+            );
             // The zombie grants no credit: after the stall timeout it loses
             // its link, with a warning, and sends to it fail.
             eventually(&rt, "the zombie loses its link", || {
                 a.linked_nodes() == ["node-b"]
             })
             .await;
+            println!(
+                "node-z's link closed {:?} after its queue was full (stall timeout 2 s)",
+                full.elapsed()
+            );
             logs::logged(&rt, &["link to node 'node-z' failed: ", "stopped reading"]).await;
             match zombie.try_send(Text("late".into())) {
                 Err(SendError::Unreachable(Text(back))) => assert_eq!(back, "late"),

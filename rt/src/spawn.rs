@@ -236,7 +236,7 @@ mod private {
 
 /// Implements [`Spawn`] of thread-local actors for a type whose
 /// `local_internals(&self)` gives its worker's state.
-macro_rules! spawn_thread_local {
+macro_rules! impl_spawn_thread_local {
     ($spawner: ty) => {
         impl<S, NA> Spawn<S, NA, ThreadLocal> for $spawner
         where
@@ -267,7 +267,7 @@ macro_rules! spawn_thread_local {
 
 /// Implements [`Spawn`] of thread-safe actors for a type whose
 /// `shared_internals(&self)` gives the runtime's shared state.
-macro_rules! spawn_thread_safe {
+macro_rules! impl_spawn_thread_safe {
     ($spawner: ty) => {
         impl<S, NA> Spawn<S, NA, ThreadSafe> for $spawner
         where
@@ -297,14 +297,16 @@ macro_rules! spawn_thread_safe {
         }
     };
 }
+#[cfg(feature = "test")] // For the test runtime.
+pub(crate) use impl_spawn_thread_safe;
 
-spawn_thread_local!(RuntimeRef);
-spawn_thread_local!(ThreadLocal);
-spawn_thread_safe!(RuntimeRef);
-spawn_thread_safe!(ThreadLocal);
-spawn_thread_safe!(crate::Runtime);
-spawn_thread_safe!(ThreadSafe);
-spawn_thread_safe!(crate::access::Sync);
+impl_spawn_thread_local!(RuntimeRef);
+impl_spawn_thread_local!(ThreadLocal);
+impl_spawn_thread_safe!(RuntimeRef);
+impl_spawn_thread_safe!(ThreadLocal);
+impl_spawn_thread_safe!(crate::Runtime);
+impl_spawn_thread_safe!(ThreadSafe);
+impl_spawn_thread_safe!(crate::access::Sync);
 
 /// An actor's context spawns as its runtime access does.
 impl<M, RT, S, NA, RT2> Spawn<S, NA, RT2> for kiln::actor::Context<M, RT> where RT: Spawn<S, NA, RT2>

@@ -43,7 +43,8 @@
 //!   synchronous actor on a thread of its own.
 //! - Waiting, always with a timeout: [`join_with_timeout`], [`join_many`],
 //!   [`join_all`], [`assert_completed`], [`block_on_with_timeout`].
-//! - Supervising: [`TestSupervisor`] records failures ([`take_failures`]).
+//! - Supervising: [`TestSupervisor`] records failures ([`take_failures_of`],
+//!   [`take_failures`]).
 //! - kiln's own helpers, re-exported: creating and polling actors, futures
 //!   and streams by hand ([`init_actor`], [`poll_actor`], [`poll_future`],
 //!   [`poll_next`]), [`block_on`], [`block_for`], [`PanicSupervisor`],
@@ -90,7 +91,7 @@ use kiln::{ActorRef, InboxSize};
 
 use crate::runtime::shared::{RuntimeInternals, lock};
 use crate::runtime::worker::{Control, RunFn, WorkerControl};
-use crate::spawn::{PrivateSpawn, Spawn, spawn_thread_safe};
+use crate::spawn::{PrivateSpawn, Spawn, impl_spawn_thread_safe, spawn_thread_safe};
 use crate::{
     ActorOptions, FutureOptions, Runtime, RuntimeRef, SyncActorOptions, ThreadLocal, ThreadSafe,
 };
@@ -187,32 +188,15 @@ where
     }
 }
 
-impl<S, NA> Spawn<S, NA, ThreadSafe> for TestRuntime
-where
-    S: Supervisor<NA> + Send + 'static,
-    NA: NewActor<RuntimeAccess = ThreadSafe> + Send + 'static,
-    NA::Actor: Send + 'static,
-    NA::Message: Send + 'static,
-{
-}
-
-impl<S, NA> PrivateSpawn<S, NA, ThreadSafe> for TestRuntime
-where
-    S: Supervisor<NA> + Send + 'static,
-    NA: NewActor<RuntimeAccess = ThreadSafe> + Send + 'static,
-    NA::Actor: Send + 'static,
-    NA::Message: Send + 'static,
-{
-    fn try_spawn_setup(
-        &mut self,
-        supervisor: S,
-        new_actor: NA,
-        arg: NA::Argument,
-        options: ActorOptions,
-    ) -> Result<ActorRef<NA::Message>, NA::Error> {
-        spawn_thread_safe(test_runtime(), supervisor, new_actor, arg, options)
+impl TestRuntime {
+    /// The test runtime's shared state, which thread-safe actors are spawned
+    /// into.
+    fn shared_internals(self) -> &'static Arc<RuntimeInternals> {
+        test_runtime()
     }
 }
+
+impl_spawn_thread_safe!(TestRuntime);
 
 /// Spawns a thread-local actor on the test runtime's worker; fails if
 /// creating it fails. The same as [`TestRuntime`]'s [`Spawn::try_spawn`].
@@ -495,9 +479,28 @@ pub fn assert_completed<M>(actor_ref: &ActorRef<M>, timeout: Duration) {
 /// Failures recorded by [`TestSupervisor`].
 static FAILURES: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
-/// Takes the failures [`TestSupervisor`] recorded so far.
+/// Takes the failures [`TestSupervisor`] recorded so far, of every actor.
+///
+/// The record is process-wide and the test harness runs tests in parallel
+/// threads: a test that takes every failure also takes those of the tests
+/// running beside it. A test that looks for its own actor's failures
+/// should use [`take_failures_of`].
 pub fn take_failures() -> Vec<String> {
     std::mem::take(&mut *lock(&FAILURES))
+}
+
+/// Takes the failures [`TestSupervisor`] recorded so far of the actors
+/// named `actor_name` (their [`NewActor::name`]; for an `async fn` made an
+/// actor with `actor_fn`, the function's name), and leaves the others for
+/// the tests they belong to.
+pub fn take_failures_of(actor_name: &str) -> Vec<String> {
+    let prefix = format!("actor '{actor_name}' ");
+    let mut failures = lock(&FAILURES);
+    let (taken, left) = failures
+        .drain(..)
+        .partition(|failure: &String| failure.starts_with(&prefix));
+    *failures = left;
+    taken
 }
 
 /// A supervisor for tests: stops a failed actor (error or panic) and records

@@ -2,8 +2,9 @@
 //! spawning into the background test runtime, joining with a timeout, and `TestSupervisor`
 //! recording why an actor failed.
 //!
-//! `TestSupervisor`'s failures are process-wide and tests run in parallel, so each test looks only
-//! for failures that name its own actor.
+//! `TestSupervisor`'s failures are process-wide and tests run in parallel, so each test takes only
+//! the failures of its own actor (`take_failures_of`): taking them all took those of the test beside
+//! it (the panicker's test found none once, on the epoll driver's run in CI).
 
 #![cfg(feature = "test")]
 
@@ -49,7 +50,7 @@ fn test_supervisor_records_why_an_actor_failed() {
         test::join_with_timeout(&actor_ref, TIMEOUT),
         Ok(ActorExit::Failed)
     );
-    let failures = test::take_failures();
+    let failures = test::take_failures_of("adder");
     assert!(
         failures
             .iter()
@@ -78,13 +79,38 @@ fn test_supervisor_records_a_panic_of_a_thread_safe_actor() {
         test::join_with_timeout(&actor_ref, TIMEOUT),
         Ok(ActorExit::Panicked)
     );
-    let failures = test::take_failures();
+    let failures = test::take_failures_of("panicker");
     assert!(
         failures
             .iter()
             .any(|failure| failure.contains("panicker was told to panic")),
         "{failures:?}"
     );
+}
+
+/// Fails at once.
+async fn quitter(_: actor::Context<(), ThreadLocal>) -> Result<(), String> {
+    Err("quitter quit".to_owned())
+}
+
+#[test]
+fn taking_one_actors_failures_leaves_the_others() {
+    let actor_ref = test::spawn_local(
+        TestSupervisor,
+        actor_fn(quitter),
+        (),
+        ActorOptions::default(),
+    );
+    assert_eq!(
+        test::join_with_timeout(&actor_ref, TIMEOUT),
+        Ok(ActorExit::Failed)
+    );
+    // The adder's and the panicker's tests may be taking theirs meanwhile:
+    // none of them is the quitter.
+    let others = test::take_failures_of("adder");
+    assert!(others.iter().all(|f| !f.contains("quitter")), "{others:?}");
+    let failures = test::take_failures_of("quitter");
+    assert_eq!(failures, ["actor 'quitter' failed: quitter quit"]);
 }
 
 #[test]

@@ -3,22 +3,23 @@
 
 use std::fmt;
 use std::io;
-use std::time::Instant;
+use std::ops::Range;
 
 use bytes::Bytes;
 use kiln_rt::access::Access;
 
-use crate::client::{Client, Conn, invalid};
+use crate::client::pool::{Conn, Pool};
 use crate::proto::decode::Decoder;
-use crate::proto::error::ErrorKind;
+use crate::proto::error::{ErrorKind, ParseError};
 
-/// The body of a response from [`Client::request`]: read it as it arrives
-/// with [`recv`](ResponseBody::recv) or whole with
+/// The body of a response from [`Client::request`](crate::client::Client::request):
+/// read it as it arrives with [`recv`](ResponseBody::recv) or
+/// [`next_chunk`](ResponseBody::next_chunk), or whole with
 /// [`recv_all`](ResponseBody::recv_all). Once read whole, its connection
 /// goes back to the client's pool; dropped before, the connection is
 /// closed (unless the rest of the body had arrived already).
 pub struct ResponseBody<'c, RT: Access + Clone> {
-    client: &'c Client<RT>,
+    pool: &'c Pool<RT>,
     /// `None` once given back.
     conn: Option<Conn>,
     decoder: Decoder,
@@ -27,15 +28,10 @@ pub struct ResponseBody<'c, RT: Access + Clone> {
 }
 
 impl<'c, RT: Access + Clone> ResponseBody<'c, RT> {
-    pub(crate) fn new(
-        client: &'c Client<RT>,
-        conn: Conn,
-        decoder: Decoder,
-        keep_alive: bool,
-    ) -> Self {
+    pub(crate) fn new(pool: &'c Pool<RT>, conn: Conn, decoder: Decoder, keep_alive: bool) -> Self {
         let length = decoder.remaining();
         let mut body = ResponseBody {
-            client,
+            pool,
             conn: Some(conn),
             decoder,
             keep_alive,
@@ -54,35 +50,53 @@ impl<'c, RT: Access + Clone> ResponseBody<'c, RT> {
     /// Receives the next piece of the body into `buf` (appended); returns
     /// how many bytes came, 0 at the end of the body.
     pub async fn recv(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
+        let received = self.piece(|input, piece| {
+            buf.extend_from_slice(&input[piece.clone()]);
+            piece.len()
+        });
+        Ok(received.await?.unwrap_or(0))
+    }
+
+    /// Receives the next piece of the body as it lies in the connection's
+    /// input (no copy); `None` at the end of the body. Drop it before
+    /// asking for the next, or the next receive needs a new buffer.
+    pub async fn next_chunk(&mut self) -> io::Result<Option<Bytes>> {
+        self.piece(|input, piece| input.slice(piece)).await
+    }
+
+    /// Calls `f` with the input and where in it the next piece of the body
+    /// is; `None` at the end of the body.
+    async fn piece<T>(
+        &mut self,
+        f: impl FnOnce(&Bytes, Range<usize>) -> T,
+    ) -> io::Result<Option<T>> {
         loop {
             let Some(conn) = self.conn.as_mut() else {
-                return Ok(0);
+                return Ok(None);
             };
             let decoded = self
                 .decoder
-                .decode(&conn.input[conn.start..], self.client.config().limits())
-                .map_err(invalid)?;
-            let data = conn.start + decoded.data.start..conn.start + decoded.data.end;
-            buf.extend_from_slice(&conn.input[data.clone()]);
-            conn.start += decoded.used;
-            if !data.is_empty() {
+                .decode(conn.input.bytes(), self.pool.config().limits())?;
+            if !decoded.data.is_empty() {
+                let result = f(conn.input.bytes(), decoded.data);
+                conn.input.consume(decoded.used);
                 self.give_back_if_done();
-                return Ok(data.len());
+                return Ok(Some(result));
             }
+            conn.input.consume(decoded.used);
             if decoded.used > 0 {
                 continue;
             }
             if self.decoder.is_done() {
                 self.give_back_if_done();
-                return Ok(0);
+                return Ok(None);
             }
-            let deadline = Instant::now() + self.client.config().read_timeout();
-            let rt = self.client.rt.clone();
-            if conn.recv(&rt, deadline).await? == 0 {
-                self.decoder.finish().map_err(invalid)?;
+            // Under the stream's read timeout.
+            if conn.recv(self.pool.rt(), None).await? == 0 {
+                self.decoder.finish()?;
                 self.keep_alive = false;
                 self.conn = None;
-                return Ok(0);
+                return Ok(None);
             }
         }
     }
@@ -91,8 +105,8 @@ impl<'c, RT: Access + Clone> ResponseBody<'c, RT> {
     /// [`max_body_size`](crate::Limits::max_body_size) (past it: an
     /// [`io::ErrorKind::InvalidData`] error).
     pub async fn recv_all(mut self) -> io::Result<Bytes> {
-        let max = self.client.config().limits().max_body_size;
-        let too_large = || invalid(ErrorKind::BodyTooLarge.into());
+        let max = self.pool.config().limits().max_body_size;
+        let too_large = || io::Error::from(ParseError::new(ErrorKind::BodyTooLarge));
         if self.length.is_some_and(|n| n > max as u64) {
             return Err(too_large());
         }
@@ -112,7 +126,7 @@ impl<'c, RT: Access + Clone> ResponseBody<'c, RT> {
             && self.keep_alive
             && let Some(conn) = self.conn.take()
         {
-            self.client.give_back(conn);
+            self.pool.give_back(conn);
         }
     }
 }
@@ -124,9 +138,9 @@ impl<RT: Access + Clone> Drop for ResponseBody<'_, RT> {
             while !self.decoder.is_done() {
                 match self
                     .decoder
-                    .decode(&conn.input[conn.start..], self.client.config().limits())
+                    .decode(conn.input.bytes(), self.pool.config().limits())
                 {
-                    Ok(decoded) if decoded.used > 0 => conn.start += decoded.used,
+                    Ok(decoded) if decoded.used > 0 => conn.input.consume(decoded.used),
                     _ => break,
                 }
             }

@@ -6,6 +6,7 @@ use http::Method;
 
 use crate::proto::decode::Decoder;
 use crate::proto::error::{ErrorKind, ParseError};
+use crate::proto::input::Input;
 use crate::proto::limits::Limits;
 use crate::proto::request::parse_request;
 
@@ -24,38 +25,40 @@ pub(crate) struct Read {
 /// the connection. A body is read whole, up to `limits.max_body_size`.
 pub(crate) fn read_requests(pieces: &[&[u8]], limits: &Limits) -> (Vec<Read>, Option<ParseError>) {
     let mut pieces = pieces.iter();
-    let mut buf: Vec<u8> = Vec::new();
+    let mut input = Input::default();
     let mut done = Vec::new();
-    let mut more = |buf: &mut Vec<u8>| match pieces.next() {
+    let mut more = |input: &mut Input| match pieces.next() {
         Some(piece) => {
+            let mut buf = input.take_buffer(piece.len());
             buf.extend_from_slice(piece);
+            input.put_back(buf);
             true
         }
         None => false,
     };
     loop {
         let head = loop {
-            match parse_request(&buf, limits) {
+            match parse_request(input.bytes(), limits, &mut None) {
                 Ok(Some(head)) => break head,
-                Ok(None) if more(&mut buf) => {}
-                Ok(None) if buf.is_empty() => return (done, None),
+                Ok(None) if more(&mut input) => {}
+                Ok(None) if input.is_empty() => return (done, None),
                 Ok(None) => return (done, Some(ErrorKind::HeadCutShort.into())),
                 Err(err) => return (done, Some(err)),
             }
         };
-        buf.drain(..head.length);
+        input.consume(head.length);
         let mut decoder = Decoder::new(head.framing);
         let mut body = Vec::new();
         while !decoder.is_done() {
-            match decoder.decode(&buf, limits) {
+            match decoder.decode(input.bytes(), limits) {
                 Ok(decoded) if decoded.used > 0 => {
-                    body.extend_from_slice(&buf[decoded.data]);
-                    buf.drain(..decoded.used);
+                    body.extend_from_slice(&input.bytes()[decoded.data]);
+                    input.consume(decoded.used);
                     if body.len() > limits.max_body_size {
                         return (done, Some(ErrorKind::BodyTooLarge.into()));
                     }
                 }
-                Ok(_) if more(&mut buf) => {}
+                Ok(_) if more(&mut input) => {}
                 Ok(_) => match decoder.finish() {
                     Ok(()) => {}
                     Err(err) => return (done, Some(err)),

@@ -3,12 +3,11 @@
 //! kiln decides the framing headers (`Content-Length`,
 //! `Transfer-Encoding`, `Connection`) from the body and the request, so a
 //! response can't contradict its own framing: those headers given by the
-//! user are not written. `Date` is added unless given.
+//! user are not written. `Date` is added unless given (the caller passes
+//! its text, see [`date`](crate::proto::date)).
 
 use http::header::{self, HeaderMap};
 use http::{Method, StatusCode, Uri};
-
-use crate::proto::date;
 
 /// How a response's or request's body goes on the wire.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -34,9 +33,9 @@ pub(crate) struct Exchange {
 }
 
 /// Writes a response head into `out`; `length` is the body's length if
-/// known. Returns how to write the body, and whether the connection must
-/// close after it (`close`, or forced by a body that ends with the
-/// connection).
+/// known, `date` the `Date` value to use unless `headers` have one.
+/// Returns how to write the body, and whether the connection must close
+/// after it (`close`, or forced by a body that ends with the connection).
 pub(crate) fn response_head(
     out: &mut Vec<u8>,
     status: StatusCode,
@@ -44,6 +43,7 @@ pub(crate) fn response_head(
     length: Option<u64>,
     exchange: Exchange,
     close: bool,
+    date: &[u8],
 ) -> (BodyEncoding, bool) {
     let no_body = status.is_informational()
         || status == StatusCode::NO_CONTENT
@@ -58,15 +58,20 @@ pub(crate) fn response_head(
         }
     };
 
-    out.extend_from_slice(b"HTTP/1.1 ");
-    out.extend_from_slice(status.as_str().as_bytes());
-    out.push(b' ');
-    out.extend_from_slice(status.canonical_reason().unwrap_or("").as_bytes());
-    out.extend_from_slice(b"\r\n");
+    if status == StatusCode::OK {
+        // The usual case in one copy of a known length.
+        out.extend_from_slice(b"HTTP/1.1 200 OK\r\n");
+    } else {
+        out.extend_from_slice(b"HTTP/1.1 ");
+        out.extend_from_slice(status.as_str().as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(status.canonical_reason().unwrap_or("").as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
     user_headers(out, headers);
     if !headers.contains_key(header::DATE) {
         out.extend_from_slice(b"date: ");
-        date::with_date(|date| out.extend_from_slice(date));
+        out.extend_from_slice(date);
         out.extend_from_slice(b"\r\n");
     }
     if !no_body {

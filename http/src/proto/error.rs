@@ -3,6 +3,7 @@
 
 use std::error::Error as StdError;
 use std::fmt;
+use std::io;
 
 use http::StatusCode;
 
@@ -154,6 +155,20 @@ impl fmt::Display for ParseError {
 }
 
 impl StdError for ParseError {}
+
+impl From<ParseError> for io::Error {
+    /// [`io::ErrorKind::UnexpectedEof`] for a message cut short,
+    /// [`io::ErrorKind::InvalidData`] otherwise, with the `ParseError`
+    /// inside.
+    fn from(err: ParseError) -> io::Error {
+        let kind = if err.is_cut_short() {
+            io::ErrorKind::UnexpectedEof
+        } else {
+            io::ErrorKind::InvalidData
+        };
+        io::Error::new(kind, err)
+    }
+}
 
 impl From<ErrorKind> for ParseError {
     fn from(kind: ErrorKind) -> ParseError {

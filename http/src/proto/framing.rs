@@ -150,17 +150,18 @@ impl FramingHeaders {
     }
 }
 
-/// Converts the header lines httparse read from `buf` into a [`HeaderMap`]
-/// whose values are slices of `head` (the copy of `buf`'s head), and
-/// gathers the framing headers. `other` sees every other header first
-/// (`Host`, `Expect`) and may refuse it.
+/// Converts the header lines httparse read from `input` into `map` (its
+/// values slices of `input`), and gathers the framing headers. `other`
+/// sees every other header first (`Host`, `Expect`) and may refuse it.
 pub(crate) fn convert_headers(
-    buf: &[u8],
-    head: &Bytes,
+    input: &Bytes,
     lines: &[httparse::Header<'_>],
+    mut map: HeaderMap,
     mut other: impl FnMut(&HeaderName, &[u8]) -> Result<(), ParseError>,
 ) -> Result<(HeaderMap, FramingHeaders), ParseError> {
-    let mut map = HeaderMap::with_capacity(lines.len());
+    let buf = &input[..];
+    map.clear();
+    map.reserve(lines.len());
     let mut framing = FramingHeaders::default();
     for line in lines {
         let name =
@@ -174,17 +175,16 @@ pub(crate) fn convert_headers(
         } else {
             other(&name, line.value)?;
         }
-        let value = HeaderValue::from_maybe_shared(slice_of(head, buf, line.value))
+        let value = HeaderValue::from_maybe_shared(slice_of(input, line.value))
             .map_err(|_| ErrorKind::InvalidHeader)?;
         map.append(name, value);
     }
     Ok((map, framing))
 }
 
-/// The part of `head` (a copy of `buf`'s start) where `part` lies in `buf`.
-pub(crate) fn slice_of(head: &Bytes, buf: &[u8], part: &[u8]) -> Bytes {
-    let start = offset_in(buf, part);
-    head.slice(start..start + part.len())
+/// `part`, a slice of `input`'s bytes, as a `Bytes` sharing them.
+pub(crate) fn slice_of(input: &Bytes, part: &[u8]) -> Bytes {
+    input.slice_ref(part)
 }
 
 /// Parses `1*DIGIT` into a `u64`; `None` if empty, not digits, or too large.

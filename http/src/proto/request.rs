@@ -2,13 +2,14 @@
 //! of RFC 9112 decide the framing, and the head becomes an
 //! [`http::Request`].
 //!
-//! The head is copied once into a [`Bytes`]; the URI and the header values
-//! are slices of that copy, not an allocation each.
+//! The URI and the header values are slices of the input (see
+//! [`Input`](crate::proto::input)), not an allocation each; the
+//! [`HeaderMap`] may be one recycled from an earlier message.
 
 use std::mem::MaybeUninit;
 
 use bytes::Bytes;
-use http::header;
+use http::header::{self, HeaderMap};
 use http::{Method, Request, Uri, Version};
 
 use crate::proto::error::{ErrorKind, ParseError};
@@ -33,12 +34,15 @@ pub(crate) struct RequestHead {
     pub(crate) expect_continue: bool,
 }
 
-/// Parses the request head at the start of `buf`: `Ok(None)` if it is not
-/// complete yet (and within the limits).
+/// Parses the request head at the start of `input`: `Ok(None)` if it is
+/// not complete yet (and within the limits). The head's header map is
+/// `recycled`'s, if it has one (cleared; it keeps its capacity).
 pub(crate) fn parse_request(
-    buf: &[u8],
+    input: &Bytes,
     limits: &Limits,
+    recycled: &mut Option<HeaderMap>,
 ) -> Result<Option<RequestHead>, ParseError> {
+    let buf = &input[..];
     // On the stack for the usual limits, and not initialised (httparse
     // writes the slots it fills: 2 KiB less to clear per parse); httparse
     // fails with `TooManyHeaders` when the slice is full.
@@ -65,14 +69,17 @@ pub(crate) fn parse_request(
     if length > limits.max_head_size {
         return Err(ErrorKind::HeadTooLarge.into());
     }
-    check_request_line(buf, limits)?;
-
-    let head = Bytes::copy_from_slice(&buf[..length]);
     let method = parsed.method.ok_or(ErrorKind::InvalidRequestLine)?;
+    let path = parsed.path.ok_or(ErrorKind::InvalidRequestLine)?;
+    // httparse takes exactly one space between the parts (its default):
+    // the line's length without scanning it again.
+    if method.len() + path.len() + " HTTP/1.1".len() + 1 > limits.max_request_line {
+        return Err(ErrorKind::RequestLineTooLong.into());
+    }
+
     let method =
         Method::from_bytes(method.as_bytes()).map_err(|_| ErrorKind::InvalidRequestLine)?;
-    let path = parsed.path.ok_or(ErrorKind::InvalidRequestLine)?;
-    let uri = slice_of(&head, buf, path.as_bytes());
+    let uri = slice_of(input, path.as_bytes());
     let uri = Uri::from_maybe_shared(uri).map_err(|_| ErrorKind::InvalidUri)?;
     let version = match parsed.version {
         Some(0) => Version::HTTP_10,
@@ -83,7 +90,8 @@ pub(crate) fn parse_request(
 
     let mut hosts = 0_usize;
     let mut expect_continue = false;
-    let (map, framing) = convert_headers(buf, &head, parsed.headers, |name, value| {
+    let map = recycled.take().unwrap_or_default();
+    let (map, framing) = convert_headers(input, parsed.headers, map, |name, value| {
         if name == header::HOST {
             hosts += 1;
         } else if name == header::EXPECT {

@@ -4,7 +4,7 @@
 //! length is given).
 
 use bytes::Bytes;
-use http::{Response, StatusCode, Version};
+use http::{HeaderMap, Response, StatusCode, Version};
 
 use crate::proto::error::{ErrorKind, ParseError};
 use crate::proto::framing::{Framing, convert_headers};
@@ -24,13 +24,15 @@ pub(crate) struct ResponseHead {
     pub(crate) keep_alive: bool,
 }
 
-/// Parses the response head at the start of `buf`, the answer to a `HEAD`
-/// request if `head`: `Ok(None)` if it is not complete yet.
+/// Parses the response head at the start of `input`, the answer to a
+/// `HEAD` request if `head`: `Ok(None)` if it is not complete yet. Header
+/// values are slices of `input`.
 pub(crate) fn parse_response(
-    buf: &[u8],
+    input: &Bytes,
     limits: &Limits,
     head: bool,
 ) -> Result<Option<ResponseHead>, ParseError> {
+    let buf = &input[..];
     let mut headers = [httparse::EMPTY_HEADER; STACK_HEADERS];
     let max = limits.max_headers.min(STACK_HEADERS);
     let mut parsed = httparse::Response::new(&mut headers[..max]);
@@ -50,8 +52,7 @@ pub(crate) fn parse_response(
         .and_then(|code| StatusCode::from_u16(code).ok())
         .ok_or(ErrorKind::InvalidStatusLine)?;
     let http10 = parsed.version == Some(0);
-    let head_bytes = Bytes::copy_from_slice(&buf[..length]);
-    let (map, framing) = convert_headers(buf, &head_bytes, parsed.headers, |_, _| Ok(()))?;
+    let (map, framing) = convert_headers(input, parsed.headers, HeaderMap::new(), |_, _| Ok(()))?;
     let no_body = head
         || status.is_informational()
         || status == StatusCode::NO_CONTENT

@@ -2,6 +2,7 @@
 //! the status a server answers and whether it closes the connection), and
 //! property tests that split input at random points and feed random bytes.
 
+use bytes::Bytes;
 use http::{Method, StatusCode};
 use proptest::prelude::*;
 
@@ -9,6 +10,7 @@ use crate::proto::drive::read_requests;
 use crate::proto::encode::{self, BodyEncoding, Exchange};
 use crate::proto::error::ErrorKind;
 use crate::proto::framing::Framing;
+use crate::proto::input::Input;
 use crate::proto::limits::Limits;
 use crate::proto::response::parse_response;
 
@@ -160,7 +162,7 @@ proptest! {
             raw.extend_from_slice(&bytes);
             let _ = read_requests(&split(&raw, &cuts), &limits);
         }
-        let _ = parse_response(&bytes, &limits, false);
+        let _ = parse_response(&Bytes::from(bytes), &limits, false);
     }
 
     /// Random mutations of a good request never panic either (they stay
@@ -189,6 +191,39 @@ proptest! {
         prop_assert_eq!(err, None);
         prop_assert_eq!(reads.len(), 1);
         prop_assert_eq!(&reads[0].body, &data);
+    }
+}
+
+/// The request line limit at its boundary, for complete heads (whose
+/// line length comes from the parsed parts) and partial ones (scanned),
+/// after empty lines too.
+#[test]
+fn the_request_line_limit_is_exact() {
+    let limits = Limits {
+        max_request_line: 32,
+        ..Limits::default()
+    };
+    for (prefix, complete) in [("", true), ("", false), ("\r\n\r\n", true)] {
+        for (length, allowed) in [(32, true), (33, false)] {
+            // "GET /aaa HTTP/1.1": 14 bytes besides the path's letters.
+            let line = format!("GET /{} HTTP/1.1", "a".repeat(length - 14));
+            assert_eq!(line.len(), length);
+            let rest = if complete {
+                "\r\nHost: a\r\n\r\n"
+            } else {
+                "\r\nHost"
+            };
+            let raw = Bytes::from(format!("{prefix}{line}{rest}"));
+            let got = crate::proto::request::parse_request(&raw, &limits, &mut None);
+            match got {
+                Ok(Some(_)) => assert!(allowed && complete, "{raw:?}"),
+                Ok(None) => assert!(allowed && !complete, "{raw:?}"),
+                Err(err) => {
+                    assert!(!allowed, "{raw:?}: {err}");
+                    assert_eq!(err.kind(), ErrorKind::RequestLineTooLong);
+                }
+            }
+        }
     }
 }
 
@@ -294,7 +329,15 @@ fn response_heads_frame_the_body() {
     ];
     for (status, length, exchange, close, encoding, line, closes) in cases {
         let mut out = Vec::new();
-        let got = encode::response_head(&mut out, status, &headers, length, exchange, close);
+        let got = encode::response_head(
+            &mut out,
+            status,
+            &headers,
+            length,
+            exchange,
+            close,
+            b"Thu, 01 Jan 2026 00:00:00 GMT",
+        );
         let text = String::from_utf8(out).unwrap();
         assert_eq!(got, (encoding, closes), "{text}");
         assert!(
@@ -371,7 +414,7 @@ fn response_framing() {
         ),
     ];
     for (raw, head, expected, keep_alive) in cases {
-        let got = parse_response(raw, &limits, head);
+        let got = parse_response(&Bytes::from_static(raw), &limits, head);
         match expected {
             Ok(framing) => {
                 let got = got.unwrap().unwrap();
@@ -422,4 +465,72 @@ fn request_heads_set_host_and_framing() {
         String::from_utf8(out).unwrap(),
         "GET /a?b HTTP/1.1\r\nhost: example.com:8080\r\n\r\n"
     );
+}
+
+#[test]
+fn the_input_buffer_is_reused_when_no_slice_is_alive() {
+    let mut input = Input::default();
+    let mut buf = input.take_buffer(64);
+    buf.extend_from_slice(b"headbody");
+    let address = buf.as_ptr();
+    input.put_back(buf);
+    let head = input.bytes().slice(..4);
+    input.consume(4);
+    drop(head);
+    // Room that fits the buffer's capacity (64): no reallocation.
+    let buf = input.take_buffer(16);
+    assert_eq!(buf, b"body");
+    assert_eq!(buf.as_ptr(), address, "the buffer was copied");
+}
+
+#[test]
+fn the_rest_of_the_input_is_copied_while_a_slice_is_alive() {
+    let mut input = Input::default();
+    let mut buf = input.take_buffer(64);
+    buf.extend_from_slice(b"headbody");
+    input.put_back(buf);
+    let head = input.bytes().slice(..4);
+    input.consume(4);
+    let buf = input.take_buffer(64);
+    assert_eq!(buf, b"body");
+    assert!(buf.capacity() >= 4 + 64);
+    assert_eq!(head, &b"head"[..], "the slice still holds its bytes");
+}
+
+/// `Date` is an IMF-fixdate of now, the cached text is the last one read,
+/// and the per-thread cache follows the clock to the next second.
+#[test]
+fn the_date_is_now_and_the_cache_follows_the_clock() {
+    use std::time::{Duration, SystemTime};
+
+    use crate::proto::date::{with_cached_date, with_date};
+
+    let first = with_date(<[u8]>::to_vec);
+    let text = std::str::from_utf8(&first).unwrap();
+    assert_eq!(first.len(), 29, "{text}");
+    let parsed = httpdate::parse_http_date(text).unwrap();
+    let now = SystemTime::now();
+    let off = now.duration_since(parsed).unwrap_or_else(|e| e.duration());
+    assert!(off < Duration::from_secs(2), "{text} is {off:?} from now");
+    assert_eq!(with_cached_date(<[u8]>::to_vec), first);
+    // Read until the second changes: the text moves forward.
+    let mut last = with_date(<[u8]>::to_vec);
+    let start = std::time::Instant::now();
+    loop {
+        assert!(
+            start.elapsed() < Duration::from_secs(3),
+            "the date did not change in 3 s"
+        );
+        let next = with_date(<[u8]>::to_vec);
+        if next != last {
+            let parsed_last =
+                httpdate::parse_http_date(std::str::from_utf8(&last).unwrap()).unwrap();
+            let parsed_next =
+                httpdate::parse_http_date(std::str::from_utf8(&next).unwrap()).unwrap();
+            assert!(parsed_next > parsed_last, "the date went back");
+            break;
+        }
+        last = next;
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }

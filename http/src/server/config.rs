@@ -1,5 +1,6 @@
 //! [`ServerConfig`]: a server's limits and timeouts.
 
+use std::io;
 use std::time::Duration;
 
 use crate::proto::limits::Limits;
@@ -128,8 +129,9 @@ impl ServerConfig {
     }
 
     /// How long in-flight requests may take to finish once a graceful
-    /// shutdown started; every wait of a connection ends by then. 10 s by
-    /// default.
+    /// shutdown started; every wait of a connection ends by then, and a
+    /// connection actor still busy (a slow handler) is dropped and its
+    /// connection closed. 10 s by default.
     pub const fn shutdown_timeout(&self) -> Duration {
         self.shutdown_timeout
     }
@@ -140,16 +142,49 @@ impl ServerConfig {
         self
     }
 
-    /// The most connections a server serves at once (over all its
-    /// workers); a connection past it gets 503 and is closed. 10,000 by
-    /// default.
+    /// The most connections the server of one worker serves at once; at
+    /// the limit it stops accepting until one closes (new connections wait
+    /// in the listener's backlog: see [`Server`](crate::server::Server),
+    /// "Connection limit", for why not 503). 10,000 per worker by default.
     pub const fn max_connections(&self) -> usize {
         self.max_connections
     }
 
-    /// Sets the [`max_connections`](ServerConfig::max_connections).
+    /// Sets the [`max_connections`](ServerConfig::max_connections) per
+    /// worker.
     pub const fn with_max_connections(mut self, max: usize) -> ServerConfig {
         self.max_connections = max;
         self
+    }
+
+    /// Fails with [`io::ErrorKind::InvalidInput`], naming the setting, if a
+    /// timeout or a limit is zero (it would fail every request).
+    pub(crate) fn validate(&self) -> io::Result<()> {
+        let timeouts = [
+            ("head_timeout", self.head_timeout),
+            ("idle_timeout", self.idle_timeout),
+            ("body_timeout", self.body_timeout),
+            ("write_timeout", self.write_timeout),
+        ];
+        let limits = [
+            ("max_connections", self.max_connections),
+            ("max_headers", self.limits.max_headers),
+            ("max_head_size", self.limits.max_head_size),
+            ("max_request_line", self.limits.max_request_line),
+        ];
+        let zero = timeouts
+            .iter()
+            .find(|(_, timeout)| timeout.is_zero())
+            .map(|(name, _)| name)
+            .or_else(|| limits.iter().find(|(_, n)| *n == 0).map(|(name, _)| name));
+        match zero {
+            Some(name) => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "ServerConfig's {name} is zero, which would fail every request: give it a value above zero"
+                ),
+            )),
+            None => Ok(()),
+        }
     }
 }

@@ -1,6 +1,8 @@
 //! Handlers: [`Handler`], an `async fn(Request<Bytes>) -> impl
-//! IntoResponse`, the connection actor that runs one ([`HandlerActor`]),
-//! [`IntoResponse`], and [`rpc_handler`] for an actor reached by RPC.
+//! IntoResponse` (the body read whole) or, through [`streaming`], an
+//! `async fn(Request<RequestBody>) -> impl IntoResponse` (the body read as
+//! it arrives); the connection actor that runs one ([`HandlerActor`]);
+//! [`IntoResponse`]; and [`rpc_handler`] for an actor reached by RPC.
 
 use std::cell::RefCell;
 use std::convert::Infallible;
@@ -20,15 +22,21 @@ use kiln_rt::RuntimeRef;
 use kiln_rt::access::ThreadLocal;
 use log::debug;
 
+use crate::server::body::RequestBody;
 use crate::server::connection::Connection;
 
 /// Answers requests: an `async fn(Request<Bytes>) -> R` (or a closure)
-/// where `R:` [`IntoResponse`], a [`Router`](crate::Router), or a type of
-/// your own. Runs on the worker of the connection; shared by all
-/// connections, so it is `Send + Sync`.
+/// where `R:` [`IntoResponse`], whose body is read whole first (up to
+/// [`max_body_size`](crate::Limits::max_body_size), 413 past it); an
+/// `async fn(Request<RequestBody>) -> R` made a handler by [`streaming`],
+/// which reads the body as it arrives; a [`Router`](crate::Router) of
+/// them; or a type of your own. Runs on the worker of the connection;
+/// shared by all connections, so it is `Send + Sync`.
 pub trait Handler: Send + Sync + 'static {
-    /// Answers `request`, whose body has been read whole.
-    fn handle(&self, request: Request<Bytes>) -> impl Future<Output = Response<Bytes>>;
+    /// Answers `request`, whose body is still to be read (read it, or leave
+    /// it: the connection reads and drops an unread body of up to 256 KiB,
+    /// and closes after a larger one).
+    fn handle(&self, request: Request<RequestBody>) -> impl Future<Output = Response<Bytes>>;
 }
 
 impl<F, Fut, R> Handler for F
@@ -37,9 +45,82 @@ where
     Fut: Future<Output = R>,
     R: IntoResponse,
 {
-    async fn handle(&self, request: Request<Bytes>) -> Response<Bytes> {
-        self(request).await.into_response()
+    async fn handle(&self, request: Request<RequestBody>) -> Response<Bytes> {
+        match read_whole(request).await {
+            Some(request) => self(request).await.into_response(),
+            None => unanswerable(),
+        }
     }
+}
+
+/// Makes `handler`, an `async fn(Request<RequestBody>) -> R` (or a
+/// closure) where `R:` [`IntoResponse`], a [`Handler`] that gets the
+/// request's body unread, to read as it arrives: for bodies too large to
+/// hold (uploads), or to handle as they come, with backpressure (see
+/// [`RequestBody`]).
+///
+/// ```
+/// use bytes::Bytes;
+/// use http::{Request, StatusCode};
+/// use kiln_http::Router;
+/// use kiln_http::server::{RequestBody, streaming};
+///
+/// /// Counts the bytes of an upload of any size, a piece at a time.
+/// async fn upload(request: Request<RequestBody>) -> Result<String, StatusCode> {
+///     let mut body = request.into_body();
+///     let mut total = 0;
+///     while let Some(piece) = body.next_chunk().await.map_err(|_| StatusCode::BAD_REQUEST)? {
+///         total += piece.len(); // E.g. write it to a file here.
+///     }
+///     Ok(format!("{total} bytes\n"))
+/// }
+///
+/// let router = Router::builder().post("/upload", streaming(upload)).build()?;
+/// # Ok::<(), kiln_http::router::RouteError>(())
+/// ```
+pub const fn streaming<F, Fut, R>(handler: F) -> Streaming<F>
+where
+    F: Fn(Request<RequestBody>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = R>,
+    R: IntoResponse,
+{
+    Streaming(handler)
+}
+
+/// A handler that reads request bodies as they arrive, from [`streaming`].
+#[derive(Clone)]
+pub struct Streaming<F>(F);
+
+impl<F> fmt::Debug for Streaming<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Streaming").finish_non_exhaustive()
+    }
+}
+
+impl<F, Fut, R> Handler for Streaming<F>
+where
+    F: Fn(Request<RequestBody>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = R>,
+    R: IntoResponse,
+{
+    async fn handle(&self, request: Request<RequestBody>) -> Response<Bytes> {
+        (self.0)(request).await.into_response()
+    }
+}
+
+/// `request` with its body read whole; `None` if it could not be (the
+/// connection answered it, 400, 408 or 413, or the client went away).
+async fn read_whole(request: Request<RequestBody>) -> Option<Request<Bytes>> {
+    let (parts, body) = request.into_parts();
+    let body = body.recv_all().await.ok()?;
+    Some(Request::from_parts(parts, body))
+}
+
+/// The response to a request whose body could not be read: never sent
+/// (the connection answered the request already, or it can't be answered),
+/// see [`Connection::respond`].
+fn unanswerable() -> Response<Bytes> {
+    StatusCode::BAD_REQUEST.into_response()
 }
 
 /// What a handler may return: a [`Response`] with a body that converts
@@ -135,7 +216,10 @@ where
     M: From<RpcMessage<Request<Bytes>, Response<Bytes>>> + Send + 'static,
     ActorRef<M>: Send + Sync,
 {
-    async fn handle(&self, request: Request<Bytes>) -> Response<Bytes> {
+    async fn handle(&self, request: Request<RequestBody>) -> Response<Bytes> {
+        let Some(request) = read_whole(request).await else {
+            return unanswerable();
+        };
         match self.actor_ref.rpc(request).await {
             Ok(response) => response,
             Err(err) => {
@@ -146,8 +230,8 @@ where
     }
 }
 
-/// The connection actor of a [`Handler`] server: reads each request whole,
-/// hands it to the handler, sends the response; made by
+/// The connection actor of a [`Handler`] server: hands each request to
+/// the handler and sends its response; made by
 /// [`Server::new`](crate::server::Server::new).
 pub struct HandlerActor<H> {
     handler: Arc<H>,
@@ -234,13 +318,7 @@ pub fn worker_runtime() -> Option<RuntimeRef> {
 /// Serves `conn` with `handler` until the connection is done.
 async fn serve<H: Handler>(conn: Connection, handler: Arc<H>) -> io::Result<()> {
     while let Some(request) = conn.next_request().await? {
-        let (parts, body) = request.into_parts();
-        let Ok(body) = body.recv_all().await else {
-            // Answered already (400, 408, 413): the connection closes, and
-            // the next `next_request` returns `None`.
-            continue;
-        };
-        let response = handler.handle(Request::from_parts(parts, body)).await;
+        let response = handler.handle(request).await;
         conn.respond(response).await?;
     }
     Ok(())

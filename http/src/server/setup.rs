@@ -9,7 +9,6 @@ use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use kiln::actor::{Actor, Context, NewActor};
 use kiln::supervisor::{Supervisor, SupervisorStrategy};
@@ -21,6 +20,7 @@ use log::debug;
 use crate::server::config::ServerConfig;
 use crate::server::connection::Connection;
 use crate::server::handler::{Handler, HandlerActor, HandlerSupervisor};
+use crate::server::panic::Guarded;
 use crate::server::shutdown::{Shutdown, Watch};
 
 /// An HTTP/1.1 server: create one with [`Server::new`] (a [`Handler`],
@@ -36,6 +36,39 @@ use crate::server::shutdown::{Shutdown, Watch};
 /// Handlers run on that worker too; work that must run elsewhere is an
 /// actor reached by RPC ([`rpc_handler`](crate::server::rpc_handler)).
 ///
+/// Connection actors are thread-local on purpose, not an omission: a
+/// connection's socket, buffers and request bodies are shared by `Rc` and
+/// `RefCell` within its worker, with no lock or atomic on the path of a
+/// request, and the kernel already spreads connections over the workers'
+/// listeners. A thread-safe connection actor would pay for a lock on every
+/// read and write to be able to move between workers, which an I/O-bound
+/// connection has no use for. State shared by all workers lives in a
+/// thread-safe or synchronous actor that handlers reach by RPC (example
+/// `http_3_todo`).
+///
+/// # Connection limit
+///
+/// Each worker's server has at most
+/// [`max_connections`](ServerConfig::max_connections) connections open at
+/// once; at the limit it stops accepting until one closes (kiln-rt's
+/// [`net::Server`] limit, see its "Connection limit"): new connections wait
+/// in the listener's backlog, and are served as soon as there is room. It
+/// does not accept them to answer 503: under the flood the limit is for,
+/// that costs an accept, a read of the request (which may never come
+/// whole), a send and a close per connection refused while serving no one
+/// better, and a client told 503 must retry where one in the backlog is
+/// served once a connection closes. A load balancer in front sees a slow
+/// connect rather than an error, and its connect timeout sends the
+/// request elsewhere. The limit is per worker, not shared: no counter is
+/// touched by two threads.
+///
+/// # Panics in handlers
+///
+/// A connection actor (a handler's, or yours) that panics has the request
+/// it served answered with 500 and its connection closed; the panic then
+/// goes to the connection's supervisor, which logs it (kiln's default
+/// `decide_on_panic`).
+///
 /// # Stopping
 ///
 /// A server stops accepting when it gets a [`ServerMessage`] (from
@@ -44,7 +77,9 @@ use crate::server::shutdown::{Shutdown, Watch};
 /// setup's connections on every worker: idle keep-alive connections close
 /// at once, busy ones answer their current request (with
 /// `Connection: close`) and close, and every wait of a connection ends
-/// within [`shutdown_timeout`](ServerConfig::shutdown_timeout).
+/// within [`shutdown_timeout`](ServerConfig::shutdown_timeout). A
+/// connection actor still busy then (a handler that takes longer) is
+/// dropped and its connection closed: the drain is bounded.
 ///
 /// # Example
 ///
@@ -104,6 +139,9 @@ impl Server {
     /// Prepares a server on `address` that starts a connection actor with
     /// `new_actor` (its argument a [`Connection`]) and `supervisor` for
     /// every connection: full control over the exchange.
+    ///
+    /// Fails with [`io::ErrorKind::InvalidInput`] for a zero timeout or
+    /// limit in `config`.
     pub fn with_actor<S, NA>(
         address: SocketAddr,
         supervisor: S,
@@ -113,15 +151,16 @@ impl Server {
     where
         NA: NewActor<Argument = Connection, RuntimeAccess = ThreadLocal>,
     {
+        config.validate()?;
         let shutdown = Arc::new(Shutdown::default());
         let actor = ConnectionActor {
             new_actor,
             config,
             shutdown: shutdown.clone(),
-            connections: Arc::new(AtomicUsize::new(0)),
         };
         let supervisor = ConnectionSupervisor(supervisor);
-        let inner = net::Server::new(address, supervisor, actor, ActorOptions::default())?;
+        let inner = net::Server::new(address, supervisor, actor, ActorOptions::default())?
+            .with_max_connections(config.max_connections());
         Ok(ServerSetup {
             inner,
             shutdown,
@@ -209,8 +248,6 @@ pub struct ConnectionActor<NA> {
     new_actor: NA,
     config: ServerConfig,
     shutdown: Arc<Shutdown>,
-    /// Connections open, over all workers.
-    connections: Arc<AtomicUsize>,
 }
 
 impl<NA: Clone> Clone for ConnectionActor<NA> {
@@ -219,7 +256,6 @@ impl<NA: Clone> Clone for ConnectionActor<NA> {
             new_actor: self.new_actor.clone(),
             config: self.config,
             shutdown: self.shutdown.clone(),
-            connections: self.connections.clone(),
         }
     }
 }
@@ -238,7 +274,7 @@ where
 {
     type Message = NA::Message;
     type Argument = (TcpStream, SocketAddr);
-    type Actor = NA::Actor;
+    type Actor = Guarded<NA::Actor>;
     type Error = NA::Error;
     type RuntimeAccess = ThreadLocal;
 
@@ -246,28 +282,17 @@ where
         &mut self,
         ctx: Context<NA::Message, ThreadLocal>,
         (stream, peer): (TcpStream, SocketAddr),
-    ) -> Result<NA::Actor, NA::Error> {
+    ) -> Result<Guarded<NA::Actor>, NA::Error> {
         let rt = (**ctx.runtime_ref()).clone();
-        let open = self.connections.fetch_add(1, Ordering::Relaxed);
-        let guard = ConnectionCount(self.connections.clone());
         let watch = Watch::new(self.shutdown.clone());
-        let mut conn = Connection::with_watch(rt, stream, peer, self.config, watch);
-        conn.count(guard, open >= self.config.max_connections());
-        self.new_actor.new(ctx, conn)
+        let conn = Connection::with_watch(rt, stream, peer, self.config, watch);
+        let wire = conn.wire();
+        let actor = self.new_actor.new(ctx, conn)?;
+        Ok(Guarded::new(actor, wire))
     }
 
     fn name() -> &'static str {
         NA::name()
-    }
-}
-
-/// Counts an open connection; dropped with it.
-#[derive(Debug)]
-pub(crate) struct ConnectionCount(Arc<AtomicUsize>);
-
-impl Drop for ConnectionCount {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

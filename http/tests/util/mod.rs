@@ -23,6 +23,7 @@ use kiln::messages::Terminate;
 use kiln::supervisor::SupervisorStrategy;
 use kiln_http::server::{Connection, Handler, Server, ServerConfig};
 use kiln_rt::access::ThreadLocal;
+use kiln_rt::io::IoDriver;
 use kiln_rt::net::{ServerError, ServerMessage};
 use kiln_rt::{ActorOptions, Runtime, RuntimeRef};
 
@@ -33,6 +34,8 @@ pub const TIMEOUT: Duration = Duration::from_secs(10);
 /// own; stopped (and waited for) by [`TestServer::stop`].
 pub struct TestServer {
     pub address: SocketAddr,
+    /// The I/O driver the runtime runs.
+    pub io_driver: IoDriver,
     servers: Vec<ActorRef<ServerMessage>>,
     done: mpsc::Receiver<Result<(), String>>,
 }
@@ -41,7 +44,7 @@ impl TestServer {
     /// A server of `handler`.
     pub fn handler<H: Handler>(handler: H, config: ServerConfig) -> TestServer {
         let setup = Server::new("127.0.0.1:0".parse().unwrap(), handler, config).unwrap();
-        TestServer::start(setup, 1)
+        TestServer::start_on(setup, 1, IoDriver::Auto).expect("server did not start")
     }
 
     /// A server of connection actors made by `new_actor`.
@@ -67,11 +70,13 @@ impl TestServer {
             config,
         )
         .unwrap();
-        TestServer::start(setup, 1)
+        TestServer::start_on(setup, 1, IoDriver::Auto).expect("server did not start")
     }
 
-    /// Runs `setup` on a runtime of `workers` workers.
-    pub fn start<NA>(setup: NA, workers: usize) -> TestServer
+    /// Runs `setup` on a runtime of `workers` workers built
+    /// `with_io_driver(driver)` (which `KILN_IO_DRIVER` overrides); the
+    /// runtime's build error if it can't be built.
+    pub fn start_on<NA>(setup: NA, workers: usize, driver: IoDriver) -> Result<TestServer, String>
     where
         NA: NewActor<
                 Message = ServerMessage,
@@ -91,6 +96,7 @@ impl TestServer {
             let result = (|| -> Result<(), String> {
                 let mut runtime = Runtime::setup()
                     .num_threads(workers)
+                    .with_io_driver(driver)
                     .build()
                     .map_err(|e| e.to_string())?;
                 runtime
@@ -101,7 +107,7 @@ impl TestServer {
                         };
                         let server =
                             rt.try_spawn_local(restart, setup, (), ActorOptions::default())?;
-                        refs_tx.send(server).unwrap();
+                        refs_tx.send((server, rt.metrics().io_driver)).unwrap();
                         Ok(())
                     })
                     .map_err(|e| e.to_string())?;
@@ -109,14 +115,28 @@ impl TestServer {
             })();
             let _ = done_tx.send(result);
         });
-        let servers = (0..workers)
-            .map(|_| refs_rx.recv_timeout(TIMEOUT).expect("server did not start"))
-            .collect();
-        TestServer {
+        let mut servers = Vec::with_capacity(workers);
+        let mut io_driver = driver;
+        for _ in 0..workers {
+            match refs_rx.recv_timeout(TIMEOUT) {
+                Ok((server, driver)) => {
+                    servers.push(server);
+                    io_driver = driver;
+                }
+                Err(_) => {
+                    return Err(match done.recv_timeout(TIMEOUT) {
+                        Ok(Err(err)) => err,
+                        _ => "server did not start".to_owned(),
+                    });
+                }
+            }
+        }
+        Ok(TestServer {
             address,
+            io_driver,
             servers,
             done,
-        }
+        })
     }
 
     /// Stops accepting (a graceful shutdown) and waits for the runtime to
@@ -289,6 +309,65 @@ pub fn is_closed(stream: &mut TcpStream, wait: Duration) -> bool {
     };
     stream.set_read_timeout(Some(TIMEOUT)).unwrap();
     closed
+}
+
+/// Starts a POST of a 256 MiB body to `path` on a new connection and
+/// writes it for 2 s, as fast as the server takes it, while nothing reads
+/// it for the server (a handler that sleeps, a client that does not read
+/// the echo): checks that the server pushed back, taking less than 64 MiB
+/// (the socket buffers and its own, not the body). Without backpressure
+/// the whole body would go in well under a second.
+pub fn assert_pushes_back(address: SocketAddr, path: &str) {
+    let mut stream = connect(address);
+    let total = 256 * 1024 * 1024;
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: a\r\nContent-Length: {total}\r\n\r\n"
+    )
+    .unwrap();
+    stream
+        .set_write_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let block = vec![7; 1024 * 1024];
+    let mut written = 0;
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(2) && written < total {
+        match stream.write(&block[..block.len().min(total - written)]) {
+            Ok(n) => written += n,
+            Err(err) => assert!(
+                matches!(
+                    err.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ),
+                "{err}"
+            ),
+        }
+    }
+    assert!(
+        written < 64 * 1024 * 1024,
+        "{written} bytes taken by the server while nothing read them"
+    );
+}
+
+/// POSTs `data` to `path` on `stream` as a chunked body in chunks of
+/// `chunk` bytes (from a thread, so that a server that answers as the body
+/// arrives is not blocked by the test), and reads the response.
+pub fn post_chunked(stream: &mut TcpStream, path: &str, data: &[u8], chunk: usize) -> RawResponse {
+    let mut writer = stream.try_clone().unwrap();
+    let data = data.to_vec();
+    let head = format!("POST {path} HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n");
+    let client = thread::spawn(move || {
+        writer.write_all(head.as_bytes()).unwrap();
+        for chunk in data.chunks(chunk) {
+            write!(writer, "{:x}\r\n", chunk.len()).unwrap();
+            writer.write_all(chunk).unwrap();
+            writer.write_all(b"\r\n").unwrap();
+        }
+        writer.write_all(b"0\r\n\r\n").unwrap();
+    });
+    let response = read_response(stream).expect("no response");
+    client.join().unwrap();
+    response
 }
 
 /// Sends `raw` on a new connection and reads one response.

@@ -23,6 +23,14 @@ pub(crate) fn rows() -> Vec<Row> {
         "b".repeat(17000)
     );
     let many_headers = format!("GET / HTTP/1.1\r\nHost: a\r\n{}\r\n", "X: 1\r\n".repeat(64));
+    let long_chunk_line = format!(
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1;{}\r\nx\r\n0\r\n\r\n",
+        "e".repeat(5000)
+    );
+    let big_trailer = format!(
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-T: {}\r\n\r\n",
+        "t".repeat(17000)
+    );
     let rows: Vec<(&str, &[u8], u16, bool)> = vec![
         // Good requests and connection persistence.
         ("plain GET", b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", 200, false),
@@ -33,6 +41,8 @@ pub(crate) fn rows() -> Vec<Row> {
         ("absolute form", b"GET http://a/x?y HTTP/1.1\r\nHost: a\r\n\r\n", 200, false),
         ("Content-Length", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello", 200, false),
         ("identical Content-Lengths", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 5\r\n\r\nhello", 200, false),
+        ("repeated identical Content-Length headers", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello", 200, false),
+        ("Content-Length with leading zeros", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 005\r\n\r\nhello", 200, false),
         ("chunked", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", 200, false),
         ("Chunked in capitals", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\n0\r\n\r\n", 200, false),
         ("chunk extension", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5;a=b ; c=\"d\"\r\nhello\r\n0\r\n\r\n", 200, false),
@@ -48,6 +58,10 @@ pub(crate) fn rows() -> Vec<Row> {
         ("obs-fold", b"GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n", 400, true),
         ("control byte in value", b"GET / HTTP/1.1\r\nHost: a\r\nX: a\x01b\r\n\r\n", 400, true),
         ("no colon", b"GET / HTTP/1.1\r\nHost: a\r\nX\r\n\r\n", 400, true),
+        ("whitespace before the first header", b"GET / HTTP/1.1\r\n Host: a\r\n\r\n", 400, true),
+        ("bare CR in a value", b"GET / HTTP/1.1\r\nHost: a\r\nX: a\rb\r\n\r\n", 400, true),
+        ("two spaces in the request line", b"GET  / HTTP/1.1\r\nHost: a\r\n\r\n", 400, true),
+        ("lowercase version", b"GET / http/1.1\r\nHost: a\r\n\r\n", 400, true),
         ("HTTP/2.0", b"GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505, true),
         ("HTTP/1.2", b"GET / HTTP/1.2\r\nHost: a\r\n\r\n", 505, true),
         ("HTTP/x", b"GET / HTTP/x\r\nHost: a\r\n\r\n", 400, true),
@@ -68,11 +82,13 @@ pub(crate) fn rows() -> Vec<Row> {
         ("overflowing Content-Length", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 18446744073709551616\r\n\r\n", 400, true),
         // Transfer-Encoding.
         ("not ending in chunked", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", 400, true),
+        ("identity", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: identity\r\n\r\n", 400, true),
         ("chunked then gzip", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 400, true),
         ("gzip then chunked", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501, true),
         ("chunked twice", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n", 400, true),
         ("two Transfer-Encoding headers", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, true),
         ("Transfer-Encoding in HTTP/1.0", b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, true),
+        ("Transfer-Encoding and Content-Length in HTTP/1.0", b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n", 400, true),
         ("chunked and a tab", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\t\r\n\r\n0\r\n\r\n", 400, true),
         ("chunked and a space", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked \r\n\r\n0\r\n\r\n", 400, true),
         ("space before the colon", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n", 400, true),
@@ -88,6 +104,9 @@ pub(crate) fn rows() -> Vec<Row> {
         ("chunk size 0x prefix", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0x5\r\nhello\r\n0\r\n\r\n", 400, true),
         ("space after chunk size", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5 \r\nhello\r\n0\r\n\r\n", 400, true),
         ("bare LF after chunk size", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\nhello\r\n0\r\n\r\n", 400, true),
+        ("bare LF after chunk data", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\n0\r\n\r\n", 400, true),
+        ("no chunk size before an extension", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n;a=b\r\nhello\r\n0\r\n\r\n", 400, true),
+        ("chunk size line too long", long_chunk_line.as_bytes(), 400, true),
         ("chunk data too long", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello!\r\n0\r\n\r\n", 400, true),
         ("control byte in extension", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5;a\x01\r\nhello\r\n0\r\n\r\n", 400, true),
         ("malformed trailer", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX T\r\n\r\n", 400, true),
@@ -100,6 +119,7 @@ pub(crate) fn rows() -> Vec<Row> {
         ("request line too long", long_target.as_bytes(), 414, true),
         ("head too large", big_head.as_bytes(), 431, true),
         ("too many headers", many_headers.as_bytes(), 431, true),
+        ("trailer section too large", big_trailer.as_bytes(), 431, true),
         ("body too large", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 65\r\n\r\n01234567890123456789012345678901234567890123456789012345678901234", 413, true),
     ];
     rows.into_iter()

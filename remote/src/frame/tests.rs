@@ -21,6 +21,7 @@ enum Owned {
     Watch(u64, String),
     Stopped(u64),
     Credit(u64),
+    Accept,
 }
 
 const FAILURES: [RpcFailure; 5] = [
@@ -72,6 +73,7 @@ impl Owned {
             },
             Owned::Stopped(watch) => Frame::Stopped { watch: *watch },
             Owned::Credit(bytes) => Frame::Credit { bytes: *bytes },
+            Owned::Accept => Frame::Accept,
         }
     }
 }
@@ -99,6 +101,7 @@ fn owned() -> impl Strategy<Value = Owned> {
         (any::<u64>(), ".{0,40}").prop_map(|(w, n)| Owned::Watch(w, n)),
         any::<u64>().prop_map(Owned::Stopped),
         any::<u64>().prop_map(Owned::Credit),
+        Just(Owned::Accept),
     ]
 }
 

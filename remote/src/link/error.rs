@@ -22,6 +22,9 @@ pub(crate) enum LinkError {
     Stalled,
     /// The address is this node's own.
     SelfConnect,
+    /// The peer (the node with the smaller name, which decides) closed the
+    /// link before accepting it: it keeps another link to this node.
+    NotKept,
 }
 
 impl fmt::Display for LinkError {
@@ -35,6 +38,7 @@ impl fmt::Display for LinkError {
                 f.write_str("the peer stopped reading (no progress for the stall timeout)")
             }
             LinkError::SelfConnect => f.write_str("the address is this node's own"),
+            LinkError::NotKept => f.write_str("the peer keeps another link to this node"),
         }
     }
 }

@@ -1,5 +1,12 @@
 //! Establishing a link: connect (or take the accepted connection), the TLS
-//! handshake, and the `Hello` each way, all under the connect timeout.
+//! handshake, the `Hello` each way and, on the node with the larger name,
+//! the peer's `Accept`, all under the connect timeout.
+//!
+//! Of two nodes, the one with the smaller name decides which link between
+//! them stays (see `node::actor`, "One link per pair"): it sends `Accept`
+//! on the link it keeps and closes the others. The node with the larger
+//! name waits here for that word and sends nothing on the link before it,
+//! so no message is ever written on a link that one of the two drops.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -100,7 +107,56 @@ async fn establish_now(
         }
         buf = recv_into(&stream, &mut session, buf).await?;
     };
+    if !decides(shared.name(), &peer.name) {
+        wait_for_accept(&stream, &mut session, buf, limit).await?;
+    }
     Ok((stream, session, peer))
+}
+
+/// Whether the node `name` decides which of its links to node `peer`
+/// stays: the one with the smaller name does.
+pub(crate) fn decides(name: &str, peer: &str) -> bool {
+    name < peer
+}
+
+/// Waits for the deciding peer's `Accept`; the peer closing the link
+/// first is [`LinkError::NotKept`]. Bytes after the `Accept` stay in the
+/// session's input for the established link.
+async fn wait_for_accept(
+    stream: &TcpStream,
+    session: &mut Session,
+    mut buf: Vec<u8>,
+    limit: usize,
+) -> Result<(), LinkError> {
+    loop {
+        if let Some((frame, used)) = frame::decode(&session.input, limit)? {
+            if frame != Frame::Accept {
+                return Err(LinkError::Protocol(
+                    "the second frame of the deciding peer is not an Accept".to_owned(),
+                ));
+            }
+            session.input.drain(..used);
+            return Ok(());
+        }
+        if session.closed {
+            return Err(LinkError::NotKept);
+        }
+        buf = match recv_into(stream, session, buf).await {
+            Ok(buf) => buf,
+            Err(LinkError::Io(err)) if err.kind() == std::io::ErrorKind::UnexpectedEof => {
+                return Err(LinkError::NotKept);
+            }
+            Err(err) => return Err(err),
+        };
+    }
+}
+
+/// Tells the peer, which waits for it (`wait_for_accept`), that this node
+/// keeps the link: the first frame after the `Hello`, put in the session's
+/// output before anything else can be.
+pub(super) fn accept(session: &mut Session, limit: usize) -> Result<(), LinkError> {
+    frame::encode_into(&Frame::Accept, &mut session.output, limit)?;
+    Ok(())
 }
 
 /// Checks the peer's first frame: a `Hello` of our version and cluster,

@@ -100,6 +100,7 @@ impl Link<'_> {
     ) -> Result<(), LinkError> {
         match frame {
             Frame::Hello(_) => return Err(LinkError::Protocol("a second Hello".to_owned())),
+            Frame::Accept => return Err(LinkError::Protocol("a late Accept".to_owned())),
             Frame::Message {
                 target,
                 message_type,

@@ -5,12 +5,32 @@
 //! # One link per pair
 //!
 //! Two nodes that learn of each other may connect to each other at the
-//! same time. Every established link asks this actor whether to stay
-//! (`LinkUp`): a link to a node with no link stays; a link to a newer run
-//! of the node replaces the old one; otherwise, of two links to the same
-//! run, the one *initiated by the node with the smaller name* stays. Both
-//! nodes apply the same rule to the same two links, so both keep the same
-//! one. To make the race rare, only the node with the smaller name dials a
+//! same time. Of the two, the node with the *smaller name decides* which
+//! link stays, and it decides before anything but the `Hello`s has been
+//! sent on either link:
+//!
+//! - Every link established on the deciding node asks this actor whether
+//!   to stay (`LinkUp`): the first link to a run of the peer stays, and so
+//!   does a link to a newer run (which replaces the old one); a second link
+//!   to the same run is closed. A kept link sends `Accept` as its first
+//!   frame after the `Hello`.
+//! - The other node's link waits for that `Accept` (in `link::handshake`)
+//!   before it asks this actor, and sends nothing before; a link closed
+//!   instead ends there. So it only ever asks about the link the decider
+//!   kept, and keeps it, replacing one to the same run (the decider only
+//!   accepts a second link to a run once its end of the first one has
+//!   ended) or an older one; only a link from an older run of the decider
+//!   is refused.
+//!
+//! So no message, request or response is ever written on a link that one
+//! of the two nodes drops, and the messages between two nodes go on one
+//! link, in order, while both live (the regression test
+//! `simultaneous_dials_lose_nothing` in `tests/two_nodes.rs`). Before
+//! this rule, each node chose between the two links on its own (the same
+//! rule on both, but links already in use could be replaced), and the
+//! messages and requests in flight on the link closed were lost.
+//!
+//! To make the race rare, only the node with the smaller name dials a
 //! member it learns of through membership; the other dials after a grace
 //! period if no link came.
 //!
@@ -42,7 +62,7 @@ use log::{debug, info, warn};
 
 use crate::event::{MemberEvent, WatchEvent};
 use crate::frame::{self, Frame};
-use crate::link::{Direction, link_actor};
+use crate::link::{Direction, decides, link_actor};
 use crate::lock::lock;
 use crate::membership::{Change, MemberId, Membership, Timing};
 use crate::msg::{LinkMsg, LinkUp, NodeMessage, NodeMsg};
@@ -112,21 +132,20 @@ struct Dial {
     seed: bool,
 }
 
-/// Whether a new link replaces the established one to the same node, each
-/// given as (the node's run, the name of the node that dialled): a link to
-/// a newer run does; of two links to the same run, the one the node with
-/// the smaller name dialled stays. Both nodes decide the same for the same
-/// two links, whichever order they come up in (see the module docs).
-fn replaces(new: (u64, &str), existing: (u64, &str)) -> bool {
-    new.0 > existing.0 || (new.0 == existing.0 && new.1 < existing.1)
+/// Whether a new link to a run (`new`) of a node replaces the established
+/// one to a run (`existing`) of the same node, on the node that `decides`
+/// (the smaller name; see the module docs) or on the other. A link to a
+/// newer run does, on both; of two links to the same run, the decider keeps
+/// the first (the second was never used), the other node takes the one
+/// the decider accepted.
+fn replaces(new: u64, existing: u64, decides: bool) -> bool {
+    new > existing || (new == existing && !decides)
 }
 
 /// An established link that stayed.
 #[derive(Debug)]
 struct Linked {
     incarnation: u64,
-    /// The name of the node that dialled.
-    initiator: String,
     link: ActorRef<LinkMsg>,
 }
 
@@ -291,9 +310,13 @@ impl State {
                     .expected
                     .as_ref()
                     .is_some_and(|name| self.members.contains_key(name));
+                let linked = dial
+                    .expected
+                    .as_ref()
+                    .is_some_and(|name| self.links.contains_key(name));
                 // A seed is dialled until the node has a link; a member until it is
-                // declared down.
-                if self_connect || (!member_alive && (has_links || !dial.seed)) {
+                // declared down or linked (the link the peer kept, say).
+                if self_connect || linked || (!member_alive && (has_links || !dial.seed)) {
                     self.dials.remove(&address);
                     return;
                 }
@@ -314,22 +337,13 @@ impl State {
 
     /// Decides whether a new link stays; see the [module docs](self).
     fn link_up(&mut self, up: LinkUp, now: Instant) -> bool {
-        let LinkUp {
-            peer,
-            link: handle,
-            outbound,
-        } = up;
+        let LinkUp { peer, link: handle } = up;
         let link = handle.actor.clone();
-        let initiator = if outbound {
-            self.shared.name().to_owned()
-        } else {
-            peer.name.clone()
-        };
         if let Some(existing) = self.links.get(&peer.name)
             && existing.link.is_connected()
         {
-            let new = (peer.incarnation, initiator.as_str());
-            if !replaces(new, (existing.incarnation, &existing.initiator)) {
+            let decider = decides(self.shared.name(), &peer.name);
+            if !replaces(peer.incarnation, existing.incarnation, decider) {
                 return false;
             }
             debug!("link to node '{}' replaces an older one", peer.name);
@@ -341,7 +355,6 @@ impl State {
             peer.name.clone(),
             Linked {
                 incarnation: peer.incarnation,
-                initiator,
                 link: link.clone(),
             },
         );

@@ -40,14 +40,22 @@ pub(crate) fn capture() {
     }
 }
 
+/// Runs `f` over the lines logged so far that contain all of `parts`.
+fn matching<R>(parts: &[&str], f: impl FnOnce(&mut dyn Iterator<Item = &String>) -> R) -> R {
+    let lines = LINES.lock().unwrap_or_else(|err| err.into_inner());
+    f(&mut lines
+        .iter()
+        .filter(|line| parts.iter().all(|part| line.contains(part))))
+}
+
 /// The first line logged that contains all of `parts`.
 pub(crate) fn find(parts: &[&str]) -> Option<String> {
-    LINES
-        .lock()
-        .unwrap_or_else(|err| err.into_inner())
-        .iter()
-        .find(|line| parts.iter().all(|part| line.contains(part)))
-        .cloned()
+    matching(parts, |lines| lines.next().cloned())
+}
+
+/// How many lines logged so far contain all of `parts`.
+pub(crate) fn count(parts: &[&str]) -> usize {
+    matching(parts, |lines| lines.count())
 }
 
 /// Waits (up to `super::TIMEOUT`) for a line that contains all of
