@@ -27,12 +27,10 @@ use kiln_rt::{ActorOptions, Runtime, RuntimeRef, ThreadLocal, ThreadSafe};
 mod util;
 
 use util::check::check_in_actor;
+use util::clients::echo_client;
 use util::net_server::{fail_connection, fail_server, loopback_server, spawn_on_every_worker};
 use util::runtime::start;
 use util::timeout::TIMEOUT;
-
-/// Bytes each client sends (in four writes) and expects back.
-const MESSAGE: usize = 8 * 1024;
 
 /// Echoes until the peer closes its side; counts the connection on `per_worker`.
 async fn echo(
@@ -54,34 +52,14 @@ async fn shared_echo(
     util::clients::echo(&stream).await
 }
 
-/// A client: sends `MESSAGE` patterned bytes in four writes, reads them back, closes.
-fn echo_client(address: SocketAddr, seed: usize) {
-    let mut stream = StdStream::connect(address).expect("can't connect");
-    stream.set_read_timeout(Some(TIMEOUT)).unwrap();
-    let sent: Vec<u8> = (0..MESSAGE).map(|i| ((i * 7 + seed) % 251) as u8).collect();
-    for part in sent.chunks(MESSAGE / 4) {
-        stream.write_all(part).expect("can't send");
-    }
-    let mut received = vec![0; MESSAGE];
-    stream
-        .read_exact(&mut received)
-        .expect("can't receive the echo");
-    assert!(received == sent, "client {seed}: echo differs");
-    stream.shutdown(Shutdown::Write).unwrap();
-    let mut rest = Vec::new();
-    stream
-        .read_to_end(&mut rest)
-        .expect("can't read to the end");
-    assert!(
-        rest.is_empty(),
-        "client {seed}: unexpected bytes after the echo"
-    );
-}
-
 /// Runs `clients` concurrent clients against `address`.
 fn run_clients(address: SocketAddr, clients: usize) {
     let threads: Vec<_> = (0..clients)
-        .map(|seed| thread::spawn(move || echo_client(address, seed)))
+        .map(|seed| {
+            thread::spawn(move || {
+                echo_client(StdStream::connect(address).expect("can't connect"), seed);
+            })
+        })
         .collect();
     for thread in threads {
         thread.join().expect("client failed");

@@ -11,7 +11,6 @@
 
 use std::convert::Infallible;
 use std::io::{self, Read, Write};
-use std::net::Shutdown;
 use std::os::unix::net::UnixStream as StdStream;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
@@ -30,16 +29,13 @@ use kiln_rt::{ActorOptions, Runtime, Spawn, ThreadLocal, ThreadSafe};
 
 mod util;
 
-use util::clients::{send_until_closed, unix_echo, wait_closed};
+use util::clients::{echo_client, send_until_closed, unix_echo, wait_closed};
 use util::net_server::{fail_server, spawn_on_every_worker};
 use util::runtime::start;
 use util::server::RunningExample;
 use util::temp_dir::TempDir;
 use util::timeout::TIMEOUT;
 use util::unix::abstract_addr;
-
-/// Bytes each client sends (in four writes) and expects back.
-const MESSAGE: usize = 8 * 1024;
 
 /// Fails the test when a connection actor fails.
 fn fail_connection(err: io::Error) -> SupervisorStrategy<(UnixStream, SocketAddr)> {
@@ -64,22 +60,37 @@ where
         .unwrap_or_else(|err| panic!("can't bind a server to {}: {err}", path.display()))
 }
 
-/// Echoes until the peer closes its side; counts the connection on its
-/// worker in `per_worker` and the connections open at once in `open`
-/// (the most ever in `open[1]`).
+/// What the connections of [`echo`] count.
+#[derive(Clone, Default)]
+struct Counters {
+    /// Connections served by each worker.
+    per_worker: Arc<[AtomicUsize; 2]>,
+    /// Connections open now, and the most ever open at once.
+    open: Arc<[AtomicUsize; 2]>,
+}
+
+/// Echoes until the peer closes its side; counts the connection.
 async fn echo(
     ctx: actor::Context<Infallible, ThreadLocal>,
     stream: UnixStream,
     _: SocketAddr,
-    per_worker: Arc<[AtomicUsize; 2]>,
-    open: Arc<[AtomicUsize; 2]>,
+    counters: Counters,
 ) -> io::Result<()> {
-    per_worker[ctx.runtime_ref().worker_index()].fetch_add(1, Ordering::Relaxed);
-    let now = open[0].fetch_add(1, Ordering::AcqRel) + 1;
-    open[1].fetch_max(now, Ordering::AcqRel);
+    counters.per_worker[ctx.runtime_ref().worker_index()].fetch_add(1, Ordering::Relaxed);
+    let now = counters.open[0].fetch_add(1, Ordering::AcqRel) + 1;
+    counters.open[1].fetch_max(now, Ordering::AcqRel);
     let result = unix_echo(&stream).await;
-    open[0].fetch_sub(1, Ordering::AcqRel);
+    counters.open[0].fetch_sub(1, Ordering::AcqRel);
     result
+}
+
+/// [`echo`] as a `NewActor` counting on `counters` (a macro: its type
+/// can't be named).
+macro_rules! counting_echo {
+    ($counters: expr) => {{
+        let counters: Counters = $counters.clone();
+        actor_fn(echo).map_arg(move |(stream, peer)| (stream, peer, counters.clone()))
+    }};
 }
 
 /// [`echo`] as a thread-safe actor.
@@ -93,30 +104,6 @@ async fn shared_echo(
         "an unbound client has an unnamed address: {peer:?}"
     );
     unix_echo(&stream).await
-}
-
-/// A client: sends `MESSAGE` patterned bytes in four writes, reads them
-/// back, closes.
-fn echo_client(mut stream: StdStream, seed: usize) {
-    stream.set_read_timeout(Some(TIMEOUT)).unwrap();
-    let sent: Vec<u8> = (0..MESSAGE).map(|i| ((i * 7 + seed) % 251) as u8).collect();
-    for part in sent.chunks(MESSAGE / 4) {
-        stream.write_all(part).expect("can't send");
-    }
-    let mut received = vec![0; MESSAGE];
-    stream
-        .read_exact(&mut received)
-        .expect("can't receive the echo");
-    assert!(received == sent, "client {seed}: echo differs");
-    stream.shutdown(Shutdown::Write).unwrap();
-    let mut rest = Vec::new();
-    stream
-        .read_to_end(&mut rest)
-        .expect("can't read to the end");
-    assert!(
-        rest.is_empty(),
-        "client {seed}: unexpected bytes after the echo"
-    );
 }
 
 /// Runs `clients` concurrent clients, each connected by `connect`.
@@ -141,21 +128,13 @@ fn echoed(stream: &mut StdStream, wait: Duration) -> bool {
     stream.read_exact(&mut buf).is_ok()
 }
 
-/// Counters for [`echo`]: connections per worker, and open connections.
-fn counters() -> (Arc<[AtomicUsize; 2]>, Arc<[AtomicUsize; 2]>) {
-    let zero = || Arc::new([AtomicUsize::new(0), AtomicUsize::new(0)]);
-    (zero(), zero())
-}
-
 #[test]
 fn echo_with_256_concurrent_clients_on_two_workers_sharing_one_socket() {
     let dir = TempDir::new("unix-server-echo");
     let path = dir.join("echo.sock");
     let mut runtime = Runtime::setup().num_threads(2).build().unwrap();
-    let (per_worker, open) = counters();
-    let counts = per_worker.clone();
-    let new_actor =
-        actor_fn(echo).map_arg(move |(stream, peer)| (stream, peer, counts.clone(), open.clone()));
+    let counters = Counters::default();
+    let new_actor = counting_echo!(counters);
     let server = unix_server(&path, fail_connection, new_actor);
     assert_eq!(server.local_addr().as_pathname(), Some(path.as_path()));
     let servers = spawn_on_every_worker(&mut runtime, server);
@@ -169,7 +148,8 @@ fn echo_with_256_concurrent_clients_on_two_workers_sharing_one_socket() {
         server.try_send(Terminate).expect("can't stop the server");
     }
     started.ends();
-    let counts = per_worker
+    let counts = counters
+        .per_worker
         .each_ref()
         .map(|count| count.load(Ordering::Relaxed));
     assert_eq!(
@@ -225,10 +205,8 @@ fn at_the_limit_connections_wait_until_one_closes() {
     let dir = TempDir::new("unix-server-limit");
     let path = dir.join("limit.sock");
     let mut runtime = Runtime::setup().num_threads(1).build().unwrap();
-    let (per_worker, open) = counters();
-    let most = open.clone();
-    let new_actor = actor_fn(echo)
-        .map_arg(move |(stream, peer)| (stream, peer, per_worker.clone(), open.clone()));
+    let counters = Counters::default();
+    let new_actor = counting_echo!(counters);
     let server = unix_server(&path, fail_connection, new_actor).with_max_connections(2);
     assert_eq!(server.max_connections(), 2);
     let server_ref = spawn_on_every_worker(&mut runtime, server).remove(0);
@@ -257,7 +235,7 @@ fn at_the_limit_connections_wait_until_one_closes() {
     server_ref.try_send(Terminate).unwrap();
     started.ends();
     assert_eq!(
-        most[1].load(Ordering::Relaxed),
+        counters.open[1].load(Ordering::Relaxed),
         2,
         "connections open at once"
     );
@@ -272,9 +250,7 @@ fn timeouts_disconnect_silent_and_non_reading_clients() {
     let dir = TempDir::new("unix-server-timeouts");
     let path = dir.join("timeouts.sock");
     let mut runtime = Runtime::setup().num_threads(2).build().unwrap();
-    let (per_worker, open) = counters();
-    let new_actor = actor_fn(echo)
-        .map_arg(move |(stream, peer)| (stream, peer, per_worker.clone(), open.clone()));
+    let new_actor = counting_echo!(Counters::default());
     let server = unix_server(&path, stop_connection, new_actor)
         .with_read_timeout(READ)
         .with_write_timeout(WRITE);
@@ -374,9 +350,7 @@ fn stop_on_terminate_removes_the_socket_file_but_not_one_put_in_its_place() {
     let replaced = dir.join("replaced.sock");
     for (path, replace) in [(&path, false), (&replaced, true)] {
         let mut runtime = Runtime::setup().num_threads(2).build().unwrap();
-        let (per_worker, open) = counters();
-        let new_actor = actor_fn(echo)
-            .map_arg(move |(stream, peer)| (stream, peer, per_worker.clone(), open.clone()));
+        let new_actor = counting_echo!(Counters::default());
         let server = unix_server(path, fail_connection, new_actor);
         let servers = spawn_on_every_worker(&mut runtime, server);
         let started = start(runtime);

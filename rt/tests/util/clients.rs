@@ -1,14 +1,16 @@
 //! Clients that stall a server, on std's blocking sockets (TCP or Unix): one
 //! that never sends, one that sends and never reads, and a reset; and the
-//! echo loops the servers under test run.
+//! echo loops the servers under test run, and the client that checks them.
 
 use std::io::{self, ErrorKind, Read, Write};
-use std::net::{SocketAddr, TcpStream as StdStream};
+use std::net::{Shutdown, SocketAddr, TcpStream as StdStream};
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
 use kiln_rt::net::{TcpStream, UnixStream};
 use socket2::SockRef;
+
+use super::timeout::TIMEOUT;
 
 /// Connects and sends nothing; returns when the server closed the
 /// connection, measured from just before the connect. Panics if it did not
@@ -84,6 +86,36 @@ pub(crate) fn reset(stream: StdStream) {
     SockRef::from(&stream)
         .set_linger(Some(Duration::ZERO))
         .expect("can't set SO_LINGER");
+}
+
+/// Bytes an [`echo_client`] sends (in four writes) and expects back.
+const MESSAGE: usize = 8 * 1024;
+
+/// A client of an echo server on `stream` (TCP or Unix): sends `MESSAGE`
+/// patterned bytes in four writes, reads them back, closes its side and
+/// expects nothing more.
+pub(crate) fn echo_client(mut stream: impl Read + Write + AsFd, seed: usize) {
+    SockRef::from(&stream)
+        .set_read_timeout(Some(TIMEOUT))
+        .unwrap();
+    let sent: Vec<u8> = (0..MESSAGE).map(|i| ((i * 7 + seed) % 251) as u8).collect();
+    for part in sent.chunks(MESSAGE / 4) {
+        stream.write_all(part).expect("can't send");
+    }
+    let mut received = vec![0; MESSAGE];
+    stream
+        .read_exact(&mut received)
+        .expect("can't receive the echo");
+    assert!(received == sent, "client {seed}: echo differs");
+    SockRef::from(&stream).shutdown(Shutdown::Write).unwrap();
+    let mut rest = Vec::new();
+    stream
+        .read_to_end(&mut rest)
+        .expect("can't read to the end");
+    assert!(
+        rest.is_empty(),
+        "client {seed}: unexpected bytes after the echo"
+    );
 }
 
 /// Writes `echo` for each of the stream types: echoes what the peer sends

@@ -10,10 +10,10 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 
-use socket2::{Domain, Protocol, Socket, Type};
+use socket2::Socket;
 
 use crate::net::limit::ConnectionSlot;
-use crate::net::tcp::{TcpListener, TcpStream};
+use crate::net::tcp::{TcpListener, TcpStream, bound_socket};
 use crate::net::timeout::Timeouts;
 use crate::runtime::io::Io;
 
@@ -87,19 +87,7 @@ pub struct TcpReservation {
 impl TcpReservation {
     /// Binds to `address`, resolving port 0 to a free port.
     pub(crate) fn bind(address: SocketAddr) -> io::Result<TcpReservation> {
-        let socket = Socket::new(
-            Domain::for_address(address),
-            Type::STREAM,
-            Some(Protocol::TCP),
-        )?;
-        socket.set_reuse_address(true)?;
-        socket.set_reuse_port(true)?;
-        socket.bind(&address.into()).map_err(|err| {
-            io::Error::new(
-                err.kind(),
-                format!("can't bind a server to {address}: {err}"),
-            )
-        })?;
+        let socket = bound_socket(address, true, "a server")?;
         let address = crate::net::ip_addr(&socket.local_addr()?)?;
         Ok(TcpReservation {
             address,
