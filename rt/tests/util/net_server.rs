@@ -1,10 +1,12 @@
 //! `kiln_rt::net::Server` in the tests: supervisors that fail the test
 //! ([`fail_connection`], [`fail_server`]), a server on a free loopback port
 //! ([`loopback_server`]), and a server spawned on every worker of a runtime
-//! ([`spawn_on_every_worker`]), TCP or Unix.
+//! ([`spawn_on_every_worker`]), TCP or Unix, and the check that both
+//! workers served ([`assert_spread`]).
 
 use std::io;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 
 use kiln::ActorRef;
@@ -68,4 +70,22 @@ where
         })
         .expect("can't spawn the servers");
     refs.try_iter().collect()
+}
+
+/// Fails unless the two workers together served `connections` connections
+/// (counted in `per_worker`) and each served some.
+#[track_caller]
+pub(crate) fn assert_spread(per_worker: &[AtomicUsize; 2], connections: usize) {
+    let counts = per_worker
+        .each_ref()
+        .map(|count| count.load(Ordering::Relaxed));
+    assert_eq!(
+        counts[0] + counts[1],
+        connections,
+        "connections per worker: {counts:?}"
+    );
+    assert!(
+        counts[0] > 0 && counts[1] > 0,
+        "connections not spread: {counts:?}"
+    );
 }
