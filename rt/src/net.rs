@@ -1,5 +1,6 @@
 //! Networking for actors: TCP, UDP and Unix sockets, and [`Server`], the
-//! actor-per-connection TCP server. They run on either I/O driver, io_uring
+//! actor-per-connection server, on a TCP address ([`Server::new`]) or a Unix
+//! socket path ([`Server::new_unix`]). They run on either I/O driver, io_uring
 //! or epoll (see [`IoDriver`](crate::io::IoDriver)), with the same API.
 //!
 //! # Sockets belong to a ring (or poll)
@@ -55,7 +56,9 @@ pub mod unix;
 
 pub use budget::{BudgetExceeded, MemoryBudget, Reservation};
 pub use incoming::Incoming;
-pub use server::{DEFAULT_MAX_CONNECTIONS, Server, ServerError, ServerMessage, ServerSetup};
+pub use server::{
+    DEFAULT_MAX_CONNECTIONS, Listener, Server, ServerError, ServerMessage, ServerSetup,
+};
 #[doc(no_inline)]
 pub use tcp::{TcpListener, TcpStream};
 #[doc(no_inline)]

@@ -27,12 +27,12 @@ use kiln_rt::{ActorOptions, Runtime, RuntimeRef, ThreadLocal, ThreadSafe};
 mod util;
 
 use util::check::check_in_actor;
-use util::net_server::{fail_connection, fail_server, loopback_server, spawn_on_every_worker};
+use util::clients::echo_client;
+use util::net_server::{
+    assert_spread, fail_connection, fail_server, loopback_server, spawn_on_every_worker,
+};
 use util::runtime::start;
 use util::timeout::TIMEOUT;
-
-/// Bytes each client sends (in four writes) and expects back.
-const MESSAGE: usize = 8 * 1024;
 
 /// Echoes until the peer closes its side; counts the connection on `per_worker`.
 async fn echo(
@@ -54,34 +54,14 @@ async fn shared_echo(
     util::clients::echo(&stream).await
 }
 
-/// A client: sends `MESSAGE` patterned bytes in four writes, reads them back, closes.
-fn echo_client(address: SocketAddr, seed: usize) {
-    let mut stream = StdStream::connect(address).expect("can't connect");
-    stream.set_read_timeout(Some(TIMEOUT)).unwrap();
-    let sent: Vec<u8> = (0..MESSAGE).map(|i| ((i * 7 + seed) % 251) as u8).collect();
-    for part in sent.chunks(MESSAGE / 4) {
-        stream.write_all(part).expect("can't send");
-    }
-    let mut received = vec![0; MESSAGE];
-    stream
-        .read_exact(&mut received)
-        .expect("can't receive the echo");
-    assert!(received == sent, "client {seed}: echo differs");
-    stream.shutdown(Shutdown::Write).unwrap();
-    let mut rest = Vec::new();
-    stream
-        .read_to_end(&mut rest)
-        .expect("can't read to the end");
-    assert!(
-        rest.is_empty(),
-        "client {seed}: unexpected bytes after the echo"
-    );
-}
-
 /// Runs `clients` concurrent clients against `address`.
 fn run_clients(address: SocketAddr, clients: usize) {
     let threads: Vec<_> = (0..clients)
-        .map(|seed| thread::spawn(move || echo_client(address, seed)))
+        .map(|seed| {
+            thread::spawn(move || {
+                echo_client(StdStream::connect(address).expect("can't connect"), seed);
+            })
+        })
         .collect();
     for thread in threads {
         thread.join().expect("client failed");
@@ -109,20 +89,9 @@ fn echo_with_256_concurrent_clients_on_two_workers() {
     run_clients(address, 256);
     terminate_all(&servers);
     started.ends();
-    let counts = per_worker
-        .each_ref()
-        .map(|count| count.load(Ordering::Relaxed));
-    assert_eq!(
-        counts[0] + counts[1],
-        256,
-        "connections per worker: {counts:?}"
-    );
     // SO_REUSEPORT spreads connections by a hash of their addresses: all 256 on one worker
     // would have a chance of 2^-255.
-    assert!(
-        counts[0] > 0 && counts[1] > 0,
-        "connections not spread: {counts:?}"
-    );
+    assert_spread(&per_worker, 256);
 }
 
 #[test]

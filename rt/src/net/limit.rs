@@ -21,7 +21,6 @@
 //! the waker: no wake-up is lost.
 
 use std::fmt;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{self, Poll, Waker};
@@ -146,7 +145,7 @@ pub(crate) struct AtLimit {
 impl AtLimit {
     /// The server is at its limit of `max` connections: logs it when it
     /// gets there, as a warning at most once per [`LIMIT_WARNING_INTERVAL`].
-    pub(crate) fn enter(&mut self, address: SocketAddr, max: usize) {
+    pub(crate) fn enter(&mut self, address: impl fmt::Display, max: usize) {
         if self.waiting {
             return;
         }

@@ -1,15 +1,19 @@
-//! [`Server`]: a TCP server that runs every connection as an actor.
+//! [`Server`]: a TCP or Unix-domain socket server that runs every
+//! connection as an actor.
 //!
-//! See [`Server`] for the design, stopping and errors.
+//! See [`Server`] for the design, stopping and errors. The server is
+//! written once, generic over the kind of listening socket
+//! ([`Listener`], in [`listener`]: TCP there, Unix-domain sockets in
+//! [`unix_socket`]); [`ServerError`] is in [`error`].
 
 use std::convert::Infallible;
-use std::error::Error as StdError;
 use std::fmt;
 use std::future::{Future, poll_fn};
 use std::io;
 use std::marker::PhantomData;
 use std::net::SocketAddr;
 use std::ops::Deref;
+use std::path::Path;
 use std::pin::{Pin, pin};
 use std::sync::{Arc, Mutex};
 use std::task::Poll;
@@ -19,18 +23,27 @@ use kiln::actor::{Context, NewActor};
 use kiln::messages::Terminate;
 use kiln::supervisor::Supervisor;
 use log::{debug, warn};
-use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::access::{Access, PrivateAccess, ThreadLocal, ThreadSafe};
 use crate::net::limit::{AtLimit, ConnectionLimit};
 use crate::net::tcp::{TcpListener, TcpStream};
 use crate::net::timeout::{Direction, Timeouts};
+use crate::net::unix::{self, UnixListener, UnixStream};
 use crate::runtime::io::Io;
 use crate::runtime::lock::lock;
 use crate::signal::Signal;
 use crate::spawn::ActorOptions;
 use crate::spawn::Spawn;
 use crate::timer::Timer;
+
+mod error;
+mod listener;
+mod unix_socket;
+
+pub use error::ServerError;
+pub use listener::Listener;
+use listener::{Shown, TcpReservation};
+use unix_socket::UnixSocket;
 
 /// The first wait of a restarted server; doubled after each failure in a row.
 const FIRST_BACKOFF: Duration = Duration::from_millis(10);
@@ -39,29 +52,50 @@ const MAX_BACKOFF: Duration = Duration::from_secs(1);
 /// The default connection limit of one server actor, see [`Server`].
 pub const DEFAULT_MAX_CONNECTIONS: usize = 16_384;
 
-/// A TCP server that spawns an actor per connection: create one with
-/// [`Server::new`] and spawn the [`ServerSetup`] it returns.
+/// A TCP or Unix-domain socket server that spawns an actor per connection:
+/// create one with [`Server::new`] (TCP) or [`Server::new_unix`] (a Unix
+/// socket path; [`Server::new_unix_addr`] for an abstract name) and spawn
+/// the [`ServerSetup`] it returns. Everything below holds for both, except
+/// where it says TCP or Unix.
 ///
 /// # Design
 ///
 /// In the Nginx way, every worker runs a server actor with a listener of its
-/// own, all bound to one port with `SO_REUSEPORT`, and the kernel spreads
-/// the connections over them: no lock, no hand-off between threads. Each
-/// accepted connection becomes a new actor (thread-local next to its
-/// server, or thread-safe for a thread-safe server) that gets the stream and
-/// the peer's address as its argument.
+/// own, and the kernel spreads the connections over them: no lock, no
+/// hand-off between threads. Each accepted connection becomes a new actor
+/// (thread-local next to its server, or thread-safe for a thread-safe
+/// server) that gets the stream and the peer's address as its argument:
+/// `(TcpStream, SocketAddr)`, or `(UnixStream, unix::SocketAddr)` (usually
+/// unnamed: clients rarely bind).
 ///
+/// TCP: the listeners are bound to one port with `SO_REUSEPORT`.
 /// [`Server::new`] binds once to resolve the address (port 0 becomes a free
 /// port, the same for every worker) and keeps that socket, bound but not
 /// listening, to reserve the port for as long as the setup lives: no other
 /// process can take the port while servers restart.
+///
+/// Unix: `AF_UNIX` has no `SO_REUSEPORT`, so [`Server::new_unix`] binds and
+/// listens once, and each server actor accepts on a duplicate of that
+/// socket's descriptor, registered with its own worker's ring (or poll): one
+/// listen queue, from which the kernel hands each connection to one waiting
+/// server. The socket listens for as long as the setup (or a clone, or a
+/// server actor) lives. Binding fails with [`io::ErrorKind::AddrInUse`] if
+/// the path exists, whatever it is: the server never removes a file it did
+/// not make, and the error says to remove a stale socket file. When the
+/// setup, its clones and its servers are all gone, the server removes the
+/// socket file it made (only if the path still names that socket file, not
+/// a file put there since). A process killed with `SIGKILL` leaves it.
+/// Abstract names leave no file.
 ///
 /// # Stopping
 ///
 /// A server stops when it receives a [`ServerMessage`] (from
 /// [`Terminate`] or an exit [`Signal`]), and when every reference to it is
 /// gone. The connection actors it started are not stopped: they finish on
-/// their own, and the runtime waits for them.
+/// their own, and the runtime waits for them. A TCP server's port refuses
+/// connections once every server stopped (the reserving socket does not
+/// listen); a Unix server's socket is closed, and its file removed, once
+/// every server stopped and the setup is dropped.
 ///
 /// # Timeouts
 ///
@@ -87,7 +121,8 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 16_384;
 /// At the limit the server **stops accepting** until a connection closes:
 /// new connections wait in the listener's backlog (1,024, capped by the
 /// kernel's `net.core.somaxconn`), and beyond that the kernel drops their
-/// handshakes, which clients retry. It does not accept them to close them:
+/// handshakes, which clients retry (a Unix client's connect waits, or fails
+/// with `EAGAIN` if it is non-blocking). It does not accept them to close them:
 /// under a flood that would cost an accept, a close and a log line per
 /// connection while refusing everyone equally, and a client would see a
 /// reset where a short wait in the backlog gets it served once a
@@ -95,12 +130,17 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 16_384;
 /// minute per server actor; debug lines in between). With
 /// `SO_REUSEPORT` the kernel keeps handing a server at its limit its share
 /// of new connections, which wait in its backlog although another worker
-/// may have room: size the limit for a worker, not for the process.
+/// may have room: size the limit for a worker, not for the process. The
+/// Unix servers share one backlog, so a server at its limit leaves new
+/// connections to the others.
 ///
 /// # Errors
 ///
-/// Spawning a server binds its listener, so the spawn fails (use
-/// `try_spawn_local` / `try_spawn`) if the address can't be bound, or with
+/// The constructors fail if the address can't be bound (in use, no
+/// permission, a Unix path whose directory does not exist), with the
+/// kernel's [`io::ErrorKind`] and a message naming the address. Spawning a
+/// TCP server binds its listener, a Unix server duplicates the socket, so
+/// the spawn fails (use `try_spawn_local` / `try_spawn`) if that fails, or with
 /// [`io::ErrorKind::InvalidInput`] for a zero timeout or connection limit;
 /// once spawned, the server accepts connections right away. An accept error
 /// (e.g. too many open files) ends the server actor with a [`ServerError`]
@@ -153,6 +193,38 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 16_384;
 ///     Ok(())
 /// }
 /// ```
+///
+/// A Unix server takes a path instead of an address; the rest is the same
+/// (see `rt/examples/15_unix_echo_server.rs`):
+///
+/// ```no_run
+/// # use std::convert::Infallible;
+/// # use std::io;
+/// # use kiln::actor::{self, actor_fn};
+/// # use kiln::supervisor::SupervisorStrategy;
+/// use kiln_rt::net::unix::SocketAddr;
+/// use kiln_rt::net::{Server, ServerError, UnixListener, UnixStream};
+/// # use kiln_rt::{ActorOptions, Runtime, RuntimeRef, ThreadLocal};
+///
+/// async fn hello(_: actor::Context<Infallible, ThreadLocal>, stream: UnixStream, _: SocketAddr) -> io::Result<()> {
+///     stream.send_all("hello\n").await?;
+///     Ok(())
+/// }
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let mut runtime = Runtime::setup().build()?;
+/// let stop_connection = |_: io::Error| SupervisorStrategy::Stop;
+/// let server = Server::new_unix("/tmp/hello.sock", stop_connection, actor_fn(hello), ActorOptions::default())?;
+/// runtime.run_on_workers(move |mut rt: RuntimeRef| -> io::Result<()> {
+///     let restart = |_: ServerError<UnixListener>| SupervisorStrategy::Restart(());
+///     let server_ref = rt.try_spawn_local(restart, server, (), ActorOptions::default())?;
+///     rt.receive_signals(server_ref.try_map());
+///     Ok(())
+/// })?;
+/// # runtime.start()?;
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct Server(Infallible);
 
@@ -176,54 +248,78 @@ impl Server {
     where
         NA: NewActor<Argument = (TcpStream, SocketAddr)>,
     {
-        let socket = Socket::new(
-            Domain::for_address(address),
-            Type::STREAM,
-            Some(Protocol::TCP),
-        )?;
-        socket.set_reuse_address(true)?;
-        socket.set_reuse_port(true)?;
-        socket.bind(&address.into()).map_err(|err| {
+        let bound = TcpReservation::bind(address)?;
+        Ok(ServerSetup::new(bound, supervisor, new_actor, options))
+    }
+
+    #[allow(
+        clippy::new_ret_no_self,
+        reason = "as `Server::new`: `Server` only names the constructors of a `ServerSetup`"
+    )]
+    /// Prepares a server on the Unix socket `path`, as [`Server::new`] does
+    /// on a TCP address: binds and listens on `path` now (see [`Server`]
+    /// for how the workers share it and who removes the socket file).
+    ///
+    /// Fails with [`io::ErrorKind::AddrInUse`] if `path` exists, with
+    /// [`io::ErrorKind::NotFound`] if its directory does not; errors name
+    /// the path.
+    pub fn new_unix<S, NA, P>(
+        path: P,
+        supervisor: S,
+        new_actor: NA,
+        options: ActorOptions,
+    ) -> io::Result<ServerSetup<S, NA, NA::RuntimeAccess, UnixListener>>
+    where
+        NA: NewActor<Argument = (UnixStream, unix::SocketAddr)>,
+        P: AsRef<Path>,
+    {
+        let path = path.as_ref();
+        let address = unix::SocketAddr::from_pathname(path).map_err(|err| {
             io::Error::new(
                 err.kind(),
-                format!("can't bind a server to {address}: {err}"),
+                format!("can't bind a server to {}: {err}", path.display()),
             )
         })?;
-        let address = crate::net::ip_addr(&socket.local_addr()?)?;
-        Ok(ServerSetup {
-            reservation: Arc::new(Reservation {
-                address,
-                _socket: socket,
-            }),
-            supervisor,
-            new_actor,
-            options,
-            read_timeout: None,
-            write_timeout: None,
-            limit: ConnectionLimit::new(DEFAULT_MAX_CONNECTIONS),
-            state: Arc::new(Mutex::new(State::default())),
-            _access: PhantomData,
-        })
+        Server::new_unix_addr(&address, supervisor, new_actor, options)
+    }
+
+    /// Like [`new_unix`](Server::new_unix), on any Unix socket address,
+    /// e.g. an abstract name (Linux; made with
+    /// [`SocketAddrExt::from_abstract_name`](std::os::linux::net::SocketAddrExt::from_abstract_name)),
+    /// which leaves no file behind.
+    pub fn new_unix_addr<S, NA>(
+        address: &unix::SocketAddr,
+        supervisor: S,
+        new_actor: NA,
+        options: ActorOptions,
+    ) -> io::Result<ServerSetup<S, NA, NA::RuntimeAccess, UnixListener>>
+    where
+        NA: NewActor<Argument = (UnixStream, unix::SocketAddr)>,
+    {
+        let bound = UnixSocket::bind(address)?;
+        Ok(ServerSetup::new(bound, supervisor, new_actor, options))
     }
 }
 
-/// The socket that reserves a server's port.
-#[derive(Debug)]
-struct Reservation {
-    address: SocketAddr,
-    _socket: Socket,
-}
-
 /// What one server actor keeps across its restarts.
-#[derive(Debug, Default)]
-struct State {
+#[derive(Debug)]
+struct State<L> {
     /// The listener, handed back by a failed server for its successor.
-    listener: Option<TcpListener>,
+    listener: Option<L>,
     /// Failures since the last accepted connection.
     failures: u32,
 }
 
-impl State {
+impl<L> Default for State<L> {
+    fn default() -> State<L> {
+        State {
+            listener: None,
+            failures: 0,
+        }
+    }
+}
+
+impl<L> State<L> {
     fn backoff(&self) -> Duration {
         match self.failures {
             0 => Duration::ZERO,
@@ -234,11 +330,17 @@ impl State {
     }
 }
 
-/// The [`NewActor`] of a server, from [`Server::new`]. Spawn it once per
-/// worker (a thread-local server, in `run_on_workers`) or once as a
-/// thread-safe actor. Cloning it makes another server on the same port.
-pub struct ServerSetup<S, NA, RT> {
-    reservation: Arc<Reservation>,
+/// The [`NewActor`] of a server, from [`Server::new`] or
+/// [`Server::new_unix`]. Spawn it once per worker (a thread-local server,
+/// in `run_on_workers`) or once as a thread-safe actor. Cloning it makes
+/// another server on the same port or socket.
+///
+/// `L` is the kind of listening socket: [`TcpListener`] (the default) or
+/// [`UnixListener`].
+pub struct ServerSetup<S, NA, RT, L: Listener = TcpListener> {
+    /// Shared by the clones: the reserved port or the listening Unix
+    /// socket.
+    bound: Arc<L::Bound>,
     supervisor: S,
     new_actor: NA,
     options: ActorOptions,
@@ -248,18 +350,33 @@ pub struct ServerSetup<S, NA, RT> {
     /// Per server actor, like `state`.
     limit: ConnectionLimit,
     /// Per server actor: not shared by clones.
-    state: Arc<Mutex<State>>,
+    state: Arc<Mutex<State<L>>>,
     _access: PhantomData<fn() -> RT>,
 }
 
-impl<S, NA, RT> ServerSetup<S, NA, RT> {
-    /// The address the servers listen on (with the port resolved).
-    pub fn local_addr(&self) -> SocketAddr {
-        self.reservation.address
+impl<S, NA, RT, L: Listener> ServerSetup<S, NA, RT, L> {
+    /// A setup with the default settings on `bound`.
+    fn new(bound: L::Bound, supervisor: S, new_actor: NA, options: ActorOptions) -> Self {
+        ServerSetup {
+            bound: Arc::new(bound),
+            supervisor,
+            new_actor,
+            options,
+            read_timeout: None,
+            write_timeout: None,
+            limit: ConnectionLimit::new(DEFAULT_MAX_CONNECTIONS),
+            state: Arc::new(Mutex::new(State::default())),
+            _access: PhantomData,
+        }
+    }
+
+    /// The address the servers listen on (for TCP with the port resolved).
+    pub fn local_addr(&self) -> L::Address {
+        L::address(&self.bound).clone()
     }
 
     /// Sets the read timeout of every connection's stream (see
-    /// [`TcpStream::set_read_timeout`]): a connection whose client sends
+    /// [`TcpStream::set_read_timeout`], the same on [`UnixStream`]): a connection whose client sends
     /// nothing for `timeout` while its actor waits to receive is
     /// disconnected. None by default. A zero timeout makes the spawn fail.
     #[must_use]
@@ -306,7 +423,7 @@ impl<S, NA, RT> ServerSetup<S, NA, RT> {
     /// The timeouts to set on every connection; fails for a zero timeout
     /// or connection limit.
     fn checked_settings(&self) -> io::Result<Timeouts> {
-        let address = self.local_addr();
+        let address = Shown::<L>(L::address(&self.bound));
         let invalid =
             |err: io::Error| io::Error::new(err.kind(), format!("server on {address}: {err}"));
         let mut timeouts = Timeouts::NONE;
@@ -326,10 +443,10 @@ impl<S, NA, RT> ServerSetup<S, NA, RT> {
     }
 }
 
-impl<S: Clone, NA: Clone, RT> Clone for ServerSetup<S, NA, RT> {
+impl<S: Clone, NA: Clone, RT, L: Listener> Clone for ServerSetup<S, NA, RT, L> {
     fn clone(&self) -> Self {
         ServerSetup {
-            reservation: self.reservation.clone(),
+            bound: self.bound.clone(),
             supervisor: self.supervisor.clone(),
             new_actor: self.new_actor.clone(),
             options: self.options,
@@ -342,13 +459,13 @@ impl<S: Clone, NA: Clone, RT> Clone for ServerSetup<S, NA, RT> {
     }
 }
 
-impl<S, NA, RT> fmt::Debug for ServerSetup<S, NA, RT>
+impl<S, NA, RT, L: Listener> fmt::Debug for ServerSetup<S, NA, RT, L>
 where
     NA: NewActor,
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ServerSetup")
-            .field("address", &self.reservation.address)
+            .field("address", L::address(&self.bound))
             .field("actor", &NA::name())
             .field("read_timeout", &self.read_timeout)
             .field("write_timeout", &self.write_timeout)
@@ -358,24 +475,29 @@ where
 }
 
 /// A thread-local server actor.
-type LocalServer = Pin<Box<dyn Future<Output = Result<(), ServerError>>>>;
+type LocalServer<L> = Pin<Box<dyn Future<Output = Result<(), ServerError<L>>>>>;
 /// A thread-safe server actor.
-type SharedServer = Pin<Box<dyn Future<Output = Result<(), ServerError>> + Send>>;
+type SharedServer<L> = Pin<Box<dyn Future<Output = Result<(), ServerError<L>>> + Send>>;
 
-impl<S, NA> NewActor for ServerSetup<S, NA, ThreadLocal>
+impl<S, NA, L> NewActor for ServerSetup<S, NA, ThreadLocal, L>
 where
+    L: Listener,
     S: Supervisor<NA> + Clone + 'static,
-    NA: NewActor<Argument = (TcpStream, SocketAddr), RuntimeAccess = ThreadLocal> + Clone + 'static,
+    NA: NewActor<Argument = (L::Stream, L::Address), RuntimeAccess = ThreadLocal> + Clone + 'static,
     NA::Error: fmt::Display,
     NA::Message: 'static,
 {
     type Message = ServerMessage;
     type Argument = ();
-    type Actor = LocalServer;
+    type Actor = LocalServer<L>;
     type Error = io::Error;
     type RuntimeAccess = ThreadLocal;
 
-    fn new(&mut self, ctx: Context<ServerMessage, ThreadLocal>, (): ()) -> io::Result<LocalServer> {
+    fn new(
+        &mut self,
+        ctx: Context<ServerMessage, ThreadLocal>,
+        (): (),
+    ) -> io::Result<LocalServer<L>> {
         let timeouts = self.checked_settings()?;
         let listener = ListenerGuard::take(self, &ctx.runtime_ref().io())?;
         let setup = self.share_state();
@@ -396,10 +518,11 @@ where
     }
 }
 
-impl<S, NA> NewActor for ServerSetup<S, NA, ThreadSafe>
+impl<S, NA, L> NewActor for ServerSetup<S, NA, ThreadSafe, L>
 where
+    L: Listener,
     S: Supervisor<NA> + Clone + Send + Sync + 'static,
-    NA: NewActor<Argument = (TcpStream, SocketAddr), RuntimeAccess = ThreadSafe>
+    NA: NewActor<Argument = (L::Stream, L::Address), RuntimeAccess = ThreadSafe>
         + Clone
         + Send
         + Sync
@@ -410,11 +533,15 @@ where
 {
     type Message = ServerMessage;
     type Argument = ();
-    type Actor = SharedServer;
+    type Actor = SharedServer<L>;
     type Error = io::Error;
     type RuntimeAccess = ThreadSafe;
 
-    fn new(&mut self, ctx: Context<ServerMessage, ThreadSafe>, (): ()) -> io::Result<SharedServer> {
+    fn new(
+        &mut self,
+        ctx: Context<ServerMessage, ThreadSafe>,
+        (): (),
+    ) -> io::Result<SharedServer<L>> {
         let timeouts = self.checked_settings()?;
         let listener = ListenerGuard::take(self, &ctx.runtime_ref().io())?;
         let setup = self.share_state();
@@ -434,10 +561,10 @@ where
     }
 }
 
-impl<S: Clone, NA: Clone, RT> ServerSetup<S, NA, RT> {
+impl<S: Clone, NA: Clone, RT, L: Listener> ServerSetup<S, NA, RT, L> {
     /// A copy for one run of the server actor that shares this setup's state
     /// (unlike `clone`).
-    fn share_state(&self) -> ServerSetup<S, NA, RT> {
+    fn share_state(&self) -> ServerSetup<S, NA, RT, L> {
         ServerSetup {
             state: self.state.clone(),
             limit: self.limit.clone(),
@@ -447,28 +574,29 @@ impl<S: Clone, NA: Clone, RT> ServerSetup<S, NA, RT> {
 }
 
 /// What woke the server.
-enum Event {
+enum Event<L: Listener> {
     Stop,
-    Accepted(io::Result<(TcpStream, SocketAddr)>),
+    Accepted(io::Result<(L::Stream, L::Address)>),
 }
 
 /// The server actor: accepts connections and starts an actor for each,
 /// until told to stop.
-async fn serve<S, NA, RT, F>(
+async fn serve<S, NA, RT, L, F>(
     mut ctx: Context<ServerMessage, RT>,
-    setup: ServerSetup<S, NA, RT>,
+    setup: ServerSetup<S, NA, RT, L>,
     timeouts: Timeouts,
-    listener: ListenerGuard,
+    listener: ListenerGuard<L>,
     mut spawn: F,
-) -> Result<(), ServerError>
+) -> Result<(), ServerError<L>>
 where
     RT: Access + Clone,
     S: Clone,
     NA: NewActor + Clone,
     NA::Error: fmt::Display,
-    F: FnMut(&mut RT, S, NA, (TcpStream, SocketAddr), ActorOptions) -> Result<(), NA::Error>,
+    L: Listener,
+    F: FnMut(&mut RT, S, NA, (L::Stream, L::Address), ActorOptions) -> Result<(), NA::Error>,
 {
-    let address = setup.local_addr();
+    let address = Shown::<L>(L::address(&setup.bound));
     let backoff = lock(&setup.state).backoff();
     if !backoff.is_zero() {
         debug!("server on {address}: waiting {backoff:?} after a failure");
@@ -498,11 +626,11 @@ where
                 return Poll::Ready(Event::Stop);
             }
             if setup.limit.poll_room(cx).is_pending() {
-                at_limit.enter(address, setup.limit.max());
+                at_limit.enter(&address, setup.limit.max());
                 return Poll::Pending;
             }
             at_limit.leave();
-            accept.as_mut().poll(cx).map(Event::Accepted)
+            accept.as_mut().poll(cx).map(Event::<L>::Accepted)
         })
         .await;
         match event {
@@ -513,20 +641,23 @@ where
             Event::Accepted(Ok((mut stream, peer))) => {
                 accept.set(listener.accept());
                 lock(&setup.state).failures = 0;
-                stream.accepted_by_server(timeouts, setup.limit.take());
+                L::accepted(&mut stream, timeouts, setup.limit.take());
+                // A copy (a Unix address is a plain array) for the warning.
+                let from = peer.clone();
                 let arg = (stream, peer);
                 let supervisor = setup.supervisor.clone();
                 let new_actor = setup.new_actor.clone();
                 if let Err(err) = spawn(ctx.runtime(), supervisor, new_actor, arg, setup.options) {
                     warn!(
-                        "server on {address}: can't start {} for the connection from {peer}: {err}",
-                        NA::name()
+                        "server on {address}: can't start {} for the connection from {}: {err}",
+                        NA::name(),
+                        Shown::<L>(&from),
                     );
                 }
             }
             Event::Accepted(Err(err)) => {
                 lock(&setup.state).failures += 1;
-                return Err(ServerError::new(address, err));
+                return Err(ServerError::new(address.0.clone(), err));
             }
         }
     }
@@ -534,18 +665,18 @@ where
 
 /// The server's listener; gives it back to the state when the server
 /// actor ends, for a restarted server to use.
-struct ListenerGuard {
-    listener: Option<TcpListener>,
-    state: Arc<Mutex<State>>,
+struct ListenerGuard<L> {
+    listener: Option<L>,
+    state: Arc<Mutex<State<L>>>,
 }
 
-impl ListenerGuard {
-    /// Takes the listener a failed server left, or binds a new one.
-    fn take<S, NA, RT>(setup: &ServerSetup<S, NA, RT>, io: &Io) -> io::Result<ListenerGuard> {
+impl<L: Listener> ListenerGuard<L> {
+    /// Takes the listener a failed server left, or makes a new one.
+    fn take<S, NA, RT>(setup: &ServerSetup<S, NA, RT, L>, io: &Io) -> io::Result<ListenerGuard<L>> {
         let left = lock(&setup.state).listener.take();
         let listener = match left {
             Some(listener) => listener,
-            None => TcpListener::bind_on(io, setup.local_addr(), true)?,
+            None => L::listen(&setup.bound, io)?,
         };
         Ok(ListenerGuard {
             listener: Some(listener),
@@ -554,15 +685,15 @@ impl ListenerGuard {
     }
 }
 
-impl Deref for ListenerGuard {
-    type Target = TcpListener;
+impl<L> Deref for ListenerGuard<L> {
+    type Target = L;
 
-    fn deref(&self) -> &TcpListener {
+    fn deref(&self) -> &L {
         self.listener.as_ref().expect("listener taken")
     }
 }
 
-impl Drop for ListenerGuard {
+impl<L> Drop for ListenerGuard<L> {
     fn drop(&mut self) {
         lock(&self.state).listener = self.listener.take();
     }
@@ -593,53 +724,5 @@ impl TryFrom<Signal> for ServerMessage {
         } else {
             Err(signal)
         }
-    }
-}
-
-/// Why a server actor stopped with an error: accepting a connection failed
-/// (e.g. too many open files). It goes to the server's supervisor, which may
-/// restart it; a restarted server backs off before accepting again (see
-/// [`Server`]).
-#[derive(Debug)]
-pub struct ServerError {
-    address: SocketAddr,
-    source: io::Error,
-}
-
-impl ServerError {
-    const fn new(address: SocketAddr, source: io::Error) -> ServerError {
-        ServerError { address, source }
-    }
-
-    /// The underlying I/O error.
-    pub const fn io_error(&self) -> &io::Error {
-        &self.source
-    }
-
-    /// The address of the server.
-    pub const fn address(&self) -> SocketAddr {
-        self.address
-    }
-}
-
-impl fmt::Display for ServerError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "server on {}: can't accept a connection: {}",
-            self.address, self.source
-        )
-    }
-}
-
-impl StdError for ServerError {
-    fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        Some(&self.source)
-    }
-}
-
-impl From<ServerError> for io::Error {
-    fn from(err: ServerError) -> io::Error {
-        io::Error::new(err.source.kind(), err)
     }
 }

@@ -10,7 +10,10 @@
 //! (`UnixStream::send_all` of an empty buffer failed with `WriteZero` while
 //! `TcpStream`'s returned at once). A type using it has the fields
 //! `fd: crate::runtime::io::fd::IoFd`, which runs each operation on the
-//! stream's driver, and `timeouts: crate::net::timeout::Timeouts`.
+//! stream's driver, `timeouts: crate::net::timeout::Timeouts` and
+//! `slot: Option<crate::net::limit::ConnectionSlot>` (a connection a
+//! [`Server`](crate::net::Server) accepted holds its place under the
+//! server's connection limit until the stream is dropped).
 
 /// Expands, inside an `impl` block, to the operations every connected
 /// stream socket has; see the [module documentation](self).
@@ -178,6 +181,17 @@ macro_rules! stream_operations {
         /// [`set_write_timeout`](Self::set_write_timeout).
         pub fn write_timeout(&self) -> ::std::option::Option<::std::time::Duration> {
             self.timeouts.get($crate::net::timeout::Direction::Write)
+        }
+
+        /// Sets the timeouts of a connection a server accepted, and the slot
+        /// it holds under the server's connection limit.
+        pub(crate) fn accepted_by_server(
+            &mut self,
+            timeouts: $crate::net::timeout::Timeouts,
+            slot: $crate::net::limit::ConnectionSlot,
+        ) {
+            self.timeouts = timeouts;
+            self.slot = Some(slot);
         }
 
         /// `op` under the timeout of `direction`.

@@ -3,5 +3,6 @@
 mod listener;
 mod stream;
 
+pub(crate) use listener::bound_socket;
 pub use listener::{Incoming, TcpListener};
 pub use stream::TcpStream;

@@ -21,7 +21,9 @@ mod datagram;
 mod listener;
 mod stream;
 
+pub(crate) use addr::describe;
 pub use datagram::UnixDatagram;
+pub(crate) use listener::bind_listening;
 pub use listener::{Incoming, UnixListener};
 #[doc(no_inline)]
 pub use std::os::unix::net::SocketAddr;

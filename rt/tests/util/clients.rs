@@ -1,12 +1,16 @@
-//! Clients that stall a server, on std's blocking sockets: one that never
-//! sends, one that sends and never reads, and a reset; and the echo loop
-//! the servers under test run.
+//! Clients that stall a server, on std's blocking sockets (TCP or Unix): one
+//! that never sends, one that sends and never reads, and a reset; and the
+//! echo loops the servers under test run, and the client that checks them.
 
 use std::io::{self, ErrorKind, Read, Write};
-use std::net::{SocketAddr, TcpStream as StdStream};
+use std::net::{Shutdown, SocketAddr, TcpStream as StdStream};
+use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
-use kiln_rt::net::TcpStream;
+use kiln_rt::net::{TcpStream, UnixStream};
+use socket2::SockRef;
+
+use super::timeout::TIMEOUT;
 
 /// Connects and sends nothing; returns when the server closed the
 /// connection, measured from just before the connect. Panics if it did not
@@ -20,8 +24,21 @@ use kiln_rt::net::TcpStream;
 /// of 8.
 pub(crate) fn silent_client(address: SocketAddr, limit: Duration) -> Duration {
     let connected = Instant::now();
-    let mut stream = StdStream::connect(address).expect("can't connect");
-    stream.set_read_timeout(Some(limit)).unwrap();
+    let stream = StdStream::connect(address).expect("can't connect");
+    wait_closed(stream, connected, limit)
+}
+
+/// Reads from `stream`, a connection that sends nothing, until the server
+/// closes it; returns how long that took from `connected`. Panics if it did
+/// not within `limit`. See [`silent_client`].
+pub(crate) fn wait_closed(
+    mut stream: impl Read + AsFd,
+    connected: Instant,
+    limit: Duration,
+) -> Duration {
+    SockRef::from(&stream)
+        .set_read_timeout(Some(limit))
+        .unwrap();
     let mut buf = [0; 16];
     match stream.read(&mut buf) {
         Ok(0) => {}
@@ -36,12 +53,12 @@ pub(crate) fn silent_client(address: SocketAddr, limit: Duration) -> Duration {
 /// `stop` says so first (it is asked every 100 ms at least). Also returns
 /// the bytes sent.
 pub(crate) fn send_until_closed(
-    stream: &mut StdStream,
+    stream: &mut (impl Write + AsFd),
     request: &[u8],
     mut stop: impl FnMut() -> bool,
 ) -> (Option<Duration>, usize) {
     // Short, so that `stop` is asked; a timed-out write is retried.
-    stream
+    SockRef::from(&*stream)
         .set_write_timeout(Some(Duration::from_millis(100)))
         .unwrap();
     let start = Instant::now();
@@ -66,20 +83,63 @@ pub(crate) fn send_until_closed(
 
 /// Closes `stream` with a reset (`SO_LINGER` 0).
 pub(crate) fn reset(stream: StdStream) {
-    socket2::SockRef::from(&stream)
+    SockRef::from(&stream)
         .set_linger(Some(Duration::ZERO))
         .expect("can't set SO_LINGER");
 }
 
-/// Echoes what the peer sends until it closes its side.
-pub(crate) async fn echo(stream: &TcpStream) -> io::Result<()> {
-    let mut buf = Vec::with_capacity(4096);
-    loop {
-        buf.clear();
-        buf = stream.recv(buf).await?;
-        if buf.is_empty() {
-            return Ok(());
-        }
-        buf = stream.send_all(buf).await?;
+/// Bytes an [`echo_client`] sends (in four writes) and expects back.
+const MESSAGE: usize = 8 * 1024;
+
+/// A client of an echo server on `stream` (TCP or Unix): sends `MESSAGE`
+/// patterned bytes in four writes, reads them back, closes its side and
+/// expects nothing more.
+pub(crate) fn echo_client(mut stream: impl Read + Write + AsFd, seed: usize) {
+    SockRef::from(&stream)
+        .set_read_timeout(Some(TIMEOUT))
+        .unwrap();
+    let sent: Vec<u8> = (0..MESSAGE).map(|i| ((i * 7 + seed) % 251) as u8).collect();
+    for part in sent.chunks(MESSAGE / 4) {
+        stream.write_all(part).expect("can't send");
     }
+    let mut received = vec![0; MESSAGE];
+    stream
+        .read_exact(&mut received)
+        .expect("can't receive the echo");
+    assert!(received == sent, "client {seed}: echo differs");
+    SockRef::from(&stream).shutdown(Shutdown::Write).unwrap();
+    let mut rest = Vec::new();
+    stream
+        .read_to_end(&mut rest)
+        .expect("can't read to the end");
+    assert!(
+        rest.is_empty(),
+        "client {seed}: unexpected bytes after the echo"
+    );
+}
+
+/// Writes `echo` for each of the stream types: echoes what the peer sends
+/// until it closes its side. A macro: the streams share no trait.
+macro_rules! echo_loops {
+    ($($(#[$doc: meta])* $name: ident($stream: ty);)+) => {$(
+        $(#[$doc])*
+        pub(crate) async fn $name(stream: &$stream) -> io::Result<()> {
+            let mut buf = Vec::with_capacity(4096);
+            loop {
+                buf.clear();
+                buf = stream.recv(buf).await?;
+                if buf.is_empty() {
+                    return Ok(());
+                }
+                buf = stream.send_all(buf).await?;
+            }
+        }
+    )+};
+}
+
+echo_loops! {
+    /// Echoes what the TCP peer sends until it closes its side.
+    echo(TcpStream);
+    /// Echoes what the Unix peer sends until it closes its side.
+    unix_echo(UnixStream);
 }

@@ -56,21 +56,7 @@ impl TcpListener {
         address: SocketAddr,
         reuse_port: bool,
     ) -> io::Result<TcpListener> {
-        let socket = Socket::new(
-            Domain::for_address(address),
-            Type::STREAM,
-            Some(Protocol::TCP),
-        )?;
-        socket.set_reuse_address(true)?;
-        if reuse_port {
-            socket.set_reuse_port(true)?;
-        }
-        socket.bind(&address.into()).map_err(|err| {
-            io::Error::new(
-                err.kind(),
-                format!("can't bind a TCP listener to {address}: {err}"),
-            )
-        })?;
+        let socket = bound_socket(address, reuse_port, "a TCP listener")?;
         socket.listen(BACKLOG)?;
         Ok(TcpListener {
             fd: IoFd::new(socket.into(), io)?,
@@ -121,6 +107,29 @@ impl fmt::Debug for TcpListener {
             .field("address", &self.local_addr().ok())
             .finish()
     }
+}
+
+/// A TCP socket bound to `address` with `SO_REUSEADDR` (and `SO_REUSEPORT`
+/// if `reuse_port`), not listening yet; a refused bind names `what` was
+/// bound and the address.
+pub(crate) fn bound_socket(
+    address: SocketAddr,
+    reuse_port: bool,
+    what: &str,
+) -> io::Result<Socket> {
+    let socket = Socket::new(
+        Domain::for_address(address),
+        Type::STREAM,
+        Some(Protocol::TCP),
+    )?;
+    socket.set_reuse_address(true)?;
+    if reuse_port {
+        socket.set_reuse_port(true)?;
+    }
+    socket.bind(&address.into()).map_err(|err| {
+        io::Error::new(err.kind(), format!("can't bind {what} to {address}: {err}"))
+    })?;
+    Ok(socket)
 }
 
 /// The connections a [`TcpListener`] accepts, see [`TcpListener::incoming`].

@@ -39,7 +39,7 @@ pub struct TcpStream {
     /// For a connection a `Server` accepted: its place under the server's
     /// connection limit, given back when the stream is dropped (after its
     /// descriptor).
-    _slot: Option<ConnectionSlot>,
+    slot: Option<ConnectionSlot>,
 }
 
 impl TcpStream {
@@ -47,15 +47,8 @@ impl TcpStream {
         TcpStream {
             fd,
             timeouts: Timeouts::NONE,
-            _slot: None,
+            slot: None,
         }
-    }
-
-    /// Sets the timeouts of a connection a server accepted, and the slot it
-    /// holds under the server's connection limit.
-    pub(crate) fn accepted_by_server(&mut self, timeouts: Timeouts, slot: ConnectionSlot) {
-        self.timeouts = timeouts;
-        self._slot = Some(slot);
     }
 
     /// Connects to `address`. A refused or failed connection keeps its

@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::io;
+use std::os::fd::OwnedFd;
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
 
@@ -13,6 +14,7 @@ use crate::net::incoming;
 use crate::net::unix::UnixStream;
 use crate::net::unix::addr::{UnixAddr, describe, from_sock_addr, to_sock_addr};
 use crate::net::with_socket;
+use crate::runtime::io::Io;
 use crate::runtime::io::fd::IoFd;
 
 /// The backlog of pending connections a listener asks the kernel for (the
@@ -61,18 +63,15 @@ impl UnixListener {
         rt: &RT,
         address: &SocketAddr,
     ) -> io::Result<UnixListener> {
-        let socket = Socket::new(Domain::UNIX, Type::STREAM, None)?;
-        to_sock_addr(address)
-            .and_then(|sock_addr| socket.bind(&sock_addr))
-            .and_then(|()| socket.listen(BACKLOG))
-            .map_err(|err| {
-                io::Error::new(
-                    err.kind(),
-                    format!("can't bind a Unix listener to {}: {err}", describe(address)),
-                )
-            })?;
+        let socket = bind_listening(address, "a Unix listener")?;
+        UnixListener::from_socket(socket.into(), &rt.io())
+    }
+
+    /// A listener on `socket`, a listening Unix stream socket, on the
+    /// driver of `io`.
+    pub(crate) fn from_socket(socket: OwnedFd, io: &Io) -> io::Result<UnixListener> {
         Ok(UnixListener {
-            fd: IoFd::new(socket.into(), &rt.io())?,
+            fd: IoFd::new(socket, io)?,
         })
     }
 
@@ -110,6 +109,32 @@ impl fmt::Debug for UnixListener {
             .field("address", &self.local_addr().ok())
             .finish()
     }
+}
+
+/// A Unix stream socket bound to `address` and listening on it; errors name
+/// `what` was bound and the address, and say what to do about the two
+/// common ones (the path exists, its directory does not).
+pub(crate) fn bind_listening(address: &SocketAddr, what: &str) -> io::Result<Socket> {
+    let socket = Socket::new(Domain::UNIX, Type::STREAM, None)?;
+    to_sock_addr(address)
+        .and_then(|sock_addr| socket.bind(&sock_addr))
+        .and_then(|()| socket.listen(BACKLOG))
+        .map_err(|err| {
+            let hint = match err.kind() {
+                io::ErrorKind::AddrInUse if address.as_pathname().is_some() => {
+                    " (the path exists: if it is a socket file no program listens on any \
+                     more, remove it)"
+                }
+                io::ErrorKind::AddrInUse => " (another socket has this abstract name)",
+                io::ErrorKind::NotFound => " (its directory does not exist)",
+                _ => "",
+            };
+            io::Error::new(
+                err.kind(),
+                format!("can't bind {what} to {}: {err}{hint}", describe(address)),
+            )
+        })?;
+    Ok(socket)
 }
 
 /// The connections a [`UnixListener`] accepts, see [`UnixListener::incoming`].

@@ -8,6 +8,7 @@ use std::path::Path;
 use socket2::{Domain, Socket, Type};
 
 use crate::access::Access;
+use crate::net::limit::ConnectionSlot;
 use crate::net::stream_ops::stream_operations;
 use crate::net::timeout::Timeouts;
 use crate::net::unix::addr::{UnixAddr, describe, from_sock_addr};
@@ -35,6 +36,10 @@ use crate::runtime::io::fd::IoFd;
 pub struct UnixStream {
     fd: IoFd,
     timeouts: Timeouts,
+    /// For a connection a `Server` accepted: its place under the server's
+    /// connection limit, given back when the stream is dropped (after its
+    /// descriptor).
+    slot: Option<ConnectionSlot>,
 }
 
 impl UnixStream {
@@ -42,6 +47,7 @@ impl UnixStream {
         UnixStream {
             fd,
             timeouts: Timeouts::NONE,
+            slot: None,
         }
     }
 
