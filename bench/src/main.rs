@@ -3,7 +3,7 @@
 //! per measurement and a table of medians with their ratio to kiln.
 //!
 //! ```text
-//! cargo run --release -p kiln-bench -- [--quick] [--only W1,W3] [--systems kiln,tokio]
+//! cargo run --release -p kiln-bench -- [--quick] [--fresh] [--only W1,W3] [--systems kiln,tokio]
 //! cargo run --release -p kiln-bench -- --only W1a,W7-64B-256c   # one flavour, one W7 configuration
 //! cargo run --release -p kiln-bench -- --quick > results.txt
 //! cargo run --release -p kiln-bench -- --quick --only W8 --w8-seconds 4   # W8 with 4 s windows
@@ -30,7 +30,9 @@
 //! system's second, and so on, so that a slow phase of the machine hits all
 //! systems alike. Memory per actor is measured in a fresh child process
 //! per run and system (this binary re-run with `--child`), and W7's servers
-//! run in one (`--child W7-server <system>`).
+//! run in one (`--child W7-server <system>`). With `--fresh` every run of
+//! every workload is made in a fresh child process (see [`fresh`]): no run
+//! inherits a heap that earlier runs grew.
 //!
 //! `--charts FILE --out DIR` reads the JSON lines of a run (the rest of the
 //! file, such as the table, is skipped) and writes an SVG bar chart per
@@ -42,6 +44,7 @@ use std::process::{Command, ExitCode};
 use std::time::Duration;
 
 mod chart;
+mod fresh;
 mod measure;
 mod peer;
 mod results;
@@ -57,6 +60,7 @@ mod w7_tcp_echo;
 mod w8_http;
 mod w9_remote;
 
+use fresh::{Mode, Sampler};
 use measure::Measurement;
 use w1_ping_pong::Flavour;
 
@@ -89,11 +93,12 @@ const EXTRA_SYSTEMS: [&str; 6] = [
 ];
 
 const USAGE: &str = "\
-usage: kiln-bench [--quick] [--only WORKLOADS] [--systems SYSTEMS] [--driver DRIVER]
+usage: kiln-bench [--quick] [--fresh] [--only WORKLOADS] [--systems SYSTEMS] [--driver DRIVER]
                   [--baseline BINARY] [--w8-seconds SECONDS]
        kiln-bench --charts FILE [--out DIR]
 
   --quick            smaller workloads, 3 runs each (the whole suite in about 2 minutes)
+  --fresh            every run in a fresh process (no run reuses a heap an earlier one grew)
   --only WORKLOADS   comma-separated: W1 W1a W1b W1c W2 W3 W4 W5 W6 W6-skynet
                      W6-skynet-2w W6-ring W7 W7-64B-16c W7-64B-256c W7-1KiB-16c W7-1KiB-256c
                      W8 W8-plaintext-16c ... W8-json-256c-p16 (W8 needs wrk: apt-get install wrk)
@@ -154,7 +159,7 @@ fn check_args(args: &[String]) -> Result<(), String> {
     let mut iter = args.iter();
     while let Some(arg) = iter.next() {
         match arg.as_str() {
-            "--quick" => {}
+            "--quick" | "--fresh" => {}
             "--only" | "--systems" | "--charts" | "--out" | "--driver" | "--baseline"
             | "--w8-seconds" => {
                 let Some(value) = iter.next().filter(|v| !v.starts_with("--")) else {
@@ -183,6 +188,16 @@ fn check_args(args: &[String]) -> Result<(), String> {
             }
             other => return Err(format!("unknown argument '{other}'")),
         }
+    }
+    // A `--fresh` child is told its workload, system and size only.
+    if args.iter().any(|a| a == "--fresh")
+        && let Some(flag) = args
+            .iter()
+            .find(|a| *a == "--baseline" || *a == "--w8-seconds")
+    {
+        return Err(format!(
+            "{flag} is not passed on to --fresh's child processes: run W8 without --fresh"
+        ));
     }
     Ok(())
 }
@@ -215,10 +230,23 @@ fn main() -> ExitCode {
             }
         };
     }
+    let mode = if args.iter().any(|a| a == "--fresh") {
+        Mode::Fresh
+    } else {
+        Mode::InProcess
+    };
+    run_suite(&args, mode)
+}
+
+/// Runs the workloads `args` select, where `mode` says; prints the JSON
+/// lines and the table (but as a [`Mode::Child`], which prints only its
+/// run's figures).
+fn run_suite(args: &[String], mode: Mode) -> ExitCode {
     let quick = args.iter().any(|a| a == "--quick");
-    let only = list_arg(&args, "--only");
-    let systems_given = list_arg(&args, "--systems");
-    let driver = value_arg(&args, "--driver").unwrap_or("both");
+    let sampler = Sampler { mode, quick };
+    let only = list_arg(args, "--only");
+    let systems_given = list_arg(args, "--systems");
+    let driver = value_arg(args, "--driver").unwrap_or("both");
     let systems = with_drivers(
         systems_given
             .clone()
@@ -237,7 +265,7 @@ fn main() -> ExitCode {
         },
         driver,
     );
-    let baseline = value_arg(&args, "--baseline").map(Path::new);
+    let baseline = value_arg(args, "--baseline").map(Path::new);
     if baseline.is_some() {
         w8_systems.insert(1, w8_http::BASELINE.to_owned());
     }
@@ -256,9 +284,10 @@ fn main() -> ExitCode {
                     continue;
                 }
                 let flavour_systems = systems.iter().filter(|s| flavour.applies_to(s));
-                let measured = interleave(runs, flavour.workload(), flavour_systems, |system| {
-                    w1_ping_pong::run(system, flavour, round_trips)
-                })?;
+                let measured =
+                    sampler.interleave(runs, flavour.workload(), flavour_systems, |system| {
+                        w1_ping_pong::run(system, flavour, round_trips)
+                    })?;
                 for (system, samples) in measured {
                     record(
                         &mut results,
@@ -269,7 +298,8 @@ fn main() -> ExitCode {
         }
         if wants("W2") {
             let calls = if quick { 5_000 } else { 200_000 };
-            let measured = interleave(runs, "W2", &systems, |system| w2_rpc::run(system, calls))?;
+            let measured =
+                sampler.interleave(runs, "W2", &systems, |system| w2_rpc::run(system, calls))?;
             for (system, samples) in measured {
                 let (p50, p99) = samples.into_iter().unzip();
                 record(
@@ -284,7 +314,7 @@ fn main() -> ExitCode {
         }
         if wants("W3") {
             let messages = if quick { 200_000 } else { 10_000_000 };
-            let measured = interleave(runs, "W3", &systems, |system| {
+            let measured = sampler.interleave(runs, "W3", &systems, |system| {
                 w3_fan_in::run(system, messages)
             })?;
             for (system, samples) in measured {
@@ -296,7 +326,7 @@ fn main() -> ExitCode {
         }
         if wants("W4") {
             let messages = if quick { 20_000 } else { 1_000_000 };
-            let measured = interleave(runs, "W4", &systems, |system| {
+            let measured = sampler.interleave(runs, "W4", &systems, |system| {
                 w4_fan_out::run(system, messages)
             })?;
             for (system, samples) in measured {
@@ -308,7 +338,7 @@ fn main() -> ExitCode {
         }
         if wants("W5") {
             let actors = if quick { 20_000 } else { 1_000_000 };
-            let measured = interleave(runs, "W5", &systems, |system| {
+            let measured = sampler.interleave(runs, "W5", &systems, |system| {
                 spawn_child(&["W5", system, &actors.to_string()])
             })?;
             for (system, samples) in measured {
@@ -333,7 +363,7 @@ fn main() -> ExitCode {
             let skynet_systems = systems
                 .iter()
                 .filter(|s| w6_skynet::applies_to(workload, s));
-            let measured = interleave(runs, workload, skynet_systems, |system| {
+            let measured = sampler.interleave(runs, workload, skynet_systems, |system| {
                 w6_skynet::run(system, two_workers, leaves)
             })?;
             for (system, samples) in measured {
@@ -345,9 +375,10 @@ fn main() -> ExitCode {
         }
         if wants("W6") || wants(w6_thread_ring::WORKLOAD) {
             let hops = if quick { 100_000 } else { 10_000_000 };
-            let measured = interleave(runs, w6_thread_ring::WORKLOAD, &systems, |system| {
-                w6_thread_ring::run(system, hops)
-            })?;
+            let measured =
+                sampler.interleave(runs, w6_thread_ring::WORKLOAD, &systems, |system| {
+                    w6_thread_ring::run(system, hops)
+                })?;
             for (system, samples) in measured {
                 record(
                     &mut results,
@@ -368,7 +399,7 @@ fn main() -> ExitCode {
             let w7_systems = systems
                 .iter()
                 .filter(|s| w7_tcp_echo::SYSTEMS.contains(&s.as_str()));
-            let measured = interleave(runs, config.workload, w7_systems, |system| {
+            let measured = sampler.interleave(runs, config.workload, w7_systems, |system| {
                 w7_tcp_echo::run(system, config, w7_duration)
             })?;
             record_server_runs(&mut results, config.workload, measured);
@@ -377,13 +408,13 @@ fn main() -> ExitCode {
         let w8_configs = w8_http::CONFIGS
             .into_iter()
             .filter(|config| wants("W8") || wants(config.workload));
-        let w8_seconds = match value_arg(&args, "--w8-seconds") {
+        let w8_seconds = match value_arg(args, "--w8-seconds") {
             Some(value) => w8_seconds(value)?,
             None if quick => W8_QUICK_SECONDS,
             None => W8_SECONDS,
         };
         for config in w8_configs {
-            let measured = interleave(runs, config.workload, &w8_systems, |system| {
+            let measured = sampler.interleave(runs, config.workload, &w8_systems, |system| {
                 w8_http::run(system, config, w8_seconds, baseline)
             })?;
             record_server_runs(&mut results, config.workload, measured);
@@ -407,7 +438,7 @@ fn main() -> ExitCode {
                 .map(str::to_owned)
                 .collect();
             let certs = w9_remote::Certs::new()?;
-            let measured = interleave(runs, "W9", &w9_systems, |system| {
+            let measured = sampler.interleave(runs, "W9", &w9_systems, |system| {
                 w9_remote::run(system, &certs, calls, messages)
             })?;
             for (system, samples) in measured {
@@ -438,36 +469,14 @@ fn main() -> ExitCode {
         eprintln!("{err}");
         return ExitCode::FAILURE;
     }
+    if mode == Mode::Child {
+        return ExitCode::SUCCESS;
+    }
     for result in &results {
         println!("{}", result.json());
     }
     measure::print_table(&results);
     ExitCode::SUCCESS
-}
-
-/// Measures `f` `runs` times for each of `systems`, in rounds: the first
-/// run of every system, then the second of every system, and so on; returns
-/// each system's samples. A slow phase of this shared machine (they last
-/// tens of seconds) then slows one run of every system rather than all runs
-/// of one, so the ratios within a run stay fair. Fails with the first error,
-/// prefixed by the workload and system.
-fn interleave<'s, T>(
-    runs: usize,
-    workload: &str,
-    systems: impl IntoIterator<Item = &'s String>,
-    mut f: impl FnMut(&str) -> Result<T, String>,
-) -> Result<Vec<(&'s str, Vec<T>)>, String> {
-    let mut measured: Vec<(&str, Vec<T>)> = systems
-        .into_iter()
-        .map(|system| (system.as_str(), Vec::with_capacity(runs)))
-        .collect();
-    for _ in 0..runs {
-        for (system, samples) in &mut measured {
-            let sample = f(system).map_err(|err| format!("{workload} {system}: {err}"))?;
-            samples.push(sample);
-        }
-    }
-    Ok(measured)
 }
 
 /// Adds `measurement` to `results`, telling the progress on standard error
@@ -542,8 +551,12 @@ fn spawn_child(args: &[&str]) -> Result<(f64, f64), String> {
     }
 }
 
-/// The child process side of [`spawn_child`], and W7's servers.
+/// The child process side of [`spawn_child`], of `--fresh` (see [`fresh`])
+/// and W7's and W8's servers.
 fn child(args: &[String]) -> ExitCode {
+    if let Some(suite) = fresh::child_args(args) {
+        return run_suite(&suite, Mode::Child);
+    }
     if let [workload, system, dir] = args
         && workload == "W9-server"
         && (system == "kiln" || system == "kiln-poll")
@@ -593,7 +606,7 @@ fn child(args: &[String]) -> ExitCode {
 
 #[cfg(test)]
 mod tests {
-    use super::{check_args, with_drivers};
+    use super::{check_args, fresh, list_arg, value_arg, with_drivers};
 
     #[test]
     fn drivers_expand_kiln_only() {
@@ -617,6 +630,17 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_fresh_child_runs_the_one_system_it_was_given() {
+        for system in ["kiln", "kiln-poll", "tokio"] {
+            let args = ["sample", "W1a", system, "quick"].map(String::from);
+            let suite = fresh::child_args(&args).unwrap();
+            let driver = value_arg(&suite, "--driver").unwrap_or("both");
+            let systems = with_drivers(list_arg(&suite, "--systems").unwrap(), driver);
+            assert_eq!(systems, [system]);
+        }
+    }
+
     fn check(line: &str) -> Result<(), String> {
         let args: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
         check_args(&args)
@@ -627,6 +651,7 @@ mod tests {
         assert_eq!(check(""), Ok(()));
         assert_eq!(check("--quick --only W1a,W6-ring,W7-1KiB-256c"), Ok(()));
         assert_eq!(check("--systems kiln,kiln-traced --only W1"), Ok(()));
+        assert_eq!(check("--fresh --quick --only W6-skynet"), Ok(()));
         assert_eq!(
             check("--systems kiln,ractor_cluster --only W9-rpc,W9-oneway"),
             Ok(())
@@ -640,6 +665,13 @@ mod tests {
         assert_eq!(check("--driver poll --only W7"), Ok(()));
         assert_eq!(check("--quick --only W8 --w8-seconds 4"), Ok(()));
         assert!(check("--driver kqueue").is_err());
+        assert_eq!(
+            check("--fresh --only W8 --w8-seconds 4"),
+            Err(
+                "--w8-seconds is not passed on to --fresh's child processes: run W8 without --fresh"
+                    .to_owned()
+            )
+        );
     }
 
     #[test]

@@ -2,9 +2,9 @@
 //!
 //! Every handle ([`Sender`](crate::Sender), [`Receiver`](crate::Receiver),
 //! [`Manager`](crate::Manager)) holds a [`Channel`]: a counted reference to
-//! one allocation holding the channel's [`Header`] followed by its slots (a
-//! [`ThinArc`]). This module owns all of its lock-free logic; the handles
-//! only call into it.
+//! the channel's [`Header`] (a [`Block`]), which points to its slots (see
+//! [`crate::slot`]). This module owns all of its lock-free logic; the
+//! handles only call into it.
 //!
 //! # Algorithm
 //!
@@ -129,47 +129,37 @@
 //!
 //! # Memory
 //!
-//! An inbox is one allocation: a [`ThinArc`] holding its reference count,
-//! its capacity and the [`Header`], followed by the slots, so a slot is found
-//! at the channel's address plus a constant plus the index times the slot
-//! size. Both wait lists share one lock and are allocated only when a task
-//! first waits (see [`crate::wait_list`]). On 64-bit Linux the part before
-//! the slots is 88 bytes, so an inbox of 8 `u64` messages is 216 bytes
-//! (checked by `tests.rs`); it used to be an `Arc` of 136 bytes and a
-//! separate slice of 128.
+//! An inbox is a [`Block`] holding its reference count, its capacity and
+//! the rest of the [`Header`]; its slots are allocated apart, by the first
+//! claim (see [`crate::slot`]), so an inbox never sent to costs its header
+//! only: an idle actor waiting for its first message, the leaves of a tree
+//! of actors that only send to their parent. Both wait lists share one lock
+//! and are allocated only when a task first waits, the inbox holding a
+//! pointer to them (see [`crate::wait_list`]), and the exit status lives in
+//! the handle state word (see [`crate::state`]). On 64-bit Linux the header
+//! is 72 bytes, and the slots of 8 `u64` messages 128 more once sent to
+//! (checked by `tests.rs`). An inbox used to be an `Arc` of 136 bytes and a
+//! separate slice of 128, then one allocation of 216 bytes, slots included.
+//!
+//! A slot is found with one load more than when the slots followed the
+//! header in its allocation (the pointer, on the header's first line, next
+//! to `tail` and `head`); the slot itself is a line of its own either way.
 
 use std::fmt;
-use std::mem::MaybeUninit;
+use std::ptr::NonNull;
 
+use crate::block::{Block, Counted};
 use crate::error::RecvError;
 use crate::id::InboxId;
-use crate::loom::{AtomicU8, AtomicU64, Ordering, UnsafeCell};
+use crate::loom::{AtomicU8, AtomicU32, AtomicU64, Ordering};
+use crate::slot::{FILLED, SKIPPED, STATE_MASK, Slot, Slots, WRITABLE, stamp, stamp_pos};
 use crate::state::{CONSUMERS, State};
-use crate::thin_arc::ThinArc;
 use crate::unwind::FirstPanic;
 use crate::wait_list::{WaitList, WaitLists};
-use crate::waker::AtomicWaker;
+use crate::waker::{AtomicWaker, WakerCell};
 
-/// Slot state: free for (or claimed for) the stamp's position.
-const WRITABLE: u64 = 0;
-/// Slot state: holds the message of the stamp's position.
-const FILLED: u64 = 1;
-/// Slot state: the stamp's position was given up by a dropped permit.
-const SKIPPED: u64 = 2;
-/// Mask of the state in a stamp.
-const STATE_MASK: u64 = 0b11;
 /// Bit of `tail` marking the channel disconnected.
 const DISCONNECTED: u64 = 1;
-
-/// `stamp` of position `pos` in `state`.
-const fn stamp(pos: u64, state: u64) -> u64 {
-    (pos << 2) | state
-}
-
-/// Position of `stamp`.
-const fn stamp_pos(stamp: u64) -> u64 {
-    stamp >> 2
-}
 
 /// Why a sender could not claim a position.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -189,87 +179,24 @@ pub(crate) enum ClaimError {
 /// waiting senders.
 const CLAIM_WAITERS: u8 = 0b100 & crate::waker::SPARE;
 
-/// One slot of the ring.
-struct Slot<M> {
-    stamp: AtomicU64,
-    value: UnsafeCell<MaybeUninit<M>>,
-}
-
-// SAFETY: messages move between threads (so `M: Send`), and are only
-// accessed by one thread at a time: the protocol in the module docs hands
-// each value cell from its claimer to the consumer. A shared slot never
-// gives out `&M` to more than the consumer, so `M: Sync` is not needed.
-unsafe impl<M: Send> Send for Slot<M> {}
-// SAFETY: see `Send` above; all shared mutation goes through the atomic
-// stamp or the value cell, owned as described.
-unsafe impl<M: Send> Sync for Slot<M> {}
-
-impl<M> Slot<M> {
-    /// Slot of position `pos` before any message: `WRITABLE` at `pos`.
-    fn new(pos: u64) -> Slot<M> {
-        Slot {
-            stamp: AtomicU64::new(stamp(pos, WRITABLE)),
-            value: UnsafeCell::new(MaybeUninit::uninit()),
-        }
-    }
-
-    /// Moves the value out of the slot.
-    ///
-    /// # Safety
-    ///
-    /// The value must be initialised, the caller must own the cell (see the
-    /// module docs) and must make sure it is not read again (by changing the
-    /// stamp).
-    unsafe fn read(&self) -> M {
-        self.value.with(|cell| {
-            // SAFETY: `with` gives a valid, aligned pointer, and the caller
-            // owns the cell, so nobody writes it meanwhile.
-            let cell = unsafe { &*cell };
-            // SAFETY: initialised, per the caller.
-            unsafe { cell.assume_init_read() }
-        })
-    }
-
-    /// A reference to the value in the slot.
-    ///
-    /// # Safety
-    ///
-    /// The value must be initialised and the caller must own the cell for as
-    /// long as the reference lives.
-    unsafe fn get(&self) -> &M {
-        self.value.with(|cell| {
-            // SAFETY: `with` gives a valid, aligned pointer into `self`, and
-            // the caller owns the cell while the reference lives.
-            let cell = unsafe { &*cell };
-            // SAFETY: initialised, per the caller.
-            unsafe { cell.assume_init_ref() }
-        })
-    }
-}
-
-impl<M> Drop for Slot<M> {
-    fn drop(&mut self) {
-        // Exclusive access: only the last handle drops the slots, and its
-        // count decrement synchronised with all other handles' drops.
-        if self.stamp.load(Ordering::Relaxed) & STATE_MASK == FILLED {
-            // SAFETY: `FILLED` means initialised and not yet taken (taking a
-            // value always changes the stamp), and we have exclusive access.
-            let msg = unsafe { self.read() };
-            // The slots are dropped in a loop: see `crate::unwind`.
-            let mut panic = FirstPanic::default();
-            panic.drop_value(msg);
-            panic.resume();
-        }
-    }
-}
-
-/// The part of a channel before its slots; see the [module docs](self).
+/// What all handles of a channel share; see the [module docs](self).
 ///
 /// No field is padded to a cache line of its own: every actor has an inbox,
 /// most are used by actors on one worker, and padding tail, head and the
 /// receiver's waker cost about 570 bytes per actor (the allocation is aligned
 /// to 128 bytes) for ~50 ns per message between cores.
-struct Header {
+struct Header<M> {
+    /// The [`Block`]'s reference count.
+    count: AtomicU32,
+    /// Number of slots minus one (to fit `MAX_CAPACITY`); never changes.
+    capacity_minus_one: u16,
+    /// The state byte of the receiver's [`AtomicWaker`] (see
+    /// [`Channel::recv_waker`]), beside the count rather than in a 24-byte
+    /// `AtomicWaker` of its own, where it took 8 bytes.
+    recv_state: AtomicU8,
+    /// The size of the room after the header (see [`crate::room`]), in
+    /// [`Block`] units; 0 for none.
+    room_units: u8,
     /// Next position to claim `<< 1`, bit 0: [`DISCONNECTED`]. Written by
     /// senders (CAS) and the disconnecting handle.
     tail: AtomicU64,
@@ -277,46 +204,97 @@ struct Header {
     /// or the holder of the [`Drain`] after disconnecting. Senders read it
     /// for [`Channel::len`].
     head: AtomicU64,
-    /// Which handles exist, see [`crate::state`].
+    /// Which handles exist and the exit status, see [`crate::state`].
     state: State,
-    /// Set by the manager, read by joiners.
-    exit_status: AtomicU8,
-    /// The receiver waiting for a message.
-    recv_waker: AtomicWaker,
+    /// The waker of the receiver waiting for a message.
+    recv_cell: WakerCell,
     /// Senders waiting for a free slot and tasks waiting for the consumer
     /// side to go.
     waiters: WaitLists,
+    /// The ring, allocated by the first claim.
+    slots: Slots<M>,
+}
+
+// SAFETY: `count` is made with a count of one (`Channel::new`) and only
+// `Block` touches it.
+unsafe impl<M> Counted for Header<M> {
+    fn count(&self) -> &AtomicU32 {
+        &self.count
+    }
+
+    fn room_units(&self) -> u8 {
+        self.room_units
+    }
+}
+
+impl<M> Drop for Header<M> {
+    fn drop(&mut self) {
+        // SAFETY: the slots were installed with this capacity, and the last
+        // handle is going: nobody uses them any more.
+        unsafe { self.slots.free(usize::from(self.capacity_minus_one) + 1) };
+    }
 }
 
 /// A handle's reference to the state shared by all handles of one inbox:
-/// the [`Header`] and `capacity` slots in one allocation. See the
+/// the [`Header`] in a [`Block`], and the slots it points to. See the
 /// [module docs](self).
 ///
 /// Cloning makes another reference to the same channel (it does not touch
 /// the handle [`State`]).
 pub(crate) struct Channel<M> {
-    shared: ThinArc<Header, Slot<M>>,
+    shared: Block<Header<M>>,
 }
 
 impl<M> Channel<M> {
     /// A new channel with `capacity` slots, one sender, a receiver and, if
-    /// `manager`, a manager. `capacity` must be valid (checked by callers).
-    pub(crate) fn new(capacity: usize, manager: bool) -> Channel<M> {
+    /// `manager`, a manager, and `room_units` of room after its header (see
+    /// [`crate::room`]). `capacity` must be valid (checked by callers).
+    pub(crate) fn new(capacity: usize, manager: bool, room_units: u8) -> Channel<M> {
         debug_assert!(
             (crate::capacity::MIN_CAPACITY..=crate::capacity::MAX_CAPACITY).contains(&capacity)
         );
         let header = Header {
+            count: AtomicU32::new(1),
+            // Cannot truncate: at most `MAX_CAPACITY`, 2^16.
+            capacity_minus_one: (capacity - 1) as u16,
+            recv_state: AtomicWaker::new_state(),
+            room_units,
             tail: AtomicU64::new(0),
             head: AtomicU64::new(0),
             state: State::new(manager),
-            exit_status: AtomicU8::new(0),
-            recv_waker: AtomicWaker::new(),
+            recv_cell: WakerCell::new(),
             waiters: WaitLists::new(),
+            slots: Slots::new(),
         };
-        // `pos as u64` cannot truncate: `pos < capacity`, at most
-        // `MAX_CAPACITY`.
-        let shared = ThinArc::new(header, capacity, |pos| Slot::new(pos as u64));
-        Channel { shared }
+        Channel {
+            shared: Block::new(header),
+        }
+    }
+
+    /// The room after the header (see [`crate::room`]); the channel must
+    /// have been made with some.
+    pub(crate) fn room(&self) -> NonNull<u8> {
+        self.shared.room()
+    }
+
+    /// Gives up this reference for the value lodged in the room, which
+    /// takes it back with [`Channel::from_room`].
+    pub(crate) fn forget(self) {
+        self.shared.forget();
+    }
+
+    /// The reference given up with [`Channel::forget`] by the value lodged
+    /// at `room`.
+    ///
+    /// # Safety
+    ///
+    /// `room` is [`Channel::room`] of a channel of `M`s whose reference was
+    /// given up with [`Channel::forget`], taken back only by this call.
+    pub(crate) unsafe fn from_room(room: NonNull<u8>) -> Channel<M> {
+        Channel {
+            // SAFETY: per the caller.
+            shared: unsafe { Block::from_room(room) },
+        }
     }
 
     /// Identity of this channel.
@@ -326,7 +304,7 @@ impl<M> Channel<M> {
 
     /// Whether `self` and `other` refer to the same channel.
     pub(crate) fn same(&self, other: &Channel<M>) -> bool {
-        ThinArc::ptr_eq(&self.shared, &other.shared)
+        Block::ptr_eq(&self.shared, &other.shared)
     }
 
     /// Which handles exist.
@@ -336,7 +314,12 @@ impl<M> Channel<M> {
 
     /// Number of slots.
     pub(crate) fn capacity(&self) -> usize {
-        self.shared.len()
+        usize::from(self.shared.capacity_minus_one) + 1
+    }
+
+    /// The receiver's waker.
+    fn recv_waker(&self) -> AtomicWaker<'_> {
+        AtomicWaker::new(&self.shared.recv_state, &self.shared.recv_cell)
     }
 
     /// Approximate number of messages (claimed positions) in the queue.
@@ -347,19 +330,32 @@ impl<M> Channel<M> {
         tail.saturating_sub(head).min(self.capacity() as u64) as usize
     }
 
-    /// The slot of position `pos`.
-    fn slot(&self, pos: u64) -> &Slot<M> {
-        let slots = self.shared.items();
-        let capacity = slots.len() as u64;
+    /// The slot of position `pos` in `slots`, this channel's slots.
+    fn slot(&self, slots: NonNull<Slot<M>>, pos: u64) -> &Slot<M> {
+        let capacity = u64::from(self.shared.capacity_minus_one) + 1;
         // A mask for the usual power-of-two capacities (predictable branch,
         // no division on the hot path).
-        let index = if capacity.is_power_of_two() {
+        let index = if capacity & (capacity - 1) == 0 {
             pos & (capacity - 1)
         } else {
             pos % capacity
         };
-        // Cannot truncate: `index < capacity`, an `usize`.
-        &slots[index as usize]
+        // SAFETY: `index < capacity` (and cannot truncate: an `usize`), and
+        // `slots` is an array of `capacity` slots (see `crate::slot`).
+        let slot = unsafe { slots.add(index as usize) };
+        // SAFETY: an initialised slot that lives as long as the channel, so
+        // as long as `&self`; only shared references are made to it.
+        unsafe { slot.as_ref() }
+    }
+
+    /// The slots, which a claim (made before the caller's) installed.
+    fn installed_slots(&self) -> NonNull<Slot<M>> {
+        match self.shared.slots.get() {
+            Some(slots) => slots,
+            // Every claim installs the slots first, and the pointer never
+            // changes after that.
+            None => unreachable!("a claimed position without slots"),
+        }
     }
 
     /// Whether `tail` is marked disconnected.
@@ -367,14 +363,9 @@ impl<M> Channel<M> {
         self.shared.tail.load(Ordering::Acquire) & DISCONNECTED != 0
     }
 
-    /// Exit status set by the manager (0 if never set).
-    pub(crate) fn exit_status(&self) -> u8 {
-        self.shared.exit_status.load(Ordering::Relaxed)
-    }
-
     /// Sets the exit status read by joiners.
     pub(crate) fn set_exit_status(&self, status: u8) {
-        self.shared.exit_status.store(status, Ordering::Relaxed);
+        self.state().set_exit_status(status);
     }
 
     /// Tasks waiting for a free slot.
@@ -395,12 +386,16 @@ impl<M> Channel<M> {
     /// load (see "Waking waiting senders" in the module docs).
     pub(crate) fn try_claim(&self) -> Result<u64, ClaimError> {
         let mut tail = self.shared.tail.load(Ordering::Relaxed);
+        if tail & DISCONNECTED != 0 {
+            return Err(ClaimError::Disconnected);
+        }
+        let slots = self.shared.slots.get_or_install(self.capacity());
         loop {
             if tail & DISCONNECTED != 0 {
                 return Err(ClaimError::Disconnected);
             }
             let pos = tail >> 1;
-            let slot = self.slot(pos);
+            let slot = self.slot(slots, pos);
             let current = slot.stamp.load(Ordering::Acquire);
             if current == stamp(pos, WRITABLE) {
                 // `Relaxed` is enough: the `Acquire` load of the stamp
@@ -452,12 +447,11 @@ impl<M> Channel<M> {
     /// `pos` must come from [`Channel::try_claim`] on this channel and must
     /// not have been written or skipped yet.
     pub(crate) unsafe fn write(&self, pos: u64, msg: M) {
-        let slot = self.slot(pos);
-        slot.value.with_mut(|cell| {
-            // SAFETY: the caller claimed `pos`; until we publish, nobody else
-            // accesses this cell (see the module docs).
-            unsafe { (*cell).write(msg) };
-        });
+        let slot = self.slot(self.installed_slots(), pos);
+        // SAFETY: the caller claimed `pos`; until we publish, nobody else
+        // accesses this cell (see the module docs), and it holds no value
+        // (the consumer took the previous lap's).
+        unsafe { slot.write(msg) };
         slot.stamp.store(stamp(pos, FILLED), Ordering::Release);
         self.wake_receiver();
     }
@@ -469,7 +463,7 @@ impl<M> Channel<M> {
     ///
     /// Same as [`Channel::write`].
     pub(crate) unsafe fn skip(&self, pos: u64) {
-        let slot = self.slot(pos);
+        let slot = self.slot(self.installed_slots(), pos);
         slot.stamp.store(stamp(pos, SKIPPED), Ordering::Release);
         self.wake_receiver();
     }
@@ -477,8 +471,8 @@ impl<M> Channel<M> {
     /// Wakes the receiver after a publish (or skip, or the last sender
     /// leaving), and the senders waiting behind a claim, if flagged.
     fn wake_receiver(&self) {
-        if self.shared.recv_waker.wake() & CLAIM_WAITERS != 0
-            && self.shared.recv_waker.clear_spare(CLAIM_WAITERS) & CLAIM_WAITERS != 0
+        if self.recv_waker().wake() & CLAIM_WAITERS != 0
+            && self.recv_waker().clear_spare(CLAIM_WAITERS) & CLAIM_WAITERS != 0
         {
             self.send_waiters().wake_all();
         }
@@ -488,22 +482,35 @@ impl<M> Channel<M> {
     /// (`ClaimError::Full { behind_claim: true }`). The sender must claim
     /// again after this before it sleeps.
     pub(crate) fn flag_claim_waiter(&self) {
-        self.shared.recv_waker.set_spare(CLAIM_WAITERS);
+        self.recv_waker().set_spare(CLAIM_WAITERS);
     }
 
-    /// Position of the first message, passing over (and freeing) skipped
-    /// slots.
+    /// Position and slot of the first message, passing over (and freeing)
+    /// skipped slots.
     ///
     /// # Safety
     ///
     /// Only the consumer may call this (the receiver, through `&mut self`).
-    unsafe fn front(&self) -> Result<u64, RecvError> {
+    unsafe fn front(&self) -> Result<(u64, &Slot<M>), RecvError> {
         let mut head = self.shared.head.load(Ordering::Relaxed);
         loop {
-            let slot = self.slot(head);
+            let Some(slots) = self.shared.slots.get() else {
+                // No slots, so no claim yet (see `crate::slot`).
+                if self.state().load().senders() != 0 {
+                    return Err(RecvError::Empty);
+                }
+                // No sender left: the last one may have installed the slots
+                // and published just before leaving; our `Acquire` load of
+                // the count synchronised with its decrement.
+                if self.shared.slots.get().is_none() {
+                    return Err(RecvError::Disconnected);
+                }
+                continue;
+            };
+            let slot = self.slot(slots, head);
             let current = slot.stamp.load(Ordering::Acquire);
             if current == stamp(head, FILLED) {
-                return Ok(head);
+                return Ok((head, slot));
             } else if current == stamp(head, SKIPPED) {
                 self.free(slot, head);
                 head += 1;
@@ -542,8 +549,7 @@ impl<M> Channel<M> {
     /// Only the consumer may call this.
     pub(crate) unsafe fn try_recv(&self) -> Result<M, RecvError> {
         // SAFETY: the caller is the consumer.
-        let head = unsafe { self.front() }?;
-        let slot = self.slot(head);
+        let (head, slot) = unsafe { self.front() }?;
         // SAFETY: the slot is `FILLED` at `head` (we read the publish with
         // `Acquire`), so it holds an initialised value that only the consumer
         // may touch; `free` below makes sure we read it once.
@@ -560,16 +566,16 @@ impl<M> Channel<M> {
     /// messages while the returned reference lives.
     pub(crate) unsafe fn peek(&self) -> Result<&M, RecvError> {
         // SAFETY: the caller is the consumer.
-        let head = unsafe { self.front() }?;
+        let (_, slot) = unsafe { self.front() }?;
         // SAFETY: as in `try_recv`, the value is initialised and only the
         // consumer accesses it; the caller keeps it in place while the
         // reference lives.
-        Ok(unsafe { self.slot(head).get() })
+        Ok(unsafe { slot.get() })
     }
 
     /// Arms the receiver waker. See [`AtomicWaker::register`].
     pub(crate) fn register_receiver(&self, waker: &std::task::Waker) -> bool {
-        self.shared.recv_waker.register(waker)
+        self.recv_waker().register(waker)
     }
 
     /// Removes one sender; the last one wakes the receiver, so it sees the
@@ -583,7 +589,7 @@ impl<M> Channel<M> {
     /// Removes the receiver's or the manager's bit (`bit`); if that was the
     /// last consumer-side handle, disconnects the channel and drops the queued
     /// messages (see [`crate::unwind`] for a panic in their `Drop`).
-    pub(crate) fn drop_consumer(&self, bit: usize) {
+    pub(crate) fn drop_consumer(&self, bit: u64) {
         let mut drain = self.release_consumer(bit);
         // SAFETY: `drain` comes from `release_consumer` on this channel.
         unsafe { self.drop_queued(&mut drain) };
@@ -592,7 +598,7 @@ impl<M> Channel<M> {
     /// Removes the receiver's or the manager's bit (`bit`); if that was the
     /// last consumer-side handle, disconnects the channel and returns the
     /// [`Drain`] of its queued messages, otherwise an empty one.
-    pub(crate) fn release_consumer(&self, bit: usize) -> Drain {
+    pub(crate) fn release_consumer(&self, bit: u64) -> Drain {
         let old = self.state().clear(bit);
         debug_assert!(old.has_receiver() || old.has_manager());
         if old.bits() & CONSUMERS & !bit == 0 {
@@ -633,10 +639,22 @@ impl<M> Channel<M> {
     /// `drain` must come from [`Channel::release_consumer`] on this channel
     /// (its holder is the consumer).
     pub(crate) unsafe fn take_queued(&self, drain: &mut Drain) -> Option<M> {
+        let Some(slots) = self.shared.slots.get().filter(|_| drain.next < drain.end) else {
+            // Nothing (more) to look at; or claims whose slots we do not see
+            // installed, so whose publishes we do not see either: for the
+            // slots' `Drop`, like claims published late. `len` counts from
+            // the first of them.
+            if drain.next < drain.end {
+                let first = *drain.first_unread.get_or_insert(drain.next);
+                self.shared.head.store(first, Ordering::Relaxed);
+                drain.next = drain.end;
+            }
+            return None;
+        };
         while drain.next < drain.end {
             let pos = drain.next;
             drain.next += 1;
-            let slot = self.slot(pos);
+            let slot = self.slot(slots, pos);
             let filled = slot.stamp.load(Ordering::Acquire) == stamp(pos, FILLED);
             if !filled && drain.first_unread.is_none() {
                 // Skipped, or claimed but not published yet: the slot's
@@ -705,9 +723,10 @@ impl Drain {
 
 #[cfg(all(test, not(loom)))]
 impl<M> Channel<M> {
-    /// Bytes allocated for a channel of `capacity` slots.
-    pub(crate) fn allocation_size(capacity: usize) -> usize {
-        ThinArc::<Header, Slot<M>>::allocation_size(capacity)
+    /// Bytes allocated for a channel, and for its slots (on the first send).
+    pub(crate) fn allocation_sizes(capacity: usize) -> (usize, usize) {
+        let slots = std::alloc::Layout::array::<Slot<M>>(capacity).map_or(0, |slots| slots.size());
+        (Block::<Header<M>>::allocation_size(0), slots)
     }
 }
 

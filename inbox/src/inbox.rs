@@ -22,21 +22,23 @@ use crate::sender::Sender;
 /// assert_eq!(receiver.try_recv(), Ok("hello"));
 /// ```
 pub fn new<M>(capacity: usize) -> (Sender<M>, Receiver<M>) {
-    let (sender, receiver, _) = new_channel(capacity, false);
+    let (sender, receiver, _) = new_channel(capacity, false, 0);
     (sender, receiver)
 }
 
-/// Makes a channel: a sender, the receiver and another reference for a
-/// manager (dropped if `!manager`).
+/// Makes a channel, with `room_units` of room (see [`crate::room`]): a
+/// sender, the receiver and another reference, for a manager (dropped if
+/// `!manager`) or the room.
 pub(crate) fn new_channel<M>(
     capacity: usize,
     manager: bool,
+    room_units: u8,
 ) -> (Sender<M>, Receiver<M>, Channel<M>) {
     assert!(
         (MIN_CAPACITY..=MAX_CAPACITY).contains(&capacity),
         "inbox capacity must be in {MIN_CAPACITY}..={MAX_CAPACITY}, got {capacity}"
     );
-    let channel = Channel::new(capacity, manager);
+    let channel = Channel::new(capacity, manager, room_units);
     let sender = Sender {
         channel: channel.clone(),
     };

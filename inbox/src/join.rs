@@ -33,13 +33,14 @@ impl<'s, M> Join<'s, M> {
 
     /// The exit status if the consumer side is gone.
     fn check(&mut self) -> Option<u8> {
-        if self.channel.state().load().has_consumer() {
+        let state = self.channel.state().load();
+        if state.has_consumer() {
             return None;
         }
         if let Some(id) = self.wait.take() {
             let _ = self.channel.join_waiters().remove(id);
         }
-        Some(self.channel.exit_status())
+        Some(state.exit_status())
     }
 }
 

@@ -7,7 +7,8 @@
 //! many [`Sender`]s (the actor's references) and one [`Receiver`] (the actor).
 //! A [`Manager`] (held by the actor's supervisor) keeps the inbox, and the
 //! messages in it, across restarts of the actor. The [`oneshot`] channel
-//! carries RPC replies.
+//! carries RPC replies. A [`room::Room`] makes an inbox with room in its
+//! allocation for the actor's future, so that an actor is one allocation.
 //!
 //! The inbox is a lock-free ring of slots (after Dmitry Vyukov's bounded
 //! queue). Sending is a CAS, a store and one read-modify-write (waking the
@@ -125,10 +126,11 @@
 //! # Guarantees
 //!
 //! * **Bounded.** An inbox holds at most its capacity
-//!   ([`MIN_CAPACITY`]`..=`[`MAX_CAPACITY`]) of messages; its memory is one
-//!   allocation made by [`new`] or [`Manager::new`], proportional to the
-//!   capacity. Sending and receiving never allocate (a task waiting on a
-//!   full inbox, or for the actor to stop, may).
+//!   ([`MIN_CAPACITY`]`..=`[`MAX_CAPACITY`]) of messages; its memory is a
+//!   header allocated by [`new`] or [`Manager::new`] (64 bytes on 64-bit
+//!   Linux) and its slots, allocated by the first send, proportional to the
+//!   capacity. Later sends and receives never allocate (a task waiting on a
+//!   full inbox, or for the actor to stop, may, the first time).
 //! * **Order.** Messages from one sender are received in the order they were
 //!   sent. Messages are received in the order their slots were claimed, so a
 //!   [`Permit`] holds up the messages claimed after it until it is used or
@@ -156,6 +158,7 @@
 //!
 //! [loom]: https://docs.rs/loom
 
+mod block;
 mod capacity;
 mod channel;
 mod error;
@@ -169,9 +172,10 @@ mod permit;
 mod queued;
 mod receiver;
 mod recycle;
+pub mod room;
 mod sender;
+mod slot;
 mod state;
-mod thin_arc;
 mod unwind;
 mod wait_list;
 mod waker;

@@ -10,7 +10,7 @@
 //! loom's `UnsafeCell` only hands out its contents through the closures `with`
 //! and `with_mut` (so it can check for data races); [`UnsafeCell`] gives the
 //! `std` build the same API. loom's [`alloc`] and [`dealloc`] are `std`'s plus
-//! leak tracking, so a [`ThinArc`](crate::thin_arc::ThinArc) never freed is
+//! leak tracking, so a [`Block`](crate::block::Block) never freed is
 //! reported like a leaked `Arc`.
 //!
 //! [loom]: https://docs.rs/loom
@@ -22,7 +22,7 @@ pub(crate) use loom::cell::UnsafeCell;
 #[cfg(loom)]
 pub(crate) use loom::hint::spin_loop;
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, AtomicUsize};
+pub(crate) use loom::sync::atomic::{AtomicPtr, AtomicU8, AtomicU32, AtomicU64, AtomicUsize};
 #[cfg(loom)]
 pub(crate) use loom::sync::{Mutex, MutexGuard};
 
@@ -31,7 +31,7 @@ pub(crate) use std::alloc::{alloc, dealloc};
 #[cfg(not(loom))]
 pub(crate) use std::hint::spin_loop;
 #[cfg(not(loom))]
-pub(crate) use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, AtomicUsize};
+pub(crate) use std::sync::atomic::{AtomicPtr, AtomicU8, AtomicU32, AtomicU64, AtomicUsize};
 #[cfg(not(loom))]
 pub(crate) use std::sync::{Mutex, MutexGuard};
 

@@ -27,8 +27,13 @@ impl<M> Manager<M> {
     /// If `capacity` is not in
     /// [`MIN_CAPACITY`](crate::MIN_CAPACITY)`..=`[`MAX_CAPACITY`](crate::MAX_CAPACITY).
     pub fn new(capacity: usize) -> (Manager<M>, Sender<M>, Receiver<M>) {
-        let (sender, receiver, channel) = crate::new_channel(capacity, true);
+        let (sender, receiver, channel) = crate::new_channel(capacity, true, 0);
         (Manager { channel }, sender, receiver)
+    }
+
+    /// The manager of `channel`, made with a manager (`MANAGER_ALIVE` set).
+    pub(crate) const fn from_channel(channel: Channel<M>) -> Manager<M> {
+        Manager { channel }
     }
 
     /// A new sender for the inbox.

@@ -63,7 +63,7 @@ use std::task::{Context, Poll};
 
 use crate::loom::{AtomicU8, Ordering, UnsafeCell, spin_loop};
 use crate::recycle;
-use crate::waker::AtomicWaker;
+use crate::waker::{AtomicWaker, WakerCell};
 
 /// The cell holds a value.
 const VALUE: u8 = 0b0001;
@@ -95,7 +95,8 @@ pub fn new<T>() -> (Sender<T>, Receiver<T>) {
     let value = Shared {
         state: AtomicU8::new(FRESH),
         value: UnsafeCell::new(MaybeUninit::uninit()),
-        waker: AtomicWaker::new(),
+        waker_state: AtomicWaker::new_state(),
+        waker: WakerCell::new(),
     };
     // SAFETY: the block has `Shared<T>`'s layout and nobody else has it.
     unsafe { shared.as_ptr().write(value) };
@@ -115,11 +116,18 @@ pub fn new<T>() -> (Sender<T>, Receiver<T>) {
 struct Shared<T> {
     state: AtomicU8,
     value: UnsafeCell<MaybeUninit<T>>,
-    waker: AtomicWaker,
+    /// The receiver's [`AtomicWaker`], see [`Shared::waker`].
+    waker_state: AtomicU8,
+    waker: WakerCell,
 }
 
 impl<T> Shared<T> {
     const LAYOUT: Layout = Layout::new::<Shared<T>>();
+
+    /// The receiver's waker (its state byte beside `state`).
+    fn waker(&self) -> AtomicWaker<'_> {
+        AtomicWaker::new(&self.waker_state, &self.waker)
+    }
 
     /// Takes the value out of the cell.
     ///
@@ -236,7 +244,7 @@ impl<T> Sender<T> {
                 Err(actual) => state = actual,
             }
         }
-        shared.waker.wake();
+        shared.waker().wake();
         let this = std::mem::ManuallyDrop::new(self);
         // SAFETY: we hold `SENDER_REF` and never use the block again (`Drop`
         // is skipped).
@@ -256,7 +264,7 @@ impl<T> Drop for Sender<T> {
         // First the news (disconnected), then the wake-up, then let go of
         // the block (see `SENDER_REF`).
         let _ = shared.state.fetch_and(!SENDER_ALIVE, Ordering::AcqRel);
-        shared.waker.wake();
+        shared.waker().wake();
         // SAFETY: we hold `SENDER_REF` and are going away.
         unsafe { Shared::release(self.shared, SENDER_REF) };
     }
@@ -329,7 +337,7 @@ impl<T> Receiver<T> {
             Err(RecvError::Disconnected) => return Poll::Ready(None),
             Err(RecvError::NoValue) => {}
         }
-        let armed = self.shared().waker.register(cx.waker());
+        let armed = self.shared().waker().register(cx.waker());
         match self.try_recv() {
             Ok(value) => Poll::Ready(Some(value)),
             Err(RecvError::Disconnected) => Poll::Ready(None),

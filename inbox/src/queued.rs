@@ -51,7 +51,7 @@ impl<M> QueuedMessages<M> {
     /// Removes the consumer-side handle whose bit is `bit` (its `Drop` must
     /// not run: see [`into_channel`]) from `channel`, disconnecting it if it
     /// was the last one, and returns the messages still queued then.
-    pub(crate) fn release(channel: Channel<M>, bit: usize) -> QueuedMessages<M> {
+    pub(crate) fn release(channel: Channel<M>, bit: u64) -> QueuedMessages<M> {
         let drain = channel.release_consumer(bit);
         QueuedMessages { channel, drain }
     }

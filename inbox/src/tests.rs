@@ -1,14 +1,15 @@
 //! Unit tests of the internals: the state word, the waker, the wait lists,
-//! the thin `Arc` and the size of a channel's allocation.
+//! the counted block and the size of a channel's allocations.
 
 use std::sync::Arc as StdArc;
 use std::sync::atomic::{AtomicUsize as StdAtomicUsize, Ordering as StdOrdering};
 use std::task::{Wake, Waker};
 
+use crate::block::{Block, Counted};
+use crate::loom::AtomicU32;
 use crate::state::{MANAGER_ALIVE, RECEIVER_ALIVE, State};
-use crate::thin_arc::ThinArc;
 use crate::wait_list::WaitLists;
-use crate::waker::AtomicWaker;
+use crate::waker::{AtomicWaker, WakerCell};
 
 /// A waker counting its wake-ups.
 struct CountWaker(StdAtomicUsize);
@@ -50,9 +51,29 @@ fn state_bits() {
     assert!(!State::new(false).load().has_manager());
 }
 
+/// The exit status shares the state word: setting it keeps the count and
+/// the bits, and the count changing keeps the status.
+#[test]
+fn exit_status_in_the_state_word() {
+    let state = State::new(true);
+    assert_eq!(state.load().exit_status(), 0);
+    state.set_exit_status(0xa5);
+    state.add_sender();
+    let s = state.load();
+    assert_eq!((s.exit_status(), s.senders()), (0xa5, 2));
+    assert!(s.has_receiver() && s.has_manager());
+    assert_eq!(state.remove_sender().senders(), 2);
+    let _ = state.clear(MANAGER_ALIVE);
+    state.set_exit_status(1);
+    let s = state.load();
+    assert_eq!((s.exit_status(), s.senders()), (1, 1));
+    assert!(s.has_receiver() && !s.has_manager());
+}
+
 #[test]
 fn atomic_waker_wakes_registered_once() {
-    let waker = AtomicWaker::new();
+    let (state, cell) = (AtomicWaker::new_state(), WakerCell::new());
+    let waker = AtomicWaker::new(&state, &cell);
     let (count, w) = count_waker();
     waker.wake(); // Nobody registered: only notes it.
     assert!(waker.register(&w));
@@ -69,7 +90,8 @@ fn atomic_waker_wakes_registered_once() {
 
 #[test]
 fn atomic_waker_replaces_waker() {
-    let waker = AtomicWaker::new();
+    let (state, cell) = (AtomicWaker::new_state(), WakerCell::new());
+    let waker = AtomicWaker::new(&state, &cell);
     let (first, w1) = count_waker();
     let (second, w2) = count_waker();
     assert!(waker.register(&w1));
@@ -131,11 +153,21 @@ fn wait_lists_are_separate() {
 
 #[test]
 fn wake_everyone_wakes_both_lists_once() {
-    let lists = WaitLists::new();
-    // Never waited on: nothing to do, nothing allocated.
-    lists.wake_everyone();
     let (senders, w) = count_waker();
     let (joiners, j) = count_waker();
+    let closed = WaitLists::new();
+    // Never waited on: nothing to do, nothing allocated, and nobody can
+    // register any more (the channel disconnected: see "Closing").
+    closed.wake_everyone();
+    let (id, registered) = closed.send().register(None, &w);
+    assert!(!registered);
+    assert!(!closed.send().has_waiters());
+    assert!(!closed.send().remove(id), "nothing was registered");
+    closed.join().wake_all();
+    closed.wake_everyone();
+    assert_eq!((wakes(&senders), wakes(&joiners)), (0, 0));
+
+    let lists = WaitLists::new();
     let _ = lists.send().register(None, &w);
     let _ = lists.send().register(None, &w);
     let _ = lists.join().register(None, &j);
@@ -155,52 +187,73 @@ impl Drop for Dropped {
     }
 }
 
-/// An item with a larger alignment than the header.
-#[repr(align(64))]
-struct Aligned {
-    index: u8,
+/// A counted header that counts its drops, with `room_units` of room.
+struct CountedHeader {
+    count: AtomicU32,
+    room_units: u8,
     _dropped: Dropped,
 }
 
-#[test]
-fn thin_arc_shares_and_drops_once() {
-    let drops = StdArc::new(StdAtomicUsize::new(0));
-    let arc = ThinArc::new(Dropped(drops.clone()), 5, |i| Aligned {
-        index: i as u8,
-        _dropped: Dropped(drops.clone()),
-    });
-    let clone = arc.clone();
-    assert!(ThinArc::ptr_eq(&arc, &clone));
-    assert_eq!(clone.len(), 5);
-    let items = clone.items();
-    assert_eq!(
-        items.iter().map(|item| item.index).collect::<Vec<_>>(),
-        [0, 1, 2, 3, 4]
-    );
-    assert!(items.iter().all(|item| (&raw const *item).addr() % 64 == 0));
-    assert_eq!(ThinArc::<Dropped, Aligned>::allocation_size(5), 64 + 5 * 64);
-    drop(arc);
-    assert_eq!(drops.load(StdOrdering::SeqCst), 0);
-    drop(clone);
-    assert_eq!(drops.load(StdOrdering::SeqCst), 6, "the header and 5 items");
+// SAFETY: `count` starts at one and only `Block` touches it; `room_units`
+// never changes.
+unsafe impl Counted for CountedHeader {
+    fn count(&self) -> &AtomicU32 {
+        &self.count
+    }
 
-    let other = ThinArc::new(Dropped(drops.clone()), 0, |_| -> Aligned { unreachable!() });
-    assert!(other.items().is_empty());
-    drop(other);
-    assert_eq!(drops.load(StdOrdering::SeqCst), 7);
+    fn room_units(&self) -> u8 {
+        self.room_units
+    }
+}
+
+#[test]
+fn block_shares_and_drops_once() {
+    let drops = StdArc::new(StdAtomicUsize::new(0));
+    for room_units in [0, 1, 255] {
+        let block = Block::new(CountedHeader {
+            count: AtomicU32::new(1),
+            room_units,
+            _dropped: Dropped(drops.clone()),
+        });
+        let clone = block.clone();
+        assert!(Block::ptr_eq(&block, &clone));
+        assert_eq!(block.as_ptr(), clone.as_ptr());
+        if room_units != 0 {
+            // The room is after the header, aligned, and ours to write.
+            let room = block.room();
+            assert_eq!(room.as_ptr().addr() % 16, 0);
+            assert!(room.as_ptr().addr() >= block.as_ptr().addr() + size_of::<CountedHeader>());
+            // SAFETY: the room holds `room_units * 8` bytes nobody else uses.
+            unsafe { room.write_bytes(0xa5, usize::from(room_units) * 8) };
+        }
+        let before = drops.load(StdOrdering::SeqCst);
+        drop(block);
+        assert_eq!(drops.load(StdOrdering::SeqCst), before);
+        drop(clone);
+        assert_eq!(
+            drops.load(StdOrdering::SeqCst),
+            before + 1,
+            "dropped once, by the last"
+        );
+    }
+    assert_eq!(Block::<CountedHeader>::allocation_size(0), 16);
+    assert_eq!(Block::<CountedHeader>::allocation_size(3), 16 + 3 * 8);
 }
 
 /// The size of an inbox for `u64` messages on the platform the benchmark
-/// figures are measured on (the "Memory" section of `channel.rs`): one
-/// allocation of an 88-byte header (with the thin `Arc`'s count and length)
-/// and 16 bytes a slot. It was a 136-byte `Arc` and a separate slice.
+/// figures are measured on (the "Memory" section of `channel.rs`): a
+/// 72-byte header (with the block's count and the capacity), and 16 bytes a
+/// slot allocated on the first send. It was a 136-byte `Arc` and a separate
+/// slice, then one allocation of an 88-byte header and the slots, then of a
+/// 64-byte one (the wait lists' empty mutex and count, and the exit status
+/// in a byte of its own, out of it).
 #[test]
 #[cfg(all(target_os = "linux", target_pointer_width = "64", not(loom)))]
 fn channel_allocation_size() {
     use crate::channel::Channel;
 
-    assert_eq!(size_of::<WaitLists>(), 24);
-    assert_eq!(size_of::<AtomicWaker>(), 24);
-    assert_eq!(Channel::<u64>::allocation_size(8), 88 + 8 * 16);
-    assert_eq!(Channel::<u64>::allocation_size(1), 88 + 16);
+    assert_eq!(size_of::<WaitLists>(), 8);
+    assert_eq!(size_of::<WakerCell>(), 16);
+    assert_eq!(Channel::<u64>::allocation_sizes(8), (64, 8 * 16));
+    assert_eq!(Channel::<u64>::allocation_sizes(1), (64, 16));
 }

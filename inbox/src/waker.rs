@@ -69,24 +69,52 @@ const PROTOCOL: u8 = WAITING | NOTIFIED;
 /// Bits the owner of an [`AtomicWaker`] may use.
 pub(crate) const SPARE: u8 = !PROTOCOL;
 
-/// One registered waker, woken by any thread. See the [module docs](self).
-pub(crate) struct AtomicWaker {
-    state: AtomicU8,
+/// One registered waker, woken by any thread: a state byte and a
+/// [`WakerCell`], wherever their owner keeps them. See the
+/// [module docs](self).
+///
+/// The two parts are apart so that the state byte can share a word with
+/// its owner's other small fields: in an inbox's header it sits beside the
+/// reference count, where it costs nothing, instead of padding a 24-byte
+/// `AtomicWaker` of its own to 8 bytes more than it holds.
+#[derive(Copy, Clone)]
+pub(crate) struct AtomicWaker<'a> {
+    state: &'a AtomicU8,
+    cell: &'a WakerCell,
+}
+
+/// The waker of an [`AtomicWaker`]. Make its state byte with
+/// [`AtomicWaker::new_state`].
+pub(crate) struct WakerCell {
     waker: UnsafeCell<Option<Waker>>,
 }
 
 // SAFETY: the waker cell is shared, but only its owner (see the ownership
 // table in the module docs) touches it, and ownership moves by release and
-// acquire read-modify-writes on `state`. A `Waker` is `Send` and `Sync`.
-unsafe impl Sync for AtomicWaker {}
+// acquire read-modify-writes on the state byte it is used with (always the
+// same one: its owner pairs them). A `Waker` is `Send` and `Sync`.
+unsafe impl Sync for WakerCell {}
 
-impl AtomicWaker {
-    /// No waker registered, spare bits clear.
-    pub(crate) fn new() -> AtomicWaker {
-        AtomicWaker {
-            state: AtomicU8::new(0),
+impl WakerCell {
+    /// No waker.
+    pub(crate) fn new() -> WakerCell {
+        WakerCell {
             waker: UnsafeCell::new(None),
         }
+    }
+}
+
+impl<'a> AtomicWaker<'a> {
+    /// The state byte of a new atomic waker: no waker registered, spare bits
+    /// clear.
+    pub(crate) fn new_state() -> AtomicU8 {
+        AtomicU8::new(0)
+    }
+
+    /// The atomic waker of `state` (made by [`AtomicWaker::new_state`]) and
+    /// `cell`, which must always be used together.
+    pub(crate) fn new(state: &'a AtomicU8, cell: &'a WakerCell) -> AtomicWaker<'a> {
+        AtomicWaker { state, cell }
     }
 
     /// Registers `waker` to be woken by the next [`wake`](Self::wake).
@@ -98,7 +126,7 @@ impl AtomicWaker {
     ///
     /// Only one thread may call this at a time: the single consumer (which
     /// calls it through `&mut self`).
-    pub(crate) fn register(&self, waker: &Waker) -> bool {
+    pub(crate) fn register(self, waker: &Waker) -> bool {
         let mut state = self.state.load(Ordering::Acquire);
         loop {
             let spare = state & SPARE;
@@ -133,8 +161,8 @@ impl AtomicWaker {
 
     /// Stores `waker` in the cell, keeping the old one if it wakes the same
     /// task. Only while the registrar owns the cell (`WAITING` clear).
-    fn store(&self, waker: &Waker) {
-        self.waker.with_mut(|cell| {
+    fn store(self, waker: &Waker) {
+        self.cell.waker.with_mut(|cell| {
             // SAFETY: `WAITING` is clear, so the registrar (us) owns the
             // cell: see the ownership table in the module docs. Every hand-back
             // to us was a release RMW on the state that our acquiring load or
@@ -151,13 +179,13 @@ impl AtomicWaker {
     /// Returns the state before, so the caller can read its spare bits.
     ///
     /// Call this after publishing whatever the registrar waits for.
-    pub(crate) fn wake(&self) -> u8 {
+    pub(crate) fn wake(self) -> u8 {
         let old = self.state.fetch_or(NOTIFIED, Ordering::AcqRel);
         if old & PROTOCOL != WAITING {
             // Nobody waiting, or another waker is already waking them.
             return old;
         }
-        let waker = self.waker.with_mut(|cell| {
+        let waker = self.cell.waker.with_mut(|cell| {
             // SAFETY: our `fetch_or` set `NOTIFIED` next to `WAITING`, making
             // us the owner of the cell until we clear `WAITING` below. The
             // registrar's arming CAS released the stored waker and our
@@ -173,19 +201,19 @@ impl AtomicWaker {
     }
 
     /// Sets `bits` (some of [`SPARE`]), an RMW ordered with all the others.
-    pub(crate) fn set_spare(&self, bits: u8) {
+    pub(crate) fn set_spare(self, bits: u8) {
         debug_assert_eq!(bits & PROTOCOL, 0);
         let _ = self.state.fetch_or(bits, Ordering::AcqRel);
     }
 
     /// Clears `bits` (some of [`SPARE`]); returns the state before.
-    pub(crate) fn clear_spare(&self, bits: u8) -> u8 {
+    pub(crate) fn clear_spare(self, bits: u8) -> u8 {
         debug_assert_eq!(bits & PROTOCOL, 0);
         self.state.fetch_and(!bits, Ordering::AcqRel)
     }
 }
 
-impl fmt::Debug for AtomicWaker {
+impl fmt::Debug for AtomicWaker<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = self.state.load(Ordering::Relaxed);
         f.debug_struct("AtomicWaker")

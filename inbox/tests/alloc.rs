@@ -1,5 +1,6 @@
 //! The hot paths do not allocate: sending and receiving, waiting and waking,
-//! and reusing a oneshot channel. Making an inbox allocates once.
+//! and reusing a oneshot channel. Making an inbox allocates once, and its
+//! first send once more (the slots).
 //!
 //! A counting global allocator counts this thread's allocations only (the
 //! test harness allocates on other threads).
@@ -44,6 +45,9 @@ fn allocations() -> usize {
 fn send_and_receive_do_not_allocate() {
     let (sender, mut receiver) = kiln_inbox::new::<u64>(8);
     let (_count, waker) = CountWaker::new();
+    // The first send allocates the slots.
+    sender.try_send(0).unwrap();
+    assert_eq!(receiver.try_recv(), Ok(0));
     let before = allocations();
     for n in 0..10_000 {
         sender.try_send(n).unwrap();
@@ -111,18 +115,34 @@ fn oneshot_new_after_one_is_gone_does_not_allocate() {
 }
 
 #[test]
-fn new_inbox_allocates_once() {
+fn new_inbox_allocates_once_and_its_first_send_once() {
     for capacity in [1, 8, 100, kiln_inbox::MAX_CAPACITY] {
         let before = allocations();
         let (sender, mut receiver) = kiln_inbox::new::<String>(capacity);
-        let (manager, other_sender, other_receiver) = Manager::<String>::new(capacity);
+        let (manager, other_sender, mut other_receiver) = Manager::<String>::new(capacity);
         assert_eq!(
             allocations(),
             before + 2,
-            "header and slots in one allocation each (capacity {capacity})"
+            "one allocation per inbox, no slots yet (capacity {capacity})"
         );
-        sender.try_send("moved, not copied".to_owned()).unwrap();
+        // Receiving from, and closing, an inbox never sent to allocates
+        // nothing.
+        assert!(other_receiver.try_recv().is_err());
+        drop(other_sender);
+        assert_eq!(
+            other_receiver.try_recv(),
+            Err(kiln_inbox::RecvError::Disconnected)
+        );
+        assert_eq!(manager.close().count(), 0);
+        drop(other_receiver);
+        assert_eq!(allocations(), before + 2);
+        let msg = "moved, not copied".to_owned();
+        let before = allocations();
+        sender.try_send(msg).unwrap();
+        sender.try_send(String::new()).unwrap_or_else(|err| {
+            assert!(err.is_full() && capacity == 1, "{err:?}");
+        });
+        assert_eq!(allocations(), before + 1, "the slots, on the first send");
         assert_eq!(receiver.try_recv().unwrap(), "moved, not copied");
-        drop((manager, other_sender, other_receiver));
     }
 }

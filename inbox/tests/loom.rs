@@ -17,6 +17,7 @@ use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 
+use kiln_inbox::room::Room;
 use kiln_inbox::{Manager, RecvError, SendError, oneshot};
 use loom::sync::Notify;
 use loom::thread;
@@ -412,5 +413,48 @@ fn oneshot_reset() {
         second.join().unwrap();
         drop(receiver);
         assert_eq!(drops(&counter), 2);
+    });
+}
+
+/// An actor's future lodged in its inbox's allocation ([`Room`]), holding
+/// the receiver: it takes what it finds and is dropped on a thread of its
+/// own while a sender sends and leaves and the manager goes. Whichever
+/// handle goes last frees the allocation (loom's leak check), after the
+/// lodged value was dropped in place (once) and the message too (once,
+/// received or left in the ring).
+///
+/// [`Room`]: kiln_inbox::room::Room
+#[test]
+fn lodged_value_dropped_while_a_sender_sends() {
+    /// The lodged value: a receiver and a drop counter.
+    struct Actor {
+        receiver: kiln_inbox::Receiver<DropCounter>,
+        _counted: DropCounter,
+    }
+
+    model(Some(2), || {
+        let messages = DropCounter::counter();
+        let values = DropCounter::counter();
+        let (manager, sender, receiver, room) = Room::<DropCounter, Actor>::new(1).unwrap();
+        let lodged = room.put(Actor {
+            receiver,
+            _counted: DropCounter::new(&values, 0),
+        });
+        let producer = {
+            let messages = messages.clone();
+            // Refused or not, the message is dropped once (a refused one
+            // comes back in the error, dropped here).
+            thread::spawn(move || drop(sender.try_send(DropCounter::new(&messages, 1))))
+        };
+        let owner = thread::spawn(move || {
+            let mut lodged = lodged;
+            drop(lodged.as_pin_mut().get_mut().receiver.try_recv());
+            drop(lodged);
+        });
+        drop(manager);
+        producer.join().unwrap();
+        owner.join().unwrap();
+        assert_eq!(drops(&values), 1);
+        assert_eq!(drops(&messages), 1);
     });
 }

@@ -404,7 +404,7 @@ impl<RT> ActorFutureBuilder<RT> {
     pub fn try_build<S, NA>(
         self,
         supervisor: S,
-        mut new_actor: NA,
+        new_actor: NA,
         arg: NA::Argument,
     ) -> Result<(ActorFuture<S, NA, RT>, ActorRef<NA::Message>), NA::Error>
     where
@@ -412,16 +412,8 @@ impl<RT> ActorFutureBuilder<RT> {
         NA: NewActor<RuntimeAccess = RT>,
         RT: Clone,
     {
-        let (inbox, sender, receiver) = Manager::new(self.inbox_size.get());
-        let ctx = Context::new(receiver, self.rt.clone());
-        let actor = new_actor.new(ctx, arg)?;
-        let future = ActorFuture {
-            supervisor,
-            new_actor,
-            inbox: Some(inbox),
-            rt: self.rt,
-            actor: ActorSlot::Running { actor },
-        };
-        Ok((future, ActorRef::from(sender)))
+        let (inbox, actor_ref) = ActorInbox::new(self.inbox_size);
+        let future = self.try_build_in(inbox, supervisor, new_actor, arg)?;
+        Ok((future, actor_ref))
     }
 }

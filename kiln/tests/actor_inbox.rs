@@ -230,3 +230,46 @@ fn a_panic_in_new_goes_to_decide_on_panic() {
     assert_eq!(calls, ["panic: new panicked with 99"]);
     assert_eq!(exit, ActorExit::Panicked);
 }
+
+/// `try_build_in` with an inbox from its parts returns a creation error
+/// (the supervisor is not asked), and the inbox goes with it; a creation
+/// that works runs.
+#[test]
+fn try_build_in_returns_the_creation_error() {
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    let started = Arc::new(Mutex::new(Vec::new()));
+    for arg in [0, 7] {
+        let (manager, sender, receiver) = kiln::inbox::Manager::<()>::new(2);
+        let inbox = ActorInbox::from_parts(manager, receiver);
+        let supervisor = Recorder {
+            calls: calls.clone(),
+            decisions: Vec::new(),
+        };
+        let new_actor = Flaky {
+            started: started.clone(),
+        };
+        match ActorFutureBuilder::new().try_build_in(inbox, supervisor, new_actor, arg) {
+            Ok(future) => {
+                assert_eq!(arg, 7);
+                block_on(future);
+            }
+            Err(err) => {
+                assert_eq!((arg, err.as_str()), (0, "can't start with 0"));
+                assert!(sender.try_send(()).unwrap_err().is_disconnected());
+            }
+        }
+    }
+    assert!(
+        calls.lock().unwrap().is_empty(),
+        "the supervisor is not asked"
+    );
+    assert_eq!(*started.lock().unwrap(), [7]);
+}
+
+#[test]
+#[should_panic = "the receiver of another inbox than the manager's"]
+fn from_parts_refuses_another_inbox_s_receiver() {
+    let (manager, _sender, _receiver) = kiln::inbox::Manager::<u64>::new(2);
+    let (_other_manager, _other_sender, other_receiver) = kiln::inbox::Manager::<u64>::new(2);
+    let _ = ActorInbox::from_parts(manager, other_receiver);
+}

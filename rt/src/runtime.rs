@@ -23,6 +23,8 @@
 //! | [`io`] | the I/O driver: rings, operations, wake-ups of a ring's owner |
 
 pub(crate) mod clock;
+#[cfg(test)]
+mod contention;
 pub(crate) mod context;
 pub(crate) mod coordinator;
 pub(crate) mod counters;

@@ -154,12 +154,14 @@ use std::sync::Arc;
 
 use kiln::ActorRef;
 use kiln::actor::NewActor;
-use kiln::future::ActorFutureBuilder;
+use kiln::future::{ActorFuture, ActorFutureBuilder, ActorInbox};
 use kiln::supervisor::Supervisor;
+use kiln_inbox::room::Room;
 
 use crate::access::{ThreadLocal, ThreadSafe};
 use crate::runtime::local::LocalInternals;
-use crate::runtime::scheduler::process::FutureProcess;
+use crate::runtime::scheduler::process::{FutureProcess, Process, SharedProcess};
+use crate::runtime::scheduler::process_box::{Lodged, ProcessBox};
 use crate::runtime::shared::RuntimeInternals;
 use crate::runtime_ref::RuntimeRef;
 
@@ -421,10 +423,32 @@ where
     NA: NewActor<RuntimeAccess = ThreadLocal> + 'static,
     NA::Message: 'static,
 {
-    let (future, actor_ref) = thread_local_builder(local)
-        .with_inbox_size(options.inbox_size())
-        .try_build(supervisor, new_actor, arg)?;
-    local.add_actor(Box::pin(future), options.priority());
+    let builder = thread_local_builder(local);
+    let size = options.inbox_size().get();
+    // One allocation for the inbox and the future, where the future fits
+    // (see `runtime/scheduler/process_box.rs`).
+    type Future<S, NA> = ActorFuture<S, NA, ThreadLocal>;
+    type Message<NA> = <NA as NewActor>::Message;
+    let (process, actor_ref) = match Room::<_, Lodged<Future<S, NA>, Message<NA>>>::new(size) {
+        Some((manager, sender, receiver, room)) => {
+            let inbox = ActorInbox::from_parts(manager, receiver);
+            let future = builder.try_build_in(inbox, supervisor, new_actor, arg)?;
+            (
+                ProcessBox::lodge_local(room, future),
+                ActorRef::from(sender),
+            )
+        }
+        None => {
+            let (future, actor_ref) = builder
+                .with_inbox_size(options.inbox_size())
+                .try_build(supervisor, new_actor, arg)?;
+            (
+                ProcessBox::<dyn Process>::boxed(Box::pin(future)),
+                actor_ref,
+            )
+        }
+    };
+    local.add_actor(process, options.priority());
     Ok(actor_ref)
 }
 
@@ -447,13 +471,32 @@ where
     NA::Actor: Send + 'static,
     NA::Message: Send + 'static,
 {
-    let rt = ThreadSafe::new(shared.clone());
-    let (future, actor_ref) = ActorFutureBuilder::new()
-        .with_rt(rt)
-        .with_inbox_size(options.inbox_size())
-        .try_build(supervisor, new_actor, arg)?;
+    let builder = ActorFutureBuilder::new().with_rt(ThreadSafe::new(shared.clone()));
+    let size = options.inbox_size().get();
+    // As for thread-local actors.
+    type Future<S, NA> = ActorFuture<S, NA, ThreadSafe>;
+    type Message<NA> = <NA as NewActor>::Message;
+    let (process, actor_ref) = match Room::<_, Lodged<Future<S, NA>, Message<NA>>>::new(size) {
+        Some((manager, sender, receiver, room)) => {
+            let inbox = ActorInbox::from_parts(manager, receiver);
+            let future = builder.try_build_in(inbox, supervisor, new_actor, arg)?;
+            (
+                ProcessBox::lodge_shared(room, future),
+                ActorRef::from(sender),
+            )
+        }
+        None => {
+            let (future, actor_ref) = builder
+                .with_inbox_size(options.inbox_size())
+                .try_build(supervisor, new_actor, arg)?;
+            (
+                ProcessBox::<SharedProcess>::boxed(Box::pin(future)),
+                actor_ref,
+            )
+        }
+    };
     shared.metrics.thread_safe_actor_spawned();
-    shared.add_process(Box::pin(future), options.priority());
+    shared.add_process(process, options.priority());
     Ok(actor_ref)
 }
 
@@ -463,7 +506,7 @@ where
     Fut: Future<Output = ()> + 'static,
 {
     let process = FutureProcess::new(future);
-    local.add_process(Box::pin(process), options.priority());
+    local.add_process(ProcessBox::boxed(Box::pin(process)), options.priority());
 }
 
 /// Spawns a `Send` future on the runtime of `shared`; any worker may run it.
@@ -472,5 +515,5 @@ where
     Fut: Future<Output = ()> + Send + 'static,
 {
     let process = FutureProcess::new(future);
-    shared.add_process(Box::pin(process), options.priority());
+    shared.add_process(ProcessBox::boxed(Box::pin(process)), options.priority());
 }

@@ -63,6 +63,23 @@ impl<M> ActorInbox<M> {
         let (manager, sender, receiver) = Manager::new(size.get());
         (ActorInbox { manager, receiver }, ActorRef::from(sender))
     }
+
+    /// The inbox of a manager and its receiver that the caller made: for a
+    /// runtime that makes the inbox itself, such as kiln-rt, which makes it
+    /// with room for the actor's future (`kiln_inbox::room`), so that an
+    /// actor is one allocation.
+    ///
+    /// # Panics
+    ///
+    /// If `receiver` is not the receiver of `manager`'s inbox.
+    pub fn from_parts(manager: Manager<M>, receiver: Receiver<M>) -> ActorInbox<M> {
+        assert_eq!(
+            manager.id(),
+            receiver.id(),
+            "ActorInbox::from_parts: the receiver of another inbox than the manager's"
+        );
+        ActorInbox { manager, receiver }
+    }
 }
 
 impl<M> fmt::Debug for ActorInbox<M> {
@@ -81,6 +98,58 @@ enum Created<A> {
 }
 
 impl<RT> ActorFutureBuilder<RT> {
+    /// Creates the actor with an inbox made before it ([`ActorInbox`]); fails
+    /// if [`NewActor::new`] fails, as [`try_build`](Self::try_build) does
+    /// (the error is returned; the supervisor is not asked). The inbox keeps
+    /// the size it was made with.
+    ///
+    /// ```
+    /// use kiln::future::{ActorFutureBuilder, ActorInbox};
+    /// use kiln::inbox::Manager;
+    /// use kiln::supervisor::NoSupervisor;
+    /// use kiln::{actor, actor_fn, ActorRef};
+    ///
+    /// async fn greeter(mut ctx: actor::Context<&'static str>) {
+    ///     while let Ok(name) = ctx.receive_next().await {
+    ///         println!("Hello, {name}!");
+    ///     }
+    /// }
+    ///
+    /// // The inbox, made by the caller (a runtime may make it its own way).
+    /// let (manager, sender, receiver) = Manager::new(4);
+    /// let inbox = ActorInbox::from_parts(manager, receiver);
+    /// let future = ActorFutureBuilder::new()
+    ///     .try_build_in(inbox, NoSupervisor, actor_fn(greeter), ())
+    ///     .unwrap_or_else(|never| match never {});
+    /// let actor_ref = ActorRef::from(sender);
+    /// actor_ref.try_send("World").unwrap();
+    /// drop(actor_ref);
+    /// kiln::sync::block_on(future);
+    /// ```
+    pub fn try_build_in<S, NA>(
+        self,
+        inbox: ActorInbox<NA::Message>,
+        supervisor: S,
+        mut new_actor: NA,
+        arg: NA::Argument,
+    ) -> Result<ActorFuture<S, NA, RT>, NA::Error>
+    where
+        S: Supervisor<NA>,
+        NA: NewActor<RuntimeAccess = RT>,
+        RT: Clone,
+    {
+        let ActorInbox { manager, receiver } = inbox;
+        let ctx = Context::new(receiver, self.rt.clone());
+        let actor = new_actor.new(ctx, arg)?;
+        Ok(ActorFuture {
+            supervisor,
+            new_actor,
+            inbox: Some(manager),
+            rt: self.rt,
+            actor: ActorSlot::Running { actor },
+        })
+    }
+
     /// Creates the actor with an inbox made before it ([`ActorInbox`]),
     /// returning the future that runs it. The inbox keeps the size it was
     /// made with (the builder's [inbox size](Self::with_inbox_size) is not

@@ -2,7 +2,6 @@
 //! processes reach, through their [`RuntimeRef`](crate::RuntimeRef).
 
 use std::cell::{Cell, RefCell};
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Waker;
 use std::time::Instant;
@@ -11,6 +10,7 @@ use crate::runtime::counters::LocalCounters;
 use crate::runtime::io::Io;
 use crate::runtime::scheduler::RunQueue;
 use crate::runtime::scheduler::process::Process;
+use crate::runtime::scheduler::process_box::ProcessBox;
 use crate::runtime::shared::RuntimeInternals;
 use crate::runtime::timers::{TimerToken, Timers, TimingWheel};
 use crate::runtime::wake::WakerId;
@@ -39,7 +39,7 @@ pub(crate) struct LocalInternals {
 
 impl LocalInternals {
     /// Adds a thread-local process, ready to run.
-    pub(crate) fn add_process(&self, process: Pin<Box<dyn Process>>, priority: Priority) {
+    pub(crate) fn add_process(&self, process: ProcessBox<dyn Process>, priority: Priority) {
         self.scheduler.borrow_mut().add(process, priority);
         if !self.local_work.get() {
             self.local_work.set(true);
@@ -48,7 +48,7 @@ impl LocalInternals {
     }
 
     /// Adds a thread-local actor (an `ActorFuture`), ready to run.
-    pub(crate) fn add_actor(&self, process: Pin<Box<dyn Process>>, priority: Priority) {
+    pub(crate) fn add_actor(&self, process: ProcessBox<dyn Process>, priority: Priority) {
         self.add_process(process, priority);
         self.counters.actor_spawned();
     }

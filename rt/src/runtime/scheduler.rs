@@ -84,11 +84,12 @@
 //! *average* virtual run time), which needs the sum of the ready processes'
 //! virtual run times kept up to date on every push and pop.
 
-use std::pin::Pin;
 use std::time::Duration;
 
 use crate::runtime::wake::ProcessId;
 use crate::spawn::Priority;
+use process::Process;
+use process_box::ProcessBox;
 use ready::ReadyQueue;
 
 /// The most virtual run time a waking process can gain on the minimum.
@@ -102,7 +103,7 @@ pub(crate) const START_DEBIT: Duration = Duration::from_millis(2);
 
 /// Ready processes ordered by virtual run time, and the processes themselves
 /// in a slab indexed by [`ProcessId::index`].
-pub(crate) struct RunQueue<P: ?Sized> {
+pub(crate) struct RunQueue<P: ?Sized + Process> {
     slots: Vec<Slot<P>>,
     /// Indices of empty slots.
     free: Vec<u32>,
@@ -115,13 +116,13 @@ pub(crate) struct RunQueue<P: ?Sized> {
     len: usize,
 }
 
-struct Slot<P: ?Sized> {
+struct Slot<P: ?Sized + Process> {
     generation: u16,
     state: State,
     vruntime: u64,
     priority: Priority,
     /// `None` while empty or running.
-    process: Option<Pin<Box<P>>>,
+    process: Option<ProcessBox<P>>,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -139,12 +140,12 @@ enum State {
 
 /// A process taken out of the [`RunQueue`] to run; give it back with
 /// [`RunQueue::finish`].
-pub(crate) struct Running<P: ?Sized> {
+pub(crate) struct Running<P: ?Sized + Process> {
     pub(crate) pid: ProcessId,
-    pub(crate) process: Pin<Box<P>>,
+    pub(crate) process: ProcessBox<P>,
 }
 
-impl<P: ?Sized> RunQueue<P> {
+impl<P: ?Sized + Process> RunQueue<P> {
     pub(crate) const fn new() -> RunQueue<P> {
         RunQueue {
             slots: Vec::new(),
@@ -156,7 +157,7 @@ impl<P: ?Sized> RunQueue<P> {
     }
 
     /// Adds a process, ready to run, [`START_DEBIT`] above the minimum.
-    pub(crate) fn add(&mut self, process: Pin<Box<P>>, priority: Priority) -> ProcessId {
+    pub(crate) fn add(&mut self, process: ProcessBox<P>, priority: Priority) -> ProcessId {
         let debit = priority.scale(START_DEBIT.as_nanos() as u64);
         let vruntime = self.min_vruntime.saturating_add(debit);
         let index = match self.free.pop() {
@@ -243,7 +244,7 @@ impl<P: ?Sized> RunQueue<P> {
         running: Running<P>,
         ran: Duration,
         done: bool,
-    ) -> Option<Pin<Box<P>>> {
+    ) -> Option<ProcessBox<P>> {
         let index = running.pid.index;
         let slot = &mut self.slots[index as usize];
         if done {
@@ -318,7 +319,7 @@ impl<P: ?Sized> RunQueue<P> {
     }
 
     /// Removes every process, returning them (to be dropped by the caller).
-    pub(crate) fn drain(&mut self) -> Vec<Pin<Box<P>>> {
+    pub(crate) fn drain(&mut self) -> Vec<ProcessBox<P>> {
         self.ready.clear();
         self.free.clear();
         self.len = 0;
@@ -331,6 +332,7 @@ impl<P: ?Sized> RunQueue<P> {
 
 pub(crate) mod balance;
 pub(crate) mod process;
+pub(crate) mod process_box;
 mod ready;
 pub(crate) mod shards;
 #[cfg(test)]

@@ -7,7 +7,6 @@
 //! and the start flag. Workers reach these only for thread-safe work; a
 //! worker running thread-local actors touches none of it.
 
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, TryLockError};
 use std::task::Waker;
@@ -20,6 +19,7 @@ use crate::runtime::counters::{self, RuntimeCounters};
 use crate::runtime::io::Io;
 pub(crate) use crate::runtime::lock::lock;
 use crate::runtime::scheduler::process::SharedProcess;
+use crate::runtime::scheduler::process_box::ProcessBox;
 use crate::runtime::timers::{TimerToken, Timers, TimingWheel};
 use crate::runtime::trace::TraceFile;
 use crate::runtime::wake::{ProcessId, WakeTarget};
@@ -127,7 +127,11 @@ impl RuntimeInternals {
 
     /// Adds a thread-safe process to the shard of this thread's worker (or
     /// the next shard, off the workers) and wakes a worker to run it.
-    pub(crate) fn add_process(&self, process: Pin<Box<SharedProcess>>, priority: crate::Priority) {
+    pub(crate) fn add_process(
+        &self,
+        process: ProcessBox<SharedProcess>,
+        priority: crate::Priority,
+    ) {
         let shard = self.shards.home();
         self.shards.add(shard, process, priority);
         self.wake_worker_for(shard);

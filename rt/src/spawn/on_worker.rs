@@ -20,6 +20,7 @@ use log::error;
 use crate::access::ThreadLocal;
 use crate::error::Error;
 use crate::runtime::local::LocalInternals;
+use crate::runtime::scheduler::process_box::ProcessBox;
 use crate::runtime::shared::RuntimeInternals;
 use crate::runtime::worker::Errand;
 use crate::runtime_ref::RuntimeRef;
@@ -178,7 +179,7 @@ where
     let create = move |local: &Rc<LocalInternals>| {
         let future =
             thread_local_builder(local).build_with_inbox(inbox, supervisor, new_actor, arg);
-        local.add_actor(Box::pin(future), options.priority());
+        local.add_actor(ProcessBox::boxed(Box::pin(future)), options.priority());
     };
     if let Some(local) = here {
         create(local);

@@ -9,6 +9,7 @@
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
+use std::ptr::NonNull;
 use std::task::{self, Poll};
 
 use kiln::actor::{NewActor, name_of};
@@ -29,6 +30,17 @@ pub(crate) trait Process {
 
     /// Runs the process until it waits (`Pending`) or is done (`Ready`).
     fn run(self: Pin<&mut Self>, cx: &mut task::Context<'_>) -> Poll<()>;
+
+    /// For a process lodged in its actor's inbox, what releases the inbox's
+    /// reference once the process is dropped (see
+    /// `scheduler/process_box.rs`); `None` for a boxed one.
+    ///
+    /// Only `process_box::Lodged`, which only `ProcessBox` makes (in a
+    /// room), says `Some`: a `ProcessBox` frees its process's memory by
+    /// this answer, so any other `Some` would free a box as a room.
+    fn lodged(&self) -> Option<unsafe fn(NonNull<u8>)> {
+        None
+    }
 }
 
 impl<S, NA, RT> Process for ActorFuture<S, NA, RT>
@@ -96,17 +108,5 @@ pub(crate) fn run_process<P: Process + ?Sized>(
             error!("'{name}' panicked, stopping it: {}", panic_message(&*panic));
             true
         }
-    }
-}
-
-/// Drops `process`, catching (and logging) a panic in its `Drop`.
-pub(crate) fn drop_process<P: ?Sized + Process>(process: Pin<Box<P>>) {
-    let name = process.name();
-    if let Err(panic) = catch_unwind(AssertUnwindSafe(move || drop(process))) {
-        error!(
-            "'{}' panicked while being dropped: {}",
-            name(),
-            panic_message(&*panic)
-        );
     }
 }

@@ -61,7 +61,6 @@
 //! measurable in W1c or W6).
 
 use std::ops::{Deref, DerefMut};
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, TryLockError};
 use std::time::Duration;
@@ -69,6 +68,7 @@ use std::time::Duration;
 use crate::runtime::context;
 use crate::runtime::lock::lock;
 use crate::runtime::scheduler::process::SharedProcess;
+use crate::runtime::scheduler::process_box::ProcessBox;
 use crate::runtime::scheduler::{RunQueue, Running};
 use crate::runtime::wake::{self, ProcessId, WakeTarget, WakerId};
 
@@ -227,7 +227,7 @@ impl Shards {
     pub(crate) fn add(
         &self,
         shard: usize,
-        process: Pin<Box<SharedProcess>>,
+        process: ProcessBox<SharedProcess>,
         priority: crate::Priority,
     ) {
         self.queue(shard).add(process, priority);
@@ -278,7 +278,7 @@ impl Shards {
         taken: Taken,
         ran: Duration,
         done: bool,
-    ) -> Option<Pin<Box<SharedProcess>>> {
+    ) -> Option<ProcessBox<SharedProcess>> {
         self.queue(taken.shard).finish(taken.running, ran, done)
     }
 

@@ -1,21 +1,39 @@
 //! Unit tests of the run queue's ordering and fairness.
 
 use std::pin::Pin;
+use std::task::{self, Poll};
 use std::time::Duration;
 
 use super::{RunQueue, START_DEBIT};
+use crate::runtime::scheduler::process::Process;
+use crate::runtime::scheduler::process_box::ProcessBox;
 use crate::runtime::wake::ProcessId;
 use crate::spawn::Priority;
+
+/// A numbered process that the tests never run.
+impl Process for u32 {
+    fn name(&self) -> fn() -> &'static str {
+        || "u32"
+    }
+
+    fn is_actor(&self) -> bool {
+        false
+    }
+
+    fn run(self: Pin<&mut Self>, _: &mut task::Context<'_>) -> Poll<()> {
+        Poll::Pending
+    }
+}
 
 type Queue = RunQueue<u32>;
 
 fn add(queue: &mut Queue, n: u32, priority: Priority) -> ProcessId {
-    queue.add(Box::pin(n), priority)
+    queue.add(ProcessBox::boxed(Box::pin(n)), priority)
 }
 
 fn run(queue: &mut Queue, ran_ms: u64, done: bool) -> u32 {
     let running = queue.next().expect("nothing ready");
-    let n = *Pin::into_inner(running.process.as_ref());
+    let n = *running.process;
     queue.finish(running, Duration::from_millis(ran_ms), done);
     n
 }

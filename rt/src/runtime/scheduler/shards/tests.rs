@@ -2,17 +2,17 @@
 //! shard first, stealing, and finishing into the process's own shard.
 
 use std::future::pending;
-use std::pin::Pin;
 use std::time::Duration;
 
 use super::{Shards, SharedProcess, Taken, set_home_of};
 use crate::Priority;
 use crate::runtime::context;
 use crate::runtime::scheduler::process::FutureProcess;
+use crate::runtime::scheduler::process_box::ProcessBox;
 use crate::spawn::Spawn;
 
-fn process() -> Pin<Box<SharedProcess>> {
-    Box::pin(FutureProcess::new(pending::<()>()))
+fn process() -> ProcessBox<SharedProcess> {
+    ProcessBox::boxed(Box::pin(FutureProcess::new(pending::<()>())))
 }
 
 /// Takes a process for the worker of `home` and gives it back, not done;
