@@ -359,7 +359,16 @@ fn ractor_cluster_binary() -> Result<PathBuf, String> {
             let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("ractor-cluster/Cargo.toml");
             let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/ractor-cluster");
             eprintln!("W9: building the ractor_cluster peer (bench/ractor-cluster)");
-            let status = Command::new(env!("CARGO"))
+            let mut cargo = Command::new(env!("CARGO"));
+            // The compiler that built kiln-bench builds the peer too. Run
+            // outside `cargo run`, `rustc` would be rustup's proxy, which
+            // obeys a dependency's `rust-toolchain.toml` (dashmap 6.2 pins
+            // 1.85) when it compiles that dependency.
+            let rustc = Path::new(env!("CARGO")).with_file_name("rustc");
+            if std::env::var_os("RUSTC").is_none() && rustc.is_file() {
+                cargo.env("RUSTC", rustc);
+            }
+            let status = cargo
                 .args(["build", "--release", "--quiet", "--manifest-path"])
                 .arg(&manifest)
                 .arg("--target-dir")
