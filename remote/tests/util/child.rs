@@ -361,6 +361,34 @@ impl ChildNode {
         }
     }
 
+    /// The first line each of `checks` accepts, in whatever order they
+    /// come (a node prints the lines of independent actors, such as a
+    /// watcher and a membership subscriber, in the order those ran); panics
+    /// after `timeout`.
+    pub(crate) fn expect_each<const N: usize>(
+        &mut self,
+        checks: [&dyn Fn(&str) -> bool; N],
+        timeout: Duration,
+    ) -> [String; N] {
+        let deadline = Instant::now() + timeout;
+        let mut found: [Option<String>; N] = [const { None }; N];
+        while found.iter().any(Option::is_none) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = match self.lines.recv_timeout(left) {
+                Ok(line) => line,
+                Err(err) => panic!(
+                    "node '{}': not every expected line within {timeout:?} (found {found:?}): {err}",
+                    self.name
+                ),
+            };
+            let open = (0..N).find(|&i| found[i].is_none() && checks[i](&line));
+            if let Some(i) = open {
+                found[i] = Some(line);
+            }
+        }
+        found.map(|line| line.expect("all found"))
+    }
+
     /// The sink's counts per sender: (count, dups, reordered).
     pub(crate) fn report(&mut self) -> HashMap<u32, (u64, u64, u64)> {
         self.command("report");
