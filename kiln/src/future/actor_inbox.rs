@@ -98,6 +98,23 @@ enum Created<A> {
 }
 
 impl<RT> ActorFutureBuilder<RT> {
+    /// Creates the actor; fails if [`NewActor::new`] fails.
+    pub fn try_build<S, NA>(
+        self,
+        supervisor: S,
+        new_actor: NA,
+        arg: NA::Argument,
+    ) -> Result<(ActorFuture<S, NA, RT>, ActorRef<NA::Message>), NA::Error>
+    where
+        S: Supervisor<NA>,
+        NA: NewActor<RuntimeAccess = RT>,
+        RT: Clone,
+    {
+        let (inbox, actor_ref) = ActorInbox::new(self.inbox_size);
+        let future = self.try_build_in(inbox, supervisor, new_actor, arg)?;
+        Ok((future, actor_ref))
+    }
+
     /// Creates the actor with an inbox made before it ([`ActorInbox`]); fails
     /// if [`NewActor::new`] fails, as [`try_build`](Self::try_build) does
     /// (the error is returned; the supervisor is not asked). The inbox keeps
