@@ -409,9 +409,20 @@ fn messages_over_the_frame_limit_are_given_back() {
     });
 }
 
-/// A loopback port no one listens on (it was free a moment ago).
+/// A loopback address no one listens on (it was free a moment ago).
+///
+/// Not on 127.0.0.1: every connection this process makes to a loopback
+/// address goes out from 127.0.0.1 and an ephemeral port, and a port
+/// freed here is as likely as any to be the next one given out, so a node
+/// bound to it later failed with `AddrInUse` (once in a CI run, in
+/// `simultaneous_dials_lose_nothing`'s 64 nodes and their connections).
+/// Each call takes the next of 127.0.0.2 to 127.0.0.254, where no
+/// connection gets its ephemeral port.
 fn free_port() -> SocketAddr {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    static NEXT: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+    let host = 2 + NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 253;
+    let listener = std::net::TcpListener::bind((std::net::Ipv4Addr::new(127, 0, 0, host), 0))
+        .unwrap_or_else(|err| panic!("can't bind 127.0.0.{host}:0: {err}"));
     listener.local_addr().unwrap()
 }
 
