@@ -318,9 +318,13 @@ fn close_hands_out_messages_while_senders_send() {
 
 /// A joiner completes, with the exit status, once the receiver and the
 /// manager are both gone, whichever goes last.
+///
+/// Bounded at 5 preemptions (40 s here; the other models use 3): since the
+/// wait lists are allocated by the first waiter, the exhaustive exploration
+/// ran for more than 20 minutes without finishing.
 #[test]
 fn join() {
-    model(None, || {
+    model(Some(5), || {
         let (manager, sender, receiver) = Manager::<u32>::new(1);
         let joiner = thread::spawn(move || block_on(sender.join()));
         let consumer = thread::spawn(move || drop(receiver));
