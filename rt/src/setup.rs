@@ -138,7 +138,11 @@ impl Setup {
     /// spins). Spinning saves the system calls of a wake-up when the next
     /// piece of work (say, the reply to a message sent to another worker)
     /// comes within that time, at the price of that much CPU time each time
-    /// a worker goes idle. A worker with I/O pending does not spin.
+    /// a worker goes idle. A worker with I/O pending does not spin, and
+    /// neither does one whose spin the kernel preempted, for 10 ms to 1 s
+    /// (growing while it keeps happening): on a machine with more runnable
+    /// threads than CPUs a preempted spinner waits for a CPU while its peer
+    /// takes it for awake and does not wake it.
     pub const fn with_idle_spin(mut self, spin: Duration) -> Self {
         self.tuning.idle_spin = spin;
         self

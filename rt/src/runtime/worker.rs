@@ -92,6 +92,7 @@ use crate::runtime::io::{self, DriverWaker, Io};
 mod control;
 mod exit;
 pub(crate) mod handle;
+mod spin;
 mod tuning;
 mod worker_thread;
 
@@ -108,6 +109,7 @@ use crate::trace::RunEnd;
 pub(crate) use control::{Control, RunFn, WorkerControl};
 pub(crate) use exit::{ExitGuard, ThreadExit};
 pub(crate) use handle::{Errand, WorkerHandle};
+use spin::{PREEMPTED_GAP, SpinGate};
 pub(crate) use tuning::Tuning;
 use worker_thread::WorkerThread;
 
@@ -231,6 +233,7 @@ impl WorkerSetup {
             woken: Vec::new(),
             tuning: self.tuning,
             last_ring_poll: Instant::now(),
+            spin_gate: SpinGate::new(),
             clock,
             time_slice: clock.ticks_in(self.tuning.time_slice),
             tracing,
@@ -279,6 +282,9 @@ struct Worker {
     tuning: Tuning,
     /// When the ring was last polled.
     last_ring_poll: Instant,
+    /// Whether this worker may spin before it sleeps (not while the
+    /// machine is oversubscribed, see `spin`).
+    spin_gate: SpinGate,
     /// Times every poll (see `clock`).
     clock: &'static PollClock,
     /// `tuning.time_slice` in ticks of `clock`.
@@ -576,12 +582,16 @@ impl Worker {
     /// sent); finding it here saves the wake-up system calls on both sides:
     /// a spinning worker is not `sleeping`, so its wakers do not write its
     /// eventfd. Not done with I/O of this thread pending: completions are
-    /// only seen by polling the ring.
+    /// only seen by polling the ring. Nor while the machine has more
+    /// runnable threads than CPUs (see `worker/spin.rs`).
     fn spin(&mut self) -> bool {
         if self.tuning.idle_spin.is_zero() || io::io_work_on_this_thread() {
             return false;
         }
         let start = Instant::now();
+        if !self.spin_gate.is_open(start) {
+            return false;
+        }
         let found = self.spin_from(start);
         if self.tracing {
             crate::runtime::trace::spin(found, start, Instant::now());
@@ -589,24 +599,38 @@ impl Worker {
         found
     }
 
-    /// The loop of `spin`, which started at `start`.
+    /// The loop of `spin`, which started at `start`: ends when work comes,
+    /// after `idle_spin`, or when the thread was preempted (closing the spin
+    /// gate).
     fn spin_from(&mut self, start: Instant) -> bool {
         let mut spins: u32 = 0;
+        let mut last_read = start;
         loop {
             if wake::has_woken()
                 || self.remote.try_peek().is_ok()
                 || self.handle.overflow.load(Ordering::Acquire)
             {
+                self.spin_gate.ran_clean();
                 return true;
             }
             spins = spins.wrapping_add(1);
             if spins.is_multiple_of(64) {
                 if self.shared.shards.has_ready_hint() {
+                    self.spin_gate.ran_clean();
                     return true;
                 }
-                if start.elapsed() >= self.tuning.idle_spin {
+                let now = Instant::now();
+                if now.duration_since(last_read) >= PREEMPTED_GAP {
+                    // Off the CPU in between: the machine is oversubscribed.
+                    trace!("worker {}: spin preempted, sleeping instead", self.index);
+                    self.spin_gate.preempted(now);
                     return false;
                 }
+                if now.duration_since(start) >= self.tuning.idle_spin {
+                    self.spin_gate.ran_clean();
+                    return false;
+                }
+                last_read = now;
             }
             std::hint::spin_loop();
         }
