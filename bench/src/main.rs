@@ -94,7 +94,7 @@ const EXTRA_SYSTEMS: [&str; 6] = [
 
 const USAGE: &str = "\
 usage: kiln-bench [--quick] [--fresh] [--only WORKLOADS] [--systems SYSTEMS] [--driver DRIVER]
-                  [--baseline BINARY] [--w8-seconds SECONDS]
+                  [--baseline BINARY] [--w8-seconds SECONDS] [--runs N]
        kiln-bench --charts FILE [--out DIR]
 
   --quick            smaller workloads, 3 runs each (the whole suite in about 2 minutes)
@@ -112,6 +112,8 @@ usage: kiln-bench [--quick] [--fresh] [--only WORKLOADS] [--systems SYSTEMS] [--
                      kiln-bench built from an earlier commit: before and after in one run)
   --w8-seconds SECONDS  how long each W8 measurement lasts, 1 to 60 (default 10, 1 with
                      --quick: --quick --only W8 --w8-seconds 4 takes about 10 minutes)
+  --runs N           runs per system and workload, 1 to 100 (default 5, 3 with --quick;
+                     CI's check that every workload runs: --quick --runs 1)
   --charts FILE      draw SVG charts of the JSON lines in FILE into DIR (default .)
 
 JSON lines go to standard error as measured and to standard output at the end,
@@ -161,7 +163,7 @@ fn check_args(args: &[String]) -> Result<(), String> {
         match arg.as_str() {
             "--quick" | "--fresh" => {}
             "--only" | "--systems" | "--charts" | "--out" | "--driver" | "--baseline"
-            | "--w8-seconds" => {
+            | "--w8-seconds" | "--runs" => {
                 let Some(value) = iter.next().filter(|v| !v.starts_with("--")) else {
                     return Err(format!("{arg} needs a value"));
                 };
@@ -172,6 +174,9 @@ fn check_args(args: &[String]) -> Result<(), String> {
                 }
                 if arg == "--w8-seconds" {
                     w8_seconds(value)?;
+                }
+                if arg == "--runs" {
+                    runs_arg(value)?;
                 }
                 let known: Vec<&str> = match arg.as_str() {
                     "--only" => workload_names(),
@@ -269,7 +274,15 @@ fn run_suite(args: &[String], mode: Mode) -> ExitCode {
     if baseline.is_some() {
         w8_systems.insert(1, w8_http::BASELINE.to_owned());
     }
-    let runs = if quick { 3 } else { 5 };
+    let runs = match value_arg(args, "--runs").map(runs_arg) {
+        Some(Ok(runs)) => runs,
+        Some(Err(err)) => {
+            eprintln!("kiln-bench: {err}");
+            return ExitCode::from(2);
+        }
+        None if quick => 3,
+        None => 5,
+    };
     let wants = |workload: &str| {
         only.as_ref()
             .is_none_or(|only| only.iter().any(|w| w == workload))
@@ -289,9 +302,15 @@ fn run_suite(args: &[String], mode: Mode) -> ExitCode {
                         w1_ping_pong::run(system, flavour, round_trips)
                     })?;
                 for (system, samples) in measured {
+                    let (wall, cpu) = samples.into_iter().unzip();
+                    let workload = flavour.workload();
                     record(
                         &mut results,
-                        Measurement::new(flavour.workload(), system, "ns_per_round_trip", samples),
+                        Measurement::new(workload, system, "ns_per_round_trip", wall),
+                    );
+                    record(
+                        &mut results,
+                        Measurement::new(workload, system, "cpu_ns_per_round_trip", cpu),
                     );
                 }
             }
@@ -522,6 +541,19 @@ fn w8_seconds(value: &str) -> Result<u32, String> {
     }
 }
 
+/// The most runs `--runs` takes.
+const MAX_RUNS: usize = 100;
+
+/// The number of runs `--runs` gives.
+fn runs_arg(value: &str) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(runs @ 1..=MAX_RUNS) => Ok(runs),
+        _ => Err(format!(
+            "--runs: '{value}' is not a whole number from 1 to {MAX_RUNS}"
+        )),
+    }
+}
+
 /// The comma-separated values after `flag`.
 fn list_arg(args: &[String], flag: &str) -> Option<Vec<String>> {
     let value = value_arg(args, flag)?;
@@ -664,6 +696,7 @@ mod tests {
         );
         assert_eq!(check("--driver poll --only W7"), Ok(()));
         assert_eq!(check("--quick --only W8 --w8-seconds 4"), Ok(()));
+        assert_eq!(check("--quick --runs 1"), Ok(()));
         assert!(check("--driver kqueue").is_err());
         assert_eq!(
             check("--fresh --only W8 --w8-seconds 4"),
@@ -690,6 +723,15 @@ mod tests {
                 "--w8-seconds 2.5",
                 "--w8-seconds: '2.5' is not a whole number of seconds from 1 to 60",
             ),
+            (
+                "--quick --runs 0",
+                "--runs: '0' is not a whole number from 1 to 100",
+            ),
+            (
+                "--runs many",
+                "--runs: 'many' is not a whole number from 1 to 100",
+            ),
+            ("--runs", "--runs needs a value"),
         ] {
             assert_eq!(check(line), Err(error.to_owned()));
         }

@@ -2,6 +2,7 @@
 //! lines and as a table with each system's ratio to kiln.
 
 use std::fs;
+use std::time::{Duration, Instant};
 
 /// The samples of one metric of one workload and system.
 pub(crate) struct Measurement {
@@ -105,4 +106,53 @@ pub(crate) fn resident_bytes() -> Result<f64, String> {
         .parse()
         .map_err(|err: std::num::ParseFloatError| err.to_string())?;
     Ok(pages * 4096.0)
+}
+
+/// Wall-clock and CPU time since it started: the CPU time is the whole
+/// process's (every thread, user and system), so a workload's figure
+/// includes what its runtime's other threads spend meanwhile (spinning,
+/// waking each other), which the wall clock does not show.
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct Stopwatch {
+    wall: Instant,
+    cpu: Duration,
+}
+
+impl Stopwatch {
+    /// Starts it now.
+    pub(crate) fn start() -> Stopwatch {
+        Stopwatch {
+            wall: Instant::now(),
+            cpu: process_cpu_time(),
+        }
+    }
+
+    /// The wall-clock and CPU nanoseconds since the start, each divided by
+    /// `n` (per round trip, per call).
+    pub(crate) fn per(&self, n: u64) -> (f64, f64) {
+        let n = n.max(1) as f64;
+        let wall = self.wall.elapsed().as_nanos() as f64;
+        let cpu = process_cpu_time().saturating_sub(self.cpu).as_nanos() as f64;
+        (wall / n, cpu / n)
+    }
+}
+
+/// The CPU time this process (all its threads) has used so far, to the
+/// nanosecond (`CLOCK_PROCESS_CPUTIME_ID`, not the 10 ms ticks of
+/// /proc/self/stat: a quick run lasts tens of milliseconds).
+fn process_cpu_time() -> Duration {
+    let mut time = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `time` is a valid, writable `timespec`; the clock exists on
+    // every Linux since 2.6.12.
+    let result = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut time) };
+    if result != 0 {
+        return Duration::ZERO;
+    }
+    Duration::new(
+        u64::try_from(time.tv_sec).unwrap_or(0),
+        u32::try_from(time.tv_nsec).unwrap_or(0),
+    )
 }

@@ -1,4 +1,5 @@
-//! W1: ping-pong between two actors; nanoseconds per round trip.
+//! W1: ping-pong between two actors; nanoseconds per round trip, of the wall
+//! clock and of the process's CPU time.
 //!
 //! The pinger sends a number to the ponger, which sends it back as a message
 //! of its own; the pinger checks it and sends the next one, `round_trips`
@@ -38,7 +39,6 @@
 //! also starts the clock.
 
 use std::sync::mpsc;
-use std::time::Instant;
 
 use actix::{Actor as _, ActorContext as _};
 use kameo::actor::Spawn as _;
@@ -47,6 +47,7 @@ use kiln::{ActorRef, actor, actor_fn};
 use kiln_rt::{ActorOptions, ThreadSafe};
 use tokio::sync::oneshot;
 
+use crate::measure::Stopwatch;
 use crate::peer::{self, CAPACITY, ResultSender, report};
 use kiln_rt::Spawn;
 
@@ -81,7 +82,7 @@ impl Flavour {
 }
 
 /// Runs `round_trips` round trips on `system`; returns ns per round trip.
-pub(crate) fn run(system: &str, flavour: Flavour, round_trips: u64) -> Result<f64, String> {
+pub(crate) fn run(system: &str, flavour: Flavour, round_trips: u64) -> Result<Figures, String> {
     match system {
         "kiln" | "kiln-poll" => kiln(system, flavour, round_trips, false),
         "kiln-traced" => kiln("kiln", flavour, round_trips, true),
@@ -93,12 +94,17 @@ pub(crate) fn run(system: &str, flavour: Flavour, round_trips: u64) -> Result<f6
     }
 }
 
+/// What a run measures: wall-clock and CPU nanoseconds per round trip (the
+/// CPU time of the whole process: both sides, and whatever the runtime's
+/// threads do meanwhile, such as spinning before they sleep).
+pub(crate) type Figures = (f64, f64);
+
 /// The pinger's count, shared by the peers' pingers.
 struct Rally {
     /// The number expected back, then sent next.
     next: u64,
     round_trips: u64,
-    start: Instant,
+    start: Stopwatch,
 }
 
 impl Rally {
@@ -106,13 +112,13 @@ impl Rally {
         Rally {
             next: 0,
             round_trips,
-            start: Instant::now(),
+            start: Stopwatch::start(),
         }
     }
 
     /// Starts the clock; returns the first number to send.
     fn start(&mut self) -> u64 {
-        self.start = Instant::now();
+        self.start = Stopwatch::start();
         self.next
     }
 
@@ -125,8 +131,8 @@ impl Rally {
         Ok((self.next < self.round_trips).then_some(self.next))
     }
 
-    fn ns_per_round_trip(&self) -> f64 {
-        self.start.elapsed().as_nanos() as f64 / self.round_trips as f64
+    fn per_round_trip(&self) -> Figures {
+        self.start.per(self.round_trips)
     }
 }
 
@@ -154,13 +160,13 @@ async fn pinger<RT>(
     mut ctx: actor::Context<u64, RT>,
     ponger: ActorRef<ToPonger>,
     round_trips: u64,
-    result: mpsc::Sender<Result<f64, String>>,
+    result: mpsc::Sender<Result<Figures, String>>,
 ) {
     if ponger.send(ToPonger::Start(ctx.actor_ref())).await.is_err() {
         let _ = result.send(Err("ponger stopped".into()));
         return;
     }
-    let start = Instant::now();
+    let start = Stopwatch::start();
     for n in 0..round_trips {
         if ponger.send(ToPonger::Ping(n)).await.is_err() {
             let _ = result.send(Err("ponger stopped".into()));
@@ -178,13 +184,12 @@ async fn pinger<RT>(
             }
         }
     }
-    let elapsed = start.elapsed();
-    let _ = result.send(Ok(elapsed.as_nanos() as f64 / round_trips as f64));
+    let _ = result.send(Ok(start.per(round_trips)));
 }
 
 /// kiln, with tracing (`Setup::enable_tracing`) into a temporary file if
 /// `traced`: the system `kiln-traced`, which measures what tracing costs.
-fn kiln(system: &str, flavour: Flavour, round_trips: u64, traced: bool) -> Result<f64, String> {
+fn kiln(system: &str, flavour: Flavour, round_trips: u64, traced: bool) -> Result<Figures, String> {
     let trace = traced.then(|| TempTrace::new(flavour));
     let result = kiln_run(system, flavour, round_trips, trace.as_ref());
     if let (Some(trace), Ok(_)) = (&trace, &result) {
@@ -222,7 +227,7 @@ fn kiln_run(
     flavour: Flavour,
     round_trips: u64,
     trace: Option<&TempTrace>,
-) -> Result<f64, String> {
+) -> Result<Figures, String> {
     let (sender, receiver) = mpsc::channel();
     let threads = if flavour == Flavour::OneThread { 1 } else { 2 };
     let mut setup = peer::kiln_setup(system).num_threads(threads);
@@ -281,8 +286,8 @@ async fn tokio_pinger(
     pings: tokio::sync::mpsc::Sender<u64>,
     mut pongs: tokio::sync::mpsc::Receiver<u64>,
     round_trips: u64,
-) -> Result<f64, String> {
-    let start = Instant::now();
+) -> Result<Figures, String> {
+    let start = Stopwatch::start();
     for n in 0..round_trips {
         pings
             .send(n)
@@ -293,10 +298,10 @@ async fn tokio_pinger(
             other => return Err(format!("expected reply {n}, got {other:?}")),
         }
     }
-    Ok(start.elapsed().as_nanos() as f64 / round_trips as f64)
+    Ok(start.per(round_trips))
 }
 
-fn tokio(flavour: Flavour, round_trips: u64) -> Result<f64, String> {
+fn tokio(flavour: Flavour, round_trips: u64) -> Result<Figures, String> {
     let (ping_tx, ping_rx) = tokio::sync::mpsc::channel::<u64>(CAPACITY);
     let (pong_tx, pong_rx) = tokio::sync::mpsc::channel::<u64>(CAPACITY);
     let ponger = tokio_ponger(ping_rx, pong_tx);
@@ -346,7 +351,7 @@ impl actix::Message for ActixGo {
 struct ActixPinger {
     ponger: Option<actix::Addr<ActixPonger>>,
     rally: Rally,
-    result: Option<ResultSender<f64>>,
+    result: Option<ResultSender<Figures>>,
 }
 
 impl actix::Actor for ActixPinger {
@@ -373,7 +378,7 @@ impl actix::Handler<Pong> for ActixPinger {
                 ctx.stop();
             }
             (Ok(None), _) => {
-                report(&mut self.result, Ok(self.rally.ns_per_round_trip()));
+                report(&mut self.result, Ok(self.rally.per_round_trip()));
                 ctx.stop();
             }
             (Err(err), _) => {
@@ -400,7 +405,7 @@ impl actix::Handler<Ping> for ActixPonger {
     }
 }
 
-fn actix(flavour: Flavour, round_trips: u64) -> Result<f64, String> {
+fn actix(flavour: Flavour, round_trips: u64) -> Result<Figures, String> {
     let system = actix::System::new();
     // W1b: the ponger on an arbiter (a thread) of its own.
     let arbiter = (flavour == Flavour::TwoThreads).then(actix::Arbiter::new);
@@ -450,7 +455,7 @@ struct KameoGo(kameo::actor::ActorRef<KameoPonger>);
 struct KameoPinger {
     ponger: Option<kameo::actor::ActorRef<KameoPonger>>,
     rally: Rally,
-    result: Option<ResultSender<f64>>,
+    result: Option<ResultSender<Figures>>,
 }
 
 impl kameo::message::Message<KameoGo> for KameoPinger {
@@ -479,7 +484,7 @@ impl kameo::message::Message<Pong> for KameoPinger {
                 Err(_) => Err("ponger stopped".to_owned()),
             },
             (Ok(Some(_)), None) => Err("pong before go".to_owned()),
-            (Ok(None), _) => Ok(self.rally.ns_per_round_trip()),
+            (Ok(None), _) => Ok(self.rally.per_round_trip()),
             (Err(err), _) => Err(err),
         };
         report(&mut self.result, outcome);
@@ -508,7 +513,7 @@ fn kameo_ponger(
     KameoPonger::spawn_with_mailbox(KameoPonger { pinger }, kameo::mailbox::bounded(CAPACITY))
 }
 
-fn kameo(flavour: Flavour, round_trips: u64) -> Result<f64, String> {
+fn kameo(flavour: Flavour, round_trips: u64) -> Result<Figures, String> {
     let runtime = if flavour == Flavour::TwoWorkers {
         peer::two_workers()?
     } else {
@@ -566,13 +571,13 @@ struct RactorPinger;
 struct RactorPingerState {
     ponger: Option<ractor::ActorRef<u64>>,
     rally: Rally,
-    result: Option<ResultSender<f64>>,
+    result: Option<ResultSender<Figures>>,
 }
 
 impl ractor::Actor for RactorPinger {
     type Msg = RactorPingerMsg;
     type State = RactorPingerState;
-    type Arguments = (u64, ResultSender<f64>);
+    type Arguments = (u64, ResultSender<Figures>);
 
     async fn pre_start(
         &self,
@@ -608,7 +613,7 @@ impl ractor::Actor for RactorPinger {
                     Err(_) => Err("ponger stopped".to_owned()),
                 },
                 (Ok(Some(_)), None) => Err("pong before go".to_owned()),
-                (Ok(None), _) => Ok(state.rally.ns_per_round_trip()),
+                (Ok(None), _) => Ok(state.rally.per_round_trip()),
                 (Err(err), _) => Err(err),
             },
         };
@@ -646,7 +651,7 @@ impl ractor::Actor for RactorPonger {
     }
 }
 
-fn ractor(flavour: Flavour, round_trips: u64) -> Result<f64, String> {
+fn ractor(flavour: Flavour, round_trips: u64) -> Result<Figures, String> {
     async fn spawn_ponger(
         pinger: ractor::ActorRef<RactorPingerMsg>,
     ) -> Result<(ractor::ActorRef<u64>, ractor::concurrency::JoinHandle<()>), String> {
