@@ -246,26 +246,12 @@ fn attempt(setup: Setup, rounds: usize) -> Result<Vec<Figure>, String> {
             ]);
         }
     }
-    if setup.across && on_epoll() {
-        // Promised for io_uring only (RELIABILITY.md, "Both I/O drivers"):
-        // on epoll the cross-worker p99 is measured and reported.
-        return Ok(vec![Figure::new(
-            format!("{}: p99 on epoll, not bound (attempts)", setup.name),
-            p99s.join(", "),
-        )]);
-    }
     Err(format!(
         "{}: the pair's round trip p99 is above {} in all {ATTEMPTS} attempts: {}",
         setup.name,
         report::duration(setup.bound),
         p99s.join(", ")
     ))
-}
-
-/// Whether the runtimes of this run are forced onto the epoll driver
-/// (`KILN_IO_DRIVER=poll`).
-fn on_epoll() -> bool {
-    std::env::var("KILN_IO_DRIVER").is_ok_and(|driver| driver == "poll")
 }
 
 /// Plays one setup on a fresh runtime; returns the round trips and the
