@@ -294,21 +294,31 @@ pub fn read_response(stream: &mut TcpStream) -> Option<RawResponse> {
 
 /// Whether the server closed `stream` (waits up to `wait` for the close).
 pub fn is_closed(stream: &mut TcpStream, wait: Duration) -> bool {
-    stream.set_read_timeout(Some(wait)).unwrap();
+    let deadline = Instant::now() + wait;
     let mut byte = [0];
-    let closed = match stream.read(&mut byte) {
-        Ok(0) => true,
-        Ok(_) => panic!("unexpected byte {:?} after the response", byte[0] as char),
-        Err(err)
-            if matches!(
-                err.kind(),
-                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-            ) =>
-        {
-            false
+    let closed = loop {
+        // At least a microsecond: a zero timeout means "block forever".
+        let left = deadline
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_micros(1));
+        stream.set_read_timeout(Some(left)).unwrap();
+        match stream.read(&mut byte) {
+            Ok(0) => break true,
+            Ok(_) => panic!("unexpected byte {:?} after the response", byte[0] as char),
+            // A signal (the test harness's, a child's exit) cut the wait
+            // short: wait on for the rest of it.
+            Err(err) if err.kind() == io::ErrorKind::Interrupted && Instant::now() < deadline => {}
+            Err(err)
+                if matches!(
+                    err.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+                ) =>
+            {
+                break false;
+            }
+            Err(err) if err.kind() == io::ErrorKind::ConnectionReset => break true,
+            Err(err) => panic!("checking for a close: {err}"),
         }
-        Err(err) if err.kind() == io::ErrorKind::ConnectionReset => true,
-        Err(err) => panic!("checking for a close: {err}"),
     };
     stream.set_read_timeout(Some(TIMEOUT)).unwrap();
     closed
