@@ -423,31 +423,15 @@ where
     NA: NewActor<RuntimeAccess = ThreadLocal> + 'static,
     NA::Message: 'static,
 {
-    let builder = thread_local_builder(local);
-    let size = options.inbox_size().get();
-    // One allocation for the inbox and the future, where the future fits
-    // (see `runtime/scheduler/process_box.rs`).
-    type Future<S, NA> = ActorFuture<S, NA, ThreadLocal>;
-    type Message<NA> = <NA as NewActor>::Message;
-    let (process, actor_ref) = match Room::<_, Lodged<Future<S, NA>, Message<NA>>>::new(size) {
-        Some((manager, sender, receiver, room)) => {
-            let inbox = ActorInbox::from_parts(manager, receiver);
-            let future = builder.try_build_in(inbox, supervisor, new_actor, arg)?;
-            (
-                ProcessBox::lodge_local(room, future),
-                ActorRef::from(sender),
-            )
-        }
-        None => {
-            let (future, actor_ref) = builder
-                .with_inbox_size(options.inbox_size())
-                .try_build(supervisor, new_actor, arg)?;
-            (
-                ProcessBox::<dyn Process>::boxed(Box::pin(future)),
-                actor_ref,
-            )
-        }
-    };
+    let (process, actor_ref) = actor_process(
+        thread_local_builder(local),
+        supervisor,
+        new_actor,
+        arg,
+        &options,
+        ProcessBox::lodge_local,
+        |future| ProcessBox::<dyn Process>::boxed(Box::pin(future)),
+    )?;
     local.add_actor(process, options.priority());
     Ok(actor_ref)
 }
@@ -471,33 +455,66 @@ where
     NA::Actor: Send + 'static,
     NA::Message: Send + 'static,
 {
-    let builder = ActorFutureBuilder::new().with_rt(ThreadSafe::new(shared.clone()));
-    let size = options.inbox_size().get();
-    // As for thread-local actors.
-    type Future<S, NA> = ActorFuture<S, NA, ThreadSafe>;
-    type Message<NA> = <NA as NewActor>::Message;
-    let (process, actor_ref) = match Room::<_, Lodged<Future<S, NA>, Message<NA>>>::new(size) {
+    let (process, actor_ref) = actor_process(
+        ActorFutureBuilder::new().with_rt(ThreadSafe::new(shared.clone())),
+        supervisor,
+        new_actor,
+        arg,
+        &options,
+        ProcessBox::lodge_shared,
+        |future| ProcessBox::<SharedProcess>::boxed(Box::pin(future)),
+    )?;
+    shared.metrics.thread_safe_actor_spawned();
+    shared.add_process(process, options.priority());
+    Ok(actor_ref)
+}
+
+/// An inbox that can hold, in the same allocation, the actor future of
+/// `NA` supervised by `S`.
+type ActorRoom<S, NA> = Room<Message<NA>, Lodged<Spawned<S, NA>, Message<NA>>>;
+
+/// The future of actor `NA` supervised by `S`, with `NA`'s runtime access.
+type Spawned<S, NA> = ActorFuture<S, NA, <NA as NewActor>::RuntimeAccess>;
+
+/// The message type of actor `NA`.
+type Message<NA> = <NA as NewActor>::Message;
+
+/// Creates the actor `new_actor` (with `supervisor` and `arg`) and its
+/// inbox; returns its process and its reference. Thread-local and
+/// thread-safe actors differ only in the process box they go in, which
+/// `lodge` and `boxed` make.
+///
+/// The future is lodged in the inbox's allocation where it fits (one
+/// allocation for both, see `runtime/scheduler/process_box.rs`), else boxed
+/// on its own.
+fn actor_process<S, NA, P>(
+    builder: ActorFutureBuilder<NA::RuntimeAccess>,
+    supervisor: S,
+    new_actor: NA,
+    arg: NA::Argument,
+    options: &ActorOptions,
+    lodge: impl FnOnce(ActorRoom<S, NA>, Spawned<S, NA>) -> ProcessBox<P>,
+    boxed: impl FnOnce(Spawned<S, NA>) -> ProcessBox<P>,
+) -> Result<(ProcessBox<P>, ActorRef<NA::Message>), NA::Error>
+where
+    S: Supervisor<NA>,
+    NA: NewActor,
+    NA::RuntimeAccess: Clone,
+    P: ?Sized + Process,
+{
+    match ActorRoom::<S, NA>::new(options.inbox_size().get()) {
         Some((manager, sender, receiver, room)) => {
             let inbox = ActorInbox::from_parts(manager, receiver);
             let future = builder.try_build_in(inbox, supervisor, new_actor, arg)?;
-            (
-                ProcessBox::lodge_shared(room, future),
-                ActorRef::from(sender),
-            )
+            Ok((lodge(room, future), ActorRef::from(sender)))
         }
         None => {
             let (future, actor_ref) = builder
                 .with_inbox_size(options.inbox_size())
                 .try_build(supervisor, new_actor, arg)?;
-            (
-                ProcessBox::<SharedProcess>::boxed(Box::pin(future)),
-                actor_ref,
-            )
+            Ok((boxed(future), actor_ref))
         }
-    };
-    shared.metrics.thread_safe_actor_spawned();
-    shared.add_process(process, options.priority());
-    Ok(actor_ref)
+    }
 }
 
 /// Spawns a future on the worker of `local`.
