@@ -236,34 +236,52 @@ mod private {
     }
 }
 
+/// Implements [`Spawn`] (and the sealed method behind it) for `$spawner`:
+/// spawning actors whose context has runtime access `$access`, under the
+/// bounds `$bounds` on `S` and `NA`, with the body after the closure-like
+/// list of names (the spawner, `&mut Self`, and `try_spawn_setup`'s
+/// arguments).
+macro_rules! impl_spawn {
+    (
+        $spawner: ty, $access: ty where [$($bounds: tt)*],
+        |$this: ident, $supervisor: ident, $new_actor: ident, $arg: ident, $options: ident| $body: expr
+    ) => {
+        impl<S, NA> Spawn<S, NA, $access> for $spawner where $($bounds)* {}
+
+        impl<S, NA> PrivateSpawn<S, NA, $access> for $spawner
+        where
+            $($bounds)*
+        {
+            fn try_spawn_setup(
+                &mut self,
+                $supervisor: S,
+                $new_actor: NA,
+                $arg: NA::Argument,
+                $options: ActorOptions,
+            ) -> Result<ActorRef<NA::Message>, NA::Error> {
+                let $this = self;
+                $body
+            }
+        }
+    };
+}
+#[cfg(feature = "test")] // For the test runtime.
+pub(crate) use impl_spawn;
+
 /// Implements [`Spawn`] of thread-local actors for a type whose
 /// `local_internals(&self)` gives its worker's state.
 macro_rules! impl_spawn_thread_local {
     ($spawner: ty) => {
-        impl<S, NA> Spawn<S, NA, ThreadLocal> for $spawner
-        where
-            S: Supervisor<NA> + 'static,
-            NA: NewActor<RuntimeAccess = ThreadLocal> + 'static,
-            NA::Message: 'static,
-        {
-        }
-
-        impl<S, NA> PrivateSpawn<S, NA, ThreadLocal> for $spawner
-        where
-            S: Supervisor<NA> + 'static,
-            NA: NewActor<RuntimeAccess = ThreadLocal> + 'static,
-            NA::Message: 'static,
-        {
-            fn try_spawn_setup(
-                &mut self,
-                supervisor: S,
-                new_actor: NA,
-                arg: NA::Argument,
-                options: ActorOptions,
-            ) -> Result<ActorRef<NA::Message>, NA::Error> {
-                spawn_thread_local(self.local_internals(), supervisor, new_actor, arg, options)
+        impl_spawn!(
+            $spawner, ThreadLocal where [
+                S: Supervisor<NA> + 'static,
+                NA: NewActor<RuntimeAccess = ThreadLocal> + 'static,
+                NA::Message: 'static,
+            ],
+            |spawner, supervisor, new_actor, arg, options| {
+                spawn_thread_local(spawner.local_internals(), supervisor, new_actor, arg, options)
             }
-        }
+        );
     };
 }
 
@@ -271,32 +289,17 @@ macro_rules! impl_spawn_thread_local {
 /// `shared_internals(&self)` gives the runtime's shared state.
 macro_rules! impl_spawn_thread_safe {
     ($spawner: ty) => {
-        impl<S, NA> Spawn<S, NA, ThreadSafe> for $spawner
-        where
-            S: Supervisor<NA> + Send + 'static,
-            NA: NewActor<RuntimeAccess = ThreadSafe> + Send + 'static,
-            NA::Actor: Send + 'static,
-            NA::Message: Send + 'static,
-        {
-        }
-
-        impl<S, NA> PrivateSpawn<S, NA, ThreadSafe> for $spawner
-        where
-            S: Supervisor<NA> + Send + 'static,
-            NA: NewActor<RuntimeAccess = ThreadSafe> + Send + 'static,
-            NA::Actor: Send + 'static,
-            NA::Message: Send + 'static,
-        {
-            fn try_spawn_setup(
-                &mut self,
-                supervisor: S,
-                new_actor: NA,
-                arg: NA::Argument,
-                options: ActorOptions,
-            ) -> Result<ActorRef<NA::Message>, NA::Error> {
-                spawn_thread_safe(self.shared_internals(), supervisor, new_actor, arg, options)
+        impl_spawn!(
+            $spawner, ThreadSafe where [
+                S: Supervisor<NA> + Send + 'static,
+                NA: NewActor<RuntimeAccess = ThreadSafe> + Send + 'static,
+                NA::Actor: Send + 'static,
+                NA::Message: Send + 'static,
+            ],
+            |spawner, supervisor, new_actor, arg, options| {
+                spawn_thread_safe(spawner.shared_internals(), supervisor, new_actor, arg, options)
             }
-        }
+        );
     };
 }
 #[cfg(feature = "test")] // For the test runtime.
