@@ -273,13 +273,7 @@ impl Server {
         NA: NewActor<Argument = (UnixStream, unix::SocketAddr)>,
         P: AsRef<Path>,
     {
-        let path = path.as_ref();
-        let address = unix::SocketAddr::from_pathname(path).map_err(|err| {
-            io::Error::new(
-                err.kind(),
-                format!("can't bind a server to {}: {err}", path.display()),
-            )
-        })?;
+        let address = unix::from_path(path.as_ref(), "bind a server to")?;
         Server::new_unix_addr(&address, supervisor, new_actor, options)
     }
 
