@@ -14,6 +14,7 @@ use socket2::{Domain, SockAddr, Socket, Type};
 
 use crate::access::Access;
 use crate::io::{Buf, BufMut, BufMutSlice};
+use crate::net::socket_ops::{datagram_receives, fmt_socket};
 use crate::net::unix::addr::{UnixAddr, address_error, from_path, from_sock_addr, to_sock_addr};
 use crate::net::with_socket;
 use crate::runtime::io::Io;
@@ -214,20 +215,9 @@ impl UnixDatagram {
         }
     }
 
-    /// Receives one datagram into the spare capacity of `buf`.
-    pub async fn recv<B: BufMut>(&self, buf: B) -> io::Result<B> {
-        self.fd.recv(buf, RecvMode::Take).await
-    }
-
-    /// Like `recv`, but leaves the datagram in the socket.
-    pub async fn peek<B: BufMut>(&self, buf: B) -> io::Result<B> {
-        self.fd.recv(buf, RecvMode::Peek).await
-    }
-
-    /// Receives one datagram into several buffers, filling them in order.
-    pub async fn recv_vectored<B: BufMutSlice<N>, const N: usize>(&self, bufs: B) -> io::Result<B> {
-        self.fd.recv_vectored(bufs).await
-    }
+    datagram_receives!(
+        /// Receives one datagram into the spare capacity of `buf`.
+    );
 
     /// Shuts down the reading, writing or both halves of the socket.
     pub async fn shutdown(&self, how: Shutdown) -> io::Result<()> {
@@ -252,9 +242,6 @@ impl UnixDatagram {
 
 impl fmt::Debug for UnixDatagram {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("UnixDatagram")
-            .field("fd", &self.fd)
-            .field("address", &self.local_addr().ok())
-            .finish()
+        fmt_socket(f, "UnixDatagram", &self.fd, self.local_addr().ok())
     }
 }

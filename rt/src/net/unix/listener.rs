@@ -11,6 +11,7 @@ use socket2::{Domain, Socket, Type};
 
 use crate::access::Access;
 use crate::net::incoming;
+use crate::net::socket_ops::fmt_socket;
 use crate::net::unix::UnixStream;
 use crate::net::unix::addr::{UnixAddr, describe, from_path, from_sock_addr, to_sock_addr};
 use crate::net::with_socket;
@@ -98,10 +99,7 @@ impl UnixListener {
 
 impl fmt::Debug for UnixListener {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("UnixListener")
-            .field("fd", &self.fd)
-            .field("address", &self.local_addr().ok())
-            .finish()
+        fmt_socket(f, "UnixListener", &self.fd, self.local_addr().ok())
     }
 }
 
