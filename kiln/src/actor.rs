@@ -39,6 +39,7 @@ mod new_actor;
 
 pub use actor_fn::{ActorFn, actor_fn};
 pub use context::{Context, NoMessages, PeekMessage, ReceiveMessage, ReceiveMessages, RecvError};
+pub(crate) use context::{context_accessors, fmt_context};
 pub use name::name_of;
 pub use new_actor::{ArgMap, NewActor};
 

@@ -157,18 +157,11 @@ where
     }
 
     fn decide_on_restart_error(&mut self, error: NA::Error) -> SupervisorStrategy<NA::Argument> {
-        warn!(
-            "actor '{}' failed to restart, stopping it: {error}",
-            NA::name()
-        );
-        SupervisorStrategy::Stop
+        stop_on_restart_error::<NA>(&error)
     }
 
     fn second_restart_error(&mut self, error: NA::Error) {
-        warn!(
-            "actor '{}' failed to restart a second time, stopping it: {error}",
-            NA::name()
-        );
+        log_second_restart_error::<NA>(&error);
     }
 }
 
@@ -199,18 +192,11 @@ where
     }
 
     fn decide_on_restart_error(&mut self, error: NA::Error) -> SupervisorStrategy<NA::Argument> {
-        warn!(
-            "actor '{}' failed to restart, stopping it: {error}",
-            NA::name()
-        );
-        SupervisorStrategy::Stop
+        stop_on_restart_error::<NA>(&error)
     }
 
     fn second_restart_error(&mut self, error: NA::Error) {
-        warn!(
-            "actor '{}' failed to restart a second time, stopping it: {error}",
-            NA::name()
-        );
+        log_second_restart_error::<NA>(&error);
     }
 }
 
@@ -223,4 +209,31 @@ where
     fn decide(&mut self, error: A::Error) -> SupervisorStrategy<A::Argument> {
         self(error)
     }
+}
+
+/// Logs (at `warn` level) that actor `NA` failed to restart with `error`,
+/// and stops it: what [`StopSupervisor`] and a closure supervisor do.
+fn stop_on_restart_error<NA>(error: &NA::Error) -> SupervisorStrategy<NA::Argument>
+where
+    NA: NewActor,
+    NA::Error: fmt::Display,
+{
+    warn!(
+        "actor '{}' failed to restart, stopping it: {error}",
+        NA::name()
+    );
+    SupervisorStrategy::Stop
+}
+
+/// Logs (at `warn` level) that actor `NA` failed to restart a second time
+/// with `error`; it is stopped.
+fn log_second_restart_error<NA>(error: &NA::Error)
+where
+    NA: NewActor,
+    NA::Error: fmt::Display,
+{
+    warn!(
+        "actor '{}' failed to restart a second time, stopping it: {error}",
+        NA::name()
+    );
 }

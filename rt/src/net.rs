@@ -48,6 +48,7 @@ mod budget;
 mod incoming;
 mod limit;
 mod server;
+mod socket_ops;
 mod stream_ops;
 pub mod tcp;
 pub(crate) mod timeout;

@@ -236,34 +236,52 @@ mod private {
     }
 }
 
+/// Implements [`Spawn`] (and the sealed method behind it) for `$spawner`:
+/// spawning actors whose context has runtime access `$access`, under the
+/// bounds `$bounds` on `S` and `NA`, with the body after the closure-like
+/// list of names (the spawner, `&mut Self`, and `try_spawn_setup`'s
+/// arguments).
+macro_rules! impl_spawn {
+    (
+        $spawner: ty, $access: ty where [$($bounds: tt)*],
+        |$this: ident, $supervisor: ident, $new_actor: ident, $arg: ident, $options: ident| $body: expr
+    ) => {
+        impl<S, NA> Spawn<S, NA, $access> for $spawner where $($bounds)* {}
+
+        impl<S, NA> PrivateSpawn<S, NA, $access> for $spawner
+        where
+            $($bounds)*
+        {
+            fn try_spawn_setup(
+                &mut self,
+                $supervisor: S,
+                $new_actor: NA,
+                $arg: NA::Argument,
+                $options: ActorOptions,
+            ) -> Result<ActorRef<NA::Message>, NA::Error> {
+                let $this = self;
+                $body
+            }
+        }
+    };
+}
+#[cfg(feature = "test")] // For the test runtime.
+pub(crate) use impl_spawn;
+
 /// Implements [`Spawn`] of thread-local actors for a type whose
 /// `local_internals(&self)` gives its worker's state.
 macro_rules! impl_spawn_thread_local {
     ($spawner: ty) => {
-        impl<S, NA> Spawn<S, NA, ThreadLocal> for $spawner
-        where
-            S: Supervisor<NA> + 'static,
-            NA: NewActor<RuntimeAccess = ThreadLocal> + 'static,
-            NA::Message: 'static,
-        {
-        }
-
-        impl<S, NA> PrivateSpawn<S, NA, ThreadLocal> for $spawner
-        where
-            S: Supervisor<NA> + 'static,
-            NA: NewActor<RuntimeAccess = ThreadLocal> + 'static,
-            NA::Message: 'static,
-        {
-            fn try_spawn_setup(
-                &mut self,
-                supervisor: S,
-                new_actor: NA,
-                arg: NA::Argument,
-                options: ActorOptions,
-            ) -> Result<ActorRef<NA::Message>, NA::Error> {
-                spawn_thread_local(self.local_internals(), supervisor, new_actor, arg, options)
+        impl_spawn!(
+            $spawner, ThreadLocal where [
+                S: Supervisor<NA> + 'static,
+                NA: NewActor<RuntimeAccess = ThreadLocal> + 'static,
+                NA::Message: 'static,
+            ],
+            |spawner, supervisor, new_actor, arg, options| {
+                spawn_thread_local(spawner.local_internals(), supervisor, new_actor, arg, options)
             }
-        }
+        );
     };
 }
 
@@ -271,32 +289,17 @@ macro_rules! impl_spawn_thread_local {
 /// `shared_internals(&self)` gives the runtime's shared state.
 macro_rules! impl_spawn_thread_safe {
     ($spawner: ty) => {
-        impl<S, NA> Spawn<S, NA, ThreadSafe> for $spawner
-        where
-            S: Supervisor<NA> + Send + 'static,
-            NA: NewActor<RuntimeAccess = ThreadSafe> + Send + 'static,
-            NA::Actor: Send + 'static,
-            NA::Message: Send + 'static,
-        {
-        }
-
-        impl<S, NA> PrivateSpawn<S, NA, ThreadSafe> for $spawner
-        where
-            S: Supervisor<NA> + Send + 'static,
-            NA: NewActor<RuntimeAccess = ThreadSafe> + Send + 'static,
-            NA::Actor: Send + 'static,
-            NA::Message: Send + 'static,
-        {
-            fn try_spawn_setup(
-                &mut self,
-                supervisor: S,
-                new_actor: NA,
-                arg: NA::Argument,
-                options: ActorOptions,
-            ) -> Result<ActorRef<NA::Message>, NA::Error> {
-                spawn_thread_safe(self.shared_internals(), supervisor, new_actor, arg, options)
+        impl_spawn!(
+            $spawner, ThreadSafe where [
+                S: Supervisor<NA> + Send + 'static,
+                NA: NewActor<RuntimeAccess = ThreadSafe> + Send + 'static,
+                NA::Actor: Send + 'static,
+                NA::Message: Send + 'static,
+            ],
+            |spawner, supervisor, new_actor, arg, options| {
+                spawn_thread_safe(spawner.shared_internals(), supervisor, new_actor, arg, options)
             }
-        }
+        );
     };
 }
 #[cfg(feature = "test")] // For the test runtime.
@@ -423,31 +426,15 @@ where
     NA: NewActor<RuntimeAccess = ThreadLocal> + 'static,
     NA::Message: 'static,
 {
-    let builder = thread_local_builder(local);
-    let size = options.inbox_size().get();
-    // One allocation for the inbox and the future, where the future fits
-    // (see `runtime/scheduler/process_box.rs`).
-    type Future<S, NA> = ActorFuture<S, NA, ThreadLocal>;
-    type Message<NA> = <NA as NewActor>::Message;
-    let (process, actor_ref) = match Room::<_, Lodged<Future<S, NA>, Message<NA>>>::new(size) {
-        Some((manager, sender, receiver, room)) => {
-            let inbox = ActorInbox::from_parts(manager, receiver);
-            let future = builder.try_build_in(inbox, supervisor, new_actor, arg)?;
-            (
-                ProcessBox::lodge_local(room, future),
-                ActorRef::from(sender),
-            )
-        }
-        None => {
-            let (future, actor_ref) = builder
-                .with_inbox_size(options.inbox_size())
-                .try_build(supervisor, new_actor, arg)?;
-            (
-                ProcessBox::<dyn Process>::boxed(Box::pin(future)),
-                actor_ref,
-            )
-        }
-    };
+    let (process, actor_ref) = actor_process(
+        thread_local_builder(local),
+        supervisor,
+        new_actor,
+        arg,
+        &options,
+        ProcessBox::lodge_local,
+        |future| ProcessBox::<dyn Process>::boxed(Box::pin(future)),
+    )?;
     local.add_actor(process, options.priority());
     Ok(actor_ref)
 }
@@ -471,33 +458,66 @@ where
     NA::Actor: Send + 'static,
     NA::Message: Send + 'static,
 {
-    let builder = ActorFutureBuilder::new().with_rt(ThreadSafe::new(shared.clone()));
-    let size = options.inbox_size().get();
-    // As for thread-local actors.
-    type Future<S, NA> = ActorFuture<S, NA, ThreadSafe>;
-    type Message<NA> = <NA as NewActor>::Message;
-    let (process, actor_ref) = match Room::<_, Lodged<Future<S, NA>, Message<NA>>>::new(size) {
+    let (process, actor_ref) = actor_process(
+        ActorFutureBuilder::new().with_rt(ThreadSafe::new(shared.clone())),
+        supervisor,
+        new_actor,
+        arg,
+        &options,
+        ProcessBox::lodge_shared,
+        |future| ProcessBox::<SharedProcess>::boxed(Box::pin(future)),
+    )?;
+    shared.metrics.thread_safe_actor_spawned();
+    shared.add_process(process, options.priority());
+    Ok(actor_ref)
+}
+
+/// An inbox that can hold, in the same allocation, the actor future of
+/// `NA` supervised by `S`.
+type ActorRoom<S, NA> = Room<Message<NA>, Lodged<Spawned<S, NA>, Message<NA>>>;
+
+/// The future of actor `NA` supervised by `S`, with `NA`'s runtime access.
+type Spawned<S, NA> = ActorFuture<S, NA, <NA as NewActor>::RuntimeAccess>;
+
+/// The message type of actor `NA`.
+type Message<NA> = <NA as NewActor>::Message;
+
+/// Creates the actor `new_actor` (with `supervisor` and `arg`) and its
+/// inbox; returns its process and its reference. Thread-local and
+/// thread-safe actors differ only in the process box they go in, which
+/// `lodge` and `boxed` make.
+///
+/// The future is lodged in the inbox's allocation where it fits (one
+/// allocation for both, see `runtime/scheduler/process_box.rs`), else boxed
+/// on its own.
+fn actor_process<S, NA, P>(
+    builder: ActorFutureBuilder<NA::RuntimeAccess>,
+    supervisor: S,
+    new_actor: NA,
+    arg: NA::Argument,
+    options: &ActorOptions,
+    lodge: impl FnOnce(ActorRoom<S, NA>, Spawned<S, NA>) -> ProcessBox<P>,
+    boxed: impl FnOnce(Spawned<S, NA>) -> ProcessBox<P>,
+) -> Result<(ProcessBox<P>, ActorRef<NA::Message>), NA::Error>
+where
+    S: Supervisor<NA>,
+    NA: NewActor,
+    NA::RuntimeAccess: Clone,
+    P: ?Sized + Process,
+{
+    match ActorRoom::<S, NA>::new(options.inbox_size().get()) {
         Some((manager, sender, receiver, room)) => {
             let inbox = ActorInbox::from_parts(manager, receiver);
             let future = builder.try_build_in(inbox, supervisor, new_actor, arg)?;
-            (
-                ProcessBox::lodge_shared(room, future),
-                ActorRef::from(sender),
-            )
+            Ok((lodge(room, future), ActorRef::from(sender)))
         }
         None => {
             let (future, actor_ref) = builder
                 .with_inbox_size(options.inbox_size())
                 .try_build(supervisor, new_actor, arg)?;
-            (
-                ProcessBox::<SharedProcess>::boxed(Box::pin(future)),
-                actor_ref,
-            )
+            Ok((boxed(future), actor_ref))
         }
-    };
-    shared.metrics.thread_safe_actor_spawned();
-    shared.add_process(process, options.priority());
-    Ok(actor_ref)
+    }
 }
 
 /// Spawns a future on the worker of `local`.

@@ -91,7 +91,7 @@ use kiln::{ActorRef, InboxSize};
 
 use crate::runtime::shared::{RuntimeInternals, lock};
 use crate::runtime::worker::{Control, RunFn, WorkerControl};
-use crate::spawn::{PrivateSpawn, Spawn, impl_spawn_thread_safe, spawn_thread_safe};
+use crate::spawn::{PrivateSpawn, Spawn, impl_spawn, impl_spawn_thread_safe, spawn_thread_safe};
 use crate::{
     ActorOptions, FutureOptions, Runtime, RuntimeRef, SyncActorOptions, ThreadLocal, ThreadSafe,
 };
@@ -159,34 +159,18 @@ where
 #[derive(Copy, Clone, Debug, Default)]
 pub struct TestRuntime;
 
-impl<S, NA> Spawn<S, NA, ThreadLocal> for TestRuntime
-where
-    S: Supervisor<NA> + Send + 'static,
-    NA: NewActor<RuntimeAccess = ThreadLocal> + Send + 'static,
-    NA::Argument: Send,
-    NA::Error: Send,
-    NA::Message: Send + 'static,
-{
-}
-
-impl<S, NA> PrivateSpawn<S, NA, ThreadLocal> for TestRuntime
-where
-    S: Supervisor<NA> + Send + 'static,
-    NA: NewActor<RuntimeAccess = ThreadLocal> + Send + 'static,
-    NA::Argument: Send,
-    NA::Error: Send,
-    NA::Message: Send + 'static,
-{
-    fn try_spawn_setup(
-        &mut self,
-        supervisor: S,
-        new_actor: NA,
-        arg: NA::Argument,
-        options: ActorOptions,
-    ) -> Result<ActorRef<NA::Message>, NA::Error> {
+impl_spawn!(
+    TestRuntime, ThreadLocal where [
+        S: Supervisor<NA> + Send + 'static,
+        NA: NewActor<RuntimeAccess = ThreadLocal> + Send + 'static,
+        NA::Argument: Send,
+        NA::Error: Send,
+        NA::Message: Send + 'static,
+    ],
+    |_runtime, supervisor, new_actor, arg, options| {
         run_on_worker(move |mut rt| rt.try_spawn_local(supervisor, new_actor, arg, options))
     }
-}
+);
 
 impl TestRuntime {
     /// The test runtime's shared state, which thread-safe actors are spawned

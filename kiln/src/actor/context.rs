@@ -8,8 +8,6 @@ use std::task::{self, Poll};
 use futures_core::Stream;
 use kiln_inbox::Receiver;
 
-use crate::actor_ref::ActorRef;
-
 pub use kiln_inbox::RecvError;
 
 /// The context of a running actor: its inbox and its access to the runtime.
@@ -39,7 +37,7 @@ impl<M, RT> Context<M, RT> {
     ///
     /// Fails with [`RecvError::Empty`] when no message is queued, and with
     /// [`RecvError::Disconnected`] when the inbox is empty and every
-    /// [`ActorRef`] to this actor is gone (no message can arrive any more).
+    /// [`ActorRef`](crate::ActorRef) to this actor is gone (no message can arrive any more).
     pub fn try_receive_next(&mut self) -> Result<M, RecvError> {
         let msg = self.inbox.try_recv()?;
         crate::metrics::received();
@@ -49,7 +47,7 @@ impl<M, RT> Context<M, RT> {
     /// Waits for the next message.
     ///
     /// The future fails with [`NoMessages`] once the inbox is empty and every
-    /// [`ActorRef`] to this actor is gone: the usual signal for an actor to
+    /// [`ActorRef`](crate::ActorRef) to this actor is gone: the usual signal for an actor to
     /// stop.
     ///
     /// ```
@@ -111,77 +109,109 @@ impl<M, RT> Context<M, RT> {
         }
     }
 
-    /// Returns a reference to this actor, to hand to other actors.
-    ///
-    /// Note that an actor holding a reference to itself keeps its inbox
-    /// connected, so [`receive_next`](Context::receive_next) will not report
-    /// [`NoMessages`] while that reference lives.
-    pub fn actor_ref(&self) -> ActorRef<M> {
-        ActorRef::from(self.inbox.new_sender())
-    }
-
-    /// Returns the runtime access, mutably.
-    ///
-    /// The access borrows the whole context for as long as it is used, so
-    /// an argument made from the context, such as the actor's own reference
-    /// for a child it spawns, must be made *before* the call, not inside its
-    /// argument list: `let me = ctx.actor_ref();` then
-    /// `ctx.runtime().spawn_local(.., me, ..)`. Written in one expression,
-    /// the compiler rejects it (E0502, "cannot borrow `ctx` as immutable
-    /// because it is also borrowed as mutable"):
-    ///
-    /// ```compile_fail,E0502
-    /// use kiln::{actor, ActorRef};
-    ///
-    /// /// A runtime access that spawns children, which get a reference to
-    /// /// their parent (the `kiln-rt` crate's spawners work the same way).
-    /// struct Spawner;
-    ///
-    /// impl Spawner {
-    ///     fn spawn_child(&mut self, parent: ActorRef<u64>) {}
-    /// }
-    ///
-    /// async fn parent(mut ctx: actor::Context<u64, Spawner>) {
-    ///     ctx.runtime().spawn_child(ctx.actor_ref());
-    /// }
-    /// ```
-    ///
-    /// Made first, the reference is a value of its own and the borrows do
-    /// not overlap:
-    ///
-    /// ```
-    /// # use kiln::{actor, ActorRef};
-    /// # struct Spawner;
-    /// # impl Spawner {
-    /// #     fn spawn_child(&mut self, parent: ActorRef<u64>) {}
-    /// # }
-    /// async fn parent(mut ctx: actor::Context<u64, Spawner>) {
-    ///     let me = ctx.actor_ref();
-    ///     ctx.runtime().spawn_child(me);
-    /// }
-    /// # let _ = parent;
-    /// ```
-    pub fn runtime(&mut self) -> &mut RT {
-        &mut self.rt
-    }
-
-    /// Returns the runtime access.
-    pub const fn runtime_ref(&self) -> &RT {
-        &self.rt
-    }
+    context_accessors!(
+        actor_ref:
+        /// Returns a reference to this actor, to hand to other actors.
+        ///
+        /// Note that an actor holding a reference to itself keeps its inbox
+        /// connected, so [`receive_next`](Context::receive_next) will not report
+        /// [`NoMessages`] while that reference lives.
+        runtime:
+        /// Returns the runtime access, mutably.
+        ///
+        /// The access borrows the whole context for as long as it is used, so
+        /// an argument made from the context, such as the actor's own reference
+        /// for a child it spawns, must be made *before* the call, not inside its
+        /// argument list: `let me = ctx.actor_ref();` then
+        /// `ctx.runtime().spawn_local(.., me, ..)`. Written in one expression,
+        /// the compiler rejects it (E0502, "cannot borrow `ctx` as immutable
+        /// because it is also borrowed as mutable"):
+        ///
+        /// ```compile_fail,E0502
+        /// use kiln::{actor, ActorRef};
+        ///
+        /// /// A runtime access that spawns children, which get a reference to
+        /// /// their parent (the `kiln-rt` crate's spawners work the same way).
+        /// struct Spawner;
+        ///
+        /// impl Spawner {
+        ///     fn spawn_child(&mut self, parent: ActorRef<u64>) {}
+        /// }
+        ///
+        /// async fn parent(mut ctx: actor::Context<u64, Spawner>) {
+        ///     ctx.runtime().spawn_child(ctx.actor_ref());
+        /// }
+        /// ```
+        ///
+        /// Made first, the reference is a value of its own and the borrows do
+        /// not overlap:
+        ///
+        /// ```
+        /// # use kiln::{actor, ActorRef};
+        /// # struct Spawner;
+        /// # impl Spawner {
+        /// #     fn spawn_child(&mut self, parent: ActorRef<u64>) {}
+        /// # }
+        /// async fn parent(mut ctx: actor::Context<u64, Spawner>) {
+        ///     let me = ctx.actor_ref();
+        ///     ctx.runtime().spawn_child(me);
+        /// }
+        /// # let _ = parent;
+        /// ```
+    );
 }
 
 impl<M, RT: fmt::Debug> fmt::Debug for Context<M, RT> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Context")
-            .field("inbox", &self.inbox.id())
-            .field("rt", &self.rt)
-            .finish()
+        fmt_context(f, "Context", &self.inbox, &self.rt)
     }
 }
 
+/// Expands, inside the `impl` block of a context (an actor's or a
+/// [synchronous actor's](crate::sync::Context), with the fields
+/// `inbox: Receiver<M>` and `rt: RT`), to the accessors every context has:
+/// `actor_ref` and `runtime`, documented by the attributes given, and
+/// `runtime_ref`. A macro so that each context keeps its own inherent,
+/// documented methods.
+macro_rules! context_accessors {
+    (
+        actor_ref: $(#[$actor_ref_doc: meta])*
+        runtime: $(#[$runtime_doc: meta])*
+    ) => {
+        $(#[$actor_ref_doc])*
+        pub fn actor_ref(&self) -> $crate::actor_ref::ActorRef<M> {
+            $crate::actor_ref::ActorRef::from(self.inbox.new_sender())
+        }
+
+        $(#[$runtime_doc])*
+        pub fn runtime(&mut self) -> &mut RT {
+            &mut self.rt
+        }
+
+        /// Returns the runtime access.
+        pub const fn runtime_ref(&self) -> &RT {
+            &self.rt
+        }
+    };
+}
+pub(crate) use context_accessors;
+
+/// Writes the `Debug` form of a context of type `name`: its inbox's id and
+/// its runtime access.
+pub(crate) fn fmt_context<M, RT: fmt::Debug>(
+    f: &mut fmt::Formatter<'_>,
+    name: &str,
+    inbox: &Receiver<M>,
+    rt: &RT,
+) -> fmt::Result {
+    f.debug_struct(name)
+        .field("inbox", &inbox.id())
+        .field("rt", rt)
+        .finish()
+}
+
 /// The error of [`Context::receive_next`]: the inbox is empty and no
-/// [`ActorRef`] to the actor is left, so no message will ever arrive.
+/// [`ActorRef`](crate::ActorRef) to the actor is left, so no message will ever arrive.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct NoMessages;
 

@@ -19,7 +19,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use kiln_inbox::{InboxId, ReserveError, Sender};
+use kiln_inbox::{InboxId, Permit, ReserveError, Sender};
 
 use crate::actor_ref::{ActorExit, SendError};
 
@@ -138,20 +138,20 @@ impl<T, F> Base<T, F> {
     pub(crate) const fn new(sender: Sender<T>, map: F) -> Base<T, F> {
         Base { sender, map }
     }
-}
 
-impl<M, T, F> MappedSend<M> for Base<T, F>
-where
-    F: Fn(M) -> Result<T, Option<M>> + Send + Sync,
-    T: Send,
-    M: Send + 'static,
-{
-    fn try_send_with(
+    /// Fills `permit`, a reserved slot in the inbox, with the message
+    /// `produce` gives, converted. A message the conversion refuses goes
+    /// back through `give_back` (if the conversion returned it), and the
+    /// slot is freed.
+    fn deliver<M>(
         &self,
-        produce: &mut dyn FnMut() -> Option<M>,
-        give_back: &mut dyn FnMut(M),
-    ) -> Result<(), Failure> {
-        let permit = self.sender.try_reserve()?;
+        permit: Permit<'_, T>,
+        produce: impl FnOnce() -> Option<M>,
+        give_back: impl FnOnce(M),
+    ) -> Result<(), Failure>
+    where
+        F: Fn(M) -> Result<T, Option<M>>,
+    {
         let Some(msg) = produce() else {
             // Dropping the permit returns the slot.
             return Err(Failure::Rejected);
@@ -169,6 +169,22 @@ where
             }
         }
     }
+}
+
+impl<M, T, F> MappedSend<M> for Base<T, F>
+where
+    F: Fn(M) -> Result<T, Option<M>> + Send + Sync,
+    T: Send,
+    M: Send + 'static,
+{
+    fn try_send_with(
+        &self,
+        produce: &mut dyn FnMut() -> Option<M>,
+        give_back: &mut dyn FnMut(M),
+    ) -> Result<(), Failure> {
+        let permit = self.sender.try_reserve()?;
+        self.deliver(permit, produce, give_back)
+    }
 
     fn send_with<'a>(
         &'a self,
@@ -181,21 +197,7 @@ where
                 .reserve()
                 .await
                 .map_err(|_| Failure::Disconnected)?;
-            let Some(msg) = produce() else {
-                return Err(Failure::Rejected);
-            };
-            match (self.map)(msg) {
-                Ok(msg) => {
-                    permit.send(msg);
-                    Ok(())
-                }
-                Err(msg) => {
-                    if let Some(msg) = msg {
-                        give_back(msg);
-                    }
-                    Err(Failure::Rejected)
-                }
-            }
+            self.deliver(permit, produce, give_back)
         })
     }
 

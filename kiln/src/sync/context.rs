@@ -8,8 +8,7 @@ use std::time::Duration;
 
 use kiln_inbox::Receiver;
 
-use crate::actor::{NoMessages, RecvError};
-use crate::actor_ref::ActorRef;
+use crate::actor::{NoMessages, RecvError, context_accessors, fmt_context};
 use crate::sync::park::{block_for_with, block_on_with, thread_waker};
 
 /// The context of a synchronous actor: its inbox, with receives that block
@@ -46,7 +45,7 @@ impl<M, RT> Context<M, RT> {
     /// Blocks until the next message arrives.
     ///
     /// Fails with [`NoMessages`] once the inbox is empty and every
-    /// [`ActorRef`] to this actor is gone.
+    /// [`ActorRef`](crate::ActorRef) to this actor is gone.
     pub fn receive_next(&mut self) -> Result<M, NoMessages> {
         let inbox = &mut self.inbox;
         let msg = block_on_with(&self.waker, std::future::poll_fn(|cx| inbox.poll_recv(cx)));
@@ -78,14 +77,14 @@ impl<M, RT> Context<M, RT> {
     }
 
     /// Runs `future` to completion, blocking the thread while it waits; e.g.
-    /// to wait for the response of an [`ActorRef::rpc`].
+    /// to wait for the response of an [`ActorRef::rpc`](crate::ActorRef::rpc).
     pub fn block_on<Fut: Future>(&mut self, future: Fut) -> Fut::Output {
         block_on_with(&self.waker, future)
     }
 
     /// Runs `future` until it completes (`Some(output)`) or `timeout` has
     /// passed (`None`), blocking the thread while it waits; e.g. to give up
-    /// on an [`ActorRef::rpc`] that takes too long.
+    /// on an [`ActorRef::rpc`](crate::ActorRef::rpc) that takes too long.
     ///
     /// The future is polled at least once and dropped on a timeout; see
     /// [`sync::block_for`](crate::sync::block_for).
@@ -115,27 +114,16 @@ impl<M, RT> Context<M, RT> {
         block_for_with(&self.waker, future, timeout)
     }
 
-    /// Returns a reference to this actor.
-    pub fn actor_ref(&self) -> ActorRef<M> {
-        ActorRef::from(self.inbox.new_sender())
-    }
-
-    /// Returns the runtime access, mutably.
-    pub fn runtime(&mut self) -> &mut RT {
-        &mut self.rt
-    }
-
-    /// Returns the runtime access.
-    pub const fn runtime_ref(&self) -> &RT {
-        &self.rt
-    }
+    context_accessors!(
+        actor_ref:
+        /// Returns a reference to this actor.
+        runtime:
+        /// Returns the runtime access, mutably.
+    );
 }
 
 impl<M, RT: fmt::Debug> fmt::Debug for Context<M, RT> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("sync::Context")
-            .field("inbox", &self.inbox.id())
-            .field("rt", &self.rt)
-            .finish()
+        fmt_context(f, "sync::Context", &self.inbox, &self.rt)
     }
 }

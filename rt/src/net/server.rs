@@ -24,7 +24,7 @@ use kiln::messages::Terminate;
 use kiln::supervisor::Supervisor;
 use log::{debug, warn};
 
-use crate::access::{Access, PrivateAccess, ThreadLocal, ThreadSafe};
+use crate::access::{Access, ThreadLocal, ThreadSafe};
 use crate::net::limit::{AtLimit, ConnectionLimit};
 use crate::net::tcp::{TcpListener, TcpStream};
 use crate::net::timeout::{Direction, Timeouts};
@@ -273,13 +273,7 @@ impl Server {
         NA: NewActor<Argument = (UnixStream, unix::SocketAddr)>,
         P: AsRef<Path>,
     {
-        let path = path.as_ref();
-        let address = unix::SocketAddr::from_pathname(path).map_err(|err| {
-            io::Error::new(
-                err.kind(),
-                format!("can't bind a server to {}: {err}", path.display()),
-            )
-        })?;
+        let address = unix::from_path(path.as_ref(), "bind a server to")?;
         Server::new_unix_addr(&address, supervisor, new_actor, options)
     }
 
@@ -498,19 +492,7 @@ where
         ctx: Context<ServerMessage, ThreadLocal>,
         (): (),
     ) -> io::Result<LocalServer<L>> {
-        let timeouts = self.checked_settings()?;
-        let listener = ListenerGuard::take(self, &ctx.runtime_ref().io())?;
-        let setup = self.share_state();
-        Ok(Box::pin(serve(
-            ctx,
-            setup,
-            timeouts,
-            listener,
-            |rt: &mut ThreadLocal, supervisor, new_actor, arg, options| {
-                rt.try_spawn_local(supervisor, new_actor, arg, options)
-                    .map(drop)
-            },
-        )))
+        Ok(Box::pin(self.server(ctx)?))
     }
 
     fn name() -> &'static str {
@@ -542,18 +524,7 @@ where
         ctx: Context<ServerMessage, ThreadSafe>,
         (): (),
     ) -> io::Result<SharedServer<L>> {
-        let timeouts = self.checked_settings()?;
-        let listener = ListenerGuard::take(self, &ctx.runtime_ref().io())?;
-        let setup = self.share_state();
-        Ok(Box::pin(serve(
-            ctx,
-            setup,
-            timeouts,
-            listener,
-            |rt: &mut ThreadSafe, supervisor, new_actor, arg, options| {
-                rt.try_spawn(supervisor, new_actor, arg, options).map(drop)
-            },
-        )))
+        Ok(Box::pin(self.server(ctx)?))
     }
 
     fn name() -> &'static str {
@@ -570,6 +541,28 @@ impl<S: Clone, NA: Clone, RT, L: Listener> ServerSetup<S, NA, RT, L> {
             limit: self.limit.clone(),
             ..self.clone()
         }
+    }
+
+    /// The future of one run of the server actor with context `ctx`, which
+    /// spawns the connection actors through its runtime access (thread-local
+    /// ones on its worker); fails if the settings are wrong or no listener
+    /// can be made.
+    fn server(
+        &mut self,
+        ctx: Context<ServerMessage, RT>,
+    ) -> io::Result<impl Future<Output = Result<(), ServerError<L>>> + use<S, NA, RT, L>>
+    where
+        RT: Access + Clone + Spawn<S, NA, RT>,
+        S: Supervisor<NA>,
+        NA: NewActor<Argument = (L::Stream, L::Address), RuntimeAccess = RT>,
+        NA::Error: fmt::Display,
+    {
+        let timeouts = self.checked_settings()?;
+        let listener = ListenerGuard::take(self, &ctx.runtime_ref().io())?;
+        let spawn = |rt: &mut RT, supervisor, new_actor, arg, options| {
+            rt.try_spawn(supervisor, new_actor, arg, options).map(drop)
+        };
+        Ok(serve(ctx, self.share_state(), timeouts, listener, spawn))
     }
 }
 

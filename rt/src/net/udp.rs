@@ -9,6 +9,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::access::Access;
 use crate::io::{Buf, BufMut, BufMutSlice, BufSlice};
+use crate::net::socket_ops::{datagram_receives, fmt_socket, ttl_methods};
 use crate::net::{ip_addr, with_socket};
 use crate::runtime::io::fd::{IoFd, RecvMode};
 
@@ -128,21 +129,10 @@ impl UdpSocket {
         self.fd.send_vectored(bufs).await
     }
 
-    /// Receives one datagram from the connected peer into the spare
-    /// capacity of `buf`.
-    pub async fn recv<B: BufMut>(&self, buf: B) -> io::Result<B> {
-        self.fd.recv(buf, RecvMode::Take).await
-    }
-
-    /// Like `recv`, but leaves the datagram in the socket.
-    pub async fn peek<B: BufMut>(&self, buf: B) -> io::Result<B> {
-        self.fd.recv(buf, RecvMode::Peek).await
-    }
-
-    /// Receives one datagram into several buffers, filling them in order.
-    pub async fn recv_vectored<B: BufMutSlice<N>, const N: usize>(&self, bufs: B) -> io::Result<B> {
-        self.fd.recv_vectored(bufs).await
-    }
+    datagram_receives!(
+        /// Receives one datagram from the connected peer into the spare
+        /// capacity of `buf`.
+    );
 
     /// The address the socket is bound to, with the port the kernel picked
     /// if bound to port 0.
@@ -166,15 +156,9 @@ impl UdpSocket {
         with_socket(&self.fd, |socket| socket.broadcast())
     }
 
-    /// Sets the IP time-to-live (`IP_TTL`) of datagrams sent from now on.
-    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
-        with_socket(&self.fd, |socket| socket.set_ttl_v4(ttl))
-    }
-
-    /// The IP time-to-live.
-    pub fn ttl(&self) -> io::Result<u32> {
-        with_socket(&self.fd, |socket| socket.ttl_v4())
-    }
+    ttl_methods!(
+        /// Sets the IP time-to-live (`IP_TTL`) of datagrams sent from now on.
+    );
 
     /// Takes the pending socket error (`SO_ERROR`), if any: e.g. an ICMP
     /// "port unreachable" for a connected socket.
@@ -185,9 +169,6 @@ impl UdpSocket {
 
 impl fmt::Debug for UdpSocket {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("UdpSocket")
-            .field("fd", &self.fd)
-            .field("address", &self.local_addr().ok())
-            .finish()
+        fmt_socket(f, "UdpSocket", &self.fd, self.local_addr().ok())
     }
 }

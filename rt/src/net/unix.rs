@@ -21,7 +21,7 @@ mod datagram;
 mod listener;
 mod stream;
 
-pub(crate) use addr::describe;
+pub(crate) use addr::{describe, from_path};
 pub use datagram::UnixDatagram;
 pub(crate) use listener::bind_listening;
 pub use listener::{Incoming, UnixListener};

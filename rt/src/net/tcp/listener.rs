@@ -9,6 +9,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::access::Access;
 use crate::net::incoming;
+use crate::net::socket_ops::{fmt_socket, ttl_methods};
 use crate::net::tcp::TcpStream;
 use crate::net::{ip_addr, with_socket};
 use crate::runtime::io::Io;
@@ -84,15 +85,9 @@ impl TcpListener {
         Incoming::new(&self.fd, TcpStream::from_fd)
     }
 
-    /// Sets the IP time-to-live of connections accepted from now on.
-    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
-        with_socket(&self.fd, |socket| socket.set_ttl_v4(ttl))
-    }
-
-    /// The IP time-to-live.
-    pub fn ttl(&self) -> io::Result<u32> {
-        with_socket(&self.fd, |socket| socket.ttl_v4())
-    }
+    ttl_methods!(
+        /// Sets the IP time-to-live of connections accepted from now on.
+    );
 
     /// Takes the pending socket error (`SO_ERROR`), if any.
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
@@ -102,10 +97,7 @@ impl TcpListener {
 
 impl fmt::Debug for TcpListener {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TcpListener")
-            .field("fd", &self.fd)
-            .field("address", &self.local_addr().ok())
-            .finish()
+        fmt_socket(f, "TcpListener", &self.fd, self.local_addr().ok())
     }
 }
 

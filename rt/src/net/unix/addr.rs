@@ -17,6 +17,7 @@ use std::mem::{MaybeUninit, offset_of, size_of};
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::SocketAddr;
+use std::path::Path;
 use std::{ptr, slice};
 
 use a10::net::{Domain, SocketAddress};
@@ -42,6 +43,27 @@ pub(crate) fn describe(address: &SocketAddr) -> String {
         return format!("@{}", name.escape_ascii());
     }
     "(unnamed)".to_owned()
+}
+
+/// `path` as a socket address; a path that can't be one (too long, or with
+/// a NUL byte) fails with an error that keeps its [`io::ErrorKind`] and
+/// says what could not be done (`doing`, e.g. "connect to") to the path.
+pub(crate) fn from_path(path: &Path, doing: &str) -> io::Result<SocketAddr> {
+    SocketAddr::from_pathname(path).map_err(|err| {
+        io::Error::new(
+            err.kind(),
+            format!("can't {doing} {}: {err}", path.display()),
+        )
+    })
+}
+
+/// `err`, with its [`io::ErrorKind`], saying what could not be done
+/// (`doing`, e.g. "connect to") to `address`.
+pub(crate) fn address_error(err: io::Error, doing: &str, address: &SocketAddr) -> io::Error {
+    io::Error::new(
+        err.kind(),
+        format!("can't {doing} {}: {err}", describe(address)),
+    )
 }
 
 /// Where an address's bytes go in `sun_path`, the bytes, and the length of

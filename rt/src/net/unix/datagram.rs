@@ -14,7 +14,8 @@ use socket2::{Domain, SockAddr, Socket, Type};
 
 use crate::access::Access;
 use crate::io::{Buf, BufMut, BufMutSlice};
-use crate::net::unix::addr::{UnixAddr, describe, from_sock_addr, to_sock_addr};
+use crate::net::socket_ops::{datagram_receives, fmt_socket};
+use crate::net::unix::addr::{UnixAddr, address_error, from_path, from_sock_addr, to_sock_addr};
 use crate::net::with_socket;
 use crate::runtime::io::Io;
 use crate::runtime::io::fd::{IoFd, RecvMode};
@@ -84,16 +85,7 @@ impl UnixDatagram {
     /// [module docs](crate::net::unix)); errors keep their
     /// [`io::ErrorKind`] and name the path.
     pub fn bind<RT: Access + ?Sized, P: AsRef<Path>>(rt: &RT, path: P) -> io::Result<UnixDatagram> {
-        let path = path.as_ref();
-        let address = SocketAddr::from_pathname(path).map_err(|err| {
-            io::Error::new(
-                err.kind(),
-                format!(
-                    "can't bind a Unix datagram socket to {}: {err}",
-                    path.display()
-                ),
-            )
-        })?;
+        let address = from_path(path.as_ref(), "bind a Unix datagram socket to")?;
         UnixDatagram::bind_addr(rt, &address)
     }
 
@@ -106,15 +98,7 @@ impl UnixDatagram {
         let socket = Socket::new(Domain::UNIX, Type::DGRAM, None)?;
         to_sock_addr(address)
             .and_then(|sock_addr| socket.bind(&sock_addr))
-            .map_err(|err| {
-                io::Error::new(
-                    err.kind(),
-                    format!(
-                        "can't bind a Unix datagram socket to {}: {err}",
-                        describe(address)
-                    ),
-                )
-            })?;
+            .map_err(|err| address_error(err, "bind a Unix datagram socket to", address))?;
         UnixDatagram::from_socket(socket, &rt.io())
     }
 
@@ -144,37 +128,20 @@ impl UnixDatagram {
     /// peer, it never waits. Errors keep their [`io::ErrorKind`] and name
     /// the path.
     pub fn connect<P: AsRef<Path>>(&self, path: P) -> io::Result<()> {
-        let path = path.as_ref();
-        let address = SocketAddr::from_pathname(path).map_err(|err| {
-            io::Error::new(
-                err.kind(),
-                format!("can't connect to {}: {err}", path.display()),
-            )
-        })?;
-        self.connect_addr(&address)
+        self.connect_addr(&from_path(path.as_ref(), "connect to")?)
     }
 
     /// Like [`connect`](UnixDatagram::connect), to any address, e.g. an
     /// abstract name.
     pub fn connect_addr(&self, address: &SocketAddr) -> io::Result<()> {
-        with_socket(&self.fd, |socket| socket.connect(&to_sock_addr(address)?)).map_err(|err| {
-            io::Error::new(
-                err.kind(),
-                format!("can't connect to {}: {err}", describe(address)),
-            )
-        })
+        with_socket(&self.fd, |socket| socket.connect(&to_sock_addr(address)?))
+            .map_err(|err| address_error(err, "connect to", address))
     }
 
     /// Sends `buf` as one datagram to `path`; returns it and how many bytes
     /// were sent. Errors keep their [`io::ErrorKind`] and name the path.
     pub async fn send_to<B: Buf, P: AsRef<Path>>(&self, buf: B, path: P) -> io::Result<(B, usize)> {
-        let path = path.as_ref();
-        let address = SocketAddr::from_pathname(path).map_err(|err| {
-            io::Error::new(
-                err.kind(),
-                format!("can't send to {}: {err}", path.display()),
-            )
-        })?;
+        let address = from_path(path.as_ref(), "send to")?;
         self.send_to_addr(buf, &address).await
     }
 
@@ -185,10 +152,11 @@ impl UnixDatagram {
         buf: B,
         address: &SocketAddr,
     ) -> io::Result<(B, usize)> {
-        let sock_addr = to_sock_addr(address).map_err(|err| send_error(err, address))?;
+        let send_error = |err| address_error(err, "send to", address);
+        let sock_addr = to_sock_addr(address).map_err(send_error)?;
         self.send_datagram(buf, Some(&sock_addr))
             .await
-            .map_err(|err| send_error(err, address))
+            .map_err(send_error)
     }
 
     /// Receives one datagram into the spare capacity of `buf`; returns it
@@ -247,20 +215,9 @@ impl UnixDatagram {
         }
     }
 
-    /// Receives one datagram into the spare capacity of `buf`.
-    pub async fn recv<B: BufMut>(&self, buf: B) -> io::Result<B> {
-        self.fd.recv(buf, RecvMode::Take).await
-    }
-
-    /// Like `recv`, but leaves the datagram in the socket.
-    pub async fn peek<B: BufMut>(&self, buf: B) -> io::Result<B> {
-        self.fd.recv(buf, RecvMode::Peek).await
-    }
-
-    /// Receives one datagram into several buffers, filling them in order.
-    pub async fn recv_vectored<B: BufMutSlice<N>, const N: usize>(&self, bufs: B) -> io::Result<B> {
-        self.fd.recv_vectored(bufs).await
-    }
+    datagram_receives!(
+        /// Receives one datagram into the spare capacity of `buf`.
+    );
 
     /// Shuts down the reading, writing or both halves of the socket.
     pub async fn shutdown(&self, how: Shutdown) -> io::Result<()> {
@@ -283,19 +240,8 @@ impl UnixDatagram {
     }
 }
 
-/// Names the destination in a failed send.
-fn send_error(err: io::Error, address: &SocketAddr) -> io::Error {
-    io::Error::new(
-        err.kind(),
-        format!("can't send to {}: {err}", describe(address)),
-    )
-}
-
 impl fmt::Debug for UnixDatagram {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("UnixDatagram")
-            .field("fd", &self.fd)
-            .field("address", &self.local_addr().ok())
-            .finish()
+        fmt_socket(f, "UnixDatagram", &self.fd, self.local_addr().ok())
     }
 }

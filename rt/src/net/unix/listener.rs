@@ -11,8 +11,9 @@ use socket2::{Domain, Socket, Type};
 
 use crate::access::Access;
 use crate::net::incoming;
+use crate::net::socket_ops::fmt_socket;
 use crate::net::unix::UnixStream;
-use crate::net::unix::addr::{UnixAddr, describe, from_sock_addr, to_sock_addr};
+use crate::net::unix::addr::{UnixAddr, describe, from_path, from_sock_addr, to_sock_addr};
 use crate::net::with_socket;
 use crate::runtime::io::Io;
 use crate::runtime::io::fd::IoFd;
@@ -47,13 +48,7 @@ impl UnixListener {
     /// [module docs](crate::net::unix)); errors keep their
     /// [`io::ErrorKind`] and name the path.
     pub fn bind<RT: Access + ?Sized, P: AsRef<Path>>(rt: &RT, path: P) -> io::Result<UnixListener> {
-        let path = path.as_ref();
-        let address = SocketAddr::from_pathname(path).map_err(|err| {
-            io::Error::new(
-                err.kind(),
-                format!("can't bind a Unix listener to {}: {err}", path.display()),
-            )
-        })?;
+        let address = from_path(path.as_ref(), "bind a Unix listener to")?;
         UnixListener::bind_addr(rt, &address)
     }
 
@@ -104,10 +99,7 @@ impl UnixListener {
 
 impl fmt::Debug for UnixListener {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("UnixListener")
-            .field("fd", &self.fd)
-            .field("address", &self.local_addr().ok())
-            .finish()
+        fmt_socket(f, "UnixListener", &self.fd, self.local_addr().ok())
     }
 }
 

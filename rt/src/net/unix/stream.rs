@@ -11,7 +11,7 @@ use crate::access::Access;
 use crate::net::limit::ConnectionSlot;
 use crate::net::stream_ops::stream_operations;
 use crate::net::timeout::Timeouts;
-use crate::net::unix::addr::{UnixAddr, describe, from_sock_addr};
+use crate::net::unix::addr::{UnixAddr, address_error, from_path, from_sock_addr};
 use crate::net::with_socket;
 use crate::runtime::io::fd::IoFd;
 
@@ -57,13 +57,7 @@ impl UnixStream {
         rt: &RT,
         path: P,
     ) -> io::Result<UnixStream> {
-        let path = path.as_ref();
-        let address = SocketAddr::from_pathname(path).map_err(|err| {
-            io::Error::new(
-                err.kind(),
-                format!("can't connect to {}: {err}", path.display()),
-            )
-        })?;
+        let address = from_path(path.as_ref(), "connect to")?;
         UnixStream::connect_addr(rt, &address).await
     }
 
@@ -73,12 +67,7 @@ impl UnixStream {
         rt: &RT,
         address: &SocketAddr,
     ) -> io::Result<UnixStream> {
-        let context = |err: io::Error| {
-            io::Error::new(
-                err.kind(),
-                format!("can't connect to {}: {err}", describe(address)),
-            )
-        };
+        let context = |err| address_error(err, "connect to", address);
         let socket = Socket::new(Domain::UNIX, Type::STREAM, None).map_err(context)?;
         let fd = IoFd::connect(socket.into(), &rt.io(), UnixAddr(address.clone()))
             .await
