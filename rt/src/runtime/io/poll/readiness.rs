@@ -6,7 +6,7 @@
 //! One `AtomicU64`: the low [`BITS`] bits say which events were seen and not
 //! yet used up ([`READABLE`], [`WRITABLE`], [`READ_CLOSED`],
 //! [`WRITE_CLOSED`], [`ERROR`]), the rest is a *tick* that every event adds
-//! one to. The driver ([`Readiness::set`]) ORs bits in and bumps the tick;
+//! one to. The driver ([`Readiness::set_taking`]) ORs bits in and bumps the tick;
 //! an operation that got `EWOULDBLOCK` clears the bits of its direction
 //! ([`Readiness::clear`]) only if the tick is still the one it read before
 //! its system call: an event that came in between (the kernel's
