@@ -7,7 +7,7 @@
 //! I/O of its thread-local actors, and one shared by the runtime, for
 //! thread-safe and synchronous actors, which the coordinator polls. A
 //! [`Poller`] is the polling side, owned by its thread: it waits in
-//! `epoll_wait` and hands each event to the [`Readiness`] of its descriptor,
+//! `epoll_wait` and hands each event to the [`Readiness`](readiness::Readiness) of its descriptor,
 //! which wakes whoever waits. A [`PollHandle`] is what I/O types hold: it
 //! registers descriptors ([`Registration`]) and wakes the poller. mio's
 //! `Registry` may be used from any thread while another waits in the poll,
@@ -44,13 +44,13 @@
 
 use std::io;
 use std::sync::{Arc, Mutex};
+use std::task::Waker;
 use std::time::Duration;
 
 use mio::{Events, Poll};
 
 use crate::runtime::io::driver_id::DriverId;
 use crate::runtime::io::poll::polling::PollingState;
-use crate::runtime::io::poll::readiness::Readiness;
 use crate::runtime::io::poll::sources::{Sources, WAKE_TOKEN};
 use crate::runtime::lock::lock;
 
@@ -121,9 +121,9 @@ impl PollHandle {
 pub(crate) struct Poller {
     poll: Poll,
     events: Events,
-    /// The readiness of each event's descriptor and the event's bits, taken
-    /// out of `sources` under one lock per poll; kept for its capacity.
-    ready: Vec<(Arc<Readiness>, u64)>,
+    /// The wakers the events' descriptors held, taken under one lock of
+    /// `sources` per poll and woken after it; kept for its capacity.
+    wakers: Vec<Waker>,
     shared: Arc<PollShared>,
 }
 
@@ -136,7 +136,8 @@ impl Poller {
         Ok(Poller {
             poll,
             events: Events::with_capacity(EVENTS),
-            ready: Vec::with_capacity(EVENTS),
+            // A reader and a writer per event at most.
+            wakers: Vec::with_capacity(2 * EVENTS),
             shared: Arc::new(PollShared {
                 registry,
                 sources: Mutex::new(Sources::default()),
@@ -172,14 +173,13 @@ impl Poller {
                 }
                 // Deregistered since the kernel reported it: none.
                 if let Some(readiness) = sources.get(token) {
-                    self.ready
-                        .push((readiness.clone(), readiness::bits_of(event)));
+                    readiness.set_taking(readiness::bits_of(event), &mut self.wakers);
                 }
             }
         }
-        // Set out of the lock: a woken waker may register or drop sources.
-        for (readiness, bits) in self.ready.drain(..) {
-            readiness.set(bits);
+        // Woken out of the lock: a waker may register or drop sources.
+        for waker in self.wakers.drain(..) {
+            waker.wake();
         }
         Ok(())
     }
