@@ -4,10 +4,9 @@
 //! another thread (a thread-safe actor on a worker, a caller on a plain
 //! thread) still arrives, for every call.
 //!
-//! A counting global allocator counts each thread's allocations.
+//! A counting global allocator (`tests/util/counting_alloc.rs`) counts each
+//! thread's allocations.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::convert::Infallible;
 use std::sync::mpsc;
 use std::thread;
@@ -18,32 +17,12 @@ use kiln::supervisor::NoSupervisor;
 use kiln::{ActorRef, actor, actor_fn};
 use kiln_rt::{ActorOptions, Runtime, RuntimeRef, Spawn, ThreadLocal, ThreadSafe};
 
-struct Counting;
+mod util;
 
-thread_local! {
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-// SAFETY: forwards to `System`, only counting.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
-        // SAFETY: the caller upholds `alloc`'s contract.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: the caller upholds `dealloc`'s contract.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
+use util::counting_alloc::{Counting, allocations};
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
-
-fn allocations() -> usize {
-    ALLOCATIONS.with(Cell::get)
-}
 
 /// Calls per test.
 const CALLS: u64 = 10_000;
