@@ -44,12 +44,16 @@
 //!
 //! Freeing: every release of a bit is an `AcqRel` RMW, so the handle whose
 //! RMW leaves neither `SENDER_REF` nor `RECEIVER_ALIVE` comes after every
-//! other use of the block and frees it.
+//! other use of the block and frees it. A receiver that goes away after the
+//! sender let go (the usual end of an RPC) needs no RMW: its `Acquire` load
+//! that finds `SENDER_REF` clear read the sender's release, the last write
+//! to the state by anyone else, so it is alone and frees the block.
 //!
 //! A call thus costs the receiver one RMW to arm its waker (when it has to
-//! wait) and one when it goes away, and the sender its CAS, the wake-up (one
-//! RMW, or two when the receiver waits) and one RMW to let go: six at most,
-//! where a shared `Arc` (a count besides the state) needed nine.
+//! wait) and, if the sender still holds the block, one when it goes away,
+//! and the sender its CAS, the wake-up (one RMW, or two when the receiver
+//! waits) and one RMW to let go: five or six, where a shared `Arc` (a count
+//! besides the state) needed nine.
 
 use std::alloc::Layout;
 use std::error::Error;
@@ -155,27 +159,30 @@ impl<T> Shared<T> {
     unsafe fn release(shared: NonNull<Shared<T>>, bits: u8) {
         // SAFETY: the caller still holds a reference, so the block is live.
         let this = unsafe { shared.as_ref() };
-        let old = this.state.fetch_and(!bits, Ordering::AcqRel);
-        if old & !bits & (SENDER_REF | RECEIVER_ALIVE) == 0 {
+        let new = this.state.fetch_and(!bits, Ordering::AcqRel) & !bits;
+        if new & (SENDER_REF | RECEIVER_ALIVE) == 0 {
             // SAFETY: ours was the last reference, and our `AcqRel` RMW came
             // after every other handle's release (also `AcqRel`) and read it,
-            // so every other use of the block happened before this.
-            unsafe { Shared::free(shared) };
+            // so every other use of the block happened before this. `VALUE`
+            // is left set only for a value nobody took (the receiver clears
+            // it, as it goes, when it took the value).
+            unsafe { Shared::free(shared, new & VALUE != 0) };
         }
     }
 
-    /// Drops a value left in the cell and frees the block.
+    /// Drops the value left in the cell, if `value_left`, and frees the
+    /// block.
     ///
     /// # Safety
     ///
-    /// No handle uses the block any more.
-    unsafe fn free(shared: NonNull<Shared<T>>) {
+    /// No handle uses the block any more, and `value_left` says whether the
+    /// cell holds a value that nobody took.
+    unsafe fn free(shared: NonNull<Shared<T>>, value_left: bool) {
         // SAFETY: nobody else uses the block, per the caller.
         let this = unsafe { shared.as_ref() };
-        if this.state.load(Ordering::Relaxed) & VALUE != 0 {
-            // SAFETY: `VALUE` says the cell holds a value that nobody took
-            // (the receiver clears it when it took the value), and we are
-            // alone.
+        if value_left {
+            // SAFETY: the cell holds a value that nobody took, per the
+            // caller, and we are alone.
             drop(unsafe { this.take_value() });
         }
         // SAFETY: the block holds an initialised `Shared` (its value cell is
@@ -392,6 +399,20 @@ impl<T> Receiver<T> {
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
+        let state = self.shared().state.load(Ordering::Acquire);
+        if state & SENDER_REF == 0 {
+            // The sender has let go (the usual end of an RPC: the reply came
+            // before the caller was polled again). Its release was the last
+            // write to the state (only `try_reset`, ours, sets `SENDER_REF`
+            // again) and our `Acquire` load read it, so every use of the
+            // block by the sender happened before this and we are alone:
+            // free it without a read-modify-write.
+            let value_left = state & VALUE != 0 && !self.taken;
+            // SAFETY: as above; `VALUE` without `taken` says the cell holds
+            // a value nobody took.
+            unsafe { Shared::free(self.shared, value_left) };
+            return;
+        }
         // A value we took is gone: clear `VALUE` so that whoever frees the
         // block does not drop it again. A value not taken is dropped with
         // the block.

@@ -282,3 +282,39 @@ fn two_calls_reuse_the_channel() {
         responder.join().unwrap();
     });
 }
+
+/// Two calls in a row, each on a new channel as `ActorRef::rpc` makes
+/// them. In the first the caller takes the answer and drops its receiver
+/// while the responder (another thread) may still be waking it or letting
+/// go of the block; in the second the caller gives up while the responder
+/// answers. Each block is freed once by whichever handle goes last (the
+/// receiver without a read-modify-write when the sender let go first), and
+/// the second call's block is made while the first responder may still be
+/// letting go of its own. Outside loom that block is the first one, taken
+/// back from this thread's cache (`inbox/src/recycle.rs`); under loom the
+/// cache is off, so a block freed twice or never shows up in loom's
+/// allocation tracking, and an answer dropped twice or never in the drop
+/// count.
+#[test]
+fn calls_in_a_row_free_each_reply_block_once() {
+    model(Some(2), || {
+        let counter = DropCounter::counter();
+        let (response, mut answer) = oneshot::new::<DropCounter>();
+        let first = {
+            let counter = counter.clone();
+            thread::spawn(move || response.try_send(DropCounter::new(&counter, 1)).is_ok())
+        };
+        let value = block_on(answer.recv()).map(|answer| answer.value);
+        assert_eq!(value, Some(1));
+        drop(answer);
+        let (response, answer) = oneshot::new::<DropCounter>();
+        let second = {
+            let counter = counter.clone();
+            thread::spawn(move || response.try_send(DropCounter::new(&counter, 2)).is_ok())
+        };
+        drop(answer);
+        assert!(first.join().unwrap(), "the first caller was waiting");
+        let _delivered = second.join().unwrap();
+        assert_eq!(drops(&counter), 2);
+    });
+}

@@ -4,10 +4,9 @@
 //! Either way the actor works, stops, and references that outlive it see it
 //! gone.
 //!
-//! A counting global allocator counts each thread's allocations.
+//! A counting global allocator (`tests/util/counting_alloc.rs`) counts each
+//! thread's allocations.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::convert::Infallible;
 use std::sync::mpsc;
 
@@ -15,32 +14,12 @@ use kiln::supervisor::NoSupervisor;
 use kiln::{ActorRef, actor, actor_fn};
 use kiln_rt::{ActorOptions, Runtime, RuntimeRef, Spawn, ThreadLocal, ThreadSafe};
 
-struct Counting;
+mod util;
 
-thread_local! {
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-// SAFETY: forwards to `System`, only counting.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
-        // SAFETY: the caller upholds `alloc`'s contract.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: the caller upholds `dealloc`'s contract.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
+use util::counting_alloc::{Counting, allocations};
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
-
-fn allocations() -> usize {
-    ALLOCATIONS.with(Cell::get)
-}
 
 /// How many actors each test spawns.
 const ACTORS: usize = 1_000;

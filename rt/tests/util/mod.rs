@@ -5,6 +5,8 @@
 //! - here: building the examples;
 //! - [`check`]: checks that run inside an actor;
 //! - [`clients`]: clients that stall a server, and the TCP echo loop;
+//! - [`counting_alloc`]: a global allocator counting each thread's
+//!   allocations;
 //! - [`datagram_echo`]: the datagram echo server of UDP and Unix sockets;
 //! - [`echo`]: the echo tests with many clients;
 //! - [`fake_systemd`]: a socket standing in for systemd's notify socket;
@@ -23,6 +25,7 @@
 
 pub(crate) mod check;
 pub(crate) mod clients;
+pub(crate) mod counting_alloc;
 pub(crate) mod datagram_echo;
 pub(crate) mod echo;
 pub(crate) mod fake_systemd;
