@@ -40,6 +40,7 @@ const ALIGN: usize = 16;
 /// The largest block cached.
 const MAX_SIZE: usize = 128;
 /// Number of size classes: 16, 32, ..., 128 bytes.
+#[cfg_attr(any(loom, kiln_sanitize), allow(dead_code))]
 const CLASSES: usize = MAX_SIZE / ALIGN;
 /// Free blocks kept per class and thread: enough for that many RPCs in
 /// flight from one thread without touching the allocator. (Unused where
