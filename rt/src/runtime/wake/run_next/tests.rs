@@ -15,6 +15,14 @@ fn pid(index: u32) -> ProcessId {
     }
 }
 
+/// Runs `test` with this thread a worker of a runtime with shards
+/// `SHARD_0` and `SHARD_1`, then makes it no worker again.
+fn on_worker(test: impl FnOnce()) {
+    set_shards(vec![SHARD_0, SHARD_1]);
+    test();
+    clear();
+}
+
 /// `hold` on this thread's context.
 fn offer(id: WakerId, index: u32) -> Option<(WakerId, ProcessId)> {
     context::with(|cx| hold(cx, id, pid(index)))
@@ -22,44 +30,44 @@ fn offer(id: WakerId, index: u32) -> Option<(WakerId, ProcessId)> {
 
 #[test]
 fn a_closed_slot_holds_nothing() {
-    set_shards(vec![SHARD_0, SHARD_1]);
-    assert_eq!(offer(SHARD_0, 1), Some((SHARD_0, pid(1))));
-    open();
-    assert_eq!(close(), None);
-    clear();
+    on_worker(|| {
+        assert_eq!(offer(SHARD_0, 1), Some((SHARD_0, pid(1))));
+        open();
+        assert_eq!(close(), None);
+    });
 }
 
 #[test]
 fn an_open_slot_holds_a_wake_of_its_shards_until_closed() {
-    set_shards(vec![SHARD_0, SHARD_1]);
-    open();
-    assert_eq!(offer(SHARD_1, 3), None);
-    assert_eq!(close(), Some((1, pid(3))));
-    // Closed: taken, and nothing more is held.
-    assert_eq!(offer(SHARD_1, 4), Some((SHARD_1, pid(4))));
-    assert_eq!(close(), None);
-    clear();
+    on_worker(|| {
+        open();
+        assert_eq!(offer(SHARD_1, 3), None);
+        assert_eq!(close(), Some((1, pid(3))));
+        // Closed: taken, and nothing more is held.
+        assert_eq!(offer(SHARD_1, 4), Some((SHARD_1, pid(4))));
+        assert_eq!(close(), None);
+    });
 }
 
 #[test]
 fn wakes_of_other_targets_pass() {
-    set_shards(vec![SHARD_0, SHARD_1]);
-    open();
-    assert_eq!(offer(OTHER, 2), Some((OTHER, pid(2))));
-    assert_eq!(close(), None);
-    clear();
+    on_worker(|| {
+        open();
+        assert_eq!(offer(OTHER, 2), Some((OTHER, pid(2))));
+        assert_eq!(close(), None);
+    });
 }
 
 #[test]
 fn a_second_wake_takes_the_slot_and_the_first_is_delivered() {
-    set_shards(vec![SHARD_0, SHARD_1]);
-    open();
-    assert_eq!(offer(SHARD_0, 1), None);
-    assert_eq!(offer(SHARD_1, 2), Some((SHARD_0, pid(1))));
-    // The same process again: still held, nothing to deliver.
-    assert_eq!(offer(SHARD_1, 2), None);
-    assert_eq!(close(), Some((1, pid(2))));
-    clear();
+    on_worker(|| {
+        open();
+        assert_eq!(offer(SHARD_0, 1), None);
+        assert_eq!(offer(SHARD_1, 2), Some((SHARD_0, pid(1))));
+        // The same process again: still held, nothing to deliver.
+        assert_eq!(offer(SHARD_1, 2), None);
+        assert_eq!(close(), Some((1, pid(2))));
+    });
 }
 
 #[test]
