@@ -41,6 +41,8 @@ pub(crate) struct Context {
     /// `scheduler::shards`: the runtime (the address of its shards, 0 for
     /// none) and shard of the worker running on this thread.
     pub(crate) home_shard: Cell<(usize, usize)>,
+    /// `wake::run_next`: the worker's run-next slot, see [`RunNextSlot`].
+    pub(crate) run_next: RunNextSlot,
     /// `io`: what this thread did on the rings, see [`IoCounts`].
     pub(crate) io: IoCounts,
     /// `io`: the ring of the worker running on this thread, installed by
@@ -84,6 +86,20 @@ pub(crate) struct IoCounts {
     pub(crate) ready_streak: Cell<u32>,
 }
 
+/// A worker's run-next slot: the thread-safe process last woken by the
+/// thread-safe process running on this worker, which the worker runs next;
+/// touched only by `wake::run_next` (see there).
+pub(crate) struct RunNextSlot {
+    /// The waker ids of the shards of this worker's runtime, indexed by
+    /// shard; empty off workers. Set and cleared by `WorkerThread`.
+    pub(crate) shards: RefCell<Vec<WakerId>>,
+    /// Set while a thread-safe process runs on this worker: wakes of the
+    /// processes of `shards` are held in `held` meanwhile.
+    pub(crate) open: Cell<bool>,
+    /// The shard and process id of the last wake held.
+    pub(crate) held: Cell<Option<(usize, ProcessId)>>,
+}
+
 /// The timers a socket's timeout uses on a runtime thread; touched only by
 /// `net::timeout` (and set as said on [`Context::timers`]).
 pub(crate) struct ThreadTimers {
@@ -100,6 +116,11 @@ impl Context {
             waker_id: Cell::new(NO_WAKER_ID),
             woken: RefCell::new(Vec::new()),
             home_shard: Cell::new((0, 0)),
+            run_next: RunNextSlot {
+                shards: RefCell::new(Vec::new()),
+                open: Cell::new(false),
+                held: Cell::new(None),
+            },
             io: IoCounts {
                 pending: Cell::new(0),
                 unsubmitted: Cell::new(false),

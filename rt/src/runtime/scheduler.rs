@@ -189,6 +189,7 @@ impl<P: ?Sized + Process> RunQueue<P> {
 
     /// Marks `pid` ready; stale ids and ready processes are ignored.
     pub(crate) fn wake(&mut self, pid: ProcessId) {
+        let floor = self.sleeper_floor();
         let Some(slot) = self.slots.get_mut(pid.index as usize) else {
             return;
         };
@@ -197,9 +198,6 @@ impl<P: ?Sized + Process> RunQueue<P> {
         }
         match slot.state {
             State::Idle => {
-                let floor = self
-                    .min_vruntime
-                    .saturating_sub(SLEEPER_CREDIT.as_nanos() as u64);
                 slot.vruntime = slot.vruntime.max(floor);
                 slot.state = State::Ready;
                 self.ready.push((slot.vruntime, pid.index));
@@ -207,6 +205,34 @@ impl<P: ?Sized + Process> RunQueue<P> {
             State::Running { .. } => slot.state = State::Running { woken: true },
             State::Ready | State::Empty => {}
         }
+    }
+
+    /// Wakes `pid` to run at once: takes it out to run if it was waiting,
+    /// without going through the ready queue (and without moving the
+    /// minimum: it is picked out of order); else wakes it as [`RunQueue::wake`]
+    /// does and returns `None`. For the run-next slot (`wake/run_next.rs`).
+    pub(crate) fn take_woken(&mut self, pid: ProcessId) -> Option<Running<P>> {
+        let waiting = self
+            .slots
+            .get(pid.index as usize)
+            .is_some_and(|slot| slot.generation == pid.generation && slot.state == State::Idle);
+        if !waiting {
+            self.wake(pid);
+            return None;
+        }
+        let floor = self.sleeper_floor();
+        let slot = &mut self.slots[pid.index as usize];
+        slot.vruntime = slot.vruntime.max(floor);
+        slot.state = State::Running { woken: false };
+        let process = slot.process.take().expect("waiting process missing");
+        Some(Running { pid, process })
+    }
+
+    /// The least virtual run time a process waking up gets: the minimum less
+    /// the sleeper credit.
+    fn sleeper_floor(&self) -> u64 {
+        self.min_vruntime
+            .saturating_sub(SLEEPER_CREDIT.as_nanos() as u64)
     }
 
     /// Marks every process ready (after wake-ups were lost to an overflow).

@@ -214,6 +214,14 @@ impl RuntimeInternals {
         token
     }
 
+    /// Wakes thread-safe process `pid` of `shard`: marks it ready and wakes
+    /// a worker for it if one sleeps.
+    pub(crate) fn wake_thread_safe(&self, shard: usize, pid: ProcessId) {
+        log::trace!("waking thread-safe process {pid:?} of shard {shard}");
+        self.shards.wake(shard, pid);
+        self.wake_worker_for(shard);
+    }
+
     /// After a process of `shard` became ready: wakes the shard's worker if
     /// it sleeps, else another sleeping worker, if any (see [`shards`]).
     pub(crate) fn wake_worker_for(&self, shard: usize) {
@@ -331,9 +339,7 @@ struct ShardWaker {
 
 impl WakeTarget for ShardWaker {
     fn wake(&self, pid: ProcessId) {
-        log::trace!("waking thread-safe process {pid:?} of shard {}", self.shard);
-        self.internals.shards.wake(self.shard, pid);
-        self.internals.wake_worker_for(self.shard);
+        self.internals.wake_thread_safe(self.shard, pid);
     }
 }
 

@@ -5,14 +5,19 @@
 //! [`WakerId`] (16 bits) and a [`ProcessId`] (index 32 bits, generation 16
 //! bits), so cloning and dropping it are free.
 //!
-//! Waking takes one of two paths:
+//! Waking takes one of three paths:
 //! - **Same thread** (the common case: an actor waking another actor on its
 //!   worker): the waker id in the thread's [context](crate::runtime::context)
 //!   matches the waker's, and the process id is pushed onto the context's
 //!   list of woken processes, which the worker drains after every poll. No
 //!   atomics, no locks, no syscalls.
-//! - **Another thread**: the waker id is looked up in the global
-//!   [`REGISTRY`] of [`WakeTarget`]s (a read lock) and the target is told;
+//! - **A thread-safe process woken by the thread-safe process running on
+//!   this worker**: held in the worker's run-next slot, to run next here
+//!   (see [`run_next`]).
+//! - **Otherwise** (a process of another worker; a thread-safe one, whose
+//!   waker id names its shard, woken in any other way): the waker id is
+//!   looked up in the global [`REGISTRY`] of [`WakeTarget`]s (a read lock)
+//!   and the target is told;
 //!   a worker target queues the process id in a bounded queue and wakes the
 //!   worker's io_uring only if it is blocked (see `runtime/worker/handle.rs`).
 //!
@@ -29,6 +34,8 @@ compile_error!("kiln-rt packs waker data into 64-bit pointers");
 
 use crate::runtime::context;
 pub(crate) use crate::runtime::ids::{NO_WAKER_ID, ProcessId, WakerId};
+
+pub(crate) mod run_next;
 
 /// Something that can be told a process is woken: a worker, or the shared
 /// scheduler of a runtime.
@@ -110,16 +117,21 @@ fn unpack(data: usize) -> (WakerId, ProcessId) {
 /// Wakes the process behind the packed `data`.
 fn wake(data: usize) {
     let (id, pid) = unpack(data);
-    let woken_here = context::with(|cx| {
-        let here = cx.waker_id.get() == id;
-        if here {
+    let elsewhere = context::with(|cx| {
+        if cx.waker_id.get() == id {
             cx.woken.borrow_mut().push(pid);
+            None
+        } else {
+            run_next::hold(cx, id, pid)
         }
-        here
     });
-    if woken_here {
-        return;
+    if let Some((id, pid)) = elsewhere {
+        wake_through_registry(id, pid);
     }
+}
+
+/// Tells the target registered as `id` that `pid` is woken.
+fn wake_through_registry(id: WakerId, pid: ProcessId) {
     let registry = REGISTRY.read().unwrap_or_else(PoisonError::into_inner);
     if let Some(Some(target)) = registry.get(usize::from(id)) {
         target.wake(pid);

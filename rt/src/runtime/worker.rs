@@ -15,7 +15,9 @@
 //! 3. runs ready thread-local processes for at most a time slice (or a
 //!    number of runs), then a few thread-safe (see [`Tuning`])
 //!    ones, from its own shard first (see
-//!    [`shards`](crate::runtime::scheduler::shards)). Either batch ends early to
+//!    [`shards`](crate::runtime::scheduler::shards)), except that a
+//!    thread-safe process woken by the one that just ran runs next (at most
+//!    three in a row, see [`run_next`]). Either batch ends early to
 //!    give way to the other kind of process when that is ready and has had
 //!    less of the worker's time (see
 //!    [`balance`](crate::runtime::scheduler::balance)): a thread-safe process
@@ -101,10 +103,10 @@ use crate::runtime::scheduler::RunQueue;
 use crate::runtime::scheduler::balance::Balance;
 use crate::runtime::scheduler::process::run_process;
 use crate::runtime::scheduler::process_box::drop_process;
-use crate::runtime::scheduler::shards::STEAL_EVERY;
+use crate::runtime::scheduler::shards::{STEAL_EVERY, Taken};
 use crate::runtime::shared::RuntimeInternals;
 use crate::runtime::timers::TimingWheel;
-use crate::runtime::wake::{self, ProcessId};
+use crate::runtime::wake::{self, ProcessId, run_next};
 use crate::trace::RunEnd;
 pub(crate) use control::{Control, RunFn, WorkerControl};
 pub(crate) use exit::{ExitGuard, ThreadExit};
@@ -240,6 +242,7 @@ impl WorkerSetup {
             counters: WorkerCounters::default(),
             thread,
             balance: Balance::new(),
+            unannounced: None,
         };
         let result = worker.run_loop();
         worker.shutdown();
@@ -296,6 +299,9 @@ struct Worker {
     /// How this worker's time went to thread-local and thread-safe processes
     /// (see `scheduler/balance.rs`).
     balance: Balance,
+    /// The shard of a process this worker left ready without waking a
+    /// worker for it, see [`Worker::hand_back`].
+    unannounced: Option<usize>,
     /// What makes this thread a worker; dropped last (after the processes
     /// in `local`), also when the loop panics.
     thread: WorkerThread,
@@ -339,10 +345,12 @@ impl Worker {
         let mut handled = 0;
         while let Ok(control) = self.control.try_recv() {
             handled += 1;
+            self.announce();
             self.run_control(control);
         }
         while let Ok(errand) = self.errands.try_recv() {
             handled += 1;
+            self.announce();
             self.run_errand(errand);
         }
         handled
@@ -414,6 +422,9 @@ impl Worker {
     /// Runs ready thread-local processes for at most a time slice; returns
     /// how many ran.
     fn run_local(&mut self) -> usize {
+        if self.unannounced.is_some() && self.local_ready() {
+            self.announce();
+        }
         let clock = self.clock;
         let mut start = clock.now();
         let batch_start = start;
@@ -496,12 +507,20 @@ impl Worker {
         // First start and last end of the batch, when tracing.
         let mut batch: Option<(Instant, Instant)> = None;
         let steal_turn = self.counters.turns.is_multiple_of(STEAL_EVERY);
+        // Whatever this worker left ready without waking a worker for it is
+        // taken from here on (see `hand_back`).
+        self.unannounced = None;
+        // The process the last poll woke, to run next, and how many ran that
+        // way in a row (see `wake/run_next.rs`).
+        let mut held = None;
+        let mut streak = 0;
         while runs < self.tuning.max_shared_runs {
             if self.balance.shared_gives_way() && self.local_ready() {
                 ended = RunEnd::GaveWay;
                 break;
             }
-            let Some(mut taken) = shards.take(self.index, steal_turn && runs == 0) else {
+            let next = self.take_shared(held.take(), &mut streak, steal_turn && runs == 0);
+            let Some(mut taken) = next else {
                 ended = RunEnd::NothingReady;
                 break;
             };
@@ -513,7 +532,14 @@ impl Worker {
                 crate::runtime::trace::poll_start(crate::runtime::trace::actor_id(waker_id, pid));
             }
             let process = &mut taken.running.process;
+            run_next::open();
             let done = run_process(process.as_mut(), &mut task::Context::from_waker(&waker));
+            held = run_next::close();
+            if held == Some((taken.shard, pid)) {
+                // Woken by itself (a yield): behind the others, as before.
+                held = None;
+                self.shared.wake_thread_safe(taken.shard, pid);
+            }
             let end = clock.now();
             if self.tracing {
                 let (start, end) = (clock.instant(start), clock.instant(end));
@@ -532,6 +558,9 @@ impl Worker {
             }
             runs += 1;
         }
+        if let Some((shard, pid)) = held {
+            self.hand_back(shard, pid);
+        }
         self.counters.thread_safe_polls += runs as u64;
         if let Some((start, end)) = batch {
             crate::runtime::trace::run(true, ended, runs, start, end);
@@ -541,6 +570,57 @@ impl Worker {
             self.collect_wakes();
         }
         runs
+    }
+
+    /// The next thread-safe process to run: `held` (the process the last
+    /// poll woke) unless `streak` of those ran in a row already, else the
+    /// one the shards give (see `wake/run_next.rs`).
+    fn take_shared(
+        &self,
+        held: Option<(usize, ProcessId)>,
+        streak: &mut usize,
+        steal_first: bool,
+    ) -> Option<Taken> {
+        let shards = &self.shared.shards;
+        if let Some((shard, pid)) = held {
+            if *streak < run_next::MAX_STREAK {
+                if let Some(taken) = shards.take_woken(shard, pid) {
+                    *streak += 1;
+                    return Some(taken);
+                }
+            } else {
+                // Its turn in its shard, by virtual run time; no worker is
+                // woken for it: this one takes from the shards right now.
+                shards.wake(shard, pid);
+            }
+        }
+        *streak = 0;
+        shards.take(self.index, steal_first)
+    }
+
+    /// Gives back to its shard the process held to run next that this
+    /// batch of thread-safe runs leaves: marked ready there, where any
+    /// worker may take it. A sleeping worker is woken for it if this one
+    /// has thread-local work ready (which may keep it for up to a time
+    /// slice); else this worker takes it on its next turn, and only if
+    /// thread-local work comes up before that is a worker woken
+    /// ([`Worker::announce`]).
+    fn hand_back(&mut self, shard: usize, pid: ProcessId) {
+        if self.local_ready() {
+            self.shared.wake_thread_safe(shard, pid);
+        } else {
+            self.shared.shards.wake(shard, pid);
+            self.unannounced = Some(shard);
+        }
+    }
+
+    /// Wakes a sleeping worker (if any) for the process that
+    /// [`Worker::hand_back`] left ready without one, before this worker
+    /// turns to other work.
+    fn announce(&mut self) {
+        if let Some(shard) = self.unannounced.take() {
+            self.shared.wake_worker_for(shard);
+        }
     }
 
     /// Whether a thread-local process is ready, or woken on this thread and

@@ -54,11 +54,11 @@
 //! time as before. Virtual run times of the two sides cannot be compared:
 //! every thread-local queue and every shard has its own minimum. And only
 //! the worker's own shard is looked at before each poll; other shards'
-//! processes are stolen as before (`scheduler/shards.rs`). Nor is a woken
-//! thread-safe process run next on the worker that woke it (tokio's LIFO
-//! slot, which `BENCHMARKS.md` names as the change to try for W1c): here a
-//! process stays in its shard, and the consumer is served by its shard's
-//! worker.
+//! processes are stolen as before (`scheduler/shards.rs`). Nor is a
+//! thread-safe process woken by a thread-local one run next on the worker
+//! that woke it, as one woken by a thread-safe process is
+//! (`wake/run_next.rs`): the consumer above is served by its shard's worker,
+//! within this balance.
 
 use std::time::Duration;
 

@@ -22,7 +22,10 @@
 //!   [`Taken`] remembers the shard). Stealing only *tries* to lock a shard:
 //!   a shard that is locked is being used by its owner (who runs its ready
 //!   processes) or a waker (who wakes a worker for it).
-//! - **Waking a process** of shard *j* marks it ready under shard *j*'s lock,
+//! - **Waking a process** of shard *j* (other than from a thread-safe
+//!   process running on a worker, which holds the wake in its run-next slot
+//!   and runs the process next: see `wake/run_next.rs`, and
+//!   [`Shards::take_woken`]) marks it ready under shard *j*'s lock,
 //!   then wakes worker *j* if it sleeps, else another sleeping worker (if
 //!   any), so a ready process does not wait for its own worker while another
 //!   sleeps. The lost-wake-up argument of `runtime/worker/handle.rs` holds per shard: a
@@ -236,6 +239,21 @@ impl Shards {
     /// Marks process `pid` of `shard` ready.
     pub(crate) fn wake(&self, shard: usize, pid: ProcessId) {
         self.queue(shard).wake(pid);
+    }
+
+    /// Wakes process `pid` of `shard` to run at once on this thread: takes
+    /// it out of the shard if it was waiting, else wakes it as
+    /// [`Shards::wake`] does (for the run-next slot, `wake/run_next.rs`).
+    pub(crate) fn take_woken(&self, shard: usize, pid: ProcessId) -> Option<Taken> {
+        let running = self.queue(shard).take_woken(pid)?;
+        Some(Taken { shard, running })
+    }
+
+    /// The waker ids of the shards, by shard (for the run-next slot).
+    pub(crate) fn waker_ids(&self) -> Vec<WakerId> {
+        (0..self.shards.len())
+            .map(|shard| self.waker_id(shard))
+            .collect()
     }
 
     /// Takes a ready process to run on the worker of shard `home`: from

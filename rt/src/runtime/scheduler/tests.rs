@@ -4,7 +4,7 @@ use std::pin::Pin;
 use std::task::{self, Poll};
 use std::time::Duration;
 
-use super::{RunQueue, START_DEBIT};
+use super::{RunQueue, SLEEPER_CREDIT, START_DEBIT};
 use crate::runtime::scheduler::process::Process;
 use crate::runtime::scheduler::process_box::ProcessBox;
 use crate::runtime::wake::ProcessId;
@@ -315,4 +315,57 @@ fn new_process_runs_once_busy_ones_ran_the_debit() {
         (debit_runs - 4..=debit_runs + 4).contains(&busy_runs),
         "{busy_runs} busy runs before the new process"
     );
+}
+
+#[test]
+fn take_woken_takes_a_waiting_process_past_the_ready_ones() {
+    let mut queue = Queue::new();
+    let waiting = add(&mut queue, 1, Priority::NORMAL);
+    assert_eq!(run(&mut queue, 0, false), 1);
+    let ready = add(&mut queue, 2, Priority::NORMAL);
+    let min = queue.min_vruntime;
+    // Waiting: taken at once, the other stays ready, the minimum unmoved.
+    let running = queue
+        .take_woken(waiting)
+        .expect("waiting process not taken");
+    assert_eq!(*running.process, 1);
+    assert_eq!(queue.ready_len(), 1);
+    assert_eq!(queue.min_vruntime, min);
+    // Running: woken, so it is ready again once it finishes.
+    assert!(queue.take_woken(waiting).is_none());
+    queue.finish(running, Duration::from_millis(1), false);
+    assert_eq!(queue.ready_len(), 2);
+    // Ready: left where it is.
+    assert!(queue.take_woken(ready).is_none());
+    assert_eq!(queue.ready_len(), 2);
+    // Stale, and past the slab: nothing.
+    let mut finished = 0;
+    while let Some(running) = queue.next() {
+        finished += 1;
+        queue.finish(running, Duration::ZERO, true);
+    }
+    assert_eq!(finished, 2);
+    assert!(queue.take_woken(waiting).is_none());
+    let far = ProcessId {
+        index: 99,
+        generation: 0,
+    };
+    assert!(queue.take_woken(far).is_none());
+    assert_eq!(queue.len(), 0);
+}
+
+#[test]
+fn take_woken_gives_a_long_sleeper_no_more_credit_than_a_wake() {
+    let mut queue = Queue::new();
+    let sleeper = add(&mut queue, 1, Priority::NORMAL);
+    assert_eq!(run(&mut queue, 0, false), 1);
+    let busy = add(&mut queue, 2, Priority::NORMAL);
+    for _ in 0..10 {
+        assert_eq!(run(&mut queue, 5, false), 2);
+        queue.wake(busy);
+    }
+    let running = queue.take_woken(sleeper).unwrap();
+    let floor = queue.min_vruntime - SLEEPER_CREDIT.as_nanos() as u64;
+    assert_eq!(vruntime(&queue, sleeper), floor);
+    queue.finish(running, Duration::ZERO, false);
 }

@@ -4,11 +4,11 @@
 //!
 //! Entering registers the worker's waker id (so wakers of its processes
 //! find it) and makes it this thread's, makes the worker's shard this
-//! thread's home shard, installs the worker's ring, starts the thread's
+//! thread's home shard and the runtime's shards the ones whose wakes its
+//! run-next slot holds, installs the worker's ring, starts the thread's
 //! trace and tells the metrics the worker runs; once the worker's state
 //! exists, [`WorkerThread::set_timers`] makes its timers the thread's for
-//! sockets' timeouts. Dropping the guard stops
-//! all of it in reverse, unregisters the waker id (the registry's reference
+//! sockets' timeouts. Dropping the guard stops all of it in reverse, unregisters the waker id (the registry's reference
 //! to the worker's handle goes with it) and tells the shared state that the
 //! worker stopped, so a panicking worker leaves nothing registered.
 
@@ -24,7 +24,7 @@ use crate::runtime::local::LocalInternals;
 use crate::runtime::scheduler::shards;
 use crate::runtime::shared::RuntimeInternals;
 use crate::runtime::trace::{self, Thread};
-use crate::runtime::wake::{self, NO_WAKER_ID, WakerId};
+use crate::runtime::wake::{self, NO_WAKER_ID, WakerId, run_next};
 use crate::runtime::worker::handle::WorkerHandle;
 
 /// A thread made a worker; see the [module docs](self).
@@ -47,6 +47,7 @@ impl WorkerThread {
         let waker_id = wake::register(handle.clone()).ok_or_else(Error::too_many_workers)?;
         wake::set_current(waker_id);
         shards::set_home(&shared.shards, handle.index);
+        run_next::set_shards(shared.shards.waker_ids());
         handle.metrics.started();
         if let Some(file) = &shared.trace {
             let name = thread::current().name().unwrap_or("worker").to_owned();
@@ -95,6 +96,7 @@ impl Drop for WorkerThread {
         self.handle.metrics.stopped();
         wake::set_current(NO_WAKER_ID);
         shards::clear_home();
+        run_next::clear();
         wake::unregister(self.waker_id);
         self.shared.worker_stopped();
     }
