@@ -85,7 +85,7 @@ use std::time::Duration;
 use kiln::actor::{self, Actor, NewActor};
 use kiln::actor_ref::{ActorExit, ActorGroup};
 use kiln::inbox::oneshot;
-use kiln::supervisor::{Supervisor, SupervisorStrategy, SyncSupervisor, panic_message};
+use kiln::supervisor::{Failure, Supervisor, SyncSupervisor};
 use kiln::sync::{SyncActor, SyncActorRunnerBuilder};
 use kiln::{ActorRef, InboxSize};
 
@@ -492,38 +492,9 @@ pub fn take_failures_of(actor_name: &str) -> Vec<String> {
 #[derive(Copy, Clone, Debug, Default)]
 pub struct TestSupervisor;
 
-impl<NA> Supervisor<NA> for TestSupervisor
-where
-    NA: NewActor,
-    NA::Error: fmt::Display,
-    <NA::Actor as Actor>::Error: fmt::Display,
-{
-    fn decide(&mut self, error: <NA::Actor as Actor>::Error) -> SupervisorStrategy<NA::Argument> {
-        lock(&FAILURES).push(format!("actor '{}' failed: {error}", NA::name()));
-        SupervisorStrategy::Stop
-    }
+kiln::__stop_supervisor!(TestSupervisor, record_failure);
 
-    fn decide_on_restart_error(&mut self, error: NA::Error) -> SupervisorStrategy<NA::Argument> {
-        lock(&FAILURES).push(format!("actor '{}' failed to restart: {error}", NA::name()));
-        SupervisorStrategy::Stop
-    }
-
-    fn second_restart_error(&mut self, error: NA::Error) {
-        lock(&FAILURES).push(format!(
-            "actor '{}' failed to restart again: {error}",
-            NA::name()
-        ));
-    }
-
-    fn decide_on_panic(
-        &mut self,
-        panic: Box<dyn Any + Send + 'static>,
-    ) -> SupervisorStrategy<NA::Argument> {
-        lock(&FAILURES).push(format!(
-            "actor '{}' panicked: {}",
-            NA::name(),
-            panic_message(&*panic)
-        ));
-        SupervisorStrategy::Stop
-    }
+/// Records `actor`'s `failure` for [`take_failures`].
+fn record_failure(actor: &'static str, failure: Failure<'_>) {
+    lock(&FAILURES).push(format!("actor '{actor}' {failure}"));
 }
