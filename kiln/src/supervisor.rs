@@ -26,8 +26,12 @@ use log::{error, warn};
 use crate::actor::{Actor, NewActor};
 use crate::sync::SyncActor;
 
+mod failure;
 mod restart;
 
+#[doc(hidden)]
+pub use failure::Failure;
+pub use failure::panic_message;
 pub use restart::RestartIntensity;
 #[doc(hidden)]
 pub use restart::{__restart_decision, __restart_stopped};
@@ -97,18 +101,6 @@ pub trait SyncSupervisor<A: SyncActor> {
     }
 }
 
-/// The message of a panic payload: the `&str` or `String` given to
-/// `panic!`, or `"<non-string panic payload>"`.
-pub fn panic_message<'a>(panic: &'a (dyn Any + Send + 'static)) -> &'a str {
-    if let Some(msg) = panic.downcast_ref::<&'static str>() {
-        msg
-    } else if let Some(msg) = panic.downcast_ref::<String>() {
-        msg
-    } else {
-        "<non-string panic payload>"
-    }
-}
-
 /// The supervisor of actors that cannot fail: their error types are
 /// [`Infallible`]. A panic is logged and stops the actor.
 #[derive(Copy, Clone, Debug, Default)]
@@ -141,29 +133,71 @@ where
     }
 }
 
+/// The supervisors that stop an actor on every failure and report it:
+/// [`StopSupervisor`] logs the failure, `test::PanicSupervisor` turns it
+/// into a panic and kiln-rt's `test::TestSupervisor` records it for the
+/// test. They differ only in what they do with the report, so each names a
+/// function `fn(actor: &'static str, failure: Failure)` and this macro
+/// writes the rest.
+///
+/// Implements [`Supervisor`], for every
+/// actor whose errors are `Display`, for `$supervisor`: it calls
+/// `$report(actor_name, failure)` (a
+/// `fn(&'static str, `[`Failure`]`)`) and stops the actor, on every
+/// failure. Not public API: for the supervisors of kiln and kiln-rt.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __stop_supervisor {
+    ($supervisor: ty, $report: expr) => {
+        impl<NA> $crate::supervisor::Supervisor<NA> for $supervisor
+        where
+            NA: $crate::actor::NewActor,
+            NA::Error: ::std::fmt::Display,
+            <NA::Actor as $crate::actor::Actor>::Error: ::std::fmt::Display,
+        {
+            fn decide(
+                &mut self,
+                error: <NA::Actor as $crate::actor::Actor>::Error,
+            ) -> $crate::supervisor::SupervisorStrategy<NA::Argument> {
+                $crate::__stop_supervisor!(@report NA, $report, Error(&error));
+                $crate::supervisor::SupervisorStrategy::Stop
+            }
+
+            fn decide_on_restart_error(
+                &mut self,
+                error: NA::Error,
+            ) -> $crate::supervisor::SupervisorStrategy<NA::Argument> {
+                $crate::__stop_supervisor!(@report NA, $report, RestartError(&error));
+                $crate::supervisor::SupervisorStrategy::Stop
+            }
+
+            fn second_restart_error(&mut self, error: NA::Error) {
+                $crate::__stop_supervisor!(@report NA, $report, SecondRestartError(&error));
+            }
+
+            fn decide_on_panic(
+                &mut self,
+                panic: ::std::boxed::Box<dyn ::std::any::Any + ::std::marker::Send + 'static>,
+            ) -> $crate::supervisor::SupervisorStrategy<NA::Argument> {
+                $crate::__stop_supervisor!(@report NA, $report, Panic(panic));
+                $crate::supervisor::SupervisorStrategy::Stop
+            }
+        }
+    };
+    (@report $na: ident, $report: expr, $failure: ident($cause: expr)) => {{
+        let report: fn(&'static str, $crate::supervisor::Failure<'_>) = $report;
+        report(
+            <$na as $crate::actor::NewActor>::name(),
+            $crate::supervisor::Failure::$failure($cause),
+        );
+    }};
+}
+
 /// A supervisor that logs the error (at `warn` level) and stops the actor.
 #[derive(Copy, Clone, Debug, Default)]
 pub struct StopSupervisor;
 
-impl<NA> Supervisor<NA> for StopSupervisor
-where
-    NA: NewActor,
-    NA::Error: fmt::Display,
-    <NA::Actor as Actor>::Error: fmt::Display,
-{
-    fn decide(&mut self, error: <NA::Actor as Actor>::Error) -> SupervisorStrategy<NA::Argument> {
-        warn!("actor '{}' failed, stopping it: {error}", NA::name());
-        SupervisorStrategy::Stop
-    }
-
-    fn decide_on_restart_error(&mut self, error: NA::Error) -> SupervisorStrategy<NA::Argument> {
-        stop_on_restart_error::<NA>(&error)
-    }
-
-    fn second_restart_error(&mut self, error: NA::Error) {
-        log_second_restart_error::<NA>(&error);
-    }
-}
+__stop_supervisor!(StopSupervisor, log_stopped);
 
 impl<A> SyncSupervisor<A> for StopSupervisor
 where
@@ -192,11 +226,12 @@ where
     }
 
     fn decide_on_restart_error(&mut self, error: NA::Error) -> SupervisorStrategy<NA::Argument> {
-        stop_on_restart_error::<NA>(&error)
+        log_stopped(NA::name(), Failure::RestartError(&error));
+        SupervisorStrategy::Stop
     }
 
     fn second_restart_error(&mut self, error: NA::Error) {
-        log_second_restart_error::<NA>(&error);
+        log_stopped(NA::name(), Failure::SecondRestartError(&error));
     }
 }
 
@@ -211,29 +246,14 @@ where
     }
 }
 
-/// Logs (at `warn` level) that actor `NA` failed to restart with `error`,
-/// and stops it: what [`StopSupervisor`] and a closure supervisor do.
-fn stop_on_restart_error<NA>(error: &NA::Error) -> SupervisorStrategy<NA::Argument>
-where
-    NA: NewActor,
-    NA::Error: fmt::Display,
-{
-    warn!(
-        "actor '{}' failed to restart, stopping it: {error}",
-        NA::name()
-    );
-    SupervisorStrategy::Stop
-}
-
-/// Logs (at `warn` level) that actor `NA` failed to restart a second time
-/// with `error`; it is stopped.
-fn log_second_restart_error<NA>(error: &NA::Error)
-where
-    NA: NewActor,
-    NA::Error: fmt::Display,
-{
-    warn!(
-        "actor '{}' failed to restart a second time, stopping it: {error}",
-        NA::name()
-    );
+/// Logs that `actor` failed and is stopped: what [`StopSupervisor`] and a
+/// closure supervisor do. A panic is logged at `error` level, as
+/// [`Supervisor::decide_on_panic`] does by default, the rest at `warn` level.
+fn log_stopped(actor: &'static str, failure: Failure<'_>) {
+    let (what, cause) = (failure.what(), failure.cause());
+    if let Failure::Panic(_) = failure {
+        error!("actor '{actor}' {what}, stopping it: {cause}");
+    } else {
+        warn!("actor '{actor}' {what}, stopping it: {cause}");
+    }
 }

@@ -188,7 +188,7 @@ pub trait Spawn<S, NA, RT>: PrivateSpawn<S, NA, RT> {
         S: Supervisor<NA>,
         NA: NewActor<RuntimeAccess = RT>,
     {
-        self.try_spawn_setup(supervisor, new_actor, arg, options)
+        self.try_spawn_setup(SpawnArgs::new(supervisor, new_actor, arg, options))
     }
 
     /// Spawns an actor that cannot fail to be created.
@@ -203,16 +203,18 @@ pub trait Spawn<S, NA, RT>: PrivateSpawn<S, NA, RT> {
         S: Supervisor<NA>,
         NA: NewActor<Error = Infallible, RuntimeAccess = RT>,
     {
-        match self.try_spawn_setup(supervisor, new_actor, arg, options) {
+        match self.try_spawn_setup(SpawnArgs::new(supervisor, new_actor, arg, options)) {
             Ok(actor_ref) => actor_ref,
             Err(err) => match err {},
         }
     }
 }
 
-pub(crate) use private::PrivateSpawn;
+pub(crate) use private::{PrivateSpawn, SpawnArgs};
 
 mod private {
+    use std::fmt;
+
     use kiln::ActorRef;
     use kiln::actor::NewActor;
     use kiln::supervisor::Supervisor;
@@ -225,26 +227,68 @@ mod private {
         /// Creates the actor and adds it to a scheduler.
         fn try_spawn_setup(
             &mut self,
-            supervisor: S,
-            new_actor: NA,
-            arg: NA::Argument,
-            options: ActorOptions,
+            args: SpawnArgs<S, NA>,
         ) -> Result<ActorRef<NA::Message>, NA::Error>
         where
             S: Supervisor<NA>,
             NA: NewActor<RuntimeAccess = RT>;
+    }
+
+    /// What every spawn of an actor carries, from the public methods down
+    /// to where the actor is created: the arguments of
+    /// [`Spawn::try_spawn`](super::Spawn::try_spawn).
+    pub struct SpawnArgs<S, NA: NewActor> {
+        supervisor: S,
+        new_actor: NA,
+        arg: NA::Argument,
+        options: ActorOptions,
+    }
+
+    impl<S, NA: NewActor> fmt::Debug for SpawnArgs<S, NA> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.debug_struct("SpawnArgs")
+                .field("actor", &NA::name())
+                .field("options", &self.options)
+                .finish_non_exhaustive()
+        }
+    }
+
+    impl<S, NA: NewActor> SpawnArgs<S, NA> {
+        /// Bundles the arguments of a spawn.
+        pub(crate) const fn new(
+            supervisor: S,
+            new_actor: NA,
+            arg: NA::Argument,
+            options: ActorOptions,
+        ) -> Self {
+            SpawnArgs {
+                supervisor,
+                new_actor,
+                arg,
+                options,
+            }
+        }
+
+        /// The options of the spawn.
+        pub(crate) const fn options(&self) -> &ActorOptions {
+            &self.options
+        }
+
+        /// The arguments of the spawn.
+        pub(crate) fn into_parts(self) -> (S, NA, NA::Argument, ActorOptions) {
+            (self.supervisor, self.new_actor, self.arg, self.options)
+        }
     }
 }
 
 /// Implements [`Spawn`] (and the sealed method behind it) for `$spawner`:
 /// spawning actors whose context has runtime access `$access`, under the
 /// bounds `$bounds` on `S` and `NA`, with the body after the closure-like
-/// list of names (the spawner, `&mut Self`, and `try_spawn_setup`'s
-/// arguments).
+/// list of names (the spawner, `&mut Self`, and the [`SpawnArgs`]).
 macro_rules! impl_spawn {
     (
         $spawner: ty, $access: ty where [$($bounds: tt)*],
-        |$this: ident, $supervisor: ident, $new_actor: ident, $arg: ident, $options: ident| $body: expr
+        |$this: ident, $args: ident| $body: expr
     ) => {
         impl<S, NA> Spawn<S, NA, $access> for $spawner where $($bounds)* {}
 
@@ -254,10 +298,7 @@ macro_rules! impl_spawn {
         {
             fn try_spawn_setup(
                 &mut self,
-                $supervisor: S,
-                $new_actor: NA,
-                $arg: NA::Argument,
-                $options: ActorOptions,
+                $args: SpawnArgs<S, NA>,
             ) -> Result<ActorRef<NA::Message>, NA::Error> {
                 let $this = self;
                 $body
@@ -278,9 +319,7 @@ macro_rules! impl_spawn_thread_local {
                 NA: NewActor<RuntimeAccess = ThreadLocal> + 'static,
                 NA::Message: 'static,
             ],
-            |spawner, supervisor, new_actor, arg, options| {
-                spawn_thread_local(spawner.local_internals(), supervisor, new_actor, arg, options)
-            }
+            |spawner, args| spawn_thread_local(spawner.local_internals(), args)
         );
     };
 }
@@ -296,9 +335,7 @@ macro_rules! impl_spawn_thread_safe {
                 NA::Actor: Send + 'static,
                 NA::Message: Send + 'static,
             ],
-            |spawner, supervisor, new_actor, arg, options| {
-                spawn_thread_safe(spawner.shared_internals(), supervisor, new_actor, arg, options)
-            }
+            |spawner, args| spawn_thread_safe(spawner.shared_internals(), args)
         );
     };
 }
@@ -323,17 +360,13 @@ where
 {
     fn try_spawn_setup(
         &mut self,
-        supervisor: S,
-        new_actor: NA,
-        arg: NA::Argument,
-        options: ActorOptions,
+        args: SpawnArgs<S, NA>,
     ) -> Result<ActorRef<NA::Message>, NA::Error>
     where
         S: Supervisor<NA>,
         NA: NewActor<RuntimeAccess = RT2>,
     {
-        self.runtime()
-            .try_spawn_setup(supervisor, new_actor, arg, options)
+        self.runtime().try_spawn_setup(args)
     }
 }
 
@@ -354,7 +387,8 @@ impl RuntimeRef {
         NA: NewActor<RuntimeAccess = ThreadLocal> + 'static,
         NA::Message: 'static,
     {
-        spawn_thread_local(self.local_internals(), supervisor, new_actor, arg, options)
+        let args = SpawnArgs::new(supervisor, new_actor, arg, options);
+        spawn_thread_local(self.local_internals(), args)
     }
 
     /// Spawns a thread-local actor that cannot fail to be created on this
@@ -416,26 +450,21 @@ spawn_future_method!(crate::access::Sync);
 /// Spawns a thread-local actor on the worker of `local`.
 pub(crate) fn spawn_thread_local<S, NA>(
     local: &Rc<LocalInternals>,
-    supervisor: S,
-    new_actor: NA,
-    arg: NA::Argument,
-    options: ActorOptions,
+    args: SpawnArgs<S, NA>,
 ) -> Result<ActorRef<NA::Message>, NA::Error>
 where
     S: Supervisor<NA> + 'static,
     NA: NewActor<RuntimeAccess = ThreadLocal> + 'static,
     NA::Message: 'static,
 {
+    let priority = args.options().priority();
     let (process, actor_ref) = actor_process(
         thread_local_builder(local),
-        supervisor,
-        new_actor,
-        arg,
-        &options,
+        args,
         ProcessBox::lodge_local,
         |future| ProcessBox::<dyn Process>::boxed(Box::pin(future)),
     )?;
-    local.add_actor(process, options.priority());
+    local.add_actor(process, priority);
     Ok(actor_ref)
 }
 
@@ -447,10 +476,7 @@ pub(crate) fn thread_local_builder(local: &Rc<LocalInternals>) -> ActorFutureBui
 /// Spawns a thread-safe actor on the runtime of `shared`.
 pub(crate) fn spawn_thread_safe<S, NA>(
     shared: &Arc<RuntimeInternals>,
-    supervisor: S,
-    new_actor: NA,
-    arg: NA::Argument,
-    options: ActorOptions,
+    args: SpawnArgs<S, NA>,
 ) -> Result<ActorRef<NA::Message>, NA::Error>
 where
     S: Supervisor<NA> + Send + 'static,
@@ -458,17 +484,15 @@ where
     NA::Actor: Send + 'static,
     NA::Message: Send + 'static,
 {
+    let priority = args.options().priority();
     let (process, actor_ref) = actor_process(
         ActorFutureBuilder::new().with_rt(ThreadSafe::new(shared.clone())),
-        supervisor,
-        new_actor,
-        arg,
-        &options,
+        args,
         ProcessBox::lodge_shared,
         |future| ProcessBox::<SharedProcess>::boxed(Box::pin(future)),
     )?;
     shared.metrics.thread_safe_actor_spawned();
-    shared.add_process(process, options.priority());
+    shared.add_process(process, priority);
     Ok(actor_ref)
 }
 
@@ -482,8 +506,8 @@ type Spawned<S, NA> = ActorFuture<S, NA, <NA as NewActor>::RuntimeAccess>;
 /// The message type of actor `NA`.
 type Message<NA> = <NA as NewActor>::Message;
 
-/// Creates the actor `new_actor` (with `supervisor` and `arg`) and its
-/// inbox; returns its process and its reference. Thread-local and
+/// Creates the actor of `args` and its inbox; returns its process and its
+/// reference. Thread-local and
 /// thread-safe actors differ only in the process box they go in, which
 /// `lodge` and `boxed` make.
 ///
@@ -492,10 +516,7 @@ type Message<NA> = <NA as NewActor>::Message;
 /// on its own.
 fn actor_process<S, NA, P>(
     builder: ActorFutureBuilder<NA::RuntimeAccess>,
-    supervisor: S,
-    new_actor: NA,
-    arg: NA::Argument,
-    options: &ActorOptions,
+    args: SpawnArgs<S, NA>,
     lodge: impl FnOnce(ActorRoom<S, NA>, Spawned<S, NA>) -> ProcessBox<P>,
     boxed: impl FnOnce(Spawned<S, NA>) -> ProcessBox<P>,
 ) -> Result<(ProcessBox<P>, ActorRef<NA::Message>), NA::Error>
@@ -505,6 +526,7 @@ where
     NA::RuntimeAccess: Clone,
     P: ?Sized + Process,
 {
+    let (supervisor, new_actor, arg, options) = args.into_parts();
     match ActorRoom::<S, NA>::new(options.inbox_size().get()) {
         Some((manager, sender, receiver, room)) => {
             let inbox = ActorInbox::from_parts(manager, receiver);

@@ -85,13 +85,16 @@ use std::time::Duration;
 use kiln::actor::{self, Actor, NewActor};
 use kiln::actor_ref::{ActorExit, ActorGroup};
 use kiln::inbox::oneshot;
-use kiln::supervisor::{Supervisor, SupervisorStrategy, SyncSupervisor, panic_message};
+use kiln::supervisor::{Failure, Supervisor, SyncSupervisor};
 use kiln::sync::{SyncActor, SyncActorRunnerBuilder};
 use kiln::{ActorRef, InboxSize};
 
 use crate::runtime::shared::{RuntimeInternals, lock};
 use crate::runtime::worker::{Control, RunFn, WorkerControl};
-use crate::spawn::{PrivateSpawn, Spawn, impl_spawn, impl_spawn_thread_safe, spawn_thread_safe};
+use crate::spawn::{
+    PrivateSpawn, Spawn, SpawnArgs, impl_spawn, impl_spawn_thread_safe, spawn_thread_local,
+    spawn_thread_safe,
+};
 use crate::{
     ActorOptions, FutureOptions, Runtime, RuntimeRef, SyncActorOptions, ThreadLocal, ThreadSafe,
 };
@@ -167,9 +170,7 @@ impl_spawn!(
         NA::Error: Send,
         NA::Message: Send + 'static,
     ],
-    |_runtime, supervisor, new_actor, arg, options| {
-        run_on_worker(move |mut rt| rt.try_spawn_local(supervisor, new_actor, arg, options))
-    }
+    |_runtime, args| run_on_worker(move |rt| spawn_thread_local(rt.local_internals(), args))
 );
 
 impl TestRuntime {
@@ -182,53 +183,52 @@ impl TestRuntime {
 
 impl_spawn_thread_safe!(TestRuntime);
 
-/// Spawns a thread-local actor on the test runtime's worker; fails if
-/// creating it fails. The same as [`TestRuntime`]'s [`Spawn::try_spawn`].
-pub fn try_spawn_local<S, NA>(
-    supervisor: S,
-    new_actor: NA,
-    arg: NA::Argument,
-    options: ActorOptions,
-) -> Result<ActorRef<NA::Message>, NA::Error>
-where
-    TestRuntime: Spawn<S, NA, ThreadLocal>,
-    S: Supervisor<NA>,
-    NA: NewActor<RuntimeAccess = ThreadLocal>,
-{
-    TestRuntime.try_spawn(supervisor, new_actor, arg, options)
+/// Writes the free function `$name`, which spawns an actor with runtime
+/// access `$access` on the test runtime through [`TestRuntime`]'s
+/// [`Spawn`] method `$method`: the signature of the spawning helpers,
+/// written once.
+macro_rules! spawn_fn {
+    (
+        $(#[$doc: meta])*
+        $name: ident = $method: ident($access: ty) -> $ret: ty where NA: $new_actor: path
+    ) => {
+        $(#[$doc])*
+        pub fn $name<S, NA>(
+            supervisor: S,
+            new_actor: NA,
+            arg: NA::Argument,
+            options: ActorOptions,
+        ) -> $ret
+        where
+            TestRuntime: Spawn<S, NA, $access>,
+            S: Supervisor<NA>,
+            NA: $new_actor,
+        {
+            TestRuntime.$method(supervisor, new_actor, arg, options)
+        }
+    };
 }
 
-/// Spawns a thread-local actor that cannot fail to be created on the test
-/// runtime's worker.
-pub fn spawn_local<S, NA>(
-    supervisor: S,
-    new_actor: NA,
-    arg: NA::Argument,
-    options: ActorOptions,
-) -> ActorRef<NA::Message>
-where
-    TestRuntime: Spawn<S, NA, ThreadLocal>,
-    S: Supervisor<NA>,
-    NA: NewActor<Error = Infallible, RuntimeAccess = ThreadLocal>,
-{
-    TestRuntime.spawn(supervisor, new_actor, arg, options)
-}
+spawn_fn!(
+    /// Spawns a thread-local actor on the test runtime's worker; fails if
+    /// creating it fails. The same as [`TestRuntime`]'s [`Spawn::try_spawn`].
+    try_spawn_local = try_spawn(ThreadLocal) -> Result<ActorRef<NA::Message>, NA::Error>
+        where NA: NewActor<RuntimeAccess = ThreadLocal>
+);
 
-/// Spawns a thread-safe actor on the test runtime; fails if creating it
-/// fails. The same as [`TestRuntime`]'s [`Spawn::try_spawn`].
-pub fn try_spawn<S, NA>(
-    supervisor: S,
-    new_actor: NA,
-    arg: NA::Argument,
-    options: ActorOptions,
-) -> Result<ActorRef<NA::Message>, NA::Error>
-where
-    TestRuntime: Spawn<S, NA, ThreadSafe>,
-    S: Supervisor<NA>,
-    NA: NewActor<RuntimeAccess = ThreadSafe>,
-{
-    TestRuntime.try_spawn(supervisor, new_actor, arg, options)
-}
+spawn_fn!(
+    /// Spawns a thread-local actor that cannot fail to be created on the test
+    /// runtime's worker.
+    spawn_local = spawn(ThreadLocal) -> ActorRef<NA::Message>
+        where NA: NewActor<Error = Infallible, RuntimeAccess = ThreadLocal>
+);
+
+spawn_fn!(
+    /// Spawns a thread-safe actor on the test runtime; fails if creating it
+    /// fails. The same as [`TestRuntime`]'s [`Spawn::try_spawn`].
+    try_spawn = try_spawn(ThreadSafe) -> Result<ActorRef<NA::Message>, NA::Error>
+        where NA: NewActor<RuntimeAccess = ThreadSafe>
+);
 
 /// Spawns a `Send` future on the test runtime.
 pub fn spawn_future<Fut>(future: Fut, options: FutureOptions)
@@ -492,38 +492,9 @@ pub fn take_failures_of(actor_name: &str) -> Vec<String> {
 #[derive(Copy, Clone, Debug, Default)]
 pub struct TestSupervisor;
 
-impl<NA> Supervisor<NA> for TestSupervisor
-where
-    NA: NewActor,
-    NA::Error: fmt::Display,
-    <NA::Actor as Actor>::Error: fmt::Display,
-{
-    fn decide(&mut self, error: <NA::Actor as Actor>::Error) -> SupervisorStrategy<NA::Argument> {
-        lock(&FAILURES).push(format!("actor '{}' failed: {error}", NA::name()));
-        SupervisorStrategy::Stop
-    }
+kiln::__stop_supervisor!(TestSupervisor, record_failure);
 
-    fn decide_on_restart_error(&mut self, error: NA::Error) -> SupervisorStrategy<NA::Argument> {
-        lock(&FAILURES).push(format!("actor '{}' failed to restart: {error}", NA::name()));
-        SupervisorStrategy::Stop
-    }
-
-    fn second_restart_error(&mut self, error: NA::Error) {
-        lock(&FAILURES).push(format!(
-            "actor '{}' failed to restart again: {error}",
-            NA::name()
-        ));
-    }
-
-    fn decide_on_panic(
-        &mut self,
-        panic: Box<dyn Any + Send + 'static>,
-    ) -> SupervisorStrategy<NA::Argument> {
-        lock(&FAILURES).push(format!(
-            "actor '{}' panicked: {}",
-            NA::name(),
-            panic_message(&*panic)
-        ));
-        SupervisorStrategy::Stop
-    }
+/// Records `actor`'s `failure` for [`take_failures`].
+fn record_failure(actor: &'static str, failure: Failure<'_>) {
+    lock(&FAILURES).push(format!("actor '{actor}' {failure}"));
 }

@@ -5,16 +5,16 @@ use std::any::Any;
 use std::fmt;
 use std::panic::resume_unwind;
 
-use crate::actor::{Actor, NewActor};
-use crate::supervisor::{Supervisor, SupervisorStrategy, SyncSupervisor};
+use crate::supervisor::{Failure, SupervisorStrategy, SyncSupervisor};
 use crate::sync::SyncActor;
 
 /// A supervisor for tests that panics when the actor fails, so that the test
 /// fails with the actor's error.
 ///
-/// An error of the actor (or of its [`NewActor::new`] on a restart) becomes
-/// a panic with the actor's name and the error; a panic of the actor is
-/// passed on as it is (with [`resume_unwind`]). It never restarts an actor.
+/// An error of the actor (or of its
+/// [`NewActor::new`](crate::actor::NewActor::new) on a restart) becomes a
+/// panic with the actor's name and the error; a panic of the actor is passed
+/// on as it is (with [`resume_unwind`]). It never restarts an actor.
 ///
 /// The panic is raised where the supervisor is called: in the `poll` of the
 /// [`ActorFuture`](crate::ActorFuture) (or in
@@ -45,29 +45,13 @@ use crate::sync::SyncActor;
 #[derive(Copy, Clone, Debug, Default)]
 pub struct PanicSupervisor;
 
-impl<NA> Supervisor<NA> for PanicSupervisor
-where
-    NA: NewActor,
-    NA::Error: fmt::Display,
-    <NA::Actor as Actor>::Error: fmt::Display,
-{
-    fn decide(&mut self, error: <NA::Actor as Actor>::Error) -> SupervisorStrategy<NA::Argument> {
-        panic!("actor '{}' failed: {error}", NA::name());
-    }
+crate::__stop_supervisor!(PanicSupervisor, panic_with);
 
-    fn decide_on_restart_error(&mut self, error: NA::Error) -> SupervisorStrategy<NA::Argument> {
-        panic!("actor '{}' failed to restart: {error}", NA::name());
-    }
-
-    fn second_restart_error(&mut self, error: NA::Error) {
-        panic!("actor '{}' failed to restart again: {error}", NA::name());
-    }
-
-    fn decide_on_panic(
-        &mut self,
-        panic: Box<dyn Any + Send + 'static>,
-    ) -> SupervisorStrategy<NA::Argument> {
-        resume_unwind(panic)
+/// Panics with `actor`'s `failure`, or passes its panic on.
+fn panic_with(actor: &'static str, failure: Failure<'_>) {
+    match failure {
+        Failure::Panic(panic) => resume_unwind(panic),
+        failure => panic!("actor '{actor}' {failure}"),
     }
 }
 

@@ -42,7 +42,7 @@ mod unix_socket;
 
 pub use error::ServerError;
 pub use listener::Listener;
-use listener::{Shown, TcpReservation};
+use listener::{Bound, Shown, TcpReservation};
 use unix_socket::UnixSocket;
 
 /// The first wait of a restarted server; doubled after each failure in a row.
@@ -334,7 +334,7 @@ impl<L> State<L> {
 pub struct ServerSetup<S, NA, RT, L: Listener = TcpListener> {
     /// Shared by the clones: the reserved port or the listening Unix
     /// socket.
-    bound: Arc<L::Bound>,
+    bound: Arc<Bound<L>>,
     supervisor: S,
     new_actor: NA,
     options: ActorOptions,
@@ -350,7 +350,7 @@ pub struct ServerSetup<S, NA, RT, L: Listener = TcpListener> {
 
 impl<S, NA, RT, L: Listener> ServerSetup<S, NA, RT, L> {
     /// A setup with the default settings on `bound`.
-    fn new(bound: L::Bound, supervisor: S, new_actor: NA, options: ActorOptions) -> Self {
+    fn new(bound: Bound<L>, supervisor: S, new_actor: NA, options: ActorOptions) -> Self {
         ServerSetup {
             bound: Arc::new(bound),
             supervisor,
@@ -366,7 +366,7 @@ impl<S, NA, RT, L: Listener> ServerSetup<S, NA, RT, L> {
 
     /// The address the servers listen on (for TCP with the port resolved).
     pub fn local_addr(&self) -> L::Address {
-        L::address(&self.bound).clone()
+        self.bound.address.clone()
     }
 
     /// Sets the read timeout of every connection's stream (see
@@ -417,7 +417,7 @@ impl<S, NA, RT, L: Listener> ServerSetup<S, NA, RT, L> {
     /// The timeouts to set on every connection; fails for a zero timeout
     /// or connection limit.
     fn checked_settings(&self) -> io::Result<Timeouts> {
-        let address = Shown::<L>(L::address(&self.bound));
+        let address = Shown::<L>(&self.bound.address);
         let invalid =
             |err: io::Error| io::Error::new(err.kind(), format!("server on {address}: {err}"));
         let mut timeouts = Timeouts::NONE;
@@ -459,7 +459,7 @@ where
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ServerSetup")
-            .field("address", L::address(&self.bound))
+            .field("address", &self.bound.address)
             .field("actor", &NA::name())
             .field("read_timeout", &self.read_timeout)
             .field("write_timeout", &self.write_timeout)
@@ -589,7 +589,7 @@ where
     L: Listener,
     F: FnMut(&mut RT, S, NA, (L::Stream, L::Address), ActorOptions) -> Result<(), NA::Error>,
 {
-    let address = Shown::<L>(L::address(&setup.bound));
+    let address = Shown::<L>(&setup.bound.address);
     let backoff = lock(&setup.state).backoff();
     if !backoff.is_zero() {
         debug!("server on {address}: waiting {backoff:?} after a failure");

@@ -26,6 +26,7 @@ use crate::io::IoDriver;
 pub(crate) mod driver_id;
 pub(crate) mod fd;
 pub(crate) mod file;
+pub(crate) mod file_range;
 pub(crate) mod poll;
 pub(crate) mod process;
 pub(crate) mod reap;

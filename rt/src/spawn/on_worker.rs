@@ -24,7 +24,7 @@ use crate::runtime::scheduler::process_box::ProcessBox;
 use crate::runtime::shared::RuntimeInternals;
 use crate::runtime::worker::Errand;
 use crate::runtime_ref::RuntimeRef;
-use crate::spawn::{ActorOptions, thread_local_builder};
+use crate::spawn::{ActorOptions, SpawnArgs, thread_local_builder};
 
 /// Implements `spawn_local_on` for a spawner, whose `$local` (made of
 /// `$spawner: &Self`) is the state of the worker it is on, if any.
@@ -49,8 +49,8 @@ macro_rules! spawn_local_on_method {
                 let $spawner = &*self;
                 let local: Option<&Rc<LocalInternals>> = $local;
                 let here = local.filter(|local| local.index == worker);
-                let shared = $spawner.shared_internals();
-                spawn_local_on(shared, here, worker, supervisor, new_actor, arg, options)
+                let args = SpawnArgs::new(supervisor, new_actor, arg, options);
+                spawn_local_on($spawner.shared_internals(), here, worker, args)
             }
         }
     };
@@ -153,30 +153,29 @@ spawn_local_on_method!(crate::Runtime);
 spawn_local_on_method!(crate::ThreadSafe);
 spawn_local_on_method!(crate::access::Sync);
 
-/// Spawns a thread-local actor on worker `worker` of the runtime of
-/// `shared`: at once if `here` is that worker's state (the caller runs on
-/// it), else through an errand.
+/// Spawns the thread-local actor of `args` on worker `worker` of the
+/// runtime of `shared`: at once if `here` is that worker's state (the
+/// caller runs on it), else through an errand, which takes `args` to the
+/// worker's thread.
 fn spawn_local_on<S, NA>(
     shared: &Arc<RuntimeInternals>,
     here: Option<&Rc<LocalInternals>>,
     worker: usize,
-    supervisor: S,
-    new_actor: NA,
-    arg: NA::Argument,
-    options: ActorOptions,
+    args: SpawnArgs<S, NA>,
 ) -> Result<ActorRef<NA::Message>, Error>
 where
-    S: Supervisor<NA> + Send + 'static,
-    NA: NewActor<RuntimeAccess = ThreadLocal> + Send + 'static,
-    NA::Argument: Send + 'static,
-    NA::Message: Send + 'static,
+    SpawnArgs<S, NA>: Send + 'static,
+    S: Supervisor<NA>,
+    NA: NewActor<RuntimeAccess = ThreadLocal>,
+    NA::Message: Send,
 {
     let workers = shared.worker_handles();
     let Some(handle) = workers.get(worker) else {
         return Err(Error::no_such_worker(worker, workers.len()));
     };
-    let (inbox, actor_ref) = ActorInbox::new(options.inbox_size());
+    let (inbox, actor_ref) = ActorInbox::new(args.options().inbox_size());
     let create = move |local: &Rc<LocalInternals>| {
+        let (supervisor, new_actor, arg, options) = args.into_parts();
         let future =
             thread_local_builder(local).build_with_inbox(inbox, supervisor, new_actor, arg);
         local.add_actor(ProcessBox::boxed(Box::pin(future)), options.priority());

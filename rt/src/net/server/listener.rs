@@ -41,16 +41,13 @@ pub trait Listen: Sized + Send + 'static {
     /// The address of the server and of a peer: the second half of a
     /// connection actor's argument.
     type Address: Clone + fmt::Debug + Send + Sync + 'static;
-    /// What a server setup holds for as long as it and its servers live:
-    /// made once by [`Server`](super::Server)'s constructors, shared by the
-    /// server actors.
-    type Bound: fmt::Debug + Send + Sync + 'static;
+    /// What keeps a server's address bound, in its [`Bound`], while the
+    /// setup and its servers live: the reserved port, the listening Unix
+    /// socket.
+    type Reservation: fmt::Debug + Send + Sync + 'static;
 
-    /// The address `bound` is bound to.
-    fn address(bound: &Self::Bound) -> &Self::Address;
-
-    /// A listener for one server actor, on the driver of `io`.
-    fn listen(bound: &Self::Bound, io: &Io) -> io::Result<Self>;
+    /// A listener for one server actor on `bound`, on the driver of `io`.
+    fn listen(bound: &Bound<Self>, io: &Io) -> io::Result<Self>;
 
     /// Waits for a connection; returns it and the peer's address.
     fn accept(&self)
@@ -62,6 +59,16 @@ pub trait Listen: Sized + Send + 'static {
 
     /// Writes `address` for people (logs, errors).
     fn fmt_address(address: &Self::Address, f: &mut fmt::Formatter<'_>) -> fmt::Result;
+}
+
+/// What a server setup holds for as long as it and its servers live: the
+/// address the servers listen on (for TCP with the port resolved) and what
+/// keeps it bound. Made once by [`Server`](super::Server)'s constructors,
+/// shared by the server actors.
+#[derive(Debug)]
+pub(crate) struct Bound<L: Listen> {
+    pub(crate) address: L::Address,
+    pub(crate) reservation: L::Reservation,
 }
 
 /// Shows an address of listener kind `L` for people.
@@ -80,45 +87,81 @@ impl<L: Listen> fmt::Display for Shown<'_, L> {
 /// the same port, and the kernel spreads the connections over them.
 #[derive(Debug)]
 pub struct TcpReservation {
-    address: SocketAddr,
     _socket: Socket,
 }
 
 impl TcpReservation {
     /// Binds to `address`, resolving port 0 to a free port.
-    pub(crate) fn bind(address: SocketAddr) -> io::Result<TcpReservation> {
+    pub(crate) fn bind(address: SocketAddr) -> io::Result<Bound<TcpListener>> {
         let socket = bound_socket(address, true, "a server")?;
         let address = crate::net::ip_addr(&socket.local_addr()?)?;
-        Ok(TcpReservation {
+        Ok(Bound {
             address,
-            _socket: socket,
+            reservation: TcpReservation { _socket: socket },
         })
     }
 }
 
-#[allow(private_interfaces, reason = "sealed trait, see `Listen`")]
-impl Listen for TcpListener {
-    type Stream = TcpStream;
-    type Address = SocketAddr;
-    type Bound = TcpReservation;
+/// Implements [`Listen`] for a listener kind: its types, and the two
+/// parts that differ between kinds (making a server actor's listener on
+/// the [`Bound`] address, and showing an address), written like closures.
+/// Accepting and handing the connection its settings forward to the
+/// listener's and the stream's own methods, the same for every kind.
+macro_rules! impl_listen {
+    (
+        $listener: ty {
+            stream: $stream: ty,
+            address: $address: ty,
+            reservation: $reservation: ty,
+        }
+        listen: |$bound: ident, $io: ident| $listen: expr,
+        fmt_address: |$shown: ident, $f: ident| $fmt_address: expr $(,)?
+    ) => {
+        #[allow(private_interfaces, reason = "sealed trait, see `Listen`")]
+        impl $crate::net::server::listener::Listen for $listener {
+            type Stream = $stream;
+            type Address = $address;
+            type Reservation = $reservation;
 
-    fn address(bound: &TcpReservation) -> &SocketAddr {
-        &bound.address
-    }
+            fn listen(
+                $bound: &$crate::net::server::listener::Bound<$listener>,
+                $io: &$crate::runtime::io::Io,
+            ) -> ::std::io::Result<$listener> {
+                $listen
+            }
 
-    fn listen(bound: &TcpReservation, io: &Io) -> io::Result<TcpListener> {
-        TcpListener::bind_on(io, bound.address, true)
-    }
+            fn accept(
+                &self,
+            ) -> impl ::std::future::Future<Output = ::std::io::Result<($stream, $address)>> + Send + '_
+            {
+                <$listener>::accept(self)
+            }
 
-    fn accept(&self) -> impl Future<Output = io::Result<(TcpStream, SocketAddr)>> + Send + '_ {
-        TcpListener::accept(self)
-    }
+            fn accepted(
+                stream: &mut $stream,
+                timeouts: $crate::net::timeout::Timeouts,
+                slot: $crate::net::limit::ConnectionSlot,
+            ) {
+                stream.accepted_by_server(timeouts, slot);
+            }
 
-    fn accepted(stream: &mut TcpStream, timeouts: Timeouts, slot: ConnectionSlot) {
-        stream.accepted_by_server(timeouts, slot);
-    }
-
-    fn fmt_address(address: &SocketAddr, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(address, f)
-    }
+            fn fmt_address(
+                $shown: &$address,
+                $f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                $fmt_address
+            }
+        }
+    };
 }
+pub(crate) use impl_listen;
+
+impl_listen!(
+    TcpListener {
+        stream: TcpStream,
+        address: SocketAddr,
+        reservation: TcpReservation,
+    }
+    listen: |bound, io| TcpListener::bind_on(io, bound.address, true),
+    fmt_address: |address, f| fmt::Display::fmt(address, f),
+);

@@ -30,9 +30,7 @@
 //! before (`SIGKILL`) leaves the file, and the next bind names the path and
 //! says to remove it. Abstract names leave no file.
 
-use std::fmt;
 use std::fs;
-use std::future::Future;
 use std::io;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
@@ -40,16 +38,12 @@ use std::path::{Path, PathBuf};
 use log::{debug, warn};
 use socket2::Socket;
 
-use crate::net::limit::ConnectionSlot;
-use crate::net::server::listener::Listen;
-use crate::net::timeout::Timeouts;
+use crate::net::server::listener::{Bound, impl_listen};
 use crate::net::unix::{SocketAddr, UnixListener, UnixStream, bind_listening, describe};
-use crate::runtime::io::Io;
 
 /// A Unix server's listening socket, see the [module docs](self).
 #[derive(Debug)]
 pub struct UnixSocket {
-    address: SocketAddr,
     socket: Socket,
     /// The socket file bound to a path name, removed when dropped.
     file: Option<SocketFile>,
@@ -66,16 +60,15 @@ struct SocketFile {
 
 impl UnixSocket {
     /// Binds to `address` and listens.
-    pub(crate) fn bind(address: &SocketAddr) -> io::Result<UnixSocket> {
+    pub(crate) fn bind(address: &SocketAddr) -> io::Result<Bound<UnixListener>> {
         let socket = bind_listening(address, "a server")?;
         let file = match address.as_pathname() {
             Some(path) => Some(SocketFile::made_at(path)?),
             None => None,
         };
-        Ok(UnixSocket {
+        Ok(Bound {
             address: address.clone(),
-            socket,
-            file,
+            reservation: UnixSocket { socket, file },
         })
     }
 }
@@ -127,36 +120,21 @@ impl Drop for UnixSocket {
     }
 }
 
-#[allow(private_interfaces, reason = "sealed trait, see `Listen`")]
-impl Listen for UnixListener {
-    type Stream = UnixStream;
-    type Address = SocketAddr;
-    type Bound = UnixSocket;
-
-    fn address(bound: &UnixSocket) -> &SocketAddr {
-        &bound.address
+impl_listen!(
+    UnixListener {
+        stream: UnixStream,
+        address: SocketAddr,
+        reservation: UnixSocket,
     }
-
-    fn listen(bound: &UnixSocket, io: &Io) -> io::Result<UnixListener> {
+    listen: |bound, io| {
         let address = describe(&bound.address);
-        let socket = bound.socket.try_clone().map_err(|err| {
+        let socket = bound.reservation.socket.try_clone().map_err(|err| {
             io::Error::new(
                 err.kind(),
                 format!("server on {address}: can't duplicate the listening socket: {err}"),
             )
         })?;
         UnixListener::from_socket(socket.into(), io)
-    }
-
-    fn accept(&self) -> impl Future<Output = io::Result<(UnixStream, SocketAddr)>> + Send + '_ {
-        UnixListener::accept(self)
-    }
-
-    fn accepted(stream: &mut UnixStream, timeouts: Timeouts, slot: ConnectionSlot) {
-        stream.accepted_by_server(timeouts, slot);
-    }
-
-    fn fmt_address(address: &SocketAddr, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&describe(address))
-    }
-}
+    },
+    fmt_address: |address, f| f.write_str(&describe(address)),
+);

@@ -14,6 +14,7 @@ use crate::net::stream_ops::stream_operations;
 use crate::net::timeout::{Direction, Timeouts};
 use crate::net::{ip_addr, with_socket};
 use crate::runtime::io::fd::IoFd;
+use crate::runtime::io::file_range::FileRange;
 
 /// A TCP connection: from [`TcpStream::connect`], or accepted by a
 /// [`TcpListener`](crate::net::TcpListener).
@@ -81,7 +82,12 @@ impl TcpStream {
     /// the file; returns how many bytes were sent. The write timeout, if
     /// set, bounds the whole call.
     pub async fn send_file<F: AsFd>(&self, file: &F, offset: u64, length: u64) -> io::Result<u64> {
-        let send = self.fd.send_file(file.as_fd(), offset, length);
+        let range = FileRange {
+            file: file.as_fd(),
+            offset,
+            length,
+        };
+        let send = self.fd.send_file(range);
         self.timed(Direction::Write, send).await
     }
 

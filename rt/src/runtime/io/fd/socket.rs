@@ -4,7 +4,7 @@
 
 use std::io;
 use std::net::Shutdown;
-use std::os::fd::{BorrowedFd, OwnedFd};
+use std::os::fd::OwnedFd;
 
 use a10::io::{Buf, BufMut, BufMutSlice, BufSlice};
 use a10::net::{RecvFlag, SocketAddress};
@@ -12,6 +12,7 @@ use a10::{AsyncFd, Extract};
 
 use crate::runtime::io::Io;
 use crate::runtime::io::fd::IoFd;
+use crate::runtime::io::file_range::FileRange;
 use crate::runtime::io::poll::socket as poll_socket;
 use crate::runtime::io::uring::{FdRing, IoRing, rw};
 
@@ -230,50 +231,36 @@ impl IoFd {
         }
     }
 
-    /// Sends `length` bytes of `file` from `offset` without copying them
-    /// through user space: on io_uring spliced through a pipe, on the poll
-    /// driver with `sendfile(2)`. Stops early at the end of the file;
-    /// returns how many bytes were sent.
-    pub(crate) async fn send_file(
-        &self,
-        file: BorrowedFd<'_>,
-        offset: u64,
-        length: u64,
-    ) -> io::Result<u64> {
+    /// Sends `range` without copying it through user space: on io_uring
+    /// spliced through a pipe, on the poll driver with `sendfile(2)`. Stops
+    /// early at the end of the file; returns how many bytes were sent.
+    pub(crate) async fn send_file(&self, range: FileRange<'_>) -> io::Result<u64> {
         match self {
-            IoFd::Uring { fd, ring } => splice_file(fd, ring, file, offset, length).await,
-            IoFd::Poll(fd) => fd.send_file(file, offset, length).await,
+            IoFd::Uring { fd, ring } => splice_file(fd, ring, range).await,
+            IoFd::Poll(fd) => fd.send_file(range).await,
         }
     }
 }
 
 /// [`IoFd::send_file`] on io_uring: splices `file` into a pipe and the
 /// pipe into `socket`, a chunk at a time.
-async fn splice_file(
-    socket: &AsyncFd,
-    ring: &IoRing,
-    file: BorrowedFd<'_>,
-    offset: u64,
-    length: u64,
-) -> io::Result<u64> {
+async fn splice_file(socket: &AsyncFd, ring: &IoRing, range: FileRange<'_>) -> io::Result<u64> {
     let [read_end, write_end] = a10::pipe::sync_pipe()?;
     // Dropped after the pipe's ends (locals drop in reverse order): counts
     // the closes their drops queue, like the `FdRing` of an I/O type.
     let _close_pipe = FdRing::new(ring.clone());
-    let read_end = AsyncFd::new(read_end, ring.sq());
-    let write_end = AsyncFd::new(write_end, ring.sq());
+    let read_end = &AsyncFd::new(read_end, ring.sq());
+    let write_end = &AsyncFd::new(write_end, ring.sq());
     let socket = socket
         .as_fd()
         .ok_or_else(|| io::Error::from(io::ErrorKind::Unsupported))?;
-    let mut sent = 0;
-    while sent < length {
-        let chunk = u32::try_from(length - sent).map_or(SPLICE_CHUNK, |n| n.min(SPLICE_CHUNK));
+    let file = range.file;
+    let send = move |offset: u64, chunk: u64| async move {
+        // At most `SPLICE_CHUNK`, which fits.
+        let chunk = u32::try_from(chunk).unwrap_or(SPLICE_CHUNK);
         let filled = ring
-            .op(write_end.splice_from(file, chunk).from(offset + sent))
+            .op(write_end.splice_from(file, chunk).from(offset))
             .await?;
-        if filled == 0 {
-            break; // End of the file.
-        }
         let mut left = filled;
         while left > 0 {
             let n = u32::try_from(left).unwrap_or(SPLICE_CHUNK);
@@ -283,7 +270,7 @@ async fn splice_file(
             }
             left -= moved;
         }
-        sent += filled as u64;
-    }
-    Ok(sent)
+        Ok(filled as u64)
+    };
+    range.send_in_chunks(u64::from(SPLICE_CHUNK), send).await
 }

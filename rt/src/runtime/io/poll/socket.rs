@@ -20,6 +20,7 @@ use std::time::Duration;
 use a10::io::{Buf, BufMut, BufMutSlice, BufSlice};
 use a10::net::SocketAddress;
 
+use crate::runtime::io::file_range::FileRange;
 use crate::runtime::io::poll::PollHandle;
 use crate::runtime::io::poll::fd::{Pending, PollFd, set_nonblocking};
 use crate::runtime::io::poll::raw::{bytes, check, check_int, msghdr, skip, spare, total_len};
@@ -242,28 +243,23 @@ impl PollFd {
         socket2::SockRef::from(self).shutdown(how)
     }
 
-    /// Sends `length` bytes of `file` from `offset` (`sendfile(2)`): the
-    /// kernel copies them from the page cache to the socket, with no pipe in
-    /// between. Stops early at the end of the file; returns how many bytes
-    /// were sent.
+    /// Sends `range` (`sendfile(2)`): the kernel copies it from the page
+    /// cache to the socket, with no pipe in between. Stops early at the end
+    /// of the file; returns how many bytes were sent.
     ///
     /// The file is read in this thread: pages not in the page cache block it
     /// while the disk reads them, as with nginx's `sendfile`.
-    pub(crate) async fn send_file(
-        &self,
-        file: BorrowedFd<'_>,
-        offset: u64,
-        length: u64,
-    ) -> io::Result<u64> {
-        let mut sent = 0;
-        while sent < length {
-            let chunk = (length - sent).min(SENDFILE_CHUNK) as usize;
-            let mut at = libc::off_t::try_from(offset + sent).map_err(|_| {
+    pub(crate) async fn send_file(&self, range: FileRange<'_>) -> io::Result<u64> {
+        let file = range.file;
+        let send = move |offset: u64, chunk: u64| async move {
+            let mut at = libc::off_t::try_from(offset).map_err(|_| {
                 io::Error::new(
                     io::ErrorKind::InvalidInput,
-                    format!("file offset {} is too large", offset + sent),
+                    format!("file offset {offset} is too large"),
                 )
             })?;
+            // At most `SENDFILE_CHUNK`, which fits.
+            let chunk = usize::try_from(chunk).unwrap_or(usize::MAX);
             let n = self
                 .io(Direction::Write, |fd| {
                     // SAFETY: both descriptors are open for the call, `at`
@@ -273,12 +269,9 @@ impl PollFd {
                     })
                 })
                 .await?;
-            if n == 0 {
-                break; // End of the file.
-            }
-            sent += n as u64;
-        }
-        Ok(sent)
+            Ok(n as u64)
+        };
+        range.send_in_chunks(SENDFILE_CHUNK, send).await
     }
 }
 
