@@ -35,8 +35,8 @@
 //! machine that stays oversubscribed, a worker so spins for one stretch of
 //! a second at most, and pays a preemption's delay no more often.
 //!
-//! Until commit 50dd08d's successor, each spin that ended unpreempted halved
-//! the pause. Spins are short and many (one per message in W1b), so after
+//! The first version of the gate (50dd08d) halved the pause after each spin
+//! that ended unpreempted. Spins are short and many (one per message in W1b), so after
 //! each pause hundreds ended unpreempted before the next preemption, and
 //! the pause never grew past [`FIRST_PAUSE`]: under load the gate stayed
 //! open for the stretch of a time slice after every 10 ms pause, and the
@@ -58,12 +58,14 @@
 //!
 //! # What it bought, and what is left
 //!
-//! BENCHMARKS.md, "W1b with the machine loaded": under a load of 7 to 9 the
-//! two rules take kiln's W1b from about 50 to 70 µs a round trip (11 to
-//! 23 µs of CPU) to about the figure of never spinning at all; the rest of
-//! the gap to tokio there is the sleep and wake-up themselves (an io_uring
-//! wait, and a `MSG_RING` submission to wake it), which cost more CPU than
-//! tokio's futex.
+//! BENCHMARKS.md, "W1b loaded: pauses that grow, and an adaptive spin
+//! budget": with four busy loops on the two CPUs (load average 4 to 9),
+//! kiln's W1b went from 86 to 216 µs a round trip (24 to 51 µs of CPU) to
+//! 46 to 60 µs (12 to 13.5 µs of CPU), close to what a worker that never
+//! spins achieves, with W1c and skynet on two workers unchanged. It is still
+//! behind the peers there, and so is a worker that never spins: the rest of
+//! the gap is the sleep and the wake-up themselves (an io_uring wait, woken
+//! by a `MSG_RING` submission), which cost more than tokio's futex park.
 
 use std::time::{Duration, Instant};
 
