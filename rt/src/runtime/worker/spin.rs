@@ -66,6 +66,10 @@
 //! behind the peers there, and so is a worker that never spins: the rest of
 //! the gap is the sleep and the wake-up themselves (an io_uring wait, woken
 //! by a `MSG_RING` submission), which cost more than tokio's futex park.
+//! At a lighter load (the busy loops alone, load average 3 to 4.5), the
+//! gate costs rounds in which spinning paid off: a median of 21.7 µs (9.8 µs
+//! of CPU) against 13.6 µs (5.5 µs) with pauses that never grew. A shorter
+//! [`MAX_PAUSE`] is the next thing to measure.
 
 use std::time::{Duration, Instant};
 
