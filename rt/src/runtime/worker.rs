@@ -235,7 +235,7 @@ impl WorkerSetup {
             woken: Vec::new(),
             tuning: self.tuning,
             last_ring_poll: Instant::now(),
-            spin_gate: SpinGate::new(),
+            spin_gate: SpinGate::new(self.tuning.idle_spin),
             clock,
             time_slice: clock.ticks_in(self.tuning.time_slice),
             tracing,
@@ -329,8 +329,12 @@ impl Worker {
             // runs nothing when the worker gave way to a thread-safe process
             // that another worker took meanwhile (a stale ready hint).
             if ran_local == 0 && ran_shared == 0 && !self.local_ready() {
-                if !(ran_last_turn && self.spin()) {
+                let idle = ran_last_turn.then(Instant::now);
+                if !idle.is_some_and(|idle| self.spin(idle)) {
                     self.sleep()?;
+                    if let Some(idle) = idle {
+                        self.spin_gate.slept(idle, Instant::now());
+                    }
                 }
                 ran_last_turn = false;
             } else {
@@ -656,23 +660,25 @@ impl Worker {
             || self.should_stop()
     }
 
-    /// Spins for at most `idle_spin`, looking for work from this or other
-    /// threads; returns whether some came. A worker that just ran out of work
+    /// Spins for at most the spin gate's budget (up to `idle_spin`, see
+    /// `worker/spin.rs`), looking for work from this or other threads;
+    /// returns whether some came. A worker that just ran out of work
     /// often gets more a few microseconds later (the reply to a message it
     /// sent); finding it here saves the wake-up system calls on both sides:
     /// a spinning worker is not `sleeping`, so its wakers do not write its
     /// eventfd. Not done with I/O of this thread pending: completions are
     /// only seen by polling the ring. Nor while the machine has more
-    /// runnable threads than CPUs (see `worker/spin.rs`).
-    fn spin(&mut self) -> bool {
+    /// runnable threads than CPUs, nor after spins that found nothing (see
+    /// `worker/spin.rs`).
+    fn spin(&mut self, start: Instant) -> bool {
         if self.tuning.idle_spin.is_zero() || io::io_work_on_this_thread() {
             return false;
         }
-        let start = Instant::now();
-        if !self.spin_gate.is_open(start) {
+        let budget = self.spin_gate.budget(start);
+        if budget.is_zero() {
             return false;
         }
-        let found = self.spin_from(start);
+        let found = self.spin_from(start, budget);
         if self.tracing {
             crate::runtime::trace::spin(found, start, Instant::now());
         }
@@ -680,9 +686,9 @@ impl Worker {
     }
 
     /// The loop of `spin`, which started at `start`: ends when work comes,
-    /// after `idle_spin`, or when the thread was preempted (closing the spin
+    /// after `budget`, or when the thread was preempted (closing the spin
     /// gate).
-    fn spin_from(&mut self, start: Instant) -> bool {
+    fn spin_from(&mut self, start: Instant, budget: Duration) -> bool {
         let mut spins: u32 = 0;
         let mut last_read = start;
         loop {
@@ -690,13 +696,13 @@ impl Worker {
                 || self.remote.try_peek().is_ok()
                 || self.handle.overflow.load(Ordering::Acquire)
             {
-                self.spin_gate.ran_clean();
+                self.spin_gate.found_work();
                 return true;
             }
             spins = spins.wrapping_add(1);
             if spins.is_multiple_of(64) {
                 if self.shared.shards.has_ready_hint() {
-                    self.spin_gate.ran_clean();
+                    self.spin_gate.found_work();
                     return true;
                 }
                 let now = Instant::now();
@@ -706,8 +712,8 @@ impl Worker {
                     self.spin_gate.preempted(now);
                     return false;
                 }
-                if now.duration_since(start) >= self.tuning.idle_spin {
-                    self.spin_gate.ran_clean();
+                if now.duration_since(start) >= budget {
+                    self.spin_gate.timed_out();
                     return false;
                 }
                 last_read = now;
