@@ -39,11 +39,13 @@ use log::error;
 use crate::runtime::prefetch::{LINE, prefetch_lines};
 use crate::runtime::scheduler::process::{Process, SharedProcess};
 
-/// The most bytes of a process [`ProcessBox::prefetch`] asks for: four
-/// lines, its start (the future's state and the actor's first fields).
-/// All of W7's connection actor (1 KiB asked for) measured no better, and
-/// a dozen prefetches at once fill the CPU's queue of pending misses.
-const PREFETCH_MAX: usize = 256;
+/// The most bytes of a process [`ProcessBox::prefetch`] asks for: eight
+/// lines, its start (the future's state, the actor's first fields and, in
+/// W7's connection actor, the receive future's state, 320 bytes in, which
+/// 256 bytes missed). 1 KiB (all of that actor) measured no better than
+/// 256 bytes: a dozen prefetches at once fill the CPU's queue of pending
+/// misses.
+const PREFETCH_MAX: usize = 512;
 
 /// Owns a process, boxed or lodged; see the [module docs](self).
 pub(crate) struct ProcessBox<P: ?Sized + Process> {
