@@ -32,6 +32,7 @@ pub(crate) mod ids;
 pub(crate) mod io;
 pub(crate) mod local;
 pub(crate) mod lock;
+pub(crate) mod prefetch;
 pub(crate) mod scheduler;
 pub(crate) mod shared;
 pub(crate) mod timers;

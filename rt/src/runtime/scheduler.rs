@@ -254,13 +254,17 @@ impl<P: ?Sized + Process> RunQueue<P> {
         debug_assert_eq!(slot.state, State::Ready);
         slot.state = State::Running { woken: false };
         let process = slot.process.take().expect("ready process missing");
-        Some(Running {
-            pid: ProcessId {
-                index,
-                generation: slot.generation,
-            },
-            process,
-        })
+        let pid = ProcessId {
+            index,
+            generation: slot.generation,
+        };
+        // The one after it: its memory arrives while this one runs.
+        if let Some((_, next)) = self.ready.peek()
+            && let Some(process) = &self.slots[next as usize].process
+        {
+            process.prefetch();
+        }
+        Some(Running { pid, process })
     }
 
     /// Gives back a process that ran for `ran`. If it is `done` it is

@@ -53,6 +53,7 @@ use crate::runtime::io::driver_id::DriverId;
 use crate::runtime::io::poll::polling::PollingState;
 use crate::runtime::io::poll::sources::{Sources, WAKE_TOKEN};
 use crate::runtime::lock::lock;
+use crate::runtime::prefetch::prefetch;
 
 pub(crate) mod blocking;
 pub(crate) mod fd;
@@ -166,6 +167,16 @@ impl Poller {
         }
         {
             let sources = lock(&self.shared.sources);
+            // Each event's `Readiness` is a miss on a server with many
+            // connections (see `readiness.rs`, "One cache line"); asked
+            // for all at once, the misses overlap, where the loop below,
+            // whose every turn has a locked instruction, takes them one
+            // after the other.
+            for event in &self.events {
+                if let Some(readiness) = sources.get(event.token()) {
+                    prefetch(Arc::as_ptr(readiness));
+                }
+            }
             for event in &self.events {
                 let token = event.token();
                 if token == WAKE_TOKEN {

@@ -78,6 +78,19 @@ impl ReadyQueue {
         self.pop_queued()
     }
 
+    /// The entry [`ReadyQueue::pop`] would return, left in the queue.
+    #[inline]
+    pub(super) fn peek(&self) -> Option<Entry> {
+        if self.only.is_some() {
+            return self.only;
+        }
+        match (self.in_order.front(), self.heap.peek()) {
+            (Some(first), Some(Reverse(top))) if top.0 < first.0 => Some(*top),
+            (Some(first), _) => Some(*first),
+            (None, top) => top.map(|Reverse(entry)| *entry),
+        }
+    }
+
     /// Pops from the FIFO or the heap.
     fn pop_queued(&mut self) -> Option<Entry> {
         match (self.in_order.front(), self.heap.peek()) {
@@ -158,7 +171,9 @@ mod tests {
                 queue.push((key, index));
                 model.push((key, index));
                 if next(&mut seed).is_multiple_of(3) {
+                    let peeked = queue.peek();
                     let popped = queue.pop().unwrap();
+                    assert_eq!(peeked, Some(popped), "round {round}: peek and pop differ");
                     let min = model.iter().map(|e| e.0).min().unwrap();
                     assert_eq!(popped.0, min, "round {round}");
                     let at = model.iter().position(|e| *e == popped).unwrap();
@@ -167,7 +182,9 @@ mod tests {
                 assert_eq!(queue.len(), model.len());
             }
             let mut last = 0;
-            while let Some((key, _)) = queue.pop() {
+            while let Some(peeked) = queue.peek() {
+                let (key, _) = queue.pop().unwrap();
+                assert_eq!(peeked.0, key, "round {round}: peek and pop differ");
                 assert!(key >= last, "round {round}: {key} after {last}");
                 last = key;
             }
@@ -181,6 +198,7 @@ mod tests {
         queue.push((5, 1));
         assert!(queue.in_order.is_empty() && queue.heap.is_empty());
         assert_eq!(queue.len(), 1);
+        assert_eq!(queue.peek(), Some((5, 1)));
         assert_eq!(queue.pop(), Some((5, 1)));
         assert!(queue.is_empty());
         // A second entry, smaller: both queued, popped in order.

@@ -52,7 +52,10 @@
 //! 48-byte value at malloc's 16-byte alignment straddled two lines three
 //! times in four. The poller takes the wakers out
 //! ([`Readiness::set_taking`]) with no reference count touched, so the
-//! `Arc`'s counts, in the line before, stay out of the event's path.
+//! `Arc`'s counts, in the line before, stay out of the event's path. And
+//! the poller prefetches the `Readiness` of every event of a batch before
+//! it sets the first (see [`prefetch`](crate::runtime::prefetch)), so their
+//! misses overlap.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
