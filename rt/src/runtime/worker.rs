@@ -235,7 +235,7 @@ impl WorkerSetup {
             woken: Vec::new(),
             tuning: self.tuning,
             last_ring_poll: Instant::now(),
-            spin_gate: SpinGate::new(self.tuning.idle_spin),
+            spin_gate: SpinGate::new(),
             clock,
             time_slice: clock.ticks_in(self.tuning.time_slice),
             tracing,
@@ -329,12 +329,8 @@ impl Worker {
             // runs nothing when the worker gave way to a thread-safe process
             // that another worker took meanwhile (a stale ready hint).
             if ran_local == 0 && ran_shared == 0 && !self.local_ready() {
-                let idle = ran_last_turn.then(Instant::now);
-                if !idle.is_some_and(|idle| self.spin(idle)) {
+                if !(ran_last_turn && self.spin()) {
                     self.sleep()?;
-                    if let Some(idle) = idle {
-                        self.spin_gate.slept(idle, Instant::now());
-                    }
                 }
                 ran_last_turn = false;
             } else {
@@ -660,25 +656,23 @@ impl Worker {
             || self.should_stop()
     }
 
-    /// Spins for at most the spin gate's budget (up to `idle_spin`, see
-    /// `worker/spin.rs`), looking for work from this or other threads;
-    /// returns whether some came. A worker that just ran out of work
+    /// Spins for at most `idle_spin`, looking for work from this or other
+    /// threads; returns whether some came. A worker that just ran out of work
     /// often gets more a few microseconds later (the reply to a message it
     /// sent); finding it here saves the wake-up system calls on both sides:
     /// a spinning worker is not `sleeping`, so its wakers do not write its
     /// eventfd. Not done with I/O of this thread pending: completions are
     /// only seen by polling the ring. Nor while the machine has more
-    /// runnable threads than CPUs, nor after spins that found nothing (see
-    /// `worker/spin.rs`).
-    fn spin(&mut self, start: Instant) -> bool {
+    /// runnable threads than CPUs (see `worker/spin.rs`).
+    fn spin(&mut self) -> bool {
         if self.tuning.idle_spin.is_zero() || io::io_work_on_this_thread() {
             return false;
         }
-        let budget = self.spin_gate.budget(start);
-        if budget.is_zero() {
+        let start = Instant::now();
+        if !self.spin_gate.is_open(start) {
             return false;
         }
-        let found = self.spin_from(start, budget);
+        let found = self.spin_from(start);
         if self.tracing {
             crate::runtime::trace::spin(found, start, Instant::now());
         }
@@ -686,9 +680,9 @@ impl Worker {
     }
 
     /// The loop of `spin`, which started at `start`: ends when work comes,
-    /// after `budget`, or when the thread was preempted (closing the spin
+    /// after `idle_spin`, or when the thread was preempted (closing the spin
     /// gate).
-    fn spin_from(&mut self, start: Instant, budget: Duration) -> bool {
+    fn spin_from(&mut self, start: Instant) -> bool {
         let mut spins: u32 = 0;
         let mut last_read = start;
         loop {
@@ -696,13 +690,13 @@ impl Worker {
                 || self.remote.try_peek().is_ok()
                 || self.handle.overflow.load(Ordering::Acquire)
             {
-                self.spin_gate.found_work();
+                self.spin_gate.ran_clean();
                 return true;
             }
             spins = spins.wrapping_add(1);
             if spins.is_multiple_of(64) {
                 if self.shared.shards.has_ready_hint() {
-                    self.spin_gate.found_work();
+                    self.spin_gate.ran_clean();
                     return true;
                 }
                 let now = Instant::now();
@@ -712,8 +706,8 @@ impl Worker {
                     self.spin_gate.preempted(now);
                     return false;
                 }
-                if now.duration_since(start) >= budget {
-                    self.spin_gate.timed_out();
+                if now.duration_since(start) >= self.tuning.idle_spin {
+                    self.spin_gate.ran_clean();
                     return false;
                 }
                 last_read = now;
